@@ -1,0 +1,68 @@
+/**
+ * One database layer for the ledger and the telemetry pipeline.
+ * SQLite (better-sqlite3) under ./data is the embedded default; PostgreSQL when DATABASE_URL is set.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** postgres://… selects PostgreSQL; otherwise a SQLite file path (default ./data/meterhub.db). */
+  url?: string | undefined;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+export interface MeterHubDatabase {
+  // The schema is spread over domain migrations; each domain types its own tables on top of this.
+  db: Kysely<any>;
+  dialect: DialectName;
+  /** Where the data lives, without credentials (safe to log and show on /health). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SQLITE_PATH = './data/meterhub.db';
+
+export function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.DATABASE_URL?.trim() || undefined;
+}
+
+export function openDatabase(opts: DatabaseOptions = {}): MeterHubDatabase {
+  const url = opts.url ?? resolveDatabaseUrl();
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // BIGINT columns come back as strings by default; ledger counters fit in JS numbers.
+    pg.types.setTypeParser(20, (v) => Number(v));
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+  }
+  const file = resolve(url?.replace(/^sqlite:(\/\/)?/, '') || DEFAULT_SQLITE_PATH);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new Database(file);
+  // Money-grade durability: WAL for concurrency, synchronous FULL so a commit survives power loss.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+)(:[^@/]*)?@/, '//$1:***@');
+}
+
+/** Cheap liveness probe used by health endpoints. */
+export async function pingDatabase(h: MeterHubDatabase): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(h.db);
+    return true;
+  } catch {
+    return false;
+  }
+}

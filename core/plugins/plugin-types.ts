@@ -1,0 +1,89 @@
+/**
+ * What a maker plugin is (meterhub-plugin.json) and what the plugin host offers the rest of the server.
+ * The card API (core/api), the station and the ops console code against `PluginHost`, never against files.
+ */
+import type { CardType } from '../cards/card-types.ts';
+import type { CardDriver, DriverHealth } from '../driver/card-driver.ts';
+
+export interface LocalizedName {
+  'zh-CN': string;
+  en: string;
+}
+
+export interface ReturnCodeEntry {
+  /** What the meter shows (e.g. "E-03", "3"). */
+  code: string;
+  zh: string;
+  en: string;
+  /** Where this meaning comes from; stand-in entries say so. */
+  source: string;
+  standIn?: boolean;
+}
+
+export interface ToolCardEntry {
+  kind: string;
+  zh: string;
+  en: string;
+  cardTypes: CardType[];
+  params?: Array<{ name: string; zh: string; en: string; required?: boolean }>;
+  source: string;
+  standIn?: boolean;
+}
+
+export interface PluginManifest {
+  id: string;
+  name: LocalizedName;
+  cardTypes: CardType[];
+  /** platform-arch ("linux-x64", "win32-ia32", …) -> library path relative to the manifest. */
+  library: Record<string, string>;
+  /** Interface function name -> name the library exports (for makers whose names differ). */
+  symbols?: Record<string, string>;
+  /** True for the stand-in libraries built from sdk/reference. Shown everywhere: "stand-in library / 替身库". */
+  standIn?: boolean;
+  /** Card rules the ledger must honour (reference §4.6): e.g. the card must be empty before a purchase. */
+  rules?: { requireEmptyCardBeforePurchase?: boolean };
+  /** Driver host settings: timeouts, runtime (execPath) for 32-bit DLLs. */
+  driver?: { execPath?: string; callTimeoutMs?: number };
+  catalogues: {
+    returnCodes: ReturnCodeEntry[] | string;
+    toolCards: ToolCardEntry[] | string;
+  };
+  /** Optional TypeScript module for what data cannot express. */
+  module?: string;
+}
+
+export interface PluginState {
+  id: string;
+  name: LocalizedName;
+  cardTypes: CardType[];
+  enabled: boolean;
+  standIn: boolean;
+  dir: string;
+  libraryPath?: string;
+  libraryFound: boolean;
+  driver?: DriverHealth;
+}
+
+export type CardKind = 'user' | 'tool';
+
+export interface Identification {
+  maker: string;
+  kind: CardKind;
+  /** 102 only: the password for reading application zones. */
+  oldKey?: string;
+}
+
+export interface PluginHost {
+  list(): PluginState[];
+  get(id: string): PluginState | undefined;
+  manifest(id: string): PluginManifest;
+  returnCodes(id: string): ReturnCodeEntry[];
+  toolCards(id: string): ToolCardEntry[];
+  enable(id: string): Promise<PluginState>;
+  disable(id: string): Promise<PluginState>;
+  /** The driver of an enabled plugin; throws PLUGIN_DISABLED / PLUGIN_UNKNOWN / LIBRARY_MISSING. */
+  driver(id: string): CardDriver;
+  /** Asks every enabled plugin's Check; exactly one claim or a clear error (CARD_UNKNOWN 422, CARD_CONFLICT 409). */
+  identify(cardType: CardType, data: string): Promise<Identification>;
+  close(): Promise<void>;
+}

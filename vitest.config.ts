@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Native libraries and child processes: forks isolate a crash to one test file.
+    pool: 'forks',
+    include: ['core/**/*.test.ts', 'gateways/**/*.test.ts', 'plugins/**/*.test.ts', 'sdk/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    globalSetup: ['test/global-setup.ts'],
+  },
+});
