@@ -7,6 +7,5 @@ export default defineConfig({
     include: ['core/**/*.test.ts', 'gateways/**/*.test.ts', 'plugins/**/*.test.ts', 'sdk/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    globalSetup: ['test/global-setup.ts'],
   },
 });
