@@ -10,7 +10,7 @@
  *  - `intArrayOut`: caller-allocated int array sized by the next `capacity` parameter;
  *  - `size`: the byte size of the preceding output buffer, filled in by the host.
  */
-import type { CardType } from '../cards/card-types.ts';
+import { CARD_HEX_LENGTH, KEY_HEX_LENGTH, LIMITS, type CardType } from '../cards/card-types.ts';
 
 export type ParamKind =
   | 'hexIn'
@@ -149,3 +149,21 @@ export function coreFunctionsFor(cardType: CardType): InterfaceFunction[] {
 
 /** Buffer sizes the host always provides (sdk/SPEC.zh-CN.md §buffers). */
 export const HOST_BUFFER_SIZE = { data: 4096, key: 64, text: 1024, usageCapacity: 24 } as const;
+
+/** 102 keys may carry the erase keys: "SC4:EZ1(12 hex):EZ2(8 hex)" (sdk/include/gascard.h). */
+const KEY_102_WITH_ERASE_KEYS = 4 + 1 + 12 + 1 + 8;
+
+/**
+ * Longest string the spec allows in one output buffer (without the NUL), when the spec fixes it:
+ * card data and keys by card type, kh 32. Undefined for text outputs, which are bounded by their size
+ * parameter. The driver host reports writes past this as `beyondSpecBytes`.
+ */
+export function specMaxLength(fn: InterfaceFunction, param: ParamSpec): number | undefined {
+  const t = fn.cardType;
+  if (param.kind === 'hexOut' && (t === '4442' || t === '102')) return CARD_HEX_LENGTH[t];
+  if (param.kind !== 'keyOut') return undefined;
+  if (param.name === 'kh') return LIMITS.cardNoMaxLength;
+  if (t === '4442') return KEY_HEX_LENGTH['4442'];
+  if (t === '102') return KEY_102_WITH_ERASE_KEYS;
+  return undefined;
+}

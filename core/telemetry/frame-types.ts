@@ -15,20 +15,41 @@ export interface Cjt188Frame {
   payload: Uint8Array;
 }
 
+/** Layout of the DATA field of an error reply (control D6 = 1). See docs/protocol/wire.md §错误应答. */
+export type ErrorReplyLayout = 'di-ser-st' | 'ser-st' | 'st';
+
+export type ValveState = 'open' | 'closed' | 'fault' | 'unknown';
+
 export interface DialectProfile {
   name: string;
   maker?: string;
   diOrder: 'le' | 'be';
   clockOrder: 'le' | 'be';
+  /** Number of 0xFE sent before requests (and replies built by simulators). Receivers accept any number. */
   preamble: number;
   /** Maker-private DIs and their meanings. */
-  privateDis?: Record<string, { zh: string; en: string }>;
+  privateDis?: Record<string, { zh: string; en: string; assumption?: boolean }>;
   /** Status bit meanings beyond the standard valve/battery bits. */
-  statusBits?: Array<{ byte: 0 | 1; bit: number; code: string; zh: string; en: string }>;
+  statusBits?: Array<{ byte: 0 | 1; bit: number; code: string; zh: string; en: string; assumption?: boolean }>;
   source: string;
+  /** Error-reply DATA layout; default 'di-ser-st' (company standard). */
+  errorReply?: ErrorReplyLayout;
+  /** ST byte 0 bits D1D0 → valve state, keys '00' '01' '10' '11'; default 00 open, 01 closed, 10/11 fault. */
+  valveCodes?: Partial<Record<'00' | '01' | '10' | '11', ValveState>>;
+  description?: { zh: string; en: string };
+  /** Points not confirmed by a public or maker source; each must be confirmed with the maker. */
+  assumptions?: string[];
 }
 
 export type ReadingSource = 'serial' | 'collector' | 'mqtt';
+
+export interface ReadingAlarm {
+  code: string;
+  zh: string;
+  en: string;
+  /** 'meter' = reported by the meter in ST; 'data' = found by the codec (invalid clock, unknown unit, …). */
+  kind?: 'meter' | 'data';
+}
 
 export interface UnifiedReading {
   meterId: string;
@@ -40,10 +61,15 @@ export interface UnifiedReading {
   settlement: string | null;
   history: Record<string, string>;
   status: {
-    valve: 'open' | 'closed' | 'fault' | 'unknown';
+    valve: ValveState;
     lowBattery: boolean;
-    alarms: Array<{ code: string; zh: string; en: string }>;
+    alarms: ReadingAlarm[];
   };
   source: ReadingSource;
   rawFrame: string;
+  /** DI of the reply this reading came from (0x901F, 0xD120…0xD12B). */
+  di?: number;
+  ser?: number;
+  /** Raw ST bytes as hex ("2184"), null when the reply carries no status. */
+  rawStatus?: string | null;
 }

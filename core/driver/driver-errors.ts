@@ -1,0 +1,43 @@
+/**
+ * Errors of the driver layer. Texts name the library and the function, never a parameter value: card data,
+ * keys and PSCs travel as parameters and must not reach an error or a log.
+ *
+ * 503s are transient (the host is respawned); they carry `retryAfterSeconds` in their details.
+ */
+import { defineError } from '../errors/meterhub-error.ts';
+
+export const DriverCrashed = defineError('DRIVER_CRASHED', 503,
+  '表厂动态库驱动进程崩溃，本次调用失败，驱动进程正在重启',
+  'The driver host process of the maker library crashed; this call failed and the host is being restarted');
+
+export const DriverTimeout = defineError('DRIVER_TIMEOUT', 503,
+  '表厂动态库调用超时，驱动进程已被终止并正在重启',
+  'The maker library call timed out; the driver host was killed and is being restarted');
+
+export const DriverProtocol = defineError('DRIVER_PROTOCOL', 503,
+  '驱动进程返回了无法识别的数据（协议错误），驱动进程正在重启',
+  'The driver host sent data that breaks the protocol; the host is being restarted');
+
+export const DriverStartFailed = defineError('DRIVER_START_FAILED', 503,
+  '驱动进程无法启动',
+  'The driver host process could not be started');
+
+export const DriverClosed = defineError('DRIVER_CLOSED', 503,
+  '驱动已关闭',
+  'The driver has been closed');
+
+export const DriverOverloaded = defineError('DRIVER_OVERLOADED', 503,
+  '驱动调用排队过多，请稍后重试',
+  'Too many calls are queued for this driver; retry later');
+
+export const LibraryLoadFailed = defineError('LIBRARY_LOAD_FAILED', 500,
+  '无法加载表厂动态库（文件不存在、位数不匹配或依赖缺失）',
+  'The maker library could not be loaded (missing file, 32/64-bit mismatch or missing dependency)');
+
+export const FunctionMissing = defineError('FUNCTION_MISSING', 501,
+  '表厂动态库未提供该接口函数',
+  'The maker library does not export this interface function');
+
+export const DriverHostError = defineError('DRIVER_HOST_ERROR', 500,
+  '驱动进程内部错误',
+  'Internal error in the driver host');

@@ -1,0 +1,143 @@
+/** Shapes shared by the PE and ELF readers and the report. */
+import type { CardType } from '../cards/card-types.ts';
+import type { Endianness } from './bytes.ts';
+
+export type BinaryFormat = 'PE32' | 'PE32+' | 'ELF32' | 'ELF64';
+
+export interface MachineInfo {
+  /** Raw e_machine / IMAGE_FILE_HEADER.Machine value. */
+  code: number;
+  /** Display name: i386, x86-64, ARM64, ARM, … */
+  name: string;
+  /** The matching Node `process.arch`, when Node has one. */
+  nodeArch: string | null;
+}
+
+export interface ExportedSymbol {
+  /** Name as stored in the file; null for PE ordinal-only exports. */
+  name: string | null;
+  /** PE: the export's RVA (aliases share one). ELF: st_value. */
+  address?: number;
+  /** PE ordinal (biased by the export directory's base). */
+  ordinal?: number;
+  /** PE forwarder ("KERNEL32.GetTickCount"): the name is not implemented in this file. */
+  forwarder?: string;
+  /** ELF symbol type and binding. */
+  type?: 'FUNC' | 'OBJECT' | 'IFUNC';
+  binding?: 'GLOBAL' | 'WEAK' | 'UNIQUE';
+}
+
+export type ExportSource =
+  | 'pe-export-directory'
+  | 'pe-none'
+  | 'elf-section-dynsym'
+  | 'elf-dynamic-gnu-hash'
+  | 'elf-dynamic-hash'
+  | 'elf-none';
+
+/** What the container parsers return; the report adds interface matching on top. */
+export interface ParsedBinary {
+  format: BinaryFormat;
+  machine: MachineInfo;
+  bits: 32 | 64;
+  endianness: Endianness;
+  /** PE: IMAGE_FILE_DLL set. ELF: ET_DYN. */
+  isLibrary: boolean;
+  /** PE: the export directory's own DLL name. ELF: DT_SONAME. */
+  libraryName?: string;
+  /** PE only: has a CLR header, i.e. a .NET assembly. */
+  dotNet?: boolean;
+  exports: ExportedSymbol[];
+  exportSource: ExportSource;
+  /** Non-fatal oddities found while parsing (English/Chinese). */
+  warnings: Notice[];
+}
+
+export interface Notice {
+  code: string;
+  zh: string;
+  en: string;
+}
+
+export type HostVerdict = 'direct' | 'needs-32bit-host' | 'needs-other-host' | 'cannot-load';
+
+export interface HostInfo {
+  platform: string;
+  arch: string;
+}
+
+export interface Loadability {
+  host: HostInfo;
+  verdict: HostVerdict;
+  zh: string;
+  en: string;
+}
+
+export type MatchVia = 'exact' | 'undecorated' | 'symbol-map';
+
+export interface StdcallCheck {
+  /** N from `_Name@N` / `Name@N`. */
+  declaredBytes: number;
+  /** 4 bytes per parameter on x86 (every gascard.h parameter is an int, __int16 or pointer). */
+  expectedBytes: number;
+  ok: boolean;
+}
+
+export interface FunctionMatch {
+  name: string;
+  group: 'core' | 'extension';
+  cardType?: CardType;
+  present: boolean;
+  /** The exact name to bind (what the driver host passes to the loader). */
+  exportName?: string;
+  via?: MatchVia;
+  /** Name the symbol map asked for, present or not. */
+  mappedTo?: string;
+  stdcall?: StdcallCheck;
+}
+
+export interface CardTypeStatus {
+  cardType: CardType;
+  complete: boolean;
+  present: string[];
+  missing: string[];
+}
+
+export interface SymbolSuggestion {
+  interfaceName: string;
+  exportName: string;
+  /** 0..1; higher is more likely. A heuristic on names only: signatures are NOT checked. */
+  score: number;
+  reason: { zh: string; en: string };
+  /** Other exports that also fit, best first (at most 3). */
+  alternatives: string[];
+}
+
+export interface InspectReport {
+  file: string | null;
+  size: number;
+  sha256: string;
+  format: BinaryFormat;
+  machine: MachineInfo;
+  bits: 32 | 64;
+  endianness: Endianness;
+  isLibrary: boolean;
+  libraryName?: string;
+  dotNet?: boolean;
+  exportSource: ExportSource;
+  exports: Array<ExportedSymbol & { undecorated: string | null; stdcallBytes?: number }>;
+  functions: FunctionMatch[];
+  present: string[];
+  missing: string[];
+  cardTypes: CardTypeStatus[];
+  completeCardTypes: CardType[];
+  stdcallMismatches: Array<{ interfaceName: string; exportName: string; declaredBytes: number; expectedBytes: number }>;
+  /** Exports that are not interface functions (after the symbol map). */
+  otherExports: string[];
+  /** Labelled suggestions only: a name heuristic, never applied automatically. */
+  suggestions: SymbolSuggestion[];
+  suggestedSymbols: Record<string, string>;
+  symbolMap: Record<string, string>;
+  loadability: Loadability;
+  warnings: Notice[];
+}

@@ -1,0 +1,422 @@
+/**
+ * Card operations: the maker library computes, the ledger records, then (only then) the answer leaves.
+ *
+ * Order for every write: identify + read the card the client sent, precheck against the ledger (cheap, so a
+ * refused sale never reaches the library), ask the library for the card data (a pure computation for memory
+ * cards), commit to the ledger with the checks repeated inside the transaction, respond.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CARD_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType,
+} from '../cards/card-types.ts';
+import type { CardDriver, UsageResult } from '../driver/card-driver.ts';
+import { isMeterHubError } from '../errors/meterhub-error.ts';
+import { driverFor, STAND_IN_LABEL } from '../plugins/plugin-host.ts';
+import type { PluginHost } from '../plugins/plugin-types.ts';
+import { hitFault } from './faults.ts';
+import {
+  CardDataLength, CardNumberMismatch, CardReadFailed, CpuCardAtStation, LibraryRefused, NotAUserCard, ReverseReachedCard,
+  TransactionNotFound, TransactionState, WriteVerifyFailed,
+} from './ledger-errors.ts';
+import type { TxView } from './ledger-present.ts';
+import type { LedgerTxRow } from './ledger-schema.ts';
+import type { Actor, Idem, LedgerStore, ObservedCard, Verdict, WriteResult } from './ledger-store.ts';
+
+/** Standard return codes of gascard.h, used when a library has no GasCardErrorText. */
+const STANDARD_RC: Record<number, string> = {
+  [-1]: '非注册用户 / not a registered user', [-4]: '无卡 / no card', [-6]: '卡损坏 / card damaged', [-7]: '读卡错误 / read error',
+  [-8]: '非用户卡 / not a user card', [-9]: '密码校验错误 / PSC check failed', [-13]: '可能是新卡或插反 / new card or inserted backwards',
+  [-14]: '非本系统卡 / not this system\'s card', [-15]: '非新卡 / not a new card', [-16]: '卡号不符 / card number mismatch',
+  [-17]: '擦卡失败 / format failed', [-18]: '气量超限 / gas over limit', [-31]: '参数错误 / bad parameter',
+  [-32]: '卡数据格式错误 / bad card data', [-34]: '不支持 / unsupported', [-35]: '卡数据校验和错误 / card checksum error',
+};
+
+export interface CardRef {
+  cardType: CardType;
+  data: string;
+}
+
+export interface IssueBody {
+  maker: string;
+  cardType: CardType;
+  cardNo: string;
+  gas: number;
+  meterKind: number;
+}
+
+export interface ReissueBody extends IssueBody {
+  count: number;
+}
+
+export interface CardServiceOptions {
+  host: PluginHost;
+  store: LedgerStore;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class CardService {
+  readonly host: PluginHost;
+  readonly store: LedgerStore;
+
+  constructor(o: CardServiceOptions) {
+    this.host = o.host;
+    this.store = o.store;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async identify(ref: CardRef) {
+    const cardType = memoryType(ref.cardType);
+    const data = cardData(cardType, ref.data, true);
+    const id = await this.host.identify(cardType, data);
+    const st = this.host.get(id.maker);
+    return {
+      maker: id.maker,
+      makerName: st?.name ?? null,
+      kind: id.kind,
+      ...(id.oldKey ? { oldKey: id.oldKey } : {}),
+      standIn: st?.standIn === true,
+      ...(st?.standIn ? { library: STAND_IN_LABEL } : {}),
+    };
+  }
+
+  async read(ref: CardRef) {
+    const cardType = memoryType(ref.cardType);
+    const data = cardData(cardType, ref.data);
+    const { maker, kind, driver } = await this.identifyDriver(cardType, data);
+    const st = this.host.get(maker);
+    const base = { maker, makerName: st?.name ?? null, kind, standIn: st?.standIn === true, ...(st?.standIn ? { library: STAND_IN_LABEL } : {}) };
+    if (kind !== 'user') return { ...base, cardNo: null, gas: null, count: null, meterKind: null, writeBack: null, ledger: null };
+    const values = await this.readValues(maker, driver, cardType, data);
+    const usage = await this.usage(driver, cardType, data);
+    const ledger = await this.store.card(maker, values.cardNo);
+    return {
+      ...base,
+      cardNo: values.cardNo,
+      gas: values.gas,
+      count: values.count,
+      meterKind: values.meterKind,
+      writeBack: usage ? this.presentUsage(maker, usage) : null,
+      ledger: ledger
+        ? { known: true, count: ledger.count, status: ledger.status, reissues: ledger.reissues, pendingTransactionId: ledger.pending_tx_id }
+        : { known: false },
+    };
+  }
+
+  async transaction(id: string): Promise<TxView> {
+    return this.store.get(id);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async issue(actor: Actor, b: IssueBody, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const driver = driverFor(this.host, b.maker, cardType);
+    await this.store.precheckIssue(b.maker, b.cardNo);
+    const w = await driver.writeNew(cardType, { cardNo: b.cardNo, gas: b.gas, count: 1, meterKind: b.meterKind });
+    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'WriteNew');
+    return this.after(await this.store.commitIssue({
+      actor, maker: b.maker, cardType, cardNo: b.cardNo, gas: b.gas, count: 1, meterKind: b.meterKind,
+      write: w, idem, decorate: this.decorate(b.maker),
+    }));
+  }
+
+  async reissue(actor: Actor, b: ReissueBody, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const driver = driverFor(this.host, b.maker, cardType);
+    await this.store.precheckReissue(b.maker, b.cardNo, b.count, b.gas);
+    const w = await driver.writeNew(cardType, { cardNo: b.cardNo, gas: b.gas, count: b.count, meterKind: b.meterKind });
+    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'WriteNew');
+    return this.after(await this.store.commitReissue({
+      actor, maker: b.maker, cardType, cardNo: b.cardNo, gas: b.gas, count: b.count, meterKind: b.meterKind,
+      write: w, idem, decorate: this.decorate(b.maker),
+    }));
+  }
+
+  async purchase(actor: Actor, b: CardRef & { cardNo: string; gas: number }, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const data = cardData(cardType, b.data);
+    const { maker, driver } = await this.userCard(cardType, data);
+    const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
+    const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
+    const count = await this.store.precheckPurchase(maker, b.cardNo, observed, requireEmpty);
+    const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
+    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
+    return this.after(await this.store.commitPurchase({
+      actor, maker, cardType, cardNo: b.cardNo, gas: b.gas, count, observed, requireEmpty, write: w,
+      sourceSha256: sha256(data), idem, decorate: this.decorate(maker),
+    }));
+  }
+
+  /** 退气: gas 0 at the same count, so a meter that wants exactly stored+1 still accepts the next sale. */
+  async refund(actor: Actor, b: CardRef & { cardNo: string }, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const data = cardData(cardType, b.data);
+    const { maker, driver } = await this.userCard(cardType, data);
+    const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
+    const count = await this.store.precheckRefund(maker, b.cardNo, observed);
+    const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: 0, count });
+    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
+    return this.after(await this.store.commitRefund({
+      actor, maker, cardType, cardNo: b.cardNo, count, observed, write: w, sourceSha256: sha256(data), idem,
+      decorate: this.decorate(maker),
+    }));
+  }
+
+  async format(actor: Actor, b: CardRef, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const data = cardData(cardType, b.data);
+    const { maker, kind, driver } = await this.identifyDriver(cardType, data);
+    const observed = kind === 'user' ? await this.observe(maker, driver, cardType, data) : null;
+    await this.store.precheckFormat(maker, observed);
+    const f = await driver.format(cardType, data);
+    if (f.rc !== 0) throw await this.refused(driver, f.rc, 'Format');
+    return this.after(await this.store.commitFormat({
+      actor, maker, cardType, observed, write: { data: null, oldKey: f.oldKey, newKey: null },
+      sourceSha256: sha256(data), idem, decorate: this.decorate(maker),
+    }));
+  }
+
+  async tool(actor: Actor, b: { maker: string; cardType: CardType; tool: string; params?: Record<string, string>; data?: string }, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const driver = driverFor(this.host, b.maker, cardType);
+    // A blank card when the client does not send one: app area all FF (what every library treats as blank).
+    const source = b.data !== undefined ? cardData(cardType, b.data) : 'F'.repeat(CARD_HEX_LENGTH[cardType]);
+    const params = b.params ?? {};
+    const w = await driver.makeTool(cardType, { kind: b.tool, params, source });
+    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'MakeTool');
+    return this.after(await this.store.commitTool({
+      actor, maker: b.maker, cardType, tool: b.tool, params, write: w, sourceSha256: sha256(source), idem,
+      decorate: this.decorate(b.maker),
+    }));
+  }
+
+  // ---------------------------------------------------------------- transaction administration
+
+  /** Verifies the card read-back through the maker's Read; a mismatch is recorded as FAILED and reported. */
+  async confirm(id: string, b: { data: string }, idem?: Idem): Promise<WriteResult> {
+    const tx = await this.mustTx(id);
+    const cardType = memoryType(tx.card_type as CardType);
+    const data = cardData(cardType, b.data);
+    if (tx.state === 'CONFIRMED' || tx.state === 'PREPARED' || tx.state === 'FAILED') {
+      const v = await this.verify(tx, data);
+      const res = await this.store.confirm(id, v.verdict, idem);
+      if (!v.verdict.ok) {
+        throw WriteVerifyFailed({
+          transactionId: id, state: (res.body as { state?: string }).state ?? 'FAILED', expected: v.expected, actual: v.actual,
+          nextStep: ['rewrite', 'reverse'],
+        }, { zh: v.verdict.message, en: v.verdict.message });
+      }
+      return res;
+    }
+    return this.store.confirm(id, { ok: true }, idem); // the store explains why this state cannot be confirmed
+  }
+
+  async rewrite(actor: Actor, id: string, idem?: Idem): Promise<WriteResult> {
+    const tx = await this.mustTx(id);
+    return this.after(await this.store.rewrite(id, actor, idem, this.decorate(tx.maker)));
+  }
+
+  /** 冲正. With the card read-back, a write that did reach the card is refused (confirm it instead). */
+  async reverse(actor: Actor, id: string, b: { data?: string } | undefined, idem?: Idem): Promise<WriteResult> {
+    const tx = await this.mustTx(id);
+    if (b?.data !== undefined && tx.card_no && ['PREPARED', 'FAILED'].includes(tx.state)) {
+      const cardType = memoryType(tx.card_type as CardType);
+      const v = await this.verify(tx, cardData(cardType, b.data));
+      if (v.verdict.ok) throw ReverseReachedCard({ transactionId: id, actual: v.actual, nextStep: 'confirm' });
+    }
+    return this.store.reverse(id, actor, idem);
+  }
+
+  /** 补卡撤销: the replacement card (as read) is erased; the reissue becomes CANCELLED. */
+  async cancelReissue(actor: Actor, id: string, b: { data: string }, idem?: Idem): Promise<WriteResult> {
+    const tx = await this.mustTx(id);
+    if (tx.base_op !== 'reissue') {
+      throw TransactionState({ transactionId: id, operation: tx.base_op }, { zh: '不是补卡交易', en: 'not a reissue transaction' });
+    }
+    const cardType = memoryType(tx.card_type as CardType);
+    const data = cardData(cardType, b.data);
+    const driver = driverFor(this.host, tx.maker, cardType);
+    const r = await driver.read(cardType, data);
+    if (r.rc !== 0 || r.cardNo !== tx.card_no) {
+      throw CardNumberMismatch({ transactionId: id, expected: tx.card_no, actual: r.rc === 0 ? r.cardNo : null }, {
+        zh: '读回的卡不是这张补卡', en: 'the card sent is not this replacement card',
+      });
+    }
+    const f = await driver.format(cardType, data);
+    if (f.rc !== 0) throw await this.refused(driver, f.rc, 'Format');
+    return this.after(await this.store.cancelReissue(id, {
+      actor, write: { data: null, oldKey: f.oldKey, newKey: null }, idem, decorate: this.decorate(tx.maker),
+    }));
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async replayFirst(idem: Idem | undefined): Promise<WriteResult | undefined> {
+    // Cheap path for retries: no library call at all. The commit checks again (a concurrent twin may win).
+    return idem ? this.store.replay(idem) : undefined;
+  }
+
+  private after(r: WriteResult): WriteResult {
+    if (!r.replayed) hitFault('kill-after-ledger-commit');
+    return r;
+  }
+
+  private decorate(maker: string) {
+    const st = this.host.get(maker);
+    return (view: TxView) => ({
+      ...view,
+      standIn: st?.standIn === true,
+      ...(st?.standIn ? { library: STAND_IN_LABEL } : {}),
+      links: {
+        self: `/v1/transactions/${view.transactionId}`,
+        confirm: `/v1/transactions/${view.transactionId}/confirm`,
+      },
+    });
+  }
+
+  private async mustTx(id: string): Promise<LedgerTxRow> {
+    const tx = await this.store.tx(id);
+    if (!tx) throw TransactionNotFound({ transactionId: id });
+    return tx;
+  }
+
+  private async identifyDriver(cardType: MemoryCardType, data: string) {
+    const id = await this.host.identify(cardType, data);
+    return { maker: id.maker, kind: id.kind, driver: this.host.driver(id.maker) };
+  }
+
+  private async userCard(cardType: MemoryCardType, data: string) {
+    const r = await this.identifyDriver(cardType, data);
+    if (r.kind !== 'user') throw NotAUserCard({ maker: r.maker, kind: r.kind });
+    return r;
+  }
+
+  private async readValues(maker: string, driver: CardDriver, cardType: MemoryCardType, data: string) {
+    const r = await driver.read(cardType, data);
+    if (r.rc !== 0) {
+      const e = await this.refused(driver, r.rc, 'Read');
+      throw CardReadFailed({ maker, ...e.details }, { zh: e.zh, en: e.en });
+    }
+    return r;
+  }
+
+  /**
+   * What the ledger compares with: card number, count and the gas still on the card. Gas counts as taken
+   * once the meter has written back onto the card since it was sold (Buy clears that flag).
+   */
+  private async observe(maker: string, driver: CardDriver, cardType: MemoryCardType, data: string, cardNo?: string): Promise<ObservedCard> {
+    const r = await this.readValues(maker, driver, cardType, data);
+    if (cardNo !== undefined && r.cardNo !== cardNo) {
+      throw CardNumberMismatch({ requested: cardNo, onCard: r.cardNo }, { zh: `卡上卡号 ${r.cardNo}`, en: `the card says ${r.cardNo}` });
+    }
+    const u = r.gas > 0 ? await this.usage(driver, cardType, data) : null;
+    return { cardNo: r.cardNo, count: r.count, gas: u?.written ? 0 : r.gas };
+  }
+
+  private async usage(driver: CardDriver, cardType: MemoryCardType, data: string): Promise<UsageResult | null> {
+    try {
+      const u = await driver.readUsage(cardType, data);
+      return u.rc === 0 ? u : null;
+    } catch (e) {
+      // A library without the extension is conformant; a crashed one is not our answer to hide.
+      if (isMeterHubError(e) && e.code === 'FUNCTION_MISSING') return null;
+      throw e;
+    }
+  }
+
+  private presentUsage(maker: string, u: UsageResult) {
+    const entry = this.host.returnCodes(maker).find((c) => c.code === String(u.lastCode));
+    return {
+      written: u.written,
+      status: u.status,
+      lastCode: {
+        code: u.lastCode,
+        known: !!entry,
+        zh: entry?.zh ?? null,
+        en: entry?.en ?? null,
+        ...(entry?.standIn ? { standIn: true } : {}),
+      },
+      months: u.months.map((m) => ({
+        month: `${String(m.yyyymm).slice(0, 4)}-${String(m.yyyymm).slice(4)}`,
+        usage: (m.usage / 100).toFixed(2),
+      })),
+    };
+  }
+
+  private async refused(driver: CardDriver, rc: number, fn: string) {
+    let text = STANDARD_RC[rc] ?? null;
+    try {
+      const t = await driver.errorText(rc);
+      if (t.rc === 0 && t.text) text = t.text;
+    } catch {
+      // errorText is an extension; the standard table is the fallback.
+    }
+    return LibraryRefused({ function: fn, rc, meaning: text }, { zh: `${fn} 返回 ${rc}${text ? `（${text}）` : ''}`, en: `${fn} returned ${rc}${text ? ` (${text})` : ''}` });
+  }
+
+  /** Does the card read-back say what this transaction meant to write? */
+  private async verify(tx: LedgerTxRow, data: string): Promise<{ verdict: Verdict; expected: Record<string, unknown>; actual: Record<string, unknown> }> {
+    const cardType = tx.card_type as MemoryCardType;
+    const driver = driverFor(this.host, tx.maker, cardType);
+    const fail = (message: string, expected: Record<string, unknown>, actual: Record<string, unknown>) =>
+      ({ verdict: { ok: false as const, code: 'WRITE_VERIFY_FAILED', message }, expected, actual });
+    const ok = (expected: Record<string, unknown>, actual: Record<string, unknown>) => ({ verdict: { ok: true as const }, expected, actual });
+    const checkInput = cardType === '102' ? data.slice(0, PUBLIC_ZONE_102_HEX) : data;
+
+    if (tx.base_op === 'tool') {
+      const c = await driver.check(cardType, checkInput);
+      return c.rc === 1 ? ok({ kind: 'tool' }, { kind: 'tool' }) : fail(`read-back is not a tool card (Check returned ${c.rc})`, { kind: 'tool' }, { check: c.rc });
+    }
+    if (tx.base_op === 'format' || tx.base_op === 'cancel_reissue') {
+      const expected = { erased: true, cardNo: tx.card_no };
+      const c = await driver.check(cardType, checkInput);
+      if (c.rc !== 0) return ok(expected, { check: c.rc });
+      const r = await driver.read(cardType, data);
+      if (r.rc !== 0 || (tx.card_no !== null && r.cardNo !== tx.card_no)) return ok(expected, { check: c.rc });
+      return fail('read-back still holds the user card', expected, { cardNo: r.cardNo, count: r.count, gas: r.gas });
+    }
+    const expected = {
+      cardNo: tx.card_no, count: tx.count, gas: tx.gas,
+      ...(tx.base_op === 'issue' || tx.base_op === 'reissue' ? { meterKind: tx.meter_kind } : {}),
+    };
+    const r = await driver.read(cardType, data);
+    if (r.rc !== 0) return fail(`the maker's Read returned ${r.rc} for the read-back`, expected, { rc: r.rc });
+    const actual = { cardNo: r.cardNo, count: r.count, gas: r.gas, ...('meterKind' in expected ? { meterKind: r.meterKind } : {}) };
+    const diffs = Object.entries(expected).filter(([k, v]) => (actual as Record<string, unknown>)[k] !== v).map(([k]) => k);
+    if (diffs.length) return fail(`read-back differs in ${diffs.join(', ')}`, expected, actual);
+    return ok(expected, actual);
+  }
+}
+
+function memoryType(t: CardType): MemoryCardType {
+  if (t === 'cpu') throw CpuCardAtStation({ cardType: t });
+  return t;
+}
+
+/** Validates the hex length for the card type; upper-cases (libraries output upper case). */
+export function cardData(cardType: MemoryCardType, data: string, allowPublicZone = false): string {
+  const len = CARD_HEX_LENGTH[cardType];
+  const ok = data.length === len || (allowPublicZone && cardType === '102' && data.length === PUBLIC_ZONE_102_HEX);
+  if (!ok || !/^[0-9A-Fa-f]+$/.test(data)) {
+    const want = allowPublicZone && cardType === '102' ? `${PUBLIC_ZONE_102_HEX} / ${len}` : String(len);
+    throw CardDataLength({ field: 'data', cardType, length: data.length, expected: want }, {
+      zh: `data：${cardType} 卡数据应为 ${want} 个十六进制字符，实际 ${data.length}`,
+      en: `data: ${cardType} card data must be ${want} hex characters, got ${data.length}`,
+    });
+  }
+  return data.toUpperCase();
+}

@@ -1,0 +1,49 @@
+/** How a ledger transaction looks on the API. Keys appear only in the response of the write that made them. */
+import type { LedgerTxRow } from './ledger-schema.ts';
+
+export interface TxView {
+  transactionId: string;
+  operation: string;
+  baseOperation: string;
+  state: string;
+  maker: string;
+  cardType: string;
+  cardNo: string | null;
+  gas: number | null;
+  count: number | null;
+  meterKind: number | null;
+  refundedGas?: number;
+  tool?: string;
+  toolParams?: Record<string, string>;
+  data: string | null;
+  refId: string | null;
+  actor: { name: string; role: string; channel: string };
+  error?: { code: string; message: string };
+  createdAt: string;
+  updatedAt: string;
+  confirmedAt: string | null;
+}
+
+export function presentTx(r: LedgerTxRow): TxView {
+  return {
+    transactionId: r.id,
+    operation: r.op,
+    baseOperation: r.base_op,
+    state: r.state,
+    maker: r.maker,
+    cardType: r.card_type,
+    cardNo: r.card_no,
+    gas: r.gas,
+    count: r.count,
+    meterKind: r.meter_kind,
+    ...(r.refunded_gas !== null ? { refundedGas: r.refunded_gas } : {}),
+    ...(r.tool ? { tool: r.tool, toolParams: r.tool_params ? (JSON.parse(r.tool_params) as Record<string, string>) : {} } : {}),
+    data: r.data,
+    refId: r.ref_id,
+    actor: { name: r.actor_name, role: r.actor_role, channel: r.channel },
+    ...(r.error_code ? { error: { code: r.error_code, message: r.error_message ?? '' } } : {}),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    confirmedAt: r.confirmed_at,
+  };
+}

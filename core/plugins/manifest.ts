@@ -1,0 +1,137 @@
+/**
+ * Reads and validates meterhub-plugin.json. A maker that follows the interface needs no code, so the
+ * manifest is the whole plugin: errors here must tell ops exactly which field of which file is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CARD_TYPES, type CardType } from '../cards/card-types.ts';
+import { isToolKindName } from '../cards/tool-kinds.ts';
+import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
+import type { PluginManifest, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
+import { ManifestInvalid } from './plugin-errors.ts';
+
+export const MANIFEST_FILE = 'meterhub-plugin.json';
+
+export interface LoadedManifest {
+  dir: string;
+  file: string;
+  manifest: PluginManifest;
+  returnCodes: ReturnCodeEntry[];
+  toolCards: ToolCardEntry[];
+}
+
+type Problem = string;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkLocalized(v: unknown, field: string, out: Problem[]): void {
+  if (!isObject(v) || typeof v['zh-CN'] !== 'string' || typeof v.en !== 'string' || !v['zh-CN'] || !v.en) {
+    out.push(`${field} must be {"zh-CN": string, "en": string}`);
+  }
+}
+
+export function validateManifest(raw: unknown): Problem[] {
+  const out: Problem[] = [];
+  if (!isObject(raw)) return ['manifest must be a JSON object'];
+  if (typeof raw.id !== 'string' || !/^[a-z][a-z0-9-]{1,39}$/.test(raw.id)) out.push('id must match ^[a-z][a-z0-9-]{1,39}$');
+  checkLocalized(raw.name, 'name', out);
+  if (!Array.isArray(raw.cardTypes) || raw.cardTypes.length === 0) out.push('cardTypes must be a non-empty array');
+  else for (const t of raw.cardTypes) if (!CARD_TYPES.includes(t as CardType)) out.push(`cardTypes: unknown card type ${JSON.stringify(t)} (allowed: ${CARD_TYPES.join(', ')})`);
+  if (!isObject(raw.library) || Object.keys(raw.library).length === 0) out.push('library must map platform-arch (e.g. "linux-x64", "win32-ia32") to a path');
+  else for (const [k, v] of Object.entries(raw.library)) {
+    if (!/^[a-z0-9]+-[a-z0-9]+$/.test(k)) out.push(`library: key ${JSON.stringify(k)} is not platform-arch`);
+    if (typeof v !== 'string' || !v) out.push(`library.${k} must be a path string`);
+  }
+  if (raw.symbols !== undefined) {
+    if (!isObject(raw.symbols)) out.push('symbols must be an object {interfaceName: exportedName}');
+    else for (const [k, v] of Object.entries(raw.symbols)) {
+      if (!INTERFACE_BY_NAME.has(k)) out.push(`symbols: ${k} is not an interface function`);
+      if (typeof v !== 'string' || !/^[A-Za-z_?@$][\w?@$]*$/.test(v)) out.push(`symbols.${k} must be an exported symbol name`);
+    }
+  }
+  if (raw.standIn !== undefined && typeof raw.standIn !== 'boolean') out.push('standIn must be a boolean');
+  if (raw.rules !== undefined && !isObject(raw.rules)) out.push('rules must be an object');
+  if (raw.driver !== undefined) {
+    if (!isObject(raw.driver)) out.push('driver must be an object');
+    else {
+      if (raw.driver.execPath !== undefined && typeof raw.driver.execPath !== 'string') out.push('driver.execPath must be a string');
+      const t = raw.driver.callTimeoutMs;
+      if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 100 || t > 600_000)) out.push('driver.callTimeoutMs must be an integer 100..600000');
+    }
+  }
+  if (!isObject(raw.catalogues)) out.push('catalogues must be {returnCodes, toolCards}');
+  else for (const k of ['returnCodes', 'toolCards'] as const) {
+    const c = raw.catalogues[k];
+    if (typeof c !== 'string' && !Array.isArray(c)) out.push(`catalogues.${k} must be a relative path or an array`);
+  }
+  if (raw.module !== undefined && typeof raw.module !== 'string') out.push('module must be a relative path');
+  return out;
+}
+
+function validateReturnCodes(list: unknown, where: string): ReturnCodeEntry[] {
+  if (!Array.isArray(list)) throw ManifestInvalid({ file: where }, { en: `${where}: return codes must be an array` });
+  const seen = new Set<string>();
+  list.forEach((e, i) => {
+    if (!isObject(e) || typeof e.code !== 'string' || typeof e.zh !== 'string' || typeof e.en !== 'string' || typeof e.source !== 'string' || !e.source) {
+      throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}] needs code, zh, en and source` });
+    }
+    if (seen.has(e.code)) throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}]: duplicate code ${e.code}` });
+    seen.add(e.code);
+  });
+  return list as ReturnCodeEntry[];
+}
+
+function validateToolCards(list: unknown, where: string): ToolCardEntry[] {
+  if (!Array.isArray(list)) throw ManifestInvalid({ file: where }, { en: `${where}: tool cards must be an array` });
+  list.forEach((e, i) => {
+    if (!isObject(e) || typeof e.kind !== 'string' || !isToolKindName(e.kind) || typeof e.zh !== 'string' || typeof e.en !== 'string' || !Array.isArray(e.cardTypes) || typeof e.source !== 'string') {
+      throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}] needs a valid kind, zh, en, cardTypes and source` });
+    }
+  });
+  return list as ToolCardEntry[];
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw ManifestInvalid({ file }, { zh: '无法读取文件', en: `cannot read ${file}: ${(e as Error).message}` });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw ManifestInvalid({ file }, { zh: 'JSON 格式错误', en: `${file} is not valid JSON: ${(e as Error).message}` });
+  }
+}
+
+function catalogue(dir: string, ref: string | unknown[]): { data: unknown; where: string } {
+  if (typeof ref !== 'string') return { data: ref, where: join(dir, MANIFEST_FILE) };
+  const file = resolve(dir, ref);
+  return { data: readJson(file), where: file };
+}
+
+export function loadManifest(dir: string): LoadedManifest {
+  const file = join(dir, MANIFEST_FILE);
+  const raw = readJson(file);
+  const problems = validateManifest(raw);
+  if (problems.length) throw ManifestInvalid({ file, problems }, { zh: problems.join('；'), en: `${file}: ${problems.join('; ')}` });
+  const manifest = raw as PluginManifest;
+  const rc = catalogue(dir, manifest.catalogues.returnCodes);
+  const tc = catalogue(dir, manifest.catalogues.toolCards);
+  return {
+    dir,
+    file,
+    manifest,
+    returnCodes: validateReturnCodes(rc.data, rc.where),
+    toolCards: validateToolCards(tc.data, tc.where),
+  };
+}
+
+/** The library this host would load: the manifest entry for process.platform-process.arch, if any. */
+export function libraryFor(loaded: LoadedManifest, platformArch = `${process.platform}-${process.arch}`): string | undefined {
+  const rel = loaded.manifest.library[platformArch];
+  return rel ? resolve(loaded.dir, rel) : undefined;
+}

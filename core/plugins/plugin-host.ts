@@ -1,0 +1,171 @@
+/**
+ * The plugin host: one plugin per maker, each backed by a driver host child process that is started on
+ * first use and stopped when the plugin is disabled. Everything else in the server goes through here.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { CardType } from '../cards/card-types.ts';
+import type { CardDriver } from '../driver/card-driver.ts';
+import { discoverPlugins, pluginPathFromEnv } from './discovery.ts';
+import { identifyCard } from './identify.ts';
+import { libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
+import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
+import { PluginStateStore } from './plugin-state-store.ts';
+import type { Identification, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
+
+export interface DriverFactoryOptions {
+  libraryPath: string;
+  symbols?: Record<string, string> | undefined;
+  execPath?: string | undefined;
+  callTimeoutMs?: number | undefined;
+  logger?: Logger | undefined;
+  /** Shown in driver logs: which maker this child serves. */
+  name: string;
+}
+export type DriverFactory = (o: DriverFactoryOptions) => CardDriver;
+
+export interface PluginHostOptions {
+  /** The bundled plugins folder (default <cwd>/plugins); pass null to use only pluginPaths. */
+  bundledDir?: string | null;
+  /** Extra plugin locations; METERHUB_PLUGIN_PATH is added unless `ignoreEnv`. */
+  pluginPaths?: string[];
+  ignoreEnv?: boolean;
+  /** Where plugins.json (enabled state) lives; default ./data. */
+  dataDir?: string;
+  logger?: Logger;
+  driverFactory?: DriverFactory;
+  /** Driver runtime for every plugin unless its manifest says otherwise (e.g. a 32-bit node.exe). */
+  defaultExecPath?: string;
+}
+
+const STAND_IN_LABEL = 'stand-in library / 替身库';
+
+interface Entry {
+  loaded: LoadedManifest;
+  bundled: boolean;
+  driver?: CardDriver;
+}
+
+async function defaultDriverFactory(): Promise<DriverFactory> {
+  const mod = await import('../driver/driver-client.ts');
+  return (o) => mod.createCardDriver(o);
+}
+
+export async function createPluginHost(opts: PluginHostOptions = {}): Promise<PluginHost> {
+  const logger = opts.logger;
+  const store = new PluginStateStore(resolve(opts.dataDir ?? './data'));
+  const factory = opts.driverFactory ?? (await defaultDriverFactory());
+  const sources = discoverPlugins({
+    bundledDir: opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? 'plugins'),
+    extraPaths: [...(opts.pluginPaths ?? []), ...(opts.ignoreEnv ? [] : pluginPathFromEnv())],
+  });
+
+  const entries = new Map<string, Entry>();
+  for (const src of sources) {
+    const loaded = loadManifest(src.dir);
+    const id = loaded.manifest.id;
+    const prior = entries.get(id);
+    if (prior) throw PluginDuplicate({ id, dirs: [prior.loaded.dir, src.dir] }, { en: `${id} in ${prior.loaded.dir} and ${src.dir}` });
+    entries.set(id, { loaded, bundled: src.bundled });
+    if (loaded.manifest.standIn) logger?.warn({ plugin: id }, `plugin ${id} uses a ${STAND_IN_LABEL}`);
+  }
+
+  const entry = (id: string): Entry => {
+    const e = entries.get(id);
+    if (!e) throw PluginUnknown({ id }, { en: id, zh: id });
+    return e;
+  };
+  const isEnabled = (id: string) => store.enabled(id, entry(id).bundled);
+
+  const state = (id: string): PluginState => {
+    const e = entry(id);
+    const m = e.loaded.manifest;
+    const libraryPath = libraryFor(e.loaded);
+    return {
+      id,
+      name: m.name,
+      cardTypes: m.cardTypes,
+      enabled: isEnabled(id),
+      standIn: m.standIn === true,
+      dir: e.loaded.dir,
+      ...(libraryPath ? { libraryPath } : {}),
+      libraryFound: !!libraryPath && existsSync(libraryPath),
+      ...(e.driver ? { driver: e.driver.health() } : {}),
+    };
+  };
+
+  const stopDriver = async (e: Entry) => {
+    const d = e.driver;
+    e.driver = undefined;
+    await d?.close();
+  };
+
+  const driver = (id: string): CardDriver => {
+    const e = entry(id);
+    if (!isEnabled(id)) {
+      if (e.driver) void stopDriver(e);
+      throw PluginDisabled({ id }, { zh: id, en: id });
+    }
+    if (e.driver) return e.driver;
+    const libraryPath = libraryFor(e.loaded);
+    if (!libraryPath || !existsSync(libraryPath)) {
+      throw LibraryMissing({ id, platform: `${process.platform}-${process.arch}`, path: libraryPath ?? null }, {
+        zh: `${id}（${libraryPath ?? '清单中没有本平台的动态库'}）`,
+        en: `${id} (${libraryPath ?? 'no library for this platform in the manifest'})`,
+      });
+    }
+    const m = e.loaded.manifest;
+    e.driver = factory({
+      name: id,
+      libraryPath,
+      symbols: m.symbols,
+      execPath: m.driver?.execPath ?? opts.defaultExecPath,
+      callTimeoutMs: m.driver?.callTimeoutMs,
+      logger: logger?.child({ plugin: id }),
+    });
+    return e.driver;
+  };
+
+  const host: PluginHost = {
+    list: () => [...entries.keys()].sort().map(state),
+    get: (id) => (entries.has(id) ? state(id) : undefined),
+    manifest: (id): PluginManifest => entry(id).loaded.manifest,
+    returnCodes: (id): ReturnCodeEntry[] => entry(id).loaded.returnCodes,
+    toolCards: (id): ToolCardEntry[] => entry(id).loaded.toolCards,
+    async enable(id) {
+      entry(id);
+      store.set(id, true);
+      logger?.info({ plugin: id }, 'plugin enabled');
+      return state(id);
+    },
+    async disable(id) {
+      const e = entry(id);
+      store.set(id, false);
+      await stopDriver(e);
+      logger?.info({ plugin: id }, 'plugin disabled');
+      return state(id);
+    },
+    driver,
+    async identify(cardType: CardType, data: string): Promise<Identification> {
+      const candidates = [...entries.keys()]
+        .filter((id) => isEnabled(id) && entry(id).loaded.manifest.cardTypes.includes(cardType))
+        .map((id) => ({ id, driver: driver(id) }));
+      return identifyCard(cardType, data, candidates);
+    },
+    async close() {
+      await Promise.all([...entries.values()].map(stopDriver));
+    },
+  };
+  return host;
+}
+
+/** For routes that take a maker id and a card type: the driver, or a clear error. */
+export function driverFor(host: PluginHost, maker: string, cardType: CardType): CardDriver {
+  const st = host.get(maker);
+  if (!st) throw PluginUnknown({ id: maker }, { zh: maker, en: maker });
+  if (!st.cardTypes.includes(cardType)) throw CardTypeUnsupported({ maker, cardType, supported: st.cardTypes });
+  return host.driver(maker);
+}
+
+export { STAND_IN_LABEL };

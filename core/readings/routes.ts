@@ -1,0 +1,111 @@
+/**
+ * Readings REST: the billing cursor feed, plus ops views of the sinks and the dead-letter list.
+ *   GET  /v1/readings?after=<cursor>&limit=<n>        billing pulls in commit order (authorize)
+ *   GET  /v1/readings/sinks                            lag and backlog per sink (authorizeOps)
+ *   GET  /v1/readings/dead-letters?sink=&after=&limit= (authorizeOps)
+ *   POST /v1/readings/dead-letters/replay {sink, ids?} (authorizeOps)
+ * An encapsulated fastify plugin; the app passes role checks as preHandlers.
+ */
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import { ReadingCursorInvalid } from './errors.ts';
+import type { ReadingPipeline } from './pipeline.ts';
+import { readingPayload } from './sink-types.ts';
+import { FEED_SINK } from './store.ts';
+
+export interface ReadingRoutesOptions {
+  pipeline: ReadingPipeline;
+  /** Role check for the billing feed (billing role). */
+  authorize?: preHandlerHookHandler;
+  /** Role check for sink stats and dead letters (ops role). Without it those routes are not registered. */
+  authorizeOps?: preHandlerHookHandler;
+}
+
+const readingSchema = {
+  type: 'object',
+  properties: {
+    cursor: { type: 'string' },
+    id: { type: 'string', description: 'Idempotency key / 幂等键' },
+    meterId: { type: 'string' },
+    maker: { type: 'string' },
+    meterType: { type: 'integer' },
+    meterTime: { type: ['string', 'null'] },
+    receivedAt: { type: 'string' },
+    cumulative: { type: ['string', 'null'], description: 'm³, decimal string / 十进制字符串' },
+    settlement: { type: ['string', 'null'] },
+    history: { type: 'object', additionalProperties: { type: 'string' } },
+    status: { type: 'object', additionalProperties: true },
+    source: { type: 'string' },
+    rawFrame: { type: 'string' },
+  },
+} as const;
+
+export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOptions): Promise<void> {
+  const { pipeline } = opts;
+  const billing = opts.authorize ? { preHandler: opts.authorize } : {};
+
+  app.get<{ Querystring: { after?: string; limit?: number } }>('/v1/readings', {
+    ...billing,
+    schema: {
+      tags: ['readings'],
+      summary: '按游标拉取抄表数据（计费）/ Pull readings after a cursor (billing)',
+      querystring: {
+        type: 'object',
+        properties: {
+          after: { type: 'string', maxLength: 20, description: 'Cursor from the previous page; omit or 0 to start' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+      },
+      response: {
+        200: { type: 'object', properties: { items: { type: 'array', items: readingSchema }, nextCursor: { type: 'string' } } },
+      },
+    },
+  }, async (req) => {
+    const raw = req.query.after ?? '0';
+    if (!/^\d{1,18}$/.test(raw)) throw ReadingCursorInvalid({ after: raw.slice(0, 20) });
+    const after = Number(raw);
+    const limit = req.query.limit ?? 100;
+    const page = await pipeline.store.feedPage(after, limit);
+    // Asking for after=N acknowledges everything up to N: that is the consumer's lag for ops.
+    await pipeline.store.recordConsumerCursor(FEED_SINK, after);
+    return { items: page.items.map((i) => ({ cursor: i.cursor, ...readingPayload(i.reading) })), nextCursor: page.nextCursor };
+  });
+
+  if (!opts.authorizeOps) return;
+  const ops = { preHandler: opts.authorizeOps };
+
+  app.get('/v1/readings/sinks', {
+    ...ops,
+    schema: { tags: ['readings'], summary: '计费通道积压与延迟 / Billing sink backlog and lag' },
+  }, async () => ({ sinks: await pipeline.stats() }));
+
+  app.get<{ Querystring: { sink?: string; after?: number; limit?: number } }>('/v1/readings/dead-letters', {
+    ...ops,
+    schema: {
+      tags: ['readings'],
+      summary: '死信列表 / List dead letters',
+      querystring: {
+        type: 'object',
+        properties: {
+          sink: { type: 'string', maxLength: 64 },
+          after: { type: 'integer', minimum: 0 },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+      },
+    },
+  }, async (req) => ({
+    deadLetters: await pipeline.listDeadLetters({ sink: req.query.sink, afterId: req.query.after, limit: req.query.limit }),
+  }));
+
+  app.post<{ Body: { sink: string; ids?: number[] } }>('/v1/readings/dead-letters/replay', {
+    ...ops,
+    schema: {
+      tags: ['readings'],
+      summary: '重投死信 / Replay dead letters',
+      body: {
+        type: 'object',
+        required: ['sink'],
+        properties: { sink: { type: 'string', maxLength: 64 }, ids: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 10000 } },
+      },
+    },
+  }, async (req) => ({ replayed: await pipeline.replayDeadLetters(req.body.sink, req.body.ids) }));
+}

@@ -1,0 +1,34 @@
+import type { StoredReading } from './store.ts';
+
+export type DeliveryResult = { ok: true } | { ok: false; error: string; permanent?: boolean };
+
+/**
+ * A billing sink. deliver() gets readings in outbox order and answers one result per reading, in the
+ * same order. It must be safe to deliver a reading again (at least once): every delivery carries the
+ * reading id as its idempotency key, which is what makes billing see each reading exactly once.
+ */
+export interface BillingSink {
+  readonly name: string;
+  /** How many readings one deliver() call should get. */
+  readonly batchSize?: number;
+  deliver(readings: StoredReading[]): Promise<DeliveryResult[]>;
+  close?(): Promise<void>;
+}
+
+/** The JSON a sink sends for one reading (webhook body, MQTT payload, REST item). */
+export function readingPayload(r: StoredReading) {
+  return {
+    id: r.id,
+    meterId: r.meterId,
+    maker: r.maker,
+    meterType: r.meterType,
+    meterTime: r.meterTime,
+    receivedAt: r.receivedAt,
+    cumulative: r.cumulative,
+    settlement: r.settlement,
+    history: r.history,
+    status: r.status,
+    source: r.source,
+    rawFrame: r.rawFrame,
+  };
+}

@@ -1,0 +1,28 @@
+/*
+ * layouts/zenner.h — STAND-IN layout for 上海真兰 (zenner). 替身布局，不是厂家的真实卡格式。
+ *
+ * This is NOT the maker's real card layout. MeterHub invented it so tests and demos have a library
+ * that behaves like a maker's (own mark, own checksum, own key derivation). The maker replaces this
+ * file (or the whole library) with its real format. See sdk/reference/README.md.
+ * Offsets are byte offsets into the card image (4442: 256-byte main memory; 102: the 150-byte
+ * public zone + AZ1 + AZ2 image the host passes; cpu: the stand-in's simulated 256-byte card file).
+ * Field sizes: mark 3, kind 1, id hash 4 (BE), id check 1, kh 16 (BCD) or 32 (ASCII), ql 4, cs 2,
+ * klx 1, tool params 12, record checksum 1, write-back flag 1, status 2 (BE), last code 1,
+ * months 12 x 5 (YYMM BCD + usage 3 bytes BE, 0.01 m3; newest first).
+ * kh ASCII, ql/cs little-endian, checksum XOR8, written-back flag 0xA5.
+ */
+#define GC_MAKER            "zenner"
+#define GC_MAKER_ZH         "上海真兰"
+#define GC_SUPPORTS_4442    0
+#define GC_SUPPORTS_102     1
+#define GC_SUPPORTS_CPU     0
+#define GC_TOOL_KINDS       "CLEAR,CHECK,SETUP"
+#define GC_SALT             0x5A4E3C21u          /* stand-in salt for key derivation */
+#define GC_MARK             { 0x5A, 0x4E, 0xA7 }
+#define GC_KH_ENC           GC_KH_ASCII
+#define GC_QL_ENC           GC_ENC_LE
+#define GC_CS_ENC           GC_ENC_LE
+#define GC_SUM_ALG          GC_SUM_XOR8
+#define GC_WB_FLAG          0xA5
+/*                 total mark kind idhash idchk  kh    ql    cs    klx   params sum   wbflag wbstat wblast months */
+#define GC_MAP_102  { 150,    7,    2,    3,   21,   33,   29,   27,   26,   65,   77,   22,   23,   25,   86 }
