@@ -154,7 +154,36 @@ describe('driver host: round trip through the fixture library', () => {
     expect(e.status).toBe(500);
     expect(e.en).toContain('cannot open shared object');
     expect(d.health()).toMatchObject({ state: 'failed', lastError: { code: 'LIBRARY_LOAD_FAILED' } });
+    // Within the backoff the failure is answered without spawning another host.
+    let spawns = 0;
+    d.supervisor.on('spawn', () => spawns++);
     expect((await rejection(d.errorText(0))).code).toBe('LIBRARY_LOAD_FAILED');
+    expect(spawns).toBe(0);
+  });
+
+  it('retries a failed start once the backoff has passed', async () => {
+    const d = driver({ libraryPath: '/nonexistent/libgascard_nobody.so', backoff: { initialMs: 1, maxMs: 1 } });
+    expect((await rejection(d.info())).code).toBe('LIBRARY_LOAD_FAILED');
+    let spawns = 0;
+    d.supervisor.on('spawn', () => spawns++);
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await rejection(d.info())).code).toBe('LIBRARY_LOAD_FAILED');
+    expect(spawns).toBe(1);
+  });
+
+  it('a host that never says ready fails the start with DRIVER_START_FAILED', async () => {
+    const d = driver({ hostArgs: ['-e', 'setInterval(() => {}, 1000)'], startTimeoutMs: 500 });
+    const e = await rejection(d.errorText(0));
+    expect(e.code).toBe('DRIVER_START_FAILED');
+    expect(e.details).toMatchObject({ reason: 'no ready event' });
+  });
+
+  it('a host speaking another protocol version is refused with DRIVER_PROTOCOL', async () => {
+    const ready = JSON.stringify({ event: 'ready', pid: 1, runtime: 'test', arch: 'x64', protocol: 2 });
+    const d = driver({ hostArgs: ['-e', `process.stdout.write(${JSON.stringify(FRAME_MARKER + ready + '\n')}); setInterval(() => {}, 1000)`] });
+    const e = await rejection(d.errorText(0));
+    expect(e.code).toBe('DRIVER_PROTOCOL');
+    expect(String(e.details?.reason)).toContain('protocol 2');
   });
 
   it('fails clearly when the host runtime does not exist', async () => {
@@ -216,7 +245,7 @@ describe('driver host: isolation and respawn', () => {
     const d = driver();
     const data = await newCard(d);
     const crash = rejection(d.buy('4442', { source: data, cardNo: '9000000001', gas: 1, count: 2 }));
-    const queued = [d.read('4442', data), d.errorText(-9), d.check('4442', data)];
+    const queued = [d.read('4442', data), d.errorText(-9), d.check('4442', data)] as const;
     expect((await crash).code).toBe('DRIVER_CRASHED');
     const [r, t, c] = await Promise.all(queued);
     expect(r).toMatchObject({ rc: 0, cardNo: '12345' });

@@ -143,8 +143,12 @@ export interface FrameReaderHandlers {
  */
 export class FrameReader {
   private buf: Buffer = Buffer.alloc(0);
+  // No parameter properties here or in the host: the host must also run under Node's type stripping.
+  private readonly on: FrameReaderHandlers;
 
-  constructor(private readonly on: FrameReaderHandlers) {}
+  constructor(handlers: FrameReaderHandlers) {
+    this.on = handlers;
+  }
 
   push(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);

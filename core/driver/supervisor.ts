@@ -168,6 +168,8 @@ export class DriverSupervisor extends EventEmitter {
   private noiseLines = 0;
   private lastError?: DriverHealth['lastError'];
   private failures = 0;
+  /** Why the last start failed; served to callers until the backoff has passed. */
+  private startError?: MeterHubError;
   private backoffMs = 0;
   private nextStartAt = 0;
   private wakeStart?: () => void;
@@ -278,6 +280,12 @@ export class DriverSupervisor extends EventEmitter {
   /** Starts a host unless one is starting or ready. With `throwOnFailure`, rejects when the start fails. */
   private ensureStarted(throwOnFailure = false): Promise<void> {
     if (this.serving()) return Promise.resolve();
+    if (!this.starting && this.startError && Date.now() < this.nextStartAt) {
+      // Circuit open: a library that failed to start is not retried on every call.
+      const e = this.startError;
+      for (const job of this.queue.splice(0)) job.reject(e);
+      return throwOnFailure ? Promise.reject(e) : Promise.resolve();
+    }
     if (!this.starting) {
       const previous = this.host;
       this.state = Date.now() < this.nextStartAt ? 'restarting' : 'starting';
@@ -332,19 +340,21 @@ export class DriverSupervisor extends EventEmitter {
       const load = await this.request(h, METHOD.load, { path: this.o.libraryPath, ...(this.o.symbols ? { symbols: this.o.symbols } : {}) }, this.o.startTimeoutMs, true);
       h.load = load as unknown as LoadResult;
       h.readyAt = Date.now();
+      this.startError = undefined;
       this.state = 'ready';
       this.log.info({ driver: this.name, pid: h.pid, runtime: ready.runtime, arch: ready.arch, missing: h.load.missing.length }, 'driver host ready');
       this.emit('ready', { pid: h.pid });
     } catch (e) {
       const err = e as MeterHubError;
       if (!h.retired) this.retire(h, 'SIGKILL');
-      if (!err.code || err.code !== LibraryLoadFailed.spec.code) this.bumpBackoff(h);
+      this.bumpBackoff(h);
       throw this.startFailed(err);
     }
   }
 
   private startFailed(err: MeterHubError): MeterHubError {
     this.state = 'failed';
+    this.startError = err;
     this.recordError(err);
     return err;
   }
@@ -383,8 +393,16 @@ export class DriverSupervisor extends EventEmitter {
       resolveExit();
     });
     child.once('exit', (code, signal) => {
-      this.onExit(h, code, signal);
-      resolveExit();
+      // A response written just before the exit may still be in the pipe: let stdout drain first, but do
+      // not wait for it forever (a process the library spawned may have inherited the pipe).
+      const drained = new Promise<void>((r) => {
+        if (child.stdout!.readableEnded) r();
+        else child.stdout!.once('end', r).once('close', r);
+      });
+      void Promise.race([drained, new Promise((r) => setTimeout(r, 250))]).then(() => {
+        this.onExit(h, code, signal);
+        resolveExit();
+      });
     });
     this.host = h;
     this.emit('spawn', { pid: h.pid });

@@ -168,7 +168,7 @@ export function buildElf(input: ElfSpec): Buffer {
     spec.symbols.forEach((sym, i) => {
       const last = i === spec.symbols.length - 1;
       const end = last && spec.gnuHash === 'ok' ? 1 : 0;
-      u32(offGnu + 20 + W + i * 4, (gnuHashOf(sym.name) & ~1) | end);
+      u32(offGnu + 20 + W + i * 4, ((gnuHashOf(sym.name) & ~1) | end) >>> 0);
     });
   }
 

@@ -255,12 +255,21 @@ function readSymbols(h: Header, t: SymbolTable): ExportedSymbol[] {
   return out;
 }
 
+const segmentsPresent = (h: Header): boolean => h.phoff !== 0 && h.phnum !== 0;
+
 export function parseElf(buf: Buffer): ParsedBinary {
   const warnings: Notice[] = [];
   const h = readHeader(buf);
   const bits = h.is64 ? 64 : 32;
   const sections = readSections(h, warnings);
-  let table = tableFromSections(h, sections);
+  let table: SymbolTable | null = null;
+  try {
+    table = tableFromSections(h, sections);
+  } catch (e) {
+    // A damaged .dynsym section header still leaves the dynamic segment, which is what the loader uses.
+    warnings.push({ code: 'ELF_BAD_SECTIONS', en: '.dynsym section header is damaged; using the dynamic segment', zh: '.dynsym 节头已损坏；改用动态段' });
+    if (!segmentsPresent(h)) throw e;
+  }
   let source: ExportSource = table ? 'elf-section-dynsym' : 'elf-none';
   let dynamic: DynamicInfo | null = null;
   try {

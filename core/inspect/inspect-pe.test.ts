@@ -145,6 +145,7 @@ describe.skipIf(mingw32.skip)(`PE32 DLLs from i686-w64-mingw32-gcc${mingw32.skip
       { interfaceName: 'Check102Card', exportName: 'Check102Card@4', declaredBytes: 4, expectedBytes: 8 },
     ]);
     expect(r.functions.find((f) => f.name === 'Check4442Card')!.stdcall).toEqual({ declaredBytes: 4, expectedBytes: 4, ok: true });
+    expect(r.cardTypes.find((c) => c.cardType === '4442')).toMatchObject({ present: ['Buy4442Card', 'Check4442Card'], stdcallMismatch: ['Buy4442Card'], complete: false });
     expect(r.functions.find((f) => f.name === 'Read4442Card')!.present).toBe(false);
     expect(r.warnings.map((w) => w.code)).toContain('WRONG_CALLING_CONVENTION');
     expect(r.suggestedSymbols.Read4442Card).toBeUndefined();

@@ -64,7 +64,15 @@ export function matchInterface(exports: DecoratedExport[], symbols: Record<strin
   const cardTypes: CardTypeStatus[] = CARD_TYPES.map((cardType: CardType) => {
     const core = functions.filter((f) => f.group === 'core' && f.cardType === cardType);
     const present = core.filter((f) => f.present).map((f) => f.name);
-    return { cardType, complete: present.length === core.length, present, missing: core.filter((f) => !f.present).map((f) => f.name) };
+    // A wrong stdcall size corrupts the caller's stack on every call: present, but not usable.
+    const stdcallMismatch = core.filter((f) => f.stdcall && !f.stdcall.ok).map((f) => f.name);
+    return {
+      cardType,
+      complete: present.length === core.length && stdcallMismatch.length === 0,
+      present,
+      missing: core.filter((f) => !f.present).map((f) => f.name),
+      stdcallMismatch,
+    };
   });
   return { functions, cardTypes, used, warnings };
 }

@@ -108,9 +108,6 @@ export function parsePe(buf: Buffer): ParsedBinary {
     const functionsRva = r.u32(d + 28);
     const namesRva = r.u32(d + 32);
     const ordinalsRva = r.u32(d + 36);
-    if (nameCount > functionCount) {
-      throw corrupt(`export directory names ${nameCount} entries but has only ${functionCount} functions`, `导出目录的名称数 ${nameCount} 大于函数数 ${functionCount}`);
-    }
     // mustOffset bounds each table by the file size, so the loops below are bounded by it too.
     const eat = functionCount ? mustOffset(functionsRva, functionCount * 4, 'export address table') : 0;
     const names = nameCount ? mustOffset(namesRva, nameCount * 4, 'export name pointer table') : 0;

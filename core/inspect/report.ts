@@ -98,7 +98,10 @@ export function formatReport(r: InspectReport): string {
   out.push('');
   out.push(`卡类型 Card types (核心 5 个函数 / 5 core functions):`);
   for (const c of r.cardTypes) {
-    const state = c.complete ? '完整 complete' : c.present.length ? `不完整 incomplete, 缺 missing: ${c.missing.join(', ')}` : '未实现 none';
+    const parts: string[] = [];
+    if (c.missing.length) parts.push(`缺 missing: ${c.missing.join(', ')}`);
+    if (c.stdcallMismatch.length) parts.push(`stdcall 字节数不符 mismatch: ${c.stdcallMismatch.join(', ')}`);
+    const state = c.complete ? '完整 complete' : c.present.length ? `不完整 incomplete, ${parts.join('; ')}` : '未实现 none';
     out.push(`  ${c.cardType.padEnd(5)} ${c.present.length}/${c.present.length + c.missing.length}  ${state}`);
   }
   out.push(`完整的卡类型 Complete card types: ${r.completeCardTypes.length ? r.completeCardTypes.join(', ') : '无 none'}`);

@@ -98,7 +98,9 @@ export interface FunctionMatch {
 
 export interface CardTypeStatus {
   cardType: CardType;
+  /** All five core functions present, none with a stdcall size that contradicts gascard.h. */
   complete: boolean;
+  stdcallMismatch: string[];
   present: string[];
   missing: string[];
 }

@@ -116,13 +116,14 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       });
     }
     const m = e.loaded.manifest;
+    const execPath = m.driver?.execPath ?? opts.defaultExecPath;
     e.driver = factory({
       name: id,
       libraryPath,
-      symbols: m.symbols,
-      execPath: m.driver?.execPath ?? opts.defaultExecPath,
-      callTimeoutMs: m.driver?.callTimeoutMs,
-      logger: logger?.child({ plugin: id }),
+      ...(m.symbols ? { symbols: m.symbols } : {}),
+      ...(execPath ? { execPath } : {}),
+      ...(m.driver?.callTimeoutMs ? { callTimeoutMs: m.driver.callTimeoutMs } : {}),
+      ...(logger ? { logger: logger.child({ plugin: id }) } : {}),
     });
     return e.driver;
   };

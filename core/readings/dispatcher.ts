@@ -4,7 +4,7 @@
  * reading id travels as the idempotency key so a repeat costs billing nothing.
  */
 import { randomUUID } from 'node:crypto';
-import type { BillingSink } from './sink-types.ts';
+import type { BillingSink, DeliveryResult } from './sink-types.ts';
 import type { ReadingStore, RetryPolicy } from './store.ts';
 
 export interface DispatcherOptions {
@@ -60,16 +60,17 @@ export class OutboxDispatcher {
     if (!rows.length) return 0;
     const readings = await this.store.getMany(rows.map((r) => r.readingId));
     const deliverable = rows.filter((r) => readings.has(r.readingId));
-    let results;
+    let results: DeliveryResult[];
     try {
       results = await this.sink.deliver(deliverable.map((r) => readings.get(r.readingId)!));
     } catch (e) {
-      results = deliverable.map(() => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }));
+      const error = e instanceof Error ? e.message : String(e);
+      results = deliverable.map((): DeliveryResult => ({ ok: false, error }));
     }
     const ok: number[] = [];
     const failed = [];
     for (let i = 0; i < deliverable.length; i++) {
-      const res = results[i] ?? { ok: false as const, error: 'sink returned no result' };
+      const res: DeliveryResult = results[i] ?? { ok: false, error: 'sink returned no result' };
       if (res.ok) ok.push(deliverable[i]!.id);
       else failed.push({ outboxId: deliverable[i]!.id, error: res.error, permanent: res.permanent ?? false });
     }

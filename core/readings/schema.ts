@@ -116,6 +116,16 @@ registerMigrations([
         acked_seq ${big} not null,
         updated_at ${big} not null
       )`);
+      // Collector records that are not readable readings: kept (durably) so they can be acknowledged
+      // without ever deleting something the gateway has not stored.
+      await exec(db, `create table collector_quarantine (
+        collector_id text not null,
+        seq ${big} not null,
+        raw text not null,
+        reason text not null,
+        created_at ${big} not null,
+        primary key (collector_id, seq)
+      )`);
     },
   },
 ]);

@@ -23,7 +23,7 @@ describe('FrameStreamDecoder', () => {
 
   it('reports a corrupt frame, skips one byte and finds the next frame', () => {
     const bad = reply.slice();
-    bad[20] ^= 0xff; // inside DATA → checksum fails
+    bad[20] = bad[20]! ^ 0xff; // inside DATA → checksum fails
     const { d, frames, errors } = collect();
     d.push(Uint8Array.from([...bad, ...reply]));
     expect(errors.map((e) => e.code)).toEqual(['FRAME_CHECKSUM']);

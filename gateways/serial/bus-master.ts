@@ -202,7 +202,7 @@ export class BusMaster {
     const ser = this.ser.next();
     const request = buildReadRequest(m.address, di, ser, this.profile, m.meterType === undefined ? {} : { meterType: m.meterType });
     s.attempts++;
-    let kind: 'reply' | 'error-reply' = 'reply';
+    let kind = 'reply' as 'reply' | 'error-reply';
     const r = await this.opts.link.exchange({
       request,
       timeoutMs: this.readTimeoutMs(request.length, di),
@@ -253,7 +253,7 @@ export class BusMaster {
         await this.opts.commands?.create({ id: commandId, meterId: address, transport: 'serial', action: `valve-${action}`, ser, requestFrame: toHex(request), status: 'sent' });
       }
       lastFrame = toHex(request);
-      let kind: 'reply' | 'error-reply' = 'reply';
+      let kind = 'reply' as 'reply' | 'error-reply';
       const r = await this.arbiter.run('command', () => this.opts.link.exchange({
         request,
         timeoutMs: replyTimeoutMs(request.length, this.profile.preamble + FRAME_OVERHEAD + 8, this.opts.link.opts, this.opts.timing),

@@ -273,7 +273,10 @@ static void blank_image(const gc_map *m, gc_u8 *img)
     }
 }
 
-/* Clears every byte the library owns, keeping what the writer ignores (4442 0x00-0x1F, 102 FZ/SC/SCAC). */
+/*
+ * Clears every byte the library owns, keeping what the writer ignores (4442 0x00-0x1F, 102 FZ/SC/SCAC).
+ * The 102 SC is never put into the data image: it is a secret, and writers set it from newKey.
+ */
 static void clear_app(const gc_map *m, gc_u8 *img)
 {
     int i;
@@ -300,11 +303,6 @@ static void key_from_h32(const gc_map *m, gc_u32 h32, char *out)
 
 static void factory_key(const gc_map *m, char *out) { strcpy(out, is102(m) ? "F0F0" : "FFFFFF"); }
 
-/* The 102 image carries the card's SC in bytes 10-11 (informational; writers set the SC from newKey). */
-static void put_sc(const gc_map *m, gc_u8 *img, const char *key)
-{
-    if (is102(m)) gc_hex_decode(key, img + 10, 2);
-}
 
 typedef struct { char kh[GASCARD_KH_MAX + 1]; gc_u32 ql; unsigned cs; int klx; } gc_values;
 
@@ -413,7 +411,6 @@ static int op_write_new(const gc_map *m, const unsigned char *kh, int ql, int cs
     put_user(m, img, (const char *)kh, ql, cs, klx);
     wb_reset(m, img);
     key_from_h32(m, user_h32((const char *)kh), key);
-    put_sc(m, img, key);
     seal(m, img);
     gc_hex_encode(img, m->total, (char *)data);
     factory_key(m, (char *)oldKey);
@@ -464,7 +461,6 @@ static int op_buy(const gc_map *m, const unsigned char *source, const unsigned c
     gc_put_u16(img + m->cs_off, (unsigned)cs, GC_CS_ENC);
     img[m->wb_flag_off] = 0x00;          /* sold again: the next write-back is the meter's */
     key_from_h32(m, h32_get(m, img), key);
-    put_sc(m, img, key);
     seal(m, img);
     gc_hex_encode(img, m->total, (char *)dest);
     strcpy((char *)oldKey, key);
@@ -502,7 +498,7 @@ static int parse_params(int code, const char *params, gc_u8 *par, char *cardNo)
         size_t nlen, vlen, seg = end ? (size_t)(end - p) : strlen(p);
         int bit = 0, i;
         if (seg == 0) { p++; continue; }
-        eq = memchr(p, '=', seg);
+        eq = (const char *)memchr(p, '=', seg);
         if (eq == NULL) return GC_E_BAD_PARAM;
         nlen = (size_t)(eq - p);
         vlen = seg - nlen - 1;
@@ -566,10 +562,7 @@ static int build_tool(const gc_map *m, gc_u8 *img, const char *kind, const char 
     img[m->klx_off] = 0;
     memcpy(img + m->par_off, par, FIELD_PARAMS);
     wb_reset(m, img);
-    if (newKey) {
-        key_from_h32(m, tool_h32(code), newKey);
-        put_sc(m, img, newKey);
-    }
+    if (newKey) key_from_h32(m, tool_h32(code), newKey);
     seal(m, img);
     return GC_OK;
 }

@@ -43,7 +43,10 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     expect(w.newKey).toMatch(UPPER_HEX);
     expect(w.newKey).not.toBe(FACTORY_KEY[t]);
     if (t === '4442') expect(w.data.slice(0, 64)).toBe('A2131091FFFF8115' + 'FF'.repeat(24));
-    else expect(w.data.slice(0, 4)).toBe('0F0F');
+    else {
+      expect(w.data.slice(0, 4)).toBe('0F0F');        // FZ
+      expect(w.data.slice(20, 28)).toBe('F0F0FFFF');  // SC, SCAC: factory values, the key is not in the data
+    }
     expect(lib(maker).read(t, w.data)).toEqual({ rc: 0, kh: KH, ql: 120, cs: 1, klx: 2 });
     // input is case-insensitive
     expect(lib(maker).read(t, w.data.toLowerCase())).toEqual({ rc: 0, kh: KH, ql: 120, cs: 1, klx: 2 });
@@ -94,7 +97,7 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     else {
       expect(b.data.slice(0, 4)).toBe('7155');       // FZ
       expect(b.data.slice(24, 28)).toBe('0FFF');     // SCAC
-      expect(b.data.slice(20, 24)).toBe(w.newKey);   // SC byte image = the card's SC
+      expect(b.data.slice(20, 24)).toBe('0000');     // SC bytes: passed through, the key never goes into data
     }
     expect(b.oldKey).toBe(w.newKey);
     expect(b.newKey).toBe(w.newKey);

@@ -268,7 +268,7 @@ export function randomHex(len: number, seed: number): string {
 }
 
 /** Blank cards as they come from the factory / after erasing. */
-export function blankCards(t: MemType): Record<string, string> {
+export function blankCards(t: MemType): { allFF: string; all00: string; factoryHeader: string } {
   if (t === '4442') {
     return {
       allFF: 'FF'.repeat(256),

@@ -41,8 +41,12 @@ const RANGE: Partial<Record<ParamKind, [number, number]>> = {
 };
 
 export class HostCallError extends Error {
-  constructor(readonly code: string, message: string, readonly param?: string) {
+  readonly code: string;
+  readonly param: string | undefined;
+  constructor(code: string, message: string, param?: string) {
     super(message);
+    this.code = code;
+    this.param = param;
   }
 }
 

@@ -1,0 +1,177 @@
+/**
+ * The MeterHub HTTP API (fastify 5). One encapsulated plugin per route group; other parts add theirs through
+ * core/api/route-registry.ts (or `deps.routes`) and protect them with the `authorize(roles)` they receive.
+ *
+ * Cross-cutting, in order: request id → rate limit (per token) → authentication → route (schema validation,
+ * role check, handler) → audit append (awaited before the response leaves) → security headers.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import { AuditLog } from '../audit/audit-log.ts';
+import { rolesFor } from '../auth/roles.ts';
+import { hashToken, TokenStore } from '../auth/token-store.ts';
+import type { MeterHubDatabase } from '../db/database.ts';
+import { CardService } from '../ledger/card-service.ts';
+import type { KeyVault } from '../ledger/key-vault.ts';
+import { LedgerStore } from '../ledger/ledger-store.ts';
+import { pluginRoutes } from '../plugins/routes.ts';
+import type { PluginHost } from '../plugins/plugin-types.ts';
+import { errorHandler, notFoundHandler, RateLimited } from './api-errors.ts';
+import { authenticate, authorize } from './auth-hooks.ts';
+import { createApiLogger, withRedaction } from './logger.ts';
+import { registeredApiRoutes, type ApiRouteContext, type ApiRouteModule } from './route-registry.ts';
+import { cardRoutes } from './routes/cards.ts';
+import { catalogueRoutes } from './routes/catalogues.ts';
+import { healthRoutes } from './routes/health.ts';
+import { transactionRoutes } from './routes/transactions.ts';
+
+export const API_VERSION = '0.1.0';
+
+export interface ApiConfig {
+  /** Encrypts card keys at rest (core/ledger/key-vault.ts). */
+  vault: KeyVault;
+  /** Per-token limit; false disables (benchmarks). Default 600 requests per minute per token. */
+  rateLimit?: { max: number; timeWindow: number | string } | false;
+  logLevel?: string;
+  trustProxy?: boolean;
+  /** How long a verified token is cached (ms); a revocation takes effect within this time. */
+  tokenCacheMs?: number;
+  /** Serve Swagger UI at /docs (default true). */
+  docs?: boolean;
+}
+
+export interface AppDeps {
+  pluginHost: PluginHost;
+  database: MeterHubDatabase;
+  logger?: Logger;
+  config: ApiConfig;
+  /** Route plugins added for this app only (in addition to the registry). */
+  routes?: ApiRouteModule[];
+}
+
+export interface AppServices {
+  cards: CardService;
+  ledger: LedgerStore;
+  tokens: TokenStore;
+  audit: AuditLog;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    meterhub: AppServices;
+  }
+}
+
+/** Audit everything under /v1 except the health probe (load balancers poll it every few seconds). */
+const audited = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/health');
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { pluginHost, database, config } = deps;
+  const logger = deps.logger ? withRedaction(deps.logger) : createApiLogger({ level: config.logLevel ?? 'info' });
+  const app = Fastify({
+    loggerInstance: logger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: config.trustProxy ?? false,
+    bodyLimit: 64 * 1024,
+    // Amounts and counts are money: "10" is not 10. No coercion, no silently dropped fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const ledger = new LedgerStore(database, config.vault);
+  const cards = new CardService({ host: pluginHost, store: ledger });
+  const tokens = new TokenStore(database, config.tokenCacheMs ?? 5000);
+  const audit = new AuditLog(database);
+  app.decorate('meterhub', { cards, ledger, tokens, audit });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  await app.register(helmet, {
+    // Served on intranets over plain HTTP too: never force https sub-requests (that would blank /docs).
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    hsts: false,
+  });
+
+  if (config.rateLimit !== false) {
+    const rl = config.rateLimit ?? { max: 600, timeWindow: 60_000 };
+    await app.register(rateLimit, {
+      global: true,
+      max: rl.max,
+      timeWindow: rl.timeWindow,
+      // Per token (hashed, never the token itself); anonymous callers per address.
+      keyGenerator: (req) => {
+        const h = req.headers.authorization;
+        return h ? `t:${hashToken(h).slice(0, 24)}` : `ip:${req.ip}`;
+      },
+      errorResponseBuilder: (_req, ctx) => Object.assign(RateLimited({ limit: ctx.max, retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }), { statusCode: 429 }),
+    });
+  }
+
+  app.addHook('onRequest', authenticate(tokens));
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
+    if (!audited(req.url)) return payload;
+    try {
+      await audit.append({
+        at: new Date().toISOString(), requestId: req.id, actor: req.actor?.name ?? null, role: req.actor?.role ?? null,
+        channel: req.actor?.channel ?? null, method: req.method, path: req.url.split('?')[0] ?? req.url,
+        route: req.routeOptions?.url ?? null, status: reply.statusCode, transactionId: req.auditTx ?? null,
+        idempotencyKey: req.auditIdem ?? null, ip: req.ip ?? null, durationMs: reply.elapsedTime,
+      });
+    } catch (err) {
+      // The ledger already holds who did what; an audit outage is loud but does not lose a committed sale.
+      req.log.error({ err }, 'audit append failed');
+    }
+    return payload;
+  });
+  app.addHook('onClose', async () => audit.flush());
+
+  if (config.docs !== false) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'MeterHub 燃气表具统一接入平台 API',
+          version: API_VERSION,
+          description: 'Card sales on every maker through one API. Every write is recorded in the ledger before the answer leaves; '
+            + 'retry with the same Idempotency-Key. 所有写卡操作先记台账再返回。',
+        },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'npx meterhub token create --role counter|bank|ops|billing --name <n>' } } },
+        security: [{ bearer: [] }],
+      },
+    });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'self'; img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'unsafe-inline'",
+      uiConfig: { validatorUrl: null },
+    });
+  }
+
+  await app.register(healthRoutes, { pluginHost, database, vault: config.vault, version: API_VERSION });
+  await app.register(catalogueRoutes, { pluginHost });
+  await app.register(cardRoutes, { cards });
+  await app.register(transactionRoutes, { cards });
+
+  const ctx: ApiRouteContext = { pluginHost, database, authorize, logger };
+  const extra = new Map<string, ApiRouteModule>();
+  // Default plugin routes (core/plugins/routes.ts); a registered "plugins" module replaces them.
+  extra.set('plugins', {
+    name: 'plugins',
+    routes: (child) => pluginRoutes(child, {
+      host: pluginHost, authorizeRead: authorize(rolesFor('plugins.read')), authorizeWrite: authorize(rolesFor('plugins.write')),
+    }),
+  });
+  for (const m of [...registeredApiRoutes(), ...(deps.routes ?? [])]) extra.set(m.name, m);
+  for (const m of extra.values()) await app.register(async (child) => m.routes(child, ctx));
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,27 @@
+/** Per-request helpers shared by the route groups: the ledger actor, the idempotency identity, sending a write. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Unauthorized } from '../errors/common-errors.ts';
+import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
+import type { Actor, Idem, WriteResult } from '../ledger/ledger-store.ts';
+
+export function actorOf(req: FastifyRequest): Actor {
+  if (!req.actor) throw Unauthorized();
+  return { name: req.actor.name, role: req.actor.role, channel: req.actor.channel };
+}
+
+/** Keys are scoped per token name; the hash covers route, path params and body. */
+export function idemOf(req: FastifyRequest): Idem | undefined {
+  const key = req.headers['idempotency-key'];
+  if (typeof key !== 'string' || !key) return undefined;
+  req.auditIdem = key;
+  const requestHash = sha256Hex(canonicalJson({ method: req.method, route: req.routeOptions.url, params: req.params ?? {}, body: req.body ?? null }));
+  return { scope: req.actor?.name ?? 'anonymous', key, requestHash };
+}
+
+export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: WriteResult): Record<string, unknown> {
+  if (r.transactionId) req.auditTx = r.transactionId;
+  if (r.replayed) reply.header('idempotent-replayed', 'true');
+  reply.header('cache-control', 'no-store');
+  reply.code(r.status);
+  return r.body;
+}

@@ -1,0 +1,97 @@
+/**
+ * /v1/transactions: the ledger seen from outside. Confirm (read-back verified through the maker's Read),
+ * and the ops-only way back: rewrite (掉气补气), reverse (冲正), cancel a replacement card (补卡撤销).
+ * A bank sees and confirms only its own transactions.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { rolesFor } from '../../auth/roles.ts';
+import type { CardService } from '../../ledger/card-service.ts';
+import { TransactionNotFound } from '../../ledger/ledger-errors.ts';
+import { authorize } from '../auth-hooks.ts';
+import { actorOf, idemOf, sendWrite } from '../request-context.ts';
+import * as S from '../schemas.ts';
+
+type IdParams = { id: string };
+const params = { type: 'object', required: ['id'], properties: { id: S.txId } } as const;
+
+export async function transactionRoutes(app: FastifyInstance, opts: { cards: CardService }): Promise<void> {
+  const svc = opts.cards;
+  const tags = ['transactions'];
+  const admin = authorize(rolesFor('transactions.admin'));
+
+  /** Banks only see their own rows; everyone else gets a 404 for other people's ids. */
+  async function visible(req: FastifyRequest<{ Params: IdParams }>) {
+    const tx = await svc.transaction(req.params.id);
+    if (req.actor?.role === 'bank' && tx.actor.name !== req.actor.name) throw TransactionNotFound({ transactionId: req.params.id });
+    return tx;
+  }
+
+  app.get<{ Params: IdParams }>('/v1/transactions/:id', {
+    preHandler: authorize(rolesFor('transactions.read')),
+    schema: { tags, summary: '查询交易 / Get a transaction', params, response: { 200: S.txSchema, '4xx': S.errorSchema } },
+  }, async (req) => {
+    req.auditTx = req.params.id;
+    return visible(req);
+  });
+
+  app.get<{ Querystring: { maker: string; cardNo: string } }>('/v1/transactions', {
+    preHandler: authorize(rolesFor('transactions.admin').concat(['counter'])),
+    schema: {
+      tags, summary: '一张卡的台账 / Ledger history of one card',
+      querystring: { type: 'object', additionalProperties: false, required: ['maker', 'cardNo'], properties: { maker: S.maker, cardNo: S.cardNo } },
+      response: { 200: { type: 'object', properties: { transactions: { type: 'array', items: S.txSchema } } }, '4xx': S.errorSchema },
+    },
+  }, async (req) => ({ transactions: await svc.store.history(req.query.maker, req.query.cardNo) }));
+
+  app.post<{ Params: IdParams; Body: { data: string } }>('/v1/transactions/:id/confirm', {
+    preHandler: authorize(rolesFor('transactions.confirm')),
+    schema: {
+      tags, summary: '确认写卡（读回校验）/ Confirm a write with the card read-back', params, headers: S.idempotencyHeaders,
+      body: { type: 'object', additionalProperties: false, required: ['data'], properties: { data: S.cardData } },
+      response: { 200: S.txSchema, '4xx': S.errorSchema, '5xx': S.errorSchema },
+    },
+  }, async (req, reply) => {
+    req.auditTx = req.params.id;
+    await visible(req);
+    return sendWrite(req, reply, await svc.confirm(req.params.id, req.body, idemOf(req)));
+  });
+
+  app.post<{ Params: IdParams }>('/v1/transactions/:id/rewrite', {
+    preHandler: admin,
+    schema: {
+      tags, summary: '掉气补气：重写同一卡数据 / Rewrite the same card data (failed or unknown write)', params, headers: S.idempotencyHeaders,
+      body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
+      response: S.writeResponses,
+    },
+  }, async (req, reply) => {
+    req.auditTx = req.params.id;
+    return sendWrite(req, reply, await svc.rewrite(actorOf(req), req.params.id, idemOf(req)));
+  });
+
+  app.post<{ Params: IdParams; Body: { data?: string } | null }>('/v1/transactions/:id/reverse', {
+    preHandler: admin,
+    schema: {
+      tags, summary: '冲正：未写到卡上的交易 / Reverse a write that never reached the card', params, headers: S.idempotencyHeaders,
+      body: {
+        type: ['object', 'null'], additionalProperties: false,
+        properties: { data: { ...S.cardData, description: 'Optional card read-back: if it shows this write, the reversal is refused' } },
+      },
+      response: { 200: S.txSchema, '4xx': S.errorSchema, '5xx': S.errorSchema },
+    },
+  }, async (req, reply) => {
+    req.auditTx = req.params.id;
+    return sendWrite(req, reply, await svc.reverse(actorOf(req), req.params.id, req.body ?? undefined, idemOf(req)));
+  });
+
+  app.post<{ Params: IdParams; Body: { data: string } }>('/v1/transactions/:id/cancel-reissue', {
+    preHandler: admin,
+    schema: {
+      tags, summary: '补卡撤销：擦除补卡并作废 / Cancel a replacement card (erase it)', params, headers: S.idempotencyHeaders,
+      body: { type: 'object', additionalProperties: false, required: ['data'], properties: { data: { ...S.cardData, description: 'The replacement card as read' } } },
+      response: S.writeResponses,
+    },
+  }, async (req, reply) => {
+    req.auditTx = req.params.id;
+    return sendWrite(req, reply, await svc.cancelReissue(actorOf(req), req.params.id, req.body, idemOf(req)));
+  });
+}

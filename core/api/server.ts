@@ -1,0 +1,127 @@
+/**
+ * Starts the central server on embedded defaults: SQLite in <dataDir> (PostgreSQL when DATABASE_URL is set),
+ * plugins from ./plugins and METERHUB_PLUGIN_PATH, migrations at start, the ledger key from
+ * METERHUB_LEDGER_KEY or <dataDir>/ledger.key. Used by `meterhub serve`, the crash tests and the benchmark.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import '../audit/audit-log.ts';
+import { TokenStore } from '../auth/token-store.ts';
+import { openDatabase, resolveDatabaseUrl, type MeterHubDatabase } from '../db/database.ts';
+import { migrate } from '../db/migrations.ts';
+import { KeyVault } from '../ledger/key-vault.ts';
+import '../ledger/ledger-schema.ts';
+import { createPluginHost } from '../plugins/plugin-host.ts';
+import type { PluginHost } from '../plugins/plugin-types.ts';
+import { buildApp, type ApiConfig } from './app.ts';
+import { createApiLogger } from './logger.ts';
+
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  /** Overrides DATABASE_URL. */
+  databaseUrl?: string;
+  pluginPaths?: string[];
+  logger?: Logger;
+  logLevel?: string;
+  rateLimit?: ApiConfig['rateLimit'];
+  /** Create and print an ops token when the database has none (default true). */
+  bootstrapToken?: boolean;
+  /** Where the one-time bootstrap token is printed (default stderr). */
+  print?: (text: string) => void;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  database: MeterHubDatabase;
+  pluginHost: PluginHost;
+  close(): Promise<void>;
+}
+
+/** Opens and migrates the database for a data dir (also used by the token and audit commands). */
+export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: string } = {}): Promise<MeterHubDatabase> {
+  const dataDir = resolve(o.dataDir ?? './data');
+  mkdirSync(dataDir, { recursive: true });
+  const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(dataDir, 'meterhub.db') });
+  await import('../auth/token-store.ts');
+  await migrate(database);
+  return database;
+}
+
+export async function startServer(o: ServerOptions = {}): Promise<RunningServer> {
+  const dataDir = resolve(o.dataDir ?? './data');
+  const logger = o.logger ?? createApiLogger({ level: o.logLevel ?? process.env.METERHUB_LOG_LEVEL ?? 'info' });
+  const database = await openServerDatabase({ dataDir, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) });
+  const vault = KeyVault.load({ dataDir });
+  if (vault.info.warning) logger.warn(vault.info.warning);
+  logger.info({ keyId: vault.keyId, source: vault.info.source }, 'ledger key loaded');
+  const pluginHost = await createPluginHost({ ...(o.pluginPaths ? { pluginPaths: o.pluginPaths } : {}), dataDir, logger });
+
+  if (o.bootstrapToken !== false) {
+    const tokens = new TokenStore(database);
+    if ((await tokens.liveCount()) === 0) {
+      const { token } = await tokens.create('bootstrap-ops', 'ops');
+      // Printed once, to the terminal, never through the logger.
+      (o.print ?? ((t) => process.stderr.write(t)))(
+        `\n  First start: created an ops API token (shown only this once) / 首次启动：已创建运维令牌（仅显示一次）\n`
+        + `    name: bootstrap-ops   role: ops\n    Authorization: Bearer ${token}\n`
+        + `  More tokens: npx meterhub token create --role counter|bank|ops|billing --name <name>\n\n`,
+      );
+    }
+  }
+
+  const app = await buildApp({
+    pluginHost, database, logger,
+    config: { vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}) },
+  });
+  const address = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+  let closed = false;
+  return {
+    app, url: address, database, pluginHost,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await pluginHost.close();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * Graceful shutdown with Node signals (close-with-grace in spirit): the first SIGINT/SIGTERM closes the
+ * server (in-flight requests finish, drivers stop, the database closes); a second signal or the delay
+ * elapsing exits at once.
+ */
+export function closeOnSignals(close: () => Promise<void>, o: { delayMs?: number; logger?: Logger } = {}): void {
+  let closing = false;
+  const handler = (signal: string, err?: unknown) => {
+    if (closing) {
+      o.logger?.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    closing = true;
+    if (err) o.logger?.error({ err }, 'fatal error; shutting down');
+    else o.logger?.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      o.logger?.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, o.delayMs ?? 10_000);
+    timer.unref();
+    close().then(
+      () => process.exit(err ? 1 : 0),
+      (e: unknown) => {
+        o.logger?.error({ err: e }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('uncaughtException', (e) => handler('uncaughtException', e));
+  process.on('unhandledRejection', (e) => handler('unhandledRejection', e));
+}

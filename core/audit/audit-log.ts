@@ -1,0 +1,203 @@
+/**
+ * Tamper-evident audit trail of every API call: each row stores the previous row's hash and its own,
+ * hash = sha256(prevHash + "\n" + canonical JSON of the row). Editing, deleting or re-ordering any row, or
+ * cutting the tail (the head row remembers the last seq and hash), breaks `verify()`.
+ *
+ * Appends are group-committed: calls that arrive while a batch is being written go into the next batch,
+ * one transaction each, so auditing costs one fsync per batch rather than per call. The API awaits the
+ * append before the response leaves, so an answered call is always audited.
+ */
+import type { Kysely } from 'kysely';
+import type { DialectName, MeterHubDatabase } from '../db/database.ts';
+import { registerMigrations } from '../db/migrations.ts';
+import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditEntry {
+  at: string;
+  requestId: string;
+  actor: string | null;
+  role: string | null;
+  channel: string | null;
+  method: string;
+  path: string;
+  route: string | null;
+  status: number;
+  transactionId: string | null;
+  idempotencyKey: string | null;
+  ip: string | null;
+  durationMs: number;
+}
+
+export interface AuditRow {
+  seq: number;
+  at: string;
+  request_id: string;
+  actor: string | null;
+  role: string | null;
+  channel: string | null;
+  method: string;
+  path: string;
+  route: string | null;
+  status: number;
+  tx_id: string | null;
+  idem_key: string | null;
+  ip: string | null;
+  duration_ms: number;
+  prev_hash: string;
+  hash: string;
+}
+
+interface AuditTables {
+  audit_log: AuditRow;
+  audit_head: { id: number; seq: number; hash: string };
+}
+
+registerMigrations([{
+  name: 'audit_0001_init',
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('audit_log')
+      .addColumn('seq', 'bigint', (c) => c.primaryKey())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text', (c) => c.notNull())
+      .addColumn('actor', 'text')
+      .addColumn('role', 'text')
+      .addColumn('channel', 'text')
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('route', 'text')
+      .addColumn('status', 'integer', (c) => c.notNull())
+      .addColumn('tx_id', 'text')
+      .addColumn('idem_key', 'text')
+      .addColumn('ip', 'text')
+      .addColumn('duration_ms', 'integer', (c) => c.notNull())
+      .addColumn('prev_hash', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('audit_head')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: GENESIS_HASH }).execute();
+  },
+}]);
+
+/** The hashed content of a row: everything except its own hash. */
+export function rowContent(r: Omit<AuditRow, 'hash'>): string {
+  return canonicalJson({
+    seq: Number(r.seq), at: r.at, requestId: r.request_id, actor: r.actor, role: r.role, channel: r.channel,
+    method: r.method, path: r.path, route: r.route, status: Number(r.status), transactionId: r.tx_id,
+    idempotencyKey: r.idem_key, ip: r.ip, durationMs: Number(r.duration_ms), prevHash: r.prev_hash,
+  });
+}
+
+export function rowHash(r: Omit<AuditRow, 'hash'>): string {
+  return sha256Hex(`${r.prev_hash}\n${rowContent(r)}`);
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  rows: number;
+  lastSeq: number;
+  firstBad?: { seq: number; reason: string };
+}
+
+interface Pending {
+  entry: AuditEntry;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export class AuditLog {
+  private readonly db: Kysely<AuditTables>;
+  private readonly dialect: DialectName;
+  private queue: Pending[] = [];
+  private draining: Promise<void> | null = null;
+
+  constructor(database: MeterHubDatabase) {
+    this.db = database.db as Kysely<AuditTables>;
+    this.dialect = database.dialect;
+  }
+
+  append(entry: AuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  /** Resolves when everything queued so far is durable. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, 1000);
+        try {
+          await this.writeBatch(batch.map((p) => p.entry));
+          for (const p of batch) p.resolve();
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.draining = null;
+    }
+  }
+
+  private async writeBatch(entries: AuditEntry[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      // One writer at a time across instances: the head row is the lock (SQLite serialises writers anyway).
+      let q = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
+      if (this.dialect === 'postgres') q = q.forUpdate();
+      const head = await q.executeTakeFirstOrThrow();
+      let seq = Number(head.seq);
+      let prev = head.hash;
+      const rows: AuditRow[] = [];
+      for (const e of entries) {
+        seq += 1;
+        const base = {
+          seq, at: e.at, request_id: e.requestId, actor: e.actor, role: e.role, channel: e.channel, method: e.method,
+          path: e.path.slice(0, 500), route: e.route, status: e.status, tx_id: e.transactionId,
+          idem_key: e.idempotencyKey, ip: e.ip, duration_ms: Math.round(e.durationMs), prev_hash: prev,
+        };
+        const hash = rowHash(base);
+        rows.push({ ...base, hash });
+        prev = hash;
+      }
+      for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_log').values(rows.slice(i, i + 200)).execute();
+      await trx.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
+    });
+  }
+
+  /** Walks the whole chain; names the first row that does not hold. */
+  async verify(): Promise<VerifyResult> {
+    let prev = GENESIS_HASH;
+    let expectSeq = 1;
+    let rows = 0;
+    const page = 2000;
+    for (;;) {
+      const batch = await this.db.selectFrom('audit_log').selectAll().where('seq', '>=', expectSeq).orderBy('seq').limit(page).execute();
+      for (const r of batch) {
+        const seq = Number(r.seq);
+        if (seq !== expectSeq) return { ok: false, rows, lastSeq: expectSeq - 1, firstBad: { seq: expectSeq, reason: `row ${expectSeq} is missing (next is ${seq})` } };
+        if (r.prev_hash !== prev) return { ok: false, rows, lastSeq: seq, firstBad: { seq, reason: 'prev_hash does not match the previous row' } };
+        if (rowHash(r) !== r.hash) return { ok: false, rows, lastSeq: seq, firstBad: { seq, reason: 'content does not match its hash (row edited)' } };
+        prev = r.hash;
+        expectSeq = seq + 1;
+        rows++;
+      }
+      if (batch.length < page) break;
+    }
+    const head = await this.db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (!head) return { ok: false, rows, lastSeq: expectSeq - 1, firstBad: { seq: expectSeq, reason: 'audit head row is missing' } };
+    if (Number(head.seq) !== expectSeq - 1 || head.hash !== prev) {
+      return { ok: false, rows, lastSeq: expectSeq - 1, firstBad: { seq: expectSeq, reason: `the chain ends at ${expectSeq - 1} but the head says ${head.seq} (rows removed from the end)` } };
+    }
+    return { ok: true, rows, lastSeq: expectSeq - 1 };
+  }
+}
