@@ -3,7 +3,7 @@
  * hash is enough — there is nothing to brute-force). Names are unique among live tokens.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MeterHubDatabase } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
 import { BadInput } from '../errors/common-errors.ts';
@@ -45,8 +45,7 @@ registerMigrations([{
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('revoked_at', 'text')
       .execute();
-    await db.schema.createIndex('api_tokens_live_name').on('api_tokens').column('name').unique()
-      .where('revoked_at', 'is', null).execute();
+    await sql`create unique index api_tokens_live_name on api_tokens (name) where revoked_at is null`.execute(db);
   },
 }]);
 

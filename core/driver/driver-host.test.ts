@@ -84,7 +84,8 @@ describe('driver host: round trip through the fixture library', () => {
     const b = await d.buy('4442', { source: w.data, cardNo: '3201001', gas: 40, count: 2 });
     expect(b.rc).toBe(0);
     expect(await d.read('4442', b.data)).toEqual({ rc: 0, cardNo: '3201001', gas: 40, count: 2, meterKind: 2 });
-    expect(await d.buy('4442', { source: w.data, cardNo: '999', gas: 1, count: 2 })).toMatchObject({ rc: -16 });
+    // The library refused and wrote nothing: untouched buffers read as "", never as guard bytes.
+    expect(await d.buy('4442', { source: w.data, cardNo: '999', gas: 1, count: 2 })).toEqual({ rc: -16, data: '', oldKey: '', newKey: '' });
     expect(await d.format('4442', b.data)).toEqual({ rc: 0, oldKey: 'C0FFEE' });
     expect(await d.listTools('4442')).toEqual({ rc: 0, kinds: ['CLEAR', 'CHECK', 'X_FIXTURE'] });
     const tool = await d.makeTool('4442', { kind: 'X_FIXTURE', params: { alarmGas: '5', limit: '300' }, source: w.data });
@@ -331,6 +332,10 @@ describe('driver host: conformance reporting through invoke()', () => {
     const card8 = await newCard(d, '9000000008');
     const overflow = await d.invoke('Buy4442Card', { source: card8, kh: '9000000008', ql: 3, cs: 2 });
     expect(overflow.$out.dest).toMatchObject({ len: 4096, terminated: false, touchedBytes: 10, overflowBytes: 10, writtenBytes: 4106 });
+
+    const refused = await d.invoke('Buy4442Card', { source: data, kh: '999', ql: 3, cs: 2 });
+    expect(refused).toMatchObject({ rc: -16, dest: '' });
+    expect(refused.$out.dest).toEqual({ size: 4096, len: 0, terminated: false, touchedBytes: 0, overflowBytes: 0, writtenBytes: 0, specMax: 512, beyondSpecBytes: 0 });
   });
 
   it('sends bad input straight to the library', async () => {

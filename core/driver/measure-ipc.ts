@@ -44,6 +44,12 @@ const direct = (label: string, f: () => void) => {
 };
 direct('GasCardInterfaceVersion', () => { const b = Buffer.alloc(1024); version(b, b.length); });
 direct('Check4442Card', () => { check(Buffer.from(`${card}\0`)); });
+const writeNew = lib.func('__stdcall', 'WriteNew4442Card', 'int', ['uint8_t *', 'int32_t', 'int16_t', 'int16_t', 'uint8_t *', 'uint8_t *', 'uint8_t *']);
+direct('WriteNew4442Card', () => {
+  const data = Buffer.alloc(4096), k1 = Buffer.alloc(64), k2 = Buffer.alloc(64);
+  writeNew(Buffer.from('3201001\0'), 10, 1, 1, data, k1, k2);
+  data.toString('latin1', 0, data.indexOf(0));
+});
 
 // ---- through the driver host ----------------------------------------------------------------------
 const d = createCardDriver({ libraryPath: library, maxQueue: N + 1 });
@@ -63,6 +69,8 @@ const viaHost = async (label: string, fn: string, params: Record<string, unknown
 };
 await viaHost('GasCardInterfaceVersion', 'GasCardInterfaceVersion', {});
 await viaHost('Check4442Card', 'Check4442Card', { source: card });
+// A realistic card call: three guarded output buffers (4096 + 64 + 64) and a 512-hex result.
+await viaHost('WriteNew4442Card', 'WriteNew4442Card', { kh: '3201001', ql: 10, cs: 1, klx: 1 });
 
 // Many callers at once: the queue serialises them; throughput is what one host can do.
 const t0 = process.hrtime.bigint();

@@ -427,19 +427,25 @@ static int op_read(const gc_map *m, const unsigned char *data, unsigned char *kh
     if (m == NULL) return GC_E_UNSUPPORTED;
     if (kh == NULL || ql == NULL || cs == NULL || klx == NULL) return GC_E_BAD_PARAM;
     FAULT_IN_BUY_READ();
+#if GC_FAULT == GCF_OVERRUN   /* misbehaves whatever the input, so the host's checks always see it */
+    (void)img; (void)v; (void)rc; (void)data;
+    overrun_hex((char *)kh, 48);
+    *ql = 1; *cs = 1; *klx = 1;
+    return GC_OK;
+#elif GC_FAULT == GCF_GARBAGE
+    (void)img; (void)v; (void)rc; (void)data;
+    garbage((char *)kh, 40);
+    *ql = -12345; *cs = -7; *klx = 9;
+    return GC_OK;
+#else
     if (gc_hex_decode((const char *)data, img, m->total) != 0) return GC_E_BAD_DATA;
     if ((rc = load_user(m, img, &v)) != GC_OK) return rc;
     strcpy((char *)kh, v.kh);
     *ql = (int)v.ql;
     *cs = (__int16)v.cs;
     *klx = (__int16)v.klx;
-#if GC_FAULT == GCF_OVERRUN
-    overrun_hex((char *)kh, 48);
-#elif GC_FAULT == GCF_GARBAGE
-    garbage((char *)kh, 40);
-    *ql = -12345; *cs = -7; *klx = 9;
-#endif
     return GC_OK;
+#endif
 }
 
 static int op_buy(const gc_map *m, const unsigned char *source, const unsigned char *kh, int ql, int cs,
@@ -454,6 +460,11 @@ static int op_buy(const gc_map *m, const unsigned char *source, const unsigned c
     if ((rc = kh_check((const char *)kh)) != GC_OK) return rc;
     if ((rc = values_check(ql, cs, 1)) != GC_OK) return rc;
     FAULT_IN_BUY_READ();
+#if GC_FAULT == GCF_OVERRUN || GC_FAULT == GCF_GARBAGE
+    (void)img; (void)v; (void)key; (void)source;
+    fault_outputs(m, (char *)dest, (char *)oldKey, (char *)newKey);
+    return GC_OK;
+#endif
     if (gc_hex_decode((const char *)source, img, m->total) != 0) return GC_E_BAD_DATA;
     if ((rc = load_user(m, img, &v)) != GC_OK) return rc;
     if (strcmp(v.kh, (const char *)kh) != 0) return GC_E_CARDNO_MISMATCH;
@@ -475,6 +486,11 @@ static int op_format(const gc_map *m, const unsigned char *source, unsigned char
     char key[8];
     if (m == NULL) return GC_E_UNSUPPORTED;
     if (oldKey == NULL) return GC_E_BAD_PARAM;
+#if GC_FAULT == GCF_OVERRUN || GC_FAULT == GCF_GARBAGE
+    (void)img; (void)key; (void)source;
+    fault_outputs(m, NULL, (char *)oldKey, NULL);
+    return GC_OK;
+#endif
     if (gc_hex_decode((const char *)source, img, m->total) != 0) return GC_E_BAD_DATA;
     /* A damaged record must still be erasable, so only the identity is required here. */
     if (identify(m, img) == GC_CHECK_NOT_OURS) return is_blank(m, img) ? GC_E_NEW_OR_BACKWARDS : GC_E_NOT_THIS_SYSTEM;

@@ -55,6 +55,53 @@ export function guardByte(i: number): number {
   return 0x80 | ((i * 37 + 11) & 0x7f);
 }
 
+let guardTemplate = Buffer.alloc(0);
+function guard(n: number): Buffer {
+  if (guardTemplate.length < n) {
+    guardTemplate = Buffer.allocUnsafeSlow(Math.max(n, 8192));
+    for (let i = 0; i < guardTemplate.length; i++) guardTemplate[i] = guardByte(i);
+  }
+  return guardTemplate;
+}
+
+/**
+ * What the library did to one guarded buffer. An untouched buffer reads as "" (the library wrote nothing);
+ * a buffer without a NUL reads up to the last byte written within it.
+ */
+export function inspectBuffer(buf: Buffer, size: number, specMax?: number): OutBufferReport {
+  const total = buf.length;
+  const g = guard(total);
+  const nul = buf.indexOf(0);
+  const terminated = nul >= 0 && nul < size;
+  let written: number;
+  if (terminated && buf.compare(g, nul + 1, total, nul + 1, total) === 0) {
+    written = nul + 1; // fast path: nothing after the NUL changed
+  } else {
+    let i = total - 1;
+    while (i >= 0 && buf[i] === g[i]) i--;
+    written = i + 1;
+  }
+  let touched = 0;
+  let overflow = 0;
+  if (written > 0) {
+    for (let i = terminated ? nul + 1 : size; i < written; i++) {
+      if (buf[i] !== g[i]) {
+        touched++;
+        if (i >= size) overflow++;
+      }
+    }
+  }
+  return {
+    size,
+    len: terminated ? nul : Math.min(written, size),
+    terminated,
+    touchedBytes: touched,
+    overflowBytes: overflow,
+    writtenBytes: written,
+    ...(specMax !== undefined ? { specMax, beyondSpecBytes: Math.max(0, written - (specMax + 1)) } : {}),
+  };
+}
+
 function defaultSize(kind: ParamKind): number {
   if (kind === 'hexOut') return HOST_BUFFER_SIZE.data;
   if (kind === 'keyOut') return HOST_BUFFER_SIZE.key;
@@ -103,7 +150,8 @@ export class LibraryBinding {
   }
 }
 
-type Post = (result: Record<string, unknown>, out: Record<string, OutBufferReport | OutArrayReport>) => void;
+type OutMap = Record<string, OutBufferReport | OutArrayReport>;
+type Post = (result: Record<string, unknown>, out: OutMap) => void;
 
 function intParam(name: string, kind: ParamKind, v: unknown): number {
   const [lo, hi] = RANGE[kind]!;
@@ -152,31 +200,18 @@ function invoke(b: Bound, params: Record<string, unknown>): Record<string, unkno
       case 'keyOut':
       case 'strOut': {
         const size = bufferSizeOverride(params, p.name) ?? defaultSize(p.kind);
-        const buf = Buffer.allocUnsafe(size + CANARY_BYTES);
-        for (let i = 0; i < buf.length; i++) buf[i] = guardByte(i);
+        const total = size + CANARY_BYTES;
+        // Own allocation, not Node's shared pool: an overrun must not land in another buffer of this call.
+        const buf = Buffer.allocUnsafeSlow(total);
+        guard(total).copy(buf, 0, 0, total);
         lastBufferSize = size;
         args.push(buf);
         const encoding = p.kind === 'strOut' ? 'utf8' : 'latin1';
         const specMax = specMaxLength(b.spec, p);
         post.push((result, out) => {
-          const nul = buf.indexOf(0);
-          const terminated = nul >= 0 && nul < size;
-          const len = terminated ? nul : size;
-          let touched = 0;
-          let overflow = 0;
-          let written = 0;
-          for (let i = 0; i < buf.length; i++) if (buf[i] !== guardByte(i)) written = i + 1;
-          for (let i = terminated ? len + 1 : size; i < buf.length; i++) {
-            if (buf[i] !== guardByte(i)) {
-              touched++;
-              if (i >= size) overflow++;
-            }
-          }
-          result[p.name] = buf.toString(encoding, 0, len);
-          out[p.name] = {
-            size, len, terminated, touchedBytes: touched, overflowBytes: overflow, writtenBytes: written,
-            ...(specMax !== undefined ? { specMax, beyondSpecBytes: Math.max(0, written - (specMax + 1)) } : {}),
-          };
+          const report = inspectBuffer(buf, size, specMax);
+          out[p.name] = report;
+          result[p.name] = buf.toString(encoding, 0, report.len);
         });
         break;
       }
@@ -222,7 +257,7 @@ function invoke(b: Bound, params: Record<string, unknown>): Record<string, unkno
 
   const rc = b.fn(...args);
   const result: Record<string, unknown> = { rc };
-  const out: Record<string, OutBufferReport | OutArrayReport> = {};
+  const out: OutMap = {};
   for (const f of post) f(result, out);
   for (const f of postArrays) f(result, out);
   result.$out = out;

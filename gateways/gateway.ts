@@ -1,0 +1,156 @@
+/**
+ * Gateway factory: one process that owns its serial ports, collectors and MQTT session, and feeds the
+ * one reading pipeline (store + outbox + billing sinks). `meterhub gateway --config <file>` runs it.
+ */
+import { openDatabase, type MeterHubDatabase } from '../core/db/database.ts';
+import { migrate } from '../core/db/migrations.ts';
+import { GatewayConfigInvalid } from '../core/readings/errors.ts';
+import { createReadingPipeline, type ReadingPipeline } from '../core/readings/pipeline.ts';
+import type { BillingSink } from '../core/readings/sink-types.ts';
+import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
+import { WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
+import type { RetryPolicy, SinkStats } from '../core/readings/store.ts';
+import { isValidAddress, resolveProfile } from '../core/telemetry/index.ts';
+import { CollectorClient } from './collector/collector-client.ts';
+import { CommandLog } from './command-log.ts';
+import { MqttGateway } from './mqtt/mqtt-gateway.ts';
+import { BusArbiter } from './serial/bus-arbiter.ts';
+import { BusMaster, type MeterStats } from './serial/bus-master.ts';
+import { SerialLink } from './serial/serial-link.ts';
+
+export interface GatewayConfig {
+  gatewayId: string;
+  /** SQLite path or postgres:// URL; default DATABASE_URL or ./data/meterhub.db. */
+  database?: string;
+  /** Dialect profile name (e.g. "chint", "cjt188-company"). */
+  profile: string;
+  sinks?: {
+    webhook?: { url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number };
+    mqtt?: { url: string; topicPrefix?: string; clientId?: string };
+    /** REST cursor feed (default true). */
+    rest?: boolean;
+  };
+  dispatcher?: { pollMs?: number; leaseMs?: number; retry?: Partial<RetryPolicy> };
+  mqtt?: { url: string; topicPrefix?: string; commandTimeoutMs?: number };
+  serial?: Array<{
+    path: string;
+    baudRate?: number;
+    parity?: 'none' | 'even' | 'odd';
+    intervalMs?: number;
+    retries?: number;
+    stagger?: boolean;
+    meters?: string[];
+    collectors?: Array<{ address: string; mode?: 'bulk' | 'addresses'; meters?: string[]; intervalMs?: number }>;
+  }>;
+}
+
+export function validateGatewayConfig(raw: unknown): GatewayConfig {
+  const bad = (why: string): never => {
+    throw GatewayConfigInvalid({ reason: why }, { zh: why, en: why });
+  };
+  if (!raw || typeof raw !== 'object') bad('config must be an object');
+  const c = raw as GatewayConfig;
+  if (typeof c.gatewayId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(c.gatewayId)) bad('gatewayId: 1–64 of [A-Za-z0-9_-]');
+  if (typeof c.profile !== 'string') bad('profile is required');
+  resolveProfile(c.profile);
+  if (c.mqtt && typeof c.mqtt.url !== 'string') bad('mqtt.url is required');
+  if (c.sinks?.webhook && !/^https?:\/\//.test(c.sinks.webhook.url ?? '')) bad('sinks.webhook.url must be http(s)');
+  for (const s of c.serial ?? []) {
+    if (typeof s.path !== 'string' || !s.path) bad('serial[].path is required');
+    for (const m of [...(s.meters ?? []), ...(s.collectors ?? []).flatMap((x) => [x.address, ...(x.meters ?? [])])]) {
+      if (!isValidAddress(m)) bad(`bad meter/collector address ${String(m).slice(0, 20)}`);
+    }
+  }
+  return c;
+}
+
+export interface RunningBus {
+  link: SerialLink;
+  master: BusMaster;
+  collectors: CollectorClient[];
+}
+
+export class Gateway {
+  readonly database: MeterHubDatabase;
+  readonly pipeline: ReadingPipeline;
+  mqtt: MqttGateway | null = null;
+  readonly buses: RunningBus[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  readonly errors: unknown[] = [];
+
+  constructor(readonly config: GatewayConfig, database?: MeterHubDatabase) {
+    this.database = database ?? openDatabase({ url: config.database });
+    const sinks: BillingSink[] = [];
+    if (config.sinks?.webhook) sinks.push(new WebhookSink({ ...config.sinks.webhook }));
+    if (config.sinks?.mqtt) {
+      sinks.push(new MqttSink({ url: config.sinks.mqtt.url, topicPrefix: config.sinks.mqtt.topicPrefix, clientId: config.sinks.mqtt.clientId ?? `meterhub-billing-${config.gatewayId}` }));
+    }
+    this.pipeline = createReadingPipeline({
+      database: this.database,
+      sinks,
+      restFeed: config.sinks?.rest !== false,
+      dispatcher: { ...config.dispatcher, onError: (e) => this.onError(e) },
+      onError: (e) => this.onError(e),
+    });
+  }
+
+  private onError(e: unknown): void {
+    if (this.errors.length < 100) this.errors.push(e);
+  }
+
+  async start(): Promise<void> {
+    await migrate(this.database);
+    await this.pipeline.start();
+    const c = this.config;
+    if (c.mqtt) {
+      this.mqtt = new MqttGateway({
+        url: c.mqtt.url, gatewayId: c.gatewayId, database: this.database, pipeline: this.pipeline, profile: c.profile,
+        topicPrefix: c.mqtt.topicPrefix, commandTimeoutMs: c.mqtt.commandTimeoutMs, onError: (e) => this.onError(e),
+      });
+      await this.mqtt.start();
+    }
+    for (const s of c.serial ?? []) {
+      const link = new SerialLink({ path: s.path, baudRate: s.baudRate ?? 2400, parity: s.parity ?? 'even', profile: c.profile });
+      await link.open();
+      const arbiter = new BusArbiter();
+      const master = new BusMaster({
+        link, arbiter, meters: (s.meters ?? []).map((address) => ({ address })), pipeline: this.pipeline,
+        commands: new CommandLog(this.database.db), retries: s.retries, intervalMs: s.intervalMs, stagger: s.stagger, onError: (e) => this.onError(e),
+      });
+      const collectors = (s.collectors ?? []).map((cc) => {
+        const client = new CollectorClient({ link, arbiter, database: this.database, pipeline: this.pipeline, address: cc.address });
+        const every = cc.intervalMs ?? 15 * 60_000;
+        const run = () => (cc.mode === 'addresses' ? client.readByAddresses(cc.meters ?? []) : client.uploadAll()).catch((e) => this.onError(e));
+        void run();
+        this.timers.push(setInterval(run, every));
+        return client;
+      });
+      if (master.stats().length) master.start();
+      this.buses.push({ link, master, collectors });
+    }
+  }
+
+  async stats(): Promise<{ sinks: SinkStats[]; meters: MeterStats[]; mqtt: MqttGateway['counters'] | null; outboundBacklog: number }> {
+    return {
+      sinks: await this.pipeline.stats(),
+      meters: this.buses.flatMap((b) => b.master.stats()),
+      mqtt: this.mqtt ? { ...this.mqtt.counters } : null,
+      outboundBacklog: this.mqtt ? await this.mqtt.outbound.backlog() : 0,
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const b of this.buses) {
+      await b.master.stop();
+      await b.link.close();
+    }
+    await this.mqtt?.stop();
+    await this.pipeline.close();
+    await this.database.close();
+  }
+}
+
+export function createGateway(config: GatewayConfig, database?: MeterHubDatabase): Gateway {
+  return new Gateway(validateGatewayConfig(config), database);
+}
