@@ -13,6 +13,9 @@ import { openDatabase, resolveDatabaseUrl, type MeterHubDatabase } from '../db/d
 import { migrate } from '../db/migrations.ts';
 import { KeyVault } from '../ledger/key-vault.ts';
 import '../ledger/ledger-schema.ts';
+// The server's database holds every domain the server runs. Migrations register on import, and Kysely refuses
+// a database that ran a migration this process does not know, so every entry point must import the same set.
+import '../readings/schema.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { buildApp, type ApiConfig } from './app.ts';
@@ -47,7 +50,6 @@ export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: st
   const dataDir = resolve(o.dataDir ?? './data');
   mkdirSync(dataDir, { recursive: true });
   const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(dataDir, 'meterhub.db') });
-  await import('../auth/token-store.ts');
   await migrate(database);
   return database;
 }

@@ -82,4 +82,11 @@ export interface DriverHealth {
   lastError?: { code: string; message: string; at: string };
   pid?: number;
   calls: number;
+  /** Calls waiting or in flight (the supervisor serialises calls per library). */
+  queued?: number;
+  /** Delay used for the latest respawn, ms (100 doubling to 5000, reset after a healthy period). */
+  backoffMs?: number;
+  consecutiveFailures?: number;
+  /** Lines of vendor output on the host's stdout that were ignored. */
+  noiseLines?: number;
 }

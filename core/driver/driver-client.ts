@@ -7,10 +7,10 @@ import { CARD_HEX_LENGTH, CARD_TYPES, LIMITS, PUBLIC_ZONE_102_HEX, type CardType
 import { isToolKindName } from '../cards/tool-kinds.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import type {
-  CardDriver, CheckResult, DriverCallOptions, DriverHealth, DriverInfo, RcResult, ReadResult, UsageResult, WriteResult,
+  CardDriver, CheckResult, DriverCallOptions, DriverInfo, RcResult, ReadResult, UsageResult, WriteResult,
 } from './card-driver.ts';
-import { INTERFACE_BY_NAME } from './interface-functions.ts';
 import type { OutReport } from './protocol.ts';
+import { DriverOutputInvalid } from './driver-errors.ts';
 import { DriverSupervisor, type BackoffOptions, type DriverLogger, type SupervisorHealth } from './supervisor.ts';
 
 export interface CreateCardDriverOptions {
@@ -141,9 +141,20 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     return (await sup.call(fn, params ?? {}, o?.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {})) as RawCallResult;
   };
 
-  const write = (r: RawCallResult, dataName: string): WriteResult => ({
-    rc: r.rc, data: str(r[dataName]), oldKey: str(r.oldKey), newKey: str(r.newKey),
-  });
+  // A library that says OK but hands back malformed card data must never have it written onto a card.
+  const write = (r: RawCallResult, dataName: string, t: MemoryCardType, fn: string): WriteResult => {
+    const out: WriteResult = { rc: r.rc, data: str(r[dataName]), oldKey: str(r.oldKey), newKey: str(r.newKey) };
+    if (r.rc !== 0) return out;
+    const problems: string[] = [];
+    if (!new RegExp(`^[0-9A-F]{${CARD_HEX_LENGTH[t]}}$`).test(out.data)) problems.push(`${dataName}: ${out.data.length} characters, expected ${CARD_HEX_LENGTH[t]} upper-case hex`);
+    const keyForm = t === '4442' ? /^[0-9A-F]{6}$/ : /^[0-9A-F]{4}(:[0-9A-F]{12}:[0-9A-F]{8})?$/;
+    for (const k of ['oldKey', 'newKey'] as const) if (!keyForm.test(out[k])) problems.push(`${k}: malformed (${out[k].length} characters)`);
+    for (const [name, rep] of Object.entries(r.$out ?? {})) {
+      if ('beyondSpecBytes' in rep && (rep.beyondSpecBytes ?? 0) > 0) problems.push(`${name}: ${rep.beyondSpecBytes} byte(s) written past the spec`);
+    }
+    if (problems.length) throw DriverOutputInvalid({ function: fn, problems }, { en: `${fn}: ${problems.join('; ')}` });
+    return out;
+  };
 
   const driver: HostedCardDriver = {
     supervisor: sup,
@@ -183,13 +194,13 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     async writeNew(cardType, v, o): Promise<WriteResult> {
       const t = cardTypeOf(cardType, true) as MemoryCardType;
       const params = { kh: cardNo(v?.cardNo), ql: gas(v.gas), cs: count(v.count), klx: meterKind(v.meterKind) };
-      return write(await invoke(`WriteNew${t}Card`, params, o), 'data');
+      return write(await invoke(`WriteNew${t}Card`, params, o), 'data', t, `WriteNew${t}Card`);
     },
 
     async buy(cardType, v, o): Promise<WriteResult> {
       const t = cardTypeOf(cardType, true) as MemoryCardType;
       const params = { source: memoryData('source', t, v?.source), kh: cardNo(v.cardNo), ql: gas(v.gas), cs: count(v.count) };
-      return write(await invoke(`Buy${t}Card`, params, o), 'dest');
+      return write(await invoke(`Buy${t}Card`, params, o), 'dest', t, `Buy${t}Card`);
     },
 
     async format(cardType, source, o) {
@@ -208,7 +219,7 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     async makeTool(cardType, v, o): Promise<WriteResult> {
       const t = cardTypeOf(cardType, true) as MemoryCardType;
       const params = { kind: toolKind(v?.kind), params: serialiseToolParams(v.params ?? {}), source: memoryData('source', t, v.source) };
-      return write(await invoke(`MakeTool${t}`, params, o), 'data');
+      return write(await invoke(`MakeTool${t}`, params, o), 'data', t, `MakeTool${t}`);
     },
 
     async readUsage(cardType, data, o): Promise<UsageResult> {
@@ -251,10 +262,3 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
   };
   return driver;
 }
-
-/** True when `fn` is an interface function name (the raw door accepts only those and `$` methods). */
-export function isInterfaceFunction(fn: string): boolean {
-  return INTERFACE_BY_NAME.has(fn);
-}
-
-export type { DriverHealth };

@@ -41,3 +41,7 @@ export const FunctionMissing = defineError('FUNCTION_MISSING', 501,
 export const DriverHostError = defineError('DRIVER_HOST_ERROR', 500,
   '驱动进程内部错误',
   'Internal error in the driver host');
+
+export const DriverOutputInvalid = defineError('DRIVER_OUTPUT_INVALID', 502,
+  '表厂动态库返回的卡数据不符合规范（长度或格式错误），已拒绝使用；请联系厂家并运行一致性测试',
+  "The maker library returned card data that breaks the spec (length or form); it was refused. Contact the maker and run the conformance kit");

@@ -142,6 +142,16 @@ export class BusSimulator {
     return m ? { cumulative: centsText(m.cents), valve: m.valve, replies: m.replies } : undefined;
   }
 
+  /** Changes the collector's failure behaviour (and brings a silent collector back). */
+  setCollectorBehaviour(b: { failAfterBlocks?: number; dropAckReplies?: boolean }): void {
+    const c = this.opts.collector;
+    if (!c) return;
+    c.failAfterBlocks = b.failAfterBlocks;
+    c.dropAckReplies = b.dropAckReplies;
+    this.collectorSilent = false;
+    this.counters.collectorBlocks = 0;
+  }
+
   private turnaround(kind: SimMeterKind): number {
     if (kind === 'slow') {
       const window = (DEFAULT_TIMING.turnaroundMaxBits * 1000) / this.opts.baudRate + DEFAULT_TIMING.turnaroundMaxExtraMs;

@@ -3,7 +3,7 @@
  * persistence directory, so it can be killed and restarted without touching the shared 127.0.0.1:1883.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,8 @@ export class PrivateMosquitto {
 
   private constructor(readonly port: number, opts: MosquittoOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'mh-mosq-'));
+    // Started as root, mosquitto drops to user "mosquitto": it must be able to write its persistence file.
+    chmodSync(this.dir, 0o777);
     this.conf = join(this.dir, 'mosquitto.conf');
     writeFileSync(this.conf, [
       `listener ${port} 127.0.0.1`,

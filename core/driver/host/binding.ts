@@ -125,16 +125,24 @@ export class LibraryBinding {
     const missing: string[] = [];
     const resolved: Record<string, string> = {};
     for (const spec of INTERFACE_FUNCTIONS) {
-      const exportName = symbols[spec.name] ?? spec.name;
-      try {
-        // __stdcall is ignored off x86; on x86 koffi also tries the decorated _Name@N itself.
-        const fn = lib.func('__stdcall', exportName, 'int', spec.params.map((p) => C_TYPE[p.kind]));
-        this.bound.set(spec.name, { spec, exportName, fn: fn as (...args: unknown[]) => unknown });
-        functions.push(spec.name);
-        resolved[spec.name] = exportName;
-      } catch {
-        missing.push(spec.name);
+      // __stdcall is ignored off x86; on x86 koffi tries MSVC's _Name@N itself. mingw decorates without the
+      // underscore (Name@N), so that spelling is tried too; every interface parameter is 4 bytes on x86.
+      const mapped = symbols[spec.name];
+      const candidates = mapped ? [mapped] : [spec.name, `${spec.name}@${4 * spec.params.length}`, `_${spec.name}@${4 * spec.params.length}`];
+      let found = false;
+      for (const exportName of candidates) {
+        try {
+          const fn = lib.func('__stdcall', exportName, 'int', spec.params.map((p) => C_TYPE[p.kind]));
+          this.bound.set(spec.name, { spec, exportName, fn: fn as (...args: unknown[]) => unknown });
+          functions.push(spec.name);
+          resolved[spec.name] = exportName;
+          found = true;
+          break;
+        } catch {
+          // not exported under this spelling
+        }
       }
+      if (!found) missing.push(spec.name);
     }
     this.load = { functions, missing, symbols: resolved };
   }

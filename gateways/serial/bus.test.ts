@@ -1,0 +1,143 @@
+/**
+ * 50 simulated meters on a real pseudo-terminal serial link (socat), incl. dead, slow and noisy ones.
+ * Costs are asserted by counting exchanges on the wire, never by wall-clock thresholds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MeterHubDatabase } from '../../core/db/database.ts';
+import { createReadingPipeline, type ReadingPipeline } from '../../core/readings/pipeline.ts';
+import { tempSqlite, type TempDatabase } from '../../core/readings/testing/fixtures.ts';
+import { CommandTimeout } from '../../core/readings/errors.ts';
+import { CommandLog } from '../command-log.ts';
+import { BusSimulator, type SimMeterConfig } from '../sim/bus-simulator.ts';
+import { openPtyPair, type PtyPair } from '../sim/pty.ts';
+import { BusMaster } from './bus-master.ts';
+import { SerialLink } from './serial-link.ts';
+import { replyTimeoutMs } from './timing.ts';
+
+const BAUD = 9600;
+const SWEEPS = 4;
+const RETRIES = 2;
+const addr = (i: number) => `3100${String(i).padStart(10, '0')}`;
+
+/** The bus master's policy, restated independently: attempts a never-answering meter costs per sweep. */
+function deadMeterAttempts(sweeps: number, retries: number, maxBackoff: number): number {
+  let attempts = 0;
+  let failures = 0;
+  let next = 0;
+  for (let c = 0; c < sweeps; c++) {
+    if (next > c) continue;
+    attempts += failures > 0 ? 1 : 1 + retries;
+    failures++;
+    next = c + Math.min(2 ** (failures - 1), maxBackoff);
+  }
+  return attempts;
+}
+
+describe('serial bus master over a pty with 50 simulated meters', () => {
+  let pty: PtyPair;
+  let sim: BusSimulator;
+  let link: SerialLink;
+  let master: BusMaster;
+  let temp: TempDatabase;
+  let db: MeterHubDatabase;
+  let pipeline: ReadingPipeline;
+  const kinds: SimMeterConfig[] = Array.from({ length: 50 }, (_, i) => ({
+    address: addr(i + 1),
+    kind: i % 17 === 3 ? 'dead' : i % 13 === 5 ? 'noisy' : i % 19 === 7 ? 'slow' : 'normal',
+  }));
+  const dead = kinds.filter((k) => k.kind === 'dead').map((k) => k.address);
+  const live = kinds.filter((k) => k.kind !== 'dead').map((k) => k.address);
+
+  beforeAll(async () => {
+    pty = await openPtyPair();
+    sim = new BusSimulator({ path: pty.simPath, baudRate: BAUD, profile: 'chint', meters: kinds });
+    await sim.open();
+    link = new SerialLink({ path: pty.gatewayPath, baudRate: BAUD, profile: 'chint' });
+    await link.open();
+    temp = tempSqlite();
+    db = temp.open();
+    pipeline = createReadingPipeline({ database: db, restFeed: true });
+    await pipeline.start();
+    master = new BusMaster({ link, meters: kinds.map((k) => ({ address: k.address })), pipeline, retries: RETRIES, commands: new CommandLog(db.db) });
+  });
+
+  afterAll(async () => {
+    await master?.stop();
+    await link?.close();
+    await sim?.close();
+    await pty?.close();
+    await pipeline?.close();
+    await db?.close();
+    await temp?.drop();
+  });
+
+  it('has the meter mix the test claims', () => {
+    expect(dead.length).toBe(3);
+    expect(kinds.filter((k) => k.kind === 'noisy').length).toBeGreaterThanOrEqual(3);
+    expect(kinds.filter((k) => k.kind === 'slow').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('derives the reply timeout from the baud rate and frame sizes', () => {
+    // 2400 8E1, 20-byte request, 39-byte reply: ≈ 92 + 187.5 + 179 + 32 + 20 ms.
+    expect(replyTimeoutMs(20, 39, { baudRate: 2400 })).toBe(510);
+    expect(master.readTimeoutMs(20, 0x901f)).toBe(replyTimeoutMs(20, 4 + 13 + 22, { baudRate: BAUD }));
+    expect(master.readTimeoutMs(20, 0x901f)).toBeLessThan(250);
+  });
+
+  it('reads every live meter every sweep; a dead meter costs only its bounded timeouts', async () => {
+    const sweeps = [];
+    for (let s = 0; s < SWEEPS; s++) sweeps.push(await master.sweep());
+    for (const sw of sweeps) expect(sw.read).toBe(live.length);
+
+    const stats = new Map(master.stats().map((s) => [s.address, s]));
+    for (const a of live) {
+      expect(stats.get(a)!.successes, a).toBe(SWEEPS);
+      expect(stats.get(a)!.state).toBe('ok');
+    }
+    const expectedDead = deadMeterAttempts(SWEEPS, RETRIES, master.maxBackoffCycles);
+    expect(expectedDead).toBe(5); // 3 in sweep 0, 1 in sweep 1, skipped in sweep 2, 1 in sweep 3
+    for (const a of dead) {
+      const s = stats.get(a)!;
+      expect(s.attempts).toBe(expectedDead);
+      expect(s.timeouts).toBe(expectedDead);
+      expect(s.successes).toBe(0);
+      expect(s.state).toBe('suspect');
+      // What the wire actually carried to that address.
+      expect(sim.counters.perMeter.get(a)).toBe(expectedDead);
+    }
+    // Healthy meters were asked exactly once per sweep: no retries wasted on them.
+    for (const k of kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow')) {
+      expect(stats.get(k.address)!.attempts).toBe(SWEEPS);
+    }
+    // Noisy meters: corrupted replies rejected (checksum) and stray-68H garbage salvaged by the silence flush.
+    const noisy = kinds.filter((k) => k.kind === 'noisy').map((k) => stats.get(k.address)!);
+    expect(noisy.every((s) => s.badFrames > 0)).toBe(true);
+    expect(noisy.reduce((n, s) => n + s.attempts, 0)).toBeGreaterThan(noisy.length * SWEEPS);
+    expect(noisy.reduce((n, s) => n + s.attempts, 0)).toBeLessThanOrEqual(noisy.length * SWEEPS * (1 + RETRIES));
+    expect(link.counters.staleFlushes).toBeGreaterThan(0);
+
+    // Every reading reached the store once.
+    expect(await pipeline.store.count()).toBe(live.length * SWEEPS);
+  });
+
+  it('valve round trip over serial, with priority over a running poll loop', async () => {
+    const target = live[10]!;
+    master.start();
+    const r = await master.valve(target, 'close');
+    expect(r).toMatchObject({ valve: 'closed', confirmed: true, attempts: 1 });
+    expect(sim.meterState(target)!.valve).toBe('closed');
+    const logged = await new CommandLog(db.db).get(r.commandId);
+    expect(logged).toMatchObject({ status: 'replied', transport: 'serial', action: 'valve-close' });
+    const open = await master.valve(target, 'open');
+    expect(open.valve).toBe('open');
+    expect(sim.meterState(target)!.valve).toBe('open');
+    await master.stop();
+  });
+
+  it('a valve command to a dead meter times out after bounded attempts', async () => {
+    const before = sim.counters.perMeter.get(dead[0]!) ?? 0;
+    const err = await master.valve(dead[0]!, 'close').catch((e) => e);
+    expect(CommandTimeout.is(err)).toBe(true);
+    expect((sim.counters.perMeter.get(dead[0]!) ?? 0) - before).toBe(3);
+  });
+});

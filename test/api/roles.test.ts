@@ -1,0 +1,179 @@
+/**
+ * Who may do what, per role, over HTTP; rate limits per token; security headers; /docs; health.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rolesFor } from '../../core/auth/roles.ts';
+import { freshCardNo, startTestServer, type TestServer } from './support.ts';
+import { meterWriteBack } from './stand-in-meter.ts';
+
+describe('roles', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({
+      // Stands in for the readings route plugin: other parts protect their routes with the authorize() they get.
+      extraTokens: { 'bank-other': 'bank' },
+    });
+  });
+  afterAll(async () => s?.close());
+
+  async function issued(token = s.tokens.counter) {
+    const cardNo = freshCardNo();
+    const r = await s.call('POST', '/v1/cards/issue', { token, body: { maker: 'kingcard', cardType: '4442', cardNo, gas: 0, meterKind: 1 } });
+    expect(r.status).toBe(201);
+    await s.call('POST', `/v1/transactions/${r.body.transactionId}/confirm`, { token, body: { data: r.body.data } });
+    return { cardNo, card: meterWriteBack('kingcard', '4442', r.body.data) };
+  }
+
+  it('no token or a bad token: 401 with WWW-Authenticate', async () => {
+    for (const token of [null, 'mht_nope', 'garbage']) {
+      const r = await s.call('GET', '/v1/makers', { token });
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('UNAUTHORIZED');
+      expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+  });
+
+  it('counter: sells and issues, but no transaction administration and no plugin switching', async () => {
+    const { cardNo, card } = await issued();
+    const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType: '4442', data: card, cardNo, gas: 3 } });
+    expect(p.status).toBe(201);
+    expect((await s.call('POST', `/v1/transactions/${p.body.transactionId}/reverse`, { token: s.tokens.counter })).status).toBe(403);
+    expect((await s.call('POST', `/v1/transactions/${p.body.transactionId}/rewrite`, { token: s.tokens.counter })).status).toBe(403);
+    expect((await s.call('POST', '/v1/plugins/kingcard/disable', { token: s.tokens.counter })).status).toBe(403);
+    expect((await s.call('GET', '/v1/makers', { token: s.tokens.counter })).status).toBe(200);
+    // CPU cards are the station's business.
+    const cpu = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType: 'cpu', data: '00', cardNo: '1', gas: 1 } });
+    expect(cpu.status).toBe(422);
+    expect(cpu.body.error.code).toBe('CPU_CARD_AT_STATION');
+  });
+
+  it('bank: memory-card sales and confirm only; never CPU cards, never ops routes, only its own transactions', async () => {
+    const { cardNo, card } = await issued();
+    const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.bank, body: { cardType: '4442', data: card, cardNo, gas: 4 } });
+    expect(p.status).toBe(201);
+    expect(p.body.actor).toMatchObject({ name: 'bank-t', role: 'bank', channel: 'bank' });
+    expect((await s.call('GET', `/v1/transactions/${p.body.transactionId}`, { token: s.tokens.bank })).status).toBe(200);
+    expect((await s.call('GET', `/v1/transactions/${p.body.transactionId}`, { token: s.tokens['bank-other'] })).status).toBe(404);
+    const c = await s.call('POST', `/v1/transactions/${p.body.transactionId}/confirm`, { token: s.tokens.bank, body: { data: p.body.data } });
+    expect(c.body.state).toBe('CONFIRMED');
+    const cpu: Array<[string, unknown]> = [
+      ['/v1/cards/purchase', { cardType: 'cpu', data: '00', cardNo: '1', gas: 1 }],
+      ['/v1/cards/identify', { cardType: 'cpu', data: '00' }],
+      ['/v1/cards/read', { cardType: 'cpu', data: '00' }],
+    ];
+    for (const [path, body] of cpu) {
+      const r = await s.call('POST', path, { token: s.tokens.bank, body });
+      expect(r.status, path).toBe(403);
+      expect(r.body.error.code).toBe('FORBIDDEN_CARD_TYPE');
+    }
+    const forbidden: Array<[string, string, unknown]> = [
+      ['POST', '/v1/cards/issue', { maker: 'kingcard', cardType: '4442', cardNo: freshCardNo(), gas: 1, meterKind: 1 }],
+      ['POST', '/v1/cards/refund', { cardType: '4442', data: card, cardNo }],
+      ['POST', '/v1/cards/format', { cardType: '4442', data: card }],
+      ['POST', `/v1/transactions/${p.body.transactionId}/reverse`, undefined],
+      ['POST', `/v1/transactions/${p.body.transactionId}/rewrite`, undefined],
+      ['POST', '/v1/plugins/kingcard/disable', undefined],
+      ['GET', '/v1/plugins', undefined],
+      ['GET', `/v1/transactions?maker=kingcard&cardNo=${cardNo}`, undefined],
+    ];
+    for (const [m, path, body] of forbidden) {
+      const r = await s.call(m, path, { token: s.tokens.bank, ...(body !== undefined ? { body } : {}) });
+      expect(r.status, `${m} ${path}`).toBe(403);
+      expect(r.body.error).toMatchObject({ code: 'FORBIDDEN', details: { role: 'bank' } });
+    }
+  });
+
+  it('billing: readings only', async () => {
+    for (const [m, path] of [['GET', '/v1/makers'], ['POST', '/v1/cards/identify'], ['GET', '/v1/plugins']] as const) {
+      const r = await s.call(m, path, { token: s.tokens.billing, ...(m === 'POST' ? { body: { cardType: '4442', data: '00' } } : {}) });
+      expect(r.status, path).toBe(403);
+    }
+    expect(rolesFor('readings.read')).toContain('billing');
+    expect(rolesFor('readings.read')).not.toContain('counter');
+  });
+
+  it('ops: plugin enable/disable and transaction administration', async () => {
+    const off = await s.call('POST', '/v1/plugins/zenner/disable', { token: s.tokens.ops });
+    expect(off.status).toBe(200);
+    expect(off.body.enabled).toBe(false);
+    const issue = await s.call('POST', '/v1/cards/issue', { token: s.tokens.counter, body: { maker: 'zenner', cardType: '102', cardNo: freshCardNo(), gas: 1, meterKind: 1 } });
+    expect(issue.status).toBe(409);
+    expect(issue.body.error.code).toBe('PLUGIN_DISABLED');
+    const on = await s.call('POST', '/v1/plugins/zenner/enable', { token: s.tokens.ops });
+    expect(on.body.enabled).toBe(true);
+    const { cardNo, card } = await issued();
+    const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType: '4442', data: card, cardNo, gas: 2 } });
+    const rev = await s.call('POST', `/v1/transactions/${p.body.transactionId}/reverse`, { token: s.tokens.ops, headers: { 'x-meterhub-channel': 'ops-console' } });
+    expect(rev.status).toBe(200);
+    expect(rev.body.error.message).toMatch(/ops-t \(ops\)/);
+  });
+});
+
+describe('route plugins of other parts get authorize()', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    const { registerApiRoutes } = await import('../../core/api/route-registry.ts');
+    registerApiRoutes({
+      name: 'readings-probe',
+      routes: (app, ctx) => {
+        app.get('/v1/readings-probe', { preHandler: ctx.authorize(rolesFor('readings.read')) }, async () => ({ ok: true }));
+      },
+    });
+    s = await startTestServer();
+  });
+  afterAll(async () => s?.close());
+
+  it('billing may read readings; counter and bank may not', async () => {
+    expect((await s.call('GET', '/v1/readings-probe', { token: s.tokens.billing })).body).toEqual({ ok: true });
+    expect((await s.call('GET', '/v1/readings-probe', { token: s.tokens.counter })).status).toBe(403);
+    expect((await s.call('GET', '/v1/readings-probe', { token: s.tokens.bank })).status).toBe(403);
+    expect((await s.call('GET', '/v1/readings-probe', { token: null })).status).toBe(401);
+  });
+});
+
+describe('rate limits, security headers, docs, health', () => {
+  let s: TestServer;
+  beforeAll(async () => { s = await startTestServer({ rateLimit: { max: 5, timeWindow: 60_000 } }); });
+  afterAll(async () => s?.close());
+
+  it('limits per token: one token hitting the limit does not affect another', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 7; i++) codes.push((await s.call('GET', '/v1/makers', { token: s.tokens.counter })).status);
+    expect(codes.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(codes.slice(5)).toEqual([429, 429]);
+    const limited = await s.call('GET', '/v1/makers', { token: s.tokens.counter });
+    expect(limited.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await s.call('GET', '/v1/makers', { token: s.tokens.ops })).status).toBe(200);
+  });
+
+  it('security headers on API responses; /docs and the OpenAPI document work', async () => {
+    const h = await s.call('GET', '/v1/health', { token: null });
+    expect(h.status).toBe(200);
+    expect(h.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(h.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(h.headers.get('content-security-policy')).not.toMatch(/upgrade-insecure-requests/);
+    expect(h.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    const docs = await fetch(`${s.url}/docs/`, { redirect: 'follow' });
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toMatch(/swagger/i);
+    const init = await fetch(`${s.url}/docs/static/swagger-initializer.js`);
+    expect(init.status).toBe(200);
+    const spec = await s.call('GET', '/docs/json', { token: null });
+    expect(spec.status).toBe(200);
+    expect(spec.body.openapi).toMatch(/^3\./);
+    for (const p of ['/v1/cards/purchase', '/v1/cards/identify', '/v1/transactions/{id}/confirm', '/v1/transactions/{id}/cancel-reissue', '/v1/makers/{id}/return-codes', '/v1/health', '/v1/plugins']) {
+      expect(Object.keys(spec.body.paths)).toContain(p);
+    }
+    expect(spec.body.components.securitySchemes.bearer.scheme).toBe('bearer');
+  });
+
+  it('health lists each plugin, its state, stand-ins and the database, with no secrets', async () => {
+    const h = await s.call('GET', '/v1/health', { token: null });
+    expect(h.body).toMatchObject({ status: 'ok', standInsInUse: true, database: { ok: true, dialect: 'sqlite' } });
+    const ids = h.body.plugins.map((p: { id: string }) => p.id);
+    expect(ids).toEqual(expect.arrayContaining(['kingcard', 'zenner', 'lanbaoshi', 'songchuan', 'chint', 'tancy']));
+    for (const p of h.body.plugins) expect(p).toMatchObject({ standIn: true, library: 'stand-in library / 替身库', driver: { state: expect.any(String) } });
+    expect(JSON.stringify(h.body)).not.toMatch(/mht_|[0-9a-f]{64}/);
+  });
+});
