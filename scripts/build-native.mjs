@@ -236,3 +236,9 @@ if (failures > 0) {
   console.error(`${failures} native build step(s) failed / 有 ${failures} 个编译步骤失败`);
   process.exit(1);
 }
+
+// The Tancy .NET bridge and its stand-in assembly, when Mono's compiler is present (CI installs it).
+{
+  const bridge = spawnSync(process.execPath, [p('plugins', 'tancy', 'bridge', 'build.mjs'), '--if-available'], { cwd: root, stdio: 'inherit' });
+  if (bridge.status !== 0) process.exit(bridge.status ?? 1);
+}

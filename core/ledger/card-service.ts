@@ -12,7 +12,7 @@ import {
 import type { CardDriver, UsageResult } from '../driver/card-driver.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import { driverFor, STAND_IN_LABEL } from '../plugins/plugin-host.ts';
-import type { PluginHost } from '../plugins/plugin-types.ts';
+import type { Identification, PluginHost } from '../plugins/plugin-types.ts';
 import { hitFault } from './faults.ts';
 import {
   CardDataLength, CardNumberMismatch, CardReadFailed, CpuCardAtStation, LibraryRefused, NotAUserCard, ReverseReachedCard,
@@ -69,7 +69,7 @@ export class CardService {
   async identify(ref: CardRef) {
     const cardType = memoryType(ref.cardType);
     const data = cardData(cardType, ref.data, true);
-    const id = await this.host.identify(cardType, data);
+    const id = await this.identifyCached(cardType, data);
     const st = this.host.get(id.maker);
     return {
       maker: id.maker,
@@ -295,8 +295,28 @@ export class CardService {
   }
 
   private async identifyDriver(cardType: MemoryCardType, data: string) {
-    const id = await this.host.identify(cardType, data);
+    const id = await this.identifyCached(cardType, data);
     return { maker: id.maker, kind: id.kind, driver: this.host.driver(id.maker) };
+  }
+
+  /**
+   * 判卡 asks every enabled plugin (one driver call each). Check is a pure function of the card bytes, and
+   * the station always reads a card before it sells onto it, so the answer for the very same image is kept
+   * for a few seconds — keyed by the image and the set of enabled plugins, so enabling or disabling a plugin
+   * asks again. Errors are never kept.
+   */
+  private readonly idCache = new Map<string, { at: number; id: Identification }>();
+  static readonly IDENTIFY_TTL_MS = 10_000;
+
+  private async identifyCached(cardType: MemoryCardType, data: string): Promise<Identification> {
+    const plugins = this.host.list().filter((p) => p.enabled && p.cardTypes.includes(cardType)).map((p) => p.id).join(',');
+    const key = `${cardType}|${plugins}|${sha256(data)}`;
+    const hit = this.idCache.get(key);
+    if (hit && Date.now() - hit.at < CardService.IDENTIFY_TTL_MS) return hit.id;
+    const id = await this.host.identify(cardType, data);
+    if (this.idCache.size >= 5000) this.idCache.clear();
+    this.idCache.set(key, { at: Date.now(), id });
+    return id;
   }
 
   private async userCard(cardType: MemoryCardType, data: string) {

@@ -7,7 +7,7 @@
  * therefore never holds a half-written operation — a row exists with its data and keys, or not at all.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName, MeterHubDatabase } from '../db/database.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
@@ -521,13 +521,9 @@ export class LedgerStore {
    * One durable unit: idempotency lookup, checks, ledger rows and the idempotency record commit together.
    * A conflict with a key already committed by a concurrent twin returns the twin's result instead.
    */
-  private async write(idem: Idem | undefined, fn: (trx: Transaction<LedgerTables>) => Promise<StoredResult>): Promise<WriteResult> {
-    if (idem) {
-      const r = await this.replayIn(this.db, idem);
-      if (r) return r;
-    }
+  private async write(idem: Idem | undefined, fn: (trx: Db) => Promise<StoredResult>): Promise<WriteResult> {
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      return await this.unit(async (trx) => {
         if (idem) {
           const r = await this.replayIn(trx, idem);
           if (r) return r;
@@ -549,6 +545,69 @@ export class LedgerStore {
       }
       if (isUniqueViolation(e)) throw ConcurrentCardWrite({ nextStep: 'reread-card' });
       throw e;
+    }
+  }
+
+  /**
+   * Runs one unit atomically. PostgreSQL: its own transaction (the pool runs units in parallel; row versions
+   * and the unique index keep them apart). SQLite: group commit — units that arrive while a batch commits
+   * form the next batch, each inside its own SAVEPOINT (a refused unit rolls back alone), one COMMIT and so
+   * one fsync per batch. A caller is answered only after its batch's COMMIT: durability is unchanged.
+   */
+  private unit<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    if (this.dialect !== 'sqlite' || !this.groupCommit) return this.db.transaction().execute(fn);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn: fn as (trx: Db) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private queue: Array<{ fn: (trx: Db) => Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }> = [];
+  private draining = false;
+  /** SQLite group commit (see unit()); on by default. */
+  groupCommit = true;
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length) {
+        const units = this.queue.splice(0, 256);
+        const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
+        try {
+          await this.db.connection().execute(async (conn) => {
+            await sql`begin immediate`.execute(conn);
+            try {
+              for (const u of units) {
+                await sql`savepoint ledger_unit`.execute(conn);
+                try {
+                  const v = await u.fn(conn);
+                  await sql`release ledger_unit`.execute(conn);
+                  results.push({ ok: true, v });
+                } catch (e) {
+                  await sql`rollback to ledger_unit`.execute(conn);
+                  await sql`release ledger_unit`.execute(conn);
+                  results.push({ ok: false, e });
+                }
+              }
+              await sql`commit`.execute(conn);
+            } catch (e) {
+              await sql`rollback`.execute(conn).catch(() => {});
+              throw e;
+            }
+          });
+        } catch (e) {
+          // Nothing of this batch is durable: every unit fails (each caller may retry with its key).
+          for (const u of units) u.reject(e);
+          continue;
+        }
+        units.forEach((u, i) => {
+          const r = results[i]!;
+          if (r.ok) u.resolve(r.v);
+          else u.reject(r.e);
+        });
+      }
+    } finally {
+      this.draining = false;
     }
   }
 }

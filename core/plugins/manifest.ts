@@ -61,6 +61,11 @@ export function validateManifest(raw: unknown): Problem[] {
       if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 100 || t > 600_000)) out.push('driver.callTimeoutMs must be an integer 100..600000');
     }
   }
+  if (raw.bridge !== undefined) {
+    const b = raw.bridge;
+    if (!isObject(b) || !isObject(b.exe) || Object.values(b.exe).some((v) => typeof v !== 'string' || !v)) out.push('bridge.exe must map platform-arch to the bridge program');
+    else if (b.args !== undefined && (!Array.isArray(b.args) || b.args.some((a) => typeof a !== 'string'))) out.push('bridge.args must be an array of strings');
+  }
   if (!isObject(raw.catalogues)) out.push('catalogues must be {returnCodes, toolCards}');
   else for (const k of ['returnCodes', 'toolCards'] as const) {
     const c = raw.catalogues[k];
@@ -128,6 +133,15 @@ export function loadManifest(dir: string): LoadedManifest {
     returnCodes: validateReturnCodes(rc.data, rc.where),
     toolCards: validateToolCards(tc.data, tc.where),
   };
+}
+
+/** The bridge program that hosts this plugin's library on this platform, if the manifest names one. */
+export function bridgeFor(loaded: LoadedManifest, platformArch = `${process.platform}-${process.arch}`): { exe: string; args: string[] } | undefined {
+  const exe = loaded.manifest.bridge?.exe[platformArch];
+  if (!exe) return undefined;
+  // A bare command name (e.g. "mono") is looked up on PATH; anything with a separator is relative to the plugin.
+  const program = /[\\/]/.test(exe) ? resolve(loaded.dir, exe) : exe;
+  return { exe: program, args: (loaded.manifest.bridge?.args ?? []).map((a) => a.replace('${pluginDir}', loaded.dir)) };
 }
 
 /** The library this host would load: the manifest entry for process.platform-process.arch, if any. */

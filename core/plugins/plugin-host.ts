@@ -9,7 +9,7 @@ import type { CardType } from '../cards/card-types.ts';
 import type { CardDriver } from '../driver/card-driver.ts';
 import { discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { identifyCard } from './identify.ts';
-import { libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
+import { bridgeFor, libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
 import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
 import type { Identification, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
@@ -18,6 +18,8 @@ export interface DriverFactoryOptions {
   libraryPath: string;
   symbols?: Record<string, string> | undefined;
   execPath?: string | undefined;
+  /** With a bridge: the exact arguments for execPath (no Node entry is added). */
+  hostArgs?: string[] | undefined;
   callTimeoutMs?: number | undefined;
   logger?: Logger | undefined;
   /** Shown in driver logs: which maker this child serves. */
@@ -116,12 +118,14 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       });
     }
     const m = e.loaded.manifest;
-    const execPath = m.driver?.execPath ?? opts.defaultExecPath;
+    const bridge = bridgeFor(e.loaded);
+    const execPath = bridge?.exe ?? m.driver?.execPath ?? opts.defaultExecPath;
     e.driver = factory({
       name: id,
       libraryPath,
       ...(m.symbols ? { symbols: m.symbols } : {}),
       ...(execPath ? { execPath } : {}),
+      ...(bridge ? { hostArgs: bridge.args } : {}),
       ...(m.driver?.callTimeoutMs ? { callTimeoutMs: m.driver.callTimeoutMs } : {}),
       ...(logger ? { logger: logger.child({ plugin: id }) } : {}),
     });

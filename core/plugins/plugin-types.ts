@@ -42,6 +42,12 @@ export interface PluginManifest {
   standIn?: boolean;
   /** Card rules the ledger must honour (reference §4.6): e.g. the card must be empty before a purchase. */
   rules?: { requireEmptyCardBeforePurchase?: boolean };
+  /**
+   * A non-Node driver host for platforms where the maker ships no C library (Tancy: a .NET assembly).
+   * On a platform listed in `exe`, that program is the driver host: it is started with `args` and speaks
+   * docs/driver-protocol.md; `library` is then the maker's assembly it loads.
+   */
+  bridge?: { exe: Record<string, string>; args?: string[]; note?: string };
   /** Driver host settings: timeouts, runtime (execPath) for 32-bit DLLs. */
   driver?: { execPath?: string; callTimeoutMs?: number };
   catalogues: {

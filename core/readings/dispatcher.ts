@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BillingSink, DeliveryResult } from './sink-types.ts';
-import type { ReadingStore, RetryPolicy } from './store.ts';
+import type { ReadingStore, RetryPolicy, StoredReading } from './store.ts';
 
 export interface DispatcherOptions {
   leaseMs?: number;
@@ -58,7 +58,9 @@ export class OutboxDispatcher {
     const owner = `${this.instance}:${++this.batches}`;
     const rows = await this.store.claim(this.sink.name, owner, this.sink.batchSize ?? 200, this.leaseMs, now);
     if (!rows.length) return 0;
-    const readings = await this.store.getMany(rows.map((r) => r.readingId));
+    const readings = this.sink.needsReadings === false
+      ? new Map(rows.map((r) => [r.readingId, { id: r.readingId } as StoredReading]))
+      : await this.store.getMany(rows.map((r) => r.readingId));
     const deliverable = rows.filter((r) => readings.has(r.readingId));
     let results: DeliveryResult[];
     try {
@@ -76,7 +78,7 @@ export class OutboxDispatcher {
     }
     // A row whose reading vanished can never be delivered: that is for ops to see, not to retry.
     for (const r of rows) if (!readings.has(r.readingId)) failed.push({ outboxId: r.id, error: 'reading not found', permanent: true });
-    await this.store.complete(this.sink.name, owner, ok);
+    await this.store.complete(this.sink.name, owner, ok, Date.now(), ok.length === rows.length);
     await this.store.fail(this.sink.name, owner, failed, this.retry);
     return rows.length;
   }

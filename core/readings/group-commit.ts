@@ -96,7 +96,7 @@ function split(batch: Pending[], result: IngestResult): void {
         own.rejected.push({ index: i, reason });
         return;
       }
-      const id = readingId(dedupeKey(item.reading));
+      const id = result.itemIds?.[offset + i] ?? readingId(dedupeKey(item.reading));
       const seq = seqById.get(id);
       if (seq !== undefined && !claimed.has(id)) {
         claimed.add(id);

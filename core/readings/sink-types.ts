@@ -11,6 +11,8 @@ export interface BillingSink {
   readonly name: string;
   /** How many readings one deliver() call should get. */
   readonly batchSize?: number;
+  /** False when deliver() only needs the ids (the REST feed): the dispatcher then skips loading rows. */
+  readonly needsReadings?: boolean;
   deliver(readings: StoredReading[]): Promise<DeliveryResult[]>;
   close?(): Promise<void>;
 }

@@ -20,6 +20,9 @@ import { decodeRecords, encodeRecords } from './collector-protocol.ts';
 const COLLECTOR = '99000000000001';
 const METERS = Array.from({ length: 8 }, (_, i) => `3200${String(i + 1).padStart(10, '0')}`);
 const PER_METER = 5; // 40 records
+// The simulator shares this process (and 2 cores with other test files): allow more host latency than a
+// USB adapter's 16 ms, as one would for a slow serial server.
+const TEST_TIMING = { adapterLatencyMs: 80 };
 
 describe('collector (抄表器) exchange', () => {
   let pty: PtyPair;
@@ -31,7 +34,7 @@ describe('collector (抄表器) exchange', () => {
   let allIds: Map<number, string>;
 
   const client = (extra: Partial<ConstructorParameters<typeof CollectorClient>[0]> = {}) =>
-    new CollectorClient({ link, arbiter: new BusArbiter(), database: db, pipeline, address: COLLECTOR, blockRecords: 6, commitEveryBlocks: 2, retries: 1, ...extra });
+    new CollectorClient({ link, arbiter: new BusArbiter(), database: db, pipeline, address: COLLECTOR, blockRecords: 6, commitEveryBlocks: 2, retries: 1, timing: TEST_TIMING, ...extra });
 
   const storedIds = async () => new Set((await db.db.selectFrom('readings').select('id').execute()).map((r) => r.id as string));
   const heldSeqs = () => new Set(sim.collectorRecords.map((r) => r.seq));

@@ -66,8 +66,8 @@ describe('MQTT: broker cut mid-stream', async () => {
 
   it('delivers every reading to billing exactly once across a broker kill + restart', { timeout: 180_000 }, async (ctx) => {
     if (!available) ctx.skip();
-    let valve: Promise<unknown> | null = null;
-    let cut: Promise<void> | null = null;
+    let valve = null as Promise<unknown> | null;
+    let cut = null as Promise<void> | null;
     await sim.run(ROUNDS, {
       paceMs: 60,
       onRound: (r) => {

@@ -4,16 +4,17 @@
  * Stand-in library / 替身库 only — real maker libraries have no such export.
  */
 import { join } from 'node:path';
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const libs = new Map<string, koffi.KoffiFunction>();
+type Fn = ReturnType<LibraryHandle['func']>;
+const libs = new Map<string, Fn>();
 
 export function standInLibraryPath(maker: string): string {
   return join(ROOT, 'plugins', maker, 'lib', `${process.platform}-${process.arch}`, `libgascard_${maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
 }
 
-function writeBackFn(maker: string): koffi.KoffiFunction {
+function writeBackFn(maker: string): Fn {
   let fn = libs.get(maker);
   if (!fn) {
     const lib = koffi.load(standInLibraryPath(maker));

@@ -9,10 +9,12 @@ import { FEED_SINK, type ReadingStore, type StoredReading } from '../store.ts';
 export class FeedSink implements BillingSink {
   readonly name = FEED_SINK;
   readonly batchSize = 1000;
+  readonly needsReadings = false;
 
   constructor(private readonly store: ReadingStore) {}
 
-  async deliver(readings: StoredReading[]): Promise<DeliveryResult[]> {
+  /** Gets id-only stubs when the dispatcher honours needsReadings = false. */
+  async deliver(readings: Array<Pick<StoredReading, 'id'>>): Promise<DeliveryResult[]> {
     // Outbox order is commit order of the readings, so the feed keeps it.
     await this.store.appendFeed(readings.map((r) => r.id));
     return readings.map(() => ({ ok: true }));

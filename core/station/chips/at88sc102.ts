@@ -280,7 +280,7 @@ export class At88sc102 {
     this.eraseOk[zone] = false;
     if (!this.sv) return { ok: false, reason: 'not-verified', ec2Left: this.ec2Left };
     if (zone === 2 && this.ec2Enabled) {
-      let i = ZONE.EC2[0];
+      let i: number = ZONE.EC2[0];
       while (i < ZONE.EC2[1] && at(this.mem, i) === 0) i++;
       if (i === ZONE.EC2[1]) return { ok: false, reason: 'ec2-exhausted', ec2Left: 0 };
       const b = at(this.mem, i);

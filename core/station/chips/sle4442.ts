@@ -192,15 +192,15 @@ export class Sle4442 {
    */
   updateSecurity(addr: number, value: number): boolean {
     checkRange(addr, 1, 4);
-    if (this.ec === 0) return false;
     const v = value & 0xff;
+    // Unlocked first: the last attempt clears the last EC bit and, if the PSC matched, may still erase it.
     if (this.unlocked) {
       this.hook();
       if (addr === 0) this.ec = v & 0x07;
       else this.psc[addr - 1] = v;
       return true;
     }
-    if (addr !== 0) return false;
+    if (addr !== 0 || this.ec === 0) return false;
     const next = this.ec & v & 0x07;
     if (next === this.ec) {
       // An erase (setting bits) is refused without a successful compare; writing nothing new is a no-op.
@@ -217,7 +217,7 @@ export class Sle4442 {
   compareVerification(addr: number, value: number): void {
     checkRange(addr, 1, 4);
     const a = this.attempt;
-    if (!a || this.ec === 0) return;
+    if (!a) return;
     if (addr !== a.next) {
       this.attempt = null;
       return;

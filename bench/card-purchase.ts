@@ -1,0 +1,321 @@
+/**
+ * Card purchase benchmark: `npx tsx bench/card-purchase.ts [--cards 3000] [--concurrency 32] [--skip-pg]`.
+ *
+ * Measures full purchases over HTTP (identify across every 4442 plugin, Read, ReadUsage, Buy, ledger commit
+ * with synchronous FULL / PostgreSQL commit, audit append) on SQLite and PostgreSQL, beside baselines measured
+ * in the same run on the same machine:
+ *   - a bare fastify JSON route with the same body (HTTP + JSON + schema cost only);
+ *   - the same stand-in library (替身库) called in-process through koffi (the library's own cost);
+ *   - the same calls through the driver host (child process + IPC): the difference is the IPC overhead per call.
+ * The server runs in a child process (bench/card-bench-server.ts); the load generator runs here.
+ * Results: bench/results/card.json and bench/results/card.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import koffi from 'koffi';
+import { openServerDatabase } from '../core/api/server.ts';
+import { TokenStore } from '../core/auth/token-store.ts';
+import { createCardDriver } from '../core/driver/driver-client.ts';
+import { createPgDatabase } from '../core/ledger/testing/databases.ts';
+import { serviceAvailable } from '../test/support/services.ts';
+import { meterWriteBack, standInLibraryPath } from '../test/api/stand-in-meter.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const arg = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const CARDS = arg('cards', 3000);
+const CONCURRENCY = arg('concurrency', 32);
+const SKIP_PG = args.includes('--skip-pg');
+const ONLY_SQLITE = args.includes('--only-sqlite');
+const PROFILE = args.includes('--profile') ? join(tmpdir(), 'meterhub-bench-profile') : null;
+const MAKER = 'kingcard';
+
+// ---------------------------------------------------------------- load generator
+
+interface LoadResult {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  statuses: Record<string, number>;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function request(url: URL, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, path, method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+/** Runs items with `concurrency` workers; with group > 1, consecutive items run in order as one flow (latency per flow). */
+async function load(base: string, items: Array<{ path: string; body: unknown; headers?: Record<string, string> }>, concurrency: number,
+  onResult?: (i: number, r: { status: number; text: string }) => void, group = 1): Promise<LoadResult> {
+  const url = new URL(base);
+  const lat: number[] = [];
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (;;) {
+      const g = next++;
+      if (g * group >= items.length) return;
+      const s = performance.now();
+      for (let i = g * group; i < Math.min(items.length, (g + 1) * group); i++) {
+        const it = items[i]!;
+        const r = await request(url, it.path, JSON.stringify(it.body), it.headers ?? {});
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        onResult?.(i, r);
+      }
+      lat.push(performance.now() - s);
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  const flows = Math.ceil(items.length / group);
+  return { requests: flows, seconds: +seconds.toFixed(3), perSecond: +(flows / seconds).toFixed(1), p50ms: +pct(lat, 50).toFixed(3), p99ms: +pct(lat, 99).toFixed(3), statuses };
+}
+
+// ---------------------------------------------------------------- server child
+
+async function startChild(mode: 'meterhub' | 'bare', dataDir: string, env: Record<string, string> = {}): Promise<{ url: string; proc: ChildProcess }> {
+  const base = { ...process.env };
+  delete base.DATABASE_URL;
+  const prof = PROFILE && mode === 'meterhub' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'bench', 'card-bench-server.ts'), mode, dataDir], {
+    cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+      const m = /LISTENING (\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, proc });
+    });
+    proc.once('exit', (c) => reject(new Error(`bench server exited ${c}: ${out}`)));
+  });
+}
+
+async function stopChild(proc: ChildProcess): Promise<void> {
+  const done = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await done;
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async function purchaseRun(kind: 'sqlite' | 'postgres') {
+  const dataDir = mkdtempSync(join(tmpdir(), `mh-bench-${kind}-`));
+  let drop = async () => {};
+  const env: Record<string, string> = {};
+  let databaseUrl: string | undefined;
+  if (kind === 'postgres') {
+    const p = await createPgDatabase();
+    drop = p.drop;
+    databaseUrl = p.url;
+    env.DATABASE_URL = p.url;
+  }
+  const db = await openServerDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+  const token = (await new TokenStore(db).create('bench-counter', 'counter')).token;
+  await db.close();
+  const { url, proc } = await startChild('meterhub', dataDir, env);
+  const auth = { authorization: `Bearer ${token}` };
+  try {
+    const prefix = `${Date.now() % 1e7}`;
+    const cardNos = Array.from({ length: CARDS }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
+    // Warm-up + setup: issue and confirm every card (also measured, for the record).
+    const issued: string[] = new Array(CARDS);
+    const issue = await load(url, cardNos.map((cardNo) => ({ path: '/v1/cards/issue', body: { maker: MAKER, cardType: '4442', cardNo, gas: 0, meterKind: 1 }, headers: auth })), CONCURRENCY,
+      (i, r) => { issued[i] = r.text; });
+    const parsed = issued.map((t) => JSON.parse(t) as { transactionId: string; data: string });
+    const confirm = await load(url, parsed.map((p) => ({ path: `/v1/transactions/${p.transactionId}/confirm`, body: { data: p.data }, headers: auth })), CONCURRENCY);
+    // The meter takes each card (stand-in write-back, in-process koffi): every card is ready for a sale.
+    const cards = parsed.map((p) => meterWriteBack(MAKER, '4442', p.data));
+    // Half the cards: a bare purchase request each. The other half: the station's flow, read then purchase.
+    const half = Math.floor(CARDS / 2);
+    const purchase = await load(url, cards.slice(0, half).map((data, i) => ({
+      path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: cardNos[i], gas: 20 }, headers: { ...auth, 'idempotency-key': `b-${cardNos[i]}` },
+    })), CONCURRENCY);
+    const stationFlow = await load(url, cards.slice(half).flatMap((data, j) => {
+      const i = half + j;
+      return [
+        { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
+        { path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: cardNos[i], gas: 20 }, headers: { ...auth, 'idempotency-key': `b-${cardNos[i]}` } },
+      ];
+    }), CONCURRENCY, undefined, 2);
+    return { database: kind, issue, confirm, purchase, stationFlow };
+  } finally {
+    await stopChild(proc);
+    await drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function bareRun(sample: { data: string; cardNo: string }) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mh-bench-bare-'));
+  const { url, proc } = await startChild('bare', dataDir);
+  try {
+    const items = Array.from({ length: CARDS }, () => ({ path: '/echo', body: { cardType: '4442', data: sample.data, cardNo: sample.cardNo, gas: 20 } }));
+    await load(url, items.slice(0, 500), CONCURRENCY); // warm-up
+    return await load(url, items, CONCURRENCY);
+  } finally {
+    await stopChild(proc);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function koffiRun(card: string, cardNo: string, n: number) {
+  const lib = koffi.load(standInLibraryPath(MAKER));
+  const buy = lib.func('int Buy4442Card(const char *source, const char *kh, int ql, int16_t cs, _Out_ uint8_t *dest, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)');
+  const check = lib.func('int Check4442Card(const char *source)');
+  const dest = Buffer.alloc(4096);
+  const k1 = Buffer.alloc(64);
+  const k2 = Buffer.alloc(64);
+  for (let i = 0; i < 2000; i++) buy(card, cardNo, 20, 2, dest, k1, k2);
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) if (buy(card, cardNo, 20, 2, dest, k1, k2) !== 0) throw new Error('Buy failed');
+  const buyUs = ((performance.now() - t0) * 1000) / n;
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) check(card);
+  const checkUs = ((performance.now() - t0) * 1000) / n;
+  return { calls: n, buyMicros: +buyUs.toFixed(2), checkMicros: +checkUs.toFixed(2), buysPerSecond: Math.round(1e6 / buyUs) };
+}
+
+async function ipcRun(card: string, cardNo: string, n: number) {
+  const driver = createCardDriver({ libraryPath: standInLibraryPath(MAKER), name: MAKER });
+  try {
+    for (let i = 0; i < 500; i++) await driver.buy('4442', { source: card, cardNo, gas: 20, count: 2 });
+    const lat: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const s = performance.now();
+      await driver.buy('4442', { source: card, cardNo, gas: 20, count: 2 });
+      lat.push(performance.now() - s);
+    }
+    const seqMs = (performance.now() - t0) / n;
+    lat.sort((a, b) => a - b);
+    // Pipelined: 64 calls in flight (the host serialises them; this is throughput, not latency).
+    const t1 = performance.now();
+    let left = n;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (left-- > 0) await driver.check('4442', card);
+    }));
+    const pipelinedMs = (performance.now() - t1) / n;
+    return { calls: n, sequentialMeanMs: +seqMs.toFixed(4), p50ms: +pct(lat, 50).toFixed(4), p99ms: +pct(lat, 99).toFixed(4), pipelinedMeanMs: +pipelinedMs.toFixed(4) };
+  } finally {
+    await driver.close();
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const started = new Date().toISOString();
+  const loadBefore = loadavg().map((x) => +x.toFixed(2));
+  // A ready sample card for the library baselines.
+  const lib = koffi.load(standInLibraryPath(MAKER));
+  const writeNew = lib.func('int WriteNew4442Card(const char *kh, int ql, int16_t cs, int16_t klx, _Out_ uint8_t *data, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)');
+  const buf = Buffer.alloc(4096);
+  writeNew('12345678', 0, 1, 1, buf, Buffer.alloc(64), Buffer.alloc(64));
+  const sample = { cardNo: '12345678', data: meterWriteBack(MAKER, '4442', buf.subarray(0, buf.indexOf(0)).toString('ascii')) };
+
+  console.error(`card purchase benchmark: ${CARDS} cards, concurrency ${CONCURRENCY}`);
+  if (ONLY_SQLITE) {
+    const r = await purchaseRun('sqlite');
+    console.error('sqlite only', r.purchase, r.stationFlow, PROFILE ? `profiles in ${PROFILE}` : '');
+    return;
+  }
+  const koffiDirect = koffiRun(sample.data, sample.cardNo, 20_000);
+  console.error('koffi in-process', koffiDirect);
+  const ipc = await ipcRun(sample.data, sample.cardNo, 5000);
+  console.error('driver host IPC', ipc);
+  const bare = await bareRun(sample);
+  console.error('bare fastify', bare);
+  const runs = [await purchaseRun('sqlite')];
+  console.error('sqlite', runs[0]!.purchase);
+  if (!SKIP_PG && (await serviceAvailable('postgres'))) {
+    runs.push(await purchaseRun('postgres'));
+    console.error('postgres', runs[1]!.purchase);
+  }
+
+  const ipcOverheadMs = +(ipc.sequentialMeanMs - koffiDirect.buyMicros / 1000).toFixed(4);
+  const result = {
+    started,
+    machine: { loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => +x.toFixed(2)), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}` },
+    settings: { cards: CARDS, concurrency: CONCURRENCY, maker: MAKER, cardType: '4442', library: 'stand-in library / 替身库', sqlite: 'WAL, synchronous=FULL' },
+    baselines: { bareFastify: bare, koffiInProcess: koffiDirect, driverHostIpc: { ...ipc, overheadPerCallMs: ipcOverheadMs } },
+    purchases: runs.map((r) => ({ database: r.database, purchase: r.purchase, stationFlow: r.stationFlow, issue: r.issue, confirm: r.confirm })),
+    ratios: Object.fromEntries(runs.map((r) => [r.database, {
+      purchaseVsBareFastify: +(r.purchase.perSecond / bare.perSecond).toFixed(3),
+      purchaseVsKoffiBuy: +(r.purchase.perSecond / koffiDirect.buysPerSecond).toFixed(4),
+    }])),
+    targets: {
+      sqlitePurchasesPerSecond: { target: 2000, measured: runs[0]!.purchase.perSecond, met: runs[0]!.purchase.perSecond >= 2000 },
+      ipcOverheadMs: { target: 0.2, measured: ipcOverheadMs, met: ipcOverheadMs < 0.2 },
+    },
+  };
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'card.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(ROOT, 'bench', 'results', 'card.md'), markdown(result));
+  console.log(markdown(result));
+  agent.destroy();
+}
+
+function markdown(r: any): string {
+  const row = (name: string, l: LoadResult) => `| ${name} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${JSON.stringify(l.statuses)} |`;
+  return [
+    '# Card purchase benchmark / 购气性能',
+    '',
+    `Run ${r.started} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform}.`,
+    `${r.settings.cards} cards, ${r.settings.concurrency} concurrent HTTP clients (keep-alive), ${r.settings.maker} ${r.settings.cardType}, ${r.settings.library}; SQLite ${r.settings.sqlite}.`,
+    'Server in a child process; the load generator in the bench process (same 2 cores).',
+    `Load average before/after (1, 5, 15 min): ${r.machine.loadAverageBefore.join(' ')} / ${r.machine.loadAverageAfter.join(' ')} — the machine is shared with other engineers' test runs.`,
+    '',
+    '| Scenario | req/s | p50 ms | p99 ms | statuses |',
+    '|---|---:|---:|---:|---|',
+    row('bare fastify JSON route (baseline)', r.baselines.bareFastify),
+    ...r.purchases.flatMap((p: any) => [
+      row(`**purchase**, ${p.database}`, p.purchase),
+      row(`station flow (read + purchase, per sale), ${p.database}`, p.stationFlow),
+      row(`issue, ${p.database}`, p.issue), row(`confirm, ${p.database}`, p.confirm)]),
+    '',
+    '| Library call | value |',
+    '|---|---:|',
+    `| Buy4442Card in-process (koffi), µs/call | ${r.baselines.koffiInProcess.buyMicros} |`,
+    `| Check4442Card in-process (koffi), µs/call | ${r.baselines.koffiInProcess.checkMicros} |`,
+    `| Buy through the driver host, sequential mean ms | ${r.baselines.driverHostIpc.sequentialMeanMs} (p50 ${r.baselines.driverHostIpc.p50ms}, p99 ${r.baselines.driverHostIpc.p99ms}) |`,
+    `| Check through the driver host, pipelined mean ms | ${r.baselines.driverHostIpc.pipelinedMeanMs} |`,
+    `| **IPC overhead per call, ms** (host sequential − in-process) | **${r.baselines.driverHostIpc.overheadPerCallMs}** |`,
+    '',
+    'Ratios: ' + Object.entries(r.ratios).map(([db, x]: [string, any]) => `${db}: purchase/bare fastify = ${x.purchaseVsBareFastify}, purchase/in-process Buy = ${x.purchaseVsKoffiBuy}`).join('; '),
+    '',
+    `Targets: SQLite ≥ 2000 purchases/s → ${r.targets.sqlitePurchasesPerSecond.measured} (${r.targets.sqlitePurchasesPerSecond.met ? 'met' : 'NOT met'}); `
+      + `IPC < 0.2 ms/call → ${r.targets.ipcOverheadMs.measured} ms (${r.targets.ipcOverheadMs.met ? 'met' : 'NOT met'}).`,
+    '',
+    'One purchase = identify (Check on every enabled 4442 plugin: 4 driver hosts) + Read + Buy (6 driver calls; ReadUsage only when',
+    'the card holds gas), a ledger transaction (idempotency record included, SQLite group commit) and an audit append (group-committed),',
+    'all durable before the response. In the station flow the read comes first and the purchase reuses its identification',
+    '(Check is a pure function of the card image; cached 10 s per image and enabled-plugin set).',
+    '',
+  ].join('\n');
+}
+
+await main();
