@@ -260,7 +260,27 @@ async function cpuChecks(s: Session, opts: ConformanceOptions): Promise<void> {
   if (await step('refund', '退气（气量0）', 'Refund (gas 0)', 'BuyCpuCard', { kh: v.kh, ql: 0, cs: 3 })) await step('roundTrip.refund', '退气后读卡气量为0', 'Refund then Read returns gas 0', 'ReadCpuCard', {}, values(0, 3));
   await step('badInput.khTooLong', '非法输入返回负数：卡号超过32位', 'Bad input gives a negative code: kh longer than 32', 'BuyCpuCard', { kh: '1'.repeat(33), ql: 1, cs: 4 }, (r) => r.rc < 0);
   await step('badInput.qlNegative', '非法输入返回负数：气量为负', 'Bad input gives a negative code: negative ql', 'BuyCpuCard', { kh: v.kh, ql: -1, cs: 4 }, (r) => r.rc < 0);
+  const ext = (id: string, zh: string, en: string) => ({ id: `cpu.${id}`, group: 'extension' as CheckGroup, cardType: 'cpu' as CardType, zh: `CPU ${zh}`, en: `CPU ${en}` });
+  if (!s.has('ReadUsageCpu')) s.record({ ...ext('usage', '读取表回写（月用气量）', 'ReadUsage (monthly usage)'), status: 'missing' }, false, 'missing-function', 'ReadUsageCpu');
+  else {
+    const u = await s.call('ReadUsageCpu', { com });
+    s.record(ext('usage', '读取表回写（月用气量）', 'ReadUsage (monthly usage)'), u.ok && u.r.rc === 0, u.ok ? 'wrong-result' : u.finding, u.ok ? `rc ${u.r.rc}` : u.detail);
+  }
   await step('format', '擦卡', 'Format', 'FormatCpuCard', { kh: v.kh });
+
+  // Tool cards last: making one rewrites the card in the reader.
+  if (!s.has('ListToolCards') || !s.has('MakeToolCpu')) {
+    s.record({ ...ext('tools', '工具卡接口', 'Tool-card functions'), status: 'missing' }, false, 'missing-function', 'ListToolCards / MakeToolCpu');
+    return;
+  }
+  const l = await s.call('ListToolCards', { cardType: 'cpu' });
+  const kinds = l.ok && l.r.rc === 0 ? String(l.r.out).split(',').map((k) => k.trim()).filter(Boolean) : [];
+  s.record(ext('tools.list', '列出工具卡种类', 'ListToolCards lists valid kinds'), l.ok && l.r.rc === 0 && kinds.every(isToolKindName), l.ok ? 'wrong-result' : l.finding, l.ok ? `"${String(l.r.out)}"` : l.detail);
+  const kind = kinds[0];
+  const made = kind ? await s.call('MakeToolCpu', { com, kind, params: TOOL_PARAMS[kind] ?? '' }) : undefined;
+  if (made && kind && s.record(ext('tools.make', `制作工具卡 ${kind}`, `MakeTool ${kind}`), made.ok && made.r.rc === 0, made.ok ? 'wrong-result' : made.finding, made.ok ? `rc ${made.r.rc}` : made.detail)) {
+    await step('check.tool', `判卡：本厂工具卡(${kind})返回1`, `Check returns 1 on its own tool card (${kind})`, 'CheckCpuCard', {}, (r) => r.rc === 1);
+  }
 }
 
 async function libraryWideExtensions(s: Session): Promise<void> {
