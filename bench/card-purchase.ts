@@ -19,7 +19,10 @@ import koffi from 'koffi';
 import { openServerDatabase } from '../core/api/server.ts';
 import { TokenStore } from '../core/auth/token-store.ts';
 import { createCardDriver } from '../core/driver/driver-client.ts';
-import { createPgDatabase } from '../core/ledger/testing/databases.ts';
+import { createPgDatabase, openTestDatabase } from '../core/ledger/testing/databases.ts';
+import { KeyVault } from '../core/ledger/key-vault.ts';
+import { LedgerStore } from '../core/ledger/ledger-store.ts';
+import { createPluginHost } from '../core/plugins/plugin-host.ts';
 import { serviceAvailable } from '../test/support/services.ts';
 import { meterWriteBack, standInLibraryPath } from '../test/api/stand-in-meter.ts';
 
@@ -225,6 +228,59 @@ async function ipcRun(card: string, cardNo: string, n: number) {
   }
 }
 
+/** Where a purchase's time goes, measured in-process: the ledger commit alone, and 判卡 fan-out vs one driver call. */
+async function breakdown(card: string) {
+  const out: Record<string, unknown> = {};
+  for (const kind of ['sqlite', ...(SKIP_PG || !(await serviceAvailable('postgres')) ? [] : ['postgres'])] as const) {
+    const t = await openTestDatabase(kind as 'sqlite' | 'postgres', { poolSize: 10 });
+    try {
+      const store = new LedgerStore(t.database, KeyVault.random());
+      const actor = { name: 'bench', role: 'counter', channel: 'bench' };
+      const w = { data: card, oldKey: 'ABCDEF', newKey: 'ABCDEF' };
+      const n = 2000;
+      for (let i = 0; i < n; i++) {
+        const r = await store.commitIssue({ actor, maker: 'k', cardType: '4442', cardNo: String(i), gas: 0, count: 1, meterKind: 1, write: w });
+        await store.confirm(r.transactionId!, { ok: true });
+      }
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= n) return;
+          await store.commitPurchase({
+            actor, maker: 'k', cardType: '4442', cardNo: String(i), gas: 5, count: 2, observed: { cardNo: String(i), count: 1, gas: 0 },
+            requireEmpty: true, write: w, idem: { scope: 'bench', key: `p${i}`, requestHash: 'h' },
+          });
+        }
+      }));
+      const ms = (performance.now() - t0) / n;
+      out[`ledgerPurchaseCommit_${kind}`] = { msPerOp: +ms.toFixed(4), perSecond: Math.round(1000 / ms) };
+    } finally {
+      await t.cleanup();
+    }
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'mh-bench-host-'));
+  const host = await createPluginHost({ bundledDir: join(ROOT, 'plugins'), ignoreEnv: true, dataDir });
+  try {
+    const n = 3000;
+    const run = async (f: () => Promise<unknown>) => {
+      for (let i = 0; i < 200; i++) await f();
+      let left = n;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (left-- > 0) await f(); }));
+      const ms = (performance.now() - t0) / n;
+      return { msPerOp: +ms.toFixed(4), perSecond: Math.round(1000 / ms) };
+    };
+    out.identifyFanOut4442 = { plugins: host.list().filter((p) => p.enabled && p.cardTypes.includes('4442')).length, ...(await run(() => host.identify('4442', card))) };
+    out.oneDriverRead = await run(() => host.driver(MAKER).read('4442', card));
+  } finally {
+    await host.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -247,6 +303,8 @@ async function main() {
   console.error('koffi in-process', koffiDirect);
   const ipc = await ipcRun(sample.data, sample.cardNo, 5000);
   console.error('driver host IPC', ipc);
+  const parts = await breakdown(sample.data);
+  console.error('breakdown', parts);
   const bare = await bareRun(sample);
   console.error('bare fastify', bare);
   const runs = [await purchaseRun('sqlite')];
@@ -261,6 +319,7 @@ async function main() {
     started,
     machine: { loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => +x.toFixed(2)), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}` },
     settings: { cards: CARDS, concurrency: CONCURRENCY, maker: MAKER, cardType: '4442', library: 'stand-in library / 替身库', sqlite: 'WAL, synchronous=FULL' },
+    breakdown: parts,
     baselines: { bareFastify: bare, koffiInProcess: koffiDirect, driverHostIpc: { ...ipc, overheadPerCallMs: ipcOverheadMs } },
     purchases: runs.map((r) => ({ database: r.database, purchase: r.purchase, stationFlow: r.stationFlow, issue: r.issue, confirm: r.confirm })),
     ratios: Object.fromEntries(runs.map((r) => [r.database, {
@@ -304,6 +363,10 @@ function markdown(r: any): string {
     `| Buy through the driver host, sequential mean ms | ${r.baselines.driverHostIpc.sequentialMeanMs} (p50 ${r.baselines.driverHostIpc.p50ms}, p99 ${r.baselines.driverHostIpc.p99ms}) |`,
     `| Check through the driver host, pipelined mean ms | ${r.baselines.driverHostIpc.pipelinedMeanMs} |`,
     `| **IPC overhead per call, ms** (host sequential − in-process) | **${r.baselines.driverHostIpc.overheadPerCallMs}** |`,
+    '',
+    '| In-process breakdown (same run, concurrency as above) | ms/op | per second |',
+    '|---|---:|---:|',
+    ...Object.entries(r.breakdown).map(([k, v]: [string, any]) => `| ${k}${v.plugins ? ` (${v.plugins} plugins)` : ''} | ${v.msPerOp} | ${v.perSecond} |`),
     '',
     'Ratios: ' + Object.entries(r.ratios).map(([db, x]: [string, any]) => `${db}: purchase/bare fastify = ${x.purchaseVsBareFastify}, purchase/in-process Buy = ${x.purchaseVsKoffiBuy}`).join('; '),
     '',

@@ -75,7 +75,7 @@ export async function readRawCard(reader: ReaderDriver, o: ReadRawOptions = {}):
 // ---- writeCard ------------------------------------------------------------------------------------------
 
 export type WriteStep =
-  | 'check-card' | 'read-card' | 'verify-password'
+  | 'check-card' | 'read-counter' | 'read-card' | 'verify-password'
   | 'erase-zone1' | 'write-zone1' | 'erase-zone2' | 'write-zone2' | 'write-public' | 'write'
   | 'change-password' | 'read-back';
 
@@ -267,12 +267,12 @@ function diffRuns(want: Uint8Array, have: Uint8Array, from: number, to: number):
 
 async function write4442(r: ReaderDriver, p: Progress, target: Uint8Array, oldPsc: Uint8Array, newPsc?: Uint8Array): Promise<void> {
   await step(p, 'check-card', () => expectType(r, '4442'));
-  const current = await step(p, 'read-card', async () => {
+  await step(p, 'read-counter', async () => {
     const ec = await r.readErrorCounter4442();
     p.attemptsLeft = ec.attemptsLeft;
     if (ec.attemptsLeft === 0) throw ReaderCardLocked({ cardType: '4442', attemptsLeft: 0 });
-    return r.read4442(0, L4.bytes);
   });
+  const current = await step(p, 'read-card', () => r.read4442(0, L4.bytes));
   const runs = diffRuns(target, current, L4.appStart, L4.bytes);
   const changePsc = newPsc !== undefined && !equalBytes(newPsc, oldPsc);
   if (runs.length > 0 || changePsc) {
@@ -310,7 +310,7 @@ function needsErase(want: Uint8Array, have: Uint8Array): boolean {
 
 async function write102(r: ReaderDriver, p: Progress, target: Uint8Array, oldKey: Key102, newKey?: Key102): Promise<void> {
   await step(p, 'check-card', () => expectType(r, '102'));
-  await step(p, 'read-card', async () => {
+  await step(p, 'read-counter', async () => {
     const s = await r.readScac102();
     p.attemptsLeft = s.attemptsLeft;
     if (s.attemptsLeft === 0) throw ReaderCardLocked({ cardType: '102', attemptsLeft: 0 });

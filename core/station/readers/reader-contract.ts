@@ -235,7 +235,7 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
     it('4442: writeCard on a locked card stops before any compare', async () => {
       await h.insert({ type: '4442', options: { errorCounter: 0 } });
       const res = await writeCard(r, { cardType: '4442', data: APP(() => 1), oldKey: 'FFFFFF' });
-      expect(res).toMatchObject({ ok: false, failedStep: 'read-card', cardState: 'untouched' });
+      expect(res).toMatchObject({ ok: false, failedStep: 'read-counter', cardState: 'untouched' });
       expect(res.error?.code).toBe('READER_CARD_LOCKED');
       expect((await h.image() as { errorCounter: number }).errorCounter).toBe(0);
     });

@@ -42,6 +42,15 @@ describe('sim control functions', () => {
     await expect(sim.write4442(0x80, Uint8Array.of(0))).rejects.toMatchObject({ code: 'READER_WRITE_FAILED' });
   });
 
+  it('a malformed card spec is READER_BAD_DATA and leaves the slot as it was', async () => {
+    const sim = new SimReader();
+    await sim.open();
+    sim.insert({ type: '102' });
+    expect(() => sim.insert({ type: '4442', options: { psc: 'NOT-HEX' } })).toThrow(expect.objectContaining({ code: 'READER_BAD_DATA' }));
+    expect(() => sim.insert({ image: { format: 'meterhub-card-image/1', chip: 'sle4442' } as never })).toThrow(expect.objectContaining({ code: 'READER_BAD_DATA' }));
+    expect(await sim.detectCard()).toBe('102');
+  });
+
   it('reconnect after disconnect needs open again', async () => {
     const sim = new SimReader();
     await sim.open();

@@ -81,12 +81,20 @@ export class SimReader extends EventEmitter implements ReaderDriver {
 
   /** Inserts a card (replacing any card in the slot, which is removed first). */
   insert(spec: SimCardSpec): ImageSummary | { chip: 'cpu' | 'unknown' } {
+    let next: Slot;
+    try {
+      if ('image' in spec) next = { kind: 'memory', chip: chipFromImage(spec.image) };
+      else if (spec.type === '4442') next = { kind: 'memory', chip: Sle4442.factory(spec.options) };
+      else if (spec.type === '102') next = { kind: 'memory', chip: At88sc102.factory(spec.options) };
+      else if (spec.type === 'cpu') next = { kind: 'cpu', card: new SimCpuCard(spec.atr) };
+      else if (spec.type === 'unknown') next = { kind: 'unknown' };
+      else throw new Error('type must be 4442, 102, cpu or unknown');
+    } catch (e) {
+      // Chip/image validation messages name fields, never values.
+      throw ReaderBadData({ field: 'card' }, { zh: (e as Error).message, en: (e as Error).message });
+    }
     if (this.present) this.remove();
-    if ('image' in spec) this.slot = { kind: 'memory', chip: chipFromImage(spec.image) };
-    else if (spec.type === '4442') this.slot = { kind: 'memory', chip: Sle4442.factory(spec.options) };
-    else if (spec.type === '102') this.slot = { kind: 'memory', chip: At88sc102.factory(spec.options) };
-    else if (spec.type === 'cpu') this.slot = { kind: 'cpu', card: new SimCpuCard(spec.atr) };
-    else this.slot = { kind: 'unknown' };
+    this.slot = next;
     this.present = true;
     this.attachHook();
     this.emit('inserted', { cardType: this.typeOfSlot() });
