@@ -139,37 +139,40 @@ export class CardService {
   }
 
   async purchase(actor: Actor, b: CardRef & { cardNo: string; gas: number }, idem?: Idem): Promise<WriteResult> {
-    const replay = await this.replayFirst(idem);
-    if (replay) return replay;
-    const cardType = memoryType(b.cardType);
-    const data = cardData(cardType, b.data);
-    const { maker, driver } = await this.userCard(cardType, data);
-    const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
-    const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
-    const count = await this.store.precheckPurchase(maker, b.cardNo, observed, requireEmpty);
-    const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
-    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
-    return this.after(await this.store.commitPurchase({
-      actor, maker, cardType, cardNo: b.cardNo, gas: b.gas, count, observed, requireEmpty, write: w,
-      sourceSha256: sha256(data), idem, decorate: this.decorate(maker),
-    }));
+    return this.orReplay(idem, async () => {
+      const cardType = memoryType(b.cardType);
+      const data = cardData(cardType, b.data);
+      const { maker, driver } = await this.userCard(cardType, data);
+      const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
+      const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
+      // The count comes from the card; the commit refuses it unless the ledger agrees (card count = ledger count).
+      const count = observed.count + 1;
+      const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
+      if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
+      return this.after(await this.store.commitPurchase({
+        actor, maker, cardType, cardNo: b.cardNo, gas: b.gas, count, observed, requireEmpty, write: w,
+        sourceSha256: sha256(data), idem, decorate: this.decorate(maker),
+      }));
+    });
   }
 
   /** 退气: gas 0 at the same count, so a meter that wants exactly stored+1 still accepts the next sale. */
   async refund(actor: Actor, b: CardRef & { cardNo: string }, idem?: Idem): Promise<WriteResult> {
-    const replay = await this.replayFirst(idem);
-    if (replay) return replay;
-    const cardType = memoryType(b.cardType);
-    const data = cardData(cardType, b.data);
-    const { maker, driver } = await this.userCard(cardType, data);
-    const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
-    const count = await this.store.precheckRefund(maker, b.cardNo, observed);
-    const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: 0, count });
-    if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
-    return this.after(await this.store.commitRefund({
-      actor, maker, cardType, cardNo: b.cardNo, count, observed, write: w, sourceSha256: sha256(data), idem,
-      decorate: this.decorate(maker),
-    }));
+    return this.orReplay(idem, async () => {
+      const cardType = memoryType(b.cardType);
+      const data = cardData(cardType, b.data);
+      const { maker, driver } = await this.userCard(cardType, data);
+      const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
+      const count = observed.count;
+      // Cheap refusals (nothing on the card) before the library; the commit checks everything again.
+      if (observed.gas <= 0) await this.store.precheckRefund(maker, b.cardNo, observed);
+      const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: 0, count });
+      if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
+      return this.after(await this.store.commitRefund({
+        actor, maker, cardType, cardNo: b.cardNo, count, observed, write: w, sourceSha256: sha256(data), idem,
+        decorate: this.decorate(maker),
+      }));
+    });
   }
 
   async format(actor: Actor, b: CardRef, idem?: Idem): Promise<WriteResult> {
@@ -266,8 +269,24 @@ export class CardService {
   // ---------------------------------------------------------------- helpers
 
   private async replayFirst(idem: Idem | undefined): Promise<WriteResult | undefined> {
-    // Cheap path for retries: no library call at all. The commit checks again (a concurrent twin may win).
+    // Retries of rare operations: answered without a library call. The commit checks again anyway.
     return idem ? this.store.replay(idem) : undefined;
+  }
+
+  /**
+   * Sales skip the up-front lookup (the commit checks the key first, inside its transaction). A retry of a
+   * committed sale is then refused by the card rules (its write is pending) — and answered from the key.
+   */
+  private async orReplay(idem: Idem | undefined, fn: () => Promise<WriteResult>): Promise<WriteResult> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (idem && isMeterHubError(e) && (e.status === 409 || e.status === 422)) {
+        const r = await this.store.replay(idem);
+        if (r) return r;
+      }
+      throw e;
+    }
   }
 
   private after(r: WriteResult): WriteResult {
