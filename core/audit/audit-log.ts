@@ -136,6 +136,7 @@ export class AuditLog {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length) {
+        await new Promise((r) => setImmediate(r));
         const batch = this.queue.splice(0, 1000);
         try {
           await this.writeBatch(batch.map((p) => p.entry));

@@ -30,10 +30,23 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   return {
     url: u.toString(),
     async drop() {
+      // Without FORCE first: a pool that has just been ended may still be closing its sockets, and a forced
+      // drop would kill them mid-goodbye (an unhandled 57P01 in this process).
       const c = new pg.Client({ connectionString: POSTGRES_URL });
       await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      try {
+        for (let i = 0; ; i++) {
+          try {
+            await c.query(`drop database if exists ${name}${i >= 30 ? ' with (force)' : ''}`);
+            return;
+          } catch (e) {
+            if (i >= 30) throw e;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      } finally {
+        await c.end();
+      }
     },
   };
 }
