@@ -1,0 +1,506 @@
+/**
+ * The memory-card (4442/102) counter operations, one call each (company spec §4, ARCHITECTURE "Flows"):
+ *  1. read the raw card (102: public zone → password from the server's 判卡 → zones 1 and 2);
+ *  2. ask the central server (the ledger records PREPARED before it answers with data and keys);
+ *  3-6. make sure the same card is still in the reader, then card-io's writeCard: password checked ONCE,
+ *     only what changes is written, password changed if asked, read back and compared;
+ *  7. confirm to the server with the read-back.
+ * Any failure leaves a PendingWrite and an operator message saying exactly what state the card and the
+ * ledger are in; `recover` offers what the ledger allows (retry / rewrite 掉气补气 / reverse 冲正 / confirm).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
+import { assertSameCard, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
+import { CentralClient, type ServerWrite } from './central-client.ts';
+import { fromHex, toHex } from './chips/hex.ts';
+import { confirmPendingMessage, writeFailureMessage } from './operator-messages.ts';
+import type { PendingWrite, PendingWrites } from './pending-writes.ts';
+import { formatCard, readRawCard, writeCard, type RawCard, type WriteCardResult } from './readers/card-io.ts';
+import { FACTORY_SC_102 } from './readers/card-keys.ts';
+import type { ReaderDriver } from './readers/reader-driver.ts';
+import { ReaderCardLocked, ReaderWrongPassword } from './readers/reader-errors.ts';
+import {
+  StationBadInput, StationCardNotBlank, StationConfirmPending, StationConfirmRefused, StationNeedsSupervisor, StationNoPending,
+  StationNotUserCard, StationPasswordBlocked, StationRecoveryRefused, StationWriteFailed,
+} from './station-errors.ts';
+import type { OperationProgress } from './station-events.ts';
+
+export interface MemoryOpsDeps {
+  reader: ReaderDriver;
+  central: CentralClient;
+  pending: PendingWrites;
+  logger: Logger;
+  /** An ops token configured on this station for rewrite/reverse (usually absent: a supervisor brings one). */
+  supervisorToken?: string | undefined;
+}
+
+interface Identity {
+  maker: string;
+  makerName?: unknown;
+  kind: 'user' | 'tool';
+  oldKey?: string;
+  standIn?: boolean;
+  library?: string;
+}
+
+interface MemoryRead {
+  cardType: '4442' | '102';
+  raw: RawCard;
+  /** Full card data (4442: 512 hex; 102: 300 hex, or null when the zones could not be read). */
+  data: string | null;
+  snapshot: CardSnapshot;
+  id: Identity | null;
+  blank: boolean;
+  attemptsLeft: number;
+  fingerprint: string;
+}
+
+export interface OperationResult {
+  ok: true;
+  operation: string;
+  transactionId: string;
+  state: string;
+  cardType: string;
+  maker: string;
+  cardNo: string | null;
+  gas: number | null;
+  count: number | null;
+  meterKind: number | null;
+  standIn?: boolean;
+  message: { zh: string; en: string };
+  [k: string]: unknown;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class MemoryCardOps {
+  /** Cards (by fingerprint) that refused a password in this session: never checked again blindly. */
+  private readonly blocked = new Map<string, { attemptsLeft: number | undefined; at: string }>();
+  /** Idempotency keys of server calls that got no answer, reused when the operator repeats the same request. */
+  private readonly unanswered = new Map<string, { key: string; at: number }>();
+
+  constructor(private readonly d: MemoryOpsDeps) {}
+
+  // ------------------------------------------------------------------------------------------- reading
+
+  private fingerprint(raw: RawCard): string {
+    if (raw.cardType === '4442') return `4442:${raw.chipSerial ?? ''}:${sha(raw.data)}`;
+    if (raw.cardType === '102') {
+      const p = raw.publicZone;
+      return `102:${raw.chipSerial ?? ''}:${sha(p.slice(0, 20) + p.slice(28, 44))}`;
+    }
+    return `cpu:${raw.chipSerial ?? ''}`;
+  }
+
+  private assertNotBlocked(fp: string): void {
+    const b = this.blocked.get(fp);
+    if (b) throw StationPasswordBlocked({ attemptsLeft: b.attemptsLeft ?? null, since: b.at });
+  }
+
+  private block(fp: string, e: MeterHubError): void {
+    const left = e.details?.attemptsLeft;
+    this.blocked.set(fp, { attemptsLeft: typeof left === 'number' ? left : undefined, at: new Date().toISOString() });
+  }
+
+  private async identify(cardType: '4442' | '102', data: string): Promise<Identity | null> {
+    try {
+      return await this.d.central.call<Identity>('POST', '/v1/cards/identify', { body: { cardType, data } });
+    } catch (e) {
+      if (isMeterHubError(e) && e.code === 'CARD_UNKNOWN') return null;
+      throw e;
+    }
+  }
+
+  /** Steps 1 (and the 判卡 part of 2): raw card, identification, 102 zones with the password from Check. */
+  async readMemory(p: OperationProgress, o: { zones: boolean }): Promise<MemoryRead> {
+    const raw0 = await p.step('read-card', () => readRawCard(this.d.reader));
+    if (raw0.cardType === 'cpu') throw new Error('readMemory called for a CPU card');
+    const fp = this.fingerprint(raw0);
+    if (raw0.cardType === '4442') {
+      const app = raw0.data.slice(64);
+      const blank = /^F+$/i.test(app);
+      const id = blank ? null : await p.step('identify', () => this.identify('4442', raw0.data));
+      return { cardType: '4442', raw: raw0, data: raw0.data, snapshot: snapshotOf(raw0), id, blank, attemptsLeft: raw0.attemptsLeft, fingerprint: fp };
+    }
+    const pub = raw0.publicZone;
+    const blank = /^F+$/i.test(pub.slice(4, 20) + pub.slice(28, 44));
+    const id = await p.step('identify', () => this.identify('102', pub));
+    if (!id || !o.zones || !id.oldKey) {
+      return { cardType: '102', raw: raw0, data: null, snapshot: snapshotOf(raw0), id, blank, attemptsLeft: raw0.attemptsLeft, fingerprint: fp };
+    }
+    this.assertNotBlocked(fp);
+    if (raw0.attemptsLeft === 0) throw ReaderCardLocked({ cardType: '102', attemptsLeft: 0 });
+    let raw: RawCard;
+    try {
+      raw = await p.step('read-zones', () => readRawCard(this.d.reader, { key102: id.oldKey! }));
+    } catch (e) {
+      if (isMeterHubError(e) && ReaderWrongPassword.is(e)) this.block(fp, e);
+      throw e;
+    }
+    if (raw.cardType !== '102') throw new Error('card type changed while reading');
+    return { cardType: '102', raw, data: raw.data, snapshot: snapshotOf(raw), id, blank, attemptsLeft: raw.attemptsLeft, fingerprint: fp };
+  }
+
+  /** GET /v1/station/card for a memory card. */
+  async show(p: OperationProgress): Promise<Record<string, unknown>> {
+    const m = await this.readMemory(p, { zones: true });
+    const base = {
+      cardType: m.cardType, chipSerial: m.raw.cardType === 'cpu' ? null : m.raw.chipSerial, attemptsLeft: m.attemptsLeft,
+      ...(m.raw.cardType === '102' ? { ec2Left: m.raw.ec2Left } : {}),
+    };
+    if (!m.id) {
+      return { ...base, kind: m.blank ? 'blank' : 'unknown', maker: null, cardNo: null, gas: null, count: null, meterKind: null, writeBack: null };
+    }
+    if (m.id.kind !== 'user' || !m.data) {
+      return { ...base, kind: m.id.kind, maker: m.id.maker, makerName: m.id.makerName ?? null, standIn: m.id.standIn === true, cardNo: null, gas: null, count: null, meterKind: null, writeBack: null };
+    }
+    const data = m.data;
+    const r = await p.step('server-read', () => this.d.central.call<Record<string, unknown>>('POST', '/v1/cards/read', { body: { cardType: m.cardType, data } }));
+    return { ...base, ...r, kind: 'user' };
+  }
+
+  // ------------------------------------------------------------------------------------------- operations
+
+  async issue(p: OperationProgress, b: { maker: string; cardNo: string; gas: number; meterKind: number }): Promise<OperationResult> {
+    const m = await this.readMemory(p, { zones: false });
+    this.requireBlank(m);
+    return this.serverThenWrite(p, m, 'POST', '/v1/cards/issue', { maker: b.maker, cardType: m.cardType, cardNo: b.cardNo, gas: b.gas, meterKind: b.meterKind });
+  }
+
+  async reissue(p: OperationProgress, b: { maker: string; cardNo: string; gas: number; meterKind: number }): Promise<OperationResult> {
+    const m = await this.readMemory(p, { zones: false });
+    this.requireBlank(m);
+    const count = await p.step('ledger-count', () => this.ledgerCount(b.maker, b.cardNo), (c) => ({ count: c }));
+    return this.serverThenWrite(p, m, 'POST', '/v1/cards/reissue', { maker: b.maker, cardType: m.cardType, cardNo: b.cardNo, gas: b.gas, meterKind: b.meterKind, count });
+  }
+
+  async purchase(p: OperationProgress, b: { gas: number }): Promise<OperationResult> {
+    const { m, cardNo } = await this.userCard(p);
+    return this.serverThenWrite(p, m, 'POST', '/v1/cards/purchase', { cardType: m.cardType, data: m.data, cardNo, gas: b.gas });
+  }
+
+  async refund(p: OperationProgress): Promise<OperationResult> {
+    const { m, cardNo } = await this.userCard(p);
+    return this.serverThenWrite(p, m, 'POST', '/v1/cards/refund', { cardType: m.cardType, data: m.data, cardNo });
+  }
+
+  async format(p: OperationProgress): Promise<OperationResult> {
+    const m = await this.readMemory(p, { zones: true });
+    if (!m.id || !m.data) {
+      throw StationNotUserCard({ kind: m.blank ? 'blank' : 'unknown' }, { zh: m.blank ? '这是空白卡，无需擦卡' : '无法识别的卡片，不能擦卡', en: m.blank ? 'the card is already blank' : 'unknown card; it cannot be formatted' });
+    }
+    return this.serverThenWrite(p, m, 'POST', '/v1/cards/format', { cardType: m.cardType, data: m.data }, { format: true });
+  }
+
+  async tool(p: OperationProgress, b: { maker: string; tool: string; params?: Record<string, string> | undefined }): Promise<OperationResult> {
+    const m = await this.readMemory(p, { zones: false });
+    this.requireBlank(m);
+    const data = m.cardType === '4442' ? m.data! : (m.raw as { publicZone: string }).publicZone + 'F'.repeat(256);
+    return this.serverThenWrite(p, m, 'POST', '/v1/cards/tool', { maker: b.maker, cardType: m.cardType, tool: b.tool, ...(b.params ? { params: b.params } : {}), data });
+  }
+
+  private requireBlank(m: MemoryRead): void {
+    if (m.id || !m.blank) {
+      throw StationCardNotBlank({ maker: m.id?.maker ?? null, kind: m.id?.kind ?? 'unknown' }, m.id
+        ? { zh: `卡上是 ${m.id.maker} 的${m.id.kind === 'user' ? '用户卡' : '工具卡'}`, en: `the card is a ${m.id.maker} ${m.id.kind} card` }
+        : { zh: '卡上有无法识别的数据', en: 'the card holds data no maker recognises' });
+    }
+    if (m.attemptsLeft === 0) throw ReaderCardLocked({ cardType: m.cardType, attemptsLeft: 0 });
+  }
+
+  private async userCard(p: OperationProgress): Promise<{ m: MemoryRead; cardNo: string }> {
+    const m = await this.readMemory(p, { zones: true });
+    if (!m.id || m.id.kind !== 'user' || !m.data) {
+      throw StationNotUserCard({ kind: m.id?.kind ?? (m.blank ? 'blank' : 'unknown'), maker: m.id?.maker ?? null });
+    }
+    if (m.attemptsLeft === 0) throw ReaderCardLocked({ cardType: m.cardType, attemptsLeft: 0 });
+    this.assertNotBlocked(m.fingerprint);
+    const data = m.data;
+    const r = await p.step('server-read', () => this.d.central.call<{ cardNo: string }>('POST', '/v1/cards/read', { body: { cardType: m.cardType, data } }));
+    return { m, cardNo: r.cardNo };
+  }
+
+  /** 补卡 carries the real count: the highest count of the card's live or confirmed ledger rows. */
+  private async ledgerCount(maker: string, cardNo: string): Promise<number> {
+    const h = await this.d.central.call<{ transactions: Array<{ count: number | null; state: string }> }>(
+      'GET', `/v1/transactions?maker=${encodeURIComponent(maker)}&cardNo=${encodeURIComponent(cardNo)}`);
+    const counts = h.transactions.filter((t) => ['PREPARED', 'CONFIRMED', 'FAILED'].includes(t.state) && typeof t.count === 'number').map((t) => t.count as number);
+    // No history: the server explains (CARD_NOT_IN_LEDGER) when asked with count 1.
+    return counts.length ? Math.max(...counts) : 1;
+  }
+
+  private idemFor(path: string, body: unknown): string {
+    const h = sha(JSON.stringify([path, body]));
+    const now = Date.now();
+    for (const [k, v] of this.unanswered) if (now - v.at > 10 * 60_000) this.unanswered.delete(k);
+    return this.unanswered.get(h)?.key ?? CentralClient.newIdempotencyKey(path.split('/').pop() ?? 'op');
+  }
+
+  /** Steps 2-7. */
+  private async serverThenWrite(p: OperationProgress, m: MemoryRead, method: string, path: string, body: Record<string, unknown>, o: { format?: boolean } = {}): Promise<OperationResult> {
+    this.assertNotBlocked(m.fingerprint);
+    const key = this.idemFor(path, body);
+    const bodyHash = sha(JSON.stringify([path, body]));
+    let w: ServerWrite;
+    try {
+      w = await p.step('server-prepare', () => this.d.central.call<ServerWrite>(method, path, { body, idempotencyKey: key }),
+        (r) => ({ transactionId: r.transactionId, state: r.state }));
+    } catch (e) {
+      if (isMeterHubError(e) && e.code === 'STATION_SERVER_UNREACHABLE') this.unanswered.set(bodyHash, { key, at: Date.now() });
+      throw e;
+    }
+    this.unanswered.delete(bodyHash);
+    if (!w.oldKey || (!o.format && !w.data)) throw StationBadInput({ field: 'server answer' }, { zh: '服务器应答缺少卡数据或密码', en: 'the server answer lacks card data or keys' });
+    const pw: PendingWrite = {
+      transactionId: w.transactionId, operation: w.operation, cardType: m.cardType, maker: w.maker, cardNo: w.cardNo,
+      data: o.format ? null : w.data, oldKey: w.oldKey, newKey: w.newKey, snapshot: m.snapshot, passwordChanged: false,
+      cardState: 'untouched', recovery: [], createdAt: new Date().toISOString(),
+    };
+    this.d.pending.set(pw);
+    p.note('ledger', 'ok', { transactionId: w.transactionId, state: 'PREPARED' });
+    await this.writeAndConfirm(p, pw, { fingerprint: m.fingerprint });
+    return this.result(pw, w);
+  }
+
+  private async writeAndConfirm(p: OperationProgress, pw: PendingWrite, o: { fingerprint?: string; recovering?: boolean }): Promise<Record<string, unknown>> {
+    const allowTarget = o.recovering && pw.data ? pw.data : undefined;
+    // Step 3 (part): the same card is still in the reader (a swap is caught here, before any password check).
+    try {
+      await p.step('check-same-card', () => assertSameCard(this.d.reader, pw.snapshot, allowTarget ? { allowTarget } : {}));
+    } catch (e) {
+      if (!isMeterHubError(e)) throw e;
+      this.fail(pw, { ok: false, cardState: 'untouched', failedStep: 'check-card', error: e, steps: [], bytesWritten: 0, passwordChanged: false }, o.fingerprint);
+    }
+    let bytes = 0;
+    const guarded = guardedReader(this.d.reader, pw.snapshot, { ...(allowTarget ? { allowTarget } : {}), onWrite: (n) => { bytes += n; p.note('writing', 'ok', { bytes }); } });
+    const currentKey = pw.passwordChanged && pw.newKey ? pw.newKey : pw.oldKey;
+    let r: WriteCardResult;
+    try {
+      r = await p.step('write-card', () => pw.data === null
+        ? formatCard(guarded, { cardType: pw.cardType, oldKey: currentKey })
+        : writeCard(guarded, { cardType: pw.cardType, data: pw.data, oldKey: currentKey, ...(pw.newKey ? { newKey: pw.newKey } : {}) }));
+    } catch (e) {
+      // formatCard's own pre-read (card type, header) failed: nothing was written.
+      if (!isMeterHubError(e)) throw e;
+      r = { ok: false, cardState: 'untouched', failedStep: 'check-card', error: e, steps: [], bytesWritten: 0, passwordChanged: false };
+    }
+    for (const s of r.steps) p.note(`card:${s.step}`, s.ok ? 'ok' : 'failed', s.count !== undefined ? { count: s.count } : undefined);
+    if (r.passwordChanged) pw.passwordChanged = true;
+    if (!r.ok) this.fail(pw, r, o.fingerprint);
+    pw.cardState = 'written-verified';
+    if (!pw.newKey || pw.newKey === pw.oldKey || pw.data === null) pw.passwordChanged = pw.passwordChanged || r.passwordChanged;
+    return this.confirm(p, pw);
+  }
+
+  /** Records the failure on the pending write and throws the operator's message. */
+  private fail(pw: PendingWrite, r: WriteCardResult, fingerprint?: string): never {
+    const cause = r.error;
+    pw.cardState = r.cardState;
+    pw.failedStep = r.failedStep;
+    pw.causeCode = cause?.code;
+    const attemptsLeft = r.attemptsLeft ?? (typeof cause?.details?.attemptsLeft === 'number' ? cause.details.attemptsLeft : undefined);
+    if (cause && r.failedStep === 'verify-password' && (ReaderWrongPassword.is(cause) || ReaderCardLocked.is(cause)) && fingerprint) this.block(fingerprint, cause);
+    const msg = writeFailureMessage({ transactionId: pw.transactionId, cardState: r.cardState, failedStep: r.failedStep, causeCode: cause?.code, attemptsLeft });
+    pw.recovery = msg.recovery;
+    this.d.logger.warn({ transactionId: pw.transactionId, cardState: r.cardState, failedStep: r.failedStep, cause: cause?.code }, 'card write did not complete');
+    throw StationWriteFailed({
+      transactionId: pw.transactionId, operation: pw.operation, ledgerState: 'PREPARED', cardState: r.cardState,
+      failedStep: r.failedStep ?? null, bytesWritten: r.bytesWritten, passwordChanged: pw.passwordChanged,
+      ...(attemptsLeft !== undefined ? { attemptsLeft } : {}),
+      cause: cause ? { code: cause.code, zh: cause.zh, en: cause.en } : null,
+      recovery: msg.recovery, recoverWith: msg.recovery.length ? { route: 'POST /v1/station/recover', body: { transactionId: pw.transactionId, action: msg.recovery[0] } } : null,
+    }, { zh: msg.zh, en: msg.en });
+  }
+
+  /** Reads the card back (no new password check on a 4442; one check with the known-good key on a 102). */
+  private async readBack(pw: PendingWrite): Promise<string> {
+    if (pw.cardType === '4442') return toHex(await this.d.reader.read4442(0, 256));
+    const key = pw.data === null && pw.passwordChanged ? factoryKey102(pw.oldKey) : pw.passwordChanged && pw.newKey ? pw.newKey : pw.oldKey;
+    const raw = await readRawCard(this.d.reader, { key102: key });
+    if (raw.cardType !== '102' || !raw.data) throw new Error('read-back of a 102 card gave no data');
+    return raw.data;
+  }
+
+  private async confirm(p: OperationProgress, pw: PendingWrite): Promise<Record<string, unknown>> {
+    const data = await p.step('read-back', () => this.readBack(pw));
+    try {
+      const tx = await p.step('confirm', () => this.d.central.call<Record<string, unknown>>('POST', `/v1/transactions/${pw.transactionId}/confirm`,
+        { body: { data }, idempotencyKey: `station-confirm-${pw.transactionId}-${sha(data).slice(0, 16)}` }), (t) => ({ state: t.state }));
+      this.d.pending.delete(pw.transactionId);
+      return tx;
+    } catch (e) {
+      if (!isMeterHubError(e)) throw e;
+      if (e.code === 'STATION_SERVER_UNREACHABLE') {
+        const msg = confirmPendingMessage(pw.transactionId);
+        pw.recovery = msg.recovery;
+        throw StationConfirmPending({ transactionId: pw.transactionId, ledgerState: 'PREPARED', cardState: 'written-verified', recovery: msg.recovery }, { zh: msg.zh, en: msg.en });
+      }
+      if (e.code === 'WRITE_VERIFY_FAILED') {
+        pw.cardState = 'written-unverified';
+        pw.recovery = ['retry', 'rewrite', 'reverse'];
+        throw StationConfirmRefused({ ...e.details, transactionId: pw.transactionId, ledgerState: 'FAILED', cardState: 'written-unverified', recovery: pw.recovery }, {
+          zh: `${e.zh}；交易 ${pw.transactionId} 为 FAILED，可重试写卡（retry）、掉气补气（rewrite）或冲正（reverse）`,
+          en: `${e.en}; transaction ${pw.transactionId} is FAILED: retry, rewrite or reverse it`,
+        });
+      }
+      throw e;
+    }
+  }
+
+  private result(pw: PendingWrite, w: ServerWrite, tx?: Record<string, unknown>): OperationResult {
+    const what: Record<string, [string, string]> = {
+      issue: ['发卡成功', 'Card issued'], reissue: ['补卡成功', 'Replacement card issued'], purchase: ['购气成功', 'Gas sold'],
+      refund: ['退气成功', 'Gas refunded'], format: ['擦卡成功', 'Card formatted'], tool: ['工具卡制作成功', 'Tool card made'],
+      rewrite: ['掉气补气成功', 'Re-delivered (rewrite)'],
+    };
+    const [zh, en] = what[w.operation] ?? ['写卡成功', 'Card written'];
+    return {
+      ok: true, operation: w.operation, transactionId: w.transactionId, state: (tx?.state as string | undefined) ?? 'CONFIRMED',
+      cardType: pw.cardType, maker: w.maker, cardNo: w.cardNo, gas: w.gas, count: w.count, meterKind: w.meterKind,
+      ...(w.standIn ? { standIn: true, library: w.library } : {}),
+      ...(w.tool ? { tool: w.tool } : {}),
+      message: { zh: `${zh}；台账交易 ${w.transactionId} 已确认`, en: `${en}; ledger transaction ${w.transactionId} confirmed` },
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------- recovery
+
+  async recover(p: OperationProgress, b: { transactionId: string; action: string; supervisorToken?: string | undefined }): Promise<Record<string, unknown>> {
+    const pw = this.d.pending.get(b.transactionId);
+    switch (b.action) {
+      case 'retry': return this.retry(p, pw, b.transactionId);
+      case 'confirm': return this.recoverConfirm(p, pw, b.transactionId);
+      case 'rewrite': return this.rewrite(p, pw, b.transactionId, this.supervisor(b.supervisorToken));
+      case 'reverse': return this.reverse(p, pw, b.transactionId, this.supervisor(b.supervisorToken));
+      default: throw StationBadInput({ field: 'action' }, { zh: 'action 应为 retry、confirm、rewrite 或 reverse', en: 'action must be retry, confirm, rewrite or reverse' });
+    }
+  }
+
+  private supervisor(t: string | undefined): string {
+    const token = t ?? this.d.supervisorToken;
+    if (!token) throw StationNeedsSupervisor();
+    return token;
+  }
+
+  private refuseBlind(pw: PendingWrite): void {
+    if (pw.causeCode === 'READER_WRONG_PASSWORD' || pw.causeCode === 'READER_CARD_LOCKED') {
+      throw StationRecoveryRefused({ transactionId: pw.transactionId, cardState: pw.cardState, recovery: ['reverse'] }, {
+        zh: '这张卡拒绝了密码，重试就是盲目再核对一次密码，不允许；请运维冲正（reverse）', en: 'the card refused the password; retrying would be a blind password retry — have ops reverse it',
+      });
+    }
+    if (pw.cardState === 'written-password-unknown') {
+      throw StationRecoveryRefused({ transactionId: pw.transactionId, cardState: pw.cardState, recovery: [] }, {
+        zh: '卡密码可能只改了一部分，再写卡可能锁卡；请运维联系表厂处理', en: 'the card password may be half-changed; writing again may lock the card — ops must handle it with the maker',
+      });
+    }
+  }
+
+  /** Same transaction, same data and keys, onto the same physical card (the station still holds them). */
+  private async retry(p: OperationProgress, pw: PendingWrite | undefined, id: string): Promise<Record<string, unknown>> {
+    if (!pw) throw StationNoPending({ transactionId: id });
+    this.refuseBlind(pw);
+    await this.writeAndConfirm(p, pw, { recovering: true });
+    return this.recovered(pw, 'retry', id);
+  }
+
+  private async recoverConfirm(p: OperationProgress, pw: PendingWrite | undefined, id: string): Promise<Record<string, unknown>> {
+    if (!pw) throw StationNoPending({ transactionId: id });
+    if (pw.cardState !== 'written-verified') {
+      throw StationRecoveryRefused({ transactionId: id, cardState: pw.cardState, recovery: pw.recovery }, { zh: '卡还没有写好，不能确认', en: 'the card is not written yet; it cannot be confirmed' });
+    }
+    await p.step('check-same-card', () => assertSameCard(this.d.reader, pw.snapshot, pw.data ? { allowTarget: pw.data } : {}));
+    await this.confirm(p, pw);
+    return this.recovered(pw, 'confirm', id);
+  }
+
+  /** 掉气补气 through the server: a new PREPARED transaction with the same data and keys, written and confirmed. */
+  private async rewrite(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string): Promise<Record<string, unknown>> {
+    if (pw) this.refuseBlind(pw);
+    const w = await p.step('server-rewrite', () => this.adminCall<ServerWrite>('POST', `/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
+      (r) => ({ transactionId: r.transactionId }));
+    if (!w.oldKey) throw StationBadInput({ field: 'server answer' });
+    let base = pw;
+    if (!base) {
+      // The station restarted: the card must show it is this transaction's card before anything is written.
+      const m = await this.readMemory(p, { zones: true });
+      if (!m.data || (m.data !== w.data && (await this.cardNoOf(m)) !== w.cardNo)) {
+        throw StationRecoveryRefused({ transactionId: id, newTransactionId: w.transactionId }, {
+          zh: '读卡器中的卡无法确认是这笔交易的卡，未写入', en: 'the card in the reader cannot be shown to be this transaction\'s card; nothing written',
+        });
+      }
+      base = {
+        transactionId: w.transactionId, operation: w.operation, cardType: m.cardType, maker: w.maker, cardNo: w.cardNo,
+        data: w.data, oldKey: w.oldKey, newKey: w.newKey, snapshot: m.snapshot, passwordChanged: m.data === w.data,
+        cardState: 'untouched', recovery: [], createdAt: new Date().toISOString(),
+      };
+    }
+    this.d.pending.delete(id);
+    const next: PendingWrite = { ...base, transactionId: w.transactionId, operation: w.operation, oldKey: w.oldKey, newKey: w.newKey, data: w.data };
+    this.d.pending.set(next);
+    await this.writeAndConfirm(p, next, { recovering: true });
+    return { ...this.recovered(next, 'rewrite', id), replacedTransactionId: id };
+  }
+
+  private async cardNoOf(m: MemoryRead): Promise<string | null> {
+    try {
+      return (await this.d.central.call<{ cardNo: string | null }>('POST', '/v1/cards/read', { body: { cardType: m.cardType, data: m.data } })).cardNo;
+    } catch {
+      return null;
+    }
+  }
+
+  /** 冲正: only for a write that never reached the card; the card read-back goes along so the server can refuse. */
+  private async reverse(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string): Promise<Record<string, unknown>> {
+    if (pw && pw.cardState !== 'untouched') {
+      throw StationRecoveryRefused({ transactionId: id, cardState: pw.cardState, recovery: pw.recovery }, {
+        zh: '卡上已有本次写卡的部分或全部数据，不能冲正；请重试（retry）或掉气补气（rewrite）',
+        en: 'part or all of this write is on the card; it cannot be reversed — retry or rewrite instead',
+      });
+    }
+    let data: string | undefined;
+    try {
+      const type = await this.d.reader.detectCard();
+      if (type === '4442' && (!pw || (await this.sameCard(pw)))) data = toHex(await this.d.reader.read4442(0, 256));
+      if (type === '102' && pw && (await this.sameCard(pw)) && pw.causeCode !== 'READER_WRONG_PASSWORD' && pw.snapshot.data) data = pw.snapshot.data;
+    } catch { /* no card or no reader: the server reverses on the ledger's word alone */ }
+    const tx = await p.step('server-reverse', () => this.adminCall<Record<string, unknown>>('POST', `/v1/transactions/${id}/reverse`, token, data ? { data } : {}, `station-reverse-${id}`),
+      (t) => ({ state: t.state }));
+    this.d.pending.delete(id);
+    return {
+      ok: true, action: 'reverse', transactionId: id, state: tx.state, cardSent: data !== undefined,
+      message: { zh: `冲正成功：交易 ${id} 已作废（卡上没有这次写入），可重新办理`, en: `Reversed: transaction ${id} is void (the write never reached the card); the operation can be done again` },
+    };
+  }
+
+  private async sameCard(pw: PendingWrite): Promise<boolean> {
+    try { await assertSameCard(this.d.reader, pw.snapshot); return true; } catch { return false; }
+  }
+
+  private async adminCall<T>(method: string, path: string, token: string, body: unknown, key: string): Promise<T> {
+    try {
+      return await this.d.central.call<T>(method, path, { body, token, idempotencyKey: key });
+    } catch (e) {
+      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) throw StationNeedsSupervisor({ serverCode: e.code });
+      throw e;
+    }
+  }
+
+  private recovered(pw: PendingWrite, action: string, id: string): Record<string, unknown> {
+    return {
+      ok: true, action, transactionId: pw.transactionId, ...(pw.transactionId !== id ? { replacedTransactionId: id } : {}),
+      state: 'CONFIRMED', cardType: pw.cardType, maker: pw.maker, cardNo: pw.cardNo,
+      message: action === 'rewrite'
+        ? { zh: `掉气补气成功：新交易 ${pw.transactionId} 已写卡并确认（原交易 ${id} 已被取代）`, en: `Rewrite done: new transaction ${pw.transactionId} written and confirmed (replaces ${id})` }
+        : { zh: `交易 ${pw.transactionId} 已写卡并确认`, en: `Transaction ${pw.transactionId} written and confirmed` },
+    };
+  }
+}
+
+/** The factory 102 key after an erase, keeping non-factory erase keys when the maker uses them. */
+function factoryKey102(oldKey: string): string {
+  const parts = oldKey.split(':');
+  return parts.length === 3 ? `${FACTORY_SC_102}:${parts[1]}:${parts[2]}` : FACTORY_SC_102;
+}
+
+export const _internal = { factoryKey102, fromHex };
