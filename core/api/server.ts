@@ -17,6 +17,10 @@ import '../ledger/ledger-schema.ts';
 // a database that ran a migration this process does not know, so every entry point must import the same set.
 import '../readings/schema.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
+import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
+import { readingRoutes } from '../readings/routes.ts';
+import { rolesFor } from '../auth/roles.ts';
+import { createGateway, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { buildApp, type ApiConfig } from './app.ts';
 import { createApiLogger } from './logger.ts';
@@ -35,6 +39,11 @@ export interface ServerOptions {
   bootstrapToken?: boolean;
   /** Where the one-time bootstrap token is printed (default stderr). */
   print?: (text: string) => void;
+  /**
+   * Run a remote-read gateway (serial buses, collectors, MQTT) in this process on the server's database.
+   * Without it the server still serves the readings that separate `meterhub gateway` processes store.
+   */
+  gateway?: GatewayConfig;
 }
 
 export interface RunningServer {
@@ -42,6 +51,8 @@ export interface RunningServer {
   url: string;
   database: MeterHubDatabase;
   pluginHost: PluginHost;
+  readings: ReadingPipeline;
+  gateway?: Gateway;
   close(): Promise<void>;
 }
 
@@ -76,20 +87,39 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     }
   }
 
+  // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
+  const gateway = o.gateway ? createGateway(o.gateway, database) : undefined;
+  const readings = gateway?.pipeline ?? createReadingPipeline({ database, migrate: false, onError: (e) => logger.error({ err: e }, 'reading pipeline error') });
+  if (gateway) await gateway.start();
+  else await readings.start();
+
   const app = await buildApp({
     pluginHost, database, logger,
     config: { vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}) },
+    routes: [{
+      name: 'readings',
+      routes: (child, ctx) => readingRoutes(child, {
+        pipeline: readings,
+        authorize: ctx.authorize(rolesFor('readings.read')),
+        authorizeOps: ctx.authorize(['ops']),
+      }),
+    }],
   });
   const address = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
   let closed = false;
   return {
-    app, url: address, database, pluginHost,
+    app, url: address, database, pluginHost, readings, ...(gateway ? { gateway } : {}),
     async close() {
       if (closed) return;
       closed = true;
       await app.close();
       await pluginHost.close();
-      await database.close();
+      // The gateway closes its pipeline and the shared database itself.
+      if (gateway) await gateway.stop();
+      else {
+        await readings.close();
+        await database.close();
+      }
     },
   };
 }

@@ -43,7 +43,7 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
   const { pipeline } = opts;
   const billing = opts.authorize ? { preHandler: opts.authorize } : {};
 
-  app.get<{ Querystring: { after?: string; limit?: number } }>('/v1/readings', {
+  app.get<{ Querystring: { after?: string; limit?: string } }>('/v1/readings', {
     ...billing,
     schema: {
       tags: ['readings'],
@@ -52,7 +52,8 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
         type: 'object',
         properties: {
           after: { type: 'string', maxLength: 20, description: 'Cursor from the previous page; omit or 0 to start' },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          // A string, parsed below: the API validates without type coercion, and query strings are text.
+          limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000, default 100' },
         },
       },
       response: {
@@ -63,7 +64,7 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
     const raw = req.query.after ?? '0';
     if (!/^\d{1,18}$/.test(raw)) throw ReadingCursorInvalid({ after: raw.slice(0, 20) });
     const after = Number(raw);
-    const limit = req.query.limit ?? 100;
+    const limit = Math.min(Number(req.query.limit ?? 100), 1000);
     const page = await pipeline.store.feedPage(after, limit);
     // Asking for after=N acknowledges everything up to N: that is the consumer's lag for ops.
     await pipeline.store.recordConsumerCursor(FEED_SINK, after);
@@ -88,7 +89,8 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
         properties: {
           sink: { type: 'string', maxLength: 64 },
           after: { type: 'integer', minimum: 0 },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          // A string, parsed below: the API validates without type coercion, and query strings are text.
+          limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000, default 100' },
         },
       },
     },

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { assertSameCard, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
 import { CentralClient, type ServerWrite } from './central-client.ts';
-import { fromHex, toHex } from './chips/hex.ts';
+import { toHex } from './chips/hex.ts';
 import { confirmPendingMessage, writeFailureMessage } from './operator-messages.ts';
 import type { PendingWrite, PendingWrites } from './pending-writes.ts';
 import { formatCard, readRawCard, writeCard, type RawCard, type WriteCardResult } from './readers/card-io.ts';
@@ -289,7 +289,6 @@ export class MemoryCardOps {
     if (r.passwordChanged) pw.passwordChanged = true;
     if (!r.ok) this.fail(pw, r, o.fingerprint);
     pw.cardState = 'written-verified';
-    if (!pw.newKey || pw.newKey === pw.oldKey || pw.data === null) pw.passwordChanged = pw.passwordChanged || r.passwordChanged;
     return this.confirm(p, pw);
   }
 
@@ -502,5 +501,3 @@ function factoryKey102(oldKey: string): string {
   const parts = oldKey.split(':');
   return parts.length === 3 ? `${FACTORY_SC_102}:${parts[1]}:${parts[2]}` : FACTORY_SC_102;
 }
-
-export const _internal = { factoryKey102, fromHex };
