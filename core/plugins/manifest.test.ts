@@ -72,10 +72,10 @@ describe('plugin discovery', () => {
 
 describe('plugin state store', () => {
   it('persists enable/disable and falls back to the default for unknown plugins', () => {
-    const s = new PluginStateStore(join(work, 'state'));
+    const s = new PluginStateStore(join(work, 'state'), 0);
     expect(s.enabled('x', true)).toBe(true);
     s.set('x', false);
-    expect(new PluginStateStore(join(work, 'state')).enabled('x', true)).toBe(false);
+    expect(new PluginStateStore(join(work, 'state'), 0).enabled('x', true)).toBe(false);
     writeFileSync(s.file, 'garbage');
     expect(s.enabled('x', true)).toBe(true);
   });

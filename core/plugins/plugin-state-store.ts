@@ -11,18 +11,28 @@ export interface PluginStateFile {
 
 export class PluginStateStore {
   readonly file: string;
+  private cached: { state: PluginStateFile; at: number } | undefined;
 
-  constructor(dataDir: string) {
+  /**
+   * `maxAgeMs`: how long a read is reused. Every card operation asks whether each maker is enabled, so the
+   * file is not re-read each time; a change made by another process (the CLI) is seen within this delay.
+   */
+  constructor(dataDir: string, private readonly maxAgeMs = 1000) {
     this.file = join(dataDir, 'plugins.json');
   }
 
   read(): PluginStateFile {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < this.maxAgeMs) return this.cached.state;
+    let state: PluginStateFile;
     try {
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as PluginStateFile;
-      return parsed && typeof parsed.plugins === 'object' ? parsed : { plugins: {} };
+      state = parsed && typeof parsed.plugins === 'object' ? parsed : { plugins: {} };
     } catch {
-      return { plugins: {} };
+      state = { plugins: {} };
     }
+    this.cached = { state, at: now };
+    return state;
   }
 
   enabled(id: string, fallback: boolean): boolean {
@@ -30,11 +40,13 @@ export class PluginStateStore {
   }
 
   set(id: string, enabled: boolean): void {
-    const state = this.read();
+    this.cached = undefined;
+    const state = structuredClone(this.read());
     state.plugins[id] = { enabled, changedAt: new Date().toISOString() };
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
     renameSync(tmp, this.file);
+    this.cached = { state, at: Date.now() };
   }
 }

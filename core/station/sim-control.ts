@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { At88sc102 } from './chips/at88sc102.ts';
-import { redactImage, summarize, validateImage, type CardImage } from './chips/card-image.ts';
+import { redactImage, validateImage, type CardImage } from './chips/card-image.ts';
 import { fromHex, isHex, toHex } from './chips/hex.ts';
 import { Sle4442 } from './chips/sle4442.ts';
 import type { SimReader } from './readers/sim/sim-reader.ts';
@@ -54,7 +54,12 @@ export class CpuSimFile {
 }
 
 export class SimControl {
-  constructor(readonly sim: SimReader, readonly cpu: CpuSimFile, readonly psamSlot: 1 | 2 | 3) {}
+  private present = false;
+
+  constructor(readonly sim: SimReader, readonly cpu: CpuSimFile, readonly psamSlot: 1 | 2 | 3) {
+    sim.on('inserted', () => { this.present = true; });
+    sim.on('removed', () => { this.present = false; });
+  }
 
   insert(b: SimInsertBody): Record<string, unknown> {
     const serial = b.serial ?? randomBytes(6).toString('hex').toUpperCase();
@@ -105,9 +110,9 @@ export class SimControl {
   card(): Record<string, unknown> {
     const c = this.cpu.read();
     const img = this.sim.image();
-    const present = (this.sim as unknown as { present: boolean }).present;
+    const present = this.present;
     if (c.card) return { present: true, cardType: 'cpu', psam: c.psam, library: 'stand-in library / 替身库', data: c.data };
-    if (!img) return { present: false };
+    if (!img || !present) return { present: false, ...(img ? { lastRemoved: { summary: this.sim.summary(), image: redactImage(img) } } : {}) };
     const sum = this.sim.summary();
     return { present, cardType: img.chip === 'sle4442' ? '4442' : '102', summary: sum, image: redactImage(img) };
   }
