@@ -49,8 +49,36 @@ export function openDatabase(opts: DatabaseOptions = {}): MeterHubDatabase {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every SQLite statement anew; the ledger and the outbox run the same few statements all
+ * day, so prepared statements are kept (bounded) per SQL text. Safe because Kysely's SQLite driver runs one
+ * query at a time on its single connection.
+ */
+function withStatementCache(sqlite: Database.Database, max = 512): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = sqlite.prepare.bind(sqlite);
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') {
+        // Native methods must be called on the real object, not on the proxy.
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      }
+      return (source: string) => {
+        let st = cache.get(source);
+        if (!st) {
+          st = prepare(source);
+          if (cache.size >= max) cache.delete(cache.keys().next().value!);
+          cache.set(source, st);
+        }
+        return st;
+      };
+    },
+  });
 }
 
 export function redactUrl(url: string): string {

@@ -47,6 +47,8 @@ interface Entry {
   loaded: LoadedManifest;
   bundled: boolean;
   driver?: CardDriver;
+  /** Whether the library file exists, checked at load, on list() and whenever a driver is started. */
+  libraryFound?: boolean;
 }
 
 async function defaultDriverFactory(): Promise<DriverFactory> {
@@ -80,10 +82,12 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
   };
   const isEnabled = (id: string) => store.enabled(id, entry(id).bundled);
 
-  const state = (id: string): PluginState => {
+  // Card operations ask for state on every call; only listings (ops, health) look at the disk again.
+  const state = (id: string, fresh = false): PluginState => {
     const e = entry(id);
     const m = e.loaded.manifest;
     const libraryPath = libraryFor(e.loaded);
+    if (fresh || e.libraryFound === undefined) e.libraryFound = !!libraryPath && existsSync(libraryPath);
     return {
       id,
       name: m.name,
@@ -92,7 +96,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       standIn: m.standIn === true,
       dir: e.loaded.dir,
       ...(libraryPath ? { libraryPath } : {}),
-      libraryFound: !!libraryPath && existsSync(libraryPath),
+      libraryFound: e.libraryFound,
       ...(e.driver ? { driver: e.driver.health() } : {}),
     };
   };
@@ -133,7 +137,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
   };
 
   const host: PluginHost = {
-    list: () => [...entries.keys()].sort().map(state),
+    list: () => [...entries.keys()].sort().map((id) => state(id, true)),
     get: (id) => (entries.has(id) ? state(id) : undefined),
     manifest: (id): PluginManifest => entry(id).loaded.manifest,
     returnCodes: (id): ReturnCodeEntry[] => entry(id).loaded.returnCodes,
@@ -142,7 +146,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       entry(id);
       store.set(id, true);
       logger?.info({ plugin: id }, 'plugin enabled');
-      return state(id);
+      return state(id, true);
     },
     async disable(id) {
       const e = entry(id);

@@ -124,7 +124,8 @@ export class MemoryCardOps {
       return { cardType: '4442', raw: raw0, data: raw0.data, snapshot: snapshotOf(raw0), id, blank, attemptsLeft: raw0.attemptsLeft, fingerprint: fp };
     }
     const pub = raw0.publicZone;
-    const blank = /^F+$/i.test(pub.slice(4, 20) + pub.slice(28, 44));
+    // Blank = nothing in the code-protected zone (a formatted card keeps its issuer zone) and no maker claims it.
+    const blank = /^F+$/i.test(pub.slice(28, 44));
     const id = await p.step('identify', () => this.identify('102', pub));
     if (!id || !o.zones || !id.oldKey) {
       return { cardType: '102', raw: raw0, data: null, snapshot: snapshotOf(raw0), id, blank, attemptsLeft: raw0.attemptsLeft, fingerprint: fp };

@@ -1,0 +1,261 @@
+/**
+ * The station's local API for the counter client: HTTP on 127.0.0.1 (fastify; OpenAPI at /docs) and a
+ * WebSocket of events. One call per counter operation; the station does the card work and the ledger
+ * conversation with the central server.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { Logger } from 'pino';
+import { toMeterHubError } from '../api/api-errors.ts';
+import { isMeterHubError } from '../errors/meterhub-error.ts';
+import type { PluginHost } from '../plugins/plugin-types.ts';
+import type { CentralClient } from './central-client.ts';
+import type { CpuCardOps } from './cpu-ops.ts';
+import type { CpuLedger } from './cpu-ledger.ts';
+import type { MemoryCardOps } from './memory-ops.ts';
+import type { PendingWrites } from './pending-writes.ts';
+import type { ReaderDriver } from './readers/reader-driver.ts';
+import { ReaderNoCard, ReaderUnknownCard } from './readers/reader-errors.ts';
+import { standInMeterWriteBack, type SimControl, type SimInsertBody } from './sim-control.ts';
+import { StationBadInput, StationNoCard, StationSimOnly } from './station-errors.ts';
+import { OperationProgress, type StationEvents } from './station-events.ts';
+
+export const STATION_API_VERSION = '0.1.0';
+
+export interface StationAppDeps {
+  reader: ReaderDriver;
+  central: CentralClient;
+  memory: MemoryCardOps;
+  cpu: CpuCardOps;
+  cpuLedger: CpuLedger;
+  pending: PendingWrites;
+  events: StationEvents;
+  host: PluginHost;
+  logger: Logger;
+  sim?: SimControl | undefined;
+}
+
+const S = {
+  maker: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,39}$', description: '表厂插件 id, e.g. kingcard' },
+  cardNo: { type: 'string', pattern: '^[0-9]{1,32}$', description: '卡号 kh' },
+  gas: { type: 'integer', minimum: 0, maximum: 99_999_999, description: '气量 ql, whole m³' },
+  meterKind: { type: 'integer', enum: [1, 2], default: 1, description: 'klx: 1 民用, 2 工业' },
+  txId: { type: 'string', pattern: '^(tx|cpu)_[0-9a-z]{9,40}$' },
+} as const;
+const body = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
+const errorSchema = { type: 'object', properties: { error: { type: 'object', additionalProperties: true } } } as const;
+const open = { type: 'object', additionalProperties: true } as const;
+const responses = { 200: open, '4xx': errorSchema, '5xx': errorSchema } as const;
+
+export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: d.logger,
+    genReqId: () => randomUUID(),
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true } },
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const e = toMeterHubError(err);
+    if (e.status >= 500) req.log.error({ code: e.code, details: e.details }, 'station request failed');
+    else req.log.info({ code: e.code, status: e.status }, 'station request refused');
+    return reply.code(e.status).send({ error: { ...e.toJSON(), details: e.details ?? {} } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({
+    error: { code: 'NOT_FOUND', message: `未找到 / Not found: ${req.method} ${req.url}`, messageZh: `未找到：${req.method} ${req.url}`, messageEn: `Not found: ${req.method} ${req.url}`, details: {} },
+  }));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'MeterHub 柜台工作站 / counter station API', version: STATION_API_VERSION,
+        description: 'One call per counter operation; the station reads and writes the card and talks to the central server. 每个柜台操作一次调用。Events: WebSocket /v1/station/events.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
+  await app.register(websocket);
+
+  // One card operation at a time: the reader is one physical slot.
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  const ensureOpen = async () => {
+    if (!d.reader.isOpen) await d.reader.open();
+  };
+
+  /** Runs one operation with progress events; memory or CPU path by what is in the reader. */
+  const operate = (name: string, fn: (p: OperationProgress, type: string) => Promise<Record<string, unknown>>) => exclusive(async () => {
+    const p = new OperationProgress(d.events, randomUUID(), name);
+    try {
+      await ensureOpen();
+      const type = await d.reader.detectCard();
+      if (type === 'none') throw ReaderNoCard({ reader: d.reader.kind });
+      if (type === 'unknown') throw ReaderUnknownCard({ reader: d.reader.kind });
+      const r = await fn(p, type);
+      p.done((r.transactionId as string | undefined) ?? null);
+      return { ...r, operationId: p.operationId };
+    } catch (e) {
+      p.failed(isMeterHubError(e) ? e.code : 'ERROR', isMeterHubError(e) ? (e.details?.transactionId as string | undefined) ?? null : null);
+      throw e;
+    }
+  });
+
+  const tags = ['station'];
+
+  app.get('/v1/station/health', { schema: { tags, summary: '工作站状态 / Station status', response: { 200: open } } }, async () => ({
+    status: 'ok', version: STATION_API_VERSION, reader: { kind: d.reader.kind, open: d.reader.isOpen }, server: d.central.url,
+    pending: d.pending.list().length,
+    plugins: d.host.list().filter((p) => p.cardTypes.includes('cpu')).map((p) => ({ id: p.id, enabled: p.enabled, standIn: p.standIn })),
+  }));
+
+  app.get('/v1/station/card', {
+    schema: { tags, summary: '读卡并判卡 / Read and identify the card in the reader', response: { 200: open, '4xx': errorSchema, '5xx': errorSchema } },
+  }, async () => {
+    try {
+      return await operate('read', (p, type) => (type === 'cpu' ? d.cpu.show(p) : d.memory.show(p)));
+    } catch (e) {
+      if (isMeterHubError(e) && ReaderNoCard.is(e)) throw StationNoCard({ reader: d.reader.kind });
+      throw e;
+    }
+  });
+
+  const issueBody = body(['maker', 'cardNo', 'gas'], { maker: S.maker, cardNo: S.cardNo, gas: S.gas, meterKind: S.meterKind });
+  type IssueBody = { maker: string; cardNo: string; gas: number; meterKind: number };
+
+  app.post<{ Body: IssueBody }>('/v1/station/issue', {
+    schema: { tags, summary: '发新卡（空白卡，次数1）/ Issue a new card on a blank card', body: issueBody, response: responses },
+  }, async (req) => operate('issue', (p, type) => (type === 'cpu' ? d.cpu.issue(p, req.body) : d.memory.issue(p, req.body))));
+
+  app.post<{ Body: IssueBody }>('/v1/station/reissue', {
+    schema: { tags, summary: '补卡（次数取台账实际次数）/ Reissue with the ledger count', body: issueBody, response: responses },
+  }, async (req) => operate('reissue', (p, type) => (type === 'cpu' ? d.cpu.issue(p, req.body, true) : d.memory.reissue(p, req.body))));
+
+  app.post<{ Body: { gas: number } }>('/v1/station/purchase', {
+    schema: { tags, summary: '购气（次数由服务器按卡和台账决定）/ Sell gas (the server decides the count)', body: body(['gas'], { gas: { ...S.gas, minimum: 1 } }), response: responses },
+  }, async (req) => operate('purchase', (p, type) => (type === 'cpu' ? d.cpu.purchase(p, req.body) : d.memory.purchase(p, req.body))));
+
+  const empty = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
+  app.post('/v1/station/refund', { schema: { tags, summary: '退气 / Refund', body: empty, response: responses } },
+    async () => operate('refund', (p, type) => (type === 'cpu' ? d.cpu.refund(p) : d.memory.refund(p))));
+
+  app.post('/v1/station/format', { schema: { tags, summary: '擦卡 / Format the card', body: empty, response: responses } },
+    async () => operate('format', (p, type) => (type === 'cpu' ? d.cpu.format(p) : d.memory.format(p))));
+
+  app.post<{ Body: { maker: string; tool: string; params?: Record<string, string> } }>('/v1/station/tool', {
+    schema: {
+      tags, summary: '制作工具卡（空白卡）/ Make a tool card on a blank card',
+      body: body(['maker', 'tool'], {
+        maker: S.maker, tool: { type: 'string', pattern: '^(CLEAR|CHECK|SETUP|VALVE_OPEN|VALVE_CLOSE|TRANSFER|CLOCK|REKEY|X_[A-Z0-9_]{1,30})$' },
+        params: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,40}$' } },
+      }),
+      response: responses,
+    },
+  }, async (req) => operate('tool', (p, type) => (type === 'cpu' ? d.cpu.tool(p, req.body) : d.memory.tool(p, req.body))));
+
+  app.post<{ Body: { transactionId: string; action: string; supervisorToken?: string } }>('/v1/station/recover', {
+    schema: {
+      tags, summary: '写卡失败后的恢复 / Recover an unfinished write: retry | confirm | rewrite (掉气补气) | reverse (冲正)',
+      body: body(['transactionId', 'action'], {
+        transactionId: S.txId, action: { type: 'string', enum: ['retry', 'confirm', 'rewrite', 'reverse'] },
+        supervisorToken: { type: 'string', minLength: 8, maxLength: 200, description: 'ops token for rewrite/reverse (never logged)' },
+      }),
+      response: responses,
+    },
+  }, async (req) => exclusive(async () => {
+    const p = new OperationProgress(d.events, randomUUID(), `recover:${req.body.action}`);
+    try {
+      await ensureOpen().catch(() => undefined);
+      const r = await d.memory.recover(p, req.body);
+      p.done((r.transactionId as string | undefined) ?? null);
+      return r;
+    } catch (e) {
+      p.failed(isMeterHubError(e) ? e.code : 'ERROR', req.body.transactionId);
+      throw e;
+    }
+  }));
+
+  app.get('/v1/station/pending', { schema: { tags, summary: '未完成的写卡 / Unfinished writes (no keys)', response: { 200: open } } },
+    async () => ({ pending: d.pending.list() }));
+
+  app.get<{ Querystring: { maker: string; cardNo: string } }>('/v1/station/cpu-ledger', {
+    schema: {
+      tags, summary: 'CPU 卡本地台账 / The station-local CPU-card ledger of one card',
+      querystring: body(['maker', 'cardNo'], { maker: S.maker, cardNo: S.cardNo }), response: { 200: open },
+    },
+  }, async (req) => ({ where: 'station-local', transactions: d.cpuLedger.history(req.query.maker, req.query.cardNo) }));
+
+  app.get('/v1/station/events', { websocket: true, schema: { tags, summary: '事件 WebSocket / Events: card.inserted, card.removed, reader.gone, step, operation.*' } }, (socket) => {
+    socket.send(JSON.stringify({ type: 'hello', version: STATION_API_VERSION, reader: d.reader.kind }));
+    const off = d.events.subscribe((e) => { if (socket.readyState === 1) socket.send(JSON.stringify(e)); });
+    socket.on('close', off);
+  });
+
+  // ---- simulated reader only ----------------------------------------------------------------------
+  const sim = (): SimControl => {
+    if (!d.sim) throw StationSimOnly({ reader: d.reader.kind });
+    return d.sim;
+  };
+  const simTags = ['sim'];
+  app.post<{ Body: SimInsertBody }>('/v1/station/sim/insert', {
+    schema: {
+      tags: simTags, summary: '仿真：插卡（无镜像=出厂空白卡）/ Sim: insert a card (blank factory card without image)',
+      body: body(['cardType'], {
+        cardType: { type: 'string', enum: ['4442', '102', 'cpu'] }, image: { type: 'string', pattern: '^[0-9A-Fa-f]+$', maxLength: 512 },
+        psc: { type: 'string', pattern: '^[0-9A-Fa-f]{6}$' }, serial: { type: 'string', pattern: '^[0-9A-Za-z_-]{1,64}$' },
+      }),
+      response: responses,
+    },
+  }, async (req) => exclusive(async () => { await ensureOpen().catch(() => undefined); return sim().insert(req.body); }));
+  app.post('/v1/station/sim/remove', { schema: { tags: simTags, summary: '仿真：拔卡 / Sim: remove the card', body: empty, response: responses } },
+    async () => exclusive(async () => sim().remove()));
+  app.get('/v1/station/sim/card', { schema: { tags: simTags, summary: '仿真：卡片原始镜像（密码已屏蔽）/ Sim: raw image, passwords masked', response: responses } },
+    async () => sim().card());
+  app.post<{ Body: { present: boolean } }>('/v1/station/sim/psam', {
+    schema: { tags: simTags, summary: '仿真：插入/拔出 PSAM / Sim: PSAM in or out', body: body(['present'], { present: { type: 'boolean' } }), response: responses },
+  }, async (req) => sim().setPsam(req.body.present));
+  app.post<{ Body: { pullCardAfterWrites?: number; disconnect?: boolean; reconnect?: boolean } }>('/v1/station/sim/fault', {
+    schema: {
+      tags: simTags, summary: '仿真：故障注入 / Sim: faults',
+      body: body([], { pullCardAfterWrites: { type: 'integer', minimum: 0, maximum: 10000 }, disconnect: { type: 'boolean' }, reconnect: { type: 'boolean' } }),
+      response: responses,
+    },
+  }, async (req) => sim().fault(req.body));
+  app.post<{ Body: { status?: number; lastCode?: number; months?: Array<[number, number]> } }>('/v1/station/sim/meter', {
+    schema: {
+      tags: simTags, summary: '仿真：替身表读卡并回写（仅替身库）/ Sim: stand-in meter takes the gas and writes back (stand-in libraries only)',
+      body: {
+        type: ['object', 'null'], additionalProperties: false, properties: {
+          status: { type: 'integer', minimum: 0, maximum: 255 }, lastCode: { type: 'integer', minimum: 0, maximum: 255 },
+          months: { type: 'array', maxItems: 12, items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'integer', minimum: 0, maximum: 999999 } } },
+        },
+      },
+      response: responses,
+    },
+  }, async (req) => exclusive(async () => {
+    const s = sim();
+    await ensureOpen();
+    const cur = s.interfaceData();
+    if (!cur) throw StationNoCard({ reader: 'sim' });
+    const id = await d.central.call<{ maker: string }>('POST', '/v1/cards/identify', { body: { cardType: cur.cardType, data: cur.cardType === '102' ? cur.data.slice(0, 44) : cur.data } });
+    const st = d.host.get(id.maker);
+    if (!st?.standIn || !st.libraryPath) {
+      throw StationBadInput({ field: 'maker', maker: id.maker }, { zh: '替身表只能用于替身库插件', en: 'the stand-in meter works only with stand-in plugins' });
+    }
+    const b = req.body ?? {};
+    const data = standInMeterWriteBack(st.libraryPath, cur.cardType, cur.data, b);
+    s.putInterfaceData(data);
+    return { ok: true, maker: id.maker, meter: 'stand-in meter / 替身表', library: 'stand-in library / 替身库' };
+  }));
+
+  await app.ready();
+  return app;
+}
