@@ -67,12 +67,18 @@ export async function assertSameCard(reader: ReaderDriver, snap: CardSnapshot, o
   if (ref && !pubEqual(pub, ref) && !(target && pubMix(pub, ref, target))) throw swapped('public zone');
 }
 
-/** Every byte of `now` (from byte `from`) equals the old byte or, when given, the target byte. */
-function mixOf(now: string, old: string, target: string | undefined, from: number): boolean {
+/**
+ * Every byte of `now` (from byte `from`) equals the old byte or, when given, the target byte — or, for a
+ * 102 application zone that a recovery may find mid-rewrite, an erased FF.
+ */
+function mixOf(now: string, old: string, target: string | undefined, from: number, erasedOk = false): boolean {
   const n = fromHex(now);
   const a = fromHex(old);
   const t = target ? fromHex(target) : undefined;
-  for (let i = from; i < n.length; i++) if (n[i] !== a[i] && (!t || n[i] !== t[i])) return false;
+  for (let i = from; i < n.length; i++) {
+    if (n[i] === a[i] || (t && n[i] === t[i]) || (t && erasedOk && n[i] === 0xff)) continue;
+    return false;
+  }
   return true;
 }
 
@@ -112,7 +118,7 @@ export function guardedReader(reader: ReaderDriver, snap: CardSnapshot, o: { all
             checked.add(`az${zone}`);
             const want = az[zone];
             const alt = tAz?.[zone];
-            if (!mixOf(toHex(r), want, alt, 0)) throw swapped('card data');
+            if (!mixOf(toHex(r), want, alt, 0, true)) throw swapped('card data');
           }
           return r;
         };

@@ -296,16 +296,24 @@ export class MemoryCardOps {
   /** Records the failure on the pending write and throws the operator's message. */
   private fail(pw: PendingWrite, r: WriteCardResult, fingerprint?: string): never {
     const cause = r.error;
-    pw.cardState = r.cardState;
-    pw.failedStep = r.failedStep;
-    pw.causeCode = cause?.code;
+    // A recovery attempt that did not touch the card (wrong card in the slot…) leaves the card as it was.
+    const keep = r.cardState === 'untouched' && pw.cardState !== 'untouched';
+    const passwordFailure = !!cause && (ReaderWrongPassword.is(cause) || ReaderCardLocked.is(cause));
+    if (!keep) {
+      pw.cardState = r.cardState;
+      pw.failedStep = r.failedStep;
+      pw.causeCode = cause?.code;
+    } else if (passwordFailure) {
+      pw.failedStep = r.failedStep;
+      pw.causeCode = cause.code;
+    }
     const attemptsLeft = r.attemptsLeft ?? (typeof cause?.details?.attemptsLeft === 'number' ? cause.details.attemptsLeft : undefined);
     if (cause && r.failedStep === 'verify-password' && (ReaderWrongPassword.is(cause) || ReaderCardLocked.is(cause)) && fingerprint) this.block(fingerprint, cause);
-    const msg = writeFailureMessage({ transactionId: pw.transactionId, cardState: r.cardState, failedStep: r.failedStep, causeCode: cause?.code, attemptsLeft });
+    const msg = writeFailureMessage({ transactionId: pw.transactionId, cardState: pw.cardState, failedStep: r.failedStep, causeCode: cause?.code, attemptsLeft });
     pw.recovery = msg.recovery;
     this.d.logger.warn({ transactionId: pw.transactionId, cardState: r.cardState, failedStep: r.failedStep, cause: cause?.code }, 'card write did not complete');
     throw StationWriteFailed({
-      transactionId: pw.transactionId, operation: pw.operation, ledgerState: 'PREPARED', cardState: r.cardState,
+      transactionId: pw.transactionId, operation: pw.operation, ledgerState: 'PREPARED', cardState: pw.cardState,
       failedStep: r.failedStep ?? null, bytesWritten: r.bytesWritten, passwordChanged: pw.passwordChanged,
       ...(attemptsLeft !== undefined ? { attemptsLeft } : {}),
       cause: cause ? { code: cause.code, zh: cause.zh, en: cause.en } : null,

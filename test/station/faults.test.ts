@@ -86,6 +86,7 @@ describe('card pulled out mid-write', () => {
     expect(wrong.status).toBe(409);
     expect(wrong.body.error.details.cause.code).toBe('STATION_CARD_SWAPPED');
     expect((st.sim.image() as At88sc102Image).memory).toBe(other);
+    expect(wrong.body.error.details.cardState).toBe('partially-written'); // what the customer's card holds, not the wrong card
     // The original card back: retry completes and confirms the same transaction, no supervisor needed.
     st.sim.insert({ image: pulled });
     const ok = await st.call('POST', '/v1/station/recover', { transactionId: id, action: 'retry' });
