@@ -264,9 +264,16 @@ export class DriverSupervisor extends EventEmitter {
     const job = this.queue.shift()!;
     this.inflight = job;
     this.calls++;
+    const sentAt = performance.now();
+    let errorCode: string | undefined;
     this.request(h, job.method, job.params, job.timeoutMs)
-      .then(job.resolve, job.reject)
+      .then(job.resolve, (e: Error) => {
+        errorCode = (e as Partial<MeterHubError>).code ?? 'ERROR';
+        job.reject(e);
+      })
       .finally(() => {
+        // For metrics (core/metrics): one event per call once the caller has its answer.
+        if (this.listenerCount('call') > 0) this.emit('call', { method: job.method, durationMs: performance.now() - sentAt, errorCode });
         this.inflight = undefined;
         this.emit('idle');
         this.pump();
@@ -516,6 +523,8 @@ export class DriverSupervisor extends EventEmitter {
     this.emit(`gone:${h.pid}`, err);
     if (!wasServing) return;
     this.recordError(err);
+    // A serving host was lost (crash, hang, protocol violation): counted by core/metrics.
+    this.emit('failure', { pid: h.pid, code: err.code });
     if (this.closed) return;
     this.state = 'restarting';
     this.log.warn({ driver: this.name, backoffMs: this.backoffMs, failures: this.failures }, 'respawning driver host');

@@ -90,10 +90,6 @@ export function confirmPendingMessage(transactionId: string): OperatorMessage {
   };
 }
 
-export function swappedBeforeServerMessage(): OperatorMessage {
-  return { zh: '卡片已更换，请重新读卡', en: 'The card was changed; read it again', recovery: [] };
-}
-
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

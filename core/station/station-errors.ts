@@ -84,7 +84,3 @@ export const StationReaderUnsupported = defineError('STATION_READER_UNSUPPORTED'
 export const StationBadInput = defineError('STATION_BAD_INPUT', 400,
   '请求参数错误',
   'Invalid request');
-
-export const StationBusy = defineError('STATION_BUSY', 409,
-  '读卡器正在执行另一项操作，请稍候',
-  'The reader is busy with another operation; wait a moment');

@@ -242,4 +242,12 @@ describe('central server down', () => {
     expect(st.sim.image()).toEqual(img);
     expect(JSON.stringify(r.body)).not.toContain(central.counterToken);
   });
+
+  it('no token or card key reached the station log during all of the above', () => {
+    const all = st.logs.join('');
+    expect(all).toContain('card write did not complete');
+    expect(all).not.toContain(central.counterToken);
+    expect(all).not.toContain(central.opsToken);
+    expect(all).not.toMatch(/"(oldKey|newKey|supervisorToken)":"[^[]/);
+  });
 });
