@@ -29,6 +29,9 @@ import { cardRoutes } from './routes/cards.ts';
 import { catalogueRoutes } from './routes/catalogues.ts';
 import { healthRoutes } from './routes/health.ts';
 import { transactionRoutes } from './routes/transactions.ts';
+import { MetricsAccess, type MetricsAccessConfig } from '../metrics/access.ts';
+import type { MeterHubMetrics } from '../metrics/metrics.ts';
+import { metricsRoute } from '../metrics/route.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -43,6 +46,10 @@ export interface ApiConfig {
   tokenCacheMs?: number;
   /** Serve Swagger UI at /docs (default true). */
   docs?: boolean;
+  /** Who may read GET /metrics besides ops tokens (core/metrics/access.ts). */
+  metricsAccess?: MetricsAccessConfig;
+  /** Plugins GET /v1/ready requires; undefined = every enabled plugin whose library exists (core/ops/readiness.ts). */
+  requiredPlugins?: string[] | undefined;
 }
 
 export interface AppDeps {
@@ -52,6 +59,8 @@ export interface AppDeps {
   config: ApiConfig;
   /** Route plugins added for this app only (in addition to the registry). */
   routes?: ApiRouteModule[];
+  /** Prometheus metrics: counted by hooks on this app and served at GET /metrics. */
+  metrics?: MeterHubMetrics;
 }
 
 export interface AppServices {
@@ -67,15 +76,21 @@ declare module 'fastify' {
   }
 }
 
-/** Audit everything under /v1 except the health probe (load balancers poll it every few seconds). */
-const audited = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/health');
+/** Audit everything under /v1 except the health and readiness probes (load balancers poll them every few seconds). */
+const audited = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/health') && !url.startsWith('/v1/ready');
+
+/** A caller's X-Request-Id is kept (logs, audit, the response header) when it is a plain token; else a new one. */
+const REQUEST_ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+export function requestIdFor(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { pluginHost, database, config } = deps;
   const logger = deps.logger ? withRedaction(deps.logger) : createApiLogger({ level: config.logLevel ?? 'info' });
   const app = Fastify({
     loggerInstance: logger,
-    genReqId: () => randomUUID(),
+    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
     requestIdHeader: false,
     trustProxy: config.trustProxy ?? false,
     bodyLimit: 64 * 1024,
@@ -92,6 +107,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // Before any route is registered, so every route inherits the hooks.
+  const metricsAccess = deps.metrics ? new MetricsAccess(config.metricsAccess) : undefined;
+  if (deps.metrics) {
+    deps.metrics.instrument(app, pluginHost);
+    deps.metrics.attach({ pluginHost, database });
+  }
 
   await app.register(helmet, {
     // Served on intranets over plain HTTP too: never force https sub-requests (that would blank /docs).
@@ -155,7 +176,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  await app.register(healthRoutes, { pluginHost, database, vault: config.vault, version: API_VERSION });
+  await app.register(healthRoutes, { pluginHost, database, vault: config.vault, version: API_VERSION, requiredPlugins: config.requiredPlugins });
+  if (deps.metrics && metricsAccess) await app.register(metricsRoute, { metrics: deps.metrics, access: metricsAccess });
   await app.register(catalogueRoutes, { pluginHost });
   await app.register(cardRoutes, { cards });
   await app.register(transactionRoutes, { cards });

@@ -57,6 +57,12 @@ export const authorize: Authorize = (roles) => {
   };
 };
 
+/** Routes that are about CPU cards whatever the body says (/v1/cards/cpu/*): only CPU_CARD_ROLES. */
+export const cpuRouteGuard: preHandlerHookHandler = async function cpuRouteGuard(req) {
+  if (!req.actor) throw Unauthorized();
+  if (!CPU_CARD_ROLES.includes(req.actor.role)) throw ForbiddenCardType({ role: req.actor.role, cardType: 'cpu' });
+};
+
 /** Banks never touch CPU cards: refused before anything else looks at the request. */
 export const cpuGuard: preHandlerHookHandler = async function cpuGuard(req) {
   const t = (req.body as { cardType?: string } | undefined)?.cardType;

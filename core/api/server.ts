@@ -22,8 +22,12 @@ import { readingRoutes } from '../readings/routes.ts';
 import { rolesFor } from '../auth/roles.ts';
 import { createGateway, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
-import { buildApp, type ApiConfig } from './app.ts';
+import { API_VERSION, buildApp, type ApiConfig } from './app.ts';
+import { metricsAccessFromEnv, type MetricsAccessConfig } from '../metrics/access.ts';
+import { createMetrics, type MeterHubMetrics, type MetricsOptions } from '../metrics/metrics.ts';
+import { parseRequiredPlugins } from '../ops/readiness.ts';
 import { createApiLogger } from './logger.ts';
+import { consoleRouteModule } from '../console/routes.ts';
 
 export interface ServerOptions {
   port?: number;
@@ -44,6 +48,12 @@ export interface ServerOptions {
    * Without it the server still serves the readings that separate `meterhub gateway` processes store.
    */
   gateway?: GatewayConfig;
+  /** Prometheus metrics at GET /metrics (default on); false turns them off. */
+  metrics?: boolean | MetricsOptions;
+  /** Who may scrape besides ops tokens; default from METERHUB_METRICS_TOKEN / METERHUB_METRICS_ALLOW. */
+  metricsAccess?: MetricsAccessConfig;
+  /** Plugins /v1/ready requires; default from METERHUB_REQUIRED_PLUGINS, else every enabled plugin with a library. */
+  requiredPlugins?: string[];
 }
 
 export interface RunningServer {
@@ -53,6 +63,7 @@ export interface RunningServer {
   pluginHost: PluginHost;
   readings: ReadingPipeline;
   gateway?: Gateway;
+  metrics?: MeterHubMetrics;
   close(): Promise<void>;
 }
 
@@ -72,7 +83,11 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   const vault = KeyVault.load({ dataDir });
   if (vault.info.warning) logger.warn(vault.info.warning);
   logger.info({ keyId: vault.keyId, source: vault.info.source }, 'ledger key loaded');
-  const pluginHost = await createPluginHost({ ...(o.pluginPaths ? { pluginPaths: o.pluginPaths } : {}), dataDir, logger });
+  const metrics = o.metrics === false ? undefined : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
+  const pluginHost = await createPluginHost({
+    ...(o.pluginPaths ? { pluginPaths: o.pluginPaths } : {}), dataDir, logger,
+    ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
+  });
 
   if (o.bootstrapToken !== false) {
     const tokens = new TokenStore(database);
@@ -92,10 +107,15 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   const readings = gateway?.pipeline ?? createReadingPipeline({ database, migrate: false, onError: (e) => logger.error({ err: e }, 'reading pipeline error') });
   if (gateway) await gateway.start();
   else await readings.start();
+  metrics?.attach({ readings, ...(gateway ? { gateway } : {}) });
 
   const app = await buildApp({
-    pluginHost, database, logger,
-    config: { vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}) },
+    pluginHost, database, logger, ...(metrics ? { metrics } : {}),
+    config: {
+      vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+      metricsAccess: o.metricsAccess ?? metricsAccessFromEnv(),
+      requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(process.env.METERHUB_REQUIRED_PLUGINS),
+    },
     routes: [{
       name: 'readings',
       routes: (child, ctx) => readingRoutes(child, {
@@ -103,12 +123,12 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
         authorize: ctx.authorize(rolesFor('readings.read')),
         authorizeOps: ctx.authorize(['ops']),
       }),
-    }],
+    }, consoleRouteModule({ readings, gateway })],
   });
   const address = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
   let closed = false;
   return {
-    app, url: address, database, pluginHost, readings, ...(gateway ? { gateway } : {}),
+    app, url: address, database, pluginHost, readings, ...(gateway ? { gateway } : {}), ...(metrics ? { metrics } : {}),
     async close() {
       if (closed) return;
       closed = true;

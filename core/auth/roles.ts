@@ -1,9 +1,11 @@
 /**
  * Who may do what. One table, so a reviewer sees the whole policy at once.
- *  - counter: the gas company's counter (all memory-card work, confirm, catalogues);
- *  - bank: sells gas on memory cards only — identify, read, purchase, confirm; never CPU cards, never ops routes;
- *  - ops: everything a counter does, plus plugin enable/disable and transaction administration
- *    (rewrite 掉气补气, reverse 冲正, cancel a replacement 补卡撤销);
+ *  - counter: the gas company's counter (all memory-card work, CPU cards through its station, confirm,
+ *    catalogues), and the way back for its OWN unfinished writes (rewrite 掉气补气, reverse 冲正);
+ *  - bank: sells gas on memory cards only — identify, read, purchase, confirm, and rewrite/reverse of its own
+ *    memory-card writes; never CPU cards, never ops routes;
+ *  - ops: everything a counter does, plus plugin enable/disable and transaction administration on any
+ *    transaction (rewrite, reverse, cancel a replacement 补卡撤销);
  *  - billing: readings only.
  */
 export const ROLES = ['counter', 'bank', 'ops', 'billing'] as const;
@@ -24,7 +26,11 @@ export const PERMISSIONS = {
   'cards.tool': ['counter', 'ops'],
   'transactions.read': ['counter', 'bank', 'ops'],
   'transactions.confirm': ['counter', 'bank', 'ops'],
+  /** Rewrite and reverse; counter and bank only on their own transactions (see mayRecover). */
+  'transactions.recover': ['counter', 'bank', 'ops'],
   'transactions.admin': ['ops'],
+  'cards.ledger': ['counter', 'ops'],
+  'cards.cpu': ['counter', 'ops'],
   'catalogues.read': ['counter', 'bank', 'ops'],
   'plugins.read': ['counter', 'ops'],
   'plugins.write': ['ops'],
@@ -39,3 +45,19 @@ export function rolesFor(p: Permission): Role[] {
 
 /** Roles that may handle CPU cards at all (banks never do: seed §1). */
 export const CPU_CARD_ROLES: readonly Role[] = ['counter', 'ops'];
+
+/**
+ * Rewrite/reverse of one transaction. Ops: any. Counter: only what the same token name on the same channel
+ * created (a counter recovers its own pulled card without a supervisor, never another counter's sale).
+ * Bank: the same, and memory cards only. The ledger separately allows only PREPARED or FAILED writes.
+ */
+export function mayRecover(
+  actor: { name: string; role: Role; channel: string },
+  tx: { actor: { name: string; channel: string }; cardType: string },
+): boolean {
+  if (actor.role === 'ops') return true;
+  const own = tx.actor.name === actor.name && tx.actor.channel === actor.channel;
+  if (actor.role === 'counter') return own;
+  if (actor.role === 'bank') return own && tx.cardType !== 'cpu';
+  return false;
+}

@@ -4,23 +4,31 @@
  * Order for every write: identify + read the card the client sent, precheck against the ledger (cheap, so a
  * refused sale never reaches the library), ask the library for the card data (a pure computation for memory
  * cards), commit to the ledger with the checks repeated inside the transaction, respond.
+ *
+ * CPU cards (Tancy) are written by the maker library at the counter station, which drives the reader itself;
+ * the server never sees their data. For them the station PREPAREs here first (same rules and counts, no data,
+ * no keys), writes through the library only once the row is committed, and confirms with the library's
+ * read-back `{cardNo, gas, count, meterKind}`.
  */
 import { createHash } from 'node:crypto';
 import {
   CARD_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType,
 } from '../cards/card-types.ts';
 import type { CardDriver, UsageResult } from '../driver/card-driver.ts';
+import { BadInput } from '../errors/common-errors.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
+import { CardTypeUnsupported, PluginDisabled, PluginUnknown } from '../plugins/plugin-errors.ts';
 import { driverFor, STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { Identification, PluginHost } from '../plugins/plugin-types.ts';
 import { hitFault } from './faults.ts';
 import {
-  CardDataLength, CardNumberMismatch, CardReadFailed, CpuCardAtStation, LibraryRefused, NotAUserCard, ReverseReachedCard,
+  CardDataLength, CardNumberMismatch, CardReadFailed, CpuCardAtStation, CpuCardNotBlank, CpuObservedRequired, CpuReadBackRequired,
+  LedgerCardNotFound, LibraryRefused, MemoryDataRequired, NotAUserCard, ReverseCardChanged, ReverseNeedsReadBack, ReverseReachedCard,
   TransactionNotFound, TransactionState, WriteVerifyFailed,
 } from './ledger-errors.ts';
 import type { TxView } from './ledger-present.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
-import type { Actor, Idem, LedgerStore, ObservedCard, Verdict, WriteResult } from './ledger-store.ts';
+import type { Actor, CardView, Idem, LedgerStore, ObservedCard, Verdict, WriteResult } from './ledger-store.ts';
 
 /** Standard return codes of gascard.h, used when a library has no GasCardErrorText. */
 const STANDARD_RC: Record<number, string> = {
@@ -47,6 +55,43 @@ export interface IssueBody {
 export interface ReissueBody extends IssueBody {
   count: number;
 }
+
+export type CpuOperation = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool';
+
+/** A CPU card as the maker library at the station read it, before the write. */
+export interface CpuObserved {
+  cardNo: string;
+  gas: number;
+  count: number;
+  meterKind: number;
+  /** The meter has written back since the last sale (the gas on the card counts as taken). */
+  written?: boolean;
+}
+
+export interface CpuPrepareBody {
+  operation: CpuOperation;
+  maker: string;
+  cardNo?: string;
+  gas?: number;
+  meterKind?: number;
+  /** reissue only: optional; the server uses the ledger count and refuses any other. */
+  count?: number;
+  tool?: string;
+  params?: Record<string, string>;
+  /** The card in the reader as the library read it; null for a blank card (issue, reissue, tool). */
+  observed: CpuObserved | null;
+}
+
+/** The card after the write, as the maker library read it back at the station. */
+export interface CpuReadBack {
+  kind?: 'user' | 'tool' | 'blank';
+  cardNo?: string;
+  gas?: number;
+  count?: number;
+  meterKind?: number;
+}
+
+type NormalReadBack = { kind: 'user'; cardNo: string; gas: number; count: number; meterKind: number | null } | { kind: 'tool' | 'blank' };
 
 export interface CardServiceOptions {
   host: PluginHost;
@@ -106,6 +151,89 @@ export class CardService {
 
   async transaction(id: string): Promise<TxView> {
     return this.store.get(id);
+  }
+
+  /** The card's ledger row (count, open gas, unconfirmed write): what a station needs for a reissue or a display. */
+  async ledgerCard(maker: string, cardNo: string): Promise<CardView> {
+    const v = await this.store.cardView(maker, cardNo);
+    if (!v) throw LedgerCardNotFound({ maker, cardNo, nextStep: 'issue' });
+    return v;
+  }
+
+  // ---------------------------------------------------------------- CPU cards (written at the station)
+
+  /**
+   * Records a CPU-card write as PREPARED before the station's maker library touches the card. The count is
+   * the server's, by the same rules as memory cards (purchase = card count + 1 and must follow the ledger,
+   * refund at the same count, reissue at the ledger count); the answer carries no card data and no keys.
+   */
+  async cpuPrepare(actor: Actor, b: CpuPrepareBody, idem?: Idem): Promise<WriteResult> {
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    this.cpuMaker(b.maker);
+    const o = b.observed;
+    const base = { actor, maker: b.maker, cardType: 'cpu', idem, decorate: this.decorate(b.maker, true), observedRecord: o ? { ...o } : null };
+    const need = <T>(v: T | undefined, field: string): T => {
+      if (v === undefined) throw BadInput({ field, operation: b.operation }, { zh: `${b.operation} 需要 ${field}`, en: `${b.operation} needs ${field}` });
+      return v;
+    };
+    const blankOnly = () => {
+      if (o) throw CpuCardNotBlank({ operation: b.operation, onCard: o.cardNo }, { zh: `卡上是用户卡 ${o.cardNo}`, en: `the card is user card ${o.cardNo}` });
+    };
+    const userCard = (): { cardNo: string; observed: ObservedCard } => {
+      if (!o) throw CpuObservedRequired({ operation: b.operation });
+      if (b.cardNo !== undefined && b.cardNo !== o.cardNo) {
+        throw CardNumberMismatch({ requested: b.cardNo, onCard: o.cardNo }, { zh: `卡上卡号 ${o.cardNo}`, en: `the card says ${o.cardNo}` });
+      }
+      // Gas counts as taken once the meter has written back onto the card since the sale.
+      return { cardNo: o.cardNo, observed: { cardNo: o.cardNo, count: o.count, gas: o.written ? 0 : o.gas } };
+    };
+    let r: WriteResult;
+    switch (b.operation) {
+      case 'issue':
+        blankOnly();
+        r = await this.store.commitIssue({ ...base, cardNo: need(b.cardNo, 'cardNo'), gas: need(b.gas, 'gas'), count: 1, meterKind: need(b.meterKind, 'meterKind') });
+        break;
+      case 'reissue': {
+        blankOnly();
+        const cardNo = need(b.cardNo, 'cardNo');
+        // The ledger's count unless the station named one (then it must be the ledger's); checked again at commit.
+        const count = b.count ?? (await this.store.card(b.maker, cardNo))?.count ?? 1;
+        r = await this.store.commitReissue({ ...base, cardNo, gas: need(b.gas, 'gas'), count, meterKind: need(b.meterKind, 'meterKind') });
+        break;
+      }
+      case 'purchase': {
+        const u = userCard();
+        const gas = need(b.gas, 'gas');
+        if (gas < 1) throw BadInput({ field: 'gas' }, { zh: 'gas：购气气量至少为 1', en: 'gas: a purchase sells at least 1' });
+        const requireEmpty = this.host.manifest(b.maker).rules?.requireEmptyCardBeforePurchase === true;
+        r = await this.store.commitPurchase({ ...base, cardNo: u.cardNo, gas, count: u.observed.count + 1, observed: u.observed, requireEmpty });
+        break;
+      }
+      case 'refund': {
+        const u = userCard();
+        r = await this.store.commitRefund({ ...base, cardNo: u.cardNo, count: u.observed.count, observed: u.observed });
+        break;
+      }
+      case 'format':
+        r = await this.store.commitFormat({ ...base, observed: o ? userCard().observed : null });
+        break;
+      case 'tool':
+        blankOnly();
+        r = await this.store.commitTool({ ...base, tool: need(b.tool, 'tool'), params: b.params ?? {} });
+        break;
+      default:
+        throw BadInput({ field: 'operation' });
+    }
+    return this.after(r);
+  }
+
+  /** The maker must be a known, enabled plugin that handles CPU cards (its library runs at the station only). */
+  private cpuMaker(maker: string): void {
+    const st = this.host.get(maker);
+    if (!st) throw PluginUnknown({ id: maker }, { zh: maker, en: maker });
+    if (!st.cardTypes.includes('cpu')) throw CardTypeUnsupported({ maker, cardType: 'cpu', supported: st.cardTypes });
+    if (!st.enabled) throw PluginDisabled({ id: maker }, { zh: maker, en: maker });
   }
 
   // ---------------------------------------------------------------- writes
@@ -210,8 +338,10 @@ export class CardService {
   // ---------------------------------------------------------------- transaction administration
 
   /** Verifies the card read-back through the maker's Read; a mismatch is recorded as FAILED and reported. */
-  async confirm(id: string, b: { data: string }, idem?: Idem): Promise<WriteResult> {
+  async confirm(id: string, b: { data?: string; readBack?: CpuReadBack }, idem?: Idem): Promise<WriteResult> {
     const tx = await this.mustTx(id);
+    if (tx.card_type === 'cpu') return this.confirmCpu(tx, b, idem);
+    if (b.data === undefined || b.readBack !== undefined) throw MemoryDataRequired({ transactionId: id, cardType: tx.card_type });
     const cardType = memoryType(tx.card_type as CardType);
     const data = cardData(cardType, b.data);
     if (tx.state === 'CONFIRMED' || tx.state === 'PREPARED' || tx.state === 'FAILED') {
@@ -228,15 +358,55 @@ export class CardService {
     return this.store.confirm(id, { ok: true }, idem); // the store explains why this state cannot be confirmed
   }
 
-  async rewrite(actor: Actor, id: string, idem?: Idem): Promise<WriteResult> {
-    const tx = await this.mustTx(id);
-    return this.after(await this.store.rewrite(id, actor, idem, this.decorate(tx.maker)));
+  /** The station read the card back through the maker library; the ledger records whether it says what was meant. */
+  private async confirmCpu(tx: LedgerTxRow, b: { data?: string; readBack?: CpuReadBack }, idem?: Idem): Promise<WriteResult> {
+    if (!b.readBack || b.data !== undefined) throw CpuReadBackRequired({ transactionId: tx.id });
+    const rb = readBackOf(b.readBack);
+    if (tx.state === 'CONFIRMED' || tx.state === 'PREPARED' || tx.state === 'FAILED') {
+      const v = verifyCpu(tx, rb);
+      const res = await this.store.confirm(tx.id, v.verdict, idem, JSON.stringify(rb));
+      if (!v.verdict.ok) {
+        throw WriteVerifyFailed({
+          transactionId: tx.id, state: (res.body as { state?: string }).state ?? 'FAILED', expected: v.expected, actual: v.actual,
+          nextStep: ['rewrite', 'reverse', 'confirm'],
+        }, { zh: v.verdict.message, en: v.verdict.message });
+      }
+      return res;
+    }
+    return this.store.confirm(tx.id, { ok: true }, idem);
   }
 
-  /** 冲正. With the card read-back, a write that did reach the card is refused (confirm it instead). */
-  async reverse(actor: Actor, id: string, b: { data?: string } | undefined, idem?: Idem): Promise<WriteResult> {
+  async rewrite(actor: Actor, id: string, idem?: Idem): Promise<WriteResult> {
     const tx = await this.mustTx(id);
-    if (b?.data !== undefined && tx.card_no && ['PREPARED', 'FAILED'].includes(tx.state)) {
+    return this.after(await this.store.rewrite(id, actor, idem, this.decorate(tx.maker, tx.card_type === 'cpu')));
+  }
+
+  /**
+   * 冲正. With the card read-back, a write that did reach the card is refused (confirm it instead). A CPU
+   * card's read-back must show the card exactly as it was before the write; without one only ops may reverse.
+   */
+  async reverse(actor: Actor, id: string, b: { data?: string; readBack?: CpuReadBack } | undefined, idem?: Idem): Promise<WriteResult> {
+    const tx = await this.mustTx(id);
+    const live = ['PREPARED', 'FAILED'].includes(tx.state);
+    if (tx.card_type === 'cpu') {
+      if (b?.data !== undefined) throw CpuReadBackRequired({ transactionId: id });
+      if (!b?.readBack) {
+        if (live && actor.role !== 'ops') throw ReverseNeedsReadBack({ transactionId: id, nextStep: ['insert-card-and-reverse', 'ops-reverse'] });
+        return this.store.reverse(id, actor, idem);
+      }
+      const rb = readBackOf(b.readBack);
+      if (live) {
+        const v = verifyCpu(tx, rb);
+        if (v.verdict.ok) throw ReverseReachedCard({ transactionId: id, actual: v.actual, nextStep: 'confirm' });
+        const before = cpuBefore(tx);
+        if (before && !sameCard(before, rb)) {
+          throw ReverseCardChanged({ transactionId: id, expected: before, actual: rb, nextStep: ['rewrite', 'confirm'] });
+        }
+      }
+      return this.store.reverse(id, actor, idem, JSON.stringify(rb));
+    }
+    if (b?.readBack !== undefined) throw MemoryDataRequired({ transactionId: id, cardType: tx.card_type });
+    if (b?.data !== undefined && tx.card_no && live) {
       const cardType = memoryType(tx.card_type as CardType);
       const v = await this.verify(tx, cardData(cardType, b.data));
       if (v.verdict.ok) throw ReverseReachedCard({ transactionId: id, actual: v.actual, nextStep: 'confirm' });
@@ -294,7 +464,7 @@ export class CardService {
     return r;
   }
 
-  private decorate(maker: string) {
+  private decorate(maker: string, cpu = false) {
     const st = this.host.get(maker);
     return (view: TxView) => ({
       ...view,
@@ -303,6 +473,7 @@ export class CardService {
       links: {
         self: `/v1/transactions/${view.transactionId}`,
         confirm: `/v1/transactions/${view.transactionId}/confirm`,
+        ...(cpu ? { rewrite: `/v1/transactions/${view.transactionId}/rewrite`, reverse: `/v1/transactions/${view.transactionId}/reverse` } : {}),
       },
     });
   }
@@ -442,8 +613,58 @@ export class CardService {
 }
 
 function memoryType(t: CardType): MemoryCardType {
-  if (t === 'cpu') throw CpuCardAtStation({ cardType: t });
+  if (t === 'cpu') throw CpuCardAtStation({ cardType: t, use: 'POST /v1/cards/cpu/prepare' });
   return t;
+}
+
+/** Validates a CPU read-back; `kind` defaults to user when a card number is given. */
+function readBackOf(r: CpuReadBack): NormalReadBack {
+  const kind = r.kind ?? (r.cardNo !== undefined ? 'user' : undefined);
+  if (kind === 'tool' || kind === 'blank') return { kind };
+  if (kind !== 'user' || r.cardNo === undefined || r.gas === undefined || r.count === undefined) {
+    throw BadInput({ field: 'readBack' }, {
+      zh: 'readBack：用户卡需要 cardNo、gas、count（及 meterKind），否则 kind 为 tool 或 blank',
+      en: 'readBack: a user card needs cardNo, gas, count (and meterKind); otherwise kind is tool or blank',
+    });
+  }
+  return { kind: 'user', cardNo: r.cardNo, gas: r.gas, count: r.count, meterKind: r.meterKind ?? null };
+}
+
+type Verified = { verdict: Verdict; expected: Record<string, unknown>; actual: Record<string, unknown> };
+
+/** Does the CPU read-back say what this transaction meant to write? (The same comparison as memory cards.) */
+function verifyCpu(tx: LedgerTxRow, rb: NormalReadBack): Verified {
+  const fail = (message: string, expected: Record<string, unknown>, actual: Record<string, unknown>): Verified =>
+    ({ verdict: { ok: false, code: 'WRITE_VERIFY_FAILED', message }, expected, actual });
+  const ok = (expected: Record<string, unknown>, actual: Record<string, unknown>): Verified => ({ verdict: { ok: true }, expected, actual });
+  if (tx.base_op === 'tool') {
+    return rb.kind === 'tool' ? ok({ kind: 'tool' }, { kind: 'tool' }) : fail(`read-back is not a tool card (${rb.kind})`, { kind: 'tool' }, { ...rb });
+  }
+  if (tx.base_op === 'format' || tx.base_op === 'cancel_reissue') {
+    const expected = { erased: true, cardNo: tx.card_no };
+    if (rb.kind !== 'user' || (tx.card_no !== null && rb.cardNo !== tx.card_no)) return ok(expected, { ...rb });
+    return fail('read-back still holds the user card', expected, { ...rb });
+  }
+  const withKind = tx.base_op === 'issue' || tx.base_op === 'reissue';
+  const expected = { kind: 'user', cardNo: tx.card_no, count: tx.count, gas: tx.gas, ...(withKind ? { meterKind: tx.meter_kind } : {}) };
+  if (rb.kind !== 'user') return fail(`read-back is not a user card (${rb.kind})`, expected, { ...rb });
+  const actual = { kind: 'user', cardNo: rb.cardNo, count: rb.count, gas: rb.gas, ...(withKind ? { meterKind: rb.meterKind } : {}) };
+  const diffs = Object.entries(expected).filter(([k, v]) => (actual as Record<string, unknown>)[k] !== v).map(([k]) => k);
+  if (diffs.length) return fail(`read-back differs in ${diffs.join(', ')}`, expected, actual);
+  return ok(expected, actual);
+}
+
+/** The card as it was before this CPU write (blank for issue/reissue/tool), or null when the ledger cannot say. */
+function cpuBefore(tx: LedgerTxRow): NormalReadBack | null {
+  if (tx.base_op === 'issue' || tx.base_op === 'reissue' || tx.base_op === 'tool') return { kind: 'blank' };
+  if (!tx.card_observed) return null;
+  const o = JSON.parse(tx.card_observed) as CpuObserved;
+  return { kind: 'user', cardNo: o.cardNo, gas: o.gas, count: o.count, meterKind: o.meterKind ?? null };
+}
+
+function sameCard(a: NormalReadBack, b: NormalReadBack): boolean {
+  if (a.kind !== 'user' || b.kind !== 'user') return a.kind === b.kind;
+  return a.cardNo === b.cardNo && a.gas === b.gas && a.count === b.count;
 }
 
 /** Validates the hex length for the card type; upper-cases (libraries output upper case). */

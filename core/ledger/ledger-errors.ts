@@ -55,3 +55,23 @@ export const CpuCardAtStation = defineError('CPU_CARD_AT_STATION', 422,
 export const CardDataLength = defineError('CARD_DATA_LENGTH', 400, '卡数据长度不符', 'Card data has the wrong length');
 export const LedgerKeyInvalid = defineError('LEDGER_KEY_INVALID', 500,
   '台账加密密钥无效或无法解密', 'The ledger encryption key is invalid or cannot decrypt');
+export const CpuReadBackRequired = defineError('CPU_READ_BACK_REQUIRED', 400,
+  'CPU 卡交易需要工作站通过表厂动态库读回的卡内容 readBack {cardNo, gas, count, meterKind}（不是卡数据 data）',
+  'A CPU-card transaction takes the card as read back by the maker library at the station, readBack {cardNo, gas, count, meterKind} (not card data)');
+export const MemoryDataRequired = defineError('MEMORY_DATA_REQUIRED', 400,
+  '存储卡交易需要读回的卡数据 data（十六进制），readBack 只用于 CPU 卡',
+  'A memory-card transaction takes the card data read back (hex data); readBack is for CPU cards only');
+export const CpuObservedRequired = defineError('CPU_OBSERVED_REQUIRED', 400,
+  '此 CPU 卡操作需要工作站读到的卡内容 observed {cardNo, gas, count, meterKind}',
+  'This CPU-card operation needs the card as the station read it: observed {cardNo, gas, count, meterKind}');
+export const CpuCardNotBlank = defineError('CPU_CARD_NOT_BLANK', 409,
+  '发卡/补卡/制作工具卡需要空白 CPU 卡，工作站读到的卡上已有用户卡数据',
+  'Issue, reissue and tool cards need a blank CPU card; the station read a user card');
+export const ReverseCardChanged = defineError('REVERSE_CARD_CHANGED', 409,
+  '读回的卡已不是写卡前的样子，不能冲正；请确认（若读回正确）或掉气补气，或由运维核对该卡',
+  'The card read-back no longer shows the card as it was before the write, so it cannot be reversed; confirm, rewrite, or have ops reconcile the card');
+export const ReverseNeedsReadBack = defineError('REVERSE_NEEDS_READ_BACK', 409,
+  'CPU 卡交易的冲正需要读回卡内容（证明这次写卡没有到达卡上）；没有卡时只能由运维冲正',
+  'Reversing a CPU-card transaction needs the card read-back (proof the write never reached the card); without the card only ops may reverse it');
+export const LedgerCardNotFound = defineError('LEDGER_CARD_NOT_FOUND', 404,
+  '台账中没有这张卡', 'The ledger has no row for this card');

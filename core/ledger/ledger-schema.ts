@@ -62,6 +62,10 @@ export interface LedgerTxRow {
   created_at: string;
   updated_at: string;
   confirmed_at: string | null;
+  /** ledger_0002: JSON of the card as read before the write (for CPU cards: as the station's maker library reported it). */
+  card_observed: string | null;
+  /** ledger_0002: JSON of the last CPU read-back the station reported (confirm/reverse); null for memory cards. */
+  read_back: string | null;
 }
 
 export interface LedgerIdemRow {
@@ -147,5 +151,20 @@ async function init(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export const LEDGER_MIGRATIONS = [{ name: 'ledger_0001_init', up: init }];
+/**
+ * CPU cards (Tancy) in the central ledger. Their maker library drives the reader at the station, so the server
+ * never sees card data: a CPU row has no `data` and no keys, and the server records what the station's library
+ * reported instead — the card before the write (`card_observed`) and the read-back that confirmed or failed it
+ * (`read_back`). Same tables, same sequence row and live-count index as memory cards.
+ */
+async function cpuCards(db: Kysely<any>): Promise<void> {
+  // One column per statement: SQLite's ALTER TABLE adds one at a time.
+  await db.schema.alterTable('ledger_transactions').addColumn('card_observed', 'text').execute();
+  await db.schema.alterTable('ledger_transactions').addColumn('read_back', 'text').execute();
+}
+
+export const LEDGER_MIGRATIONS = [
+  { name: 'ledger_0001_init', up: init },
+  { name: 'ledger_0002_cpu_cards', up: cpuCards },
+];
 registerMigrations(LEDGER_MIGRATIONS);

@@ -281,6 +281,44 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await store.confirm(r.transactionId!, { ok: true })).body).toMatchObject({ state: 'CONFIRMED' });
     });
 
+    it('CPU writes (ledger_0002): same rules without card data or keys; the read-back is kept', async () => {
+      const cardNo = nextCardNo();
+      const cpu = { actor: counter, maker: 'tancy', cardType: 'cpu' } as const;
+      const i = await store.commitIssue({ ...cpu, cardNo, gas: 0, count: 1, meterKind: 2 });
+      expect(i.body).toMatchObject({ state: 'PREPARED', cardType: 'cpu', count: 1, data: null });
+      expect(i.body).not.toHaveProperty('oldKey');
+      const row = (await store.tx(i.transactionId!))!;
+      expect(row).toMatchObject({ keys_enc: null, data: null, card_observed: null, read_back: null });
+      await store.confirm(i.transactionId!, { ok: true }, undefined, JSON.stringify({ kind: 'user', cardNo, gas: 0, count: 1 }));
+      expect(JSON.parse((await store.tx(i.transactionId!))!.read_back!)).toMatchObject({ cardNo, count: 1 });
+      const observed = { cardNo, count: 1, gas: 0 };
+      const key = idem(`cpu-${cardNo}`);
+      const p = await store.commitPurchase({ ...cpu, cardNo, gas: 8, count: 2, observed, requireEmpty: true, idem: key, observedRecord: { ...observed, meterKind: 2 } });
+      expect(p.body).not.toHaveProperty('oldKey');
+      const replay = await store.commitPurchase({ ...cpu, cardNo, gas: 8, count: 2, observed, requireEmpty: true, idem: key });
+      expect(replay).toMatchObject({ replayed: true, transactionId: p.transactionId });
+      expect(replay.body).toEqual(p.body);
+      expect(JSON.parse((await store.tx(p.transactionId!))!.card_observed!)).toEqual({ cardNo, count: 1, gas: 0, meterKind: 2 });
+      expect(await codeOf(store.commitPurchase({ ...cpu, cardNo, gas: 8, count: 3, observed: { cardNo, count: 2, gas: 0 }, requireEmpty: true }))).toBe('LAST_WRITE_UNCONFIRMED');
+      const rw = await store.rewrite(p.transactionId!, counter);
+      expect(rw.body).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', count: 2, gas: 8, data: null });
+      expect(rw.body).not.toHaveProperty('oldKey');
+      expect((await store.tx(rw.transactionId!))!.keys_enc).toBeNull();
+      await store.reverse(rw.transactionId!, counter, undefined, JSON.stringify({ kind: 'user', ...observed }));
+      expect(await store.card('tancy', cardNo)).toMatchObject({ count: 1, pending_tx_id: null });
+      expect((await store.tx(rw.transactionId!))!.read_back).toContain(cardNo);
+      // Concurrent CPU prepares from one card state: exactly one commits.
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, n) =>
+        store.commitPurchase({ ...cpu, cardNo, gas: 10 + n, count: 2, observed, requireEmpty: true })));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason.status === 409)).toBe(true);
+    });
+
+    it('both ledger migrations are applied', async () => {
+      const names = await sql<{ name: string }>`select name from kysely_migration where name like 'ledger_%' order by name`.execute(store.db);
+      expect(names.rows.map((r) => r.name)).toEqual(['ledger_0001_init', 'ledger_0002_cpu_cards']);
+    });
+
     it('no key material in clear anywhere in the ledger tables', async () => {
       const rows = await sql<{ j: string }>`select * from ledger_transactions`.execute(store.db);
       const idems = await sql`select * from ledger_idempotency`.execute(store.db);

@@ -5,6 +5,9 @@
  *
  * Callers compute card data first (a pure library call, no side effects), then commit it here: the ledger
  * therefore never holds a half-written operation — a row exists with its data and keys, or not at all.
+ *
+ * CPU cards take the same commits without card data or keys (`write` absent): their maker library writes the
+ * card at the station, after the PREPARED row is committed here, and the station confirms with the read-back.
  */
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
@@ -63,7 +66,12 @@ interface Base {
   idem?: Idem | undefined;
   sourceSha256?: string | null | undefined;
   decorate?: Decorate | undefined;
+  /** What to keep as the card before the write (default: `observed`); CPU: the station's report as sent. */
+  observedRecord?: Record<string, unknown> | null | undefined;
 }
+
+/** Card data and keys for memory cards; absent for CPU cards (the maker library writes them at the station). */
+type MaybeWrite = CardWriteOut | null | undefined;
 
 export interface PurchaseInput extends Base {
   cardNo: string;
@@ -71,14 +79,14 @@ export interface PurchaseInput extends Base {
   count: number;
   observed: ObservedCard;
   requireEmpty: boolean;
-  write: CardWriteOut;
+  write?: MaybeWrite;
 }
 
 export interface RefundInput extends Base {
   cardNo: string;
   count: number;
   observed: ObservedCard;
-  write: CardWriteOut;
+  write?: MaybeWrite;
 }
 
 export interface IssueInput extends Base {
@@ -86,7 +94,7 @@ export interface IssueInput extends Base {
   gas: number;
   count: number;
   meterKind: number;
-  write: CardWriteOut;
+  write?: MaybeWrite;
 }
 
 export type ReissueInput = IssueInput;
@@ -94,13 +102,13 @@ export type ReissueInput = IssueInput;
 export interface FormatInput extends Base {
   /** Null when the card does not read as a user card (blank, tool card). */
   observed: ObservedCard | null;
-  write: CardWriteOut;
+  write?: MaybeWrite;
 }
 
 export interface ToolInput extends Base {
   tool: string;
   params: Record<string, string>;
-  write: CardWriteOut;
+  write?: MaybeWrite;
 }
 
 export type Verdict = { ok: true } | { ok: false; code: string; message: string };
@@ -143,6 +151,20 @@ export class LedgerStore {
     const row = await this.tx(id);
     if (!row) throw TransactionNotFound({ transactionId: id });
     return presentTx(row);
+  }
+
+  /** The card's sequence row as the API shows it, with its unconfirmed write (if any). */
+  async cardView(maker: string, cardNo: string): Promise<CardView | undefined> {
+    const c = await this.card(maker, cardNo);
+    if (!c) return undefined;
+    const p = c.pending_tx_id ? await this.tx(c.pending_tx_id) : undefined;
+    return {
+      maker: c.maker, cardNo: c.card_no, cardType: c.card_type, meterKind: c.meter_kind, count: c.count, openGas: c.open_gas,
+      reissues: c.reissues, status: c.status, lastTransactionId: c.last_tx_id, version: c.version, updatedAt: c.updated_at,
+      pendingTransaction: p && LIVE_STATES.includes(p.state)
+        ? { transactionId: p.id, operation: p.base_op, state: p.state, nextStep: ['confirm', 'rewrite', 'reverse'] }
+        : null,
+    };
   }
 
   async history(maker: string, cardNo: string): Promise<TxView[]> {
@@ -296,7 +318,7 @@ export class LedgerStore {
         ...old, id: newId, op: 'rewrite', state: 'PREPARED', ref_id: old.id,
         keys_enc: old.keys_enc ? this.vault.encrypt(JSON.stringify({ o: keys.oldKey, n: keys.newKey }), newId) : null,
         actor_name: actor.name, actor_role: actor.role, channel: actor.channel, idem_key: idem?.key ?? null,
-        error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null,
+        error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null, read_back: null,
       };
       await trx.insertInto('ledger_transactions').values(row).execute();
       if (card) await this.bumpCard(trx, card, { pending_tx_id: newId, last_tx_id: newId });
@@ -305,7 +327,7 @@ export class LedgerStore {
   }
 
   /** 冲正: a write that never reached the card. The card's sequence row goes back to what it was before. */
-  async reverse(id: string, actor: Actor, idem?: Idem): Promise<WriteResult> {
+  async reverse(id: string, actor: Actor, idem?: Idem, readBack?: string): Promise<WriteResult> {
     return this.write(idem, async (trx) => {
       const tx = await this.mustTx(trx, id);
       if (tx.state === 'REVERSED') return this.snapshot(tx);
@@ -319,7 +341,10 @@ export class LedgerStore {
       if (card && card.last_tx_id !== tx.id) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
       const t = now();
       await trx.updateTable('ledger_transactions')
-        .set({ state: 'REVERSED', seq_live: 0, updated_at: t, error_code: 'REVERSED', error_message: `reversed by ${actor.name} (${actor.role})` })
+        .set({
+          state: 'REVERSED', seq_live: 0, updated_at: t, error_code: 'REVERSED', error_message: `reversed by ${actor.name} (${actor.role})`,
+          ...(readBack !== undefined ? { read_back: readBack } : {}),
+        })
         .where('id', '=', tx.id).execute();
       if (card) await this.restoreCard(trx, card, tx.card_before, { pending_tx_id: null });
       return this.snapshot((await this.tx(id, trx))!);
@@ -353,7 +378,7 @@ export class LedgerStore {
    * Applies the verdict of a card read-back. A mismatch is committed as FAILED (the card stays blocked) and
    * the caller then reports WRITE_VERIFY_FAILED; a match confirms (and may rescue a FAILED write).
    */
-  async confirm(id: string, verdict: Verdict, idem?: Idem): Promise<WriteResult> {
+  async confirm(id: string, verdict: Verdict, idem?: Idem, readBack?: string): Promise<WriteResult> {
     return this.write(verdict.ok ? idem : undefined, async (trx) => {
       const tx = await this.mustTx(trx, id);
       if (tx.state === 'CONFIRMED' && verdict.ok) return this.snapshot(tx);
@@ -366,12 +391,13 @@ export class LedgerStore {
       const t = now();
       if (verdict.ok) {
         await trx.updateTable('ledger_transactions')
-          .set({ state: 'CONFIRMED', confirmed_at: t, updated_at: t, error_code: null, error_message: null }).where('id', '=', id).execute();
+          .set({ state: 'CONFIRMED', confirmed_at: t, updated_at: t, error_code: null, error_message: null, ...(readBack !== undefined ? { read_back: readBack } : {}) })
+          .where('id', '=', id).execute();
         const card = tx.card_no ? await this.card(tx.maker, tx.card_no, trx) : undefined;
         if (card && card.pending_tx_id === id) await this.bumpCard(trx, card, { pending_tx_id: null });
       } else {
         await trx.updateTable('ledger_transactions')
-          .set({ state: 'FAILED', updated_at: t, error_code: verdict.code, error_message: verdict.message.slice(0, 500) })
+          .set({ state: 'FAILED', updated_at: t, error_code: verdict.code, error_message: verdict.message.slice(0, 500), ...(readBack !== undefined ? { read_back: readBack } : {}) })
           .where('id', '=', id).execute();
       }
       return this.snapshot((await this.tx(id, trx))!);
@@ -445,13 +471,14 @@ export class LedgerStore {
   }
 
   private async insertTx(trx: Db, a: {
-    op: TxOp; i: Base & { write?: CardWriteOut }; cardNo: string | null; gas: number | null; count: number | null;
+    op: TxOp; i: Base & { write?: MaybeWrite; observed?: ObservedCard | null }; cardNo: string | null; gas: number | null; count: number | null;
     meterKind: number | null; seqLive: 0 | 1; cardBefore: LedgerCardRow | null; refundedGas?: number; tool?: string;
-    toolParams?: Record<string, string>; refId?: string; write?: CardWriteOut;
+    toolParams?: Record<string, string>; refId?: string; write?: MaybeWrite;
   }): Promise<LedgerTxRow> {
     const id = newTxId();
     const t = now();
-    const w = a.write ?? a.i.write;
+    const w = a.write ?? a.i.write ?? null;
+    const observed = a.i.observedRecord !== undefined ? a.i.observedRecord : (a.i.observed ?? null);
     const row: LedgerTxRow = {
       id, op: a.op, base_op: a.op, state: 'PREPARED', maker: a.i.maker, card_type: a.i.cardType, card_no: a.cardNo,
       gas: a.gas, refunded_gas: a.refundedGas ?? null, count: a.count, meter_kind: a.meterKind,
@@ -462,6 +489,7 @@ export class LedgerStore {
       card_before: a.cardBefore ? JSON.stringify(a.cardBefore) : null,
       actor_name: a.i.actor.name, actor_role: a.i.actor.role, channel: a.i.actor.channel, idem_key: a.i.idem?.key ?? null,
       error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null,
+      card_observed: observed ? JSON.stringify(observed) : null, read_back: null,
     };
     await trx.insertInto('ledger_transactions').values(row).execute();
     return row;
@@ -492,7 +520,8 @@ export class LedgerStore {
 
   private created(row: LedgerTxRow, i: { decorate?: Decorate | undefined }): StoredResult {
     const view = presentTx(row);
-    const keys = this.keysOf(row);
+    // CPU rows carry no keys: nothing to add to (or re-read for) the answer.
+    const keys = row.keys_enc ? this.keysOf(row) : null;
     const body = { ...(i.decorate ? i.decorate(view) : view) };
     return { status: 201, body, keys, transactionId: row.id };
   }
@@ -619,6 +648,21 @@ export class LedgerStore {
       this.draining = false;
     }
   }
+}
+
+export interface CardView {
+  maker: string;
+  cardNo: string;
+  cardType: string;
+  meterKind: number | null;
+  count: number;
+  openGas: number;
+  reissues: number;
+  status: string;
+  lastTransactionId: string | null;
+  version: number;
+  updatedAt: string;
+  pendingTransaction: { transactionId: string; operation: string; state: string; nextStep: string[] } | null;
 }
 
 interface StoredResult {

@@ -46,6 +46,11 @@ export class CollectorStatus {
     });
   }
 
+  /** Next scrape reads every source afresh (tests; after a restore). */
+  invalidateAll(): void {
+    for (const s of this.sources) s.invalidate();
+  }
+
   add<T>(source: Source<T>): Source<T> {
     this.sources.push(source as Source<unknown>);
     return source;

@@ -39,7 +39,7 @@ export class DriverMetrics {
   private readonly watched = new WeakSet<EventEmitter>();
   private pluginHost?: PluginHost;
 
-  constructor(registry: Registry, status: CollectorStatus, cacheMs: number) {
+  constructor(registry: Registry, status: CollectorStatus) {
     this.calls = new Counter({
       name: 'meterhub_driver_calls_total',
       help: 'Calls sent to a maker library driver host, by plugin, interface function and result ("ok" or the error code, e.g. DRIVER_TIMEOUT)',
@@ -66,7 +66,8 @@ export class DriverMetrics {
       registers: [registry],
     });
 
-    const plugins = status.add(new Source<PluginState[]>('plugins', async () => this.pluginHost?.list() ?? [], Math.min(cacheMs, 1_000)));
+    // list() is cheap (no I/O beyond a stat per plugin): not cached across scrapes, only shared within one.
+    const plugins = status.add(new Source<PluginState[]>('plugins', async () => this.pluginHost?.list() ?? [], 0));
     const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, list: PluginState[]) => void) =>
       new Gauge({
         name, help, labelNames, registers: [registry],

@@ -24,7 +24,7 @@ export interface CentralClientOptions {
 export interface CallOptions {
   body?: unknown;
   idempotencyKey?: string;
-  /** Use this bearer token instead of the station's (a supervisor's ops token for rewrite/reverse). */
+  /** Use this bearer token instead of the station's (an ops token to recover another token's transaction). */
   token?: string;
 }
 

@@ -1,18 +1,29 @@
 /**
  * CPU-card (Tancy) counter operations. The maker's library drives the reader itself (company spec §4
  * "对cpu卡：直接调用表厂动态库"), so the station calls it locally through the plugin host's driver (a
- * supervised child process — the .NET bridge for Tancy's assembly). Order for every write:
- * PSAM present? → 判卡 + read the card → local CPU ledger checks → ledger PREPARED (fsynced) → library
- * writes → read back through the library → CONFIRMED (or FAILED with the reason).
+ * supervised child process — the .NET bridge for Tancy's assembly). The ledger is the central server's, as for
+ * memory cards. Order for every write:
+ *   PSAM present? → 判卡 + read the card → server PREPARE (the server checks and sets the count, records
+ *   PREPARED durably, no card data or keys) → library writes with the server's values → read back through the
+ *   library → server confirm with the read-back (CONFIRMED, or FAILED with the reason).
+ * Server unreachable → nothing is written to the card and nothing is kept locally. A library that fails after
+ * PREPARED leaves the transaction PREPARED; the operator is told the card's state and the recoveries, which
+ * read the card first and are checked by the server again (confirm · retry · rewrite 掉气补气 · reverse 冲正).
+ * No local journal: every fact a recovery needs (operation, card number, gas, count) is on the server.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CardDriver } from '../driver/card-driver.ts';
-import { isMeterHubError } from '../errors/meterhub-error.ts';
+import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
-import type { CpuLedger, CpuOp, CpuTx } from './cpu-ledger.ts';
+import { CentralClient, type ServerWrite } from './central-client.ts';
+import type { RecoveryAction } from './operator-messages.ts';
 import type { ReaderDriver, SamSlot } from './readers/reader-driver.ts';
-import { StationCardNotBlank, StationCpuRefused, StationNoCpuPlugin, StationNotUserCard, StationPsamMissing } from './station-errors.ts';
+import {
+  StationBadInput, StationCardNotBlank, StationConfirmPending, StationConfirmRefused, StationCpuRefused, StationNeedsSupervisor,
+  StationNoCard, StationNoCpuPlugin, StationNotUserCard, StationPsamMissing, StationRecoveryRefused, StationWriteFailed,
+} from './station-errors.ts';
 import type { OperationProgress } from './station-events.ts';
 
 /** gascard.h: maker-defined code the stand-in (and our catalogue) use for "PSAM not present". */
@@ -22,7 +33,7 @@ const RC_NO_CARD = -4;
 export interface CpuOpsDeps {
   reader: ReaderDriver;
   host: PluginHost;
-  ledger: CpuLedger;
+  central: CentralClient;
   logger: Logger;
   /** Port number the maker library is given (company spec: from 0). */
   com: number;
@@ -30,11 +41,20 @@ export interface CpuOpsDeps {
   psamSlot: SamSlot;
   /** Close the station's reader handle while the maker library drives the reader (a port opens once). */
   yieldReader: boolean;
+  /** Optional ops token for recoveries of transactions this station's token did not create. */
+  supervisorToken?: string | undefined;
 }
+
+type CpuOp = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool';
+
+/** The card as the maker library reads it (what the server is told, before and after a write). */
+export type CpuView =
+  | { kind: 'user'; cardNo: string; gas: number; count: number; meterKind: number }
+  | { kind: 'tool' }
+  | { kind: 'blank' };
 
 interface CpuCard {
   maker: string;
-  kind: 'user' | 'tool';
   driver: CardDriver;
   cardNo: string;
   gas: number;
@@ -43,14 +63,43 @@ interface CpuCard {
   written: boolean;
 }
 
+/** A PREPARED CPU transaction as the server answered it. */
+interface CpuTx {
+  transactionId: string;
+  /** What the write does (for a rewrite: the operation it repeats). */
+  op: CpuOp;
+  operation: string;
+  state: string;
+  maker: string;
+  cardNo: string | null;
+  gas: number | null;
+  count: number | null;
+  meterKind: number | null;
+  tool?: string | undefined;
+  params: Record<string, string>;
+  standIn?: boolean | undefined;
+}
+
+/** What is known about the card after a write that did not finish. */
+type CpuCardState = 'not-written' | 'unknown' | 'written-unverified';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+const FN: Record<CpuOp, string> = {
+  issue: 'WriteNewCpuCard', reissue: 'WriteNewCpuCard', purchase: 'BuyCpuCard', refund: 'BuyCpuCard', format: 'FormatCpuCard', tool: 'MakeToolCpu',
+};
+
 export class CpuCardOps {
+  /** Idempotency keys of prepares that got no answer, reused when the operator repeats the same request. */
+  private readonly unanswered = new Map<string, { key: string; at: number }>();
+
   constructor(private readonly d: CpuOpsDeps) {}
 
   private cpuMakers(): string[] {
     return this.d.host.list().filter((p) => p.enabled && p.cardTypes.includes('cpu')).map((p) => p.id);
   }
 
-  /** Runs a library call with the reader released (mwic) and maps PSAM/no-card codes. */
+  /** Runs a library call with the reader released (mwic). */
   private async lib<T>(fn: () => Promise<T>): Promise<T> {
     const r = this.d.reader;
     const release = this.d.yieldReader && r.isOpen;
@@ -62,7 +111,7 @@ export class CpuCardOps {
     }
   }
 
-  private async refused(driver: CardDriver, maker: string, fn: string, rc: number): Promise<Error> {
+  private async refused(driver: CardDriver, maker: string, fn: string, rc: number): Promise<MeterHubError> {
     if (rc === RC_PSAM_MISSING) return StationPsamMissing({ maker, function: fn, rc });
     let text: string | null = this.d.host.returnCodes(maker).find((c) => c.code === String(rc))?.zh ?? null;
     try {
@@ -89,7 +138,7 @@ export class CpuCardOps {
     }
   }
 
-  private async readCard(p: OperationProgress, maker: string, kind: 'user' | 'tool'): Promise<CpuCard> {
+  private async readCard(p: OperationProgress, maker: string): Promise<CpuCard> {
     const driver = this.d.host.driver(maker);
     const r = await p.step('read-card', () => this.lib(() => driver.read('cpu', { com: this.d.com })));
     if (r.rc !== 0) throw await this.refused(driver, maker, 'ReadCpuCard', r.rc);
@@ -98,8 +147,22 @@ export class CpuCardOps {
       const u = await this.lib(() => driver.readUsage('cpu', { com: this.d.com }));
       written = u.rc === 0 && u.written;
     } catch { /* ReadUsage is an extension */ }
-    return { maker, kind, driver, cardNo: r.cardNo, gas: r.gas, count: r.count, meterKind: r.meterKind, written };
+    return { maker, driver, cardNo: r.cardNo, gas: r.gas, count: r.count, meterKind: r.meterKind, written };
   }
+
+  /** The card through one maker's library: user (with its values), tool or blank. A missing card is an error. */
+  private async view(driver: CardDriver, maker: string): Promise<CpuView> {
+    const c = await this.lib(() => driver.check('cpu', { com: this.d.com }));
+    if (c.rc === RC_NO_CARD) throw StationNoCard({ reader: this.d.reader.kind, maker });
+    if (c.rc === RC_PSAM_MISSING) throw StationPsamMissing({ maker, function: 'CheckCpuCard', rc: c.rc });
+    if (c.rc === 1) return { kind: 'tool' };
+    if (c.rc !== 0) return { kind: 'blank' };
+    const r = await this.lib(() => driver.read('cpu', { com: this.d.com }));
+    if (r.rc !== 0) throw await this.refused(driver, maker, 'ReadCpuCard', r.rc);
+    return { kind: 'user', cardNo: r.cardNo, gas: r.gas, count: r.count, meterKind: r.meterKind };
+  }
+
+  // ------------------------------------------------------------------------------------------- reading
 
   async show(p: OperationProgress): Promise<Record<string, unknown>> {
     await this.assertPsam(p);
@@ -108,7 +171,7 @@ export class CpuCardOps {
     const st = this.d.host.get(id.maker);
     const base = { cardType: 'cpu', maker: id.maker, makerName: st?.name ?? null, kind: id.kind, standIn: st?.standIn === true, ...(st?.standIn ? { library: STAND_IN_LABEL } : {}) };
     if (id.kind !== 'user') return { ...base, cardNo: null, gas: null, count: null, meterKind: null, writeBack: null };
-    const c = await this.readCard(p, id.maker, id.kind);
+    const c = await this.readCard(p, id.maker);
     const driver = c.driver;
     let writeBack: Record<string, unknown> | null = null;
     try {
@@ -122,45 +185,59 @@ export class CpuCardOps {
         };
       }
     } catch { /* extension */ }
-    const row = this.d.ledger.card(id.maker, c.cardNo);
-    return {
-      ...base, cardNo: c.cardNo, gas: c.gas, count: c.count, meterKind: c.meterKind, writeBack,
-      ledger: row ? { known: true, where: 'station-local', count: row.count, status: row.status, pendingTransactionId: row.pending } : { known: false, where: 'station-local' },
-    };
+    return { ...base, cardNo: c.cardNo, gas: c.gas, count: c.count, meterKind: c.meterKind, writeBack, ledger: await this.ledgerView(id.maker, c.cardNo) };
   }
+
+  /** The server's ledger row for the card; a display, so an unreachable server is shown, not thrown. */
+  private async ledgerView(maker: string, cardNo: string): Promise<Record<string, unknown>> {
+    try {
+      const row = await this.d.central.call<{ count: number; status: string; reissues: number; openGas: number; pendingTransaction: { transactionId: string } | null }>(
+        'GET', `/v1/cards/${encodeURIComponent(maker)}/${encodeURIComponent(cardNo)}`);
+      return {
+        known: true, where: 'central-server', count: row.count, status: row.status, reissues: row.reissues, openGas: row.openGas,
+        pendingTransactionId: row.pendingTransaction?.transactionId ?? null,
+      };
+    } catch (e) {
+      if (isMeterHubError(e) && e.code === 'LEDGER_CARD_NOT_FOUND') return { known: false, where: 'central-server' };
+      return { known: null, where: 'central-server', error: isMeterHubError(e) ? e.code : 'ERROR' };
+    }
+  }
+
+  /** A card's CPU transactions in the central ledger (GET /v1/station/cpu-ledger). */
+  async history(maker: string, cardNo: string): Promise<Record<string, unknown>> {
+    const h = await this.d.central.call<{ transactions: Array<{ cardType: string }> }>(
+      'GET', `/v1/transactions?maker=${encodeURIComponent(maker)}&cardNo=${encodeURIComponent(cardNo)}`);
+    return { where: 'central-server', transactions: h.transactions.filter((t) => t.cardType === 'cpu') };
+  }
+
+  // ------------------------------------------------------------------------------------------- operations
 
   async issue(p: OperationProgress, b: { maker: string; cardNo: string; gas: number; meterKind: number }, reissue = false): Promise<Record<string, unknown>> {
     await this.assertPsam(p);
     const id = await this.identify(p);
     if (id) throw StationCardNotBlank({ maker: id.maker, kind: id.kind });
     const driver = this.d.host.driver(b.maker);
-    const op: CpuOp = reissue ? 'reissue' : 'issue';
-    const count = await p.step('ledger-check', async () => this.d.ledger.check(op, b.maker, b.cardNo, { gas: b.gas }));
-    const tx = this.d.ledger.prepare({ operation: op, maker: b.maker, cardNo: b.cardNo, gas: b.gas, count, meterKind: b.meterKind });
-    return this.write(p, tx, driver, () => driver.cpu.writeNew({ com: this.d.com, cardNo: b.cardNo, gas: b.gas, count, meterKind: b.meterKind }), 'WriteNewCpuCard',
-      { cardNo: b.cardNo, gas: b.gas, count, meterKind: b.meterKind });
+    // Reissue: the server takes the count from its ledger; the station does not send one.
+    const tx = await this.prepare(p, { operation: reissue ? 'reissue' : 'issue', maker: b.maker, cardNo: b.cardNo, gas: b.gas, meterKind: b.meterKind, observed: null });
+    return this.write(p, tx, driver);
   }
 
   async purchase(p: OperationProgress, b: { gas: number }): Promise<Record<string, unknown>> {
     const c = await this.userCard(p);
-    const requireEmpty = this.d.host.manifest(c.maker).rules?.requireEmptyCardBeforePurchase === true;
-    const count = await p.step('ledger-check', async () => this.d.ledger.check('purchase', c.maker, c.cardNo, { cardCount: c.count, cardGas: c.written ? 0 : c.gas, requireEmpty }));
-    const tx = this.d.ledger.prepare({ operation: 'purchase', maker: c.maker, cardNo: c.cardNo, gas: b.gas, count, meterKind: c.meterKind });
-    return this.write(p, tx, c.driver, () => c.driver.cpu.buy({ com: this.d.com, cardNo: c.cardNo, gas: b.gas, count }), 'BuyCpuCard', { cardNo: c.cardNo, gas: b.gas, count });
+    const tx = await this.prepare(p, { operation: 'purchase', maker: c.maker, cardNo: c.cardNo, gas: b.gas, observed: observedOf(c) });
+    return this.write(p, tx, c.driver);
   }
 
   async refund(p: OperationProgress): Promise<Record<string, unknown>> {
     const c = await this.userCard(p);
-    const count = await p.step('ledger-check', async () => this.d.ledger.check('refund', c.maker, c.cardNo, { cardCount: c.count, cardGas: c.written ? 0 : c.gas }));
-    const tx = this.d.ledger.prepare({ operation: 'refund', maker: c.maker, cardNo: c.cardNo, gas: 0, count, meterKind: c.meterKind });
-    return this.write(p, tx, c.driver, () => c.driver.cpu.buy({ com: this.d.com, cardNo: c.cardNo, gas: 0, count }), 'BuyCpuCard', { cardNo: c.cardNo, gas: 0, count });
+    const tx = await this.prepare(p, { operation: 'refund', maker: c.maker, cardNo: c.cardNo, observed: observedOf(c) });
+    return this.write(p, tx, c.driver);
   }
 
   async format(p: OperationProgress): Promise<Record<string, unknown>> {
     const c = await this.userCard(p);
-    const count = await p.step('ledger-check', async () => this.d.ledger.check('format', c.maker, c.cardNo, { cardCount: c.count, cardGas: c.written ? 0 : c.gas }));
-    const tx = this.d.ledger.prepare({ operation: 'format', maker: c.maker, cardNo: c.cardNo, gas: 0, count, meterKind: c.meterKind });
-    return this.write(p, tx, c.driver, () => c.driver.cpu.format({ com: this.d.com, cardNo: c.cardNo }), 'FormatCpuCard', null);
+    const tx = await this.prepare(p, { operation: 'format', maker: c.maker, cardNo: c.cardNo, observed: observedOf(c) });
+    return this.write(p, tx, c.driver);
   }
 
   async tool(p: OperationProgress, b: { maker: string; tool: string; params?: Record<string, string> | undefined }): Promise<Record<string, unknown>> {
@@ -168,55 +245,278 @@ export class CpuCardOps {
     const id = await this.identify(p);
     if (id) throw StationCardNotBlank({ maker: id.maker, kind: id.kind });
     const driver = this.d.host.driver(b.maker);
-    const tx = this.d.ledger.prepare({ operation: 'tool', maker: b.maker, cardNo: null, gas: null, count: null, meterKind: null, tool: b.tool });
-    return this.write(p, tx, driver, () => driver.cpu.makeTool({ com: this.d.com, kind: b.tool, params: b.params ?? {} }), 'MakeToolCpu', 'tool');
+    const tx = await this.prepare(p, { operation: 'tool', maker: b.maker, tool: b.tool, ...(b.params ? { params: b.params } : {}), observed: null });
+    return this.write(p, tx, driver);
   }
 
   private async userCard(p: OperationProgress): Promise<CpuCard> {
     await this.assertPsam(p);
     const id = await this.identify(p);
     if (!id || id.kind !== 'user') throw StationNotUserCard({ kind: id?.kind ?? 'blank-or-unknown', maker: id?.maker ?? null });
-    return this.readCard(p, id.maker, id.kind);
+    return this.readCard(p, id.maker);
   }
 
-  /** Library write, then read back through the library; the local ledger settles either way. */
-  private async write(
-    p: OperationProgress, tx: CpuTx, driver: CardDriver, call: () => Promise<{ rc: number }>, fn: string,
-    expect: { cardNo: string; gas: number; count: number; meterKind?: number } | null | 'tool',
-  ): Promise<Record<string, unknown>> {
-    p.note('ledger', 'ok', { transactionId: tx.transactionId, state: 'PREPARED', where: 'station-local' });
-    let rc: number;
+  /** Server PREPARE with an Idempotency-Key that survives an unanswered attempt (a repeat gets the same row). */
+  private async prepare(p: OperationProgress, body: Record<string, unknown> & { operation: CpuOp; maker: string }): Promise<CpuTx> {
+    const h = sha(JSON.stringify(body));
+    const now = Date.now();
+    for (const [k, v] of this.unanswered) if (now - v.at > 10 * 60_000) this.unanswered.delete(k);
+    const key = this.unanswered.get(h)?.key ?? CentralClient.newIdempotencyKey(`cpu-${body.operation}`);
+    let w: ServerWrite;
     try {
-      rc = (await p.step('write-card', () => this.lib(call))).rc;
+      w = await p.step('server-prepare', () => this.d.central.call<ServerWrite>('POST', '/v1/cards/cpu/prepare', { body, idempotencyKey: key }),
+        (r) => ({ transactionId: r.transactionId, state: r.state, count: r.count }));
     } catch (e) {
-      // The library crashed or hung: whether it wrote is unknown until the card is read again.
-      this.d.ledger.settle(tx.transactionId, 'FAILED', isMeterHubError(e) ? e.code : 'ERROR');
+      if (isMeterHubError(e) && e.code === 'STATION_SERVER_UNREACHABLE') this.unanswered.set(h, { key, at: now });
       throw e;
     }
-    if (rc !== 0) {
-      this.d.ledger.settle(tx.transactionId, 'FAILED', `${fn}:${rc}`);
-      throw await this.refused(driver, tx.maker, fn, rc);
+    this.unanswered.delete(h);
+    const tx = txOf(w);
+    // The library is about to be driven with these values: they must be what was asked.
+    const asked = body as { cardNo?: string; gas?: number };
+    if (tx.op !== body.operation || tx.maker !== body.maker || tx.state !== 'PREPARED'
+      || (asked.cardNo !== undefined && tx.cardNo !== asked.cardNo) || (asked.gas !== undefined && body.operation !== 'refund' && tx.gas !== asked.gas)) {
+      throw StationBadInput({ field: 'server answer', transactionId: tx.transactionId }, { zh: '服务器应答与请求不符，未写卡', en: 'the server answer does not match the request; nothing written' });
     }
-    const check = await p.step('read-back', () => this.lib(() => driver.check('cpu', { com: this.d.com })));
-    let ok: boolean;
-    if (expect === 'tool') ok = check.rc === 1;
-    else if (expect === null) ok = check.rc !== 0 && check.rc !== RC_NO_CARD;
-    else {
-      const r = await this.lib(() => driver.read('cpu', { com: this.d.com }));
-      ok = r.rc === 0 && r.cardNo === expect.cardNo && r.gas === expect.gas && r.count === expect.count && (expect.meterKind === undefined || r.meterKind === expect.meterKind);
+    p.note('ledger', 'ok', { transactionId: tx.transactionId, state: 'PREPARED', where: 'central-server', count: tx.count });
+    return tx;
+  }
+
+  /** The library call for a transaction, always with the values the server recorded. */
+  private call(driver: CardDriver, tx: CpuTx): () => Promise<{ rc: number }> {
+    const com = this.d.com;
+    switch (tx.op) {
+      case 'issue':
+      case 'reissue':
+        return () => driver.cpu.writeNew({ com, cardNo: tx.cardNo!, gas: tx.gas!, count: tx.count!, meterKind: tx.meterKind! });
+      case 'purchase':
+      case 'refund':
+        return () => driver.cpu.buy({ com, cardNo: tx.cardNo!, gas: tx.gas!, count: tx.count! });
+      case 'format':
+        return () => driver.cpu.format({ com, cardNo: tx.cardNo! });
+      case 'tool':
+        return () => driver.cpu.makeTool({ com, kind: tx.tool!, params: tx.params });
     }
-    const settled = this.d.ledger.settle(tx.transactionId, ok ? 'CONFIRMED' : 'FAILED', ok ? undefined : 'READ_BACK_MISMATCH');
-    if (!ok) {
-      throw StationCpuRefused({ transactionId: tx.transactionId, ledgerState: 'FAILED', where: 'station-local' }, {
-        zh: `写卡后读回与本次写入不符，本地台账交易 ${tx.transactionId} 记为失败`, en: `the read-back does not show this write; local ledger transaction ${tx.transactionId} is FAILED`,
-      });
+  }
+
+  /** Library write, read back through the library, confirm on the server. */
+  private async write(p: OperationProgress, tx: CpuTx, driver: CardDriver): Promise<Record<string, unknown>> {
+    const fn = FN[tx.op];
+    let rc: number;
+    try {
+      rc = (await p.step('write-card', () => this.lib(this.call(driver, tx)))).rc;
+    } catch (e) {
+      // The library crashed or hung: whether it wrote is unknown until the card is read again.
+      throw this.unfinished(tx, 'unknown', 'write-card', e);
     }
-    const st = this.d.host.get(tx.maker);
+    if (rc !== 0) throw this.unfinished(tx, 'not-written', 'write-card', await this.refused(driver, tx.maker, fn, rc));
+    let rb: CpuView;
+    try {
+      rb = await p.step('read-back', () => this.view(driver, tx.maker));
+    } catch (e) {
+      throw this.unfinished(tx, 'written-unverified', 'read-back', e);
+    }
+    const confirmed = await this.confirm(p, tx, rb);
+    return this.result(tx, confirmed.state);
+  }
+
+  private async confirm(p: OperationProgress, tx: CpuTx, rb: CpuView): Promise<{ state: string }> {
+    try {
+      return await p.step('confirm', () => this.d.central.call<{ state: string }>('POST', `/v1/transactions/${tx.transactionId}/confirm`,
+        { body: { readBack: rb }, idempotencyKey: `station-confirm-${tx.transactionId}-${sha(JSON.stringify(rb)).slice(0, 16)}` }), (t) => ({ state: t.state }));
+    } catch (e) {
+      if (!isMeterHubError(e)) throw e;
+      if (e.code === 'STATION_SERVER_UNREACHABLE') {
+        const recovery: RecoveryAction[] = ['confirm'];
+        throw StationConfirmPending({ transactionId: tx.transactionId, ledgerState: 'PREPARED', cardType: 'cpu', cardState: 'written-verified', recovery }, {
+          zh: `CPU 卡已写好，但中心服务器暂时无法确认；台账交易 ${tx.transactionId} 仍为 PREPARED。网络恢复后请执行确认（recover confirm），不要重新售气`,
+          en: `the CPU card is written but the server could not be told; ledger transaction ${tx.transactionId} is PREPARED. When the network is back run recover confirm; do not sell again`,
+        });
+      }
+      if (e.code === 'WRITE_VERIFY_FAILED') {
+        const recovery: RecoveryAction[] = ['rewrite', 'reverse', 'confirm'];
+        throw StationConfirmRefused({ ...e.details, transactionId: tx.transactionId, ledgerState: 'FAILED', cardType: 'cpu', cardState: 'written-unverified', recovery }, {
+          zh: `${e.zh}；交易 ${tx.transactionId} 为 FAILED：请掉气补气（rewrite，表厂库按同样的值再写一次），或确认卡上没有这次写入后冲正（reverse）`,
+          en: `${e.en}; transaction ${tx.transactionId} is FAILED: rewrite it (the library writes the same values again) or, if the card does not show it, reverse it`,
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** The operator's message for a write that did not finish; the transaction stays PREPARED on the server. */
+  private unfinished(tx: CpuTx, cardState: CpuCardState, failedStep: string, e: unknown): MeterHubError {
+    const cause = isMeterHubError(e) ? e : null;
+    const id = tx.transactionId;
+    const ledger = { zh: `台账交易 ${id} 为“已准备（PREPARED）”，未确认`, en: `ledger transaction ${id} is PREPARED (not confirmed)` };
+    let recovery: RecoveryAction[];
+    let card: { zh: string; en: string };
+    let next: { zh: string; en: string };
+    if (cardState === 'not-written') {
+      recovery = ['retry', 'reverse'];
+      card = { zh: `表厂库拒绝了写卡（${cause?.zh ?? '?'}），据表厂库返回卡片没有被写入`, en: `the maker library refused the write (${cause?.en ?? '?'}); per the library the card was not written` };
+      next = {
+        zh: '排除原因后把同一张卡留在读卡器中重试（retry，同一笔交易），或冲正（reverse，工作站先读卡核实卡上没有这次写入）',
+        en: 'fix the cause and, with the same card in the reader, retry (same transaction), or reverse it (the station reads the card first to show the write is not on it)',
+      };
+    } else if (cardState === 'unknown') {
+      recovery = ['confirm', 'rewrite', 'reverse'];
+      card = { zh: `表厂库在写卡过程中崩溃或无响应（${cause?.code ?? '?'}），卡上是否已写入未知`, en: `the maker library crashed or hung during the write (${cause?.code ?? '?'}); whether the card was written is unknown` };
+      next = {
+        zh: '请把同一张卡留在读卡器中，先确认（confirm：读卡核对，写好了即确认）；卡上没有这次写入时掉气补气（rewrite）或冲正（reverse）。不要重新售气',
+        en: 'keep the same card in the reader and confirm first (the card is read and, if written, confirmed); if the write is not on it, rewrite or reverse. Do not sell again',
+      };
+    } else {
+      recovery = ['confirm', 'rewrite'];
+      card = { zh: `表厂库已完成写卡，但读回失败（${cause?.code ?? '?'}）`, en: `the maker library finished the write but the read-back failed (${cause?.code ?? '?'})` };
+      next = {
+        zh: '请把同一张卡留在读卡器中确认（confirm）；读回不符时掉气补气（rewrite）。不要重新售气',
+        en: 'keep the same card in the reader and confirm; if it does not read back right, rewrite. Do not sell again',
+      };
+    }
+    this.d.logger.warn({ transactionId: id, cardType: 'cpu', cardState, failedStep, cause: cause?.code ?? String(e) }, 'CPU card write did not complete');
+    return StationWriteFailed({
+      transactionId: id, operation: tx.operation, cardType: 'cpu', ledgerState: 'PREPARED', ledger: 'central-server', cardState, failedStep,
+      cause: cause ? { code: cause.code, zh: cause.zh, en: cause.en, ...(typeof cause.details?.rc === 'number' ? { rc: cause.details.rc } : {}) } : { code: 'ERROR' },
+      recovery, recoverWith: { route: 'POST /v1/station/recover', body: { transactionId: id, action: recovery[0] } },
+    }, { zh: `${card.zh}；${ledger.zh}。${next.zh}。`, en: `${card.en}; ${ledger.en}. ${next.en}.` });
+  }
+
+  private result(tx: CpuTx, state: string): Record<string, unknown> {
+    const what: Record<string, [string, string]> = {
+      issue: ['发卡成功', 'Card issued'], reissue: ['补卡成功', 'Replacement card issued'], purchase: ['购气成功', 'Gas sold'],
+      refund: ['退气成功', 'Gas refunded'], format: ['擦卡成功', 'Card formatted'], tool: ['工具卡制作成功', 'Tool card made'],
+      rewrite: ['掉气补气成功', 'Re-delivered (rewrite)'],
+    };
+    const [zh, en] = what[tx.operation] ?? ['写卡成功', 'Card written'];
     return {
-      ok: true, operation: tx.operation, transactionId: tx.transactionId, state: settled.state, ledger: 'station-local', cardType: 'cpu',
+      ok: true, operation: tx.operation, transactionId: tx.transactionId, state, ledger: 'central-server', cardType: 'cpu',
       maker: tx.maker, cardNo: tx.cardNo, gas: tx.gas, count: tx.count, meterKind: tx.meterKind,
-      ...(st?.standIn ? { standIn: true, library: STAND_IN_LABEL } : {}), ...(tx.tool ? { tool: tx.tool } : {}),
-      message: { zh: `CPU 卡操作完成，工作站本地台账交易 ${tx.transactionId} 已确认`, en: `CPU card done; station-local ledger transaction ${tx.transactionId} confirmed` },
+      ...(tx.standIn ? { standIn: true, library: STAND_IN_LABEL } : {}), ...(tx.tool ? { tool: tx.tool } : {}),
+      message: { zh: `${zh}；台账交易 ${tx.transactionId} 已确认`, en: `${en}; ledger transaction ${tx.transactionId} confirmed` },
     };
   }
+
+  // ------------------------------------------------------------------------------------------- recovery
+
+  /** Is this a CPU transaction (asked of the server; false when it cannot say)? */
+  async isCpuTransaction(id: string): Promise<boolean> {
+    try {
+      return (await this.d.central.call<{ cardType: string }>('GET', `/v1/transactions/${encodeURIComponent(id)}`)).cardType === 'cpu';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Recovery of an unfinished CPU write. The card is read through the library first, every time: nothing is
+   * written unless the card in the reader is this transaction's card (or the blank card it was meant for).
+   *  - confirm: the read-back goes to the server (CONFIRMED if it shows the write, else FAILED);
+   *  - retry: the same transaction, the library called again with the same values;
+   *  - rewrite (掉气补气): a new server transaction with the same values replaces it, then the library writes;
+   *  - reverse (冲正): the read-back goes along; the server refuses unless it shows the card as before the write.
+   * Rewrite and reverse go with the station's own token (the server allows a counter its own transactions);
+   * `supervisorToken` overrides it for another token's transaction.
+   */
+  async recover(p: OperationProgress, b: { transactionId: string; action: string; supervisorToken?: string | undefined }): Promise<Record<string, unknown>> {
+    const id = b.transactionId;
+    const tx = txOf(await p.step('server-transaction', () => this.d.central.call<ServerWrite>('GET', `/v1/transactions/${encodeURIComponent(id)}`)));
+    if (!['PREPARED', 'FAILED'].includes(tx.state)) {
+      throw StationRecoveryRefused({ transactionId: id, state: tx.state, recovery: [] }, {
+        zh: `交易状态为 ${tx.state}，无需恢复`, en: `the transaction is ${tx.state}; there is nothing to recover`,
+      });
+    }
+    await this.assertPsam(p);
+    const driver = this.d.host.driver(tx.maker);
+    if ((await this.d.reader.detectCard()) !== 'cpu') throw StationNoCard({ reader: this.d.reader.kind, transactionId: id });
+    const card = await p.step('read-card', () => this.view(driver, tx.maker));
+    const token = b.supervisorToken ?? this.d.supervisorToken;
+    switch (b.action) {
+      case 'confirm': {
+        const c = await this.confirm(p, tx, card);
+        return this.recovered('confirm', tx, c.state);
+      }
+      case 'retry':
+      case 'rewrite': {
+        if (matches(tx, card)) {
+          // The write is already on the card: confirming is all that is left (writing again is pointless).
+          const c = await this.confirm(p, tx, card);
+          return { ...this.recovered('confirm', tx, c.state), requested: b.action, note: { zh: '卡上已有这次写入，已直接确认', en: 'the card already shows this write; confirmed without writing again' } };
+        }
+        this.assertOwnCard(tx, card);
+        let next = tx;
+        if (b.action === 'rewrite') {
+          next = txOf(await p.step('server-rewrite', () => this.adminCall<ServerWrite>(`/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
+            (r) => ({ transactionId: r.transactionId })));
+          p.note('ledger', 'ok', { transactionId: next.transactionId, state: 'PREPARED', replaces: id });
+        }
+        const r = await this.write(p, next, driver);
+        return { ...r, action: b.action, ...(next.transactionId !== id ? { replacedTransactionId: id } : {}) };
+      }
+      case 'reverse': {
+        const r = await p.step('server-reverse', () => this.adminCall<{ state: string }>(`/v1/transactions/${id}/reverse`, token, { readBack: card }, `station-reverse-${id}-${sha(JSON.stringify(card)).slice(0, 12)}`),
+          (t) => ({ state: t.state }));
+        return {
+          ok: true, action: 'reverse', transactionId: id, state: r.state, cardType: 'cpu', cardSent: true,
+          message: { zh: `冲正成功：交易 ${id} 已作废（读卡核实卡上没有这次写入），可重新办理`, en: `Reversed: transaction ${id} is void (the card read shows the write is not on it); the operation can be done again` },
+        };
+      }
+      default:
+        throw StationBadInput({ field: 'action' }, { zh: 'action 应为 retry、confirm、rewrite 或 reverse', en: 'action must be retry, confirm, rewrite or reverse' });
+    }
+  }
+
+  /** Writing again only onto this transaction's card: the same user card, or a blank one for issue/reissue/tool. */
+  private assertOwnCard(tx: CpuTx, card: CpuView): void {
+    const blankTarget = tx.op === 'issue' || tx.op === 'reissue' || tx.op === 'tool';
+    const ok = blankTarget
+      ? card.kind === 'blank' || (tx.op !== 'tool' && card.kind === 'user' && card.cardNo === tx.cardNo)
+      : card.kind === 'user' && card.cardNo === tx.cardNo;
+    if (!ok) {
+      throw StationRecoveryRefused({ transactionId: tx.transactionId, expectedCardNo: tx.cardNo, onCard: card.kind === 'user' ? card.cardNo : card.kind }, {
+        zh: '读卡器中的卡不是这笔交易的卡，未写入', en: 'the card in the reader is not this transaction\'s card; nothing written',
+      });
+    }
+  }
+
+  private async adminCall<T>(path: string, token: string | undefined, body: unknown, key: string): Promise<T> {
+    try {
+      return await this.d.central.call<T>('POST', path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
+    } catch (e) {
+      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
+        throw StationNeedsSupervisor({ serverCode: e.code }, {
+          zh: '这笔交易不是本工作站令牌创建的', en: 'this transaction was not created by this station\'s token',
+        });
+      }
+      throw e;
+    }
+  }
+
+  private recovered(action: string, tx: CpuTx, state: string): Record<string, unknown> {
+    return {
+      ok: true, action, transactionId: tx.transactionId, state, cardType: 'cpu', maker: tx.maker, cardNo: tx.cardNo, gas: tx.gas, count: tx.count,
+      message: { zh: `交易 ${tx.transactionId} 已读卡核对并确认`, en: `Transaction ${tx.transactionId} checked against the card and confirmed` },
+    };
+  }
+}
+
+function observedOf(c: CpuCard): Record<string, unknown> {
+  return { cardNo: c.cardNo, gas: c.gas, count: c.count, meterKind: c.meterKind, written: c.written };
+}
+
+function txOf(w: ServerWrite): CpuTx {
+  const op = (w.baseOperation as string | undefined) ?? w.operation;
+  return {
+    transactionId: w.transactionId, op: op as CpuOp, operation: w.operation, state: w.state, maker: w.maker, cardNo: w.cardNo, gas: w.gas,
+    count: w.count, meterKind: w.meterKind, tool: typeof w.tool === 'string' ? w.tool : undefined,
+    params: (w.toolParams as Record<string, string> | undefined) ?? {}, standIn: w.standIn,
+  };
+}
+
+/** Does the card show what this transaction writes? (The server decides on confirm; this only avoids a needless write.) */
+function matches(tx: CpuTx, c: CpuView): boolean {
+  if (tx.op === 'tool') return c.kind === 'tool';
+  if (tx.op === 'format') return c.kind !== 'user' || c.cardNo !== tx.cardNo;
+  if (c.kind !== 'user') return false;
+  return c.cardNo === tx.cardNo && c.gas === tx.gas && c.count === tx.count && (tx.op !== 'issue' && tx.op !== 'reissue' ? true : c.meterKind === tx.meterKind);
 }

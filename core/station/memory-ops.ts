@@ -31,7 +31,10 @@ export interface MemoryOpsDeps {
   central: CentralClient;
   pending: PendingWrites;
   logger: Logger;
-  /** An ops token configured on this station for rewrite/reverse (usually absent: a supervisor brings one). */
+  /**
+   * An ops token configured on this station for rewrite/reverse of transactions its own token did not create
+   * (usually absent). Its own transactions are recovered with the station's counter token.
+   */
   supervisorToken?: string | undefined;
 }
 
@@ -379,16 +382,10 @@ export class MemoryCardOps {
     switch (b.action) {
       case 'retry': return this.retry(p, pw, b.transactionId);
       case 'confirm': return this.recoverConfirm(p, pw, b.transactionId);
-      case 'rewrite': return this.rewrite(p, pw, b.transactionId, this.supervisor(b.supervisorToken));
-      case 'reverse': return this.reverse(p, pw, b.transactionId, this.supervisor(b.supervisorToken));
+      case 'rewrite': return this.rewrite(p, pw, b.transactionId, b.supervisorToken ?? this.d.supervisorToken);
+      case 'reverse': return this.reverse(p, pw, b.transactionId, b.supervisorToken ?? this.d.supervisorToken);
       default: throw StationBadInput({ field: 'action' }, { zh: 'action 应为 retry、confirm、rewrite 或 reverse', en: 'action must be retry, confirm, rewrite or reverse' });
     }
-  }
-
-  private supervisor(t: string | undefined): string {
-    const token = t ?? this.d.supervisorToken;
-    if (!token) throw StationNeedsSupervisor();
-    return token;
   }
 
   private refuseBlind(pw: PendingWrite): void {
@@ -423,7 +420,7 @@ export class MemoryCardOps {
   }
 
   /** 掉气补气 through the server: a new PREPARED transaction with the same data and keys, written and confirmed. */
-  private async rewrite(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string): Promise<Record<string, unknown>> {
+  private async rewrite(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string | undefined): Promise<Record<string, unknown>> {
     if (pw) this.refuseBlind(pw);
     const w = await p.step('server-rewrite', () => this.adminCall<ServerWrite>('POST', `/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
       (r) => ({ transactionId: r.transactionId }));
@@ -459,7 +456,7 @@ export class MemoryCardOps {
   }
 
   /** 冲正: only for a write that never reached the card; the card read-back goes along so the server can refuse. */
-  private async reverse(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string): Promise<Record<string, unknown>> {
+  private async reverse(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string | undefined): Promise<Record<string, unknown>> {
     if (pw && pw.cardState !== 'untouched') {
       throw StationRecoveryRefused({ transactionId: id, cardState: pw.cardState, recovery: pw.recovery }, {
         zh: '卡上已有本次写卡的部分或全部数据，不能冲正；请重试（retry）或掉气补气（rewrite）',
@@ -485,11 +482,16 @@ export class MemoryCardOps {
     try { await assertSameCard(this.d.reader, pw.snapshot); return true; } catch { return false; }
   }
 
-  private async adminCall<T>(method: string, path: string, token: string, body: unknown, key: string): Promise<T> {
+  /** Rewrite/reverse: the station's own token (the server allows a counter its own transactions) unless overridden. */
+  private async adminCall<T>(method: string, path: string, token: string | undefined, body: unknown, key: string): Promise<T> {
     try {
-      return await this.d.central.call<T>(method, path, { body, token, idempotencyKey: key });
+      return await this.d.central.call<T>(method, path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
     } catch (e) {
-      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) throw StationNeedsSupervisor({ serverCode: e.code });
+      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
+        throw StationNeedsSupervisor({ serverCode: e.code }, token ? {} : {
+          zh: '这笔交易不是本工作站令牌创建的', en: 'this transaction was not created by the station token',
+        });
+      }
       throw e;
     }
   }

@@ -14,7 +14,6 @@ import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import type { CentralClient } from './central-client.ts';
 import type { CpuCardOps } from './cpu-ops.ts';
-import type { CpuLedger } from './cpu-ledger.ts';
 import type { MemoryCardOps } from './memory-ops.ts';
 import type { PendingWrites } from './pending-writes.ts';
 import type { ReaderDriver } from './readers/reader-driver.ts';
@@ -30,7 +29,6 @@ export interface StationAppDeps {
   central: CentralClient;
   memory: MemoryCardOps;
   cpu: CpuCardOps;
-  cpuLedger: CpuLedger;
   pending: PendingWrites;
   events: StationEvents;
   host: PluginHost;
@@ -166,7 +164,7 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
       tags, summary: '写卡失败后的恢复 / Recover an unfinished write: retry | confirm | rewrite (掉气补气) | reverse (冲正)',
       body: body(['transactionId', 'action'], {
         transactionId: S.txId, action: { type: 'string', enum: ['retry', 'confirm', 'rewrite', 'reverse'] },
-        supervisorToken: { type: 'string', minLength: 8, maxLength: 200, description: 'ops token for rewrite/reverse (never logged)' },
+        supervisorToken: { type: 'string', minLength: 8, maxLength: 200, description: 'optional ops token, for a transaction this station\'s token did not create (never logged)' },
       }),
       response: responses,
     },
@@ -174,7 +172,9 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     const p = new OperationProgress(d.events, randomUUID(), `recover:${req.body.action}`);
     try {
       await ensureOpen().catch(() => undefined);
-      const r = await d.memory.recover(p, req.body);
+      // A memory write this station holds, else whatever the server says the transaction is.
+      const cpu = !d.pending.get(req.body.transactionId) && (await d.cpu.isCpuTransaction(req.body.transactionId));
+      const r = cpu ? await d.cpu.recover(p, req.body) : await d.memory.recover(p, req.body);
       p.done((r.transactionId as string | undefined) ?? null);
       return r;
     } catch (e) {
@@ -188,10 +188,10 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
 
   app.get<{ Querystring: { maker: string; cardNo: string } }>('/v1/station/cpu-ledger', {
     schema: {
-      tags, summary: 'CPU 卡本地台账 / The station-local CPU-card ledger of one card',
-      querystring: body(['maker', 'cardNo'], { maker: S.maker, cardNo: S.cardNo }), response: { 200: open },
+      tags, summary: 'CPU 卡台账（中心服务器）/ A card\'s CPU transactions in the central ledger',
+      querystring: body(['maker', 'cardNo'], { maker: S.maker, cardNo: S.cardNo }), response: { 200: open, '4xx': errorSchema, '5xx': errorSchema },
     },
-  }, async (req) => ({ where: 'station-local', transactions: d.cpuLedger.history(req.query.maker, req.query.cardNo) }));
+  }, async (req) => d.cpu.history(req.query.maker, req.query.cardNo));
 
   app.get('/v1/station/events', { websocket: true, schema: { tags, summary: '事件 WebSocket / Events: card.inserted, card.removed, reader.gone, step, operation.*' } }, (socket) => {
     socket.send(JSON.stringify({ type: 'hello', version: STATION_API_VERSION, reader: d.reader.kind }));

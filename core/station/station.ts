@@ -1,7 +1,7 @@
 /**
  * `meterhub station`: starts the counter station next to the reader. Wires the reader (sim | mwic:<port> |
  * pcsc:<name>), the central-server client, the local plugin host (CPU cards are written by the maker's
- * library on this PC), the local CPU ledger and the local API.
+ * library on this PC; the central server's ledger records them) and the local API.
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,7 +10,6 @@ import { REDACT_PATHS, requestSerializers } from '../api/logger.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { CentralClient } from './central-client.ts';
-import { CpuLedger } from './cpu-ledger.ts';
 import { CpuCardOps } from './cpu-ops.ts';
 import { MemoryCardOps } from './memory-ops.ts';
 import { PendingWrites } from './pending-writes.ts';
@@ -34,7 +33,7 @@ export interface StationOptions {
   port?: number;
   /** Local API address; 127.0.0.1 unless told otherwise (the local API has no authentication). */
   host?: string;
-  /** Station data: plugin state, CPU ledger, simulated CPU card files. Default ./data/station. */
+  /** Station data: plugin state, simulated CPU card files. Default ./data/station. */
   dataDir?: string;
   pluginPaths?: string[];
   /** Use the bundled plugins folder (default true). */
@@ -45,7 +44,7 @@ export interface StationOptions {
   psamSlot?: SamSlot;
   /** mwic_32.dll path (or the stand-in); default METERHUB_MWIC_LIBRARY, else mwic_32.dll / build/mwic stand-in. */
   mwicLibrary?: string;
-  /** An ops token for rewrite/reverse at this station (usually not set: a supervisor passes one). */
+  /** An ops token for rewrite/reverse of transactions this station's token did not create (usually not set). */
   supervisorToken?: string;
   logger?: Logger;
   logLevel?: string;
@@ -60,7 +59,6 @@ export interface RunningStation {
   sim?: SimControl | undefined;
   events: StationEvents;
   pluginHost: PluginHost;
-  cpuLedger: CpuLedger;
   close(): Promise<void>;
 }
 
@@ -139,14 +137,13 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
     ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}), ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
   });
   const pending = new PendingWrites();
-  const cpuLedger = new CpuLedger(join(dataDir, 'cpu-ledger.jsonl'));
   const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken: o.supervisorToken });
-  const cpu = new CpuCardOps({ reader, host: pluginHost, ledger: cpuLedger, logger, com, psamSlot, yieldReader: !(reader instanceof SimReader) });
-  const app = await buildStationApp({ reader, central, memory, cpu, cpuLedger, pending, events, host: pluginHost, logger, sim });
+  const cpu = new CpuCardOps({ reader, host: pluginHost, central, logger, com, psamSlot, yieldReader: !(reader instanceof SimReader), supervisorToken: o.supervisorToken });
+  const app = await buildStationApp({ reader, central, memory, cpu, pending, events, host: pluginHost, logger, sim });
   const url = await app.listen({ port: o.port ?? DEFAULT_STATION_PORT, host: o.host ?? '127.0.0.1' });
   let closed = false;
   return {
-    url, app, reader, sim, events, pluginHost, cpuLedger,
+    url, app, reader, sim, events, pluginHost,
     async close() {
       if (closed) return;
       closed = true;

@@ -11,7 +11,7 @@ describe('roles', () => {
   beforeAll(async () => {
     s = await startTestServer({
       // Stands in for the readings route plugin: other parts protect their routes with the authorize() they get.
-      extraTokens: { 'bank-other': 'bank' },
+      extraTokens: { 'bank-other': 'bank', 'counter-other': 'counter' },
     });
   });
   afterAll(async () => s?.close());
@@ -33,18 +33,40 @@ describe('roles', () => {
     }
   });
 
-  it('counter: sells and issues, but no transaction administration and no plugin switching', async () => {
+  it('counter: sells and issues; rewrites/reverses only its own unfinished writes; no plugin switching', async () => {
     const { cardNo, card } = await issued();
     const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType: '4442', data: card, cardNo, gas: 3 } });
     expect(p.status).toBe(201);
-    expect((await s.call('POST', `/v1/transactions/${p.body.transactionId}/reverse`, { token: s.tokens.counter })).status).toBe(403);
-    expect((await s.call('POST', `/v1/transactions/${p.body.transactionId}/rewrite`, { token: s.tokens.counter })).status).toBe(403);
+    // Another counter's token may not touch it (403), nor may cancel-reissue (ops only).
+    for (const path of ['reverse', 'rewrite']) {
+      const r = await s.call('POST', `/v1/transactions/${p.body.transactionId}/${path}`, { token: s.tokens['counter-other'] });
+      expect(r.status, path).toBe(403);
+      expect(r.body.error.details).toMatchObject({ reason: 'not-own-transaction' });
+    }
+    expect((await s.call('POST', `/v1/transactions/${p.body.transactionId}/cancel-reissue`, { token: s.tokens.counter, body: { data: card } })).status).toBe(403);
+    // Its own: rewrite (掉气补气), then reverse the rewrite (冲正) — no supervisor needed.
+    const rw = await s.call('POST', `/v1/transactions/${p.body.transactionId}/rewrite`, { token: s.tokens.counter });
+    expect(rw.status, JSON.stringify(rw.body)).toBe(201);
+    expect(rw.body).toMatchObject({ operation: 'rewrite', refId: p.body.transactionId, actor: { name: 'counter-t', role: 'counter' } });
+    const rev = await s.call('POST', `/v1/transactions/${rw.body.transactionId}/reverse`, { token: s.tokens.counter, body: { data: card } });
+    expect(rev.status, JSON.stringify(rev.body)).toBe(200);
+    expect(rev.body.state).toBe('REVERSED');
     expect((await s.call('POST', '/v1/plugins/kingcard/disable', { token: s.tokens.counter })).status).toBe(403);
     expect((await s.call('GET', '/v1/makers', { token: s.tokens.counter })).status).toBe(200);
-    // CPU cards are the station's business.
+    // CPU cards go through the CPU route (the station's maker library writes them).
     const cpu = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType: 'cpu', data: '00', cardNo: '1', gas: 1 } });
     expect(cpu.status).toBe(422);
     expect(cpu.body.error.code).toBe('CPU_CARD_AT_STATION');
+  });
+
+  it('ops may rewrite or reverse any transaction, including a counter\'s', async () => {
+    const { cardNo, card } = await issued();
+    const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType: '4442', data: card, cardNo, gas: 3 } });
+    const rw = await s.call('POST', `/v1/transactions/${p.body.transactionId}/rewrite`, { token: s.tokens.ops });
+    expect(rw.status).toBe(201);
+    // The rewrite is now ops' transaction: the counter may no longer reverse it.
+    expect((await s.call('POST', `/v1/transactions/${rw.body.transactionId}/reverse`, { token: s.tokens.counter })).status).toBe(403);
+    expect((await s.call('POST', `/v1/transactions/${rw.body.transactionId}/reverse`, { token: s.tokens.ops })).body.state).toBe('REVERSED');
   });
 
   it('bank: memory-card sales and confirm only; never CPU cards, never ops routes, only its own transactions', async () => {
@@ -56,6 +78,18 @@ describe('roles', () => {
     expect((await s.call('GET', `/v1/transactions/${p.body.transactionId}`, { token: s.tokens['bank-other'] })).status).toBe(404);
     const c = await s.call('POST', `/v1/transactions/${p.body.transactionId}/confirm`, { token: s.tokens.bank, body: { data: p.body.data } });
     expect(c.body.state).toBe('CONFIRMED');
+    // Its own unfinished memory-card write: the bank may rewrite and reverse it; another bank sees nothing (404).
+    const card2 = meterWriteBack('kingcard', '4442', p.body.data);
+    const p2 = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.bank, body: { cardType: '4442', data: card2, cardNo, gas: 2 } });
+    expect(p2.status, JSON.stringify(p2.body)).toBe(201);
+    expect((await s.call('POST', `/v1/transactions/${p2.body.transactionId}/reverse`, { token: s.tokens['bank-other'] })).status).toBe(404);
+    const bankRw = await s.call('POST', `/v1/transactions/${p2.body.transactionId}/rewrite`, { token: s.tokens.bank });
+    expect(bankRw.status).toBe(201);
+    expect((await s.call('POST', `/v1/transactions/${bankRw.body.transactionId}/reverse`, { token: s.tokens.bank })).body.state).toBe('REVERSED');
+    // Never a CPU card: not the CPU route, and not a CPU transaction even if one were visible.
+    const cpuPrep = await s.call('POST', '/v1/cards/cpu/prepare', { token: s.tokens.bank, body: { operation: 'issue', maker: 'tancy', cardNo: freshCardNo(), gas: 1, meterKind: 1, observed: null } });
+    expect(cpuPrep.status).toBe(403);
+    expect(cpuPrep.body.error.code).toBe('FORBIDDEN_CARD_TYPE');
     const cpu: Array<[string, unknown]> = [
       ['/v1/cards/purchase', { cardType: 'cpu', data: '00', cardNo: '1', gas: 1 }],
       ['/v1/cards/identify', { cardType: 'cpu', data: '00' }],
@@ -70,8 +104,7 @@ describe('roles', () => {
       ['POST', '/v1/cards/issue', { maker: 'kingcard', cardType: '4442', cardNo: freshCardNo(), gas: 1, meterKind: 1 }],
       ['POST', '/v1/cards/refund', { cardType: '4442', data: card, cardNo }],
       ['POST', '/v1/cards/format', { cardType: '4442', data: card }],
-      ['POST', `/v1/transactions/${p.body.transactionId}/reverse`, undefined],
-      ['POST', `/v1/transactions/${p.body.transactionId}/rewrite`, undefined],
+      ['POST', `/v1/transactions/${p.body.transactionId}/cancel-reissue`, { data: card }],
       ['POST', '/v1/plugins/kingcard/disable', undefined],
       ['GET', '/v1/plugins', undefined],
       ['GET', `/v1/transactions?maker=kingcard&cardNo=${cardNo}`, undefined],

@@ -1,9 +1,14 @@
-/** /v1/cards/*: identify, read, and every operation that produces card data (recorded before it leaves). */
+/**
+ * /v1/cards/*: identify, read, and every operation that produces card data (recorded before it leaves);
+ * /v1/cards/cpu/prepare: a CPU-card write recorded before the station's maker library touches the card;
+ * /v1/cards/{maker}/{cardNo}: the card's ledger row.
+ */
 import type { FastifyInstance } from 'fastify';
 import { rolesFor } from '../../auth/roles.ts';
 import type { CardType } from '../../cards/card-types.ts';
-import type { CardService } from '../../ledger/card-service.ts';
-import { authorize, cpuGuard } from '../auth-hooks.ts';
+import type { CardService, CpuPrepareBody } from '../../ledger/card-service.ts';
+import { LIMITS } from '../../cards/card-types.ts';
+import { authorize, cpuGuard, cpuRouteGuard } from '../auth-hooks.ts';
 import { actorOf, idemOf, sendWrite } from '../request-context.ts';
 import * as S from '../schemas.ts';
 
@@ -16,6 +21,11 @@ export async function cardRoutes(app: FastifyInstance, opts: { cards: CardServic
   const svc = opts.cards;
   const guard = (p: Parameters<typeof rolesFor>[0]) => [authorize(rolesFor(p)), cpuGuard];
   const tags = ['cards'];
+  const toolName = { type: 'string', pattern: '^(CLEAR|CHECK|SETUP|VALVE_OPEN|VALVE_CLOSE|TRANSFER|CLOCK|REKEY|X_[A-Z0-9_]{1,30})$' } as const;
+  const toolParams = {
+    type: 'object', maxProperties: 16, additionalProperties: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,40}$' },
+    propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,30}$' },
+  } as const;
 
   app.post<{ Body: Ref }>('/v1/cards/identify', {
     preHandler: guard('cards.identify'),
@@ -98,11 +108,54 @@ export async function cardRoutes(app: FastifyInstance, opts: { cards: CardServic
       tags, summary: '制作工具卡 / Make a tool card', headers: S.idempotencyHeaders,
       body: body(['maker', 'cardType', 'tool'], {
         maker: S.maker, cardType: S.cardType,
-        tool: { type: 'string', pattern: '^(CLEAR|CHECK|SETUP|VALVE_OPEN|VALVE_CLOSE|TRANSFER|CLOCK|REKEY|X_[A-Z0-9_]{1,30})$' },
-        params: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,40}$' }, propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,30}$' } },
+        tool: toolName,
+        params: toolParams,
         data: { ...S.cardData, description: 'The card as read (optional; default: a blank card)' },
       }),
       response: S.writeResponses,
     },
   }, async (req, reply) => sendWrite(req, reply, await svc.tool(actorOf(req), req.body, idemOf(req))));
+
+  app.post<{ Body: CpuPrepareBody }>('/v1/cards/cpu/prepare', {
+    preHandler: [cpuRouteGuard, authorize(rolesFor('cards.cpu'))],
+    schema: {
+      tags,
+      summary: 'CPU 卡写卡前先记台账（PREPARED）/ Record a CPU-card write (PREPARED) before the station\'s maker library writes the card',
+      description: 'No card data and no keys: the maker library at the station computes and writes them. The server checks and sets the count '
+        + '(purchase = card count + 1 and must follow the ledger; refund at the same count; reissue at the ledger count). '
+        + 'After the library call, confirm with the library\'s read-back: POST /v1/transactions/{id}/confirm {readBack}.',
+      headers: S.idempotencyHeaders,
+      body: body(['operation', 'maker', 'observed'], {
+        operation: { type: 'string', enum: ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool'] },
+        maker: S.maker,
+        cardNo: { ...S.cardNo, description: 'issue/reissue: the new card number; purchase/refund/format: optional, must match observed' },
+        gas: { ...S.gas, description: 'issue: gas on the new card; reissue: 0 or the last sale not refunded; purchase: gas to sell (≥ 1)' },
+        meterKind: S.meterKind,
+        count: { ...S.count, description: 'reissue only, optional: must equal the ledger count (the server uses the ledger count)' },
+        tool: toolName,
+        params: toolParams,
+        observed: {
+          type: ['object', 'null'], additionalProperties: false, required: ['cardNo', 'gas', 'count', 'meterKind'],
+          description: 'The card in the reader as the maker library read it (null: a blank card, for issue/reissue/tool)',
+          properties: {
+            cardNo: S.cardNo, gas: S.gas, count: { type: 'integer', minimum: 0, maximum: LIMITS.countMax }, meterKind: { type: 'integer', minimum: 0, maximum: 255 },
+            written: { type: 'boolean', description: 'the meter has written back since the last sale (the gas counts as taken)' },
+          },
+        },
+      }),
+      response: S.writeResponses,
+    },
+  }, async (req, reply) => sendWrite(req, reply, await svc.cpuPrepare(actorOf(req), req.body, idemOf(req))));
+
+  app.get<{ Params: { maker: string; cardNo: string } }>('/v1/cards/:maker/:cardNo', {
+    preHandler: authorize(rolesFor('cards.ledger')),
+    schema: {
+      tags, summary: '一张卡的台账行（次数、未确认写卡）/ The card\'s ledger row: count, open gas, unconfirmed write',
+      params: { type: 'object', required: ['maker', 'cardNo'], properties: { maker: S.maker, cardNo: S.cardNo } },
+      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema },
+    },
+  }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    return svc.ledgerCard(req.params.maker, req.params.cardNo);
+  });
 }

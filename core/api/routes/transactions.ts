@@ -1,11 +1,13 @@
 /**
- * /v1/transactions: the ledger seen from outside. Confirm (read-back verified through the maker's Read),
- * and the ops-only way back: rewrite (掉气补气), reverse (冲正), cancel a replacement card (补卡撤销).
- * A bank sees and confirms only its own transactions.
+ * /v1/transactions: the ledger seen from outside. Confirm (memory cards: read-back verified through the maker's
+ * Read; CPU cards: the read-back the station's maker library reported), and the way back: rewrite (掉气补气) and
+ * reverse (冲正) — ops on any transaction, a counter or bank on its own (roles.ts mayRecover) — and the ops-only
+ * cancel of a replacement card (补卡撤销). A bank sees and confirms only its own transactions.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { rolesFor } from '../../auth/roles.ts';
-import type { CardService } from '../../ledger/card-service.ts';
+import { mayRecover, rolesFor } from '../../auth/roles.ts';
+import { Forbidden } from '../../errors/common-errors.ts';
+import type { CardService, CpuReadBack } from '../../ledger/card-service.ts';
 import { TransactionNotFound } from '../../ledger/ledger-errors.ts';
 import { authorize } from '../auth-hooks.ts';
 import { actorOf, idemOf, sendWrite } from '../request-context.ts';
@@ -13,16 +15,38 @@ import * as S from '../schemas.ts';
 
 type IdParams = { id: string };
 const params = { type: 'object', required: ['id'], properties: { id: S.txId } } as const;
+const readBack = {
+  type: 'object', additionalProperties: false,
+  description: 'CPU cards: the card as the maker library read it back at the station (kind defaults to user when cardNo is given)',
+  properties: {
+    kind: { type: 'string', enum: ['user', 'tool', 'blank'] }, cardNo: S.cardNo, gas: S.gas,
+    count: { type: 'integer', minimum: 0, maximum: 65535 }, meterKind: { type: 'integer', minimum: 0, maximum: 255 },
+  },
+} as const;
 
 export async function transactionRoutes(app: FastifyInstance, opts: { cards: CardService }): Promise<void> {
   const svc = opts.cards;
   const tags = ['transactions'];
   const admin = authorize(rolesFor('transactions.admin'));
+  const recover = authorize(rolesFor('transactions.recover'));
 
   /** Banks only see their own rows; everyone else gets a 404 for other people's ids. */
   async function visible(req: FastifyRequest<{ Params: IdParams }>) {
     const tx = await svc.transaction(req.params.id);
     if (req.actor?.role === 'bank' && tx.actor.name !== req.actor.name) throw TransactionNotFound({ transactionId: req.params.id });
+    return tx;
+  }
+
+  /** Rewrite/reverse: ops any; a counter or bank only its own (same token name and channel). */
+  async function recoverable(req: FastifyRequest<{ Params: IdParams }>) {
+    const tx = await visible(req);
+    const a = req.actor!;
+    if (!mayRecover(a, tx)) {
+      throw Forbidden({ role: a.role, transactionId: tx.transactionId, reason: 'not-own-transaction', allowed: ['ops', 'the token that created it'] }, {
+        zh: '柜台/银行只能掉气补气或冲正本令牌（同一渠道）创建的交易；其他交易请运维处理',
+        en: 'a counter or bank may rewrite or reverse only transactions its own token (same channel) created; ask ops for others',
+      });
+    }
     return tx;
   }
 
@@ -43,11 +67,14 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     },
   }, async (req) => ({ transactions: await svc.store.history(req.query.maker, req.query.cardNo) }));
 
-  app.post<{ Params: IdParams; Body: { data: string } }>('/v1/transactions/:id/confirm', {
+  app.post<{ Params: IdParams; Body: { data?: string; readBack?: CpuReadBack } }>('/v1/transactions/:id/confirm', {
     preHandler: authorize(rolesFor('transactions.confirm')),
     schema: {
-      tags, summary: '确认写卡（读回校验）/ Confirm a write with the card read-back', params, headers: S.idempotencyHeaders,
-      body: { type: 'object', additionalProperties: false, required: ['data'], properties: { data: S.cardData } },
+      tags, summary: '确认写卡（读回校验）/ Confirm a write with the card read-back (memory: data; CPU: readBack)', params, headers: S.idempotencyHeaders,
+      body: {
+        type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+        properties: { data: { ...S.cardData, description: 'Memory cards: the card data read back (hex)' }, readBack },
+      },
       response: { 200: S.txSchema, '4xx': S.errorSchema, '5xx': S.errorSchema },
     },
   }, async (req, reply) => {
@@ -57,7 +84,7 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
   });
 
   app.post<{ Params: IdParams }>('/v1/transactions/:id/rewrite', {
-    preHandler: admin,
+    preHandler: recover,
     schema: {
       tags, summary: '掉气补气：重写同一卡数据 / Rewrite the same card data (failed or unknown write)', params, headers: S.idempotencyHeaders,
       body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
@@ -65,21 +92,26 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
+    await recoverable(req);
     return sendWrite(req, reply, await svc.rewrite(actorOf(req), req.params.id, idemOf(req)));
   });
 
-  app.post<{ Params: IdParams; Body: { data?: string } | null }>('/v1/transactions/:id/reverse', {
-    preHandler: admin,
+  app.post<{ Params: IdParams; Body: { data?: string; readBack?: CpuReadBack } | null }>('/v1/transactions/:id/reverse', {
+    preHandler: recover,
     schema: {
       tags, summary: '冲正：未写到卡上的交易 / Reverse a write that never reached the card', params, headers: S.idempotencyHeaders,
       body: {
         type: ['object', 'null'], additionalProperties: false,
-        properties: { data: { ...S.cardData, description: 'Optional card read-back: if it shows this write, the reversal is refused' } },
+        properties: {
+          data: { ...S.cardData, description: 'Memory cards, optional card read-back: if it shows this write, the reversal is refused' },
+          readBack: { ...readBack, description: 'CPU cards: the card read back by the maker library; must show the card as before the write (required unless ops)' },
+        },
       },
       response: { 200: S.txSchema, '4xx': S.errorSchema, '5xx': S.errorSchema },
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
+    await recoverable(req);
     return sendWrite(req, reply, await svc.reverse(actorOf(req), req.params.id, req.body ?? undefined, idemOf(req)));
   });
 
