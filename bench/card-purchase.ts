@@ -334,6 +334,8 @@ async function main() {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'card.json'), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(join(ROOT, 'bench', 'results', 'card.md'), markdown(result));
+  // Under `meterhub bench` the runner reads this run's figures from here.
+  if (process.env.METERHUB_BENCH_OUT) writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(markdown(result));
   agent.destroy();
 }

@@ -7,7 +7,8 @@
 import { DI, FrameStreamDecoder, buildReadReply, frameToReading, type DecodedFrameEvent } from '../core/telemetry/index.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
 
-const N = 200_000;
+// Frames decoded (a multiple of 1000): `npx tsx bench/telemetry-decode.ts [200000]`.
+const N = Math.max(1000, Math.round(Number(process.argv[2] ?? 200_000) / 1000) * 1000);
 const frames: Uint8Array[] = [];
 for (let i = 0; i < 1000; i++) {
   frames.push(buildReadReply(`30${String(i).padStart(12, '0')}`, DI.CURRENT, i & 0xff, {

@@ -23,6 +23,8 @@ export function machine() {
 }
 
 export function writeSection(key: string, section: BenchSection): void {
+  // Under `meterhub bench` the runner collects this run's section from here (the merged file may hold older ones).
+  if (process.env.METERHUB_BENCH_OUT) writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify({ key, ...section, machine: machine() }, null, 2) + '\n');
   mkdirSync(dir, { recursive: true });
   const all = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, BenchSection & { machine: unknown }>) : {};
   all[key] = { ...section, machine: machine() } as BenchSection & { machine: unknown };

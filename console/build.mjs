@@ -9,7 +9,7 @@
  *
  * After the build, every text asset gets a .gz sibling that the server sends to gzip-capable browsers.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -36,7 +36,28 @@ function newestMtime(paths) {
 
 const inputs = [join(here, 'src'), join(here, 'public'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, 'build.mjs'), join(root, 'package-lock.json')];
 
-if (ifStale && existsSync(stamp) && existsSync(join(out, 'index.html')) && statSync(stamp).mtimeMs >= newestMtime(inputs)) {
+const upToDate = () => existsSync(stamp) && existsSync(join(out, 'index.html')) && statSync(stamp).mtimeMs >= newestMtime(inputs);
+
+// One build at a time (test files run in parallel and each makes sure the console is built): the others
+// wait for it and then find the build up to date. A lock older than five minutes is a crashed build's.
+const lock = join(root, 'build', '.console-build.lock');
+mkdirSync(dirname(lock), { recursive: true });
+for (let waited = 0; ; waited += 200) {
+  try {
+    closeSync(openSync(lock, 'wx'));
+    break;
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e;
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > 5 * 60_000) rmSync(lock, { force: true });
+    } catch { /* removed meanwhile */ }
+    if (waited > 180_000) throw new Error(`console: another build holds ${lock}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+process.on('exit', () => rmSync(lock, { force: true }));
+
+if (ifStale && upToDate()) {
   console.log('console: build/console is up to date / 运维控制台已是最新构建');
   process.exit(0);
 }

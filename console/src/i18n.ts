@@ -90,6 +90,8 @@ const zh = {
   'plugins.status.pass': '通过',
   'plugins.status.fail': '失败',
   'plugins.status.missing': '缺失',
+  'plugins.com': '读写器端口',
+  'plugins.comHelp': 'CPU卡检查需要在该端口的读写器中放一张空白CPU卡（替身库没有真实读写器，CPU卡检查会失败）。',
 
   'tx.title': '卡交易台账',
   'tx.intro': '未确认（PREPARED）和失败（FAILED）的写卡排在最前：该卡在处理之前不能再售气。',
@@ -293,6 +295,8 @@ const en: Record<StringKey, string> = {
   'plugins.status.pass': 'pass',
   'plugins.status.fail': 'fail',
   'plugins.status.missing': 'missing',
+  'plugins.com': 'Reader port',
+  'plugins.comHelp': 'CPU-card checks need a blank CPU card in the reader on this port (the stand-in has no real reader, so its CPU checks fail).',
 
   'tx.title': 'Card transaction ledger',
   'tx.intro': 'Unconfirmed (PREPARED) and failed (FAILED) writes come first: the card cannot be sold gas until they are settled.',

@@ -1,8 +1,8 @@
 /**
- * Line noise on a serial meter bus: the bus master polls simulated meters (real ptys, paced at 9600 8E1,
- * one dead meter) through a NoiseRelay that fires noise bursts at random moments. Afterwards:
+ * Line noise on a serial meter bus: the bus master polls simulated meters (a real pty pair, paced at 9600
+ * 8E1, one dead meter) while a NoiseInjector fires noise bursts at random moments. Afterwards:
  *   every live meter was still read (during the noise, and again once it stopped);
- *   no wrong reading stored — each stored reading equals a reply a meter really sent (the relay's clean side);
+ *   no wrong reading stored — each stored reading equals a reply a meter really sent (the injector's clean tap);
  *   corrupted frames rejected — the decoder's frame errors, next to the replies the bursts damaged.
  */
 import type { MeterHubDatabase } from '../db/database.ts';
@@ -11,11 +11,12 @@ import { tempSqlite } from '../readings/testing/fixtures.ts';
 import { BusSimulator, type SimMeterConfig } from '../../gateways/sim/bus-simulator.ts';
 import { BusMaster } from '../../gateways/serial/bus-master.ts';
 import { SerialLink } from '../../gateways/serial/serial-link.ts';
-import { NoiseRelay } from './noise-relay.ts';
+import { openPtyPair } from '../../gateways/sim/pty.ts';
+import { NoiseInjector } from './noise-relay.ts';
 import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
 
 const BAUD = 9600;
-// Two extra pty hops and a shared 2-core box: allow host latency like a slow serial server (as bus.test.ts).
+// Simulator in this process on a shared 2-core box: allow host latency like a slow serial server (as bus.test.ts).
 const TIMING = { adapterLatencyMs: 150 };
 
 export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext): Promise<CampaignReport> {
@@ -23,9 +24,10 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
   const n = ctx.quick ? 6 : 12;
   const meters: SimMeterConfig[] = Array.from({ length: n }, (_, i) => ({ address: `3900${String(i + 1).padStart(10, '0')}`, kind: i === 2 ? 'dead' : 'normal' }));
   const live = meters.filter((m) => m.kind !== 'dead').map((m) => m.address);
-  const relay = await NoiseRelay.open(ctx.rand);
-  const sim = new BusSimulator({ path: relay.meterPath, baudRate: BAUD, profile: 'chint', meters });
-  const link = new SerialLink({ path: relay.gatewayPath, baudRate: BAUD, profile: 'chint', timing: TIMING });
+  const pty = await openPtyPair();
+  const sim = new BusSimulator({ path: pty.simPath, baudRate: BAUD, profile: 'chint', meters });
+  const relay = new NoiseInjector(sim, ctx.rand);
+  const link = new SerialLink({ path: pty.gatewayPath, baudRate: BAUD, profile: 'chint', timing: TIMING });
   const temp = tempSqlite();
   let db: MeterHubDatabase | null = null;
   let pipeline: ReadingPipeline | null = null;
@@ -88,14 +90,15 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
       simRequests: sim.counters.requests, simReplies: sim.counters.replies, cleanReplies: relay.counters.cleanReplies, timeouts: stats.reduce((s, x) => s + x.timeouts, 0),
       bytesDropped: relay.counters.bytesDropped, bytesInserted: relay.counters.bytesInserted, staleFlushes: link.counters.staleFlushes,
     };
-    report.notes.push(`${n} meters (1 dead) at ${BAUD} 8E1 through a noise relay; bursts 20–120 ms: 25 % of passing bytes lost both ways; towards the gateway also 20 % followed by a spurious byte and random glitch bytes (30 % with a stray 68H)`);
+    report.notes.push(`${n} meters (1 dead) at ${BAUD} 8E1 ; bursts 20–120 ms on the meters' transmit side: 25 % of reply bytes lost, 20 % followed by a spurious byte, glitch bytes on the line every 3–13 ms (30 % with a stray 68H)`);
   } finally {
     await pipeline?.close().catch(() => {});
     await db?.close().catch(() => {});
     await temp.drop();
     await link.close();
     await sim.close();
-    await relay.close();
+    relay.stop();
+    await pty.close();
   }
   return report;
 }

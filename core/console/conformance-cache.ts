@@ -17,6 +17,8 @@ export interface CachedConformance {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** CPU cards: the reader port that held a blank card. */
+  com: number;
   report: ConformanceReport;
 }
 
@@ -58,7 +60,7 @@ export class ConformanceCache {
   }
 
   /** Runs the kit (or joins the run already going for this plugin). */
-  run(id: string): Promise<CachedConformance> {
+  run(id: string, o: { com?: number } = {}): Promise<CachedConformance> {
     const inFlight = this.running.get(id);
     if (inFlight) return inFlight;
     const { library, fingerprint } = this.target(id);
@@ -81,10 +83,11 @@ export class ConformanceCache {
       ...(loaded.driver?.execPath ? { execPath: loaded.driver.execPath } : {}),
       ...(loaded.driver?.callTimeoutMs ? { callTimeoutMs: Math.min(loaded.driver.callTimeoutMs, 5000) } : {}),
       against,
+      com: o.com ?? 0,
     }).then((report) => {
       const result: CachedConformance = {
         plugin: id, library, standIn: this.host.get(id)?.standIn === true,
-        startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString(), durationMs: Date.now() - started, report,
+        startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString(), durationMs: Date.now() - started, com: o.com ?? 0, report,
       };
       this.done.set(id, { fingerprint, result });
       return result;

@@ -140,10 +140,19 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ApiRouteContext, 
     schema: { tags, summary: '运维：已配置动态库的一致性测试结果 / Ops: conformance result of the configured library', params: idParams },
   }, async (req) => ({ plugin: req.params.id, running: conformance.isRunning(req.params.id), result: conformance.cached(req.params.id) }));
 
-  app.post<{ Params: { id: string } }>('/v1/ops/plugins/:id/conformance', {
+  app.post<{ Params: { id: string }; Body: { com?: number } | null }>('/v1/ops/plugins/:id/conformance', {
     ...ops,
-    schema: { tags, summary: '运维：立即运行一致性测试 / Ops: run the conformance kit now', params: idParams },
-  }, async (req) => ({ plugin: req.params.id, running: false, result: await conformance.run(req.params.id) }));
+    schema: {
+      tags, summary: '运维：立即运行一致性测试 / Ops: run the conformance kit now', params: idParams,
+      body: {
+        type: ['object', 'null'], additionalProperties: false,
+        properties: { com: { type: 'integer', minimum: 0, maximum: 255, description: 'CPU cards: reader port holding a blank card / CPU卡：放有空白卡的读写器端口' } },
+      },
+    },
+  }, async (req) => ({
+    plugin: req.params.id, running: false,
+    result: await conformance.run(req.params.id, req.body?.com !== undefined ? { com: req.body.com } : {}),
+  }));
 }
 
 function redactUrl(u: string): string {

@@ -90,8 +90,8 @@ function chooseKey(o: RestoreOptions, m: BackupManifest, staging: string, dataDi
   if (env.METERHUB_LEDGER_KEY?.trim()) {
     const vault = vaultFromKeyText(env.METERHUB_LEDGER_KEY);
     if (wanted && vault.keyId !== wanted) throw mismatch('METERHUB_LEDGER_KEY', vault.keyId);
-    const archived = join(staging, KEY_ENTRY);
-    return { vault, source: 'env', ...(existsSync(archived) ? { install: readFileSync(archived, 'utf8') } : {}) };
+    // The operator keeps the key in the environment on purpose: never drop a copy into the data dir.
+    return { vault, source: 'env' };
   }
   const candidates: Array<[ChosenKey['source'], string]> = [];
   if (existsSync(join(staging, KEY_ENTRY))) candidates.push(['archive', join(staging, KEY_ENTRY)]);

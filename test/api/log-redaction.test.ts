@@ -66,7 +66,7 @@ describe('log redaction', () => {
 describe('log redaction on the serve path, with a crashing driver', () => {
   const serveLines: string[] = [];
   let server: RunningServer;
-  let tokens: Record<string, string>;
+  let tokens: { counter: string; ops: string };
   let faultDir: string;
   let dataDir: string;
   const call = async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) => {

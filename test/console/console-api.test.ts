@@ -171,5 +171,7 @@ describe('ops routes', () => {
     const cached = await s.call('GET', '/v1/ops/plugins/kingcard/conformance');
     expect(cached.body.result.finishedAt).toBe(run.body.result.finishedAt);
     expect((await s.call('GET', '/v1/ops/plugins/nosuchmaker/conformance')).status).toBe(404);
+    const badPort = await s.call('POST', '/v1/ops/plugins/kingcard/conformance', { body: { com: 300 } });
+    expect(badPort.status).toBe(400);
   }, 60_000);
 });

@@ -162,7 +162,7 @@ describe.skipIf(!hasChromium || !hasSocat)(`ops console in Chromium${hasChromium
     await page.getByTestId('conformance-run').click();
     await page.getByTestId('conformance-verdict').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('conformance-verdict').innerText()).toBe('通过');
-    const drawer = page.locator('.ant-drawer-content');
+    const drawer = page.getByRole('dialog').filter({ hasText: '一致性测试' });
     expect(await drawer.innerText()).toContain('stand-in library / 替身库');
     expect(await drawer.locator('tbody tr').count()).toBeGreaterThan(20);
     await shot('03-conformance');
@@ -233,7 +233,7 @@ describe.skipIf(!hasChromium || !hasSocat)(`ops console in Chromium${hasChromium
 
     await nav(/网关与计费/);
     await page.locator('tr[data-sink="webhook"]').waitFor();
-    const busCard = page.locator('.ant-card', { hasText: pty.gatewayPath });
+    const busCard = page.locator('.ant-card', { hasText: pty.gatewayPath }).last();
     await busCard.waitFor();
     for (const m of [...LIVE, DEAD]) expect(await busCard.innerText()).toContain(m);
     await shot('05-gateways');
@@ -242,7 +242,7 @@ describe.skipIf(!hasChromium || !hasSocat)(`ops console in Chromium${hasChromium
     const dead = (await s.call('GET', '/v1/readings/dead-letters?sink=webhook&limit=1000')).body.deadLetters as Array<{ readingId: string }>;
     expect(dead.length).toBeGreaterThanOrEqual(24);
     await page.getByTestId('dead-webhook').click();
-    const drawer = page.locator('.ant-drawer-content', { hasText: 'webhook' });
+    const drawer = page.getByRole('dialog').filter({ hasText: '通道 webhook 的死信' });
     await drawer.locator('tr[data-dead]').first().waitFor();
     expect(await drawer.locator(`tr[data-dead="${dead[0]!.readingId}"]`).count()).toBe(1);
     await shot('06-dead-letters');

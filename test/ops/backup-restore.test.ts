@@ -6,7 +6,7 @@
  * returns the very same card keys (the ledger key came back with the data).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../api/support.ts';
@@ -131,8 +131,8 @@ describe('meterhub backup / restore (SQLite)', () => {
   it('a damaged archive is refused before anything is touched', async () => {
     const bad = join(work, 'bad.tar.gz');
     const bytes = readFileSync(archive);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
-    const { writeFileSync } = await import('node:fs');
+    const mid = Math.floor(bytes.length / 2);
+    bytes[mid] = bytes[mid]! ^ 0xff;
     writeFileSync(bad, bytes);
     const target = join(work, 'never');
     const r = await cli(['restore', '--data', target, '--from', bad]);

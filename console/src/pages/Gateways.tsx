@@ -150,7 +150,7 @@ function MetersTable(props: { meters: MeterStats[] }) {
         { title: t('gw.successes'), dataIndex: 'successes', align: 'right' },
         { title: t('gw.timeouts'), dataIndex: 'timeouts', align: 'right', render: (n: number) => (n ? <Typography.Text type="warning">{n}</Typography.Text> : n) },
         { title: t('gw.failures'), dataIndex: 'consecutiveFailures', align: 'right', render: (n: number) => (n ? <Typography.Text type="danger">{n}</Typography.Text> : n) },
-        { title: t('gw.backoff'), dataIndex: 'nextCycle', align: 'right' },
+        { title: t('gw.backoff'), dataIndex: 'nextCycle', align: 'right', render: (n: number, m) => (m.consecutiveFailures ? n : '—') },
         { title: t('gw.badFrames'), dataIndex: 'badFrames', align: 'right' },
       ]}
     />

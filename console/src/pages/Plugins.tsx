@@ -3,7 +3,7 @@
  * POST /v1/plugins/:id/enable|disable); conformance results of the configured library.
  */
 import { CheckCircleOutlined, ExperimentOutlined, ReloadOutlined } from '@ant-design/icons';
-import { App, Alert, Badge, Button, Card, Descriptions, Drawer, Empty, Result, Space, Spin, Table, Tag, Tooltip, Typography } from 'antd';
+import { App, Alert, Badge, Button, Card, Descriptions, Drawer, Empty, InputNumber, Result, Space, Spin, Table, Tag, Tooltip, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type ConformanceCheck, type ConformanceResult, type PluginInfo } from '../api.ts';
 import { useT, type StringKey } from '../i18n.ts';
@@ -156,7 +156,9 @@ function ConformanceDrawer(props: { plugin: PluginInfo | null; name: string; onC
   const [running, setRunning] = useState(false);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [com, setCom] = useState(1);
   const id = props.plugin?.id;
+  const cpu = !!props.plugin?.cardTypes.includes('cpu');
 
   useEffect(() => {
     setResult(null);
@@ -176,7 +178,7 @@ function ConformanceDrawer(props: { plugin: PluginInfo | null; name: string; onC
     if (!id) return;
     setRunning(true);
     setError(null);
-    api<{ result: ConformanceResult }>('POST', `/v1/ops/plugins/${encodeURIComponent(id)}/conformance`)
+    api<{ result: ConformanceResult }>('POST', `/v1/ops/plugins/${encodeURIComponent(id)}/conformance`, { body: cpu ? { com } : {} })
       .then((r) => setResult(r.result))
       .catch((e) => setError(e instanceof ApiError ? e.text(lang) : String(e)))
       .finally(() => setRunning(false));
@@ -192,6 +194,14 @@ function ConformanceDrawer(props: { plugin: PluginInfo | null; name: string; onC
       extra={<Button type="primary" icon={<CheckCircleOutlined />} loading={running} onClick={run} data-testid="conformance-run">{t(result ? 'plugins.conformanceRerun' : 'plugins.conformanceRun')}</Button>}
     >
       {props.plugin?.standIn && <Alert type="warning" showIcon title={t('plugins.standIn')} style={{ marginBottom: 16 }} />}
+      {cpu && (
+        <Alert type="info" showIcon style={{ marginBottom: 16 }} title={
+          <Space>
+            {t('plugins.com')}
+            <InputNumber size="small" min={0} max={255} value={com} onChange={(v) => setCom(v ?? 0)} />
+          </Space>
+        } description={t('plugins.comHelp')} />
+      )}
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} />}
       {running && <Alert type="info" showIcon icon={<Spin size="small" />} title={t('plugins.conformanceRunning')} style={{ marginBottom: 16 }} />}
       {loading ? <Spin /> : !rep ? (!running && <Empty description={t('plugins.conformanceNone')} />) : (

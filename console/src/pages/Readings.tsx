@@ -105,8 +105,8 @@ export function ReadingsPage() {
       {!meter ? <Empty description={t('rd.noMeter')} /> : points && !points.length ? <Empty description={t('rd.noData')} /> : (
         <Space orientation="vertical" size={16} style={{ width: '100%' }}>
           <Row gutter={16}>
-            <Col span={6}><Statistic title={t('rd.latest')} value={latest?.cumulative ?? '—'} /></Col>
-            <Col span={6}><Statistic title={t('rd.usage')} value={usage} /></Col>
+            <Col span={6}><Statistic title={t('rd.latest')} value={latest?.cumulative ?? '—'} groupSeparator="" /></Col>
+            <Col span={6}><Statistic title={t('rd.usage')} value={usage} groupSeparator="" /></Col>
             <Col span={6}><Statistic title={t('rd.count')} value={points?.length ?? 0} /></Col>
             <Col span={6}><Statistic title={t('rd.lastHeard')} value={latest ? fmtTime(latest.receivedAt, lang) : '—'} /></Col>
           </Row>

@@ -130,7 +130,7 @@ export function TransactionsPage() {
         loading={loading}
         dataSource={rows ?? []}
         pagination={{ pageSize: 50, hideOnSinglePage: true }}
-        scroll={{ x: 1100 }}
+        scroll={{ x: 1400 }}
         onRow={(r) => ({ 'data-tx': r.transactionId, style: r.needsAttention ? { background: r.state === 'FAILED' ? '#fff1f0' : '#fffbe6' } : {} }) as object}
         columns={[
           {
@@ -143,7 +143,7 @@ export function TransactionsPage() {
           { title: t('tx.cardNo'), dataIndex: 'cardNo', width: 120, render: (c: string | null) => c ?? '—' },
           { title: t('tx.gas'), dataIndex: 'gas', width: 70, align: 'right', render: (g: number | null) => g ?? '—' },
           { title: t('tx.count'), dataIndex: 'count', width: 70, align: 'right', render: (c: number | null) => c ?? '—' },
-          { title: t('tx.actor'), key: 'actor', width: 140, render: (_, r) => <span>{r.actor.name} <Typography.Text type="secondary">({r.actor.channel})</Typography.Text></span> },
+          { title: t('tx.actor'), key: 'actor', width: 200, render: (_, r) => <span>{r.actor.name} <Typography.Text type="secondary">({r.actor.channel})</Typography.Text></span> },
           { title: t('tx.createdAt'), dataIndex: 'createdAt', width: 170, render: (v: string) => fmtTime(v, lang) },
           {
             title: t('tx.error'), key: 'error', width: 160,
