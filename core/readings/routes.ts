@@ -79,7 +79,7 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
     schema: { tags: ['readings'], summary: '计费通道积压与延迟 / Billing sink backlog and lag' },
   }, async () => ({ sinks: await pipeline.stats() }));
 
-  app.get<{ Querystring: { sink?: string; after?: number; limit?: number } }>('/v1/readings/dead-letters', {
+  app.get<{ Querystring: { sink?: string; after?: string; limit?: string } }>('/v1/readings/dead-letters', {
     ...ops,
     schema: {
       tags: ['readings'],
@@ -88,14 +88,18 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
         type: 'object',
         properties: {
           sink: { type: 'string', maxLength: 64 },
-          after: { type: 'integer', minimum: 0 },
+          after: { type: 'string', pattern: '^[0-9]{1,15}$' },
           // A string, parsed below: the API validates without type coercion, and query strings are text.
           limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000, default 100' },
         },
       },
     },
   }, async (req) => ({
-    deadLetters: await pipeline.listDeadLetters({ sink: req.query.sink, afterId: req.query.after, limit: req.query.limit }),
+    deadLetters: await pipeline.listDeadLetters({
+      sink: req.query.sink,
+      afterId: req.query.after === undefined ? undefined : Number(req.query.after),
+      limit: req.query.limit === undefined ? undefined : Math.min(Number(req.query.limit), 1000),
+    }),
   }));
 
   app.post<{ Body: { sink: string; ids?: number[] } }>('/v1/readings/dead-letters/replay', {

@@ -83,6 +83,13 @@ describe('webhook sink and readings routes', () => {
     expect(dead.map((d) => d.lastError).sort()).toEqual(['HTTP 422', 'HTTP 500']);
     expect(dead.find((d) => d.lastError === 'HTTP 500')!.attempts).toBe(4);
     expect((await app.inject({ method: 'GET', url: '/v1/readings/dead-letters', headers: { authorization: 'Bearer billing' } })).statusCode).toBe(403);
+    // Paging: query strings are text, and the API does not coerce types.
+    const ids = dead.map((d) => d.id).sort((a, b) => a - b);
+    const first = await app.inject({ method: 'GET', url: '/v1/readings/dead-letters?sink=webhook&limit=1', headers: { authorization: 'Bearer ops' } });
+    expect(first.json().deadLetters.map((d: { id: number }) => d.id)).toEqual([ids[0]]);
+    const next = await app.inject({ method: 'GET', url: `/v1/readings/dead-letters?sink=webhook&after=${ids[0]}&limit=5`, headers: { authorization: 'Bearer ops' } });
+    expect(next.json().deadLetters.map((d: { id: number }) => d.id)).toEqual([ids[1]]);
+    expect((await app.inject({ method: 'GET', url: '/v1/readings/dead-letters?after=-1', headers: { authorization: 'Bearer ops' } })).statusCode).toBe(400);
 
     const replay = await app.inject({ method: 'POST', url: '/v1/readings/dead-letters/replay', headers: { authorization: 'Bearer ops' }, payload: { sink: 'webhook' } });
     expect(replay.json()).toEqual({ replayed: 2 });
