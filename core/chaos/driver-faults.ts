@@ -59,7 +59,7 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
 
     let order: Kind[] = [];
     for (let i = 0; i < count; i++) {
-      if (timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${count} faults`); break; }
+      if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${count} faults`); break; }
       // Every kind once per cycle, in a seeded random order.
       if (i % DRIVER_FAULT_KINDS.length === 0) order = shuffled(DRIVER_FAULT_KINDS, ctx.rand);
       const kind = order[i % DRIVER_FAULT_KINDS.length]!;

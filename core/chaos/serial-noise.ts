@@ -45,7 +45,7 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
     const noise = (async () => {
       for (let i = 0; i < bursts; i++) {
         await sleep(150 + Math.floor(ctx.rand() * 500));
-        if (timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${bursts} bursts`); break; }
+        if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${bursts} bursts`); break; }
         await relay.burst(20 + Math.floor(ctx.rand() * 100));
         report.injected++;
       }

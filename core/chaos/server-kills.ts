@@ -128,7 +128,7 @@ export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignCont
     const clients = Array.from({ length: o.clients }, (_, k) => client(k));
 
     for (let i = 0; i < o.kills; i++) {
-      if (timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${o.kills} kills`); break; }
+      if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${o.kills} kills`); break; }
       await sleep(300 + Math.floor(ctx.rand() * (ctx.quick ? 500 : 1500)));
       const s = server as ServeChild | null;
       if (i % 2 === 0) {

@@ -484,9 +484,7 @@ export class CpuCardOps {
       return await this.d.central.call<T>('POST', path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
     } catch (e) {
       if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
-        throw StationNeedsSupervisor({ serverCode: e.code }, {
-          zh: '这笔交易不是本工作站令牌创建的', en: 'this transaction was not created by this station\'s token',
-        });
+        throw StationNeedsSupervisor({ serverCode: e.code });
       }
       throw e;
     }

@@ -488,9 +488,7 @@ export class MemoryCardOps {
       return await this.d.central.call<T>(method, path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
     } catch (e) {
       if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
-        throw StationNeedsSupervisor({ serverCode: e.code }, token ? {} : {
-          zh: '这笔交易不是本工作站令牌创建的', en: 'this transaction was not created by the station token',
-        });
+        throw StationNeedsSupervisor({ serverCode: e.code });
       }
       throw e;
     }

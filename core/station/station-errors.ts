@@ -54,8 +54,8 @@ export const StationRecoveryRefused = defineError('STATION_RECOVERY_REFUSED', 40
   'This recovery is not allowed in the current state');
 
 export const StationNeedsSupervisor = defineError('STATION_NEEDS_SUPERVISOR', 403,
-  '掉气补气（rewrite）和冲正（reverse）需要运维（主管）令牌：请在请求中提供 supervisorToken，或请运维处理',
-  'Rewrite (掉气补气) and reverse (冲正) need an ops (supervisor) token: pass supervisorToken or ask ops');
+  '此笔交易不是本工作站的令牌发起的，掉气补气（rewrite）和冲正（reverse）需要运维（主管）令牌：请在请求中提供 supervisorToken，或请运维处理',
+  'This transaction was not made with this station\'s token: rewrite (掉气补气) and reverse (冲正) need an ops (supervisor) token — pass supervisorToken or ask ops');
 
 export const StationPsamMissing = defineError('STATION_PSAM_MISSING', 409,
   'PSAM 未插入：天信 CPU 卡需要把 PSAM 卡插在读卡器的 SAM 卡座中',
@@ -64,10 +64,6 @@ export const StationPsamMissing = defineError('STATION_PSAM_MISSING', 409,
 export const StationCpuRefused = defineError('STATION_CPU_REFUSED', 422,
   '表厂动态库拒绝了此 CPU 卡操作',
   "The maker's library refused this CPU-card operation");
-
-export const StationCpuLedger = defineError('STATION_CPU_LEDGER', 409,
-  'CPU 卡台账（工作站本地）不允许此操作',
-  'The station\'s CPU-card ledger does not allow this operation');
 
 export const StationNoCpuPlugin = defineError('STATION_NO_CPU_PLUGIN', 422,
   '没有启用的 CPU 卡表厂插件认领这张卡',

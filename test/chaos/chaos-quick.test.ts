@@ -60,6 +60,7 @@ describe('meterhub chaos --quick', () => {
     expect(f.outages).toBe(QUICK.brokerOutages);
     expect(f.brokerStarts).toBe(f.outages! + 1);
     expect(f.readingsSent).toBeGreaterThan(0);
+    expect(f.readingsNeverAckedByBroker).toBe(0);
     expect(f.readingsStored).toBe(f.readingsSent);
     expect(f.billedWebhook).toBe(f.readingsSent);
     expect(f.billedMqtt).toBe(f.readingsSent);
@@ -79,6 +80,7 @@ describe('meterhub chaos --quick', () => {
   it('gateway SIGKILLs mid-stream: every reading billed exactly once by id', (ctx) => {
     const f = campaign('gateway-kills', (r) => ctx.skip(r)).figures;
     expect(f.kills).toBe(QUICK.gatewayKills);
+    expect(f.readingsNeverAckedByBroker).toBe(0);
     expect(f.readingsStored).toBe(f.readingsSent);
     expect(f.billed).toBe(f.readingsSent);
     expect(f.readingsLost).toBe(0);

@@ -6,6 +6,7 @@
  * canary, so each call reports how the library treated it: the string up to the first NUL, whether a NUL
  * was written within the buffer, and how many bytes it touched beyond the string and beyond the buffer.
  */
+import { HostCallError } from './serve-host.ts';
 import koffi from 'koffi';
 import { HOST_BUFFER_SIZE, INTERFACE_FUNCTIONS, specMaxLength, type InterfaceFunction, type ParamKind } from '../interface-functions.ts';
 import { HOST_ERROR, type LoadResult, type OutArrayReport, type OutBufferReport } from '../protocol.ts';
@@ -40,15 +41,7 @@ const RANGE: Partial<Record<ParamKind, [number, number]>> = {
   int16: [-32768, 32767],
 };
 
-export class HostCallError extends Error {
-  readonly code: string;
-  readonly param: string | undefined;
-  constructor(code: string, message: string, param?: string) {
-    super(message);
-    this.code = code;
-    this.param = param;
-  }
-}
+export { HostCallError };
 
 /** Guard byte for position i: always >= 0x80, so neither NUL nor any ASCII a library writes can match it. */
 export function guardByte(i: number): number {

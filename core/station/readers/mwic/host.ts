@@ -9,37 +9,16 @@
  * Result:  { rc: number, out: { <bytesOut|int16Out param>: hex | number } }
  * Error texts name the function and parameter, never a value (passwords travel as parameters).
  */
-import { createInterface } from 'node:readline';
 import koffi from 'koffi';
-import {
-  HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeFrame,
-  type HostFrame, type LoadResult, type RequestFrame,
-} from '../../../driver/protocol.ts';
+import { HostCallError as CallError, serveHost } from '../../../driver/host/serve-host.ts';
+import { HOST_ERROR, type LoadResult } from '../../../driver/protocol.ts';
 import { MWIC_FUNCTIONS, prototype, type MwicFunction } from './mwic-functions.ts';
-
-console.log = console.error;
-console.info = console.error;
-
-class CallError extends Error {
-  readonly code: string;
-  readonly param: string | undefined;
-  constructor(code: string, message: string, param?: string) {
-    super(message);
-    this.code = code;
-    this.param = param;
-  }
-}
 
 type Bound = { spec: MwicFunction; fn: (...args: unknown[]) => unknown };
 const bound = new Map<string, Bound>();
 let loaded: LoadResult | undefined;
 
-function send(frame: HostFrame, then?: () => void): void {
-  process.stdout.write(encodeFrame(frame), then);
-}
-
 function load(path: unknown): LoadResult {
-  if (loaded) throw new CallError(HOST_ERROR.ALREADY_LOADED, 'a library is already loaded; start a new host');
   if (typeof path !== 'string' || path === '') throw new CallError(HOST_ERROR.BAD_PARAMS, 'path must be a non-empty string', 'path');
   let lib: ReturnType<typeof koffi.load>;
   try {
@@ -116,45 +95,8 @@ function call(name: string, params: Record<string, unknown>): Record<string, unk
   return { rc, out };
 }
 
-function handle(line: string): void {
-  const text = line.startsWith('\u001eMH1 ') ? line.slice(5) : line;
-  if (text.trim() === '') return;
-  let req: RequestFrame;
-  try {
-    req = JSON.parse(text) as RequestFrame;
-  } catch {
-    send({ id: null, error: { code: HOST_ERROR.BAD_FRAME, message: 'request is not JSON' } });
-    return;
-  }
-  if (typeof req !== 'object' || req === null || (typeof req.id !== 'number' && typeof req.id !== 'string') || typeof req.method !== 'string') {
-    send({ id: null, error: { code: HOST_ERROR.BAD_FRAME, message: 'request needs id and method' } });
-    return;
-  }
-  const params = (typeof req.params === 'object' && req.params !== null ? req.params : {}) as Record<string, unknown>;
-  try {
-    switch (req.method) {
-      case METHOD.ping:
-        send({ id: req.id, result: { pong: true, pid: process.pid, loaded: loaded !== undefined } });
-        return;
-      case METHOD.shutdown:
-        send({ id: req.id, result: { ok: true } }, () => process.exit(0));
-        return;
-      case METHOD.load:
-        send({ id: req.id, result: { ...load(params.path) } });
-        return;
-      default:
-        if (req.method.startsWith('$')) throw new CallError(HOST_ERROR.UNKNOWN_METHOD, `unknown method ${req.method}`);
-        if (!loaded) throw new CallError(HOST_ERROR.NOT_LOADED, 'no library loaded; send $load first');
-        send({ id: req.id, result: call(req.method, params) });
-    }
-  } catch (e) {
-    if (e instanceof CallError) send({ id: req.id, error: { code: e.code, message: e.message, ...(e.param ? { param: e.param } : {}) } });
-    else send({ id: req.id, error: { code: HOST_ERROR.INTERNAL, message: e instanceof TypeError ? e.message : 'internal error in the mwic host' } });
-  }
-}
-
-const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-rl.on('line', handle);
-rl.on('close', () => process.exit(0));
-
-send({ event: 'ready', pid: process.pid, runtime: `node ${process.version}`, arch: process.arch, platform: process.platform, protocol: PROTOCOL_VERSION });
+serveHost({
+  name: 'mwic host',
+  load: (params) => ({ ...load(params.path) }),
+  call: (method, params) => call(method, params),
+});

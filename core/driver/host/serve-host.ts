@@ -1,0 +1,85 @@
+/**
+ * The request loop every Node driver host shares (docs/driver-protocol.md): one stdin line per request,
+ * handled synchronously and strictly one at a time, one stdout frame per answer, exit when stdin closes.
+ * A host only says how to load its library and how to call one function.
+ */
+import { createInterface } from 'node:readline';
+import { FRAME_MARKER, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeFrame, type HostFrame, type RequestFrame } from '../protocol.ts';
+
+/** An error the host reports to the supervisor with a protocol code (never a parameter value). */
+export class HostCallError extends Error {
+  constructor(readonly code: string, message: string, readonly param?: string) {
+    super(message);
+  }
+}
+
+export interface HostHandlers {
+  /** `$load`: bind the library; called at most once. */
+  load(params: Record<string, unknown>): Record<string, unknown>;
+  /** One library function; throws HostCallError for what the protocol names. */
+  call(method: string, params: Record<string, unknown>): Record<string, unknown>;
+  /** Shown in INTERNAL error texts, e.g. "driver host". */
+  name: string;
+}
+
+export function serveHost(h: HostHandlers): void {
+  // Our own diagnostics must never land on stdout, which carries the frames.
+  console.log = console.error;
+  console.info = console.error;
+
+  let loaded = false;
+  let calls = 0;
+  const send = (frame: HostFrame, then?: () => void) => void process.stdout.write(encodeFrame(frame), then);
+  const fail = (id: RequestFrame['id'] | null, code: string, message: string, param?: string) =>
+    send({ id, error: { code, message, ...(param ? { param } : {}) } });
+
+  const handle = (line: string): void => {
+    const text = line.startsWith(FRAME_MARKER) ? line.slice(FRAME_MARKER.length) : line;
+    if (text.trim() === '') return;
+    let req: RequestFrame;
+    try {
+      req = JSON.parse(text) as RequestFrame;
+    } catch {
+      fail(null, HOST_ERROR.BAD_FRAME, 'request is not JSON');
+      return;
+    }
+    if (typeof req !== 'object' || req === null || (typeof req.id !== 'number' && typeof req.id !== 'string') || typeof req.method !== 'string') {
+      fail(null, HOST_ERROR.BAD_FRAME, 'request needs id (number|string) and method (string)');
+      return;
+    }
+    const params = (typeof req.params === 'object' && req.params !== null ? req.params : {}) as Record<string, unknown>;
+    try {
+      switch (req.method) {
+        case METHOD.ping:
+          send({ id: req.id, result: { pong: true, pid: process.pid, calls, loaded } });
+          return;
+        case METHOD.shutdown:
+          send({ id: req.id, result: { ok: true } }, () => process.exit(0));
+          return;
+        case METHOD.load:
+          if (loaded) throw new HostCallError(HOST_ERROR.ALREADY_LOADED, 'a library is already loaded; start a new host');
+          send({ id: req.id, result: h.load(params) });
+          loaded = true;
+          return;
+        default: {
+          if (req.method.startsWith('$')) throw new HostCallError(HOST_ERROR.UNKNOWN_METHOD, `unknown method ${req.method}`);
+          if (!loaded) throw new HostCallError(HOST_ERROR.NOT_LOADED, 'no library loaded; send $load first');
+          calls++;
+          const started = process.hrtime.bigint();
+          const result = h.call(req.method, params);
+          result.$ms = Number(process.hrtime.bigint() - started) / 1e6;
+          send({ id: req.id, result });
+        }
+      }
+    } catch (e) {
+      if (e instanceof HostCallError) fail(req.id, e.code, e.message, e.param);
+      // koffi marshalling errors carry no parameter values; anything else is reported without detail.
+      else fail(req.id, HOST_ERROR.INTERNAL, e instanceof TypeError ? e.message : `internal error in the ${h.name}`);
+    }
+  };
+
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', handle);
+  rl.on('close', () => process.exit(0));
+  send({ event: 'ready', pid: process.pid, runtime: `node ${process.version}`, arch: process.arch, platform: process.platform, protocol: PROTOCOL_VERSION });
+}
