@@ -23,8 +23,8 @@ import { createPgDatabase, openTestDatabase } from '../core/ledger/testing/datab
 import { KeyVault } from '../core/ledger/key-vault.ts';
 import { LedgerStore } from '../core/ledger/ledger-store.ts';
 import { createPluginHost } from '../core/plugins/plugin-host.ts';
-import { serviceAvailable } from '../test/support/services.ts';
-import { meterWriteBack, standInLibraryPath } from '../test/api/stand-in-meter.ts';
+import { serviceAvailable } from '../core/testing/services.ts';
+import { meterWriteBack, standInLibraryPath } from '../core/testing/stand-in-meter.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);

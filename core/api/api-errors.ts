@@ -51,14 +51,17 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   const e = toMeterHubError(err);
   if (e.status >= 500 && !e.code.startsWith('DRIVER_')) req.log.error({ err }, 'request failed');
   else req.log.info({ code: e.code, status: e.status }, 'request refused');
-  if (e.code.startsWith('DRIVER_') || e.code === 'IDENTIFY_INCOMPLETE') {
+  // A library that answered with malformed card data (502) will do so again: retrying is pointless. Every other
+  // driver failure (crash, hang, missing library) is the maker library being unavailable: 503, retry later.
+  const badGateway = e.code === 'DRIVER_OUTPUT_INVALID';
+  if ((e.code.startsWith('DRIVER_') && !badGateway) || e.code === 'IDENTIFY_INCOMPLETE') {
     const retry = Number(e.details?.retryAfterSeconds ?? 1);
     reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
   }
   if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="meterhub"');
   const txId = e.details?.transactionId;
   if (typeof txId === 'string') (req as { auditTx?: string }).auditTx = txId;
-  const status = e.code.startsWith('DRIVER_') ? 503 : e.status;
+  const status = badGateway ? 502 : e.code.startsWith('DRIVER_') ? 503 : e.status;
   return reply.code(status).send({ error: { ...e.toJSON(), details: e.details ?? {} } });
 }
 

@@ -2,7 +2,7 @@
  * Driver faults through the real card API: a `meterhub serve` child with the fault builds
  * (build/native/faults, 替身库 on the kingcard layout) as plugins. Each injected fault is one HTTP call that
  * must fail with the right error (crash → 503 DRIVER_CRASHED, hang → 503 DRIVER_TIMEOUT, malformed output →
- * DRIVER_OUTPUT_INVALID (503 over HTTP, like every driver error), a library claiming every card → 409 CARD_CONFLICT), record nothing in the
+ * DRIVER_OUTPUT_INVALID (502 over HTTP, no Retry-After: the library will answer the same again), a library claiming every card → 409 CARD_CONFLICT), record nothing in the
  * ledger, and leave the server process alive and serving: the same pid answers /v1/health and a sale on a
  * healthy maker, and the faulty driver is respawned and answers its working functions again.
  */
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openServerDatabase } from '../api/server.ts';
 import { TokenStore } from '../auth/token-store.ts';
-import { faultPlugin } from '../../test/api/support.ts';
+import { faultPlugin } from '../testing/fault-plugin.ts';
 import { call, ROOT, startServe, type ServeChild } from './serve-child.ts';
 import { newReport, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
 
@@ -23,8 +23,8 @@ const EXPECTED: Record<Kind, { status: number; code: string; respawn: boolean }>
   abort: { status: 503, code: 'DRIVER_CRASHED', respawn: true },
   hang: { status: 503, code: 'DRIVER_TIMEOUT', respawn: true },
   // The plugin host raises 502; the API answers every DRIVER_* error as 503 + Retry-After (core/api/api-errors.ts).
-  overrun: { status: 503, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
-  garbage: { status: 503, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
+  overrun: { status: 502, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
+  garbage: { status: 502, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
   claim_all: { status: 409, code: 'CARD_CONFLICT', respawn: false },
 };
 

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { serviceAvailable } from '../../test/support/services.ts';
+import { serviceAvailable } from '../testing/services.ts';
 import { brokerOutageCampaign } from './broker-outages.ts';
 import { driverFaultCampaign } from './driver-faults.ts';
 import { gatewayKillCampaign } from './gateway-kills.ts';

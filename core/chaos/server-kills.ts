@@ -17,7 +17,7 @@ import { openServerDatabase } from '../api/server.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { createPgDatabase } from '../ledger/testing/databases.ts';
 import { freePort } from '../../gateways/testing/mosquitto.ts';
-import { meterWriteBack } from '../../test/api/stand-in-meter.ts';
+import { meterWriteBack } from '../testing/stand-in-meter.ts';
 import { call, ROOT, startServe, type HttpResult, type ServeChild } from './serve-child.ts';
 import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
 

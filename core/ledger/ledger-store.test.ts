@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { serviceAvailable } from '../../test/support/services.ts';
+import { serviceAvailable } from '../testing/services.ts';
 import { KeyVault } from './key-vault.ts';
 import { LedgerStore, type Actor, type CardWriteOut, type Idem } from './ledger-store.ts';
 import { openTestDatabase, type TestDatabase } from './testing/databases.ts';

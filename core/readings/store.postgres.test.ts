@@ -1,4 +1,4 @@
-import { POSTGRES_URL, serviceAvailable } from '../../test/support/services.ts';
+import { POSTGRES_URL, serviceAvailable } from '../testing/services.ts';
 import { storeContract } from './store.contract.ts';
 import { tempPostgres } from './testing/fixtures.ts';
 

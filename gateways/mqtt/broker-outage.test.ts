@@ -5,7 +5,7 @@
  * gateway's durable queue and completes once the broker is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceAvailable } from '../../test/support/services.ts';
+import { serviceAvailable } from '../../core/testing/services.ts';
 import type { MeterHubDatabase } from '../../core/db/database.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../../core/readings/pipeline.ts';
 import { MqttSink } from '../../core/readings/sinks/mqtt-sink.ts';

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceAvailable } from '../../test/support/services.ts';
+import { serviceAvailable } from '../../core/testing/services.ts';
 import { openDatabase } from '../../core/db/database.ts';
 import { MqttSimulator } from '../sim/mqtt-simulator.ts';
 import { WebhookBilling } from '../testing/billing.ts';

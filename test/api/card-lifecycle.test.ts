@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_PLUGINS, freshCardNo, startTestServer, type TestServer } from './support.ts';
-import { erased, meterWriteBack } from './stand-in-meter.ts';
+import { erased, meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 
 const matrix: Array<{ maker: string; cardType: '4442' | '102' }> = [];
 for (const d of readdirSync(BUNDLED_PLUGINS).sort()) {

@@ -5,7 +5,7 @@
  * The server never calls the CPU library here: the station does (test/station/cpu-*.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceAvailable } from '../support/services.ts';
+import { serviceAvailable } from '../../core/testing/services.ts';
 import { freshCardNo, startTestServer, type TestServer } from './support.ts';
 
 const pgOk = await serviceAvailable('postgres');

@@ -14,9 +14,9 @@ import { TokenStore } from '../../core/auth/token-store.ts';
 import { KeyVault } from '../../core/ledger/key-vault.ts';
 import { LedgerStore } from '../../core/ledger/ledger-store.ts';
 import { createPgDatabase } from '../../core/ledger/testing/databases.ts';
-import { serviceAvailable } from '../support/services.ts';
+import { serviceAvailable } from '../../core/testing/services.ts';
 import { freshCardNo, ROOT } from './support.ts';
-import { meterWriteBack } from './stand-in-meter.ts';
+import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 
 const pgOk = await serviceAvailable('postgres');
 

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultPlugin, freshCardNo, removeDir, startTestServer, type TestServer } from './support.ts';
-import { meterWriteBack } from './stand-in-meter.ts';
-import { serviceAvailable } from '../support/services.ts';
+import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
+import { serviceAvailable } from '../../core/testing/services.ts';
 
 const M = 'kingcard';
 const T = '4442' as const;

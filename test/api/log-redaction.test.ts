@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../core/api/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { faultPlugin, freshCardNo, removeDir, startTestServer, type TestServer } from './support.ts';
-import { meterWriteBack } from './stand-in-meter.ts';
+import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 
 describe('log redaction', () => {
   const lines: string[] = [];

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolesFor } from '../../core/auth/roles.ts';
 import { freshCardNo, startTestServer, type TestServer } from './support.ts';
-import { meterWriteBack } from './stand-in-meter.ts';
+import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 
 describe('roles', () => {
   let s: TestServer;

@@ -96,21 +96,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   };
 }
 
-/** A temporary plugin folder that loads one of the fault builds (build/native/faults) under a new id. */
-export function faultPlugin(fault: string, id: string, cardTypes: string[] = ['4442', '102']): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-fault-plugin-'));
-  const pdir = join(dir, id);
-  const lib = `lib/libgascard_fault_${fault}.so`;
-  mkdirSync(join(pdir, 'lib'), { recursive: true });
-  cpSync(join(ROOT, 'build', 'native', 'faults', `libgascard_fault_${fault}.so`), join(pdir, lib));
-  writeFileSync(join(pdir, 'meterhub-plugin.json'), JSON.stringify({
-    id, name: { 'zh-CN': `故障库 ${fault}`, en: `fault build ${fault}` }, cardTypes,
-    library: { [`${process.platform}-${process.arch}`]: lib }, standIn: true,
-    driver: { callTimeoutMs: 1500 },
-    catalogues: { returnCodes: [], toolCards: [] },
-  }));
-  return dir;
-}
+export { faultPlugin } from '../../core/testing/fault-plugin.ts';
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });

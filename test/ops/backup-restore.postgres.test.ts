@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../api/support.ts';
-import { POSTGRES_URL, serviceAvailable } from '../support/services.ts';
+import { POSTGRES_URL, serviceAvailable } from '../../core/testing/services.ts';
 import { sellCard, startOpsServer, tempDir, type OpsServer, type SoldCard } from './support.ts';
 import { rmSync } from 'node:fs';
 

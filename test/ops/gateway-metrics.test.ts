@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusSimulator } from '../../gateways/sim/bus-simulator.ts';
 import { openPtyPair, type PtyPair } from '../../gateways/sim/pty.ts';
-import { MQTT_URL, serviceAvailable } from '../support/services.ts';
+import { MQTT_URL, serviceAvailable } from '../../core/testing/services.ts';
 import { sample, startOpsServer, type OpsServer } from './support.ts';
 
 const mqttUp = await serviceAvailable('mosquitto');

@@ -75,7 +75,7 @@ describe('GET /metrics', () => {
 
   it('an unconfirmed sale shows as PREPARED with its age', async () => {
     const sold = await sellCard(s, 'chint');
-    const { meterWriteBack } = await import('../api/stand-in-meter.ts');
+    const { meterWriteBack } = await import('../../core/testing/stand-in-meter.ts');
     const card = meterWriteBack('chint', '4442', sold.purchase.data);
     const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, idem: `open-${sold.cardNo}`, body: { cardType: '4442', data: card, cardNo: sold.cardNo, gas: 2 } });
     expect(p.status).toBe(201);

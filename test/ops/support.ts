@@ -9,7 +9,7 @@ import { startServer, type RunningServer, type ServerOptions } from '../../core/
 import type { Role } from '../../core/auth/roles.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { freshCardNo } from '../api/support.ts';
-import { meterWriteBack } from '../api/stand-in-meter.ts';
+import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 
 export { freshCardNo };
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../core/api/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { MqttSimulator } from '../../gateways/sim/mqtt-simulator.ts';
-import { MQTT_URL, serviceAvailable } from '../support/services.ts';
+import { MQTT_URL, serviceAvailable } from '../../core/testing/services.ts';
 
 const mqttUp = await serviceAvailable('mosquitto');
 const dataDir = mkdtempSync(join(tmpdir(), 'mh-serve-gw-'));

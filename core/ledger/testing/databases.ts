@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, type MeterHubDatabase } from '../../db/database.ts';
 import { migrate } from '../../db/migrations.ts';
-import { POSTGRES_URL } from '../../../test/support/services.ts';
+import { POSTGRES_URL } from '../../testing/services.ts';
 
 export interface TestDatabase {
   database: MeterHubDatabase;
