@@ -3,7 +3,6 @@
  * SIGKILLed at random moments mid-stream and restarted on the same database, while the meters keep
  * publishing into its persistent broker session. Billing must end with every reading exactly once by id.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,24 +11,8 @@ import { MqttSimulator } from '../../gateways/sim/mqtt-simulator.ts';
 import { WebhookBilling } from '../../gateways/testing/billing.ts';
 import { PrivateMosquitto } from '../../gateways/testing/mosquitto.ts';
 import { auditWebhook } from './billing-audit.ts';
-import { ROOT } from './serve-child.ts';
+import { startGateway, type GatewayChild } from './gateway-child.ts';
 import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
-
-interface GatewayChild { child: ChildProcess; exited: Promise<NodeJS.Signals | number | null> }
-
-function startGateway(config: string): Promise<GatewayChild> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'gateway', 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<NodeJS.Signals | number | null>((r) => child.once('exit', (code, sig) => r(sig ?? code)));
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      if (out.includes('"event":"started"')) { clearInterval(t); resolve({ child, exited }); }
-      if (child.exitCode !== null) { clearInterval(t); reject(new Error(`gateway exited: ${out.slice(-1500)}`)); }
-    }, 20);
-  });
-}
 
 export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('gateway-kills', kills);

@@ -4,37 +4,17 @@
  * What makes it hold: uplink PUBACKs only after commit (the broker redelivers the rest), the outbox's
  * expiring leases (undelivered rows are picked up again) and the reading id as Idempotency-Key.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../../core/testing/services.ts';
 import { openDatabase } from '../../core/db/database.ts';
 import { MqttSimulator } from '../sim/mqtt-simulator.ts';
+import { startGateway, type GatewayChild } from '../../core/chaos/gateway-child.ts';
 import { WebhookBilling } from '../testing/billing.ts';
 import { PrivateMosquitto } from '../testing/mosquitto.ts';
 
-const root = resolve(import.meta.dirname, '../..');
-
-function startGateway(config: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/meterhub.mjs'), 'gateway', 'run', '--config', config], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  return new Promise((resolvePromise, reject) => {
-    const t = setInterval(() => {
-      if (out.includes('"event":"started"')) {
-        clearInterval(t);
-        resolvePromise({ child, output: () => out });
-      }
-      if (child.exitCode !== null) {
-        clearInterval(t);
-        reject(new Error(`gateway exited: ${out}`));
-      }
-    }, 20);
-  });
-}
 
 describe('gateway process SIGKILLed mid-stream', async () => {
   const available = await serviceAvailable('mosquitto');
@@ -43,7 +23,7 @@ describe('gateway process SIGKILLed mid-stream', async () => {
   let dir: string;
   let configPath: string;
   let dbPath: string;
-  let gw: { child: ChildProcess; output: () => string } | null = null;
+  let gw: GatewayChild | null = null;
 
   beforeAll(async () => {
     if (!available) return;

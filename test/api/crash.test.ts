@@ -1,10 +1,9 @@
 /**
  * Crash between the ledger commit and the response: the server (a real `meterhub serve` child process) kills
- * itself with SIGKILL right after committing a purchase (METERHUB_FAULT=kill-after-ledger-commit, honoured
- * because NODE_ENV=test). After a restart the same Idempotency-Key returns the same card data and keys, and
+ * itself with SIGKILL right after committing a purchase (METERHUB_FAULT=kill-after-ledger-commit, armed
+ * through METERHUB_ALLOW_FAULTS=1 by core/chaos/serve-child.ts). After a restart the same Idempotency-Key returns the same card data and keys, and
  * the ledger holds exactly one purchase. SQLite and PostgreSQL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,38 +14,11 @@ import { KeyVault } from '../../core/ledger/key-vault.ts';
 import { LedgerStore } from '../../core/ledger/ledger-store.ts';
 import { createPgDatabase } from '../../core/ledger/testing/databases.ts';
 import { serviceAvailable } from '../../core/testing/services.ts';
-import { freshCardNo, ROOT } from './support.ts';
+import { startServe } from '../../core/chaos/serve-child.ts';
+import { freshCardNo } from './support.ts';
 import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 
 const pgOk = await serviceAvailable('postgres');
-
-interface Child {
-  url: string;
-  proc: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startServe(dataDir: string, env: Record<string, string>): Promise<Child> {
-  const base = { ...process.env };
-  delete base.DATABASE_URL;
-  delete base.METERHUB_FAULT;
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn', '--no-bootstrap-token'], {
-    cwd: ROOT, env: { ...base, NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d) => { err += String(d); });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}\n${err}`)), 30_000);
-    proc.stdout!.on('data', (d) => {
-      out += String(d);
-      const m = /METERHUB_LISTENING (\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve({ url: m[1]!, proc, exited }); }
-    });
-    void exited.then((x) => { clearTimeout(timer); reject(new Error(`serve exited early (${x.code ?? x.signal}): ${err}`)); });
-  });
-}
 
 async function post(url: string, path: string, token: string, body: unknown, idem?: string) {
   const res = await fetch(url + path, {
@@ -67,20 +39,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('same Idempotency-Key after restart: same data and keys, exactly one purchase', async () => {
-      const env: Record<string, string> = {};
       let databaseUrl: string | undefined;
       if (kind === 'postgres') {
         const p = await createPgDatabase();
         drop = p.drop;
         databaseUrl = p.url;
-        env.DATABASE_URL = p.url;
       }
       const setup = await openServerDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
       const token = (await new TokenStore(setup).create('crash-counter', 'counter')).token;
       await setup.close();
 
       // 1. A normal server: issue and confirm a card; graceful shutdown on SIGTERM.
-      const s1 = await startServe(dataDir, env);
+      const s1 = await startServe({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
       const cardNo = freshCardNo();
       const issue = await post(s1.url, '/v1/cards/issue', token, { maker: 'kingcard', cardType: '4442', cardNo, gas: 0, meterKind: 1 });
       expect(issue.status).toBe(201);
@@ -90,7 +60,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const card = meterWriteBack('kingcard', '4442', issue.body.data);
 
       // 2. With the fault: the purchase commits, then the process dies before answering.
-      const s2 = await startServe(dataDir, { ...env, METERHUB_FAULT: 'kill-after-ledger-commit' });
+      const s2 = await startServe({ dataDir, ...(databaseUrl ? { databaseUrl } : {}), fault: 'kill-after-ledger-commit' });
       const key = `crash-${kind}-${cardNo}`;
       const body = { cardType: '4442', data: card, cardNo, gas: 25 };
       await expect(post(s2.url, '/v1/cards/purchase', token, body, key)).rejects.toThrow();
@@ -105,7 +75,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const keys = ledger.keysOf(rows[0]!);
 
       // 3. Restart without the fault: the retry gets the recorded answer, not a new sale.
-      const s3 = await startServe(dataDir, env);
+      const s3 = await startServe({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
       const retry = await post(s3.url, '/v1/cards/purchase', token, body, key);
       expect(retry.status).toBe(201);
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
