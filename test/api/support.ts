@@ -13,24 +13,14 @@ import type { Role } from '../../core/auth/roles.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { KeyVault } from '../../core/ledger/key-vault.ts';
 import { openTestDatabase, type TestDatabase } from '../../core/ledger/testing/databases.ts';
+import { apiClient, type ApiCall } from '../../core/testing/api-client.ts';
 import { createPluginHost } from '../../core/plugins/plugin-host.ts';
 import type { PluginHost } from '../../core/plugins/plugin-types.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BUNDLED_PLUGINS = join(ROOT, 'plugins');
 
-export interface CallOptions {
-  token?: string | null;
-  body?: unknown;
-  idem?: string;
-  headers?: Record<string, string>;
-}
-
-export interface CallResult<T = any> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
+export type { CallOptions, CallResult } from '../../core/testing/api-client.ts';
 
 export interface TestServer {
   url: string;
@@ -39,7 +29,7 @@ export interface TestServer {
   db: TestDatabase;
   vault: KeyVault;
   tokens: Record<Role, string> & Record<string, string>;
-  call<T = any>(method: string, path: string, o?: CallOptions): Promise<CallResult<T>>;
+  call: ApiCall;
   close(): Promise<void>;
 }
 
@@ -72,22 +62,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url, app, host, db, vault, tokens,
-    async call(method, path, c = {}) {
-      const headers: Record<string, string> = { ...(c.headers ?? {}) };
-      const token = c.token === undefined ? tokens.ops : c.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (c.idem) headers['idempotency-key'] = c.idem;
-      let body: string | undefined;
-      if (c.body !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(c.body);
-      }
-      const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON (e.g. /docs html) */ }
-      return { status: res.status, headers: res.headers, body: parsed as any };
-    },
+    call: apiClient(url, () => tokens.ops),
     async close() {
       await app.close();
       await host.close();

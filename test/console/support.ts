@@ -3,6 +3,7 @@
  * stand-in plugins), a local billing webhook that can be told to refuse, and headless Chromium through
  * playwright-core. The console is built from console/ first (node console/build.mjs --if-stale).
  */
+import { apiClient, type ApiCall } from '../../core/testing/api-client.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -73,7 +74,7 @@ export interface ConsoleServer {
   server: RunningServer;
   dataDir: string;
   tokens: Record<Role, string>;
-  call<T = any>(method: string, path: string, o?: { token?: string | null; body?: unknown; idem?: string }): Promise<{ status: number; headers: Headers; body: T }>;
+  call: ApiCall;
   close(): Promise<void>;
 }
 
@@ -85,22 +86,7 @@ export async function startConsoleServer(o: Partial<ServerOptions> = {}): Promis
   for (const role of ['counter', 'bank', 'ops', 'billing'] as const) tokens[role] = (await store.create(`console-${role}`, role)).token;
   return {
     server, dataDir, tokens,
-    async call(method, path, c = {}) {
-      const headers: Record<string, string> = {};
-      const token = c.token === undefined ? tokens.ops : c.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (c.idem) headers['idempotency-key'] = c.idem;
-      let body: string | undefined;
-      if (c.body !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(c.body);
-      }
-      const res = await fetch(server.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : null; } catch { /* html */ }
-      return { status: res.status, headers: res.headers, body: parsed as any };
-    },
+    call: apiClient(server.url, () => tokens.ops),
     async close() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * The real `meterhub serve` path for ops tests: startServer on a temp data dir with the bundled stand-in
  * plugins (替身库) in driver-host child processes, metrics on, one token per role, a card sold end to end.
  */
+import { apiClient, type ApiCall } from '../../core/testing/api-client.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ export interface OpsServer {
   server: RunningServer;
   dataDir: string;
   tokens: Record<Role, string>;
-  call<T = any>(method: string, path: string, o?: { token?: string | null; body?: unknown; idem?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: T; text: string }>;
+  call: ApiCall;
   close(o?: { keepData?: boolean }): Promise<void>;
 }
 
@@ -39,22 +40,7 @@ export async function startOpsServer(o: Partial<ServerOptions> & { dataDir?: str
   const t = tokens;
   return {
     server, dataDir, tokens: t,
-    async call(method, path, c = {}) {
-      const headers: Record<string, string> = { ...(c.headers ?? {}) };
-      const token = c.token === undefined ? t.ops : c.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (c.idem) headers['idempotency-key'] = c.idem;
-      let body: string | undefined;
-      if (c.body !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(c.body);
-      }
-      const res = await fetch(server.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : null; } catch { /* text (metrics) */ }
-      return { status: res.status, headers: res.headers, body: parsed as any, text };
-    },
+    call: apiClient(server.url, () => t.ops),
     async close(c = {}) {
       await server.close();
       if (!c.keepData) rmSync(dataDir, { recursive: true, force: true });
