@@ -3,11 +3,13 @@
  * hash = sha256(prevHash + "\n" + canonical JSON of the row). Editing, deleting or re-ordering any row, or
  * cutting the tail (the head row remembers the last seq and hash), breaks `verify()`.
  *
- * Appends are group-committed: calls that arrive while a batch is being written go into the next batch,
- * one transaction each, so auditing costs one fsync per batch rather than per call. The API awaits the
- * append before the response leaves, so an answered call is always audited.
+ * Appends are batched: entries that arrive while a batch is waiting to be written join it, and the batch is
+ * one unit of the database's commit queue (core/db/commit-queue.ts) — on SQLite the same group commit, and so
+ * the same fsync, as the ledger's sales. The API awaits the append before the response leaves, so an
+ * answered call is always audited.
  */
 import type { Kysely } from 'kysely';
+import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
 import type { DialectName, MeterHubDatabase } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
@@ -110,69 +112,74 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+/** Entries per audit unit at most. */
+const MAX_BATCH = 1000;
+
 export class AuditLog {
   private readonly db: Kysely<AuditTables>;
   private readonly dialect: DialectName;
+  private readonly commits: CommitQueue;
   private queue: Pending[] = [];
-  private draining: Promise<void> | null = null;
+  /** A unit is submitted and has not taken the queue yet: new entries ride with it. */
+  private scheduled = false;
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(database: MeterHubDatabase) {
     this.db = database.db as Kysely<AuditTables>;
     this.dialect = database.dialect;
+    this.commits = commitQueue(database);
   }
 
   append(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      this.draining ??= this.drain();
+      if (!this.scheduled) this.submit();
     });
   }
 
   /** Resolves when everything queued so far is durable. */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.writing.size) await Promise.all([...this.writing]);
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length) {
-        await new Promise((r) => setImmediate(r));
-        const batch = this.queue.splice(0, 1000);
-        try {
-          await this.writeBatch(batch.map((p) => p.entry));
-          for (const p of batch) p.resolve();
-        } catch (e) {
-          for (const p of batch) p.reject(e);
-        }
-      }
-    } finally {
-      this.draining = null;
+  private submit(): void {
+    this.scheduled = true;
+    let taken: Pending[] = [];
+    const done = this.commits.unit(async (trx) => {
+      // Everything appended until the unit runs goes in it.
+      taken = this.queue.splice(0, MAX_BATCH);
+      this.scheduled = false;
+      if (this.queue.length) this.submit();
+      await this.writeBatch(trx as Kysely<AuditTables>, taken.map((p) => p.entry));
+    }).then(
+      () => { for (const p of taken) p.resolve(); },
+      (e: unknown) => { for (const p of taken) p.reject(e); },
+    );
+    this.writing.add(done);
+    void done.then(() => this.writing.delete(done));
+  }
+
+  private async writeBatch(trx: Kysely<AuditTables>, entries: AuditEntry[]): Promise<void> {
+    // One writer at a time across instances: the head row is the lock (SQLite serialises writers anyway).
+    let q = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const head = await q.executeTakeFirstOrThrow();
+    let seq = Number(head.seq);
+    let prev = head.hash;
+    const rows: AuditRow[] = [];
+    for (const e of entries) {
+      seq += 1;
+      const base = {
+        seq, at: e.at, request_id: e.requestId, actor: e.actor, role: e.role, channel: e.channel, method: e.method,
+        path: e.path.slice(0, 500), route: e.route, status: e.status, tx_id: e.transactionId,
+        idem_key: e.idempotencyKey, ip: e.ip, duration_ms: Math.round(e.durationMs), prev_hash: prev,
+      };
+      const hash = rowHash(base);
+      rows.push({ ...base, hash });
+      prev = hash;
     }
-  }
-
-  private async writeBatch(entries: AuditEntry[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      // One writer at a time across instances: the head row is the lock (SQLite serialises writers anyway).
-      let q = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
-      if (this.dialect === 'postgres') q = q.forUpdate();
-      const head = await q.executeTakeFirstOrThrow();
-      let seq = Number(head.seq);
-      let prev = head.hash;
-      const rows: AuditRow[] = [];
-      for (const e of entries) {
-        seq += 1;
-        const base = {
-          seq, at: e.at, request_id: e.requestId, actor: e.actor, role: e.role, channel: e.channel, method: e.method,
-          path: e.path.slice(0, 500), route: e.route, status: e.status, tx_id: e.transactionId,
-          idem_key: e.idempotencyKey, ip: e.ip, duration_ms: Math.round(e.durationMs), prev_hash: prev,
-        };
-        const hash = rowHash(base);
-        rows.push({ ...base, hash });
-        prev = hash;
-      }
-      for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_log').values(rows.slice(i, i + 200)).execute();
-      await trx.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
-    });
+    for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_log').values(rows.slice(i, i + 200)).execute();
+    await trx.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
   }
 
   /** Walks the whole chain; names the first row that does not hold. */

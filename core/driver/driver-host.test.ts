@@ -255,6 +255,51 @@ describe('driver host: isolation and respawn', () => {
     expect(d.health().restarts).toBe(1);
   });
 
+  it('pipelined calls around a crash: answers before it stand, the crash is that call\'s alone, calls after it run once on the new host', async () => {
+    const d = driver();
+    const data = await newCard(d);
+    await d.errorText(1001); // a fresh count below starts at the next host
+    const writes: number[] = [];
+    d.supervisor.on('write', (w: { requests: number }) => writes.push(w.requests));
+    const before = [d.errorText(1000), d.errorText(1000), d.errorText(1000)];
+    const crash = rejection(d.buy('4442', { source: data, cardNo: '9000000001', gas: 1, count: 2 }));
+    const after = [d.errorText(1000), d.errorText(1000), d.errorText(1000), d.errorText(1000)];
+    expect((await Promise.all(before)).map((r) => r.rc)).toEqual([0, 0, 0]);
+    // All eight went out in one write: seven waited in the host's pipe behind the first (slow) one.
+    expect(writes[0]).toBe(8);
+    expect((await crash).code).toBe('DRIVER_CRASHED');
+    expect((await crash).details).toMatchObject({ function: 'Buy4442Card' });
+    expect((await Promise.all(after)).map((r) => r.rc)).toEqual([0, 0, 0, 0]);
+    // The fixture counts calls per process: the new host ran exactly the four written after the crash, once each.
+    expect((await d.errorText(1001)).text).toBe('max=1 total=5');
+    expect(d.health()).toMatchObject({ restarts: 1, queued: 0 });
+  });
+
+  it('a call waiting in the pipe behind a hang is not timed out by its own timer; it runs on the new host', async () => {
+    const d = driver({ callTimeoutMs: 120_000 });
+    const data = await newCard(d);
+    const hang = rejection(d.buy('4442', { source: data, cardNo: '9000000003', gas: 1, count: 2 }, { timeoutMs: 500 }));
+    // Shorter than the hang's timeout plus the respawn: it would fail if its clock ran while it waited.
+    const behind = d.read('4442', data, { timeoutMs: 400 });
+    expect((await hang).code).toBe('DRIVER_TIMEOUT');
+    expect(await behind).toMatchObject({ rc: 0, cardNo: '12345' });
+    expect(d.health().restarts).toBe(1);
+  });
+
+  it('pipelineDepth 1 sends one request at a time and gives the same answers', async () => {
+    const d = driver({ pipelineDepth: 1 });
+    const data = await newCard(d);
+    const writes: Array<{ requests: number; inFlight: number }> = [];
+    d.supervisor.on('write', (w: { requests: number; inFlight: number }) => writes.push(w));
+    const calls = [d.errorText(1000), d.errorText(-9), d.check('4442', data)];
+    const [r, t, c] = await Promise.all(calls) as [{ text: string }, { text: string }, { rc: number }];
+    expect(r.text).toBe('slow');
+    expect(t.text).toContain('PSC');
+    expect(c.rc).toBe(0);
+    expect(writes).toEqual([{ requests: 1, inFlight: 1 }, { requests: 1, inFlight: 1 }, { requests: 1, inFlight: 1 }]);
+    expect(() => driver({ pipelineDepth: 0 })).toThrow(/pipelineDepth/);
+  });
+
   it('backs off exponentially on a crash loop, capped', async () => {
     const d = driver({ backoff: { initialMs: 50, maxMs: 300, healthyResetMs: 600_000 } });
     const data = await newCard(d);

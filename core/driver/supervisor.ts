@@ -1,9 +1,14 @@
 /**
  * Supervises one driver host process for one maker library (docs/driver-protocol.md §5).
  *
- * - Calls are queued and sent one at a time; the per-call timeout starts when the call is sent.
+ * - Calls are queued and pipelined: up to `pipelineDepth` requests are written ahead in one pipe write, and
+ *   the host still runs them strictly one at a time, in order (the protocol requires it). So the oldest
+ *   unanswered request is the only one the host can be running: its timeout starts when it becomes the
+ *   oldest (the host has answered the one before), and a crash, a hang or a protocol violation is that
+ *   call's alone.
  * - A crash (exit/signal), a hang (timeout -> SIGKILL) or a protocol violation fails the call in flight only;
- *   the host is respawned after an exponential backoff and queued calls go to the new process.
+ *   the host is respawned after an exponential backoff. Requests written ahead of it were never started: they
+ *   go back to the front of the queue, in order, and run on the new process.
  * - A failure while starting (host cannot start, library cannot be loaded) fails every queued call; the next
  *   call tries again once the backoff has passed.
  */
@@ -58,6 +63,13 @@ export interface SupervisorOptions {
   backoff?: BackoffOptions;
   /** Calls waiting beyond this many are refused with DRIVER_OVERLOADED. */
   maxQueue?: number;
+  /**
+   * Requests written to the host ahead of its answers (default 16; 1 = one at a time). Saves a wake-up of
+   * both processes per call under load; it never changes what the host runs, or in which order.
+   */
+  pipelineDepth?: number;
+  /** Under load, how long a call may wait for others to share the host's wake-up (ms; default 2, 0 = never). */
+  coalesceMs?: number;
   logger?: DriverLogger;
   /** Name for logs and error details (default: the library file name). */
   name?: string;
@@ -68,11 +80,17 @@ export interface CallOptions {
 }
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+export const DEFAULT_PIPELINE_DEPTH = 16;
+export const DEFAULT_COALESCE_MS = 2;
+/** A host written to less than this long ago counts as busy (see pump()). */
+const BUSY_MS = 5;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const SHUTDOWN_GRACE_MS = 2_000;
 
 interface Job {
   method: string;
+  /** When the job was first sent (for the `call` event's duration). */
+  sentAt?: number;
   params: Record<string, unknown>;
   timeoutMs: number;
   resolve(v: Record<string, unknown>): void;
@@ -89,8 +107,23 @@ interface Host {
   ready?: ReadyEvent;
   load?: LoadResult;
   readyAt?: number;
-  /** The one request in flight (internal or a job). */
-  pending?: { id: number; method: string; resolve(r: Record<string, unknown>): void; reject(e: Error): void; timer: NodeJS.Timeout };
+  /**
+   * Requests written and not yet answered, oldest first (internal or a job). The host runs only the first;
+   * its timer runs, the others' start when they become first.
+   */
+  pending: Pending[];
+}
+
+interface Pending {
+  id: number;
+  method: string;
+  timeoutMs: number;
+  startup: boolean;
+  /** The queued call this request carries (absent for $load): put back in the queue if never started. */
+  job?: Job;
+  resolve(r: Record<string, unknown>): void;
+  reject(e: Error): void;
+  timer?: NodeJS.Timeout;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -144,7 +177,10 @@ export function redact(text: string): string {
 const silentLogger: DriverLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface SupervisorHealth extends DriverHealth {
+  /** Calls not answered yet: waiting here plus written to the host. */
   queued: number;
+  /** Of those, written to the host (pipelined; the host runs the oldest). */
+  inFlight: number;
   /** Delay used for the latest respawn (ms). */
   backoffMs: number;
   consecutiveFailures: number;
@@ -152,7 +188,7 @@ export interface SupervisorHealth extends DriverHealth {
 }
 
 export class DriverSupervisor extends EventEmitter {
-  private readonly o: Required<Pick<SupervisorOptions, 'callTimeoutMs' | 'startTimeoutMs' | 'maxQueue'>> & SupervisorOptions;
+  private readonly o: Required<Pick<SupervisorOptions, 'callTimeoutMs' | 'startTimeoutMs' | 'maxQueue' | 'pipelineDepth' | 'coalesceMs'>> & SupervisorOptions;
   private readonly backoff: Required<BackoffOptions>;
   private readonly log: DriverLogger;
   readonly name: string;
@@ -160,7 +196,8 @@ export class DriverSupervisor extends EventEmitter {
   private state: DriverHealth['state'] = 'stopped';
   private host?: Host;
   private readonly queue: Job[] = [];
-  private inflight?: Job;
+  /** Jobs written to the host and not answered yet, oldest first. */
+  private readonly inflight: Job[] = [];
   private nextId = 1;
   private restarts = 0;
   private spawns = 0;
@@ -178,7 +215,13 @@ export class DriverSupervisor extends EventEmitter {
 
   constructor(opts: SupervisorOptions) {
     super();
-    this.o = { callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS, startTimeoutMs: DEFAULT_START_TIMEOUT_MS, maxQueue: 1000, ...opts };
+    this.o = { callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS, startTimeoutMs: DEFAULT_START_TIMEOUT_MS, maxQueue: 1000, pipelineDepth: DEFAULT_PIPELINE_DEPTH, coalesceMs: DEFAULT_COALESCE_MS, ...opts };
+    if (!Number.isInteger(this.o.pipelineDepth) || this.o.pipelineDepth < 1) {
+      throw BadInput({ field: 'pipelineDepth' }, { zh: 'pipelineDepth 必须是正整数', en: 'pipelineDepth must be a positive integer' });
+    }
+    if (!Number.isFinite(this.o.coalesceMs) || this.o.coalesceMs < 0) {
+      throw BadInput({ field: 'coalesceMs' }, { zh: 'coalesceMs 不能为负数', en: 'coalesceMs must not be negative' });
+    }
     this.backoff = { initialMs: 100, maxMs: 5_000, healthyResetMs: 30_000, ...opts.backoff };
     this.log = opts.logger ?? silentLogger;
     this.name = opts.name ?? basename(opts.libraryPath);
@@ -221,22 +264,21 @@ export class DriverSupervisor extends EventEmitter {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.host && !this.host.retired ? { pid: this.host.pid } : {}),
       calls: this.calls,
-      queued: this.queue.length + (this.inflight ? 1 : 0),
+      queued: this.queue.length + this.inflight.length,
+      inFlight: this.inflight.length,
       backoffMs: this.backoffMs,
       consecutiveFailures: this.failures,
       noiseLines: this.noiseLines,
     };
   }
 
-  /** Lets the call in flight finish (within its timeout), refuses queued calls, stops the host. */
+  /** Lets the calls already written to the host finish (each within its timeout), refuses queued calls, stops the host. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.wakeStart?.();
     for (const job of this.queue.splice(0)) job.reject(DriverClosed({ library: this.name, function: job.method }));
-    if (this.inflight) {
-      await new Promise<void>((r) => this.once('idle', r));
-    }
+    while (this.inflight.length > 0) await new Promise<void>((r) => this.once('idle', r));
     await this.starting?.catch(() => undefined);
     const h = this.host;
     if (h && !h.retired) {
@@ -254,30 +296,73 @@ export class DriverSupervisor extends EventEmitter {
 
   // ---- internals ------------------------------------------------------------------------------
 
+  private pumpScheduled = false;
+  private lastFlushAt = -Infinity;
+
+  /**
+   * Sends the queue soon, in one pipe write. Waking an idle host costs far more than the library call (about
+   * 0.1 ms of CPU on each side against under 1 µs for a Check), so:
+   * - calls made by the continuations of one batch of answers, or by one request's Promise.all, share a
+   *   write (sent once the microtasks queued so far have run);
+   * - under load (the last write went out under BUSY_MS ago) and with nothing in flight, the write waits up
+   *   to `coalesceMs` for the calls of other requests; an idle server sends at once.
+   * While calls are in flight nothing waits: what queues meanwhile goes with the next answer.
+   */
   private pump(): void {
-    if (this.inflight || this.queue.length === 0 || this.closed) return;
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    const run = () => {
+      this.pumpScheduled = false;
+      this.pumpNow();
+    };
+    const busy = this.o.coalesceMs > 0 && this.inflight.length === 0 && performance.now() - this.lastFlushAt < BUSY_MS;
+    if (busy) setTimeout(run, this.o.coalesceMs);
+    else queueMicrotask(run);
+  }
+
+  private pumpNow(): void {
+    if (this.queue.length === 0 || this.closed || this.inflight.length >= this.o.pipelineDepth) return;
     const h = this.host;
     if (!h || !this.serving()) {
       void this.ensureStarted();
       return;
     }
-    const job = this.queue.shift()!;
-    this.inflight = job;
+    // One pipe write for everything sent in this turn.
+    this.lastFlushAt = performance.now();
+    const stdin = h.child.stdin!;
+    let requests = 0;
+    stdin.cork();
+    try {
+      while (this.queue.length > 0 && this.inflight.length < this.o.pipelineDepth && !h.retired) {
+        this.send(h, this.queue.shift()!);
+        requests++;
+      }
+    } finally {
+      stdin.uncork();
+    }
+    // How many requests shared this write (tests; batch sizes under load).
+    this.emit('write', { requests, inFlight: this.inflight.length });
+  }
+
+  private send(h: Host, job: Job): void {
+    this.inflight.push(job);
     this.calls++;
-    const sentAt = performance.now();
-    let errorCode: string | undefined;
-    this.request(h, job.method, job.params, job.timeoutMs)
-      .then(job.resolve, (e: Error) => {
-        errorCode = (e as Partial<MeterHubError>).code ?? 'ERROR';
-        job.reject(e);
-      })
-      .finally(() => {
-        // For metrics (core/metrics): one event per call once the caller has its answer.
-        if (this.listenerCount('call') > 0) this.emit('call', { method: job.method, durationMs: performance.now() - sentAt, errorCode });
-        this.inflight = undefined;
-        this.emit('idle');
-        this.pump();
-      });
+    job.sentAt ??= performance.now();
+    // A request that failHost puts back in the queue never settles: its job is sent again, as a new request.
+    this.request(h, job.method, job.params, job.timeoutMs, false, job).then(
+      (r) => this.settle(job, undefined, () => job.resolve(r)),
+      (e: Error) => this.settle(job, (e as Partial<MeterHubError>).code ?? 'ERROR', () => job.reject(e)),
+    );
+  }
+
+  private settle(job: Job, errorCode: string | undefined, finish: () => void): void {
+    const i = this.inflight.indexOf(job);
+    if (i >= 0) this.inflight.splice(i, 1);
+    finish();
+    // For metrics (core/metrics): one event per call once the caller has its answer.
+    if (this.listenerCount('call') > 0) this.emit('call', { method: job.method, durationMs: performance.now() - job.sentAt!, errorCode });
+    if (this.inflight.length === 0) this.emit('idle');
+    this.pump();
   }
 
   private serving(): boolean {
@@ -373,6 +458,7 @@ export class DriverSupervisor extends EventEmitter {
       child,
       pid: child.pid ?? -1,
       retired: false,
+      pending: [],
       exited,
       reader: new FrameReader({
         frame: (json) => this.onFrame(h, json),
@@ -430,23 +516,28 @@ export class DriverSupervisor extends EventEmitter {
     });
   }
 
-  private request(h: Host, method: string, params: Record<string, unknown>, timeoutMs: number, startup = false): Promise<Record<string, unknown>> {
+  private request(h: Host, method: string, params: Record<string, unknown>, timeoutMs: number, startup = false, job?: Job): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       if (h.retired) {
         reject(this.transientError(DriverCrashed, { function: method, reason: 'host not running' }));
         return;
       }
-      const id = this.nextId++;
-      const timer = setTimeout(() => {
-        if (h.pending?.id !== id) return;
-        this.log.warn({ driver: this.name, pid: h.pid, function: method, timeoutMs }, 'driver call timed out; killing host');
-        this.failHost(h, () => startup
-          ? DriverStartFailed({ library: this.name, function: method, timeoutMs }, { zh: '加载动态库超时', en: 'loading the library timed out' })
-          : this.transientError(DriverTimeout, { function: method, timeoutMs }), 'SIGKILL');
-      }, timeoutMs);
-      h.pending = { id, method, timer, resolve, reject };
-      h.child.stdin!.write(encodeRequest({ id, method, params }));
+      const p: Pending = { id: this.nextId++, method, timeoutMs, startup, resolve, reject, ...(job ? { job } : {}) };
+      h.pending.push(p);
+      if (h.pending.length === 1) this.armTimer(h, p);
+      h.child.stdin!.write(encodeRequest({ id: p.id, method, params }));
     });
+  }
+
+  /** The oldest unanswered request is the one the host is running: only its time counts. */
+  private armTimer(h: Host, p: Pending): void {
+    p.timer = setTimeout(() => {
+      if (h.pending[0] !== p) return;
+      this.log.warn({ driver: this.name, pid: h.pid, function: p.method, timeoutMs: p.timeoutMs }, 'driver call timed out; killing host');
+      this.failHost(h, () => p.startup
+        ? DriverStartFailed({ library: this.name, function: p.method, timeoutMs: p.timeoutMs }, { zh: '加载动态库超时', en: 'loading the library timed out' })
+        : this.transientError(DriverTimeout, { function: p.method, timeoutMs: p.timeoutMs }), 'SIGKILL');
+    }, p.timeoutMs);
   }
 
   private onFrame(h: Host, json: string): void {
@@ -470,13 +561,18 @@ export class DriverSupervisor extends EventEmitter {
       this.log.debug({ driver: this.name, pid: h.pid, event: (f as { event: string }).event }, 'driver host event');
       return;
     }
-    if (!isResponse(f) || !h.pending || f.id !== h.pending.id) {
-      this.violation(h, isResponse(f) ? 'response to no request in flight' : 'frame is neither a response nor an event');
+    // Answers come strictly in request order: anything else is not the host this protocol describes.
+    const p = h.pending[0];
+    if (!isResponse(f) || !p || f.id !== p.id) {
+      const reason = !isResponse(f) ? 'frame is neither a response nor an event'
+        : h.pending.some((q) => q.id === f.id) ? 'response out of order' : 'response to no request in flight';
+      this.violation(h, reason);
       return;
     }
-    const p = h.pending;
     clearTimeout(p.timer);
-    h.pending = undefined;
+    h.pending.shift();
+    const next = h.pending[0];
+    if (next) this.armTimer(h, next);
     if ('result' in f) p.resolve(f.result);
     else p.reject(this.hostError(p.method, f.error));
   }
@@ -484,7 +580,7 @@ export class DriverSupervisor extends EventEmitter {
   private violation(h: Host, reason: string): void {
     if (h.retired) return;
     this.log.warn({ driver: this.name, pid: h.pid, reason }, 'driver protocol violation; killing host');
-    this.failHost(h, () => this.transientError(DriverProtocol, { reason, ...(h.pending ? { function: h.pending.method } : {}) }), 'SIGKILL');
+    this.failHost(h, () => this.transientError(DriverProtocol, { reason, ...(h.pending[0] ? { function: h.pending[0].method } : {}) }), 'SIGKILL');
   }
 
   private onExit(h: Host, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
@@ -499,7 +595,7 @@ export class DriverSupervisor extends EventEmitter {
     this.failHost(h, () => spawnError
       ? DriverStartFailed({ library: this.name, reason: spawnError })
       : this.transientError(DriverCrashed, {
-        ...(h.pending ? { function: h.pending.method } : {}), exitCode: code, signal, reason: how, pid: h.pid,
+        ...(h.pending[0] ? { function: h.pending[0].method } : {}), exitCode: code, signal, reason: how, pid: h.pid,
       }, { zh: how, en: how }));
   }
 
@@ -514,10 +610,22 @@ export class DriverSupervisor extends EventEmitter {
     if (wasServing && !this.closed) this.bumpBackoff(h);
     const err = makeError();
     this.retire(h, kill);
-    const p = h.pending;
+    const [p, ...notStarted] = h.pending.splice(0);
+    // Written ahead, never started (the host runs one request at a time, in order): sent again to the next host.
+    const again = notStarted.flatMap((q) => {
+      clearTimeout(q.timer);
+      if (q.job) {
+        const i = this.inflight.indexOf(q.job);
+        if (i >= 0) this.inflight.splice(i, 1);
+        return [q.job];
+      }
+      q.reject(err);
+      return [];
+    });
+    if (this.closed) for (const job of again) job.reject(DriverClosed({ library: this.name, function: job.method }));
+    else this.queue.unshift(...again);
     if (p) {
       clearTimeout(p.timer);
-      h.pending = undefined;
       p.reject(err);
     }
     this.emit(`gone:${h.pid}`, err);

@@ -499,7 +499,7 @@ export class CardService {
   static readonly IDENTIFY_TTL_MS = 10_000;
 
   private async identifyCached(cardType: MemoryCardType, data: string): Promise<Identification> {
-    const plugins = this.host.list().filter((p) => p.enabled && p.cardTypes.includes(cardType)).map((p) => p.id).join(',');
+    const plugins = this.host.enabledFor(cardType).join(',');
     const key = `${cardType}|${plugins}|${sha256(data)}`;
     const hit = this.idCache.get(key);
     if (hit && Date.now() - hit.at < CardService.IDENTIFY_TTL_MS) return hit.id;

@@ -10,7 +10,8 @@
  * card at the station, after the PREPARED row is committed here, and the station confirms with the read-back.
  */
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { type Kysely, type Transaction } from 'kysely';
+import { commitQueue, type CommitQueue, type UnitDb } from '../db/commit-queue.ts';
 import type { DialectName, MeterHubDatabase } from '../db/database.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
@@ -132,9 +133,12 @@ export class LedgerStore {
   readonly db: Kysely<LedgerTables>;
   readonly dialect: DialectName;
 
+  private readonly commits: CommitQueue;
+
   constructor(database: MeterHubDatabase, private readonly vault: KeyVault) {
     this.db = database.db as Kysely<LedgerTables>;
     this.dialect = database.dialect;
+    this.commits = commitQueue(database);
   }
 
   // ---------------------------------------------------------------- reads
@@ -578,75 +582,12 @@ export class LedgerStore {
   }
 
   /**
-   * Runs one unit atomically. PostgreSQL: its own transaction (the pool runs units in parallel; row versions
-   * and the unique index keep them apart). SQLite: group commit — units that arrive while a batch commits
-   * form the next batch, each inside its own SAVEPOINT (a refused unit rolls back alone), one COMMIT and so
-   * one fsync per batch. A caller is answered only after its batch's COMMIT: durability is unchanged.
+   * Runs one unit atomically through the database's commit queue (core/db/commit-queue.ts): on SQLite a group
+   * commit shared with the audit log (one fsync per batch), on PostgreSQL its own transaction. A caller is
+   * answered only after its unit is durable.
    */
   private unit<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
-    if (this.dialect !== 'sqlite' || !this.groupCommit) return this.db.transaction().execute(fn);
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn: fn as (trx: Db) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.draining) void this.drain();
-    });
-  }
-
-  private queue: Array<{ fn: (trx: Db) => Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }> = [];
-  private draining = false;
-  /** SQLite group commit (see unit()); on by default. */
-  groupCommit = true;
-  /** How long a busy SQLite batch waits for companions (ms). */
-  commitWindowMs = 2;
-  private lastCommitAt = -Infinity;
-
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.queue.length) {
-        // Under load (the last commit was moments ago) wait a commit window so more units share one fsync;
-        // otherwise one turn of the event loop. The fsync blocks the event loop (better-sqlite3 is synchronous),
-        // so without a window each unit would pay for its own.
-        const busy = performance.now() - this.lastCommitAt < 20;
-        await new Promise((r) => (busy && this.commitWindowMs > 0 ? setTimeout(r, this.commitWindowMs) : setImmediate(r)));
-        const units = this.queue.splice(0, 256);
-        const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
-        try {
-          await this.db.connection().execute(async (conn) => {
-            await sql`begin immediate`.execute(conn);
-            try {
-              for (const u of units) {
-                await sql`savepoint ledger_unit`.execute(conn);
-                try {
-                  const v = await u.fn(conn);
-                  await sql`release ledger_unit`.execute(conn);
-                  results.push({ ok: true, v });
-                } catch (e) {
-                  await sql`rollback to ledger_unit`.execute(conn);
-                  await sql`release ledger_unit`.execute(conn);
-                  results.push({ ok: false, e });
-                }
-              }
-              await sql`commit`.execute(conn);
-              this.lastCommitAt = performance.now();
-            } catch (e) {
-              await sql`rollback`.execute(conn).catch(() => {});
-              throw e;
-            }
-          });
-        } catch (e) {
-          // Nothing of this batch is durable: every unit fails (each caller may retry with its key).
-          for (const u of units) u.reject(e);
-          continue;
-        }
-        units.forEach((u, i) => {
-          const r = results[i]!;
-          if (r.ok) u.resolve(r.v);
-          else u.reject(r.e);
-        });
-      }
-    } finally {
-      this.draining = false;
-    }
+    return this.commits.unit(fn as (db: UnitDb) => Promise<T>);
   }
 }
 

@@ -136,6 +136,10 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     return e.driver;
   };
 
+  const sortedIds = [...entries.keys()].sort();
+  const enabledFor = (cardType: CardType): string[] =>
+    sortedIds.filter((id) => isEnabled(id) && entry(id).loaded.manifest.cardTypes.includes(cardType));
+
   const host: PluginHost = {
     list: () => [...entries.keys()].sort().map((id) => state(id, true)),
     get: (id) => (entries.has(id) ? state(id) : undefined),
@@ -156,11 +160,9 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       return state(id);
     },
     driver,
+    enabledFor,
     async identify(cardType: CardType, data: string): Promise<Identification> {
-      const candidates = [...entries.keys()]
-        .filter((id) => isEnabled(id) && entry(id).loaded.manifest.cardTypes.includes(cardType))
-        .map((id) => ({ id, driver: driver(id) }));
-      return identifyCard(cardType, data, candidates);
+      return identifyCard(cardType, data, enabledFor(cardType).map((id) => ({ id, driver: driver(id) })));
     },
     async close() {
       await Promise.all([...entries.values()].map(stopDriver));

@@ -89,6 +89,8 @@ export interface PluginHost {
   disable(id: string): Promise<PluginState>;
   /** The driver of an enabled plugin; throws PLUGIN_DISABLED / PLUGIN_UNKNOWN / LIBRARY_MISSING. */
   driver(id: string): CardDriver;
+  /** Ids of the enabled plugins that take this card type, sorted (no disk access: card operations ask this). */
+  enabledFor(cardType: CardType): string[];
   /** Asks every enabled plugin's Check; exactly one claim or a clear error (CARD_UNKNOWN 422, CARD_CONFLICT 409). */
   identify(cardType: CardType, data: string): Promise<Identification>;
   close(): Promise<void>;

@@ -96,7 +96,7 @@ export class CpuCardOps {
   constructor(private readonly d: CpuOpsDeps) {}
 
   private cpuMakers(): string[] {
-    return this.d.host.list().filter((p) => p.enabled && p.cardTypes.includes('cpu')).map((p) => p.id);
+    return this.d.host.enabledFor('cpu');
   }
 
   /** Runs a library call with the reader released (mwic). */

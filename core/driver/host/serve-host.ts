@@ -2,6 +2,10 @@
  * The request loop every Node driver host shares (docs/driver-protocol.md): one stdin line per request,
  * handled synchronously and strictly one at a time, one stdout frame per answer, exit when stdin closes.
  * A host only says how to load its library and how to call one function.
+ *
+ * The supervisor writes requests ahead (pipelining), so several may wait here. The next one starts only
+ * once the previous answer has left for the pipe: if a library call then kills the process, every earlier
+ * answer has reached the supervisor, which can tell exactly which call it was.
  */
 import { createInterface } from 'node:readline';
 import { FRAME_MARKER, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeFrame, type HostFrame, type RequestFrame } from '../protocol.ts';
@@ -78,8 +82,25 @@ export function serveHost(h: HostHandlers): void {
     }
   };
 
+  const waiting: string[] = [];
+  let stdinClosed = false;
+  let awaitingDrain = false;
+  const run = (): void => {
+    while (waiting.length > 0) {
+      if (process.stdout.writableLength > 0) {
+        // Node writes pipes asynchronously on POSIX: wait until the last answer is out of this process.
+        if (!awaitingDrain) {
+          awaitingDrain = true;
+          process.stdout.once('drain', () => { awaitingDrain = false; run(); });
+        }
+        return;
+      }
+      handle(waiting.shift()!);
+    }
+    if (stdinClosed) process.exit(0);
+  };
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  rl.on('line', handle);
-  rl.on('close', () => process.exit(0));
+  rl.on('line', (line) => { waiting.push(line); if (!awaitingDrain) run(); });
+  rl.on('close', () => { stdinClosed = true; if (!awaitingDrain) run(); });
   send({ event: 'ready', pid: process.pid, runtime: `node ${process.version}`, arch: process.arch, platform: process.platform, protocol: PROTOCOL_VERSION });
 }

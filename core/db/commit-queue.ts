@@ -1,0 +1,137 @@
+/**
+ * One commit queue per database, shared by everything that must be durable before the server answers (the
+ * ledger and the audit log). On SQLite it is a group commit: units that arrive while a batch commits form the
+ * next batch, each inside its own SAVEPOINT (a refused unit rolls back alone), one COMMIT and so one fsync
+ * (synchronous=FULL) per batch. A unit's promise settles only after its batch's COMMIT: durability is that of
+ * a transaction per unit, the fsyncs are shared. Sharing one queue matters because better-sqlite3 fsyncs on
+ * the event loop: a sale and the audit row of the call before it go out in the same fsync instead of two.
+ *
+ * PostgreSQL runs each unit in its own transaction on the pool (row locks and unique indexes keep concurrent
+ * units apart; the server's fsync is not ours to block on).
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { MeterHubDatabase } from './database.ts';
+
+export type UnitDb = Kysely<any> | Transaction<any>;
+
+export interface CommitQueue {
+  /** Runs `fn` atomically; resolves with its result once it is durable, rejects with its error (nothing kept). */
+  unit<T>(fn: (db: UnitDb) => Promise<T>): Promise<T>;
+  /** Resolves when every unit submitted so far has settled. */
+  idle(): Promise<void>;
+  /** Batches committed so far (SQLite; PostgreSQL counts units). */
+  readonly commits: number;
+}
+
+export interface CommitQueueOptions {
+  /** How long a busy SQLite batch waits for companions (ms). */
+  windowMs?: number;
+  /** Units per SQLite transaction at most. */
+  maxBatch?: number;
+}
+
+/** A commit less than this long ago means the server is busy: the next batch waits `windowMs` for companions. */
+const BUSY_MS = 20;
+
+interface Unit {
+  fn: (db: UnitDb) => Promise<unknown>;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+class SqliteCommitQueue implements CommitQueue {
+  private queue: Unit[] = [];
+  private draining: Promise<void> | null = null;
+  private lastCommitAt = -Infinity;
+  commits = 0;
+
+  constructor(private readonly db: Kysely<any>, private readonly windowMs: number, private readonly maxBatch: number) {}
+
+  unit<T>(fn: (db: UnitDb) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.draining ??= this.drain().finally(() => { this.draining = null; });
+    });
+  }
+
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      // Under load wait a commit window so more units share one fsync; otherwise one turn of the event loop.
+      const busy = performance.now() - this.lastCommitAt < BUSY_MS;
+      await new Promise((r) => (busy && this.windowMs > 0 ? setTimeout(r, this.windowMs) : setImmediate(r)));
+      const units = this.queue.splice(0, this.maxBatch);
+      const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
+      try {
+        await this.db.connection().execute(async (conn) => {
+          await sql`begin immediate`.execute(conn);
+          try {
+            for (const u of units) {
+              await sql`savepoint mh_unit`.execute(conn);
+              try {
+                const v = await u.fn(conn);
+                await sql`release mh_unit`.execute(conn);
+                results.push({ ok: true, v });
+              } catch (e) {
+                await sql`rollback to mh_unit`.execute(conn);
+                await sql`release mh_unit`.execute(conn);
+                results.push({ ok: false, e });
+              }
+            }
+            await sql`commit`.execute(conn);
+            this.commits++;
+            this.lastCommitAt = performance.now();
+          } catch (e) {
+            await sql`rollback`.execute(conn).catch(() => {});
+            throw e;
+          }
+        });
+      } catch (e) {
+        // Nothing of this batch is durable: every unit fails (each caller may retry, with its key).
+        for (const u of units) u.reject(e);
+        continue;
+      }
+      units.forEach((u, i) => {
+        const r = results[i]!;
+        if (r.ok) u.resolve(r.v);
+        else u.reject(r.e);
+      });
+    }
+  }
+}
+
+class PostgresCommitQueue implements CommitQueue {
+  private readonly running = new Set<Promise<unknown>>();
+  commits = 0;
+
+  constructor(private readonly db: Kysely<any>) {}
+
+  unit<T>(fn: (db: UnitDb) => Promise<T>): Promise<T> {
+    const p = this.db.transaction().execute(fn).then((v) => { this.commits++; return v; });
+    const tracked = p.catch(() => undefined);
+    this.running.add(tracked);
+    void tracked.then(() => this.running.delete(tracked));
+    return p;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.all([...this.running]);
+  }
+}
+
+const queues = new WeakMap<MeterHubDatabase, CommitQueue>();
+
+/** The database's commit queue (created on first use; options apply only then). */
+export function commitQueue(database: MeterHubDatabase, opts: CommitQueueOptions = {}): CommitQueue {
+  let q = queues.get(database);
+  if (!q) {
+    q = database.dialect === 'sqlite'
+      ? new SqliteCommitQueue(database.db, opts.windowMs ?? 2, opts.maxBatch ?? 256)
+      : new PostgresCommitQueue(database.db);
+    queues.set(database, q);
+  }
+  return q;
+}
