@@ -54,6 +54,12 @@ export interface ServerOptions {
   metricsAccess?: MetricsAccessConfig;
   /** Plugins /v1/ready requires; default from METERHUB_REQUIRED_PLUGINS, else every enabled plugin with a library. */
   requiredPlugins?: string[];
+  /**
+   * Start every enabled plugin's driver host now (default true) rather than at its first card call, so the
+   * first sale after a start does not wait for a host to start and load its library (a fraction of a
+   * second to seconds). A driver that fails to start shows in /v1/health and /v1/ready, and is retried.
+   */
+  startDrivers?: boolean;
 }
 
 export interface RunningServer {
@@ -88,6 +94,17 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     ...(o.pluginPaths ? { pluginPaths: o.pluginPaths } : {}), dataDir, logger,
     ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
   });
+
+  if (o.startDrivers !== false) {
+    for (const p of pluginHost.list()) {
+      if (!p.enabled || !p.libraryFound) continue;
+      try {
+        pluginHost.driver(p.id);
+      } catch (err) {
+        logger.warn({ plugin: p.id, err }, 'driver not started');
+      }
+    }
+  }
 
   if (o.bootstrapToken !== false) {
     const tokens = new TokenStore(database);

@@ -32,8 +32,20 @@ async function readyStatus(s: OpsServer, status: number, timeoutMs = 20_000) {
 }
 
 describe('GET /v1/ready', () => {
-  it('by default requires every enabled plugin with a library, starts their drivers and turns 200 once they are up', async () => {
+  it('serve starts every enabled plugin\'s driver host at start, before any probe or card call', async () => {
     const s = await start({});
+    const expected = s.server.pluginHost.list().filter((p) => p.enabled && p.libraryFound);
+    expect(expected.map((p) => p.id)).toEqual(expect.arrayContaining(['kingcard', 'chint']));
+    // Created with the server: none of these waits for its first sale.
+    for (const p of expected) expect(p.driver, p.id).toBeDefined();
+    const end = Date.now() + 30_000;
+    const notReady = () => s.server.pluginHost.list().filter((p) => p.enabled && p.libraryFound && p.driver?.state !== 'ready').map((p) => p.id);
+    while (notReady().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(notReady()).toEqual([]);
+  }, 60_000);
+
+  it('by default requires every enabled plugin with a library; without startDrivers the probe starts them and turns 200 once they are up', async () => {
+    const s = await start({ startDrivers: false });
     const first = await s.call('GET', '/v1/ready', { token: null });
     // Nothing has used a driver yet: the probe starts them and says so.
     expect(first.status).toBe(503);
