@@ -33,8 +33,6 @@ export interface CreateCardDriverOptions {
   maxQueue?: number;
   /** Requests written ahead to the host (default 16, 1 = one at a time); see SupervisorOptions. */
   pipelineDepth?: number;
-  /** Under load, how long a call may wait to share the host's wake-up (ms, default 2). */
-  coalesceMs?: number;
   name?: string;
   /** Start the host at creation (default) or at the first call. */
   lazy?: boolean;

@@ -68,8 +68,6 @@ export interface SupervisorOptions {
    * both processes per call under load; it never changes what the host runs, or in which order.
    */
   pipelineDepth?: number;
-  /** Under load, how long a call may wait for others to share the host's wake-up (ms; default 2, 0 = never). */
-  coalesceMs?: number;
   logger?: DriverLogger;
   /** Name for logs and error details (default: the library file name). */
   name?: string;
@@ -81,9 +79,6 @@ export interface CallOptions {
 
 export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 export const DEFAULT_PIPELINE_DEPTH = 16;
-export const DEFAULT_COALESCE_MS = 2;
-/** A host written to less than this long ago counts as busy (see pump()). */
-const BUSY_MS = 5;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -188,7 +183,7 @@ export interface SupervisorHealth extends DriverHealth {
 }
 
 export class DriverSupervisor extends EventEmitter {
-  private readonly o: Required<Pick<SupervisorOptions, 'callTimeoutMs' | 'startTimeoutMs' | 'maxQueue' | 'pipelineDepth' | 'coalesceMs'>> & SupervisorOptions;
+  private readonly o: Required<Pick<SupervisorOptions, 'callTimeoutMs' | 'startTimeoutMs' | 'maxQueue' | 'pipelineDepth'>> & SupervisorOptions;
   private readonly backoff: Required<BackoffOptions>;
   private readonly log: DriverLogger;
   readonly name: string;
@@ -215,12 +210,9 @@ export class DriverSupervisor extends EventEmitter {
 
   constructor(opts: SupervisorOptions) {
     super();
-    this.o = { callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS, startTimeoutMs: DEFAULT_START_TIMEOUT_MS, maxQueue: 1000, pipelineDepth: DEFAULT_PIPELINE_DEPTH, coalesceMs: DEFAULT_COALESCE_MS, ...opts };
+    this.o = { callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS, startTimeoutMs: DEFAULT_START_TIMEOUT_MS, maxQueue: 1000, pipelineDepth: DEFAULT_PIPELINE_DEPTH, ...opts };
     if (!Number.isInteger(this.o.pipelineDepth) || this.o.pipelineDepth < 1) {
       throw BadInput({ field: 'pipelineDepth' }, { zh: 'pipelineDepth 必须是正整数', en: 'pipelineDepth must be a positive integer' });
-    }
-    if (!Number.isFinite(this.o.coalesceMs) || this.o.coalesceMs < 0) {
-      throw BadInput({ field: 'coalesceMs' }, { zh: 'coalesceMs 不能为负数', en: 'coalesceMs must not be negative' });
     }
     this.backoff = { initialMs: 100, maxMs: 5_000, healthyResetMs: 30_000, ...opts.backoff };
     this.log = opts.logger ?? silentLogger;
@@ -297,27 +289,20 @@ export class DriverSupervisor extends EventEmitter {
   // ---- internals ------------------------------------------------------------------------------
 
   private pumpScheduled = false;
-  private lastFlushAt = -Infinity;
 
   /**
-   * Sends the queue soon, in one pipe write. Waking an idle host costs far more than the library call (about
-   * 0.1 ms of CPU on each side against under 1 µs for a Check), so:
-   * - calls made by the continuations of one batch of answers, or by one request's Promise.all, share a
-   *   write (sent once the microtasks queued so far have run);
-   * - under load (the last write went out under BUSY_MS ago) and with nothing in flight, the write waits up
-   *   to `coalesceMs` for the calls of other requests; an idle server sends at once.
-   * While calls are in flight nothing waits: what queues meanwhile goes with the next answer.
+   * Sends the queue in one pipe write once the microtasks queued so far have run: the calls made by the
+   * continuations of one batch of answers, or by one request's Promise.all, share a write and one wake-up
+   * of the host, which costs far more than the library call itself. Nothing waits on a timer: a lone caller
+   * is sent at once, and what queues while calls are in flight goes with the next answer.
    */
   private pump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    const run = () => {
+    queueMicrotask(() => {
       this.pumpScheduled = false;
       this.pumpNow();
-    };
-    const busy = this.o.coalesceMs > 0 && this.inflight.length === 0 && performance.now() - this.lastFlushAt < BUSY_MS;
-    if (busy) setTimeout(run, this.o.coalesceMs);
-    else queueMicrotask(run);
+    });
   }
 
   private pumpNow(): void {
@@ -328,7 +313,6 @@ export class DriverSupervisor extends EventEmitter {
       return;
     }
     // One pipe write for everything sent in this turn.
-    this.lastFlushAt = performance.now();
     const stdin = h.child.stdin!;
     let requests = 0;
     stdin.cork();

@@ -496,8 +496,12 @@ export class LedgerStore {
       card_observed: observed ? JSON.stringify(observed) : null, read_back: null,
     };
     await trx.insertInto('ledger_transactions').values(row).execute();
+    if (w) this.plainKeys.set(row, { oldKey: w.oldKey, newKey: w.newKey });
     return row;
   }
+
+  /** Keys of rows written in this unit, as the library gave them: the answer needs no decryption of what was just encrypted. */
+  private readonly plainKeys = new WeakMap<LedgerTxRow, { oldKey: string | null; newKey: string | null }>();
 
   /** The conditional UPDATE that makes two writes from one card state impossible. */
   private async bumpCard(trx: Db, card: LedgerCardRow, set: Partial<LedgerCardRow>): Promise<void> {
@@ -525,7 +529,7 @@ export class LedgerStore {
   private created(row: LedgerTxRow, i: { decorate?: Decorate | undefined }): StoredResult {
     const view = presentTx(row);
     // CPU rows carry no keys: nothing to add to (or re-read for) the answer.
-    const keys = row.keys_enc ? this.keysOf(row) : null;
+    const keys = row.keys_enc ? (this.plainKeys.get(row) ?? this.keysOf(row)) : null;
     const body = { ...(i.decorate ? i.decorate(view) : view) };
     return { status: 201, body, keys, transactionId: row.id };
   }
