@@ -14,13 +14,14 @@ import { createHash } from 'node:crypto';
 import {
   CARD_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType,
 } from '../cards/card-types.ts';
-import type { CardDriver, UsageResult } from '../driver/card-driver.ts';
+import type { CardDriver, ReadResult, UsageResult } from '../driver/card-driver.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import { CardTypeUnsupported, PluginDisabled, PluginUnknown } from '../plugins/plugin-errors.ts';
 import { driverFor, STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { Identification, PluginHost } from '../plugins/plugin-types.ts';
 import { hitFault } from './faults.ts';
+import { saleAhead } from './sale-ahead.ts';
 import {
   CardDataLength, CardNumberMismatch, CardReadFailed, CpuCardAtStation, CpuCardNotBlank, CpuObservedRequired, CpuReadBackRequired,
   LedgerCardNotFound, LibraryRefused, MemoryDataRequired, NotAUserCard, ReverseCardChanged, ReverseNeedsReadBack, ReverseReachedCard,
@@ -96,6 +97,8 @@ type NormalReadBack = { kind: 'user'; cardNo: string; gas: number; count: number
 export interface CardServiceOptions {
   host: PluginHost;
   store: LedgerStore;
+  /** Ask Read and Buy ahead of 判卡 when the ledger knows the card (default true). */
+  saleAhead?: boolean;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -104,9 +107,13 @@ export class CardService {
   readonly host: PluginHost;
   readonly store: LedgerStore;
 
+  /** Ask Read and Buy ahead of 判卡 when the ledger knows the card (sale-ahead.ts); on by default. */
+  readonly saleAhead: boolean;
+
   constructor(o: CardServiceOptions) {
     this.host = o.host;
     this.store = o.store;
+    this.saleAhead = o.saleAhead ?? true;
   }
 
   // ---------------------------------------------------------------- reads
@@ -270,12 +277,18 @@ export class CardService {
     return this.orReplay(idem, async () => {
       const cardType = memoryType(b.cardType);
       const data = cardData(cardType, b.data);
+      // Read and Buy go out with the 判卡 Checks; used only if 判卡 and the card agree (sale-ahead.ts).
+      const ahead = this.saleAhead ? await saleAhead(this.host, this.store, cardType, data, b.cardNo, b.gas) : undefined;
+      const asked = ahead?.start();
       const { maker, driver } = await this.userCard(cardType, data);
-      const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
+      const early = ahead && asked && ahead.maker === maker && ahead.driver === driver ? { ...asked, count: ahead.count } : undefined;
+      const observed = await this.observe(maker, driver, cardType, data, b.cardNo, early?.read);
       const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
       // The count comes from the card; the commit refuses it unless the ledger agrees (card count = ledger count).
       const count = observed.count + 1;
-      const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
+      const w = early && early.count === count
+        ? await early.buy
+        : await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
       if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
       return this.after(await this.store.commitPurchase({
         actor, maker, cardType, cardNo: b.cardNo, gas: b.gas, count, observed, requireEmpty, write: w,
@@ -515,8 +528,9 @@ export class CardService {
     return r;
   }
 
-  private async readValues(maker: string, driver: CardDriver, cardType: MemoryCardType, data: string) {
-    const r = await driver.read(cardType, data);
+  /** `read`: the same Read already asked (sale-ahead); otherwise it is asked now. */
+  private async readValues(maker: string, driver: CardDriver, cardType: MemoryCardType, data: string, read?: Promise<ReadResult>) {
+    const r = await (read ?? driver.read(cardType, data));
     if (r.rc !== 0) {
       const e = await this.refused(driver, r.rc, 'Read');
       throw CardReadFailed({ maker, ...e.details }, { zh: e.zh, en: e.en });
@@ -528,8 +542,10 @@ export class CardService {
    * What the ledger compares with: card number, count and the gas still on the card. Gas counts as taken
    * once the meter has written back onto the card since it was sold (Buy clears that flag).
    */
-  private async observe(maker: string, driver: CardDriver, cardType: MemoryCardType, data: string, cardNo?: string): Promise<ObservedCard> {
-    const r = await this.readValues(maker, driver, cardType, data);
+  private async observe(
+    maker: string, driver: CardDriver, cardType: MemoryCardType, data: string, cardNo?: string, read?: Promise<ReadResult>,
+  ): Promise<ObservedCard> {
+    const r = await this.readValues(maker, driver, cardType, data, read);
     if (cardNo !== undefined && r.cardNo !== cardNo) {
       throw CardNumberMismatch({ requested: cardNo, onCard: r.cardNo }, { zh: `卡上卡号 ${r.cardNo}`, en: `the card says ${r.cardNo}` });
     }

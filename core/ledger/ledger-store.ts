@@ -147,6 +147,12 @@ export class LedgerStore {
     return db.selectFrom('ledger_cards').selectAll().where('maker', '=', maker).where('card_no', '=', cardNo).executeTakeFirst();
   }
 
+  /** The sequence rows of this card number among the given makers (one probe of the primary key per maker). */
+  async cardsByNumber(cardNo: string, makers: string[]): Promise<LedgerCardRow[]> {
+    if (makers.length === 0) return [];
+    return this.db.selectFrom('ledger_cards').selectAll().where('card_no', '=', cardNo).where('maker', 'in', makers).execute();
+  }
+
   async tx(id: string, db: Db = this.db): Promise<LedgerTxRow | undefined> {
     return db.selectFrom('ledger_transactions').selectAll().where('id', '=', id).executeTakeFirst();
   }
