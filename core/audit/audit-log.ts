@@ -10,6 +10,7 @@
  */
 import type { Kysely } from 'kysely';
 import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
+import { Statements } from '../db/statements.ts';
 import type { DialectName, MeterHubDatabase } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
@@ -119,6 +120,7 @@ export class AuditLog {
   private readonly db: Kysely<AuditTables>;
   private readonly dialect: DialectName;
   private readonly commits: CommitQueue;
+  private readonly sql: Statements;
   private queue: Pending[] = [];
   /** A unit is submitted and has not taken the queue yet: new entries ride with it. */
   private scheduled = false;
@@ -128,6 +130,7 @@ export class AuditLog {
     this.db = database.db as Kysely<AuditTables>;
     this.dialect = database.dialect;
     this.commits = commitQueue(database);
+    this.sql = new Statements(database.dialect);
   }
 
   append(entry: AuditEntry): Promise<void> {
@@ -161,9 +164,8 @@ export class AuditLog {
 
   private async writeBatch(trx: Kysely<AuditTables>, entries: AuditEntry[]): Promise<void> {
     // One writer at a time across instances: the head row is the lock (SQLite serialises writers anyway).
-    let q = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    const head = await q.executeTakeFirstOrThrow();
+    const head = await this.sql.selectOne<{ seq: number; hash: string }>(trx, 'audit_head', { id: 1 }, { forUpdate: true });
+    if (!head) throw new Error('audit head row is missing');
     let seq = Number(head.seq);
     let prev = head.hash;
     const rows: AuditRow[] = [];
@@ -178,8 +180,8 @@ export class AuditLog {
       rows.push({ ...base, hash });
       prev = hash;
     }
-    for (let i = 0; i < rows.length; i += 200) await trx.insertInto('audit_log').values(rows.slice(i, i + 200)).execute();
-    await trx.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
+    for (let i = 0; i < rows.length; i += 200) await this.sql.insert(trx, 'audit_log', rows.slice(i, i + 200) as unknown as Array<Record<string, unknown>>);
+    await this.sql.update(trx, 'audit_head', { seq, hash: prev }, { id: 1 });
   }
 
   /** Walks the whole chain; names the first row that does not hold. */

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, type Transaction } from 'kysely';
 import { commitQueue, type CommitQueue, type UnitDb } from '../db/commit-queue.ts';
 import type { DialectName, MeterHubDatabase } from '../db/database.ts';
+import { Statements } from '../db/statements.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
 import {
@@ -21,7 +22,7 @@ import {
   TransactionNotFound, TransactionNotLatest, TransactionState,
 } from './ledger-errors.ts';
 import { presentTx, type TxView } from './ledger-present.ts';
-import type { LedgerCardRow, LedgerTables, LedgerTxRow, TxOp, TxState } from './ledger-schema.ts';
+import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp, TxState } from './ledger-schema.ts';
 import './ledger-schema.ts';
 
 export interface Actor {
@@ -134,17 +135,20 @@ export class LedgerStore {
   readonly dialect: DialectName;
 
   private readonly commits: CommitQueue;
+  /** The statements every sale runs, without the query builder (core/db/statements.ts). */
+  private readonly sql: Statements;
 
   constructor(database: MeterHubDatabase, private readonly vault: KeyVault) {
     this.db = database.db as Kysely<LedgerTables>;
     this.dialect = database.dialect;
     this.commits = commitQueue(database);
+    this.sql = new Statements(database.dialect);
   }
 
   // ---------------------------------------------------------------- reads
 
   async card(maker: string, cardNo: string, db: Db = this.db): Promise<LedgerCardRow | undefined> {
-    return db.selectFrom('ledger_cards').selectAll().where('maker', '=', maker).where('card_no', '=', cardNo).executeTakeFirst();
+    return this.sql.selectOne<LedgerCardRow>(db, 'ledger_cards', { maker, card_no: cardNo });
   }
 
   /** The sequence rows of this card number among the given makers (one probe of the primary key per maker). */
@@ -154,7 +158,7 @@ export class LedgerStore {
   }
 
   async tx(id: string, db: Db = this.db): Promise<LedgerTxRow | undefined> {
-    return db.selectFrom('ledger_transactions').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.sql.selectOne<LedgerTxRow>(db, 'ledger_transactions', { id });
   }
 
   async get(id: string): Promise<TxView> {
@@ -501,7 +505,7 @@ export class LedgerStore {
       error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null,
       card_observed: observed ? JSON.stringify(observed) : null, read_back: null,
     };
-    await trx.insertInto('ledger_transactions').values(row).execute();
+    await this.sql.insert(trx, 'ledger_transactions', [row as unknown as Record<string, unknown>]);
     if (w) this.plainKeys.set(row, { oldKey: w.oldKey, newKey: w.newKey });
     return row;
   }
@@ -511,11 +515,9 @@ export class LedgerStore {
 
   /** The conditional UPDATE that makes two writes from one card state impossible. */
   private async bumpCard(trx: Db, card: LedgerCardRow, set: Partial<LedgerCardRow>): Promise<void> {
-    const res = await trx.updateTable('ledger_cards')
-      .set({ ...set, version: card.version + 1, updated_at: now() })
-      .where('maker', '=', card.maker).where('card_no', '=', card.card_no).where('version', '=', card.version)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw ConcurrentCardWrite({ cardNo: card.card_no, nextStep: 'reread-card' });
+    const changed = await this.sql.update(trx, 'ledger_cards', { ...set, version: card.version + 1, updated_at: now() },
+      { maker: card.maker, card_no: card.card_no, version: card.version });
+    if (changed !== 1) throw ConcurrentCardWrite({ cardNo: card.card_no, nextStep: 'reread-card' });
   }
 
   private async restoreCard(trx: Db, card: LedgerCardRow, beforeJson: string | null, extra: Partial<LedgerCardRow>): Promise<void> {
@@ -545,8 +547,7 @@ export class LedgerStore {
   }
 
   private async replayIn(db: Db, idem: Idem): Promise<WriteResult | undefined> {
-    const r = await db.selectFrom('ledger_idempotency').selectAll()
-      .where('scope', '=', idem.scope).where('idem_key', '=', idem.key).executeTakeFirst();
+    const r = await this.sql.selectOne<LedgerIdemRow>(db, 'ledger_idempotency', { scope: idem.scope, idem_key: idem.key });
     if (!r) return undefined;
     if (r.request_hash !== idem.requestHash) {
       throw IdempotencyKeyReused({ idempotencyKey: idem.key, transactionId: r.tx_id });
@@ -573,10 +574,10 @@ export class LedgerStore {
         }
         const out = await fn(trx);
         if (idem) {
-          await trx.insertInto('ledger_idempotency').values({
+          await this.sql.insert(trx, 'ledger_idempotency', [{
             scope: idem.scope, idem_key: idem.key, request_hash: idem.requestHash, tx_id: out.transactionId,
             status: out.status, response: JSON.stringify({ body: out.body, withKeys: out.keys !== null }), created_at: now(),
-          }).execute();
+          }]);
         }
         const body = out.keys ? { ...out.body, oldKey: out.keys.oldKey, newKey: out.keys.newKey } : out.body;
         return { status: out.status, body, replayed: false, transactionId: out.transactionId };
