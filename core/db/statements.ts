@@ -46,6 +46,18 @@ export class Statements {
     return r.rows[0];
   }
 
+  /** `select c1, … from table where k1 = ? and … and col in (?, …)`. */
+  async selectIn<R>(db: UnitDb, table: string, columns: readonly string[], key: Record<string, unknown>, inCol: string, values: readonly unknown[]): Promise<R[]> {
+    if (values.length === 0) return [];
+    const keys = Object.keys(key);
+    const text = cached(`${this.dialect}|selin|${table}|${columns.join(',')}|${keys.join(',')}|${inCol}|${values.length}`, () => {
+      const list = values.map((_, i) => ph(this.dialect, keys.length + i)).join(', ');
+      return `select ${columns.map(ident).join(', ')} from ${ident(table)} where ${where(this.dialect, keys, 0)} and ${ident(inCol)} in (${list})`;
+    });
+    const r = await db.executeQuery<R>(CompiledQuery.raw(text, [...Object.values(key), ...values]));
+    return r.rows;
+  }
+
   /** `insert into table (c1, …) values (?, …)`, one row or several with the same columns. */
   async insert(db: UnitDb, table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
     if (rows.length === 0) return;

@@ -151,10 +151,9 @@ export class LedgerStore {
     return this.sql.selectOne<LedgerCardRow>(db, 'ledger_cards', { maker, card_no: cardNo });
   }
 
-  /** The sequence rows of this card number among the given makers (one probe of the primary key per maker). */
-  async cardsByNumber(cardNo: string, makers: string[]): Promise<LedgerCardRow[]> {
-    if (makers.length === 0) return [];
-    return this.db.selectFrom('ledger_cards').selectAll().where('card_no', '=', cardNo).where('maker', 'in', makers).execute();
+  /** Who holds this card number among the given makers, at which count (one probe of the primary key per maker). */
+  async cardsByNumber(cardNo: string, makers: string[]): Promise<Array<Pick<LedgerCardRow, 'maker' | 'count' | 'status' | 'pending_tx_id'>>> {
+    return this.sql.selectIn(this.db, 'ledger_cards', ['maker', 'count', 'status', 'pending_tx_id'], { card_no: cardNo }, 'maker', makers);
   }
 
   async tx(id: string, db: Db = this.db): Promise<LedgerTxRow | undefined> {
