@@ -11,7 +11,7 @@
 import type { Kysely } from 'kysely';
 import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
 import { Statements } from '../db/statements.ts';
-import type { DialectName, MeterHubDatabase } from '../db/database.ts';
+import type { MeterHubDatabase } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
 
@@ -118,7 +118,6 @@ const MAX_BATCH = 1000;
 
 export class AuditLog {
   private readonly db: Kysely<AuditTables>;
-  private readonly dialect: DialectName;
   private readonly commits: CommitQueue;
   private readonly sql: Statements;
   private queue: Pending[] = [];
@@ -128,7 +127,6 @@ export class AuditLog {
 
   constructor(database: MeterHubDatabase) {
     this.db = database.db as Kysely<AuditTables>;
-    this.dialect = database.dialect;
     this.commits = commitQueue(database);
     this.sql = new Statements(database.dialect);
   }

@@ -33,12 +33,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it('updates by key and says how many rows changed (0 when the key does not match)', async () => {
       expect(await st.update(t.database.db, 'st_probe', { n: 10, note: 'ten' }, { a: 'x', b: '1' })).toBe(1);
       expect(await st.update(t.database.db, 'st_probe', { n: 11 }, { a: 'x', b: '1', n: 999 })).toBe(0);
-      expect(await st.selectOne(t.database.db, 'st_probe', { a: 'x', b: '1' })).toMatchObject({ n: 10, note: 'ten' });
+      // An undefined value leaves the column as it is (null sets it to NULL).
+      expect(await st.update(t.database.db, 'st_probe', { n: 12, note: undefined }, { a: 'x', b: '1' })).toBe(1);
+      expect(await st.selectOne(t.database.db, 'st_probe', { a: 'x', b: '1' })).toMatchObject({ n: 12, note: 'ten' });
     });
 
     it('selects the named columns where one column is in a list', async () => {
       const rows = await st.selectIn<{ a: string; n: number }>(t.database.db, 'st_probe', ['a', 'n'], { b: '1' }, 'a', ['x', 'y', 'w']);
-      expect(rows.sort((p, q) => p.a.localeCompare(q.a))).toEqual([{ a: 'x', n: 10 }, { a: 'y', n: 3 }]);
+      expect(rows.sort((p, q) => p.a.localeCompare(q.a))).toEqual([{ a: 'x', n: 12 }, { a: 'y', n: 3 }]);
       expect(await st.selectIn(t.database.db, 'st_probe', ['a'], { b: '1' }, 'a', [])).toEqual([]);
     });
 

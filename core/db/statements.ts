@@ -71,13 +71,13 @@ export class Statements {
     await db.executeQuery(CompiledQuery.raw(text, params));
   }
 
-  /** `update table set c1 = ?, … where k1 = ? and …`; the number of rows changed. */
+  /** `update table set c1 = ?, … where k1 = ? and …`; the number of rows changed. Undefined values are left out, as Kysely does. */
   async update(db: UnitDb, table: string, set: Record<string, unknown>, key: Record<string, unknown>): Promise<number> {
-    const cols = Object.keys(set);
+    const cols = Object.keys(set).filter((c) => set[c] !== undefined);
     const keys = Object.keys(key);
     const text = cached(`${this.dialect}|upd|${table}|${cols.join(',')}|${keys.join(',')}`,
       () => `update ${ident(table)} set ${cols.map((c, i) => `${ident(c)} = ${ph(this.dialect, i)}`).join(', ')} where ${where(this.dialect, keys, cols.length)}`);
-    const r: QueryResult<unknown> = await db.executeQuery(CompiledQuery.raw(text, [...cols.map((c) => set[c] ?? null), ...Object.values(key)]));
+    const r: QueryResult<unknown> = await db.executeQuery(CompiledQuery.raw(text, [...cols.map((c) => set[c]), ...Object.values(key)]));
     return Number(r.numAffectedRows ?? 0n);
   }
 }

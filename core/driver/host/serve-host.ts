@@ -97,7 +97,10 @@ export function serveHost(h: HostHandlers): void {
       }
       handle(waiting.shift()!);
     }
-    if (stdinClosed) process.exit(0);
+    if (!stdinClosed) return;
+    // The supervisor is gone or done: leave once the last answer is out.
+    if (process.stdout.writableLength > 0) process.stdout.once('drain', () => process.exit(0));
+    else process.exit(0);
   };
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   rl.on('line', (line) => { waiting.push(line); if (!awaitingDrain) run(); });
