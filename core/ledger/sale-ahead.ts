@@ -43,7 +43,13 @@ export async function saleAhead(
 ): Promise<SaleAhead | undefined> {
   const makers = host.enabledFor(cardType);
   if (makers.length === 0) return undefined;
-  const rows = await store.cardsByNumber(cardNo, makers);
+  let rows: Awaited<ReturnType<LedgerStore['cardsByNumber']>>;
+  try {
+    rows = await store.cardsByNumber(cardNo, makers);
+  } catch {
+    // A guess never fails a sale: without it the sale goes the usual way (and meets the database at its commit).
+    return undefined;
+  }
   if (rows.length !== 1) return undefined;
   const row = rows[0]!;
   if (row.status !== 'active' || row.pending_tx_id !== null) return undefined;
