@@ -29,7 +29,7 @@ const MAKERS = [
   { maker: 'chint', cardTypes: ['4442'], toolKinds: ['CLEAR', 'CHECK', 'VALVE_OPEN', 'VALVE_CLOSE'] },
   { maker: 'tancy', cardTypes: ['cpu'], toolKinds: ['CLEAR', 'VALVE_OPEN', 'VALVE_CLOSE', 'CHECK', 'TRANSFER'] },
 ];
-const FAULTS = ['SEGV', 'ABORT', 'HANG', 'OVERRUN', 'GARBAGE', 'CLAIM_ALL'];
+const FAULTS = ['SEGV', 'ABORT', 'HANG', 'OVERRUN', 'GARBAGE', 'CLAIM_ALL', 'NONDET'];
 const FAULT_BASE = 'kingcard';
 
 const platformArch = `${process.platform}-${process.arch}`;

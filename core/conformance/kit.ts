@@ -185,10 +185,16 @@ async function memoryChecks(s: Session, t: MemoryCardType, opts: ConformanceOpti
     s.record(core(`badInput.${id}`, `非法输入返回负数：${zh}`, `Bad input gives a negative code: ${en}`), o.ok && o.r.rc < 0, o.ok ? 'accepts-bad-input' : o.finding, o.ok ? `rc ${o.r.rc}` : o.detail);
   }
 
-  // Determinism: the same inputs give the same output.
+  // Determinism: the same inputs give the same output. The server relies on it for Read and Buy: a sale asks
+  // them ahead of 判卡 and may drop the answer, and calls a crashed host never started are sent again.
   const again = await s.call(fn.writeNew, { kh: v.kh, ql: v.ql, cs: 1, klx: v.klx });
   const same = again.ok && again.r.rc === 0 && again.r.data === issued && again.r.newKey === (w.ok ? w.r.newKey : undefined);
   s.record(core('deterministic', '相同输入得到相同输出', 'The same inputs give the same output'), same, again.ok ? 'nondeterministic' : again.finding, again.ok ? 'WriteNew output differs between two identical calls' : again.detail);
+  if (bought && b.ok) {
+    const b2 = await s.call(fn.buy, { source: issued, kh: v.kh, ql: v.buy, cs: 2 });
+    const sameBuy = b2.ok && b2.r.rc === b.r.rc && b2.r.dest === b.r.dest && b2.r.oldKey === b.r.oldKey && b2.r.newKey === b.r.newKey;
+    s.record(core('deterministic.buy', '购气：相同输入得到相同输出', 'Buy: the same inputs give the same output'), sameBuy, b2.ok ? 'nondeterministic' : b2.finding, b2.ok ? 'Buy output differs between two identical calls' : b2.detail);
+  }
   return issued;
 }
 

@@ -8,7 +8,7 @@
  * A maker starts from this file, replaces the layout (and the key derivation in card_key()) with its own,
  * and keeps the interface behaviour: validation, return codes, buffer discipline, upper-case hex.
  *
- * Fault builds (-DGASCARD_FAULT=SEGV|ABORT|HANG|OVERRUN|GARBAGE|CLAIM_ALL) misbehave on purpose so the
+ * Fault builds (-DGASCARD_FAULT=SEGV|ABORT|HANG|OVERRUN|GARBAGE|CLAIM_ALL|NONDET) misbehave on purpose so the
  * host's isolation can be tested. Never ship one.
  *
  * Stand-in-only exports (StandIn*) are NOT part of the interface; tests and simulators use them.
@@ -56,6 +56,7 @@ typedef struct gc_map {
 #define GCF_OVERRUN 4
 #define GCF_GARBAGE 5
 #define GCF_CLAIM_ALL 6
+#define GCF_NONDET 7
 #ifdef GASCARD_FAULT
 #  define GC_CAT_(a, b) a##b
 #  define GC_CAT(a, b) GC_CAT_(a, b)
@@ -476,6 +477,12 @@ static int op_buy(const gc_map *m, const unsigned char *source, const unsigned c
     gc_hex_encode(img, m->total, (char *)dest);
     strcpy((char *)oldKey, key);
     strcpy((char *)newKey, key);
+#if GC_FAULT == GCF_NONDET
+    {   /* a different (well-formed) new key on every call: breaks "same input, same output" only */
+        static unsigned calls;
+        newKey[0] = (unsigned char)"0123456789ABCDEF"[++calls & 15u];
+    }
+#endif
     fault_outputs(m, (char *)dest, (char *)oldKey, (char *)newKey);
     return GC_OK;
 }

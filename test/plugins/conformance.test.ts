@@ -54,6 +54,7 @@ const FAULTS: Array<[string, Finding, string]> = [
   ['overrun', 'overrun', 'past the spec'],
   ['garbage', 'output-form', 'not upper-case hex'],
   ['claim_all', 'false-claim', 'rc 0'],
+  ['nondet', 'nondeterministic', 'Buy output differs'],
 ];
 
 describe('fault-injected builds fail conformance with the right finding, and the kit survives', () => {
