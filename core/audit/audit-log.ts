@@ -123,7 +123,6 @@ export class AuditLog {
   private queue: Pending[] = [];
   /** A unit is submitted and has not taken the queue yet: new entries ride with it. */
   private scheduled = false;
-  private readonly writing = new Set<Promise<void>>();
 
   constructor(database: MeterHubDatabase) {
     this.db = database.db as Kysely<AuditTables>;
@@ -138,15 +137,15 @@ export class AuditLog {
     });
   }
 
-  /** Resolves when everything queued so far is durable. */
+  /** Resolves when everything queued so far is durable (every append has its unit in the commit queue). */
   async flush(): Promise<void> {
-    while (this.writing.size) await Promise.all([...this.writing]);
+    await this.commits.idle();
   }
 
   private submit(): void {
     this.scheduled = true;
     let taken: Pending[] = [];
-    const done = this.commits.unit(async (trx) => {
+    void this.commits.unit(async (trx) => {
       // Everything appended until the unit runs goes in it.
       taken = this.queue.splice(0, MAX_BATCH);
       this.scheduled = false;
@@ -156,8 +155,6 @@ export class AuditLog {
       () => { for (const p of taken) p.resolve(); },
       (e: unknown) => { for (const p of taken) p.reject(e); },
     );
-    this.writing.add(done);
-    void done.then(() => this.writing.delete(done));
   }
 
   private async writeBatch(trx: Kysely<AuditTables>, entries: AuditEntry[]): Promise<void> {

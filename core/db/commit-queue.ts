@@ -23,15 +23,12 @@ export interface CommitQueue {
   readonly commits: number;
 }
 
-export interface CommitQueueOptions {
-  /** How long a busy SQLite batch waits for companions (ms). */
-  windowMs?: number;
-  /** Units per SQLite transaction at most. */
-  maxBatch?: number;
-}
-
-/** A commit less than this long ago means the server is busy: the next batch waits `windowMs` for companions. */
+/** A commit less than this long ago means the server is busy: the next batch waits WINDOW_MS for companions. */
 const BUSY_MS = 20;
+/** How long a busy SQLite batch waits for companions (ms). */
+const WINDOW_MS = 2;
+/** Units per SQLite transaction at most. */
+const MAX_BATCH = 256;
 
 interface Unit {
   fn: (db: UnitDb) => Promise<unknown>;
@@ -45,7 +42,7 @@ class SqliteCommitQueue implements CommitQueue {
   private lastCommitAt = -Infinity;
   commits = 0;
 
-  constructor(private readonly db: Kysely<any>, private readonly windowMs: number, private readonly maxBatch: number) {}
+  constructor(private readonly db: Kysely<any>) {}
 
   unit<T>(fn: (db: UnitDb) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -62,8 +59,8 @@ class SqliteCommitQueue implements CommitQueue {
     while (this.queue.length) {
       // Under load wait a commit window so more units share one fsync; otherwise one turn of the event loop.
       const busy = performance.now() - this.lastCommitAt < BUSY_MS;
-      await new Promise((r) => (busy && this.windowMs > 0 ? setTimeout(r, this.windowMs) : setImmediate(r)));
-      const units = this.queue.splice(0, this.maxBatch);
+      await new Promise((r) => (busy ? setTimeout(r, WINDOW_MS) : setImmediate(r)));
+      const units = this.queue.splice(0, MAX_BATCH);
       const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
       try {
         await this.db.connection().execute(async (conn) => {
@@ -124,13 +121,11 @@ class PostgresCommitQueue implements CommitQueue {
 
 const queues = new WeakMap<MeterHubDatabase, CommitQueue>();
 
-/** The database's commit queue (created on first use; options apply only then). */
-export function commitQueue(database: MeterHubDatabase, opts: CommitQueueOptions = {}): CommitQueue {
+/** The database's commit queue (created on first use). */
+export function commitQueue(database: MeterHubDatabase): CommitQueue {
   let q = queues.get(database);
   if (!q) {
-    q = database.dialect === 'sqlite'
-      ? new SqliteCommitQueue(database.db, opts.windowMs ?? 2, opts.maxBatch ?? 256)
-      : new PostgresCommitQueue(database.db);
+    q = database.dialect === 'sqlite' ? new SqliteCommitQueue(database.db) : new PostgresCommitQueue(database.db);
     queues.set(database, q);
   }
   return q;

@@ -283,12 +283,12 @@ export class CardService {
       const ahead = this.saleAhead ? await saleAhead(this.host, this.store, cardType, data, b.cardNo, b.gas) : undefined;
       const asked = ahead?.start();
       const { maker, driver } = await this.userCard(cardType, data);
-      const early = ahead && asked && ahead.maker === maker && ahead.driver === driver ? { ...asked, count: ahead.count } : undefined;
+      const early = ahead?.maker === maker && ahead.driver === driver ? asked : undefined;
       const observed = await this.observe(maker, driver, cardType, data, b.cardNo, early?.read);
       const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
       // The count comes from the card; the commit refuses it unless the ledger agrees (card count = ledger count).
       const count = observed.count + 1;
-      const w = early && early.count === count
+      const w = early && ahead!.count === count
         ? await early.buy
         : await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
       if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');

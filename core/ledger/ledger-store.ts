@@ -505,12 +505,8 @@ export class LedgerStore {
       card_observed: observed ? JSON.stringify(observed) : null, read_back: null,
     };
     await this.sql.insert(trx, 'ledger_transactions', [row as unknown as Record<string, unknown>]);
-    if (w) this.plainKeys.set(row, { oldKey: w.oldKey, newKey: w.newKey });
     return row;
   }
-
-  /** Keys of rows written in this unit, as the library gave them: the answer needs no decryption of what was just encrypted. */
-  private readonly plainKeys = new WeakMap<LedgerTxRow, { oldKey: string | null; newKey: string | null }>();
 
   /** The conditional UPDATE that makes two writes from one card state impossible. */
   private async bumpCard(trx: Db, card: LedgerCardRow, set: Partial<LedgerCardRow>): Promise<void> {
@@ -533,10 +529,11 @@ export class LedgerStore {
     });
   }
 
-  private created(row: LedgerTxRow, i: { decorate?: Decorate | undefined }): StoredResult {
+  private created(row: LedgerTxRow, i: { decorate?: Decorate | undefined; write?: MaybeWrite }): StoredResult {
     const view = presentTx(row);
-    // CPU rows carry no keys: nothing to add to (or re-read for) the answer.
-    const keys = row.keys_enc ? (this.plainKeys.get(row) ?? this.keysOf(row)) : null;
+    // CPU rows carry no keys: nothing to add to (or re-read for) the answer. The keys the library gave for this
+    // write need no decryption of what was just encrypted; a rewrite's come from the row it repeats.
+    const keys = !row.keys_enc ? null : i.write ? { oldKey: i.write.oldKey, newKey: i.write.newKey } : this.keysOf(row);
     const body = { ...(i.decorate ? i.decorate(view) : view) };
     return { status: 201, body, keys, transactionId: row.id };
   }

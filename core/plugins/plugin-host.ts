@@ -141,7 +141,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     sortedIds.filter((id) => isEnabled(id) && entry(id).loaded.manifest.cardTypes.includes(cardType));
 
   const host: PluginHost = {
-    list: () => [...entries.keys()].sort().map((id) => state(id, true)),
+    list: () => sortedIds.map((id) => state(id, true)),
     get: (id) => (entries.has(id) ? state(id) : undefined),
     manifest: (id): PluginManifest => entry(id).loaded.manifest,
     returnCodes: (id): ReturnCodeEntry[] => entry(id).loaded.returnCodes,
