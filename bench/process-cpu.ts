@@ -34,22 +34,44 @@ function cpuMs(pid: number): number | null {
   }
 }
 
-export type CpuSnapshot = Map<number, number> | null;
+/** Times the process went to sleep waiting for something (voluntary context switches, all its threads): its wake-ups. */
+function sleeps(pid: number): number {
+  let n = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'));
+      if (m) n += Number(m[1]);
+    }
+  } catch { /* the process ended */ }
+  return n;
+}
+
+export type CpuSnapshot = Map<number, { ms: number; sleeps: number }> | null;
 
 export function snapshot(rootPid: number): CpuSnapshot {
   if (process.platform !== 'linux') return null;
-  const m = new Map<number, number>();
+  const m = new Map<number, { ms: number; sleeps: number }>();
   for (const pid of tree(rootPid)) {
     const c = cpuMs(pid);
-    if (c !== null) m.set(pid, c);
+    if (c !== null) m.set(pid, { ms: c, sleeps: sleeps(pid) });
   }
   return m;
 }
 
 /** CPU used between two snapshots: the root process, and its descendants together (ms). */
-export function used(rootPid: number, before: CpuSnapshot, after: CpuSnapshot): { rootMs: number; childrenMs: number } | null {
+export function used(rootPid: number, before: CpuSnapshot, after: CpuSnapshot):
+  { rootMs: number; childrenMs: number; rootSleeps: number; childrenSleeps: number } | null {
   if (!before || !after) return null;
   let childrenMs = 0;
-  for (const [pid, ms] of after) if (pid !== rootPid) childrenMs += ms - (before.get(pid) ?? 0);
-  return { rootMs: (after.get(rootPid) ?? 0) - (before.get(rootPid) ?? 0), childrenMs };
+  let childrenSleeps = 0;
+  for (const [pid, a] of after) {
+    if (pid === rootPid) continue;
+    childrenMs += a.ms - (before.get(pid)?.ms ?? 0);
+    childrenSleeps += a.sleeps - (before.get(pid)?.sleeps ?? 0);
+  }
+  const root = (s: CpuSnapshot) => s?.get(rootPid) ?? { ms: 0, sleeps: 0 };
+  return {
+    rootMs: root(after).ms - root(before).ms, childrenMs,
+    rootSleeps: root(after).sleeps - root(before).sleeps, childrenSleeps,
+  };
 }

@@ -74,6 +74,25 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(await rows('c')).toHaveLength(5);
     });
 
+    it('a lone caller never waits a commit window; units that come together make the next batch wait for more', async () => {
+      const insert = (k: string) => q.unit(async (db) => { await sql`insert into cq_probe (k, v) values (${k}, 0)`.execute(db); });
+      // Let any crowded batch of the tests before this one age out of the busy interval.
+      await new Promise((r) => setTimeout(r, 50));
+      const w0 = q.windows;
+      const c0 = q.commits;
+      for (let i = 0; i < 10; i++) await insert(`d${i}`);
+      expect(q.windows - w0).toBe(0);
+      if (kind === 'postgres') return;
+      // SQLite: one batch per lone unit; then a burst commits as one batch and makes the next batch wait.
+      expect(q.commits - c0).toBe(10);
+      await Promise.all(Array.from({ length: 8 }, (_, i) => insert(`e${i}`)));
+      expect(q.commits - c0).toBe(11);
+      await insert('f0');
+      expect(q.windows - w0).toBe(1);
+      expect(await rows('d')).toHaveLength(10);
+      expect(await rows('e')).toHaveLength(8);
+    });
+
     it('a sale and audit rows that arrive together are all durable, and the audit chain holds', async () => {
       const ledger = new LedgerStore(t.database, KeyVault.random());
       const audit = new AuditLog(t.database);

@@ -275,6 +275,22 @@ describe('driver host: isolation and respawn', () => {
     expect(d.health()).toMatchObject({ restarts: 1, queued: 0 });
   });
 
+  it('calls made by separate callbacks of one event-loop turn share one write (not a write per callback)', async () => {
+    const d = driver();
+    const data = await newCard(d);
+    const writes: number[] = [];
+    d.supervisor.on('write', (w: { requests: number }) => writes.push(w.requests));
+    // Two timers due together run in one timers phase, each followed by its own microtasks: like two HTTP
+    // requests parsed in one poll phase. A flush per microtask run would make this two writes.
+    const calls = await new Promise<Array<Promise<{ rc: number }>>>((resolve) => {
+      const made: Array<Promise<{ rc: number }>> = [];
+      setTimeout(() => { made.push(d.check('4442', data)); }, 1);
+      setTimeout(() => { made.push(d.read('4442', data)); resolve(made); }, 1);
+    });
+    expect((await Promise.all(calls)).map((r) => r.rc)).toEqual([0, 0]);
+    expect(writes).toEqual([2]);
+  });
+
   it('a call waiting in the pipe behind a hang is not timed out by its own timer; it runs on the new host', async () => {
     const d = driver({ callTimeoutMs: 120_000 });
     const data = await newCard(d);

@@ -22,7 +22,7 @@ export interface SaleAhead {
   count: number;
   /**
    * Asks Read and Buy now. Call it in the same synchronous run as 判卡, so that the maker's host gets its
-   * Check, Read and Buy in one write (the supervisor sends what is queued once the microtasks have run).
+   * Check, Read and Buy in one write (the supervisor sends what is queued at the end of the event-loop turn).
    */
   start(): { read: Promise<ReadResult>; buy: Promise<WriteResult> };
 }
