@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import koffi from 'koffi';
 import { openServerDatabase } from '../core/api/server.ts';
@@ -108,6 +109,23 @@ async function load(base: string, items: Array<{ path: string; body: unknown; he
   return { requests: flows, seconds: +seconds.toFixed(3), perSecond: +(flows / seconds).toFixed(1), p50ms: +pct(lat, 50).toFixed(3), p99ms: +pct(lat, 99).toFixed(3), statuses };
 }
 
+/**
+ * The same fixed CPU work every time (a JSON round trip and a SHA-256 of a card-sized body), in µs per op:
+ * this shared machine's speed drifts by more than our changes do, so every run says how fast it was just then.
+ */
+function speedProbe(): number {
+  const body = { cardType: '4442', data: 'A2'.repeat(256), cardNo: '12345678', gas: 20, nested: { a: [1, 2, 3], b: 'x'.repeat(40) } };
+  const n = 20_000;
+  const t0 = performance.now();
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const text = JSON.stringify({ ...body, gas: i });
+    acc += (JSON.parse(text) as { gas: number }).gas + createHash('sha256').update(text).digest()[0]!;
+  }
+  if (acc < 0) throw new Error('unreachable');
+  return +(((performance.now() - t0) * 1000) / n).toFixed(2);
+}
+
 // ---------------------------------------------------------------- server child
 
 async function startChild(mode: 'meterhub' | 'bare', dataDir: string, env: Record<string, string> = {}): Promise<{ url: string; proc: ChildProcess }> {
@@ -165,6 +183,7 @@ async function purchaseRun(kind: 'sqlite' | 'postgres') {
   const { url, proc } = await startChild('meterhub', dataDir, env);
   const auth = { authorization: `Bearer ${token}` };
   try {
+    const speedBefore = speedProbe();
     const prefix = `${Date.now() % 1e7}`;
     // Each purchase level and the station flow get cards of their own, never sold on before.
     const half = Math.floor(CARDS / 2);
@@ -210,7 +229,8 @@ async function purchaseRun(kind: 'sqlite' | 'postgres') {
       { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
       { path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20 }, headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` } },
     ]), bestConcurrency, undefined, 2);
-    return { database: kind, issue, confirm, purchase: { concurrency: bestConcurrency, ...purchase }, levels, stationFlow, cpuPerPurchaseMs, wakeupsPerPurchase };
+    const speedProbeMicros = { before: speedBefore, after: speedProbe() };
+    return { database: kind, issue, confirm, purchase: { concurrency: bestConcurrency, ...purchase }, levels, stationFlow, cpuPerPurchaseMs, wakeupsPerPurchase, speedProbeMicros };
   } finally {
     await stopChild(proc);
     await drop();
@@ -335,6 +355,7 @@ async function breakdown(card: string) {
 async function main() {
   const started = new Date().toISOString();
   const loadBefore = loadavg().map((x) => +x.toFixed(2));
+  const speedAtStart = speedProbe();
   // A ready sample card for the library baselines.
   const lib = koffi.load(standInLibraryPath(MAKER));
   const writeNew = lib.func('int WriteNew4442Card(const char *kh, int ql, int16_t cs, int16_t klx, _Out_ uint8_t *data, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)');
@@ -346,6 +367,7 @@ async function main() {
   if (ONLY_SQLITE) {
     const r = await purchaseRun('sqlite');
     for (const l of r.levels) console.error('sqlite purchase', l);
+    console.error('speed probe µs/op', r.speedProbeMicros);
     console.error('sqlite station flow', r.stationFlow, PROFILE ? `profiles in ${PROFILE}` : '');
     return;
   }
@@ -367,11 +389,11 @@ async function main() {
   const ipcOverheadMs = +(ipc.sequentialMeanMs - koffiDirect.buyMicros / 1000).toFixed(4);
   const result = {
     started,
-    machine: { loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => +x.toFixed(2)), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: { speedProbeMicrosAtStart: speedAtStart, loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => +x.toFixed(2)), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}` },
     settings: { cards: CARDS, warmupPurchases: WARMUP, concurrency: LEVELS, maker: MAKER, cardType: '4442', library: 'stand-in library / 替身库', sqlite: 'WAL, synchronous=FULL' },
     breakdown: parts,
     baselines: { bareFastify: bare, koffiInProcess: koffiDirect, driverHostIpc: { ...ipc, overheadPerCallMs: ipcOverheadMs } },
-    purchases: runs.map((r) => ({ database: r.database, purchase: r.purchase, levels: r.levels, stationFlow: r.stationFlow, issue: r.issue, confirm: r.confirm, cpuPerPurchaseMs: r.cpuPerPurchaseMs, wakeupsPerPurchase: r.wakeupsPerPurchase })),
+    purchases: runs.map((r) => ({ database: r.database, purchase: r.purchase, levels: r.levels, stationFlow: r.stationFlow, issue: r.issue, confirm: r.confirm, cpuPerPurchaseMs: r.cpuPerPurchaseMs, wakeupsPerPurchase: r.wakeupsPerPurchase, speedProbeMicros: r.speedProbeMicros })),
     ratios: Object.fromEntries(runs.map((r) => [r.database, {
       purchaseVsBareFastify: +(r.purchase.perSecond / bare.perSecond).toFixed(3),
       purchaseVsKoffiBuy: +(r.purchase.perSecond / koffiDirect.buysPerSecond).toFixed(4),
@@ -399,6 +421,8 @@ function markdown(r: any): string {
     `${Math.floor(r.settings.cards / 2)} fresh cards per purchase level and for the station flow (after ${r.settings.warmupPurchases} warm-up purchases); ${[r.settings.concurrency].flat().join(', ')} concurrent HTTP clients (keep-alive; the best level is reported, the station flow runs at it), ${r.settings.maker} ${r.settings.cardType}, ${r.settings.library}; SQLite ${r.settings.sqlite}.`,
     'Server in a child process; the load generator in the bench process (same 2 cores).',
     `Load average before/after (1, 5, 15 min): ${r.machine.loadAverageBefore.join(' ')} / ${r.machine.loadAverageAfter.join(' ')} — the machine is shared with other engineers' test runs.`,
+    `Speed probe (the same fixed JSON + SHA-256 work, µs per op; higher = slower machine): ${r.machine.speedProbeMicrosAtStart} at the start; `
+      + r.purchases.map((p: any) => `${p.database} run ${p.speedProbeMicros?.before} before, ${p.speedProbeMicros?.after} after`).join('; ') + '.',
     '',
     '| Scenario | req/s | p50 ms | p99 ms | statuses |',
     '|---|---:|---:|---:|---|',

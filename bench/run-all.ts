@@ -92,6 +92,11 @@ export const BENCHMARKS: BenchDef[] = [
           const all = r(c.server + c.driverHosts + c.loadGenerator, 4);
           rows.push({ bench: 'card', metric: `server CPU per purchase, ${db} (driver hosts ${c.driverHosts}, load generator ${c.loadGenerator})`, value: c.server, unit: 'ms', baseline: { label: 'all processes', value: all, unit: 'ms' }, ratio: r(c.server / all, 3) });
         }
+        if (p.speedProbeMicros) {
+          const fastest = Math.min(o.machine.speedProbeMicrosAtStart ?? Infinity, ...o.purchases.flatMap((x: { speedProbeMicros?: { before: number; after: number } }) => (x.speedProbeMicros ? [x.speedProbeMicros.before, x.speedProbeMicros.after] : [])));
+          const during = Math.max(p.speedProbeMicros.before, p.speedProbeMicros.after);
+          rows.push({ bench: 'card', metric: `machine speed probe around the ${db} run (fixed JSON + SHA-256 work; higher = slower)`, value: during, unit: 'µs/op', baseline: { label: 'same probe, fastest reading of this run', value: fastest, unit: 'µs/op' }, ratio: r(during / fastest, 2) });
+        }
         rows.push({ bench: 'card', metric: `station flow (read + purchase) per sale, ${db}`, value: p.stationFlow.perSecond, unit: 'sales/s', baseline: { label: 'bare fastify JSON route', value: bare.perSecond, unit: 'req/s' }, ratio: r(p.stationFlow.perSecond / bare.perSecond, 3) });
       }
       const k = o.baselines.koffiInProcess;
