@@ -12,7 +12,7 @@
  * each; the throughput reported is the best of them (where the server saturates), with that level's latency,
  * and the bare route is measured at the same levels.
  * Results: bench/results/card.json and bench/results/card.md.
- * `--profile` writes a CPU profile of the server over the measured bare-purchase phase only (and of every
+ * `--profile` writes a CPU profile of the server over the measured purchase levels only (and of every
  * driver host over its whole life) to $TMPDIR/meterhub-bench-profile.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,7 +42,7 @@ const arg = (name: string, dflt: number) => {
 const CARDS = arg('cards', 5000);
 /** Clients for setup and the in-process breakdown. */
 const CONCURRENCY = arg('concurrency', 32);
-/** Concurrency levels the purchase is measured at (closed loop: more clients than this only queue). */
+/** Concurrency levels the purchase is measured at (closed-loop clients: each waits for its answer before the next). */
 const LEVELS = args.includes('--concurrency') ? [CONCURRENCY] : [32, 64, 128];
 const SKIP_PG = args.includes('--skip-pg');
 const ONLY_SQLITE = args.includes('--only-sqlite');
