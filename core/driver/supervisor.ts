@@ -191,8 +191,6 @@ export class DriverSupervisor extends EventEmitter {
   private state: DriverHealth['state'] = 'stopped';
   private host?: Host;
   private readonly queue: Job[] = [];
-  /** Jobs written to the host and not answered yet, oldest first. */
-  private readonly inflight: Job[] = [];
   private nextId = 1;
   private restarts = 0;
   private spawns = 0;
@@ -256,8 +254,8 @@ export class DriverSupervisor extends EventEmitter {
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.host && !this.host.retired ? { pid: this.host.pid } : {}),
       calls: this.calls,
-      queued: this.queue.length + this.inflight.length,
-      inFlight: this.inflight.length,
+      queued: this.queue.length + this.inFlight(),
+      inFlight: this.inFlight(),
       backoffMs: this.backoffMs,
       consecutiveFailures: this.failures,
       noiseLines: this.noiseLines,
@@ -270,7 +268,7 @@ export class DriverSupervisor extends EventEmitter {
     this.closed = true;
     this.wakeStart?.();
     for (const job of this.queue.splice(0)) job.reject(DriverClosed({ library: this.name, function: job.method }));
-    while (this.inflight.length > 0) await new Promise<void>((r) => this.once('idle', r));
+    while (this.inFlight() > 0) await new Promise<void>((r) => this.once('idle', r));
     await this.starting?.catch(() => undefined);
     const h = this.host;
     if (h && !h.retired) {
@@ -290,6 +288,13 @@ export class DriverSupervisor extends EventEmitter {
 
   private pumpScheduled = false;
 
+  /** Calls written to the host and not answered yet: its pending requests that carry a job. */
+  private inFlight(): number {
+    let n = 0;
+    for (const p of this.host?.pending ?? []) if (p.job) n++;
+    return n;
+  }
+
   /**
    * Sends the queue in one pipe write at the end of this turn of the event loop (setImmediate): the calls
    * made by every request, answer and commit handled in this turn share a write and one wake-up of the
@@ -308,7 +313,7 @@ export class DriverSupervisor extends EventEmitter {
   }
 
   private pumpNow(): void {
-    if (this.queue.length === 0 || this.closed || this.inflight.length >= this.o.pipelineDepth) return;
+    if (this.queue.length === 0 || this.closed || this.inFlight() >= this.o.pipelineDepth) return;
     const h = this.host;
     if (!h || !this.serving()) {
       void this.ensureStarted();
@@ -317,21 +322,22 @@ export class DriverSupervisor extends EventEmitter {
     // One pipe write for everything sent in this turn.
     const stdin = h.child.stdin!;
     let requests = 0;
+    let inFlight = this.inFlight();
     stdin.cork();
     try {
-      while (this.queue.length > 0 && this.inflight.length < this.o.pipelineDepth && !h.retired) {
+      while (this.queue.length > 0 && inFlight < this.o.pipelineDepth && !h.retired) {
         this.send(h, this.queue.shift()!);
         requests++;
+        inFlight++;
       }
     } finally {
       stdin.uncork();
     }
     // How many requests shared this write (tests; batch sizes under load).
-    this.emit('write', { requests, inFlight: this.inflight.length });
+    this.emit('write', { requests, inFlight: this.inFlight() });
   }
 
   private send(h: Host, job: Job): void {
-    this.inflight.push(job);
     this.calls++;
     job.sentAt ??= performance.now();
     // A request that failHost puts back in the queue never settles: its job is sent again, as a new request.
@@ -341,13 +347,12 @@ export class DriverSupervisor extends EventEmitter {
     );
   }
 
+  /** Runs once the job's request has left the host's pending list (answered, or failed with its host). */
   private settle(job: Job, errorCode: string | undefined, finish: () => void): void {
-    const i = this.inflight.indexOf(job);
-    if (i >= 0) this.inflight.splice(i, 1);
     finish();
     // For metrics (core/metrics): one event per call once the caller has its answer.
     if (this.listenerCount('call') > 0) this.emit('call', { method: job.method, durationMs: performance.now() - job.sentAt!, errorCode });
-    if (this.inflight.length === 0) this.emit('idle');
+    if (this.inFlight() === 0) this.emit('idle');
     this.pump();
   }
 
@@ -600,11 +605,7 @@ export class DriverSupervisor extends EventEmitter {
     // Written ahead, never started (the host runs one request at a time, in order): sent again to the next host.
     const again = notStarted.flatMap((q) => {
       clearTimeout(q.timer);
-      if (q.job) {
-        const i = this.inflight.indexOf(q.job);
-        if (i >= 0) this.inflight.splice(i, 1);
-        return [q.job];
-      }
+      if (q.job) return [q.job];
       q.reject(err);
       return [];
     });
