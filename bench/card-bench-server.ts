@@ -29,7 +29,10 @@ if (mode === 'bare') {
     // Only the driver hosts this server starts get the preload, not this process.
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${join(import.meta.dirname, 'profile-preload.mjs')}`;
   }
-  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: dataDir!, rateLimit: false, logLevel: 'warn', bootstrapToken: false });
+  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: dataDir!, rateLimit: false, logLevel: 'warn', bootstrapToken: false,
+    // The same-run comparison: the ledger's commits on the event loop, as before the ledger thread.
+    ledgerThread: process.env.MH_BENCH_LEDGER_THREAD !== 'off',
+  });
   process.stdout.write(`LISTENING ${s.url}\n`);
   const stop = () => { void s.close().then(() => process.exit(0)); };
   process.on('SIGTERM', stop);

@@ -19,6 +19,8 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import { CardService } from '../ledger/card-service.ts';
 import type { KeyVault } from '../ledger/key-vault.ts';
 import { LedgerStore } from '../ledger/ledger-store.ts';
+import { ThreadedLedgerStore } from '../ledger/threaded-ledger-store.ts';
+import { LedgerThread } from '../ledger/thread/ledger-thread.ts';
 import { pluginRoutes } from '../plugins/routes.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { errorHandler, notFoundHandler, RateLimited } from './api-errors.ts';
@@ -50,6 +52,11 @@ export interface ApiConfig {
   metricsAccess?: MetricsAccessConfig;
   /** Plugins GET /v1/ready requires; undefined = every enabled plugin whose library exists (core/ops/readiness.ts). */
   requiredPlugins?: string[] | undefined;
+  /**
+   * On SQLite, commit ledger and audit units on the ledger thread (core/ledger/thread/) instead of the event
+   * loop. Default true; false commits on the main thread (the tests run both ways).
+   */
+  ledgerThread?: boolean;
 }
 
 export interface AppDeps {
@@ -99,10 +106,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
-  const ledger = new LedgerStore(database, config.vault);
+  const thread = config.ledgerThread !== false && database.dialect === 'sqlite' && database.location !== ':memory:'
+    ? new LedgerThread({
+      file: database.location, vault: config.vault,
+      onExit: (x) => logger.error({ err: x.error, exitCode: x.code }, 'ledger thread stopped; calls in flight answered 503, next call starts a new one'),
+    })
+    : undefined;
+  if (thread) await thread.start();
+  const ledger = thread ? new ThreadedLedgerStore(database, config.vault, thread) : new LedgerStore(database, config.vault);
   const cards = new CardService({ host: pluginHost, store: ledger });
   const tokens = new TokenStore(database, config.tokenCacheMs ?? 5000);
-  const audit = new AuditLog(database);
+  const audit = new AuditLog(database, { thread });
   app.decorate('meterhub', { cards, ledger, tokens, audit });
 
   app.setErrorHandler(errorHandler);
@@ -153,7 +167,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     return payload;
   });
-  app.addHook('onClose', async () => audit.flush());
+  app.addHook('onClose', async () => {
+    await audit.flush();
+    await thread?.close();
+  });
 
   if (config.docs !== false) {
     await app.register(swagger, {

@@ -60,6 +60,8 @@ export interface ServerOptions {
    * second to seconds). A driver that fails to start shows in /v1/health and /v1/ready, and is retried.
    */
   startDrivers?: boolean;
+  /** SQLite: commit on the ledger thread (default true; see ApiConfig.ledgerThread). */
+  ledgerThread?: boolean;
 }
 
 export interface RunningServer {
@@ -132,6 +134,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
       metricsAccess: o.metricsAccess ?? metricsAccessFromEnv(),
       requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(process.env.METERHUB_REQUIRED_PLUGINS),
+      ...(o.ledgerThread !== undefined ? { ledgerThread: o.ledgerThread } : {}),
     },
     routes: [{
       name: 'readings',

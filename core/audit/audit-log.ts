@@ -6,7 +6,8 @@
  * Appends are batched: entries that arrive while a batch is waiting to be written join it, and the batch is
  * one unit of the database's commit queue (core/db/commit-queue.ts) — on SQLite the same group commit, and so
  * the same fsync, as the ledger's sales. The API awaits the append before the response leaves, so an
- * answered call is always audited.
+ * answered call is always audited. On SQLite the server's appends go to the ledger thread
+ * (core/ledger/thread/), where they share the sales' commits.
  */
 import type { Kysely } from 'kysely';
 import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
@@ -14,6 +15,7 @@ import { Statements } from '../db/statements.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
+import type { LedgerThread } from '../ledger/thread/ledger-thread.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -124,13 +126,18 @@ export class AuditLog {
   /** A unit is submitted and has not taken the queue yet: new entries ride with it. */
   private scheduled = false;
 
-  constructor(database: MeterHubDatabase) {
+  /** On SQLite the server appends through the ledger thread, whose own AuditLog writes the rows. */
+  private readonly thread: LedgerThread | undefined;
+
+  constructor(database: MeterHubDatabase, o: { thread?: LedgerThread | undefined } = {}) {
+    this.thread = o.thread;
     this.db = database.db as Kysely<AuditTables>;
     this.commits = commitQueue(database);
     this.sql = new Statements(database.dialect);
   }
 
   append(entry: AuditEntry): Promise<void> {
+    if (this.thread) return this.thread.call<void>('audit', [entry]);
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
       if (!this.scheduled) this.submit();
@@ -139,6 +146,7 @@ export class AuditLog {
 
   /** Resolves when everything queued so far is durable (every append has its unit in the commit queue). */
   async flush(): Promise<void> {
+    if (this.thread) await this.thread.call('idle', []);
     await this.commits.idle();
   }
 

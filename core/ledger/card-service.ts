@@ -29,7 +29,7 @@ import {
   LedgerCardNotFound, LibraryRefused, MemoryDataRequired, NotAUserCard, ReverseCardChanged, ReverseNeedsReadBack, ReverseReachedCard,
   TransactionNotFound, TransactionState, WriteVerifyFailed,
 } from './ledger-errors.ts';
-import type { TxView } from './ledger-present.ts';
+import type { Decoration, TxView } from './ledger-present.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
 import type { Actor, CardView, Idem, LedgerStore, ObservedCard, Verdict, WriteResult } from './ledger-store.ts';
 
@@ -479,18 +479,9 @@ export class CardService {
     return r;
   }
 
-  private decorate(maker: string, cpu = false) {
+  private decorate(maker: string, cpu = false): Decoration {
     const st = this.host.get(maker);
-    return (view: TxView) => ({
-      ...view,
-      standIn: st?.standIn === true,
-      ...(st?.standIn ? { library: STAND_IN_LABEL } : {}),
-      links: {
-        self: `/v1/transactions/${view.transactionId}`,
-        confirm: `/v1/transactions/${view.transactionId}/confirm`,
-        ...(cpu ? { rewrite: `/v1/transactions/${view.transactionId}/rewrite`, reverse: `/v1/transactions/${view.transactionId}/reverse` } : {}),
-      },
-    });
+    return { fields: { standIn: st?.standIn === true, ...(st?.standIn ? { library: STAND_IN_LABEL } : {}) }, cpuLinks: cpu };
   }
 
   private async mustTx(id: string): Promise<LedgerTxRow> {

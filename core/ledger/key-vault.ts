@@ -24,6 +24,12 @@ export interface KeyVaultSource {
   warning?: string;
 }
 
+/** What the ledger thread receives to rebuild the vault (see KeyVault.forThread). */
+export interface VaultForThread {
+  key: Uint8Array;
+  info: KeyVaultSource;
+}
+
 function parseKey(text: string): Buffer {
   const t = text.trim();
   const buf = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
@@ -61,6 +67,18 @@ export class KeyVault {
     const mode = statSync(path).mode & 0o777;
     const warning = mode & 0o077 ? `${path} is readable by group/others (mode ${mode.toString(8)}); chmod 600 it` : undefined;
     return new KeyVault(parseKey(readFileSync(path, 'utf8')), { source: 'file', keyId: '', path, ...(warning ? { warning } : {}) });
+  }
+
+  /**
+   * A copy of this vault for the ledger thread of this same process (core/ledger/thread/), passed as worker
+   * data: memory to memory, never through a file, a pipe or a log.
+   */
+  forThread(): VaultForThread {
+    return { key: new Uint8Array(this.key), info: this.info };
+  }
+
+  static fromThread(v: VaultForThread): KeyVault {
+    return new KeyVault(Buffer.from(v.key), v.info);
   }
 
   static random(): KeyVault {

@@ -75,3 +75,6 @@ export const ReverseNeedsReadBack = defineError('REVERSE_NEEDS_READ_BACK', 409,
   'Reversing a CPU-card transaction needs the card read-back (proof the write never reached the card); without the card only ops may reverse it');
 export const LedgerCardNotFound = defineError('LEDGER_CARD_NOT_FOUND', 404,
   '台账中没有这张卡', 'The ledger has no row for this card');
+export const LedgerThreadDown = defineError('LEDGER_THREAD_DOWN', 503,
+  '台账写入线程意外退出，本次操作结果未知：请用同一幂等键（Idempotency-Key）重试，不会重复购气',
+  'The ledger writer thread stopped unexpectedly and the outcome is unknown: retry with the same Idempotency-Key (it never buys twice)');

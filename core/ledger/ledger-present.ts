@@ -47,3 +47,27 @@ export function presentTx(r: LedgerTxRow): TxView {
     confirmedAt: r.confirmed_at,
   };
 }
+
+/**
+ * What the API adds to a new transaction's view before it is stored as the idempotent answer: plain data, not
+ * a callback, because the commit may run on the ledger thread (core/ledger/thread/).
+ */
+export interface Decoration {
+  /** Merged over the view (the stand-in label, for one). */
+  fields: Record<string, unknown>;
+  /** CPU-card writes also link their rewrite and reverse (the station drives them). */
+  cpuLinks: boolean;
+}
+
+export function decorateView(view: TxView, d: Decoration): Record<string, unknown> {
+  const self = `/v1/transactions/${view.transactionId}`;
+  return {
+    ...view,
+    ...d.fields,
+    links: {
+      self,
+      confirm: `${self}/confirm`,
+      ...(d.cpuLinks ? { rewrite: `${self}/rewrite`, reverse: `${self}/reverse` } : {}),
+    },
+  };
+}

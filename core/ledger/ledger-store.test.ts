@@ -1,5 +1,6 @@
 /**
- * Ledger contract: one suite, two stores (SQLite and PostgreSQL, each a fresh database per run).
+ * Ledger contract: one suite, three stores, each on a fresh database per run: SQLite, SQLite with the writes on
+ * the ledger thread (as the server runs it), and PostgreSQL.
  * Exercises the store directly with card states the test chooses, so every rule is checked without a library.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { serviceAvailable } from '../testing/services.ts';
 import { KeyVault } from './key-vault.ts';
 import { LedgerStore, type Actor, type CardWriteOut, type Idem } from './ledger-store.ts';
 import { openTestDatabase, type TestDatabase } from './testing/databases.ts';
+import { ThreadedLedgerStore } from './threaded-ledger-store.ts';
+import { LedgerThread } from './thread/ledger-thread.ts';
 
 const pgOk = await serviceAvailable('postgres');
 
@@ -28,17 +31,25 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
+for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !pgOk)(`ledger contract (${kind})`, () => {
     let t: TestDatabase;
     let store: LedgerStore;
+    let thread: LedgerThread | undefined;
     const vault = KeyVault.random();
 
     beforeAll(async () => {
-      t = await openTestDatabase(kind, { poolSize: 12 });
-      store = new LedgerStore(t.database, vault);
+      t = await openTestDatabase(kind === 'postgres' ? 'postgres' : 'sqlite', { poolSize: 12 });
+      if (kind === 'sqlite-thread') {
+        thread = new LedgerThread({ file: t.database.location, vault });
+        await thread.start();
+        store = new ThreadedLedgerStore(t.database, vault, thread);
+      } else store = new LedgerStore(t.database, vault);
     });
-    afterAll(async () => t?.cleanup());
+    afterAll(async () => {
+      await thread?.close();
+      await t?.cleanup();
+    });
 
     /** Issue and confirm a card with `gas`; returns its number. */
     async function issued(gas = 0): Promise<string> {

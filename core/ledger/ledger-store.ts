@@ -21,7 +21,7 @@ import {
   IdempotencyKeyReused, LastWriteUnconfirmed, NothingToRefund, ReissueCountMismatch, ReissueGasMismatch, ReissueInUse,
   TransactionNotFound, TransactionNotLatest, TransactionState,
 } from './ledger-errors.ts';
-import { presentTx, type TxView } from './ledger-present.ts';
+import { decorateView, presentTx, type Decoration, type TxView } from './ledger-present.ts';
 import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp, TxState } from './ledger-schema.ts';
 import './ledger-schema.ts';
 
@@ -51,8 +51,8 @@ export interface ObservedCard {
   count: number;
 }
 
-/** Decorates the stored response (e.g. the stand-in label); runs inside the commit. */
-export type Decorate = (view: TxView) => Record<string, unknown>;
+/** Decorates the stored response (e.g. the stand-in label); applied inside the commit. */
+export type Decorate = Decoration;
 
 export interface WriteResult {
   status: number;
@@ -534,7 +534,7 @@ export class LedgerStore {
     // CPU rows carry no keys: nothing to add to (or re-read for) the answer. The keys the library gave for this
     // write need no decryption of what was just encrypted; a rewrite's come from the row it repeats.
     const keys = !row.keys_enc ? null : i.write ? { oldKey: i.write.oldKey, newKey: i.write.newKey } : this.keysOf(row);
-    const body = { ...(i.decorate ? i.decorate(view) : view) };
+    const body = i.decorate ? decorateView(view, i.decorate) : { ...view };
     return { status: 201, body, keys, transactionId: row.id };
   }
 
