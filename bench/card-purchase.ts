@@ -166,10 +166,15 @@ async function stopChild(proc: ChildProcess): Promise<void> {
 
 // ---------------------------------------------------------------- scenarios
 
-async function purchaseRun(kind: 'sqlite' | 'postgres') {
+/**
+ * `sqlite-event-loop` is SQLite with the ledger's commits on the server's event loop, as before the ledger
+ * thread (core/ledger/thread/): the same-run measure of what the thread is worth.
+ */
+async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop') {
+  const kind = database === 'postgres' ? 'postgres' : 'sqlite';
   const dataDir = mkdtempSync(join(tmpdir(), `mh-bench-${kind}-`));
   let drop = async () => {};
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = database === 'sqlite-event-loop' ? { MH_BENCH_LEDGER_THREAD: 'off' } : {};
   let databaseUrl: string | undefined;
   if (kind === 'postgres') {
     const p = await createPgDatabase();
@@ -230,7 +235,7 @@ async function purchaseRun(kind: 'sqlite' | 'postgres') {
       { path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20 }, headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` } },
     ]), bestConcurrency, undefined, 2);
     const speedProbeMicros = { before: speedBefore, after: speedProbe() };
-    return { database: kind, issue, confirm, purchase: { concurrency: bestConcurrency, ...purchase }, levels, stationFlow, cpuPerPurchaseMs, wakeupsPerPurchase, speedProbeMicros };
+    return { database, issue, confirm, purchase: { concurrency: bestConcurrency, ...purchase }, levels, stationFlow, cpuPerPurchaseMs, wakeupsPerPurchase, speedProbeMicros };
   } finally {
     await stopChild(proc);
     await drop();
@@ -382,9 +387,11 @@ async function main() {
   console.error('bare fastify', bare);
   const runs = [await purchaseRun('sqlite')];
   console.error('sqlite', runs[0]!.purchase);
+  runs.push(await purchaseRun('sqlite-event-loop'));
+  console.error('sqlite, ledger on the event loop', runs[1]!.purchase);
   if (!SKIP_PG && (await serviceAvailable('postgres'))) {
     runs.push(await purchaseRun('postgres'));
-    console.error('postgres', runs[1]!.purchase);
+    console.error('postgres', runs[2]!.purchase);
   }
 
   const ipcOverheadMs = +(ipc.sequentialMeanMs - koffiDirect.buyMicros / 1000).toFixed(4);
