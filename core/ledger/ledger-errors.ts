@@ -78,3 +78,5 @@ export const LedgerCardNotFound = defineError('LEDGER_CARD_NOT_FOUND', 404,
 export const LedgerThreadDown = defineError('LEDGER_THREAD_DOWN', 503,
   '台账写入线程意外退出，本次操作结果未知：请用同一幂等键（Idempotency-Key）重试，不会重复购气',
   'The ledger writer thread stopped unexpectedly and the outcome is unknown: retry with the same Idempotency-Key (it never buys twice)');
+export const LedgerThreadClosing = defineError('LEDGER_THREAD_CLOSING', 503,
+  '服务器正在关闭，本次操作未执行：请稍后重试', 'The server is shutting down and did not run this operation; retry shortly');

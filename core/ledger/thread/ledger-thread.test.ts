@@ -99,7 +99,7 @@ describe('ledger thread', () => {
     await closed;
     expect(rs.map((r) => r.status)).toEqual(nos.map(() => 201));
     for (const no of nos) expect(await store.card(M, no)).toMatchObject({ count: 1 });
-    await expect(issue(cardNo())).rejects.toThrow(/closing/);
+    await expect(issue(cardNo())).rejects.toMatchObject({ code: 'LEDGER_THREAD_CLOSING', status: 503 });
   });
 
   it('audit appends through the thread are chained and verify on the main connection', async () => {

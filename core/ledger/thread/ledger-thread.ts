@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KeyVault } from '../key-vault.ts';
-import { LedgerThreadDown } from '../ledger-errors.ts';
+import { LedgerThreadClosing, LedgerThreadDown } from '../ledger-errors.ts';
 import { fromWire, type Call, type FromThread, type ThreadInit, type ThreadOp, type ToThread } from './wire.ts';
 
 const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
@@ -49,7 +49,7 @@ export class LedgerThread {
   }
 
   call<T>(op: ThreadOp, args: unknown[]): Promise<T> {
-    if (this.closing) return Promise.reject(new Error('the ledger thread is closing'));
+    if (this.closing) return Promise.reject(LedgerThreadClosing({ retryAfterSeconds: 1 }));
     this.spawn();
     return new Promise<T>((resolve, reject) => {
       const id = this.nextId++;

@@ -5,7 +5,6 @@
  * answering. Reads stay on the main thread's connection (WAL lets them run beside this writer).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import '../../audit/audit-log.ts';
 import { AuditLog, type AuditEntry } from '../../audit/audit-log.ts';
 import { commitQueue } from '../../db/commit-queue.ts';
 import { openDatabase } from '../../db/database.ts';
