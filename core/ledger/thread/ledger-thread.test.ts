@@ -58,6 +58,17 @@ describe('ledger thread', () => {
     expect((e as { en: string }).en).toContain('ledger count 1');
   });
 
+  it('a call that cannot be copied to the thread fails alone; the thread and the other calls go on', async () => {
+    const no = cardNo();
+    // In the same turn, so both ride in one message until the copy fails.
+    const bad = store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo: cardNo(), gas: 0, count: 1, meterKind: 1, write, decorate: (() => ({})) as never });
+    const good = issue(no);
+    await expect(bad).rejects.toThrow(/could not be cloned/);
+    expect(await good).toMatchObject({ status: 201 });
+    expect(await issue(cardNo())).toMatchObject({ status: 201 });
+    expect(thread.starts).toBe(1);
+  });
+
   it('calls made in one event-loop turn travel in one message', async () => {
     const before = thread.messages;
     const rs = await Promise.all(Array.from({ length: 10 }, () => issue(cardNo())));

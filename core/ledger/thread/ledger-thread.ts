@@ -84,8 +84,22 @@ export class LedgerThread {
     if (!this.outbox.length || !this.worker) return;
     const calls = this.outbox;
     this.outbox = [];
-    this.worker.postMessage({ calls } satisfies ToThread);
-    this.messages++;
+    try {
+      this.worker.postMessage({ calls } satisfies ToThread);
+      this.messages++;
+    } catch {
+      // A call that cannot be copied to the thread (a function in its input, say) fails alone: the others of
+      // its turn go one by one, and the server goes on.
+      for (const c of calls) {
+        try {
+          this.worker.postMessage({ calls: [c] } satisfies ToThread);
+          this.messages++;
+        } catch (e) {
+          this.pending.get(c.id)?.reject(e);
+          this.pending.delete(c.id);
+        }
+      }
+    }
   }
 
   private spawn(): void {
