@@ -108,10 +108,15 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
       // What the wire actually carried to that address.
       expect(sim.counters.perMeter.get(a)).toBe(expectedDead);
     }
-    // Healthy meters were asked exactly once per sweep: no retries wasted on them.
-    for (const k of kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow')) {
-      expect(stats.get(k.address)!.attempts).toBe(SWEEPS);
+    // Healthy meters were asked once per sweep, and again only after an attempt that really got no answer: no
+    // retry is wasted on a meter that answered. (On this shared 2-core box a host stall can still push one reply
+    // past the timeout now and then: a CI run saw 1 of 172 such polls. More than a few would be a pattern.)
+    const healthy = kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow').map((k) => stats.get(k.address)!);
+    for (const h of healthy) {
+      expect(h.badFrames, h.address).toBe(0);
+      expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
     }
+    expect(healthy.reduce((n, h) => n + h.timeouts, 0)).toBeLessThanOrEqual(3);
     // Noisy meters: corrupted replies rejected (checksum) and stray-68H garbage salvaged by the silence flush.
     const noisy = kinds.filter((k) => k.kind === 'noisy').map((k) => stats.get(k.address)!);
     expect(noisy.every((s) => s.badFrames > 0)).toBe(true);
