@@ -126,6 +126,11 @@ function speedProbe(): number {
   return +(((performance.now() - t0) * 1000) / n).toFixed(2);
 }
 
+/** The level with the highest rate: throughput where the server saturates. */
+function bestLevel<T extends { perSecond: number }>(levels: T[]): T {
+  return levels.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+}
+
 // ---------------------------------------------------------------- server child
 
 async function startChild(mode: 'meterhub' | 'bare', dataDir: string, env: Record<string, string> = {}): Promise<{ url: string; proc: ChildProcess }> {
@@ -227,7 +232,7 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
       levels.push({ concurrency, ...result, cpuPerPurchaseMs, wakeupsPerPurchase });
     }
     if (PROFILE) await toggleProfile(proc);
-    const best = levels.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+    const best = bestLevel(levels);
     const { concurrency: bestConcurrency, cpuPerPurchaseMs, wakeupsPerPurchase, ...purchase } = best;
     const station = slice(LEVELS.length);
     const stationFlow = await load(url, station.cards.flatMap((data, i) => [
@@ -253,7 +258,7 @@ async function bareRun(sample: { data: string; cardNo: string }) {
     const levels = [];
     for (const concurrency of LEVELS) levels.push({ concurrency, ...(await load(url, items, concurrency)) });
     // The best level, as for the purchase: both are throughput where the server saturates.
-    return { ...levels.reduce((a, b) => (b.perSecond > a.perSecond ? b : a)), levels };
+    return { ...bestLevel(levels), levels };
   } finally {
     await stopChild(proc);
     rmSync(dataDir, { recursive: true, force: true });

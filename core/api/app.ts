@@ -106,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
-  const thread = config.ledgerThread !== false && database.dialect === 'sqlite' && database.location !== ':memory:'
+  const thread = config.ledgerThread !== false && database.dialect === 'sqlite'
     ? new LedgerThread({
       file: database.location, vault: config.vault,
       onExit: (x) => logger.error({ err: x.error, exitCode: x.code }, 'ledger thread stopped; calls in flight answered 503, next call starts a new one'),

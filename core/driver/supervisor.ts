@@ -248,14 +248,15 @@ export class DriverSupervisor extends EventEmitter {
   }
 
   health(): SupervisorHealth {
+    const inFlight = this.inFlight();
     return {
       state: this.state,
       restarts: this.restarts,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.host && !this.host.retired ? { pid: this.host.pid } : {}),
       calls: this.calls,
-      queued: this.queue.length + this.inFlight(),
-      inFlight: this.inFlight(),
+      queued: this.queue.length + inFlight,
+      inFlight,
       backoffMs: this.backoffMs,
       consecutiveFailures: this.failures,
       noiseLines: this.noiseLines,
@@ -334,7 +335,7 @@ export class DriverSupervisor extends EventEmitter {
       stdin.uncork();
     }
     // How many requests shared this write (tests; batch sizes under load).
-    this.emit('write', { requests, inFlight: this.inFlight() });
+    this.emit('write', { requests, inFlight });
   }
 
   private send(h: Host, job: Job): void {

@@ -51,9 +51,6 @@ export interface ObservedCard {
   count: number;
 }
 
-/** Decorates the stored response (e.g. the stand-in label); applied inside the commit. */
-export type Decorate = Decoration;
-
 export interface WriteResult {
   status: number;
   body: Record<string, unknown>;
@@ -67,7 +64,7 @@ interface Base {
   cardType: string;
   idem?: Idem | undefined;
   sourceSha256?: string | null | undefined;
-  decorate?: Decorate | undefined;
+  decorate?: Decoration | undefined;
   /** What to keep as the card before the write (default: `observed`); CPU: the station's report as sent. */
   observedRecord?: Record<string, unknown> | null | undefined;
 }
@@ -312,7 +309,7 @@ export class LedgerStore {
   }
 
   /** 掉气补气: the same card data and keys again, as a new PREPARED transaction that replaces the old one. */
-  async rewrite(id: string, actor: Actor, idem?: Idem, decorate?: Decorate): Promise<WriteResult> {
+  async rewrite(id: string, actor: Actor, idem?: Idem, decorate?: Decoration): Promise<WriteResult> {
     return this.write(idem, async (trx) => {
       const old = await this.mustTx(trx, id);
       if (!LIVE_STATES.includes(old.state)) {
@@ -365,7 +362,7 @@ export class LedgerStore {
   }
 
   /** 补卡撤销: the replacement is cancelled and the card must be erased (a new PREPARED erase transaction). */
-  async cancelReissue(id: string, i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decorate | undefined }): Promise<WriteResult> {
+  async cancelReissue(id: string, i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decoration | undefined }): Promise<WriteResult> {
     return this.write(i.idem, async (trx) => {
       const tx = await this.mustTx(trx, id);
       if (tx.base_op !== 'reissue' || !['PREPARED', 'FAILED', 'CONFIRMED'].includes(tx.state)) {
@@ -529,7 +526,7 @@ export class LedgerStore {
     });
   }
 
-  private created(row: LedgerTxRow, i: { decorate?: Decorate | undefined; write?: MaybeWrite }): StoredResult {
+  private created(row: LedgerTxRow, i: { decorate?: Decoration | undefined; write?: MaybeWrite }): StoredResult {
     const view = presentTx(row);
     // CPU rows carry no keys: nothing to add to (or re-read for) the answer. The keys the library gave for this
     // write need no decryption of what was just encrypted; a rewrite's come from the row it repeats.

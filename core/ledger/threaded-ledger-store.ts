@@ -6,8 +6,9 @@
  */
 import type { MeterHubDatabase } from '../db/database.ts';
 import type { KeyVault } from './key-vault.ts';
+import type { Decoration } from './ledger-present.ts';
 import {
-  LedgerStore, type Actor, type CardWriteOut, type Decorate, type FormatInput, type Idem, type IssueInput, type PurchaseInput,
+  LedgerStore, type Actor, type CardWriteOut, type FormatInput, type Idem, type IssueInput, type PurchaseInput,
   type RefundInput, type ReissueInput, type ToolInput, type Verdict, type WriteResult,
 } from './ledger-store.ts';
 import type { LedgerThread } from './thread/ledger-thread.ts';
@@ -28,13 +29,13 @@ export class ThreadedLedgerStore extends LedgerStore {
   override commitReissue(i: ReissueInput): Promise<WriteResult> { return this.remote('commitReissue', [i]); }
   override commitFormat(i: FormatInput): Promise<WriteResult> { return this.remote('commitFormat', [i]); }
   override commitTool(i: ToolInput): Promise<WriteResult> { return this.remote('commitTool', [i]); }
-  override rewrite(id: string, actor: Actor, idem?: Idem, decorate?: Decorate): Promise<WriteResult> {
+  override rewrite(id: string, actor: Actor, idem?: Idem, decorate?: Decoration): Promise<WriteResult> {
     return this.remote('rewrite', [id, actor, idem, decorate]);
   }
   override reverse(id: string, actor: Actor, idem?: Idem, readBack?: string): Promise<WriteResult> {
     return this.remote('reverse', [id, actor, idem, readBack]);
   }
-  override cancelReissue(id: string, i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decorate | undefined }): Promise<WriteResult> {
+  override cancelReissue(id: string, i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decoration | undefined }): Promise<WriteResult> {
     return this.remote('cancelReissue', [id, i]);
   }
   override confirm(id: string, verdict: Verdict, idem?: Idem, readBack?: string): Promise<WriteResult> {

@@ -127,7 +127,8 @@ export class LedgerThread {
         reject(failure ?? new Error(`the ledger thread exited (${code}) before it was ready`));
         if (this.worker === w) this.worker = null;
         // Calls still queued here never reached the thread: they go to the next one, unharmed.
-        const lost = [...this.pending].filter(([id]) => !this.outbox.some((c) => c.id === id));
+        const queued = new Set(this.outbox.map((c) => c.id));
+        const lost = [...this.pending].filter(([id]) => !queued.has(id));
         for (const [id, p] of lost) {
           this.pending.delete(id);
           p.reject(LedgerThreadDown({ retryAfterSeconds: 1, exitCode: code }));
