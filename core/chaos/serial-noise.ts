@@ -18,6 +18,8 @@ import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport }
 const BAUD = 9600;
 // Simulator in this process on a shared 2-core box: allow host latency like a slow serial server (as bus.test.ts).
 const TIMING = { adapterLatencyMs: 150 };
+/** Each live meter gets this many sweeps under noise to be read (the check is "read during the noise"). */
+const MIN_SWEEPS_UNDER_NOISE = 3;
 
 export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('serial-noise', bursts);
@@ -44,6 +46,9 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
     let noiseOn = true;
     const noise = (async () => {
       for (let i = 0; i < bursts; i++) {
+        // Bursts spread over at least MIN_SWEEPS_UNDER_NOISE sweeps: with the quick run's few bursts the noise
+        // could otherwise be over within one sweep, and one unlucky sweep is not a meter that cannot be read.
+        while (sweeps < Math.floor((i * MIN_SWEEPS_UNDER_NOISE) / bursts) && timeLeft(ctx) > 0) await sleep(20);
         await sleep(150 + Math.floor(ctx.rand() * 500));
         if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${bursts} bursts`); break; }
         await relay.burst(20 + Math.floor(ctx.rand() * 100));
