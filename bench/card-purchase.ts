@@ -11,6 +11,7 @@
  * Purchases are measured at 32, 64 and 128 concurrent clients (`--concurrency N`: that one only) on fresh cards
  * each; the throughput reported is the best of them (where the server saturates), with that level's latency,
  * and the bare route is measured at the same levels.
+ * `--readings-per-second N` adds readings to the same server and database while it sells (mixed load).
  * Results: bench/results/card.json and bench/results/card.md.
  * `--profile` writes a CPU profile of the server over the measured purchase levels only (and of every
  * driver host over its whole life) to $TMPDIR/meterhub-bench-profile.
@@ -45,7 +46,13 @@ const CONCURRENCY = arg('concurrency', 32);
 /** Concurrency levels the purchase is measured at (closed-loop clients: each waits for its answer before the next). */
 const LEVELS = args.includes('--concurrency') ? [CONCURRENCY] : [32, 64, 128];
 const SKIP_PG = args.includes('--skip-pg');
+/**
+ * Mixed load: the server also stores this many synthetic readings a second on its own readings pipeline (the
+ * same database) while it sells, and prints its event-loop delay at the end. Off in `npm run bench`.
+ */
+const READINGS_PER_SECOND = arg('readings-per-second', 0);
 const ONLY_SQLITE = args.includes('--only-sqlite');
+if (READINGS_PER_SECOND > 0 && !ONLY_SQLITE) throw new Error('--readings-per-second needs --only-sqlite (a mixed run must not stand in the recorded results)');
 const PROFILE = args.includes('--profile') ? join(tmpdir(), 'meterhub-bench-profile') : null;
 const MAKER = 'kingcard';
 /** Purchases before the measured ones: every driver host has started and the JIT has warmed (steady state). */
@@ -180,6 +187,7 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
   const dataDir = mkdtempSync(join(tmpdir(), `mh-bench-${kind}-`));
   let drop = async () => {};
   const env: Record<string, string> = database === 'sqlite-event-loop' ? { MH_BENCH_LEDGER_THREAD: 'off' } : {};
+  if (READINGS_PER_SECOND > 0) env.MH_BENCH_READINGS_PER_S = String(READINGS_PER_SECOND);
   let databaseUrl: string | undefined;
   if (kind === 'postgres') {
     const p = await createPgDatabase();
