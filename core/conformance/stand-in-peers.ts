@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { discoverPlugins } from '../plugins/discovery.ts';
+import { BUNDLED_PLUGINS_DIR, discoverPlugins } from '../plugins/discovery.ts';
 import { libraryFor, loadManifest } from '../plugins/manifest.ts';
 
-export function bundledPeers(exclude: string, bundledDir = 'plugins'): Array<{ name: string; library: string; symbols?: Record<string, string> }> {
+export function bundledPeers(exclude: string, bundledDir = BUNDLED_PLUGINS_DIR): Array<{ name: string; library: string; symbols?: Record<string, string> }> {
   const out: Array<{ name: string; library: string; symbols?: Record<string, string> }> = [];
   for (const src of discoverPlugins({ bundledDir })) {
     const loaded = loadManifest(src.dir);

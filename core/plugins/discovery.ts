@@ -1,5 +1,6 @@
 /**
- * Where maker plugins come from: the bundled ./plugins folder, every entry of METERHUB_PLUGIN_PATH
+ * Where maker plugins come from: the bundled plugins folder (the one shipped beside this code, whatever the
+ * current directory), every entry of METERHUB_PLUGIN_PATH
  * (a path list like NODE_PATH: ':' on POSIX, ';' on Windows) and `pluginPaths` in the config file.
  * An entry may be a plugin folder itself or a folder of plugin folders.
  */
@@ -12,6 +13,12 @@ export interface PluginSource {
   /** Bundled plugins start enabled; plugins ops add elsewhere start disabled until enabled. */
   bundled: boolean;
 }
+
+/**
+ * The plugins shipped with MeterHub. Beside the code, not under the current directory: a server started from
+ * another folder (a service, `npx meterhub` elsewhere) must not come up with no makers and say it is healthy.
+ */
+export const BUNDLED_PLUGINS_DIR = resolve(import.meta.dirname, '../../plugins');
 
 export function pluginPathFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.METERHUB_PLUGIN_PATH ?? '').split(delimiter).map((s) => s.trim()).filter(Boolean);

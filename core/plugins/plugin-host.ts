@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { CardType } from '../cards/card-types.ts';
 import type { CardDriver } from '../driver/card-driver.ts';
-import { discoverPlugins, pluginPathFromEnv } from './discovery.ts';
+import { BUNDLED_PLUGINS_DIR, discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { identifyCard } from './identify.ts';
 import { bridgeFor, libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
 import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
@@ -28,7 +28,7 @@ export interface DriverFactoryOptions {
 export type DriverFactory = (o: DriverFactoryOptions) => CardDriver;
 
 export interface PluginHostOptions {
-  /** The bundled plugins folder (default <cwd>/plugins); pass null to use only pluginPaths. */
+  /** The bundled plugins folder (default BUNDLED_PLUGINS_DIR, beside the code); pass null to use only pluginPaths. */
   bundledDir?: string | null;
   /** Extra plugin locations; METERHUB_PLUGIN_PATH is added unless `ignoreEnv`. */
   pluginPaths?: string[];
@@ -61,7 +61,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
   const store = new PluginStateStore(resolve(opts.dataDir ?? './data'));
   const factory = opts.driverFactory ?? (await defaultDriverFactory());
   const sources = discoverPlugins({
-    bundledDir: opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? 'plugins'),
+    bundledDir: opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR),
     extraPaths: [...(opts.pluginPaths ?? []), ...(opts.ignoreEnv ? [] : pluginPathFromEnv())],
   });
 
@@ -73,6 +73,10 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     if (prior) throw PluginDuplicate({ id, dirs: [prior.loaded.dir, src.dir] }, { en: `${id} in ${prior.loaded.dir} and ${src.dir}` });
     entries.set(id, { loaded, bundled: src.bundled });
     if (loaded.manifest.standIn) logger?.warn({ plugin: id }, `plugin ${id} uses a ${STAND_IN_LABEL}`);
+  }
+  if (entries.size === 0) {
+    logger?.warn({ bundledDir: opts.bundledDir === null ? null : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR), pluginPaths: opts.pluginPaths ?? [] },
+      '未找到任何表厂插件，无法售气 / no maker plugins found: no card can be sold');
   }
 
   const entry = (id: string): Entry => {
