@@ -60,8 +60,9 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
   const logger = opts.logger;
   const store = new PluginStateStore(resolve(opts.dataDir ?? './data'));
   const factory = opts.driverFactory ?? (await defaultDriverFactory());
+  const bundledDir = opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR);
   const sources = discoverPlugins({
-    bundledDir: opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR),
+    bundledDir,
     extraPaths: [...(opts.pluginPaths ?? []), ...(opts.ignoreEnv ? [] : pluginPathFromEnv())],
   });
 
@@ -75,7 +76,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     if (loaded.manifest.standIn) logger?.warn({ plugin: id }, `plugin ${id} uses a ${STAND_IN_LABEL}`);
   }
   if (entries.size === 0) {
-    logger?.warn({ bundledDir: opts.bundledDir === null ? null : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR), pluginPaths: opts.pluginPaths ?? [] },
+    logger?.warn({ bundledDir: bundledDir ?? null, pluginPaths: opts.pluginPaths ?? [] },
       '未找到任何表厂插件，无法售气 / no maker plugins found: no card can be sold');
   }
 
