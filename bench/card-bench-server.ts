@@ -8,6 +8,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ReadingPipeline } from '../core/readings/pipeline.ts';
 import { fakeReading } from '../core/readings/testing/fixtures.ts';
 import { startServer } from '../core/api/server.ts';
 
@@ -38,27 +39,32 @@ if (mode === 'bare') {
   process.stdout.write(`LISTENING ${s.url}\n`);
   // Mixed load (card-purchase --readings-per-second): readings stored on the same database while it sells,
   // and the event-loop delay over the server's whole run, to see main-thread writers wait for the ledger thread.
-  const readingsPerSecond = Number(process.env.MH_BENCH_READINGS_PER_S ?? 0);
-  const eld = readingsPerSecond > 0 ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
-  eld?.enable();
-  let submitted = 0;
-  const readingTimer = readingsPerSecond > 0 ? setInterval(() => {
-    const items = Array.from({ length: Math.max(1, Math.round(readingsPerSecond / 20)) }, () => fakeReading(submitted++));
-    void s.readings.submit(items).catch((e: unknown) => process.stderr.write(`reading submit failed: ${String(e)}\n`));
-  }, 50) : undefined;
+  const stopMixedLoad = startMixedLoad(s.readings, Number(process.env.MH_BENCH_READINGS_PER_S ?? 0));
   const stop = () => {
-    if (readingTimer) clearInterval(readingTimer);
-    if (eld) {
-      eld.disable();
-      const ms = (ns: number) => (ns / 1e6).toFixed(2);
-      process.stderr.write(`server event-loop delay ms: p50 ${ms(eld.percentile(50))} p99 ${ms(eld.percentile(99))} max ${ms(eld.max)}; readings submitted ${submitted}\n`);
-    }
+    stopMixedLoad();
     void s.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   const profileDir = process.env.MH_BENCH_PROFILE_DIR;
   if (profileDir) profileOnSignal(profileDir);
+}
+
+function startMixedLoad(readings: ReadingPipeline, perSecond: number): () => void {
+  if (perSecond <= 0) return () => {};
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  eld.enable();
+  let submitted = 0;
+  const timer = setInterval(() => {
+    const items = Array.from({ length: Math.max(1, Math.round(perSecond / 20)) }, () => fakeReading(submitted++));
+    void readings.submit(items).catch((e: unknown) => process.stderr.write(`reading submit failed: ${String(e)}\n`));
+  }, 50);
+  return () => {
+    clearInterval(timer);
+    eld.disable();
+    const ms = (ns: number) => (ns / 1e6).toFixed(2);
+    process.stderr.write(`server event-loop delay ms: p50 ${ms(eld.percentile(50))} p99 ${ms(eld.percentile(99))} max ${ms(eld.max)}; readings submitted ${submitted}\n`);
+  };
 }
 
 /** SIGUSR2 starts a CPU profile, the next one writes it: a profile of one benchmark phase, not of start-up. */

@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { REDACT_PATHS, requestSerializers } from '../api/logger.ts';
-import { BUNDLED_PLUGINS_DIR } from '../plugins/discovery.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { CentralClient } from './central-client.ts';
@@ -116,7 +115,7 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
   }
 
   const pluginHost = await createPluginHost({
-    bundledDir: o.bundledPlugins === false ? null : (o.pluginsDir ?? BUNDLED_PLUGINS_DIR),
+    ...(o.bundledPlugins === false ? { bundledDir: null } : o.pluginsDir ? { bundledDir: o.pluginsDir } : {}),
     pluginPaths: o.pluginPaths ?? [], dataDir, logger,
   });
   // Plugins added from extra folders start disabled on a server; a station that is given a folder means it.

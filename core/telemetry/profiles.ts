@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { DialectProfile, ErrorReplyLayout, ValveState } from './frame-types.ts';
 import { ProfileInvalid, ProfileUnknown } from './errors.ts';
 import type { MeterHubError } from '../errors/meterhub-error.ts';
+import { BUNDLED_PLUGINS_DIR } from '../plugins/discovery.ts';
 
 export const COMPANY_PROFILE = 'cjt188-company';
 
@@ -50,8 +50,6 @@ const loadErrors: MeterHubError[] = [];
 let pluginsLoaded = false;
 
 for (const p of [company, le, be]) registry.set(p.name, Object.freeze(p));
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const VALVE_STATES: ValveState[] = ['open', 'closed', 'fault', 'unknown'];
 const LAYOUTS: ErrorReplyLayout[] = ['di-ser-st', 'ser-st', 'st'];
@@ -135,7 +133,7 @@ export function loadProfilesFrom(pluginsDir: string): DialectProfile[] {
 function ensurePlugins(): void {
   if (pluginsLoaded) return;
   pluginsLoaded = true;
-  loadProfilesFrom(join(repoRoot, 'plugins'));
+  loadProfilesFrom(BUNDLED_PLUGINS_DIR);
 }
 
 /** Looks a profile up by name; an unknown name throws TELEMETRY_PROFILE_UNKNOWN listing the known ones. */
