@@ -17,7 +17,7 @@ import { MqttSimulator } from '../../gateways/sim/mqtt-simulator.ts';
 import { MqttBilling, WebhookBilling } from '../../gateways/testing/billing.ts';
 import { PrivateMosquitto } from '../../gateways/testing/mosquitto.ts';
 import { auditWebhook, countLostById } from './billing-audit.ts';
-import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
+import { budgetSpent, newReport, sleep, type CampaignContext, type CampaignReport } from './types.ts';
 
 export async function brokerOutageCampaign(outages: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('broker-outages', outages);
@@ -55,7 +55,7 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
     const cutter = (async () => {
       for (let i = 0; i < outages; i++) {
         await sleep(200 + Math.floor(ctx.rand() * 600));
-        if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${outages} outages`); return; }
+        if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${outages} outages`); return; }
         await broker.stop('SIGTERM');
         const down = 300 + Math.floor(ctx.rand() * 1200);
         await sleep(down);

@@ -13,7 +13,7 @@ import { openServerDatabase } from '../api/server.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { faultPlugin } from '../testing/fault-plugin.ts';
 import { call, ROOT, startServe, type ServeChild } from './serve-child.ts';
-import { newReport, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
+import { budgetSpent, newReport, type CampaignContext, type CampaignReport } from './types.ts';
 
 export const DRIVER_FAULT_KINDS = ['segv', 'abort', 'hang', 'overrun', 'garbage', 'claim_all'] as const;
 type Kind = (typeof DRIVER_FAULT_KINDS)[number];
@@ -59,7 +59,7 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
 
     let order: Kind[] = [];
     for (let i = 0; i < count; i++) {
-      if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${count} faults`); break; }
+      if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${count} faults`); break; }
       // Every kind once per cycle, in a seeded random order.
       if (i % DRIVER_FAULT_KINDS.length === 0) order = shuffled(DRIVER_FAULT_KINDS, ctx.rand);
       const kind = order[i % DRIVER_FAULT_KINDS.length]!;

@@ -12,7 +12,7 @@ import { WebhookBilling } from '../../gateways/testing/billing.ts';
 import { PrivateMosquitto } from '../../gateways/testing/mosquitto.ts';
 import { auditWebhook } from './billing-audit.ts';
 import { startGateway, type GatewayChild } from './gateway-child.ts';
-import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
+import { budgetSpent, newReport, sleep, type CampaignContext, type CampaignReport } from './types.ts';
 
 export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('gateway-kills', kills);
@@ -42,7 +42,7 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
     const killer = (async () => {
       for (let i = 0; i < kills; i++) {
         await sleep(300 + Math.floor(ctx.rand() * 1000));
-        if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${kills} kills`); return; }
+        if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${kills} kills`); return; }
         billedAtKill.push(webhook.byKey.size);
         const g = gw!;
         g.child.kill('SIGKILL');

@@ -13,7 +13,7 @@ import { BusMaster } from '../../gateways/serial/bus-master.ts';
 import { SerialLink } from '../../gateways/serial/serial-link.ts';
 import { openPtyPair } from '../../gateways/sim/pty.ts';
 import { NoiseInjector } from './noise-relay.ts';
-import { newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
+import { budgetSpent, newReport, sleep, type CampaignContext, type CampaignReport } from './types.ts';
 
 const BAUD = 9600;
 // Simulator in this process on a shared 2-core box: allow host latency like a slow serial server (as bus.test.ts).
@@ -48,9 +48,9 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
       for (let i = 0; i < bursts; i++) {
         // Bursts spread over at least MIN_SWEEPS_UNDER_NOISE sweeps: with the quick run's few bursts the noise
         // could otherwise be over within one sweep, and one unlucky sweep is not a meter that cannot be read.
-        while (sweeps < Math.floor((i * MIN_SWEEPS_UNDER_NOISE) / bursts) && timeLeft(ctx) > 0) await sleep(20);
+        while (sweeps < Math.floor((i * MIN_SWEEPS_UNDER_NOISE) / bursts) && !budgetSpent(ctx, 1)) await sleep(20);
         await sleep(150 + Math.floor(ctx.rand() * 500));
-        if (i > 0 && timeLeft(ctx) <= 0) { report.notes.push(`time budget reached after ${i} of ${bursts} bursts`); break; }
+        if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${bursts} bursts`); break; }
         await relay.burst(20 + Math.floor(ctx.rand() * 100));
         report.injected++;
       }

@@ -87,6 +87,9 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
     expect(replyTimeoutMs(20, 4 + 13 + 22, { baudRate: BAUD })).toBe(204); // vs 3–5 s fixed defaults elsewhere
   });
 
+  // The budget is the work's own upper bound, not a fixed 30 s: every poll of every sweep timing out and being
+  // retried. A loaded CI machine (load 13–17 on 2 cores) took more than 30 s for the real work.
+  const worstCaseMs = SWEEPS * kinds.length * (1 + RETRIES) * replyTimeoutMs(20, 4 + 13 + 22, { baudRate: BAUD }, TEST_TIMING);
   it('reads every live meter every sweep; a dead meter costs only its bounded timeouts', async () => {
     const sweeps = [];
     for (let s = 0; s < SWEEPS; s++) sweeps.push(await master.sweep());
@@ -112,11 +115,12 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
     // retry is wasted on a meter that answered. (On this shared 2-core box a host stall can still push one reply
     // past the timeout now and then: a CI run saw 1 of 172 such polls. More than a few would be a pattern.)
     const healthy = kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow').map((k) => stats.get(k.address)!);
-    for (const h of healthy) {
-      expect(h.badFrames, h.address).toBe(0);
-      expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
-    }
+    // A stall can also cut one reply in two: after it, the expired inter-byte timer runs before the bytes that
+    // waited are read, so the first half is flushed as a bad frame (a loaded run saw one). The bound is the same
+    // few; a decoding fault would show on every meter, every sweep.
+    for (const h of healthy) expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
     expect(healthy.reduce((n, h) => n + h.timeouts, 0)).toBeLessThanOrEqual(3);
+    expect(healthy.reduce((n, h) => n + h.badFrames, 0)).toBeLessThanOrEqual(3);
     // Noisy meters: corrupted replies rejected (checksum) and stray-68H garbage salvaged by the silence flush.
     const noisy = kinds.filter((k) => k.kind === 'noisy').map((k) => stats.get(k.address)!);
     expect(noisy.every((s) => s.badFrames > 0)).toBe(true);
@@ -126,7 +130,7 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
 
     // Every reading reached the store once.
     expect(await pipeline.store.count()).toBe(live.length * SWEEPS);
-  });
+  }, Math.max(30_000, worstCaseMs));
 
   it('valve round trip over serial, with priority over a running poll loop', async () => {
     const target = live[10]!;

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPluginHost } from '../../core/plugins/plugin-host.ts';
 import type { PluginHost } from '../../core/plugins/plugin-types.ts';
+import { cliBudgetMs } from '../../core/testing/work-budget.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'mh-newmaker-'));
@@ -81,6 +82,7 @@ afterAll(async () => {
 });
 
 describe('a maker added as a manifest-only folder on METERHUB_PLUGIN_PATH', () => {
+  // Three CLI runs, and `plugins list` (probing) starts a driver host per plugin: about ten process starts.
   it('is listed (disabled until ops enable it), then enabled with the CLI', () => {
     const before = cli('plugins', 'list', '--no-probe');
     const acme = before.plugins.find((p: { id: string }) => p.id === 'acme');
@@ -90,7 +92,7 @@ describe('a maker added as a manifest-only folder on METERHUB_PLUGIN_PATH', () =
     expect(cli('plugins', 'enable', 'acme')).toMatchObject({ id: 'acme', enabled: true });
     const after = cli('plugins', 'list');
     expect(after.plugins.find((p: { id: string }) => p.id === 'acme')).toMatchObject({ enabled: true, driver: { state: 'ready' } });
-  });
+  }, cliBudgetMs(10));
 
   it('is identified and sells gas through the host with no code change', async () => {
     process.env.METERHUB_PLUGIN_PATH = join(work, 'makers');
@@ -118,5 +120,5 @@ describe('a maker added as a manifest-only folder on METERHUB_PLUGIN_PATH', () =
     expect(report.checks.filter((c: { status: string }) => c.status !== 'pass')).toEqual([]);
     expect(report).toMatchObject({ cardTypes: ['102'], passed: true });
     expect(r.status).toBe(0);
-  });
+  }, cliBudgetMs(8)); // the kit starts the library's host and one per peer maker
 });
