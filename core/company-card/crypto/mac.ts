@@ -80,3 +80,10 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return diff === 0;
 }
+
+/** Zero-fills to whole blocks (at least one): challenges for EXTERNAL / INTERNAL AUTHENTICATE (spec §6.2). */
+export function zeroPad(data: Uint8Array, size: number): Buffer {
+  const out = Buffer.alloc(Math.max(size, Math.ceil(data.length / size) * size));
+  out.set(data, 0);
+  return out;
+}
