@@ -57,6 +57,8 @@ export interface CompanyCosOptions {
   transportKey: Uint8Array;
   algorithm: CardAlgorithm;
   protocol?: 'T0' | 'T1';
+  /** Source of GET CHALLENGE bytes; fixed only by tests that replay the spec's published vectors. */
+  random?: (length: number) => Buffer;
 }
 
 /** Line protection (SM) key id in a DF, and the key management key ids. */
@@ -66,6 +68,7 @@ const MAINTENANCE_KEY_ID = 0x01;
 export class CompanyCos {
   readonly serial: string;
   readonly protocol: 'T0' | 'T1';
+  random: (length: number) => Buffer;
   private readonly mf: Df;
   private readonly dfs = new Map<number, Df>();
   // RAM
@@ -84,6 +87,7 @@ export class CompanyCos {
   constructor(opts: CompanyCosOptions) {
     this.serial = opts.serial.toUpperCase();
     this.protocol = opts.protocol ?? 'T0';
+    this.random = opts.random ?? randomBytes;
     this.mf = { fid: 0x3f00, aid: null, keys: new Map(), hasKeyFile: true, efs: new Map() };
     this.mf.keys.set(0x00, {
       id: 0x00, usage: KEY_USAGE.keyManagement, version: 0, algorithm: opts.algorithm, maxTries: 15, triesLeft: 15,
@@ -311,7 +315,7 @@ export class CompanyCos {
 
   private getChallenge(le: number | null): Buffer {
     if (le !== 4 && le !== 8) return sw(SW.WRONG_LENGTH);
-    this.challenge = randomBytes(le);
+    this.challenge = this.random(le);
     return withSw(this.challenge, SW.OK);
   }
 
