@@ -47,3 +47,11 @@ export const CompanyCardRemoved = defineError('COMPANY_CARD_REMOVED', 409,
 export const CompanyCardPsamMissing = defineError('COMPANY_CARD_PSAM_MISSING', 409,
   'PSAM 卡不在或不应答，不能售气',
   'The PSAM is missing or does not answer; no sale is possible');
+
+export const PcscUnavailable = defineError('PCSC_UNAVAILABLE', 503,
+  'PC/SC 服务不可用（pcscd 未运行或没有读卡器）',
+  'The PC/SC service is not available (pcscd not running, or no reader)');
+
+export const PcscFailed = defineError('PCSC_FAILED', 502,
+  'PC/SC 调用失败',
+  'A PC/SC call failed');
