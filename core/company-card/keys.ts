@@ -55,7 +55,8 @@ export function deriveCardKey(set: MasterKeySet, kind: KeyKind, cardNo: string, 
 }
 
 /** Usage byte of a key record on the card (spec §5.4). */
-export const KEY_USAGE = { keyManagement: 0x01, maintenance: 0x02, externalAuth: 0x03, internalAuth: 0x04, line: 0x06 } as const;
+export const KEY_USAGE = { keyManagement: 0x01, maintenance: 0x02, externalAuth: 0x03, internalAuth: 0x04,
+  line: 0x06 } as const;
 
 export function usageOf(kind: KeyKind): number {
   switch (kind) {

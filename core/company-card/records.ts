@@ -99,7 +99,8 @@ export function decodePurchase(b: Uint8Array): PurchaseRecord | null {
   const buf = Buffer.from(b);
   const date = decodeBcdDigits(buf.subarray(7, 14));
   if (!date) return null;
-  return { gas: buf.readUInt32BE(1), count: buf.readUInt16BE(5), date, mac: buf.subarray(14, 18).toString('hex').toUpperCase() };
+  return { gas: buf.readUInt32BE(1), count: buf.readUInt16BE(5), date, mac: buf.subarray(14,
+    18).toString('hex').toUpperCase() };
 }
 
 /** What the purchase MAC covers: who the card is (so a record cannot move to another card) and the record. */

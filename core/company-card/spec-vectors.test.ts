@@ -33,7 +33,8 @@ describe('spec test vectors', () => {
       const w = world(alg);
       const card = blankCard(VECTOR_CARD.serial, alg);
       await w.counterFor(card).issue({
-        cardNo: VECTOR_CARD.cardNo, companyCode: '0571', meterKind: 1, issueDate: '20261203', keyVersion: 1, algorithm: alg,
+        cardNo: VECTOR_CARD.cardNo, companyCode: '0571', meterKind: 1, issueDate: '20261203', keyVersion: 1,
+          algorithm: alg,
         gas: 1, count: 1, date: '20261203080000',
       });
       expect(card.peek(GAS_DF_FID, FILES.cardInfo.fid)).toEqual(get('cardinfo'));
@@ -46,7 +47,8 @@ describe('spec test vectors', () => {
       expect(ia).toEqual({ sw: SW.OK, data: get('intauth.answer') });
       // external authentication with the printed cryptogram
       nextChallenge('1122334455667788');
-      expect((await exchange(slot, command(0x00, 0x84, 0x00, 0x00, undefined, 8))).data).toEqual(get('extauth.challenge'));
+      expect((await exchange(slot, command(0x00, 0x84, 0x00, 0x00, undefined,
+        8))).data).toEqual(get('extauth.challenge'));
       expect((await exchange(slot, command(0x00, 0x82, 0x00, 0x02, get('extauth.cryptogram')))).sw).toBe(SW.OK);
       // the printed secure-messaging UPDATE of the purchase file
       nextChallenge('0A0B0C0D');

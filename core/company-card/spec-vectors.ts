@@ -18,7 +18,8 @@ import { testKeySet, testTransportSet } from './testing/fixtures.ts';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
 
 export const VECTOR_CARD = { cardNo: '880001', serial: 'A1B2C3D4E5F60718' } as const;
-const KINDS: KeyKind[] = ['cardMaster', 'maintenance', 'externalAuth', 'internalAuth', 'purchaseMac', 'writeBackMac', 'lineProtection'];
+const KINDS: KeyKind[] = ['cardMaster', 'maintenance', 'externalAuth', 'internalAuth', 'purchaseMac', 'writeBackMac',
+  'lineProtection'];
 
 export function vectorLines(alg: CardAlgorithm): string[] {
   const set = testKeySet(1, alg);
@@ -31,7 +32,8 @@ export function vectorLines(alg: CardAlgorithm): string[] {
   line('card.serial', hex(serial8));
   const transport = testTransportSet(alg).keys.transport ?? Buffer.alloc(16);
   line('master.transport.v0', hex(transport));
-  line('key.transport', hex(deriveCardKey(testTransportSet(alg), 'transport', '0', VECTOR_CARD.serial) ?? Buffer.alloc(0)));
+  line('key.transport', hex(deriveCardKey(testTransportSet(alg), 'transport', '0',
+    VECTOR_CARD.serial) ?? Buffer.alloc(0)));
   const keys = {} as Record<KeyKind, Buffer>;
   for (const kind of KINDS) {
     const master = set.keys[kind] ?? Buffer.alloc(16);
@@ -77,7 +79,8 @@ export function vectorLines(alg: CardAlgorithm): string[] {
   line('writeback.mac', hex(cardMac(alg, keys.writeBackMac, wbData, Buffer.alloc(size))));
 
   // WRITE KEY of the external authentication key, under the maintenance key, with challenge 0A0B0C0D
-  const rec = Buffer.concat([Buffer.of(cardKeyId('externalAuth'), usageOf('externalAuth'), 1, ALGORITHM_CODE[alg], AUTH_KEY_TRIES), keys.externalAuth]);
+  const rec = Buffer.concat([Buffer.of(cardKeyId('externalAuth'), usageOf('externalAuth'), 1, ALGORITHM_CODE[alg],
+    AUTH_KEY_TRIES), keys.externalAuth]);
   const enc = encryptEcb(alg, keys.maintenance, padMethod2(rec, size));
   const wkHeader = Buffer.of(0x84, 0xd4, 0x00, 0x02, enc.length + 4);
   const wkMac = cardMac(alg, keys.maintenance, Buffer.concat([wkHeader, enc]), zeroPad(chal4, size));

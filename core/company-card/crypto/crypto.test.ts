@@ -47,7 +47,8 @@ describe('DES / 3DES', () => {
     expect(up(desEncrypt(hex('0123456789ABCDEF'), Buffer.alloc(8)))).toBe('D5D44FF720683D0D');
   });
 
-  it('single DES: 7CA110454A1A6E57 / 01A1D6D039776742 → 690F5B0D9A26939B (classic DES validation set: libdes / BouncyCastle DESTest)', () => {
+  // The classic DES validation set (libdes, BouncyCastle DESTest).
+  it('single DES: 7CA110454A1A6E57 / 01A1D6D039776742 → 690F5B0D9A26939B', () => {
     expect(up(desEncrypt(hex('7CA110454A1A6E57'), hex('01A1D6D039776742')))).toBe('690F5B0D9A26939B');
   });
 

@@ -377,7 +377,8 @@ export class CompanyCos {
       return sw(SW.OK);
     }
     if (type !== FILE_TYPE.binary || size === 0 || size > 1024 || sfi < 1 || sfi > 30) return sw(SW.WRONG_DATA);
-    if (this.current.efs.has(fid) || [...this.current.efs.values()].some((e) => e.sfi === sfi)) return sw(SW.FILE_EXISTS);
+    const sfiTaken = [...this.current.efs.values()].some((e) => e.sfi === sfi);
+    if (this.current.efs.has(fid) || sfiTaken) return sw(SW.FILE_EXISTS);
     this.current.efs.set(fid, { fid, sfi, type, readAcl, writeAcl, data: Buffer.alloc(size) });
     return sw(SW.OK);
   }

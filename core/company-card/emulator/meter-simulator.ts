@@ -30,7 +30,8 @@ export const METER_CODE = {
 export type MeterOutcome = keyof typeof METER_CODE;
 
 /** Status bits written back (spec §4.5). */
-export const METER_STATUS = { valveClosed: 0x0001, batteryLow: 0x0002, magneticAttack: 0x0004, sensorFault: 0x0008 } as const;
+export const METER_STATUS = { valveClosed: 0x0001, batteryLow: 0x0002, magneticAttack: 0x0004,
+  sensorFault: 0x0008 } as const;
 
 export interface MeterSession {
   outcome: MeterOutcome;

@@ -10,7 +10,8 @@
  */
 import { type CardAlgorithm, blockSize, encryptEcb } from '../crypto/block-cipher.ts';
 import { cardMac, padMethod2, sameBytes } from '../crypto/mac.ts';
-import { type KeyKind, type MasterKeySet, AUTH_KEY_TRIES, KIND_BY_CODE, cardKeyId, deriveCardKey, usageOf } from '../keys.ts';
+import { type KeyKind, type MasterKeySet, AUTH_KEY_TRIES, KIND_BY_CODE, cardKeyId, deriveCardKey,
+  usageOf } from '../keys.ts';
 import { ALGORITHM_CODE } from '../crypto/block-cipher.ts';
 import { SW, withSw } from '../apdu.ts';
 import { decodeBcdNumber } from '../card-numbers.ts';
@@ -74,7 +75,8 @@ export class PsamEmulator {
   }
 
   get atr(): Buffer {
-    return Buffer.concat([Buffer.from('3B6800004753', 'hex'), Buffer.from(this.psamNo.padStart(12, '0').slice(-12), 'hex')]);
+    return Buffer.concat([Buffer.from('3B6800004753', 'hex'), Buffer.from(this.psamNo.padStart(12, '0').slice(-12),
+      'hex')]);
   }
 
   get isPresent(): boolean {

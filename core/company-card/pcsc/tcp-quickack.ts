@@ -19,7 +19,8 @@ function bind(): SetSockOpt | null {
   if (process.platform !== 'linux') return null;
   try {
     const libc = koffi.load('libc.so.6');
-    setsockopt = libc.func('int setsockopt(int fd, int level, int name, const int *val, unsigned int len)') as SetSockOpt;
+    const proto = 'int setsockopt(int fd, int level, int name, const int *val, unsigned int len)';
+    setsockopt = libc.func(proto) as SetSockOpt;
   } catch {
     setsockopt = null;
   }

@@ -53,7 +53,8 @@ export class CardSession {
   }
 
   async samMac(iv: Uint8Array, message: Uint8Array): Promise<Buffer> {
-    return expectOk(this.sam, command(0x80, 0xfa, PSAM_OP.mac, 0x00, Buffer.concat([iv, message]), 0x00), 'PSAM 80 FA MAC');
+    return expectOk(this.sam, command(0x80, 0xfa, PSAM_OP.mac, 0x00, Buffer.concat([iv, message]), 0x00),
+      'PSAM 80 FA MAC');
   }
 
   async samVerify(iv: Uint8Array, message: Uint8Array, mac: Uint8Array): Promise<boolean> {
@@ -134,12 +135,14 @@ export class CardSession {
   /** Verifies a purchase MAC inside the module (kind purchaseMac). */
   async purchaseMacOk(info: CardInfo, p: PurchaseRecord): Promise<boolean> {
     await this.samDerive('purchaseMac', info.keyVersion, info.cardNo, info.serial);
-    return this.samVerify(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), purchaseMacData(info, p), Buffer.from(p.mac, 'hex'));
+    return this.samVerify(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), purchaseMacData(info, p),
+      Buffer.from(p.mac, 'hex'));
   }
 
   async writeBackMacOk(info: CardInfo, w: WriteBack): Promise<boolean> {
     await this.samDerive('writeBackMac', info.keyVersion, info.cardNo, info.serial);
-    return this.samVerify(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), writeBackMacData(info, w), Buffer.from(w.mac, 'hex'));
+    return this.samVerify(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), writeBackMacData(info, w),
+      Buffer.from(w.mac, 'hex'));
   }
 
   /** The record in force: both copies are checked by MAC first (spec §4.4). */

@@ -83,7 +83,8 @@ export class CounterTerminal {
     await expectOk(s.card, command(0x80, 0xe0, GAS_DF_FID >> 8, GAS_DF_FID & 0xff,
       Buffer.concat([Buffer.of(FILE_TYPE.df, 0, 0, ACL_FREE, aclAuth(0x00), 0), GAS_AID])), 'CREATE DF');
     await s.selectApp();
-    await expectOk(s.card, command(0x80, 0xe0, 0x00, 0x00, Buffer.of(FILE_TYPE.keyFile, 0, 0, 0xff, 0xff, 0)), 'CREATE KEY FILE');
+    await expectOk(s.card, command(0x80, 0xe0, 0x00, 0x00, Buffer.of(FILE_TYPE.keyFile, 0, 0, 0xff, 0xff, 0)),
+      'CREATE KEY FILE');
     await this.writeKey('maintenance', ctx, 'cardMaster');
     for (const kind of CARD_DF_KEYS.filter((k) => k !== 'maintenance')) await this.writeKey(kind, ctx, 'maintenance');
     const files: Array<[number, number, number, number]> = [
@@ -135,7 +136,8 @@ export class CounterTerminal {
     const view = await this.read();
     const got = view.purchase;
     if (!got || got.count !== p.count || got.gas !== p.gas || got.mac !== mac.toString('hex').toUpperCase()) {
-      throw CompanyCardStatus({ step: 'read-back' }, { zh: '读回的购气记录与写入的不一致', en: 'read-back differs from the record written' });
+      throw CompanyCardStatus({ step: 'read-back' }, { zh: '读回的购气记录与写入的不一致',
+        en: 'read-back differs from the record written' });
     }
     return { view, cardCommands: countOf(s) - before };
   }
@@ -144,7 +146,8 @@ export class CounterTerminal {
   async refund(date: string): Promise<WriteResult> {
     const view = await this.read();
     if (!view.purchase || view.unloadedGas === 0) {
-      throw CompanyCardBadInput({ field: 'refund' }, { zh: '卡上没有未进表的气，不能退气', en: 'no unloaded gas on the card to refund' });
+      throw CompanyCardBadInput({ field: 'refund' }, { zh: '卡上没有未进表的气，不能退气',
+        en: 'no unloaded gas on the card to refund' });
     }
     return this.writePurchase({ gas: 0, count: view.purchase.count, date });
   }
@@ -164,7 +167,8 @@ export class CounterTerminal {
     const needsRecovery = eff?.source === 'backup' && !(purchase && backup && sameRecord(purchase, backup));
     const loaded = writeBackVerified && writeBack ? writeBack.countSeen : 0;
     const unloadedGas = rec && rec.count > loaded ? rec.gas : 0;
-    return { info, genuine, purchase: rec, source: eff?.source ?? null, needsRecovery, writeBack, writeBackVerified, unloadedGas };
+    return { info, genuine, purchase: rec, source: eff?.source ?? null, needsRecovery, writeBack, writeBackVerified,
+      unloadedGas };
   }
 
   /** Completes a write the card was pulled from: copies the backup (the newer record) into the purchase file. */
