@@ -210,6 +210,32 @@ describe('company card attacks', () => {
     expect((await w.counterFor(card).read()).source).toBe('purchase');
   });
 
+  it('PSAM removed mid-sale: the sale stops (COMPANY_CARD_PSAM_MISSING); the card is wholly old, or wholly new',
+    async () => {
+    // A sale takes 13 PSAM commands under T=0 (with GET RESPONSEs); the backup is written after the 10th.
+    // Before that nothing is written; after it the new record is in force and the read-back the ledger makes
+    // before confirming says so (spec §4.4, §9.2).
+    for (const [afterPsamCommands, inForce] of [[3, 1], [6, 1], [9, 1], [11, 2]] as const) {
+      const { w, card } = await issued();
+      const before = card.peek(GAS_DF_FID, FILES.purchase.fid);
+      let seen = 0;
+      const psamSlot: ApduChannel = {
+        transmit: async (apdu) => {
+          if (++seen > afterPsamCommands) w.psam.remove();
+          return new SamSlot(w.psam).transmit(apdu);
+        },
+      };
+      const counter = new CounterTerminal(new CardSlot(card), psamSlot, card.reset());
+      await expect(counter.writePurchase({ gas: 30, count: 2, date: '20261204090000' }))
+        .rejects.toMatchObject({ code: 'COMPANY_CARD_PSAM_MISSING' });
+      expect(card.peek(GAS_DF_FID, FILES.purchase.fid)).toEqual(before); // the purchase file itself is untouched
+      w.psam.reset();
+      const view = await w.counterFor(card).read();
+      expect(view.purchase?.count).toBe(inForce);
+      expect(view.needsRecovery).toBe(inForce === 2);
+    }
+  });
+
   it('a forged write-back (more gas left, less used) is detected: its MAC does not verify', async () => {
     const { w, card } = await issued();
     const meter = w.meter('30000010');
