@@ -45,6 +45,12 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       expect(byCum.sort()).toEqual(values.map((v) => [v, v, v]).sort());
     });
 
+    it('keeps the bytes a dialect appends after 16H (NB-IoT RSSI) with the reading', async () => {
+      const res = await store.ingest([{ reading: { ...fakeReading(1), trailer: { name: 'rssi', hex: '1A05' } } }, { reading: fakeReading(2) }]);
+      const got = await store.getMany(res.inserted.map((x) => x.id));
+      expect([...got.values()].map((r) => r.trailer ?? null).sort()).toEqual([{ name: 'rssi', hex: '1A05' }, null]);
+    });
+
     it('rejects floats and malformed readings without storing anything for them', async () => {
       const bad = [
         fakeReading(1, { cumulative: 1.1 as unknown as string }),

@@ -157,7 +157,7 @@ export class ReadingStore {
         source: r.source,
         origin: item.origin ?? null,
         raw_frame: r.rawFrame.toUpperCase(),
-        meta: JSON.stringify({ di: r.di ?? null, ser: r.ser ?? null, rawStatus: r.rawStatus ?? null }),
+        meta: JSON.stringify({ di: r.di ?? null, ser: r.ser ?? null, rawStatus: r.rawStatus ?? null, ...(r.trailer ? { trailer: r.trailer } : {}) }),
         stored_at: now,
       });
     });
@@ -456,7 +456,7 @@ function toVolume(v: unknown): string | null {
 }
 
 export function rowToReading(row: any): StoredReading {
-  const meta = JSON.parse(row.meta ?? '{}') as { di?: number | null; ser?: number | null; rawStatus?: string | null };
+  const meta = JSON.parse(row.meta ?? '{}') as { di?: number | null; ser?: number | null; rawStatus?: string | null; trailer?: { name: string; hex: string } };
   const r: StoredReading = {
     id: row.id,
     seq: Number(row.seq),
@@ -477,5 +477,6 @@ export function rowToReading(row: any): StoredReading {
   if (meta.di !== null && meta.di !== undefined) r.di = meta.di;
   if (meta.ser !== null && meta.ser !== undefined) r.ser = meta.ser;
   if (meta.rawStatus !== undefined) r.rawStatus = meta.rawStatus;
+  if (meta.trailer) r.trailer = meta.trailer;
   return r;
 }

@@ -17,7 +17,7 @@ import type { MeterHubDatabase } from '../../core/db/database.ts';
 import { CommandRejected, CommandTimeout } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult } from '../../core/readings/store.ts';
 import {
-  CONTROL, DI, FUNCTION, FrameStreamDecoder, buildValveCommand, frameStatus, frameToReading, fromHex, isReadingFrame,
+  CONTROL, DI, FUNCTION, FrameStreamDecoder, buildValveCommand, frameStatus, frameToReading, fromHex, isReadingFrame, readingRefusal,
   resolveProfile, toHex, type DecodedFrameEvent, type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import { CommandLog } from '../command-log.ts';
@@ -49,6 +49,8 @@ export interface MqttGatewayCounters {
   readings: number;
   badPayloads: number;
   otherFrames: number;
+  /** Read replies refused as readings (heat meter, undefined layout, wrong DI byte order), by code. */
+  refusedFrames: number;
   acked: number;
   /** PUBACKs not sent because the connection changed before commit (the broker redelivers). */
   ackSkipped: number;
@@ -82,9 +84,11 @@ export class MqttGateway {
   readonly outbound: OutboundQueue;
   readonly commands: CommandLog;
   readonly counters: MqttGatewayCounters = {
-    uplinks: 0, frames: 0, readings: 0, badPayloads: 0, otherFrames: 0, acked: 0, ackSkipped: 0, commitFailures: 0,
+    uplinks: 0, frames: 0, readings: 0, badPayloads: 0, otherFrames: 0, refusedFrames: 0, acked: 0, ackSkipped: 0, commitFailures: 0,
     downlinksPublished: 0, replies: 0, connects: 0,
   };
+  /** Refused read replies by code (counters.refusedFrames is their sum). */
+  readonly refusals: Record<string, number> = {};
   /** Online state per device, from retained status messages and LWTs. */
   readonly devices = new Map<string, StatusJson & { seenAt: number }>();
   private readonly pending = new Map<string, PendingCommand>();
@@ -216,11 +220,19 @@ export class MqttGateway {
     const receivedAt = new Date().toISOString();
     const items: IngestItem[] = [];
     for (const ev of frames) {
+      const refusal = readingRefusal(ev.frame, this.profile);
+      if (refusal) {
+        // Never stored as a reading; acknowledged like any other message, counted for ops by code.
+        this.counters.refusedFrames++;
+        this.refusals[refusal.code] = (this.refusals[refusal.code] ?? 0) + 1;
+        continue;
+      }
       if (!isReadingFrame(ev.frame)) {
         this.counters.otherFrames++;
         continue;
       }
-      items.push({ reading: frameToReading(ev.frame, this.profile, { source: 'mqtt', raw: ev.raw, receivedAt }), origin: `mqtt:${deviceId}` });
+      const ctx = { source: 'mqtt', raw: ev.raw, receivedAt, ...(ev.trailer ? { trailer: ev.trailer } : {}) } as const;
+      items.push({ reading: frameToReading(ev.frame, this.profile, ctx), origin: `mqtt:${deviceId}` });
     }
     if (!items.length) return;
     await this.opts.pipeline.submit(items);
