@@ -149,7 +149,7 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       await Promise.all([0, 1, 2, 3, 4, 5].map((k) => store.appendFeed(ids.slice(k * 10, k * 10 + 10))));
       await store.appendFeed(ids.slice(0, 5)); // a repeated delivery is a no-op
       const seen: string[] = [];
-      let cursor = 0;
+      let cursor = '0';
       let last = 0;
       for (;;) {
         const page = await store.feedPage(cursor, 7);
@@ -159,10 +159,10 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
           last = Number(item.cursor);
           seen.push(item.reading.id);
         }
-        cursor = Number(page.nextCursor);
+        cursor = page.nextCursor;
       }
       expect(seen.sort()).toEqual([...ids].sort());
-      await store.recordConsumerCursor('rest', cursor);
+      await store.recordConsumerCursor({ consumer: 'tok-1', tokenId: 'tok-1', tokenName: 'billing' }, cursor);
       const s = (await store.stats()).find((x) => x.sink === 'rest')!;
       expect(s.consumerBacklog).toBe(0);
     });
