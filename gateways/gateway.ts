@@ -8,7 +8,7 @@ import { GatewayConfigInvalid } from '../core/readings/errors.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../core/readings/pipeline.ts';
 import type { BillingSink } from '../core/readings/sink-types.ts';
 import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
-import { WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
+import { MAX_READINGS_PER_POST, WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
 import type { RetryPolicy, SinkStats } from '../core/readings/store.ts';
 import { isValidAddress, resolveProfile } from '../core/telemetry/index.ts';
 import { CollectorClient } from './collector/collector-client.ts';
@@ -25,7 +25,8 @@ export interface GatewayConfig {
   /** Dialect profile name (e.g. "chint", "cjt188-company"). */
   profile: string;
   sinks?: {
-    webhook?: { url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number };
+    /** readingsPerPost > 1: batched POSTs (docs/protocol/billing.md); the billing system must accept them. */
+    webhook?: { url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number; readingsPerPost?: number };
     mqtt?: { url: string; topicPrefix?: string; clientId?: string };
     /** REST cursor feed (default true). */
     rest?: boolean;
@@ -55,6 +56,10 @@ export function validateGatewayConfig(raw: unknown): GatewayConfig {
   resolveProfile(c.profile);
   if (c.mqtt && typeof c.mqtt.url !== 'string') bad('mqtt.url is required');
   if (c.sinks?.webhook && !/^https?:\/\//.test(c.sinks.webhook.url ?? '')) bad('sinks.webhook.url must be http(s)');
+  const per = c.sinks?.webhook?.readingsPerPost;
+  if (per !== undefined && !(Number.isInteger(per) && per >= 1 && per <= MAX_READINGS_PER_POST)) {
+    bad(`sinks.webhook.readingsPerPost must be an integer 1..${MAX_READINGS_PER_POST}`);
+  }
   for (const s of c.serial ?? []) {
     if (typeof s.path !== 'string' || !s.path) bad('serial[].path is required');
     for (const m of [...(s.meters ?? []), ...(s.collectors ?? []).flatMap((x) => [x.address, ...(x.meters ?? [])])]) {
