@@ -32,7 +32,8 @@ export interface GatewayConfig {
     rest?: boolean;
   };
   dispatcher?: { pollMs?: number; leaseMs?: number; retry?: Partial<RetryPolicy> };
-  mqtt?: { url: string; topicPrefix?: string; commandTimeoutMs?: number };
+  /** shareGroup: instances with the same group split uplinks (MQTT 5 `$share`, docs/deploy/mqtt-broker.md). */
+  mqtt?: { url: string; topicPrefix?: string; commandTimeoutMs?: number; shareGroup?: string };
   serial?: Array<{
     path: string;
     baudRate?: number;
@@ -55,6 +56,7 @@ export function validateGatewayConfig(raw: unknown): GatewayConfig {
   if (typeof c.profile !== 'string') bad('profile is required');
   resolveProfile(c.profile);
   if (c.mqtt && typeof c.mqtt.url !== 'string') bad('mqtt.url is required');
+  if (c.mqtt?.shareGroup !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(c.mqtt.shareGroup))) bad('mqtt.shareGroup: 1–64 of [A-Za-z0-9_-]');
   if (c.sinks?.webhook && !/^https?:\/\//.test(c.sinks.webhook.url ?? '')) bad('sinks.webhook.url must be http(s)');
   const per = c.sinks?.webhook?.readingsPerPost;
   if (per !== undefined && !(Number.isInteger(per) && per >= 1 && per <= MAX_READINGS_PER_POST)) {
@@ -111,6 +113,7 @@ export class Gateway {
       this.mqtt = new MqttGateway({
         url: c.mqtt.url, gatewayId: c.gatewayId, database: this.database, pipeline: this.pipeline, profile: c.profile,
         topicPrefix: c.mqtt.topicPrefix, commandTimeoutMs: c.mqtt.commandTimeoutMs, onError: (e) => this.onError(e),
+        ...(c.mqtt.shareGroup ? { shareGroup: c.mqtt.shareGroup } : {}),
       });
       await this.mqtt.start();
     }

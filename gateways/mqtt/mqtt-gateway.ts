@@ -36,6 +36,12 @@ export interface MqttGatewayOptions {
   pipeline: ReadingSubmitter;
   profile: DialectProfile | string;
   topicPrefix?: string;
+  /**
+   * MQTT 5 shared subscription group: N gateway instances with the same group split the uplinks
+   * (`$share/<group>/<p>/up/+`), each with its own persistent session, PUBACK-after-commit and durable downlink
+   * queue. Replies and status stay plain subscriptions: the instance that sent a command must see its reply.
+   */
+  shareGroup?: string;
   commandTimeoutMs?: number;
   /** Parallel unacknowledged downlink publishes. */
   publishWindow?: number;
@@ -109,6 +115,13 @@ export class MqttGateway {
     return `meterhub-gw-${this.opts.gatewayId}`;
   }
 
+  /** Uplinks shared across the group's instances when a share group is set; replies and status never are. */
+  get subscriptions(): string[] {
+    const t = this.topics;
+    const up = this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${t.upWildcard}` : t.upWildcard;
+    return [up, t.replyWildcard, t.statusWildcard];
+  }
+
   async start(): Promise<void> {
     const t = this.topics;
     const client = mqtt.connect(this.opts.url, {
@@ -129,7 +142,7 @@ export class MqttGateway {
       this.counters.connects++;
       // A fresh session (first start, or the broker lost it) needs the subscriptions made again.
       if (!connack.sessionPresent) {
-        client.subscribe([t.upWildcard, t.replyWildcard, t.statusWildcard], { qos: 1 }, (err) => {
+        client.subscribe(this.subscriptions, { qos: 1 }, (err) => {
           if (err) this.opts.onError?.(err);
         });
       }
@@ -147,7 +160,7 @@ export class MqttGateway {
       client.once('error', onErr);
     });
     // Wait for the subscription of a fresh session so nothing published right after start is missed.
-    await new Promise<void>((resolve) => client.subscribe([t.upWildcard, t.replyWildcard, t.statusWildcard], { qos: 1 }, () => resolve()));
+    await new Promise<void>((resolve) => client.subscribe(this.subscriptions, { qos: 1 }, () => resolve()));
   }
 
   /** mqtt.js calls this for every incoming PUBLISH; the PUBACK waits for our commit. */
