@@ -98,7 +98,7 @@ async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhoo
   const db = temp.open();
   const sink = perPost === 1
     ? new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 32, batchSize: 500 })
-    : new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 4, readingsPerPost: perPost, batchSize: perPost * 4, timeoutMs: 30_000 });
+    : new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 4, readingsPerPost: perPost, batchSize: perPost * 4, timeoutMs: 30_000, parallelLeases: 2 });
   const pipeline = createReadingPipeline({
     database: db,
     sinks: withWebhook ? [sink] : [],

@@ -99,6 +99,18 @@ describe('batched webhook sink', () => {
     expect(billing.byKey.has(refused)).toBe(false);
   });
 
+  it('with two leases in flight every reading still arrives exactly once', async () => {
+    const sink = new WebhookSink({ url: billing.url, readingsPerPost: 25, batchSize: 50, parallelLeases: 2 });
+    const p = await start(sink);
+    await p.submit(Array.from({ length: 400 }, (_, i) => fakeReading(i)));
+    expect(await p.drained(20_000)).toBe(true);
+    expect(billing.byKey.size).toBe(400);
+    expect(billing.duplicates).toBe(0);
+    // 400 / 25 = 16 POSTs when every lease is full; a lease cut short by group commit adds a partial one.
+    expect(sink.posts).toBeGreaterThanOrEqual(16);
+    expect(sink.posts).toBeLessThanOrEqual(40);
+  });
+
   it('refuses a readingsPerPost outside 1..1000', () => {
     expect(() => new WebhookSink({ url: billing.url, readingsPerPost: 0 })).toThrow(RangeError);
     expect(() => new WebhookSink({ url: billing.url, readingsPerPost: 1001 })).toThrow(RangeError);

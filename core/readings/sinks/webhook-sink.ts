@@ -30,6 +30,8 @@ export interface WebhookSinkOptions {
   batchSize?: number;
   /** Readings per POST: 1 = one reading per request (default); N > 1 = batch body (at most 1000). */
   readingsPerPost?: number;
+  /** Outbox leases delivered at once (default 1; 2 overlaps HTTP with the next lease's database work). */
+  parallelLeases?: number;
 }
 
 const RETRYABLE = new Set([408, 425, 429]);
@@ -52,6 +54,7 @@ export class WebhookSink implements BillingSink {
   readonly name: string;
   readonly batchSize: number;
   readonly readingsPerPost: number;
+  readonly parallelLeases: number;
   private readonly url: URL;
   private readonly agent: HttpAgent;
   posts = 0;
@@ -64,6 +67,7 @@ export class WebhookSink implements BillingSink {
       throw new RangeError(`readingsPerPost must be an integer 1..${MAX_READINGS_PER_POST}`);
     }
     this.readingsPerPost = per;
+    this.parallelLeases = Math.max(1, Math.min(opts.parallelLeases ?? 1, 16));
     this.batchSize = opts.batchSize ?? Math.max(200, per * (opts.concurrency ?? 16));
     const agentOpts = { keepAlive: true, maxSockets: opts.concurrency ?? 16 };
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
