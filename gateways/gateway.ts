@@ -26,7 +26,9 @@ export interface GatewayConfig {
   profile: string;
   sinks?: {
     /** readingsPerPost > 1: batched POSTs (docs/protocol/billing.md); the billing system must accept them. */
-    webhook?: { url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number; readingsPerPost?: number };
+    webhook?: {
+      url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number; readingsPerPost?: number; parallelLeases?: number;
+    };
     mqtt?: { url: string; topicPrefix?: string; clientId?: string };
     /** REST cursor feed (default true). */
     rest?: boolean;
