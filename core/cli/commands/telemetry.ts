@@ -216,6 +216,9 @@ function runProfiles(json: boolean): void {
   for (const p of profiles) {
     process.stdout.write(
       `${p.name.padEnd(16)} DI ${p.diOrder}  clock ${p.clockOrder}  preamble ${p.preamble}×FE  error ${p.errorReply ?? 'di-ser-st'}` +
+        (p.diOrders ? `  DI 例外 per-DI ${Object.entries(p.diOrders).map(([k, v]) => `${k}:${v}`).join(',')}` : '') +
+        (p.meterTypes ? `  types ${p.meterTypes.join(',')}` : '') +
+        (p.trailer ? `  trailer ${p.trailer.length}B ${p.trailer.name}` : '') +
         `${p.assumptions?.length ? `  (${p.assumptions.length} 项待确认 assumptions)` : ''}\n`,
     );
     if (p.description) process.stdout.write(`  ${p.description.zh}\n  ${p.description.en}\n`);
