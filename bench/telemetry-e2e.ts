@@ -10,6 +10,8 @@
  * Run: npx tsx bench/telemetry-e2e.ts [readings=100000] [--webhook-only]
  *   --webhook-only: only the store ceiling and the two webhook runs (section `e2e-webhook`).
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { createReadingPipeline } from '../core/readings/pipeline.ts';
 import { WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
@@ -17,14 +19,13 @@ import { tempSqlite } from '../core/readings/testing/fixtures.ts';
 import { DI, buildReadReply, decodeAll, frameToReading, toHex, type UnifiedReading } from '../core/telemetry/index.ts';
 import { MqttGateway } from '../gateways/mqtt/mqtt-gateway.ts';
 import { simClock } from '../gateways/sim/mqtt-simulator.ts';
-import { WebhookBilling } from '../gateways/testing/billing.ts';
 import { PrivateMosquitto } from '../gateways/testing/mosquitto.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
 
 const args = process.argv.slice(2);
 const WEBHOOK_ONLY = args.includes('--webhook-only');
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 100_000);
-const WEBHOOK_PER_POST = 200;
+const WEBHOOK_PER_POST = Number(process.env.WEBHOOK_PER_POST ?? 500);
 const BATCH = 100; // frames per concentrator uplink
 const METERS = 1000;
 
@@ -93,12 +94,12 @@ async function storeCeiling(readings: UnifiedReading[]): Promise<number> {
   return (readings.length / ms) * 1000;
 }
 
-async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhook: WebhookBilling | null, n: number, perPost = 1) {
+async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhook: { url: string } | null, n: number, perPost = 1) {
   const temp = tempSqlite();
   const db = temp.open();
   const sink = perPost === 1
     ? new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 32, batchSize: 500 })
-    : new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 4, readingsPerPost: perPost, batchSize: perPost * 4, timeoutMs: 30_000, parallelLeases: 2 });
+    : new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', readingsPerPost: perPost, batchSize: perPost * 8, concurrency: 8, timeoutMs: 30_000, parallelLeases: 2 });
   const pipeline = createReadingPipeline({
     database: db,
     sinks: withWebhook ? [sink] : [],
@@ -129,20 +130,28 @@ async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhoo
   return { rate: (n / ms) * 1000, ms, publishMs: tPublished - t0, stats, counters, posts: sink.posts };
 }
 
-/** One webhook run with a fresh receiver; checks billing got every reading exactly once. */
+/**
+ * One webhook run with a fresh receiver in its own process (billing is another system: parsing what we send is
+ * not our cost); checks billing got every reading, with repeats absorbed by the reading id.
+ */
 async function webhookRun(broker: PrivateMosquitto, payloads: string[], n: number, perPost: number) {
-  const webhook = new WebhookBilling();
-  await webhook.start();
+  const child = fork(fileURLToPath(new URL('./webhook-receiver.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T>() => new Promise<T>((r) => child.once('message', (m) => r(m as T)));
+  const { url } = await next<{ url: string }>();
   try {
-    const r = await endToEnd(broker, payloads, webhook, n, perPost);
+    const r = await endToEnd(broker, payloads, { url }, n, perPost);
+    child.send({ cmd: 'stats' });
+    const billed = await next<{ byKey: number; duplicates: number; conflicts: number; posts: number }>();
     // At least once: repeats (a POST that timed out after billing took it) are absorbed by the reading id and
     // reported; a missing reading or a body that changed between deliveries fails the run.
-    if (webhook.byKey.size !== n || webhook.conflicts !== 0) {
-      throw new Error(`webhook ${perPost}/POST: billed ${webhook.byKey.size}/${n}, duplicates ${webhook.duplicates}, conflicts ${webhook.conflicts}`);
+    if (billed.byKey !== n || billed.conflicts !== 0) {
+      throw new Error(`webhook ${perPost}/POST: billed ${billed.byKey}/${n}, duplicates ${billed.duplicates}, conflicts ${billed.conflicts}`);
     }
-    return { ...r, billed: webhook.byKey.size, duplicates: webhook.duplicates, perPost };
+    return { ...r, billed: billed.byKey, duplicates: billed.duplicates, perPost };
   } finally {
-    await webhook.close();
+    const gone = new Promise((res) => child.once('exit', res));
+    child.send({ cmd: 'close' });
+    await gone;
   }
 }
 
@@ -185,7 +194,7 @@ try {
         { metric: `MQTT → SQLite (FULL sync) → outbox → REST feed, ${fmt(N)} readings in ${fmt(N / BATCH)} uplinks`, value: `${fmt(e2e.rate)} readings/s`, bound: `target 10,000; ceiling ${fmt(bound)} (min of the two below)`, ratio: (e2e.rate / 10_000).toFixed(2) + ' of target', note: e2e.rate >= 10_000 ? 'target met' : 'target NOT met' },
         { metric: 'transport ceiling: same uplinks to a do-nothing QoS 1 subscriber', value: `${fmt(transport)} readings/s`, bound: 'measured' },
         { metric: 'store ceiling: same readings straight into the pipeline (no MQTT)', value: `${fmt(store)} readings/s`, bound: 'measured' },
-        { metric: `MQTT → store → webhook (one POST per reading, Idempotency-Key), ${fmt(whN)} readings`, value: `${fmt(e2eWh.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (e2eWh.rate / store).toFixed(2), note: 'HTTP per reading dominates; webhook receiver in the same process' },
+        { metric: `MQTT → store → webhook (one POST per reading, Idempotency-Key), ${fmt(whN)} readings`, value: `${fmt(e2eWh.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (e2eWh.rate / store).toFixed(2), note: 'HTTP per reading dominates; webhook receiver in its own process' },
         { metric: `MQTT → store → webhook (${WEBHOOK_PER_POST} readings per POST), ${fmt(whN)} readings`, value: `${fmt(e2eWhBatch.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (e2eWhBatch.rate / store).toFixed(2), note: 'target ≥ 0.8 of the store ceiling' },
       ],
       data: { N, batch: BATCH, transport, store, e2e, e2eWebhook: e2eWh, e2eWebhookBatch: e2eWhBatch },
