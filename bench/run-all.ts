@@ -129,7 +129,7 @@ export const BENCHMARKS: BenchDef[] = [
     script: 'bench/telemetry-e2e.ts',
     args: (q) => (q ? ['10000'] : []),
     needs: async () => (hasCommand('mosquitto', '-h') ? null : 'mosquitto is not installed (the benchmark runs its own broker on a free loopback port; apt-get install mosquitto)'),
-    method: 'Concentrator uplinks (100 frames each, 64 QoS 1 publishes in flight) through our own Mosquitto → MqttGateway (PUBACK after commit) → SQLite store + outbox (synchronous=FULL, group commit) → billing (REST cursor feed); clock stops when every reading is stored and every sink backlog is 0. Bounds in the same run: transport ceiling (same uplinks to a do-nothing QoS 1 subscriber) and store ceiling (same readings straight into the pipeline); the bound is the smaller. Webhook billing (one POST per reading) measured separately.',
+    method: 'Concentrator uplinks (100 frames each, 64 QoS 1 publishes in flight) through our own Mosquitto → MqttGateway (PUBACK after commit) → SQLite store + outbox (synchronous=FULL, group commit) → billing (REST cursor feed); clock stops when every reading is stored and every sink backlog is 0. Bounds in the same run: transport ceiling (same uplinks to a do-nothing QoS 1 subscriber) and store ceiling (same readings straight into the pipeline); the bound is the smaller. Webhook billing measured separately, one POST per reading and batched (200 readings per POST), each against the store ceiling of the same run.',
     rows(s) {
       const d = s.data;
       const bound = Math.min(d.transport, d.store);
@@ -137,7 +137,8 @@ export const BENCHMARKS: BenchDef[] = [
         { bench: 'e2e', metric: `MQTT → durable store → billing (REST feed), ${d.N} readings`, value: Math.round(d.e2e.rate), unit: 'readings/s', baseline: { label: 'min(transport, store) ceiling', value: Math.round(bound), unit: 'readings/s' }, ratio: r(d.e2e.rate / bound, 3), target: '≥ 10,000/s', met: d.e2e.rate >= 10_000 },
         { bench: 'e2e', metric: 'transport ceiling (plain QoS 1 subscriber)', value: Math.round(d.transport), unit: 'readings/s' },
         { bench: 'e2e', metric: 'store ceiling (pipeline without MQTT)', value: Math.round(d.store), unit: 'readings/s' },
-        { bench: 'e2e', metric: `MQTT → store → webhook billing (1 POST/reading), ${d.e2eWebhook.counters?.inserted ?? ''} readings`, value: Math.round(d.e2eWebhook.rate), unit: 'readings/s', baseline: { label: 'min(transport, store) ceiling', value: Math.round(bound), unit: 'readings/s' }, ratio: r(d.e2eWebhook.rate / bound, 3) },
+        { bench: 'e2e', metric: `MQTT → store → webhook billing (1 POST/reading), ${d.e2eWebhook.counters?.inserted ?? ''} readings`, value: Math.round(d.e2eWebhook.rate), unit: 'readings/s', baseline: { label: 'store ceiling', value: Math.round(d.store), unit: 'readings/s' }, ratio: r(d.e2eWebhook.rate / d.store, 3) },
+        ...(d.e2eWebhookBatch ? [{ bench: 'e2e', metric: `MQTT → store → webhook billing (${d.e2eWebhookBatch.perPost} readings/POST), ${d.e2eWebhookBatch.counters?.inserted ?? ''} readings`, value: Math.round(d.e2eWebhookBatch.rate), unit: 'readings/s', baseline: { label: 'store ceiling', value: Math.round(d.store), unit: 'readings/s' }, ratio: r(d.e2eWebhookBatch.rate / d.store, 3), target: '≥ 0.8 of store ceiling', met: d.e2eWebhookBatch.rate / d.store >= 0.8 }] : []),
       ];
     },
   },

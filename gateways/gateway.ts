@@ -8,7 +8,7 @@ import { GatewayConfigInvalid } from '../core/readings/errors.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../core/readings/pipeline.ts';
 import type { BillingSink } from '../core/readings/sink-types.ts';
 import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
-import { WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
+import { MAX_READINGS_PER_POST, WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
 import type { RetryPolicy, SinkStats } from '../core/readings/store.ts';
 import { isValidAddress, resolveProfile } from '../core/telemetry/index.ts';
 import { CollectorClient } from './collector/collector-client.ts';
@@ -25,13 +25,17 @@ export interface GatewayConfig {
   /** Dialect profile name (e.g. "chint", "cjt188-company"). */
   profile: string;
   sinks?: {
-    webhook?: { url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number };
+    /** readingsPerPost > 1: batched POSTs (docs/protocol/billing.md); the billing system must accept them. */
+    webhook?: {
+      url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number; readingsPerPost?: number; parallelLeases?: number;
+    };
     mqtt?: { url: string; topicPrefix?: string; clientId?: string };
     /** REST cursor feed (default true). */
     rest?: boolean;
   };
   dispatcher?: { pollMs?: number; leaseMs?: number; retry?: Partial<RetryPolicy> };
-  mqtt?: { url: string; topicPrefix?: string; commandTimeoutMs?: number };
+  /** shareGroup: instances with the same group split uplinks (MQTT 5 `$share`, docs/deploy/mqtt-broker.md). */
+  mqtt?: { url: string; topicPrefix?: string; commandTimeoutMs?: number; shareGroup?: string };
   serial?: Array<{
     path: string;
     baudRate?: number;
@@ -54,7 +58,12 @@ export function validateGatewayConfig(raw: unknown): GatewayConfig {
   if (typeof c.profile !== 'string') bad('profile is required');
   resolveProfile(c.profile);
   if (c.mqtt && typeof c.mqtt.url !== 'string') bad('mqtt.url is required');
+  if (c.mqtt?.shareGroup !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(c.mqtt.shareGroup))) bad('mqtt.shareGroup: 1–64 of [A-Za-z0-9_-]');
   if (c.sinks?.webhook && !/^https?:\/\//.test(c.sinks.webhook.url ?? '')) bad('sinks.webhook.url must be http(s)');
+  const per = c.sinks?.webhook?.readingsPerPost;
+  if (per !== undefined && !(Number.isInteger(per) && per >= 1 && per <= MAX_READINGS_PER_POST)) {
+    bad(`sinks.webhook.readingsPerPost must be an integer 1..${MAX_READINGS_PER_POST}`);
+  }
   for (const s of c.serial ?? []) {
     if (typeof s.path !== 'string' || !s.path) bad('serial[].path is required');
     for (const m of [...(s.meters ?? []), ...(s.collectors ?? []).flatMap((x) => [x.address, ...(x.meters ?? [])])]) {
@@ -106,6 +115,7 @@ export class Gateway {
       this.mqtt = new MqttGateway({
         url: c.mqtt.url, gatewayId: c.gatewayId, database: this.database, pipeline: this.pipeline, profile: c.profile,
         topicPrefix: c.mqtt.topicPrefix, commandTimeoutMs: c.mqtt.commandTimeoutMs, onError: (e) => this.onError(e),
+        ...(c.mqtt.shareGroup ? { shareGroup: c.mqtt.shareGroup } : {}),
       });
       await this.mqtt.start();
     }

@@ -178,8 +178,19 @@ export interface SinkStats {
   lagMs: number;
   deliveredTotal: number;
   lastDeliveredAt: number | null;
-  consumerCursor?: number | null;
+  /** The slowest REST consumer's backlog. */
   consumerBacklog?: number;
+  /** REST feed: each billing consumer's own cursor (a digit string: positions may pass 2^53). */
+  consumers?: FeedConsumer[];
+}
+
+export interface FeedConsumer {
+  consumer: string;
+  tokenId: string | null;
+  tokenName: string | null;
+  cursor: string;
+  seenAt: number;
+  backlog: number;
 }
 
 export interface MeterStats {

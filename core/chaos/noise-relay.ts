@@ -10,7 +10,7 @@
  * (A relay through a second pty pair was tried first: socat-chained ptys stalled the meters' replies for
  * seconds at a time, which tested the rig rather than the gateway.)
  */
-import { FrameStreamDecoder, frameToReading, isReadingFrame } from '../telemetry/index.ts';
+import { FrameStreamDecoder, frameToReading, isReadingFrame, readingRefusal } from '../telemetry/index.ts';
 import type { BusSimulator } from '../../gateways/sim/bus-simulator.ts';
 
 export interface NoiseCounters {
@@ -37,7 +37,7 @@ export class NoiseInjector {
     const clean = new FrameStreamDecoder({
       profile,
       onFrame: (ev) => {
-        if (!isReadingFrame(ev.frame)) return;
+        if (!isReadingFrame(ev.frame) || readingRefusal(ev.frame, profile)) return;
         const r = frameToReading(ev.frame, profile, { source: 'serial', raw: ev.raw });
         this.truth.add(`${r.meterId}|${r.cumulative}|${r.meterTime}`);
         this.counters.cleanReplies++;

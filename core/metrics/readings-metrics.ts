@@ -34,6 +34,7 @@ const MQTT_COUNTERS: Array<[keyof MqttGatewayCounters, string, string]> = [
   ['ackSkipped', 'meterhub_mqtt_ack_skipped_total', 'Uplinks not acknowledged because the connection changed before commit (the broker redelivers)'],
   ['commitFailures', 'meterhub_mqtt_commit_failures_total', 'Uplinks whose readings could not be committed (not acknowledged; redelivered)'],
   ['badPayloads', 'meterhub_mqtt_bad_payloads_total', 'MQTT messages that could not be decoded'],
+  ['refusedFrames', 'meterhub_mqtt_refused_frames_total', 'Read replies refused as readings: meter type or layout the profile does not define, or DI byte order'],
   ['downlinksPublished', 'meterhub_mqtt_downlinks_published_total', 'Downlink commands published and acknowledged by the broker'],
 ];
 

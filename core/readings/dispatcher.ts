@@ -19,9 +19,8 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 5 * 60_000, max
 export class OutboxDispatcher {
   private running = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly wakers = new Set<() => void>();
   private kicked = false;
-  private timer: NodeJS.Timeout | null = null;
   readonly retry: RetryPolicy;
   readonly leaseMs: number;
   readonly pollMs: number;
@@ -37,18 +36,23 @@ export class OutboxDispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    const n = Math.max(1, Math.min(this.sink.parallelLeases ?? 1, 16));
+    this.loop = Promise.all(Array.from({ length: n }, () => this.run())).then(() => undefined);
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.wakers]) w();
   }
 
   /** New rows were committed: look now instead of at the next poll. */
   kick(): void {
     this.kicked = true;
-    this.wake?.();
+    this.wakeAll();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.wakeAll();
     await this.loop;
     this.loop = null;
   }
@@ -93,12 +97,15 @@ export class OutboxDispatcher {
         this.opts.onError?.(e);
       }
       if (n > 0 || this.kicked) continue;
+      let timer: NodeJS.Timeout | null = null;
+      let wake: (() => void) | null = null;
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        this.timer = setTimeout(resolve, this.pollMs);
+        wake = resolve;
+        this.wakers.add(resolve);
+        timer = setTimeout(resolve, this.pollMs);
       });
-      if (this.timer) clearTimeout(this.timer);
-      this.wake = null;
+      if (timer) clearTimeout(timer);
+      if (wake) this.wakers.delete(wake);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Readings REST: the billing cursor feed, plus ops views of the sinks and the dead-letter list.
- *   GET  /v1/readings?after=<cursor>&limit=<n>        billing pulls in commit order (authorize)
+ *   GET  /v1/readings?after=<cursor>&limit=<n>&consumer=<name>  billing pulls in commit order (authorize);
+ *        cursors are digit strings (int64); the cursor is kept per consumer (token id [+ name])
  *   GET  /v1/readings/sinks                            lag and backlog per sink (authorizeOps)
  *   GET  /v1/readings/dead-letters?sink=&after=&limit= (authorizeOps)
  *   POST /v1/readings/dead-letters/replay {sink, ids?} (authorizeOps)
@@ -10,7 +11,8 @@ import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { ReadingCursorInvalid } from './errors.ts';
 import type { ReadingPipeline } from './pipeline.ts';
 import { readingPayload } from './sink-types.ts';
-import { FEED_SINK } from './store.ts';
+import { isFeedCursor, type FeedConsumerIdentity } from './store.ts';
+import type { FastifyRequest } from 'fastify';
 
 export interface ReadingRoutesOptions {
   pipeline: ReadingPipeline;
@@ -18,6 +20,17 @@ export interface ReadingRoutesOptions {
   authorize?: preHandlerHookHandler;
   /** Role check for sink stats and dead letters (ops role). Without it those routes are not registered. */
   authorizeOps?: preHandlerHookHandler;
+  /** Largest page a consumer may ask for with `limit` (default 1000, at most 10000). */
+  maxPageSize?: number;
+}
+
+const CONSUMER_NAME = '^[A-Za-z0-9_.:-]{1,64}$';
+
+/** The consumer is the token (its immutable id, never its name, which can be reused) plus an optional name. */
+function consumerOf(req: FastifyRequest, name: string | undefined): FeedConsumerIdentity {
+  const tokenId = req.actor?.tokenId ?? null;
+  const base = tokenId ?? 'anonymous';
+  return { consumer: name ? `${base}/${name}` : base, tokenId, tokenName: req.actor?.name ?? null };
 }
 
 const readingSchema = {
@@ -43,7 +56,8 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
   const { pipeline } = opts;
   const billing = opts.authorize ? { preHandler: opts.authorize } : {};
 
-  app.get<{ Querystring: { after?: string; limit?: string } }>('/v1/readings', {
+  const maxPage = Math.min(Math.max(opts.maxPageSize ?? 1000, 1), 10_000);
+  app.get<{ Querystring: { after?: string; limit?: string; consumer?: string } }>('/v1/readings', {
     ...billing,
     schema: {
       tags: ['readings'],
@@ -51,9 +65,10 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
       querystring: {
         type: 'object',
         properties: {
-          after: { type: 'string', maxLength: 20, description: 'Cursor from the previous page; omit or 0 to start' },
+          after: { type: 'string', maxLength: 20, description: 'Cursor (digit string, int64) from the previous page; omit or 0 to start' },
           // A string, parsed below: the API validates without type coercion, and query strings are text.
-          limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000, default 100' },
+          limit: { type: 'string', pattern: '^[1-9][0-9]{0,4}$', description: `1..${maxPage} (the server's bound), default 100` },
+          consumer: { type: 'string', pattern: CONSUMER_NAME, description: 'Optional consumer name behind this token; each has its own cursor' },
         },
       },
       response: {
@@ -62,12 +77,13 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
     },
   }, async (req) => {
     const raw = req.query.after ?? '0';
-    if (!/^\d{1,18}$/.test(raw)) throw ReadingCursorInvalid({ after: raw.slice(0, 20) });
-    const after = Number(raw);
-    const limit = Math.min(Number(req.query.limit ?? 100), 1000);
+    // Kept as a string: a JS number would silently round positions above 2^53 and repeat or skip readings.
+    if (!isFeedCursor(raw)) throw ReadingCursorInvalid({ after: raw.slice(0, 20) });
+    const after = raw.replace(/^0+(?=\d)/, '');
+    const limit = Math.min(Number(req.query.limit ?? 100), maxPage);
     const page = await pipeline.store.feedPage(after, limit);
-    // Asking for after=N acknowledges everything up to N: that is the consumer's lag for ops.
-    await pipeline.store.recordConsumerCursor(FEED_SINK, after);
+    // Asking for after=N acknowledges everything up to N for this consumer only: its lag for ops.
+    await pipeline.store.recordConsumerCursor(consumerOf(req, req.query.consumer), after);
     return { items: page.items.map((i) => ({ cursor: i.cursor, ...readingPayload(i.reading) })), nextCursor: page.nextCursor };
   });
 

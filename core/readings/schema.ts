@@ -128,6 +128,22 @@ registerMigrations([
       )`);
     },
   },
+  {
+    name: 'telemetry_0003_feed_consumers',
+    async up(db, dialect) {
+      const big = dialect === 'postgres' ? 'bigint' : 'integer';
+      // One cursor per billing consumer (token id, or token id + consumer name). Cursors are stored as digit
+      // strings: SQLite drivers hand back integers as JS numbers, which lose precision above 2^53.
+      // reading_sink_state.consumer_cursor (one shared cursor any caller could move) is no longer used.
+      await exec(db, `create table reading_feed_consumers (
+        consumer text primary key,
+        token_id text,
+        token_name text,
+        cursor text not null,
+        seen_at ${big} not null
+      )`);
+    },
+  },
 ]);
 
 export const TELEMETRY_SCHEMA = true;

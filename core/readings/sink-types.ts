@@ -13,6 +13,11 @@ export interface BillingSink {
   readonly batchSize?: number;
   /** False when deliver() only needs the ids (the REST feed): the dispatcher then skips loading rows. */
   readonly needsReadings?: boolean;
+  /**
+   * Leases the dispatcher works on at once (default 1). More than one overlaps one lease's HTTP round trips with
+   * the next lease's database work; claims are safe to run concurrently (lease owner per round).
+   */
+  readonly parallelLeases?: number;
   deliver(readings: StoredReading[]): Promise<DeliveryResult[]>;
   close?(): Promise<void>;
 }

@@ -45,6 +45,12 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       expect(byCum.sort()).toEqual(values.map((v) => [v, v, v]).sort());
     });
 
+    it('keeps the bytes a dialect appends after 16H (NB-IoT RSSI) with the reading', async () => {
+      const res = await store.ingest([{ reading: { ...fakeReading(1), trailer: { name: 'rssi', hex: '1A05' } } }, { reading: fakeReading(2) }]);
+      const got = await store.getMany(res.inserted.map((x) => x.id));
+      expect([...got.values()].map((r) => r.trailer ?? null).sort()).toEqual([{ name: 'rssi', hex: '1A05' }, null]);
+    });
+
     it('rejects floats and malformed readings without storing anything for them', async () => {
       const bad = [
         fakeReading(1, { cumulative: 1.1 as unknown as string }),
@@ -143,7 +149,7 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       await Promise.all([0, 1, 2, 3, 4, 5].map((k) => store.appendFeed(ids.slice(k * 10, k * 10 + 10))));
       await store.appendFeed(ids.slice(0, 5)); // a repeated delivery is a no-op
       const seen: string[] = [];
-      let cursor = 0;
+      let cursor = '0';
       let last = 0;
       for (;;) {
         const page = await store.feedPage(cursor, 7);
@@ -153,10 +159,10 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
           last = Number(item.cursor);
           seen.push(item.reading.id);
         }
-        cursor = Number(page.nextCursor);
+        cursor = page.nextCursor;
       }
       expect(seen.sort()).toEqual([...ids].sort());
-      await store.recordConsumerCursor('rest', cursor);
+      await store.recordConsumerCursor({ consumer: 'tok-1', tokenId: 'tok-1', tokenName: 'billing' }, cursor);
       const s = (await store.stats()).find((x) => x.sink === 'rest')!;
       expect(s.consumerBacklog).toBe(0);
     });

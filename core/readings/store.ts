@@ -74,9 +74,34 @@ export interface SinkStats {
   lagMs: number;
   deliveredTotal: number;
   lastDeliveredAt: number | null;
-  /** REST feed only: position the consumer last asked after, and how many feed rows it has not fetched. */
-  consumerCursor?: number | null;
+  /** REST feed only: the slowest consumer's backlog (feed rows it has not fetched; all rows when none asked yet). */
   consumerBacklog?: number;
+  /** REST feed only: every consumer's own cursor. */
+  consumers?: FeedConsumer[];
+}
+
+/** Who pulls the REST feed: a billing token (its immutable id), optionally with a consumer name of its own. */
+export interface FeedConsumerIdentity {
+  /** tokenId, or `${tokenId}/${name}` for a named consumer behind that token. */
+  consumer: string;
+  tokenId: string | null;
+  tokenName: string | null;
+}
+
+export interface FeedConsumer extends FeedConsumerIdentity {
+  /** Digit string: the position it last asked after (its acknowledgement). */
+  cursor: string;
+  seenAt: number;
+  /** Feed rows after its cursor. */
+  backlog: number;
+}
+
+/** Largest feed position (PostgreSQL bigint). */
+export const MAX_CURSOR = 9223372036854775807n;
+
+/** A feed cursor is a digit string within int64; anything else is refused by the caller. */
+export function isFeedCursor(s: string): boolean {
+  return /^\d{1,19}$/.test(s) && BigInt(s) <= MAX_CURSOR;
 }
 
 export interface FeedItem {
@@ -157,7 +182,7 @@ export class ReadingStore {
         source: r.source,
         origin: item.origin ?? null,
         raw_frame: r.rawFrame.toUpperCase(),
-        meta: JSON.stringify({ di: r.di ?? null, ser: r.ser ?? null, rawStatus: r.rawStatus ?? null }),
+        meta: JSON.stringify({ di: r.di ?? null, ser: r.ser ?? null, rawStatus: r.rawStatus ?? null, ...(r.trailer ? { trailer: r.trailer } : {}) }),
         stored_at: now,
       });
     });
@@ -388,14 +413,13 @@ export class ReadingStore {
       const s = get(row.sink);
       s.deliveredTotal = Number(row.delivered_total);
       s.lastDeliveredAt = row.last_delivered_at === null ? null : Number(row.last_delivered_at);
-      if (row.consumer_cursor !== null && row.consumer_cursor !== undefined) s.consumerCursor = Number(row.consumer_cursor);
     }
-    for (const s of out.values()) {
-      if (s.sink !== FEED_SINK || !this.sinks.includes(FEED_SINK)) continue;
-      const cursor = s.consumerCursor ?? 0;
-      const row = await this.db.selectFrom('reading_feed').select((eb) => eb.fn.countAll().as('n')).where('pos', '>', cursor).executeTakeFirstOrThrow();
-      s.consumerBacklog = Number(row.n);
-      s.consumerCursor ??= null;
+    const feed = out.get(FEED_SINK);
+    if (feed && this.sinks.includes(FEED_SINK)) {
+      feed.consumers = await this.feedConsumers();
+      feed.consumerBacklog = feed.consumers.length
+        ? Math.max(...feed.consumers.map((c) => c.backlog))
+        : await this.feedBacklog('0');
     }
     return [...out.values()].sort((a, b) => a.sink.localeCompare(b.sink));
   }
@@ -420,27 +444,54 @@ export class ReadingStore {
     });
   }
 
-  async feedPage(after: number, limit: number): Promise<{ items: FeedItem[]; nextCursor: string }> {
+  /** Binds a cursor so the database compares it as an integer without a JS number in between. */
+  private cursorParam(cursor: string): string | bigint {
+    return this.dialect === 'postgres' ? cursor : BigInt(cursor);
+  }
+
+  /** `after` and the returned cursors are digit strings: positions may pass 2^53 on a long-lived feed. */
+  async feedPage(after: string, limit: number): Promise<{ items: FeedItem[]; nextCursor: string }> {
     const rows = await this.db
       .selectFrom('reading_feed as f')
       .innerJoin('readings as r', 'r.id', 'f.reading_id')
       .selectAll('r')
-      .select('f.pos')
-      .where('f.pos', '>', after)
+      .select(sql<string>`cast(f.pos as text)`.as('pos_text'))
+      .where('f.pos', '>', this.cursorParam(after))
       .orderBy('f.pos')
       .limit(limit)
       .execute();
-    const items = rows.map((row) => ({ cursor: String(row.pos), reading: rowToReading(row) }));
-    return { items, nextCursor: items.length ? items[items.length - 1]!.cursor : String(after) };
+    const items = rows.map((row) => ({ cursor: String(row.pos_text), reading: rowToReading(row) }));
+    return { items, nextCursor: items.length ? items[items.length - 1]!.cursor : after };
   }
 
-  /** A consumer asking for `after=N` has processed everything up to N: that is its acknowledgement. */
-  async recordConsumerCursor(sink: string, cursor: number, now = Date.now()): Promise<void> {
+  private async feedBacklog(cursor: string): Promise<number> {
+    const row = await this.db.selectFrom('reading_feed').select((eb) => eb.fn.countAll().as('n'))
+      .where('pos', '>', this.cursorParam(cursor)).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * A consumer asking for `after=N` has processed everything up to N: that is its acknowledgement. Each consumer
+   * moves only its own cursor, so one billing system can neither hide another's lag nor move it backwards.
+   */
+  async recordConsumerCursor(who: FeedConsumerIdentity, cursor: string, now = Date.now()): Promise<void> {
     await this.db
-      .insertInto('reading_sink_state')
-      .values({ sink, delivered_total: 0, consumer_cursor: cursor, consumer_seen_at: now })
-      .onConflict((oc) => oc.column('sink').doUpdateSet({ consumer_cursor: cursor, consumer_seen_at: now }))
+      .insertInto('reading_feed_consumers')
+      .values({ consumer: who.consumer, token_id: who.tokenId, token_name: who.tokenName, cursor, seen_at: now })
+      .onConflict((oc) => oc.column('consumer').doUpdateSet({ cursor, seen_at: now, token_name: who.tokenName }))
       .execute();
+  }
+
+  async feedConsumers(): Promise<FeedConsumer[]> {
+    const rows = await this.db.selectFrom('reading_feed_consumers').selectAll().orderBy('consumer').execute();
+    const out: FeedConsumer[] = [];
+    for (const r of rows) {
+      out.push({
+        consumer: r.consumer, tokenId: r.token_id ?? null, tokenName: r.token_name ?? null, cursor: String(r.cursor),
+        seenAt: Number(r.seen_at), backlog: await this.feedBacklog(String(r.cursor)),
+      });
+    }
+    return out;
   }
 }
 
@@ -456,7 +507,7 @@ function toVolume(v: unknown): string | null {
 }
 
 export function rowToReading(row: any): StoredReading {
-  const meta = JSON.parse(row.meta ?? '{}') as { di?: number | null; ser?: number | null; rawStatus?: string | null };
+  const meta = JSON.parse(row.meta ?? '{}') as { di?: number | null; ser?: number | null; rawStatus?: string | null; trailer?: { name: string; hex: string } };
   const r: StoredReading = {
     id: row.id,
     seq: Number(row.seq),
@@ -477,5 +528,6 @@ export function rowToReading(row: any): StoredReading {
   if (meta.di !== null && meta.di !== undefined) r.di = meta.di;
   if (meta.ser !== null && meta.ser !== undefined) r.ser = meta.ser;
   if (meta.rawStatus !== undefined) r.rawStatus = meta.rawStatus;
+  if (meta.trailer) r.trailer = meta.trailer;
   return r;
 }

@@ -6,7 +6,16 @@ import type { MeterHubError } from '../errors/meterhub-error.ts';
 import { resolveProfile } from './profiles.ts';
 
 export type DecodeResult =
-  | { ok: true; frame: Cjt188Frame; /** The frame bytes 68…16, without preamble. */ raw: Uint8Array; /** Offset of the 0x68 in the input. */ offset: number }
+  | {
+    ok: true;
+    frame: Cjt188Frame;
+    /** The frame bytes 68…16, without preamble. */
+    raw: Uint8Array;
+    /** Offset of the 0x68 in the input. */
+    offset: number;
+    /** Bytes after 16H that the profile's `trailer` option takes (e.g. NB-IoT RSSI). */
+    trailer?: Uint8Array;
+  }
   | { ok: false; code: FrameErrorCode; error: MeterHubError; offset: number };
 
 /** Sum mod 256 of bytes [from, to). */
@@ -25,6 +34,28 @@ function dataLayout(control: number, profile: DialectProfile): ErrorReplyLayout 
   return (control & CONTROL.ERROR) !== 0 ? errorLayout(profile) : 'di-ser-st';
 }
 
+const diKey = (di: number) => di.toString(16).toUpperCase().padStart(4, '0');
+
+/** Wire byte order of one DI under the profile: its own entry in `diOrders`, else the profile's `diOrder`. */
+export function diWireOrder(profile: DialectProfile, di: number): 'le' | 'be' {
+  return profile.diOrders?.[diKey(di)] ?? profile.diOrder;
+}
+
+/**
+ * The DI carried by two wire bytes. With per-DI orders the two readings can both be plausible (`A0 17` is A017
+ * big-endian or 17A0 little-endian); a DI the profile declares explicitly wins, else the profile's order.
+ */
+export function readDi(b0: number, b1: number, profile: DialectProfile): number {
+  const le = b0 | (b1 << 8);
+  const be = (b0 << 8) | b1;
+  const own = profile.diOrder === 'le' ? le : be;
+  if (!profile.diOrders) return own;
+  const other = profile.diOrder === 'le' ? be : le;
+  const otherOrder = profile.diOrder === 'le' ? 'be' : 'le';
+  if (profile.diOrders[diKey(other)] === otherOrder) return other;
+  return own;
+}
+
 /**
  * Parses a frame whose framing (length, checksum, end byte) is already verified.
  * `raw` starts at 0x68 and is owned by the returned frame (payload is a view into it).
@@ -40,7 +71,7 @@ export function parseVerifiedFrame(raw: Uint8Array, profile: DialectProfile): Cj
   };
   const layout = dataLayout(control, profile);
   if (layout === 'di-ser-st' && len >= 3) {
-    frame.di = profile.diOrder === 'le' ? raw[11]! | (raw[12]! << 8) : (raw[11]! << 8) | raw[12]!;
+    frame.di = readDi(raw[11]!, raw[12]!, profile);
     frame.ser = raw[13]!;
     frame.payload = raw.subarray(14, 11 + len);
   } else if (layout === 'ser-st' && len >= 1) {
@@ -54,26 +85,46 @@ function fail(code: FrameErrorCode, offset: number, details: Record<string, unkn
   return { ok: false, code, offset, error: frameErrorFactories[code]({ offset, ...details }, en ? { zh: en, en } : undefined) };
 }
 
-/**
- * Decodes exactly one frame, optionally preceded by any number of 0xFE. Never throws for bad bytes:
- * returns `{ ok: false, code }` (FRAME_NO_START, FRAME_TRUNCATED, FRAME_LENGTH, FRAME_CHECKSUM, FRAME_END).
- */
-export function decodeFrame(bytes: Uint8Array, profileOrName: DialectProfile | string): DecodeResult {
-  const profile = resolveProfile(profileOrName);
-  let i = 0;
-  while (i < bytes.length && bytes[i] === PREAMBLE_BYTE) i++;
-  if (i >= bytes.length || bytes[i] !== START) return fail('FRAME_NO_START', i, {});
+/** Checks one candidate at `i` (a 0x68): framing only. `end` bounds the input the frame may use. */
+function checkCandidate(bytes: Uint8Array, i: number): DecodeResult | { ok: true; total: number } {
   if (bytes.length - i < 11) return fail('FRAME_TRUNCATED', i, { have: bytes.length - i, need: 11 }, 'header incomplete');
   const len = bytes[i + 10]!;
   const total = FRAME_OVERHEAD + len;
   if (bytes.length - i < total) return fail('FRAME_TRUNCATED', i, { have: bytes.length - i, need: total }, `L=${len} needs ${total} bytes, have ${bytes.length - i}`);
-  if (bytes.length - i > total) return fail('FRAME_LENGTH', i, { have: bytes.length - i, need: total }, `L=${len} gives ${total} bytes but ${bytes.length - i} follow the preamble`);
   const cs = checksum(bytes, i, i + 11 + len);
   const got = bytes[i + 11 + len]!;
   if (cs !== got) return fail('FRAME_CHECKSUM', i, { expected: cs, actual: got }, `computed ${hex2(cs)}, frame has ${hex2(got)}`);
   if (bytes[i + 12 + len] !== END) return fail('FRAME_END', i, { actual: bytes[i + 12 + len] }, `got ${hex2(bytes[i + 12 + len]!)}`);
-  const raw = bytes.slice(i, i + total);
-  return { ok: true, frame: parseVerifiedFrame(raw, profile), raw, offset: i };
+  return { ok: true, total };
+}
+
+/**
+ * Decodes exactly one frame. Like the stream decoder (wire.md §1), any leading noise is skipped (FE, FF, 00…) and
+ * a 68H that does not start a valid frame is passed over for the next one; when none is valid, the first
+ * candidate's error is returned. Bytes after 16H are FRAME_LENGTH unless the profile's `trailer` option takes
+ * them. Never throws for bad bytes: returns `{ ok: false, code }`.
+ */
+export function decodeFrame(bytes: Uint8Array, profileOrName: DialectProfile | string): DecodeResult {
+  const profile = resolveProfile(profileOrName);
+  let first: DecodeResult | null = null;
+  for (let i = bytes.indexOf(START); i >= 0; i = bytes.indexOf(START, i + 1)) {
+    const c = checkCandidate(bytes, i);
+    if (!c.ok) {
+      first ??= c;
+      continue;
+    }
+    const total = (c as { total: number }).total;
+    const extra = bytes.length - i - total;
+    const trailerLen = profile.trailer?.length ?? 0;
+    if (extra > trailerLen) {
+      return fail('FRAME_LENGTH', i, { have: bytes.length - i, need: total + trailerLen }, `L=${bytes[i + 10]} gives ${total} bytes but ${bytes.length - i} follow the noise`);
+    }
+    const raw = bytes.slice(i, i + total);
+    const res: DecodeResult = { ok: true, frame: parseVerifiedFrame(raw, profile), raw, offset: i };
+    if (extra > 0) res.trailer = bytes.slice(i + total);
+    return res;
+  }
+  return first ?? fail('FRAME_NO_START', bytes.length, {});
 }
 
 const hex2 = (n: number) => n.toString(16).toUpperCase().padStart(2, '0') + 'H';
@@ -123,7 +174,7 @@ export function encodeFrame(frame: Cjt188Frame, profileOrName: DialectProfile | 
   out[p + 10] = len;
   let q = p + 11;
   if (head === 3) {
-    if (profile.diOrder === 'le') {
+    if (diWireOrder(profile, di!) === 'le') {
       out[q] = di! & 0xff;
       out[q + 1] = di! >> 8;
     } else {

@@ -19,6 +19,17 @@ export const BadValue = defineError('TELEMETRY_BAD_VALUE', 400, '数值无法按
 export const BadHex = defineError('TELEMETRY_BAD_HEX', 400, '十六进制字符串无效', 'Invalid hex string');
 export const NotAReading = defineError('TELEMETRY_NOT_A_READING', 422, '该帧不是抄表数据应答', 'Frame is not a meter-reading reply');
 
+export const MeterTypeUnsupported = defineError(
+  'TELEMETRY_METER_TYPE_UNSUPPORTED', 422, '表类型不在该方言的抄表范围内，未作为燃气读数入库',
+  'Meter type is not one this profile reads; not stored as a gas reading',
+);
+export const LayoutUndefined = defineError(
+  'TELEMETRY_LAYOUT_UNDEFINED', 422, '数据域格式未在该方言中定义，未作为读数入库', 'Data layout is not defined by the profile; not stored as a reading',
+);
+export const DiByteOrder = defineError(
+  'TELEMETRY_DI_BYTE_ORDER', 422, '数据标识 DI 字节序与方言不符', 'Data identifier byte order does not match the profile',
+);
+
 export type FrameErrorCode = 'FRAME_CHECKSUM' | 'FRAME_END' | 'FRAME_LENGTH' | 'FRAME_TRUNCATED' | 'FRAME_NO_START';
 
 export const frameErrorFactories = {

@@ -24,6 +24,21 @@ export interface DialectProfile {
   name: string;
   maker?: string;
   diOrder: 'le' | 'be';
+  /**
+   * Per-DI exceptions to diOrder, keys 4 upper-case hex digits: some firmware sends 901F as `1F 90` but A017 as
+   * `A0 17` (maker 7833). Decoding prefers a DI declared here when the two byte orders disagree.
+   */
+  diOrders?: Record<string, 'le' | 'be'>;
+  /**
+   * Meter types whose 901F/D12x replies this profile reads as volume readings: "HH" or "HH-HH" (hex). Default
+   * water 10–19 and gas 30–39, which share the 19-byte layout; other types (heat 20–29) are refused, never guessed.
+   */
+  meterTypes?: string[];
+  /**
+   * Bytes a transport module appends after 16H (e.g. NB-IoT signal strength). They are recorded on the reading
+   * under `name` instead of making the frame a length error.
+   */
+  trailer?: { length: number; name: string; zh: string; en: string; assumption?: boolean };
   clockOrder: 'le' | 'be';
   /** Number of 0xFE sent before requests (and replies built by simulators). Receivers accept any number. */
   preamble: number;
@@ -72,4 +87,6 @@ export interface UnifiedReading {
   ser?: number;
   /** Raw ST bytes as hex ("2184"), null when the reply carries no status. */
   rawStatus?: string | null;
+  /** Bytes the dialect's transport appended after 16H (profile `trailer`), e.g. NB-IoT RSSI. */
+  trailer?: { name: string; hex: string };
 }

@@ -37,11 +37,14 @@ export {
   BadFrame,
   BadHex,
   BadValue,
+  DiByteOrder,
   FrameChecksum,
   FrameEnd,
   FrameLength,
   FrameNoStart,
   FrameTruncated,
+  LayoutUndefined,
+  MeterTypeUnsupported,
   NotAReading,
   ProfileInvalid,
   ProfileUnknown,
@@ -50,7 +53,7 @@ export {
 
 export { fromHex, isValidAddress, toHex } from './bytes.ts';
 
-export { checksum, decodeFrame, encodeFrame, type DecodeResult, type EncodeOptions } from './codec.ts';
+export { checksum, decodeFrame, diWireOrder, encodeFrame, readDi, type DecodeResult, type EncodeOptions } from './codec.ts';
 
 export {
   FrameStreamDecoder,
@@ -63,7 +66,9 @@ export {
 
 export {
   COMPANY_PROFILE,
+  DEFAULT_READING_METER_TYPES,
   getProfile,
+  profileReadsMeterType,
   listProfiles,
   loadProfileFile,
   loadProfilesFrom,
@@ -88,4 +93,5 @@ export {
 
 export { decodeStatus, encodeStatus, type DecodedStatus, type StatusInput } from './status.ts';
 export { parseMeterTime, readClock } from './clock.ts';
-export { frameStatus, frameToReading, historyMonthOf, isReadingFrame, type ReadingContext } from './reading.ts';
+export { frameStatus, frameToReading, historyMonthOf, isReadingFrame, readingRefusal, type ReadingContext } from './reading.ts';
+export { decodeHeatMetering, isHeatMeterType, isHeatMeteringFrame, type HeatMetering, type HeatQuantity } from './heat.ts';

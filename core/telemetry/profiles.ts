@@ -82,6 +82,27 @@ export function validateProfile(obj: unknown, origin = 'profile'): DialectProfil
       if (typeof e?.zh !== 'string' || typeof e?.en !== 'string') fail(`privateDis ${k} needs zh and en`);
     }
   }
+  if (o.diOrders !== undefined) {
+    if (typeof o.diOrders !== 'object' || o.diOrders === null || Array.isArray(o.diOrders)) fail('diOrders must be an object');
+    for (const [k, v] of Object.entries(o.diOrders as object)) {
+      if (!/^[0-9A-F]{4}$/.test(k)) fail(`diOrders key ${k} must be 4 upper-case hex digits`);
+      if (v !== 'le' && v !== 'be') fail(`diOrders ${k} must be "le" or "be"`);
+    }
+  }
+  if (o.meterTypes !== undefined) {
+    if (!Array.isArray(o.meterTypes) || o.meterTypes.length === 0) fail('meterTypes must be a non-empty array');
+    for (const t of o.meterTypes as unknown[]) {
+      if (typeof t !== 'string' || parseTypeRange(t) === null) fail(`meterTypes entry ${String(t)} must be "HH" or "HH-HH" (hex)`);
+    }
+  }
+  if (o.trailer !== undefined) {
+    const t = o.trailer as Record<string, unknown> | null;
+    if (typeof t !== 'object' || t === null) fail('trailer must be an object');
+    const n = t!.length;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 16) fail('trailer.length must be an integer 1..16');
+    if (typeof t!.name !== 'string' || !/^[a-z][a-zA-Z0-9_]*$/.test(t!.name)) fail('trailer.name must be an identifier');
+    if (typeof t!.zh !== 'string' || typeof t!.en !== 'string') fail('trailer needs zh and en');
+  }
   if (o.statusBits !== undefined) {
     if (!Array.isArray(o.statusBits)) fail('statusBits must be an array');
     for (const s of o.statusBits as Array<Record<string, unknown>>) {
@@ -93,6 +114,27 @@ export function validateProfile(obj: unknown, origin = 'profile'): DialectProfil
     }
   }
   return o as unknown as DialectProfile;
+}
+
+/** "30" or "30-39" (hex) → [lo, hi]; null when malformed. */
+function parseTypeRange(t: string): [number, number] | null {
+  const m = /^([0-9A-Fa-f]{2})(?:-([0-9A-Fa-f]{2}))?$/.exec(t);
+  if (!m) return null;
+  const lo = parseInt(m[1]!, 16);
+  const hi = m[2] === undefined ? lo : parseInt(m[2], 16);
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/** Water 10–19 and gas 30–39 share the 19-byte 901F layout (reference §1.7); nothing else is read by default. */
+export const DEFAULT_READING_METER_TYPES = ['10-19', '30-39'] as const;
+
+/** Whether the profile reads 901F/D12x replies of this meter type as volume readings. */
+export function profileReadsMeterType(profile: DialectProfile, meterType: number): boolean {
+  for (const t of profile.meterTypes ?? DEFAULT_READING_METER_TYPES) {
+    const r = parseTypeRange(t);
+    if (r && meterType >= r[0] && meterType <= r[1]) return true;
+  }
+  return false;
 }
 
 export function registerProfile(profile: DialectProfile): DialectProfile {

@@ -1,11 +1,13 @@
 import type { Cjt188Frame, DialectProfile, ReadingAlarm, ReadingSource, UnifiedReading } from './frame-types.ts';
-import { CONTROL, DI, FUNCTION, VOLUME_UNITS, isHistoryDi } from './constants.ts';
+import { CONTROL, DI, FUNCTION, STANDARD_DIS, VOLUME_UNITS, isHistoryDi } from './constants.ts';
 import { readBcdLe, scaleDecimal, toHex } from './bytes.ts';
 import { readClock } from './clock.ts';
 import { decodeStatus, type DecodedStatus } from './status.ts';
 import { encodeFrame } from './codec.ts';
-import { resolveProfile } from './profiles.ts';
-import { NotAReading } from './errors.ts';
+import { profileReadsMeterType, resolveProfile } from './profiles.ts';
+import { DiByteOrder, LayoutUndefined, MeterTypeUnsupported, NotAReading } from './errors.ts';
+import { isHeatMeterType } from './heat.ts';
+import type { MeterHubError } from '../errors/meterhub-error.ts';
 
 export interface ReadingContext {
   source: ReadingSource;
@@ -15,6 +17,8 @@ export interface ReadingContext {
   maker?: string;
   /** The frame bytes as received (68…16); default: re-encoded from the frame without preamble. */
   raw?: Uint8Array;
+  /** Bytes after 16H taken by the profile's `trailer` option (DecodeResult/DecodedFrameEvent `trailer`). */
+  trailer?: Uint8Array;
 }
 
 const dataAlarm = (code: string, zh: string, en: string): ReadingAlarm => ({ code, zh, en, kind: 'data' });
@@ -56,6 +60,56 @@ export function isReadingFrame(frame: Cjt188Frame): boolean {
   return isReadReply(frame) && frame.di !== undefined && (frame.di === DI.CURRENT || isHistoryDi(frame.di));
 }
 
+const h2 = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');
+const h4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+const swapDi = (di: number) => ((di & 0xff) << 8) | (di >> 8);
+const isKnownDi = (di: number, profile: DialectProfile) => STANDARD_DIS[di] !== undefined || profile.privateDis?.[h4(di)] !== undefined;
+
+/**
+ * Why a reply must not become a reading under this profile, or null. Gateways check it before frameToReading and
+ * count/quarantine the frame with the code; a refused frame is never stored as a reading:
+ * - TELEMETRY_METER_TYPE_UNSUPPORTED: a read reply of a meter type the profile does not read (heat 20H…);
+ * - TELEMETRY_LAYOUT_UNDEFINED: a 901F body longer than the 19-byte layout (some other layout);
+ * - TELEMETRY_DI_BYTE_ORDER: a read reply whose DI is unknown but is a known DI in the other byte order.
+ */
+export function readingRefusal(frame: Cjt188Frame, profileOrName: DialectProfile | string): MeterHubError | null {
+  if (!isReadReply(frame) || frame.di === undefined) return null;
+  const profile = resolveProfile(profileOrName);
+  const di = frame.di;
+  if (di === DI.CURRENT || isHistoryDi(di)) {
+    if (!profileReadsMeterType(profile, frame.meterType)) {
+      const kind = isHeatMeterType(frame.meterType) ? ['热量表', 'heat meter'] : ['表类型', 'meter type'];
+      return MeterTypeUnsupported(
+        { meterType: h2(frame.meterType), di: h4(di), profile: profile.name },
+        {
+          zh: `${kind[0]} ${h2(frame.meterType)}H 不按燃气读数处理（方言 ${profile.name}）；可用 meterhub telemetry decode 查看原始内容`,
+          en: `${kind[1]} ${h2(frame.meterType)}H is not read as gas by profile ${profile.name}; see it with meterhub telemetry decode`,
+        },
+      );
+    }
+    if (di === DI.CURRENT && frame.payload.length > 19) {
+      return LayoutUndefined(
+        { meterType: h2(frame.meterType), di: h4(di), length: frame.payload.length, expected: 19, profile: profile.name },
+        { zh: `901F 数据 ${frame.payload.length} 字节，方言只定义 19 字节格式`, en: `901F data is ${frame.payload.length} bytes; the profile defines the 19-byte layout only` },
+      );
+    }
+    return null;
+  }
+  const swapped = swapDi(di);
+  if (!isKnownDi(di, profile) && isKnownDi(swapped, profile)) {
+    const other = profile.diOrder === 'le' ? 'be' : 'le';
+    const wire = `${h2(di >> 8)} ${h2(di & 0xff)}`;
+    return DiByteOrder(
+      { di: h4(di), otherOrder: h4(swapped), profile: profile.name, diOrder: profile.diOrder },
+      {
+        zh: `线上 ${wire} 按方言 ${profile.name}（${profile.diOrder}）是未知 DI ${h4(di)}，按 ${other} 字节序则是 ${h4(swapped)}；请为该表选用 DI 为 ${other} 的方言（如 ${other}）`,
+        en: `wire bytes ${wire} are unknown DI ${h4(di)} under profile ${profile.name} (${profile.diOrder}) but ${h4(swapped)} in ${other} order; give this meter a profile with diOrder "${other}" (e.g. ${other})`,
+      },
+    );
+  }
+  return null;
+}
+
 /**
  * Frame → unified reading. History keys are relative, "M-1" (D120, last month) … "M-12" (D12B), because a D12x
  * reply carries no clock and the month boundary depends on the settlement day; see historyMonthOf().
@@ -66,6 +120,8 @@ export function frameToReading(frame: Cjt188Frame, profileOrName: DialectProfile
   if (!isReadingFrame(frame)) {
     throw NotAReading({ control: frame.control, di: frame.di }, { zh: `控制码 ${frame.control.toString(16)}H`, en: `control ${frame.control.toString(16)}H, DI ${frame.di?.toString(16) ?? '-'}` });
   }
+  const refusal = readingRefusal(frame, profile);
+  if (refusal) throw refusal;
   const di = frame.di!;
   const p = frame.payload;
   const alarms: ReadingAlarm[] = [];
@@ -118,6 +174,7 @@ export function frameToReading(frame: Cjt188Frame, profileOrName: DialectProfile
     di,
     ...(frame.ser === undefined ? {} : { ser: frame.ser }),
     rawStatus,
+    ...(ctx.trailer && profile.trailer ? { trailer: { name: profile.trailer.name, hex: toHex(ctx.trailer) } } : {}),
   };
 }
 

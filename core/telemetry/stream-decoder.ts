@@ -11,6 +11,8 @@ export interface DecodedFrameEvent {
   raw: Uint8Array;
   /** Position of the 0x68 in the whole stream since construction/reset. */
   streamOffset: number;
+  /** Bytes after 16H taken by the profile's `trailer` option (e.g. NB-IoT RSSI); absent when none came. */
+  trailer?: Uint8Array;
 }
 
 export interface FrameErrorEvent {
@@ -171,11 +173,16 @@ export class FrameStreamDecoder {
         i++;
         continue;
       }
+      // A dialect whose modem appends bytes after 16H: wait for them (or the end of the burst) and keep them.
+      const want = this.profile.trailer?.length ?? 0;
+      if (want > 0 && avail < total + want && !final) return i;
+      const take = Math.min(want, avail - total);
       const raw = b.slice(i, i + total);
       const streamOffset = this.posOf(b, from, i);
-      i += total;
+      const trailer = take > 0 ? b.slice(i + total, i + total + take) : undefined;
+      i += total + take;
       this.stats.frames++;
-      this.emitFrame(raw, streamOffset);
+      this.emitFrame(raw, streamOffset, trailer);
     }
     return i;
   }
@@ -185,8 +192,10 @@ export class FrameStreamDecoder {
     return this.base + (i - from);
   }
 
-  private emitFrame(raw: Uint8Array, streamOffset: number): void {
-    this.queue.push({ type: 'frame', frame: parseVerifiedFrame(raw, this.profile), raw, streamOffset });
+  private emitFrame(raw: Uint8Array, streamOffset: number, trailer: Uint8Array | undefined): void {
+    const ev: { type: 'frame' } & DecodedFrameEvent = { type: 'frame', frame: parseVerifiedFrame(raw, this.profile), raw, streamOffset };
+    if (trailer) ev.trailer = trailer;
+    this.queue.push(ev);
   }
 
   private report(code: FrameErrorCode, b: Uint8Array, from: number, i: number, details: Record<string, unknown>): void {
@@ -208,7 +217,10 @@ export class FrameStreamDecoder {
     let failed = false;
     for (const ev of events) {
       try {
-        if (ev.type === 'frame') this.onFrame({ frame: ev.frame, raw: ev.raw, streamOffset: ev.streamOffset });
+        if (ev.type === 'frame') {
+          const { type: _t, ...frameEvent } = ev;
+          this.onFrame(frameEvent);
+        }
         else this.onError?.({ code: ev.code, error: ev.error, streamOffset: ev.streamOffset });
       } catch (e) {
         if (!failed) {

@@ -12,7 +12,7 @@ import type { MeterHubDatabase } from '../../core/db/database.ts';
 import { CollectorProtocol } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult, TxHook } from '../../core/readings/store.ts';
 import {
-  CONTROL, FRAME_OVERHEAD, FUNCTION, METER_TYPE, decodeFrame, frameToReading, isReadingFrame, resolveProfile, toHex,
+  CONTROL, FRAME_OVERHEAD, FUNCTION, METER_TYPE, decodeFrame, frameToReading, isReadingFrame, readingRefusal, resolveProfile, toHex,
   type Cjt188Frame, type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import { matchReply, SerCounter } from '../reply-match.ts';
@@ -130,11 +130,13 @@ export class CollectorClient {
         bad.push({ seq: rec.seq, raw: toHex(rec.frame), reason: d.code });
         continue;
       }
-      if (!isReadingFrame(d.frame)) {
-        bad.push({ seq: rec.seq, raw: toHex(rec.frame), reason: 'NOT_A_READING' });
+      const refusal = readingRefusal(d.frame, this.profile);
+      if (refusal || !isReadingFrame(d.frame)) {
+        bad.push({ seq: rec.seq, raw: toHex(rec.frame), reason: refusal?.code ?? 'NOT_A_READING' });
         continue;
       }
-      items.push({ reading: frameToReading(d.frame, this.profile, { source: 'collector', raw: d.raw, receivedAt }), origin: `collector:${this.id}#${rec.seq}` });
+      const ctx = { source: 'collector', raw: d.raw, receivedAt, ...(d.trailer ? { trailer: d.trailer } : {}) } as const;
+      items.push({ reading: frameToReading(d.frame, this.profile, ctx), origin: `collector:${this.id}#${rec.seq}` });
     }
     const now = Date.now();
     const hooks: TxHook[] = [...extra];

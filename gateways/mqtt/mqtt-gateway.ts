@@ -17,7 +17,7 @@ import type { MeterHubDatabase } from '../../core/db/database.ts';
 import { CommandRejected, CommandTimeout } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult } from '../../core/readings/store.ts';
 import {
-  CONTROL, DI, FUNCTION, FrameStreamDecoder, buildValveCommand, frameStatus, frameToReading, fromHex, isReadingFrame,
+  CONTROL, DI, FUNCTION, FrameStreamDecoder, buildValveCommand, frameStatus, frameToReading, fromHex, isReadingFrame, readingRefusal,
   resolveProfile, toHex, type DecodedFrameEvent, type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import { CommandLog } from '../command-log.ts';
@@ -36,6 +36,12 @@ export interface MqttGatewayOptions {
   pipeline: ReadingSubmitter;
   profile: DialectProfile | string;
   topicPrefix?: string;
+  /**
+   * MQTT 5 shared subscription group: N gateway instances with the same group split the uplinks
+   * (`$share/<group>/<p>/up/+`), each with its own persistent session, PUBACK-after-commit and durable downlink
+   * queue. Replies and status stay plain subscriptions: the instance that sent a command must see its reply.
+   */
+  shareGroup?: string;
   commandTimeoutMs?: number;
   /** Parallel unacknowledged downlink publishes. */
   publishWindow?: number;
@@ -49,6 +55,8 @@ export interface MqttGatewayCounters {
   readings: number;
   badPayloads: number;
   otherFrames: number;
+  /** Read replies refused as readings (heat meter, undefined layout, wrong DI byte order), by code. */
+  refusedFrames: number;
   acked: number;
   /** PUBACKs not sent because the connection changed before commit (the broker redelivers). */
   ackSkipped: number;
@@ -82,9 +90,11 @@ export class MqttGateway {
   readonly outbound: OutboundQueue;
   readonly commands: CommandLog;
   readonly counters: MqttGatewayCounters = {
-    uplinks: 0, frames: 0, readings: 0, badPayloads: 0, otherFrames: 0, acked: 0, ackSkipped: 0, commitFailures: 0,
+    uplinks: 0, frames: 0, readings: 0, badPayloads: 0, otherFrames: 0, refusedFrames: 0, acked: 0, ackSkipped: 0, commitFailures: 0,
     downlinksPublished: 0, replies: 0, connects: 0,
   };
+  /** Refused read replies by code (counters.refusedFrames is their sum). */
+  readonly refusals: Record<string, number> = {};
   /** Online state per device, from retained status messages and LWTs. */
   readonly devices = new Map<string, StatusJson & { seenAt: number }>();
   private readonly pending = new Map<string, PendingCommand>();
@@ -103,6 +113,13 @@ export class MqttGateway {
 
   get clientId(): string {
     return `meterhub-gw-${this.opts.gatewayId}`;
+  }
+
+  /** Uplinks shared across the group's instances when a share group is set; replies and status never are. */
+  get subscriptions(): string[] {
+    const t = this.topics;
+    const up = this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${t.upWildcard}` : t.upWildcard;
+    return [up, t.replyWildcard, t.statusWildcard];
   }
 
   async start(): Promise<void> {
@@ -125,7 +142,7 @@ export class MqttGateway {
       this.counters.connects++;
       // A fresh session (first start, or the broker lost it) needs the subscriptions made again.
       if (!connack.sessionPresent) {
-        client.subscribe([t.upWildcard, t.replyWildcard, t.statusWildcard], { qos: 1 }, (err) => {
+        client.subscribe(this.subscriptions, { qos: 1 }, (err) => {
           if (err) this.opts.onError?.(err);
         });
       }
@@ -143,7 +160,7 @@ export class MqttGateway {
       client.once('error', onErr);
     });
     // Wait for the subscription of a fresh session so nothing published right after start is missed.
-    await new Promise<void>((resolve) => client.subscribe([t.upWildcard, t.replyWildcard, t.statusWildcard], { qos: 1 }, () => resolve()));
+    await new Promise<void>((resolve) => client.subscribe(this.subscriptions, { qos: 1 }, () => resolve()));
   }
 
   /** mqtt.js calls this for every incoming PUBLISH; the PUBACK waits for our commit. */
@@ -216,11 +233,19 @@ export class MqttGateway {
     const receivedAt = new Date().toISOString();
     const items: IngestItem[] = [];
     for (const ev of frames) {
+      const refusal = readingRefusal(ev.frame, this.profile);
+      if (refusal) {
+        // Never stored as a reading; acknowledged like any other message, counted for ops by code.
+        this.counters.refusedFrames++;
+        this.refusals[refusal.code] = (this.refusals[refusal.code] ?? 0) + 1;
+        continue;
+      }
       if (!isReadingFrame(ev.frame)) {
         this.counters.otherFrames++;
         continue;
       }
-      items.push({ reading: frameToReading(ev.frame, this.profile, { source: 'mqtt', raw: ev.raw, receivedAt }), origin: `mqtt:${deviceId}` });
+      const ctx = { source: 'mqtt', raw: ev.raw, receivedAt, ...(ev.trailer ? { trailer: ev.trailer } : {}) } as const;
+      items.push({ reading: frameToReading(ev.frame, this.profile, ctx), origin: `mqtt:${deviceId}` });
     }
     if (!items.length) return;
     await this.opts.pipeline.submit(items);

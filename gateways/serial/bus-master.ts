@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   CONTROL, DI, FRAME_OVERHEAD, FUNCTION, buildReadRequest, buildValveCommand, frameStatus, frameToReading,
-  isReadingFrame, resolveProfile, toHex, type DialectProfile, type UnifiedReading,
+  isReadingFrame, readingRefusal, resolveProfile, toHex, type DialectProfile, type UnifiedReading,
 } from '../../core/telemetry/index.ts';
 import { CommandRejected, CommandTimeout, MeterUnknown } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult } from '../../core/readings/store.ts';
@@ -62,6 +62,10 @@ export interface MeterStats {
   timeouts: number;
   successes: number;
   errorReplies: number;
+  /** Replies refused as readings (heat meter, undefined layout, wrong DI byte order); see lastRefusal. */
+  refused: number;
+  /** Code of the last refusal (TELEMETRY_METER_TYPE_UNSUPPORTED, …): tells ops the meter's profile is wrong. */
+  lastRefusal: string | null;
   badFrames: number;
   consecutiveFailures: number;
   /** First sweep in which the meter is polled again. */
@@ -114,7 +118,7 @@ export class BusMaster {
     for (const m of opts.meters) {
       this.meters.set(m.address, m);
       this.state.set(m.address, {
-        address: m.address, state: 'unknown', polls: 0, attempts: 0, timeouts: 0, successes: 0, errorReplies: 0,
+        address: m.address, state: 'unknown', polls: 0, attempts: 0, timeouts: 0, successes: 0, errorReplies: 0, refused: 0, lastRefusal: null,
         badFrames: 0, consecutiveFailures: 0, nextCycle: 0, lastReadAt: null,
       });
     }
@@ -220,6 +224,12 @@ export class BusMaster {
     }
     if (kind === 'error-reply') {
       s.errorReplies++;
+      return 'error-reply';
+    }
+    const refusal = readingRefusal(r.reply.frame, this.profile);
+    if (refusal) {
+      s.refused++;
+      s.lastRefusal = refusal.code;
       return 'error-reply';
     }
     if (!isReadingFrame(r.reply.frame)) {

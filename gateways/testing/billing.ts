@@ -6,8 +6,15 @@ import { createServer, type Server } from 'node:http';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export class WebhookBilling {
+  /** Per reading id: how often it arrived and its body (a batch's element for batched POSTs). */
   readonly byKey = new Map<string, { count: number; body: string }>();
+  /** Batched POSTs: Idempotency-Key (batch id) → how often it arrived. */
+  readonly batches = new Map<string, number>();
+  /** Reading ids this receiver refuses in its per-reading batch answer (tests of partial refusal). */
+  readonly refuse = new Set<string>();
   posts = 0;
+  /** Reading deliveries (a batch of N counts N). */
+  deliveries = 0;
   /** Bodies that differed between deliveries of the same key (must stay 0). */
   conflicts = 0;
   failNext = 0;
@@ -28,11 +35,20 @@ export class WebhookBilling {
         }
         const key = String(req.headers['idempotency-key'] ?? '');
         const body = Buffer.concat(chunks).toString('utf8');
-        const seen = this.byKey.get(key);
-        if (seen) {
-          seen.count++;
-          if (seen.body !== body) this.conflicts++;
-        } else this.byKey.set(key, { count: 1, body });
+        if (req.headers['x-meterhub-batch-size'] !== undefined) {
+          // A batch: dedupe by batch key and by each reading's own id, answer per reading.
+          this.batches.set(key, (this.batches.get(key) ?? 0) + 1);
+          const batch = JSON.parse(body) as { readings: Array<{ id: string }> };
+          const results = batch.readings.map((r) => {
+            if (this.refuse.has(r.id)) return { id: r.id, ok: false, error: 'meter not in billing' };
+            this.record(r.id, JSON.stringify(r));
+            return { id: r.id, ok: true };
+          });
+          res.statusCode = 200;
+          res.setHeader('content-type', 'application/json');
+          return res.end(JSON.stringify({ results }));
+        }
+        const seen = this.record(key, body);
         res.statusCode = seen ? 200 : 201;
         res.end();
       });
@@ -42,8 +58,20 @@ export class WebhookBilling {
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/billing/readings`;
   }
 
+  /** Returns whether the reading had arrived before. */
+  private record(id: string, body: string): boolean {
+    this.deliveries++;
+    const seen = this.byKey.get(id);
+    if (seen) {
+      seen.count++;
+      if (seen.body !== body) this.conflicts++;
+    } else this.byKey.set(id, { count: 1, body });
+    return seen !== undefined;
+  }
+
+  /** Readings that arrived more than once (failed POSTs are not deliveries). */
   get duplicates(): number {
-    return this.posts - this.byKey.size;
+    return this.deliveries - this.byKey.size;
   }
 
   async waitFor(ids: Set<string>, timeoutMs = 60_000): Promise<boolean> {

@@ -125,7 +125,17 @@ function SinksTable(props: { sinks: SinkStats[]; loading: boolean; onDead(sink: 
         },
         { title: t('gw.delivered'), dataIndex: 'deliveredTotal', align: 'right' },
         { title: t('gw.lastDelivered'), dataIndex: 'lastDeliveredAt', render: (v: number | null) => (v ? fmtTime(v, lang) : t('common.never')) },
-        { title: t('gw.consumerBacklog'), dataIndex: 'consumerBacklog', align: 'right', render: (v?: number) => (v === undefined ? '—' : v) },
+        {
+          title: t('gw.consumerBacklog'), dataIndex: 'consumerBacklog', align: 'right',
+          // One tag per billing consumer: its own cursor and what it has not pulled yet.
+          render: (v: number | undefined, s) => (s.consumers?.length
+            ? s.consumers.map((c) => (
+              <Tag key={c.consumer} data-consumer={c.consumer} title={`cursor ${c.cursor}`}>
+                {(c.tokenName ?? c.consumer) + (c.consumer.includes('/') ? c.consumer.slice(c.consumer.indexOf('/')) : '')}: {c.backlog}
+              </Tag>
+            ))
+            : v === undefined ? '—' : v),
+        },
         {
           title: t('common.actions'), key: 'a',
           render: (_, s) => <Button size="small" onClick={() => props.onDead(s.sink)} danger={s.deadLetters > 0} data-testid={`dead-${s.sink}`}>{t('gw.showDead')}</Button>,

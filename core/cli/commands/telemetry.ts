@@ -11,6 +11,7 @@ import {
   buildReadRequest,
   buildValveCommand,
   decodeFrame,
+  decodeHeatMetering,
   frameStatus,
   frameToReading,
   fromHex,
@@ -18,8 +19,10 @@ import {
   getProfile,
   isReadingFrame,
   listProfiles,
+  readingRefusal,
   toHex,
   type Cjt188Frame,
+  type HeatMetering,
   type DialectProfile,
   type UnifiedReading,
 } from '../../telemetry/index.ts';
@@ -106,6 +109,25 @@ function describeReading(r: UnifiedReading): string[] {
   return lines;
 }
 
+function describeHeat(h: HeatMetering): string[] {
+  const q = (x: { value: string; unit: string } | null) => (x === null ? '无 none' : `${x.value} ${x.unit}`);
+  const lines = [
+    '热量表计量数据 Heat-meter data (不入燃气读数 / not stored as gas)',
+    `  结算日热量 Settlement heat:  ${q(h.settlementHeat)}`,
+    `  当前热量 Current heat:       ${q(h.currentHeat)}`,
+    `  热功率 Heat power:           ${q(h.heatPower)}`,
+    `  流量 Flow rate:              ${q(h.flowRate)}`,
+    `  累计流量 Accumulated flow:   ${q(h.accumulatedFlow)}`,
+    `  供水温度 Supply:             ${h.supplyTemperature ?? '无 none'} °C`,
+    `  回水温度 Return:             ${h.returnTemperature ?? '无 none'} °C`,
+    `  累计工作时间 Working time:   ${h.workingHours ?? '无 none'} h`,
+    `  表内时间 Meter time:         ${h.meterTime ?? '无效 invalid'}`,
+    `  状态字 ST:                   ${h.rawStatus}`,
+  ];
+  for (const a of [...h.status.alarms, ...h.alarms]) lines.push(`  告警 Alarm [${a.code}]: ${a.zh} / ${a.en}`);
+  return lines;
+}
+
 interface DecodeOpts {
   profile: string;
   json?: boolean;
@@ -118,14 +140,28 @@ function runDecode(hex: string, opts: DecodeOpts): void {
   const res = decodeFrame(bytes, profile);
   if (!res.ok) throw res.error;
   const source = opts.source === 'collector' || opts.source === 'mqtt' ? opts.source : 'serial';
-  const reading = isReadingFrame(res.frame) ? frameToReading(res.frame, profile, { source, raw: res.raw }) : null;
-  const status = reading ? null : frameStatus(res.frame, profile);
+  const refusal = readingRefusal(res.frame, profile);
+  // A DI that only makes sense in the other byte order cannot be shown under this profile: that is an error.
+  if (refusal?.code === 'TELEMETRY_DI_BYTE_ORDER') throw refusal;
+  const ctx = { source, raw: res.raw, ...(res.trailer ? { trailer: res.trailer } : {}) } as const;
+  const reading = !refusal && isReadingFrame(res.frame) ? frameToReading(res.frame, profile, ctx) : null;
+  const heat = decodeHeatMetering(res.frame, profile);
+  const status = reading || heat ? null : frameStatus(res.frame, profile);
   if (opts.json) {
     const frame = { ...res.frame, di: res.frame.di === undefined ? undefined : h4(res.frame.di), payload: toHex(res.frame.payload) };
-    process.stdout.write(JSON.stringify({ ok: true, profile: profile.name, frame, reading, status }, null, 2) + '\n');
+    const extra = {
+      ...(refusal ? { refusal: refusal.toJSON() } : {}),
+      ...(heat ? { heat } : {}),
+      ...(res.trailer ? { trailer: toHex(res.trailer) } : {}),
+    };
+    process.stdout.write(JSON.stringify({ ok: true, profile: profile.name, frame, reading, status, ...extra }, null, 2) + '\n');
     return;
   }
   const lines = describeFrame(res.frame, res.raw, profile);
+  if (res.offset > 0) lines.push(`已跳过前导/噪声 Skipped before 68H: ${res.offset} 字节 bytes`);
+  if (res.trailer) lines.push(`帧后附加 Trailer (${profile.trailer?.name ?? '-'}): ${toHex(res.trailer, ' ')}`);
+  if (refusal) lines.push(`未作为读数 Not a reading [${refusal.code}]: ${refusal.zh} / ${refusal.en}`);
+  if (heat) lines.push(...describeHeat(heat));
   if (reading) lines.push(...describeReading(reading));
   if (status) {
     lines.push('状态 Status', `  阀门 Valve: ${status.valve}; 电池欠压 Low battery: ${status.lowBattery ? 'yes' : 'no'}`);
@@ -180,6 +216,9 @@ function runProfiles(json: boolean): void {
   for (const p of profiles) {
     process.stdout.write(
       `${p.name.padEnd(16)} DI ${p.diOrder}  clock ${p.clockOrder}  preamble ${p.preamble}×FE  error ${p.errorReply ?? 'di-ser-st'}` +
+        (p.diOrders ? `  DI 例外 per-DI ${Object.entries(p.diOrders).map(([k, v]) => `${k}:${v}`).join(',')}` : '') +
+        (p.meterTypes ? `  types ${p.meterTypes.join(',')}` : '') +
+        (p.trailer ? `  trailer ${p.trailer.length}B ${p.trailer.name}` : '') +
         `${p.assumptions?.length ? `  (${p.assumptions.length} 项待确认 assumptions)` : ''}\n`,
     );
     if (p.description) process.stdout.write(`  ${p.description.zh}\n  ${p.description.en}\n`);
