@@ -21,12 +21,25 @@ export interface ConformanceOptions {
   strict?: boolean;
   symbols?: Record<string, string>;
   /** Other makers' libraries: the library under test must not claim their cards. */
-  against?: Array<{ name: string; library: string; symbols?: Record<string, string> }>;
+  against?: Peer[];
   callTimeoutMs?: number;
   /** CPU cards: the reader port holding a blank card. */
   com?: number;
   execPath?: string;
   onCheck?: (c: CheckResult) => void;
+}
+
+/**
+ * Another maker's library. With `libraries` (by platform-arch) the driver host picks the one for its own
+ * platform-arch, as a server does; a peer that cannot be loaded is a failed check, never a skipped one.
+ */
+export interface Peer {
+  name: string;
+  library: string;
+  libraries?: Record<string, string>;
+  symbols?: Record<string, string>;
+  /** The card types its plugin declares: no card of another type is asked of it. */
+  cardTypes?: CardType[];
 }
 
 type CallOutcome = { ok: true; r: RawCallResult } | { ok: false; finding: Finding; detail: string };
@@ -164,9 +177,15 @@ async function memoryChecks(s: Session, t: MemoryCardType, opts: ConformanceOpti
   for (const [name, data] of Object.entries(blankCards(t))) await notOurs(`check.blank.${name}`, `判卡：空白卡(${name})返回-1`, `Check returns -1 on a blank card (${name})`, data);
   let i = 0;
   for (const data of randomCards(t, 4)) await notOurs(`check.random.${++i}`, `判卡：随机数据#${i}返回-1`, `Check returns -1 on random data #${i}`, data);
-  for (const other of opts.against ?? []) {
-    const card = await otherMakersCard(other, t, opts);
-    if (card) await notOurs(`check.other.${other.name}`, `判卡：${other.name} 的卡返回-1`, `Check returns -1 on ${other.name}'s card`, card);
+  for (const other of (opts.against ?? []).filter((o) => !o.cardTypes || o.cardTypes.includes(t))) {
+    const id = `check.other.${other.name}`;
+    const peer = await otherMakersCard(other, t, opts);
+    if ('card' in peer) await notOurs(id, `判卡：${other.name} 的卡返回-1`, `Check returns -1 on ${other.name}'s card`, peer.card);
+    else if ('problem' in peer) {
+      // The check that this library refuses that maker's cards could not be made: the run proves less.
+      s.record(core(id, `判卡：无法取得 ${other.name} 的卡（对照库不可用）`, `Check against ${other.name}'s card could not be made (peer unavailable)`),
+        false, 'peer-unavailable', `${other.name}: ${peer.problem}`);
+    }
   }
 
   // Bad inputs: a negative code, never a crash.
@@ -198,16 +217,25 @@ async function memoryChecks(s: Session, t: MemoryCardType, opts: ConformanceOpti
   return issued;
 }
 
-async function otherMakersCard(other: { name: string; library: string; symbols?: Record<string, string> }, t: MemoryCardType, opts: ConformanceOptions): Promise<string | undefined> {
-  const d = createCardDriver({ libraryPath: other.library, name: `against-${other.name}`, ...(other.symbols ? { symbols: other.symbols } : {}), ...(opts.execPath ? { execPath: opts.execPath } : {}), callTimeoutMs: opts.callTimeoutMs ?? 3000 });
+/** A card written by another maker's library; `none` when that maker has no such card type. */
+async function otherMakersCard(other: Peer, t: MemoryCardType, opts: ConformanceOptions): Promise<{ card: string } | { none: true } | { problem: string }> {
+  const d = createCardDriver({
+    libraryPath: other.library, name: `against-${other.name}`,
+    ...(other.libraries ? { libraries: other.libraries } : {}),
+    ...(other.symbols ? { symbols: other.symbols } : {}),
+    ...(opts.execPath ? { execPath: opts.execPath } : {}),
+    callTimeoutMs: opts.callTimeoutMs ?? 3000,
+  });
   try {
     const info = await d.info();
-    if (!info.functions.includes(`WriteNew${t}Card`)) return undefined;
+    if (!info.functions.includes(`WriteNew${t}Card`)) return { none: true };
     const v = sample();
     const r = await d.invoke(`WriteNew${t}Card`, { kh: v.kh, ql: v.ql, cs: 1, klx: v.klx });
-    return r.rc === 0 && typeof r.data === 'string' ? r.data : undefined;
-  } catch {
-    return undefined;
+    if (r.rc === GC_E_UNSUPPORTED) return { none: true };
+    if (r.rc !== 0 || typeof r.data !== 'string') return { problem: `WriteNew${t}Card gave rc ${r.rc}` };
+    return { card: r.data };
+  } catch (e) {
+    return { problem: isMeterHubError(e) ? `${e.code}: ${e.en}` : String(e) };
   } finally {
     await d.close();
   }

@@ -16,6 +16,8 @@ import { DriverSupervisor, type BackoffOptions, type DriverLogger, type Supervis
 export interface CreateCardDriverOptions {
   /** Absolute path of the maker library (DLL / .so). */
   libraryPath: string;
+  /** Libraries by platform-arch: the host loads the one for its own platform-arch (SupervisorOptions). */
+  libraries?: Record<string, string>;
   /** Interface function name -> exported name (manifest `symbols`). */
   symbols?: Record<string, string>;
   /** Runtime for the host, e.g. a 32-bit node.exe for 32-bit DLLs (manifest `driver.execPath`). */
@@ -163,7 +165,7 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     invoke,
 
     async info(): Promise<DriverInfo> {
-      const { ready, load } = await sup.ready();
+      const { ready, load, library } = await sup.ready();
       let interfaceVersion: string | undefined;
       if (load.functions.includes('GasCardInterfaceVersion')) {
         const r = await invoke('GasCardInterfaceVersion', {});
@@ -172,7 +174,8 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
       return {
         functions: [...load.functions], missing: [...load.missing],
         ...(interfaceVersion !== undefined ? { interfaceVersion } : {}),
-        pid: ready.pid, runtime: ready.runtime, arch: ready.arch,
+        pid: ready.pid, runtime: ready.runtime, arch: ready.arch, library,
+        ...(ready.platform ? { platform: ready.platform } : {}),
       };
     },
 
