@@ -28,6 +28,8 @@ export interface CreateCardDriverOptions {
   /** Host entry (default core/driver/host/main.ts) and, for non-Node hosts, its full argument list. */
   hostEntry?: string;
   hostArgs?: string[];
+  /** false: start a TypeScript host entry through tsx even when its bundle is fresh. */
+  useBundle?: boolean;
   /** Environment of the host process (default: this process's). */
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;

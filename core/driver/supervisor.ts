@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MeterHubError } from '../errors/meterhub-error.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import type { DriverHealth } from './card-driver.ts';
+import { bundledHostFor } from './host-bundle.ts';
 import {
   DriverClosed, DriverCrashed, DriverHostError, DriverOverloaded, DriverProtocol, DriverStartFailed,
   DriverTimeout, FunctionMissing, LibraryLoadFailed, LibraryNotForHost,
@@ -58,8 +59,13 @@ export interface SupervisorOptions {
   symbols?: Record<string, string>;
   /** Runtime that runs the host entry, e.g. a 32-bit node.exe for 32-bit DLLs. Default: this process's node. */
   execPath?: string;
-  /** Host entry. Default: core/driver/host/main.ts (run through the tsx loader). */
+  /**
+   * Host entry. Default: core/driver/host/main.ts, run as its bundle (build/driver-host, plain `node`) when
+   * that is up to date, else through the tsx loader.
+   */
   hostEntry?: string;
+  /** false: run a TypeScript entry through tsx even when a fresh bundle exists (tests, measurements). */
+  useBundle?: boolean;
   /** Full argument list for non-Node hosts (.NET bridge, native host); replaces the Node/tsx arguments. */
   hostArgs?: string[];
   env?: NodeJS.ProcessEnv;
@@ -410,8 +416,10 @@ export class DriverSupervisor extends EventEmitter {
     const cmd = this.o.execPath ?? process.execPath;
     if (this.o.hostArgs) return { cmd, args: this.o.hostArgs };
     const entry = this.o.hostEntry ?? DEFAULT_HOST_ENTRY;
-    const args = /\.[cm]?ts$/.test(entry) ? ['--import', tsxLoaderUrl(), entry] : [entry];
-    return { cmd, args };
+    if (!/\.[cm]?ts$/.test(entry)) return { cmd, args: [entry] };
+    // The bundle runs on a bare node; without a fresh one, the TypeScript entry through the tsx loader.
+    const bundle = this.o.useBundle === false ? undefined : bundledHostFor(entry);
+    return { cmd, args: bundle ? [bundle] : ['--import', tsxLoaderUrl(), entry] };
   }
 
   private async startHost(): Promise<void> {
