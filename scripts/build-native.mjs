@@ -32,7 +32,7 @@ const MAKERS = [
   { maker: 'chint', cardTypes: ['4442'], toolKinds: ['CLEAR', 'CHECK', 'VALVE_OPEN', 'VALVE_CLOSE'] },
   { maker: 'tancy', cardTypes: ['cpu'], toolKinds: ['CLEAR', 'VALVE_OPEN', 'VALVE_CLOSE', 'CHECK', 'TRANSFER'] },
 ];
-const FAULTS = ['SEGV', 'ABORT', 'HANG', 'OVERRUN', 'GARBAGE', 'CLAIM_ALL', 'NONDET'];
+const FAULTS = ['SEGV', 'ABORT', 'HANG', 'OVERRUN', 'GARBAGE', 'CLAIM_ALL', 'NONDET', 'KH_LENGTH'];
 const FAULT_BASE = 'kingcard';
 
 const platformArch = `${process.platform}-${process.arch}`;

@@ -5,7 +5,7 @@
  * Core checks cover the seed's own functions; a library with only those is core-conformant. Extensions
  * are reported separately and fail the run only with `strict`.
  */
-import { CARD_HEX_LENGTH, KEY_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
+import { CARD_HEX_LENGTH, KEY_HEX_LENGTH, LIMITS, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
 import { isToolKindName } from '../cards/tool-kinds.ts';
 import { createCardDriver, type HostedCardDriver, type RawCallResult } from '../driver/driver-client.ts';
 import { coreFunctionsFor, INTERFACE_FUNCTIONS } from '../driver/interface-functions.ts';
@@ -51,15 +51,20 @@ class Session {
 
   constructor(readonly driver: HostedCardDriver, readonly present: Set<string>, private readonly onCheck?: (c: CheckResult) => void) {}
 
-  async call(fn: string, params: Record<string, unknown>): Promise<CallOutcome> {
+  /**
+   * One library call in the driver host (a crash or hang kills only that host). `input` names the input in
+   * the finding; `afterCrash` calls again a function that crashed before (the sweep wants every input that
+   * crashes), while a function that hung is never called again: each hang costs a whole timeout.
+   */
+  async call(fn: string, params: Record<string, unknown>, o: { input?: string; afterCrash?: boolean } = {}): Promise<CallOutcome> {
     const known = this.broken.get(fn);
-    if (known) return { ok: false, finding: known.finding, detail: `${known.detail} (earlier call)` };
+    if (known && !(o.afterCrash && known.finding === 'crash')) return { ok: false, finding: known.finding, detail: `${known.detail} (earlier call)` };
     try {
       return { ok: true, r: await this.driver.invoke(fn, params) };
     } catch (e) {
       const code = isMeterHubError(e) ? e.code : 'ERROR';
       const finding: Finding = code === 'DRIVER_TIMEOUT' ? 'hang' : code === 'DRIVER_CRASHED' ? 'crash' : code === 'FUNCTION_MISSING' ? 'missing-function' : 'protocol';
-      const detail = `${fn}: ${isMeterHubError(e) ? e.en : String(e)}`;
+      const detail = `${fn}${o.input ? ` (${o.input})` : ''}: ${isMeterHubError(e) ? e.en : String(e)}`;
       if (finding === 'hang' || finding === 'crash') this.broken.set(fn, { finding, detail });
       return { ok: false, finding, detail };
     }
@@ -241,6 +246,44 @@ async function otherMakersCard(other: Peer, t: MemoryCardType, opts: Conformance
   }
 }
 
+/**
+ * The input space the server can send, one call per value, each in the driver host: card numbers of every
+ * length from 1 to 32 digits (and 33, which must be refused with a negative code), gas 0, 1 and the maximum,
+ * count 1, a middle value and 32767 (the __int16 maximum), each meter kind. A library that crashes only for
+ * some lengths fails here with the input named; a typical sale never sends them all.
+ */
+async function inputSweep(s: Session, t: MemoryCardType): Promise<void> {
+  const fn = { writeNew: `WriteNew${t}Card`, read: `Read${t}Card` };
+  const v = sample();
+  const id = (x: string) => ({ id: `${t}.sweep.${x}`, group: 'core' as CheckGroup, cardType: t });
+  const issueAndRead = async (x: string, zh: string, en: string, input: string, w: { kh: string; ql: number; cs: number; klx: number }) => {
+    const o = await s.call(fn.writeNew, w, { input, afterCrash: true });
+    if (!o.ok) return s.record({ ...id(x), zh, en }, false, o.finding, o.detail);
+    const prob = o.r.rc !== 0 ? { finding: 'wrong-result' as Finding, detail: `${input}: rc ${o.r.rc}` } : outputProblem(o.r, 'data', CARD_HEX_LENGTH[t], 'data');
+    if (prob) return s.record({ ...id(x), zh, en }, false, prob.finding, `${input}: ${prob.detail.replace(/^[^:]*: /, '')}`);
+    const r = await s.call(fn.read, { data: o.r.data }, { input, afterCrash: true });
+    const ok = r.ok && r.r.rc === 0 && r.r.kh === w.kh && r.r.ql === w.ql && r.r.cs === w.cs && r.r.klx === w.klx;
+    return s.record({ ...id(x), zh, en }, ok, r.ok ? 'wrong-result' : r.finding,
+      r.ok ? `${input}: read back kh ${String(r.r.kh)}, ql ${String(r.r.ql)}, cs ${String(r.r.cs)}, klx ${String(r.r.klx)}` : r.detail);
+  };
+  const digits = (n: number) => Array.from({ length: n }, (_, i) => String((i * 7 + 3) % 10)).join('').replace(/^0/, '9');
+  for (let n = 1; n <= 32; n++) {
+    await issueAndRead(`kh.${n}`, `发卡并读回：${n} 位卡号`, `WriteNew and Read with a ${n}-digit card number`, `kh of ${n} digits`, { kh: digits(n), ql: v.ql, cs: 1, klx: 1 });
+  }
+  const tooLong = await s.call(fn.writeNew, { kh: digits(33), ql: v.ql, cs: 1, klx: 1 }, { input: 'kh of 33 digits', afterCrash: true });
+  s.record({ ...id('kh.33'), zh: '33 位卡号返回负数', en: 'A 33-digit card number gives a negative code' }, tooLong.ok && tooLong.r.rc < 0,
+    tooLong.ok ? 'accepts-bad-input' : tooLong.finding, tooLong.ok ? `kh of 33 digits: rc ${tooLong.r.rc}` : tooLong.detail);
+  for (const ql of [0, 1, LIMITS.gasMax]) {
+    await issueAndRead(`ql.${ql}`, `发卡并读回：气量 ${ql}`, `WriteNew and Read with gas ${ql}`, `ql ${ql}`, { kh: v.kh, ql, cs: 1, klx: 1 });
+  }
+  for (const cs of [1, 16_384, LIMITS.countMax]) {
+    await issueAndRead(`cs.${cs}`, `发卡并读回：次数 ${cs}`, `WriteNew and Read with count ${cs}`, `cs ${cs}`, { kh: v.kh, ql: v.ql, cs, klx: 1 });
+  }
+  for (const klx of [1, 2]) {
+    await issueAndRead(`klx.${klx}`, `发卡并读回：表类型 ${klx}`, `WriteNew and Read with meter kind ${klx}`, `klx ${klx}`, { kh: v.kh, ql: v.ql, cs: 1, klx });
+  }
+}
+
 async function toolCardChecks(s: Session, t: MemoryCardType): Promise<void> {
   const ext = (id: string, zh: string, en: string) => ({ id: `${t}.${id}`, group: 'extension' as CheckGroup, cardType: t, zh: `${t} ${zh}`, en: `${t} ${en}` });
   const make = `MakeTool${t}`;
@@ -372,6 +415,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       if (t === 'cpu') await cpuChecks(s, opts);
       else {
         const issued = await memoryChecks(s, t, opts);
+        await inputSweep(s, t);
         await toolCardChecks(s, t);
         if (issued) await usageCheck(s, t, issued);
       }

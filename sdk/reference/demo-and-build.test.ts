@@ -31,7 +31,7 @@ describe('build-native', () => {
       expect(x.path).toBe(`plugins/${x.maker}/lib/${process.platform}-${process.arch}/libgascard_${x.maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
       expect(existsSync(join(ROOT, x.path))).toBe(true);
     }
-    expect(m.faults.map((f) => f.name)).toEqual(['segv', 'abort', 'hang', 'overrun', 'garbage', 'claim_all', 'nondet']);
+    expect(m.faults.map((f) => f.name)).toEqual(['segv', 'abort', 'hang', 'overrun', 'garbage', 'claim_all', 'nondet', 'kh_length']);
     for (const f of m.faults) expect(existsSync(join(ROOT, f.path))).toBe(true);
     expect((m as unknown as { headerCheck: Record<string, string> }).headerCheck.c89).toBe('ok');
   });
