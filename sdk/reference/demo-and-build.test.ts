@@ -47,7 +47,7 @@ describe('build-native', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], { cwd: ROOT, encoding: 'utf8' });
     expect(out).not.toMatch(/^built /m);
     // stand-ins + fault builds + demo + header checks (C89, C++); the Tancy .NET bridge reports its own lines
-    expect(out.match(/^up-to-date (?!.*build\/tancy\/)/gm)?.length).toBe(MAKERS.length + 7 + 1 + 2);
+    expect(out.match(/^up-to-date (?!.*build\/tancy\/)/gm)?.length).toBe(MAKERS.length + 8 + 1 + 2);
   });
 
   test('a missing compiler: exit 0 with --if-compiler, exit 1 without, explained in Chinese and English', () => {
