@@ -5,6 +5,9 @@
  *   node scripts/build-native.mjs                 build what is out of date; exit 1 if no compiler
  *   node scripts/build-native.mjs --if-compiler   same, but a missing compiler is not an error (postinstall)
  *   node scripts/build-native.mjs --force         rebuild everything
+ *   node scripts/build-native.mjs --target=win32-x64
+ *       cross-build the stand-ins as Windows x64 DLLs with mingw-w64 (x86_64-w64-mingw32-gcc), named as the
+ *       plugin manifests' win32-x64 entries, plus the mwic stand-in (build/win32-x64/mwic/): the wine CI job
  *
  * Outputs (gitignored): plugins/<maker>/lib/<platform>-<arch>/libgascard_<maker>.<ext>,
  * build/native/faults/libgascard_fault_<name>.<ext>, build/native/demo/gascard_demo[.exe],
@@ -29,7 +32,7 @@ const MAKERS = [
   { maker: 'chint', cardTypes: ['4442'], toolKinds: ['CLEAR', 'CHECK', 'VALVE_OPEN', 'VALVE_CLOSE'] },
   { maker: 'tancy', cardTypes: ['cpu'], toolKinds: ['CLEAR', 'VALVE_OPEN', 'VALVE_CLOSE', 'CHECK', 'TRANSFER'] },
 ];
-const FAULTS = ['SEGV', 'ABORT', 'HANG', 'OVERRUN', 'GARBAGE', 'CLAIM_ALL', 'NONDET'];
+const FAULTS = ['SEGV', 'ABORT', 'HANG', 'OVERRUN', 'GARBAGE', 'CLAIM_ALL', 'NONDET', 'KH_LENGTH'];
 const FAULT_BASE = 'kingcard';
 
 const platformArch = `${process.platform}-${process.arch}`;
@@ -134,6 +137,33 @@ if (process.platform === 'darwin') libFlags.push('-dynamiclib');
 else libFlags.push('-shared');
 if (process.platform !== 'win32') libFlags.push('-fPIC');
 else libFlags.push('-Wl,--kill-at', '-static-libgcc'); // mingw: undecorated __stdcall names
+
+const target = process.argv.find((a) => a.startsWith('--target='))?.slice('--target='.length);
+if (target) {
+  if (target !== 'win32-x64') {
+    console.error(`--target: only win32-x64 is supported (32-bit cannot run here; see docs/deploy/station-windows.md)`);
+    process.exit(1);
+  }
+  const mingw = ['x86_64-w64-mingw32-gcc'];
+  if (!works(mingw)) {
+    console.error('x86_64-w64-mingw32-gcc not found (apt-get install gcc-mingw-w64-x86-64)');
+    process.exit(1);
+  }
+  // mingw: undecorated names, no libgcc DLL to ship.
+  const winFlags = ['-O2', '-Wall', '-Wextra', `-I${p('sdk', 'include')}`, `-I${refDir}`, '-shared', '-Wl,--kill-at', '-static-libgcc'];
+  for (const m of MAKERS) {
+    const pm = JSON.parse(readFileSync(p('plugins', m.maker, 'meterhub-plugin.json'), 'utf8'));
+    const rel = pm.library?.[target];
+    if (!rel) continue;
+    const layout = join(refDir, 'layouts', `${m.maker}.h`);
+    compile(`stand-in library / 替身库 ${m.maker} (${target})`, p('plugins', m.maker, rel), [...commonInputs, layout],
+      [...winFlags, `-DGASCARD_LAYOUT="layouts/${m.maker}.h"`, join(refDir, 'gascard_ref.c')], mingw);
+  }
+  const mwic = p('core', 'station', 'readers', 'mwic-standin', 'mwic_standin.c');
+  compile(`mwic reader stand-in / 读卡器替身库 (${target})`, p('build', target, 'mwic', 'mwic_64.dll'), [mwic, fileURLToPath(import.meta.url)],
+    ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-Wl,--kill-at', '-static-libgcc', mwic], mingw);
+  process.exit(failures > 0 ? 1 : 0);
+}
 
 const manifest = {
   note: 'Stand-in libraries (替身库): MeterHub-invented card layouts, not the makers\' real formats. Fault builds misbehave on purpose.',

@@ -17,7 +17,9 @@ export type Finding =
   | 'false-claim'
   | 'accepts-bad-input'
   | 'nondeterministic'
-  | 'missing-function';
+  | 'missing-function'
+  /** Another maker's library could not be loaded or asked for a card: a check that could not be made. */
+  | 'peer-unavailable';
 
 export interface CheckResult {
   id: string;

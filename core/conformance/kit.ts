@@ -5,7 +5,7 @@
  * Core checks cover the seed's own functions; a library with only those is core-conformant. Extensions
  * are reported separately and fail the run only with `strict`.
  */
-import { CARD_HEX_LENGTH, KEY_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
+import { CARD_HEX_LENGTH, KEY_HEX_LENGTH, LIMITS, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
 import { isToolKindName } from '../cards/tool-kinds.ts';
 import { createCardDriver, type HostedCardDriver, type RawCallResult } from '../driver/driver-client.ts';
 import { coreFunctionsFor, INTERFACE_FUNCTIONS } from '../driver/interface-functions.ts';
@@ -21,12 +21,25 @@ export interface ConformanceOptions {
   strict?: boolean;
   symbols?: Record<string, string>;
   /** Other makers' libraries: the library under test must not claim their cards. */
-  against?: Array<{ name: string; library: string; symbols?: Record<string, string> }>;
+  against?: Peer[];
   callTimeoutMs?: number;
   /** CPU cards: the reader port holding a blank card. */
   com?: number;
   execPath?: string;
   onCheck?: (c: CheckResult) => void;
+}
+
+/**
+ * Another maker's library. With `libraries` (by platform-arch) the driver host picks the one for its own
+ * platform-arch, as a server does; a peer that cannot be loaded is a failed check, never a skipped one.
+ */
+export interface Peer {
+  name: string;
+  library: string;
+  libraries?: Record<string, string>;
+  symbols?: Record<string, string>;
+  /** The card types its plugin declares: no card of another type is asked of it. */
+  cardTypes?: CardType[];
 }
 
 type CallOutcome = { ok: true; r: RawCallResult } | { ok: false; finding: Finding; detail: string };
@@ -38,15 +51,20 @@ class Session {
 
   constructor(readonly driver: HostedCardDriver, readonly present: Set<string>, private readonly onCheck?: (c: CheckResult) => void) {}
 
-  async call(fn: string, params: Record<string, unknown>): Promise<CallOutcome> {
+  /**
+   * One library call in the driver host (a crash or hang kills only that host). `input` names the input in
+   * the finding; `afterCrash` calls again a function that crashed before (the sweep wants every input that
+   * crashes), while a function that hung is never called again: each hang costs a whole timeout.
+   */
+  async call(fn: string, params: Record<string, unknown>, o: { input?: string; afterCrash?: boolean } = {}): Promise<CallOutcome> {
     const known = this.broken.get(fn);
-    if (known) return { ok: false, finding: known.finding, detail: `${known.detail} (earlier call)` };
+    if (known && !(o.afterCrash && known.finding === 'crash')) return { ok: false, finding: known.finding, detail: `${known.detail} (earlier call)` };
     try {
       return { ok: true, r: await this.driver.invoke(fn, params) };
     } catch (e) {
       const code = isMeterHubError(e) ? e.code : 'ERROR';
       const finding: Finding = code === 'DRIVER_TIMEOUT' ? 'hang' : code === 'DRIVER_CRASHED' ? 'crash' : code === 'FUNCTION_MISSING' ? 'missing-function' : 'protocol';
-      const detail = `${fn}: ${isMeterHubError(e) ? e.en : String(e)}`;
+      const detail = `${fn}${o.input ? ` (${o.input})` : ''}: ${isMeterHubError(e) ? e.en : String(e)}`;
       if (finding === 'hang' || finding === 'crash') this.broken.set(fn, { finding, detail });
       return { ok: false, finding, detail };
     }
@@ -164,9 +182,15 @@ async function memoryChecks(s: Session, t: MemoryCardType, opts: ConformanceOpti
   for (const [name, data] of Object.entries(blankCards(t))) await notOurs(`check.blank.${name}`, `判卡：空白卡(${name})返回-1`, `Check returns -1 on a blank card (${name})`, data);
   let i = 0;
   for (const data of randomCards(t, 4)) await notOurs(`check.random.${++i}`, `判卡：随机数据#${i}返回-1`, `Check returns -1 on random data #${i}`, data);
-  for (const other of opts.against ?? []) {
-    const card = await otherMakersCard(other, t, opts);
-    if (card) await notOurs(`check.other.${other.name}`, `判卡：${other.name} 的卡返回-1`, `Check returns -1 on ${other.name}'s card`, card);
+  for (const other of (opts.against ?? []).filter((o) => !o.cardTypes || o.cardTypes.includes(t))) {
+    const id = `check.other.${other.name}`;
+    const peer = await otherMakersCard(other, t, opts);
+    if ('card' in peer) await notOurs(id, `判卡：${other.name} 的卡返回-1`, `Check returns -1 on ${other.name}'s card`, peer.card);
+    else if ('problem' in peer) {
+      // The check that this library refuses that maker's cards could not be made: the run proves less.
+      s.record(core(id, `判卡：无法取得 ${other.name} 的卡（对照库不可用）`, `Check against ${other.name}'s card could not be made (peer unavailable)`),
+        false, 'peer-unavailable', `${other.name}: ${peer.problem}`);
+    }
   }
 
   // Bad inputs: a negative code, never a crash.
@@ -198,18 +222,65 @@ async function memoryChecks(s: Session, t: MemoryCardType, opts: ConformanceOpti
   return issued;
 }
 
-async function otherMakersCard(other: { name: string; library: string; symbols?: Record<string, string> }, t: MemoryCardType, opts: ConformanceOptions): Promise<string | undefined> {
-  const d = createCardDriver({ libraryPath: other.library, name: `against-${other.name}`, ...(other.symbols ? { symbols: other.symbols } : {}), ...(opts.execPath ? { execPath: opts.execPath } : {}), callTimeoutMs: opts.callTimeoutMs ?? 3000 });
+/** A card written by another maker's library; `none` when that maker has no such card type. */
+async function otherMakersCard(other: Peer, t: MemoryCardType, opts: ConformanceOptions): Promise<{ card: string } | { none: true } | { problem: string }> {
+  const d = createCardDriver({
+    libraryPath: other.library, name: `against-${other.name}`,
+    ...(other.libraries ? { libraries: other.libraries } : {}),
+    ...(other.symbols ? { symbols: other.symbols } : {}),
+    ...(opts.execPath ? { execPath: opts.execPath } : {}),
+    callTimeoutMs: opts.callTimeoutMs ?? 3000,
+  });
   try {
     const info = await d.info();
-    if (!info.functions.includes(`WriteNew${t}Card`)) return undefined;
+    if (!info.functions.includes(`WriteNew${t}Card`)) return { none: true };
     const v = sample();
     const r = await d.invoke(`WriteNew${t}Card`, { kh: v.kh, ql: v.ql, cs: 1, klx: v.klx });
-    return r.rc === 0 && typeof r.data === 'string' ? r.data : undefined;
-  } catch {
-    return undefined;
+    if (r.rc === GC_E_UNSUPPORTED) return { none: true };
+    if (r.rc !== 0 || typeof r.data !== 'string') return { problem: `WriteNew${t}Card gave rc ${r.rc}` };
+    return { card: r.data };
+  } catch (e) {
+    return { problem: isMeterHubError(e) ? `${e.code}: ${e.en}` : String(e) };
   } finally {
     await d.close();
+  }
+}
+
+/**
+ * The input space the server can send, one call per value, each in the driver host: card numbers of every
+ * length from 1 to 32 digits (and 33, which must be refused with a negative code), gas 0, 1 and the maximum,
+ * count 1, a middle value and 32767 (the __int16 maximum), each meter kind. A library that crashes only for
+ * some lengths fails here with the input named; a typical sale never sends them all.
+ */
+async function inputSweep(s: Session, t: MemoryCardType): Promise<void> {
+  const fn = { writeNew: `WriteNew${t}Card`, read: `Read${t}Card` };
+  const v = sample();
+  const id = (x: string) => ({ id: `${t}.sweep.${x}`, group: 'core' as CheckGroup, cardType: t });
+  const issueAndRead = async (x: string, zh: string, en: string, input: string, w: { kh: string; ql: number; cs: number; klx: number }) => {
+    const o = await s.call(fn.writeNew, w, { input, afterCrash: true });
+    if (!o.ok) return s.record({ ...id(x), zh, en }, false, o.finding, o.detail);
+    const prob = o.r.rc !== 0 ? { finding: 'wrong-result' as Finding, detail: `${input}: rc ${o.r.rc}` } : outputProblem(o.r, 'data', CARD_HEX_LENGTH[t], 'data');
+    if (prob) return s.record({ ...id(x), zh, en }, false, prob.finding, `${input}: ${prob.detail.replace(/^[^:]*: /, '')}`);
+    const r = await s.call(fn.read, { data: o.r.data }, { input, afterCrash: true });
+    const ok = r.ok && r.r.rc === 0 && r.r.kh === w.kh && r.r.ql === w.ql && r.r.cs === w.cs && r.r.klx === w.klx;
+    return s.record({ ...id(x), zh, en }, ok, r.ok ? 'wrong-result' : r.finding,
+      r.ok ? `${input}: read back kh ${String(r.r.kh)}, ql ${String(r.r.ql)}, cs ${String(r.r.cs)}, klx ${String(r.r.klx)}` : r.detail);
+  };
+  const digits = (n: number) => Array.from({ length: n }, (_, i) => String((i * 7 + 3) % 10)).join('').replace(/^0/, '9');
+  for (let n = 1; n <= 32; n++) {
+    await issueAndRead(`kh.${n}`, `发卡并读回：${n} 位卡号`, `WriteNew and Read with a ${n}-digit card number`, `kh of ${n} digits`, { kh: digits(n), ql: v.ql, cs: 1, klx: 1 });
+  }
+  const tooLong = await s.call(fn.writeNew, { kh: digits(33), ql: v.ql, cs: 1, klx: 1 }, { input: 'kh of 33 digits', afterCrash: true });
+  s.record({ ...id('kh.33'), zh: '33 位卡号返回负数', en: 'A 33-digit card number gives a negative code' }, tooLong.ok && tooLong.r.rc < 0,
+    tooLong.ok ? 'accepts-bad-input' : tooLong.finding, tooLong.ok ? `kh of 33 digits: rc ${tooLong.r.rc}` : tooLong.detail);
+  for (const ql of [0, 1, LIMITS.gasMax]) {
+    await issueAndRead(`ql.${ql}`, `发卡并读回：气量 ${ql}`, `WriteNew and Read with gas ${ql}`, `ql ${ql}`, { kh: v.kh, ql, cs: 1, klx: 1 });
+  }
+  for (const cs of [1, 16_384, LIMITS.countMax]) {
+    await issueAndRead(`cs.${cs}`, `发卡并读回：次数 ${cs}`, `WriteNew and Read with count ${cs}`, `cs ${cs}`, { kh: v.kh, ql: v.ql, cs, klx: 1 });
+  }
+  for (const klx of [1, 2]) {
+    await issueAndRead(`klx.${klx}`, `发卡并读回：表类型 ${klx}`, `WriteNew and Read with meter kind ${klx}`, `klx ${klx}`, { kh: v.kh, ql: v.ql, cs: 1, klx });
   }
 }
 
@@ -344,6 +415,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       if (t === 'cpu') await cpuChecks(s, opts);
       else {
         const issued = await memoryChecks(s, t, opts);
+        await inputSweep(s, t);
         await toolCardChecks(s, t);
         if (issued) await usageCheck(s, t, issued);
       }

@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import type { ConformanceReport } from '../conformance/check-result.ts';
 import { runConformance } from '../conformance/kit.ts';
+import { librariesOf } from '../plugins/manifest.ts';
 import { PluginUnknown } from '../plugins/plugin-errors.ts';
 import type { PluginHost, PluginManifest } from '../plugins/plugin-types.ts';
 import { ConformanceBridgeUnsupported, ConformanceLibraryMissing } from './console-errors.ts';
@@ -69,12 +70,17 @@ export class ConformanceCache {
       throw ConformanceBridgeUnsupported({ plugin: id });
     }
     // Every other plugin's library must refuse this one's cards (the seed assumes no two makers claim a card).
+    // A peer whose library is missing stays in: the kit reports the check it could not make (peer-unavailable).
     const against = this.host.list()
-      .filter((p) => p.id !== id && p.libraryFound && p.libraryPath && p.libraryPath !== library)
+      .filter((p) => p.id !== id && p.libraryPath !== library)
       .filter((p) => !bridged(this.host.manifest(p.id)))
       .map((p) => {
         const m = this.host.manifest(p.id);
-        return { name: p.id, library: p.libraryPath!, ...(m.symbols ? { symbols: m.symbols } : {}) };
+        const libraries = librariesOf({ dir: p.dir, manifest: m });
+        return {
+          name: p.id, library: p.libraryPath ?? Object.values(libraries)[0]!, libraries, cardTypes: m.cardTypes,
+          ...(m.symbols ? { symbols: m.symbols } : {}),
+        };
       });
     const started = Date.now();
     const p = this.runner({

@@ -52,6 +52,10 @@ export interface DriverInfo {
   pid: number;
   runtime: string;
   arch: string;
+  /** Platform the host process reported (absent from hosts that do not say; then this machine's). */
+  platform?: string;
+  /** The library the host loaded: the manifest entry for the host's own platform-arch. */
+  library?: string;
 }
 
 export interface CardDriver {

@@ -16,6 +16,8 @@ import { DriverSupervisor, type BackoffOptions, type DriverLogger, type Supervis
 export interface CreateCardDriverOptions {
   /** Absolute path of the maker library (DLL / .so). */
   libraryPath: string;
+  /** Libraries by platform-arch: the host loads the one for its own platform-arch (SupervisorOptions). */
+  libraries?: Record<string, string>;
   /** Interface function name -> exported name (manifest `symbols`). */
   symbols?: Record<string, string>;
   /** Runtime for the host, e.g. a 32-bit node.exe for 32-bit DLLs (manifest `driver.execPath`). */
@@ -26,6 +28,8 @@ export interface CreateCardDriverOptions {
   /** Host entry (default core/driver/host/main.ts) and, for non-Node hosts, its full argument list. */
   hostEntry?: string;
   hostArgs?: string[];
+  /** false: start a TypeScript host entry through tsx even when its bundle is fresh. */
+  useBundle?: boolean;
   /** Environment of the host process (default: this process's). */
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
@@ -163,7 +167,7 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     invoke,
 
     async info(): Promise<DriverInfo> {
-      const { ready, load } = await sup.ready();
+      const { ready, load, library } = await sup.ready();
       let interfaceVersion: string | undefined;
       if (load.functions.includes('GasCardInterfaceVersion')) {
         const r = await invoke('GasCardInterfaceVersion', {});
@@ -172,7 +176,8 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
       return {
         functions: [...load.functions], missing: [...load.missing],
         ...(interfaceVersion !== undefined ? { interfaceVersion } : {}),
-        pid: ready.pid, runtime: ready.runtime, arch: ready.arch,
+        pid: ready.pid, runtime: ready.runtime, arch: ready.arch, library,
+        ...(ready.platform ? { platform: ready.platform } : {}),
       };
     },
 

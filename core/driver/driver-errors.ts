@@ -45,3 +45,7 @@ export const DriverHostError = defineError('DRIVER_HOST_ERROR', 500,
 export const DriverOutputInvalid = defineError('DRIVER_OUTPUT_INVALID', 502,
   '表厂动态库返回的卡数据不符合规范（长度或格式错误），已拒绝使用；请联系厂家并运行一致性测试',
   "The maker library returned card data that breaks the spec (length or form); it was refused. Contact the maker and run the conformance kit");
+
+export const LibraryNotForHost = defineError('LIBRARY_NOT_FOR_HOST', 503,
+  '插件清单中没有与驱动进程的平台和位数相符的动态库（例如 32 位 node.exe 需要 win32-ia32 的 DLL）；请在清单 library 中补上该平台，或改正 driver.execPath',
+  "The plugin manifest has no library for the driver host's platform and architecture (a 32-bit node.exe needs the win32-ia32 DLL); add that entry to the manifest's library, or correct driver.execPath");

@@ -20,9 +20,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MeterHubError } from '../errors/meterhub-error.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import type { DriverHealth } from './card-driver.ts';
+import { bundledHostFor } from './host-bundle.ts';
 import {
   DriverClosed, DriverCrashed, DriverHostError, DriverOverloaded, DriverProtocol, DriverStartFailed,
-  DriverTimeout, FunctionMissing, LibraryLoadFailed,
+  DriverTimeout, FunctionMissing, LibraryLoadFailed, LibraryNotForHost,
 } from './driver-errors.ts';
 import {
   FrameReader, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeRequest, isReadyEvent, isResponse,
@@ -47,12 +48,24 @@ export interface BackoffOptions {
 }
 
 export interface SupervisorOptions {
+  /** The library to load; with `libraries`, only the name shown until a host has said which one it needs. */
   libraryPath: string;
+  /**
+   * Libraries by platform-arch (the manifest's `library`, absolute paths). The host that loads the library
+   * may differ from this process (a 32-bit node.exe under a 64-bit server): the entry for the platform and
+   * arch the host reports in its ready event is loaded, or the start fails naming both.
+   */
+  libraries?: Record<string, string>;
   symbols?: Record<string, string>;
   /** Runtime that runs the host entry, e.g. a 32-bit node.exe for 32-bit DLLs. Default: this process's node. */
   execPath?: string;
-  /** Host entry. Default: core/driver/host/main.ts (run through the tsx loader). */
+  /**
+   * Host entry. Default: core/driver/host/main.ts, run as its bundle (build/driver-host, plain `node`) when
+   * that is up to date, else through the tsx loader.
+   */
   hostEntry?: string;
+  /** false: run a TypeScript entry through tsx even when a fresh bundle exists (tests, measurements). */
+  useBundle?: boolean;
   /** Full argument list for non-Node hosts (.NET bridge, native host); replaces the Node/tsx arguments. */
   hostArgs?: string[];
   env?: NodeJS.ProcessEnv;
@@ -101,6 +114,8 @@ interface Host {
   exited: Promise<void>;
   ready?: ReadyEvent;
   load?: LoadResult;
+  /** The library this host was asked to load (picked for its own platform-arch). */
+  library?: string;
   readyAt?: number;
   /**
    * Requests written and not yet answered, oldest first (internal or a job). The host runs only the first;
@@ -224,12 +239,12 @@ export class DriverSupervisor extends EventEmitter {
   }
 
   /** Resolves once a host is ready with the library loaded; rejects with the start failure. */
-  async ready(): Promise<{ ready: ReadyEvent; load: LoadResult }> {
+  async ready(): Promise<{ ready: ReadyEvent; load: LoadResult; library: string }> {
     if (this.closed) throw DriverClosed({ library: this.name });
     if (!this.serving()) await this.ensureStarted(true);
     const h = this.host;
     if (!h?.ready || !h.load) throw DriverStartFailed({ library: this.name });
-    return { ready: h.ready, load: h.load };
+    return { ready: h.ready, load: h.load, library: h.library ?? this.o.libraryPath };
   }
 
   call(method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<Record<string, unknown>> {
@@ -401,8 +416,10 @@ export class DriverSupervisor extends EventEmitter {
     const cmd = this.o.execPath ?? process.execPath;
     if (this.o.hostArgs) return { cmd, args: this.o.hostArgs };
     const entry = this.o.hostEntry ?? DEFAULT_HOST_ENTRY;
-    const args = /\.[cm]?ts$/.test(entry) ? ['--import', tsxLoaderUrl(), entry] : [entry];
-    return { cmd, args };
+    if (!/\.[cm]?ts$/.test(entry)) return { cmd, args: [entry] };
+    // The bundle runs on a bare node; without a fresh one, the TypeScript entry through the tsx loader.
+    const bundle = this.o.useBundle === false ? undefined : bundledHostFor(entry);
+    return { cmd, args: bundle ? [bundle] : ['--import', tsxLoaderUrl(), entry] };
   }
 
   private async startHost(): Promise<void> {
@@ -421,12 +438,13 @@ export class DriverSupervisor extends EventEmitter {
     try {
       const ready = await this.waitReady(h);
       h.ready = ready;
-      const load = await this.request(h, METHOD.load, { path: this.o.libraryPath, ...(this.o.symbols ? { symbols: this.o.symbols } : {}) }, this.o.startTimeoutMs, true);
+      h.library = this.libraryForHost(ready);
+      const load = await this.request(h, METHOD.load, { path: h.library, ...(this.o.symbols ? { symbols: this.o.symbols } : {}) }, this.o.startTimeoutMs, true);
       h.load = load as unknown as LoadResult;
       h.readyAt = Date.now();
       this.startError = undefined;
       this.state = 'ready';
-      this.log.info({ driver: this.name, pid: h.pid, runtime: ready.runtime, arch: ready.arch, missing: h.load.missing.length }, 'driver host ready');
+      this.log.info({ driver: this.name, pid: h.pid, runtime: ready.runtime, arch: ready.arch, library: h.library, missing: h.load.missing.length }, 'driver host ready');
       this.emit('ready', { pid: h.pid });
     } catch (e) {
       const err = e as MeterHubError;
@@ -434,6 +452,21 @@ export class DriverSupervisor extends EventEmitter {
       this.bumpBackoff(h);
       throw this.startFailed(err);
     }
+  }
+
+  /** The library for the process that loads it: its own platform-arch, never this server's. */
+  private libraryForHost(ready: ReadyEvent): string {
+    if (!this.o.libraries) return this.o.libraryPath;
+    // A host that does not say its platform (an older bridge) runs on this machine's OS.
+    const hostTarget = `${ready.platform ?? process.platform}-${ready.arch}`;
+    const path = this.o.libraries[hostTarget];
+    if (path) return path;
+    const serverTarget = `${process.platform}-${process.arch}`;
+    const available = Object.keys(this.o.libraries).sort();
+    throw LibraryNotForHost({ library: this.name, hostPlatform: hostTarget, serverPlatform: serverTarget, available }, {
+      zh: `驱动进程为 ${hostTarget}（服务器为 ${serverTarget}），清单只有 ${available.join('、') || '（无）'}`,
+      en: `the driver host runs as ${hostTarget} (this server is ${serverTarget}); the manifest has ${available.join(', ') || 'none'}`,
+    });
   }
 
   private startFailed(err: MeterHubError): MeterHubError {
@@ -660,7 +693,7 @@ export class DriverSupervisor extends EventEmitter {
       case HOST_ERROR.FUNCTION_MISSING:
         return FunctionMissing(details, { zh: method, en: method });
       case HOST_ERROR.LIBRARY_LOAD_FAILED:
-        return LibraryLoadFailed({ ...details, path: this.o.libraryPath }, { zh: e.message, en: e.message });
+        return LibraryLoadFailed({ ...details, path: this.host?.library ?? this.o.libraryPath }, { zh: e.message, en: e.message });
       case HOST_ERROR.BAD_PARAMS:
         return BadInput({ ...details, field: e.param }, { zh: e.message, en: e.message });
       default:

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
 import { expectedStdcallBytes, undecorate } from './decorate.ts';
-import { dice } from './suggest.ts';
 
 describe('x86 name decoration', () => {
   it('recognises MSVC and mingw stdcall, fastcall and vectorcall; leaves other names alone', () => {
@@ -19,11 +18,5 @@ describe('x86 name decoration', () => {
     expect(expectedStdcallBytes(INTERFACE_BY_NAME.get('Check102Card')!.params.length)).toBe(8);
     expect(expectedStdcallBytes(INTERFACE_BY_NAME.get('CheckCpuCard')!.params.length)).toBe(4);
     expect(expectedStdcallBytes(INTERFACE_BY_NAME.get('MakeTool4442')!.params.length)).toBe(32);
-  });
-
-  it('dice similarity is 1 for equal names, 0 for disjoint ones', () => {
-    expect(dice('ReadCard', 'read_card')).toBe(1);
-    expect(dice('abc', 'xyz')).toBe(0);
-    expect(dice('Readcard', 'Read4442Card')).toBeGreaterThan(dice('Buycard', 'Read4442Card'));
   });
 });

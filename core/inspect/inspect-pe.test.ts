@@ -95,7 +95,11 @@ describe.skipIf(mingw32.skip)(`PE32 DLLs from i686-w64-mingw32-gcc${mingw32.skip
     expectSameAsObjdump(killAt, r.exports.map((e) => e.name));
     expect(r.present).toEqual(ALL);
     expect(r.functions.every((f) => f.via === 'exact' && f.stdcall === undefined)).toBe(true);
-    expect(r.warnings.map((w) => w.code)).toContain('CALLING_CONVENTION_UNVERIFIED');
+    // The names say nothing; the code's `ret N` does: every function pops 4 bytes per parameter.
+    expect(r.functions.every((f) => f.popped?.kind === 'stdcall' && f.popped.ok === true)).toBe(true);
+    expect(r.functions.find((f) => f.name === 'Buy4442Card')!.popped).toMatchObject({ kind: 'stdcall', bytes: 28, expectedBytes: 28 });
+    expect(r.warnings.map((w) => w.code)).not.toContain('CALLING_CONVENTION_UNVERIFIED');
+    expect(r.conventionMismatches).toEqual([]);
   });
 
   it('(c) maker-like DLL: nothing matches, names are suggested (labelled), forwarder and ordinal-only export shown', () => {
@@ -110,26 +114,31 @@ describe.skipIf(mingw32.skip)(`PE32 DLLs from i686-w64-mingw32-gcc${mingw32.skip
     expect(ref.forwarders).toEqual(['KERNEL32.GetTickCount']);
     expect(r.exports.find((e) => e.name === null)).toMatchObject({ ordinal: 77 });
     expect(r.otherExports).toContain('#77 (ordinal only / 仅序号)');
-    expect(r.suggestedSymbols).toMatchObject({
-      WriteNew4442Card: 'Gold_Writecard', Read4442Card: 'Gold_Readcard', Buy4442Card: 'Gold_Buycard',
-      Format4442Card: 'Gold_Formatcard', Check4442Card: 'Gold_CheckCard', GasCardErrorText: 'Error_message',
-    });
-    // The 2012 multi-card protocol names are offered as alternatives, never dropped silently.
-    expect(r.suggestions.find((s) => s.interfaceName === 'Read4442Card')!.alternatives).toContain('ReadGasCard');
-    expect(r.suggestions.find((s) => s.interfaceName === 'Buy4442Card')!.alternatives).toContain('WriteGasCard');
+    // Only exports whose code pops what the function needs: Gold_Writecard pops 20 where WriteNew4442Card
+    // needs 28, Gold_Buycard 16 where Buy4442Card needs 28, so neither is offered whatever its name.
+    const narrowed = inspectLibrary(maker, { host: linuxX64, cardTypes: ['4442'] });
+    expect(narrowed.suggestedSymbols).toEqual({ Read4442Card: 'Gold_Readcard', Check4442Card: 'Gold_CheckCard' });
+    expect(narrowed.suggestedSymbols.WriteNew4442Card).toBeUndefined();
+    expect(narrowed.suggestedSymbols.Buy4442Card).toBeUndefined();
+    for (const rep of [r, narrowed]) {
+      const names = rep.suggestions.map((x) => x.exportName);
+      expect(new Set(names).size).toBe(names.length);
+    }
     // Forwarders are not implemented here, so never suggested.
     expect(Object.values(r.suggestedSymbols)).not.toContain('GetTickCountForwarded');
     const text = formatReport(r);
     expect(text).toContain('SUGGESTIONS ONLY');
-    expect(text).toContain('仅为按名称猜测');
+    expect(text).toContain('代码弹出字节数与接口相符');
   });
 
-  it('(c) applying the suggested map as a symbol map makes 4442 complete, bound to the maker names', () => {
-    const first = inspectLibrary(maker, { host: linuxX64, cardTypes: ['4442'] });
-    expect(Object.keys(first.suggestedSymbols).filter((k) => /4442|102|Cpu/.test(k)).every((k) => k.includes('4442'))).toBe(true);
-    const r = inspectLibrary(maker, { host: linuxX64, symbols: first.suggestedSymbols });
-    expect(r.completeCardTypes).toEqual(['4442']);
-    expect(r.functions.find((f) => f.name === 'Buy4442Card')).toMatchObject({ present: true, via: 'symbol-map', exportName: 'Gold_Buycard' });
+  it('(c) a symbol map that binds an export popping other bytes is warned about and leaves the card type incomplete', () => {
+    const symbols = { WriteNew4442Card: 'Gold_Writecard', Read4442Card: 'Gold_Readcard', Buy4442Card: 'Gold_Buycard', Format4442Card: 'Gold_Formatcard', Check4442Card: 'Gold_CheckCard' };
+    const r = inspectLibrary(maker, { host: linuxX64, symbols });
+    expect(r.functions.find((f) => f.name === 'Buy4442Card')).toMatchObject({ present: true, via: 'symbol-map', exportName: 'Gold_Buycard', popped: { kind: 'stdcall', bytes: 16, expectedBytes: 28, ok: false } });
+    expect(r.conventionMismatches.map((c) => c.interfaceName)).toEqual(['WriteNew4442Card', 'Buy4442Card', 'Format4442Card']);
+    expect(r.warnings.filter((w) => w.code === 'CALLING_CONVENTION_MISMATCH')).toHaveLength(3);
+    expect(r.completeCardTypes).toEqual([]);
+    expect(formatReport(r)).toContain('Gold_Buycard: ret 16 (stdcall 16), 应为 expected ret 28 (Buy4442Card)');
     expect(r.otherExports).not.toContain('Gold_Buycard');
     // A map entry that names nothing exported is reported as missing with what it asked for.
     const bad = inspectLibrary(maker, { host: linuxX64, symbols: { Check102Card: 'Gold_Nope', NotAFunction: 'X' } });

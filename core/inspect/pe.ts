@@ -95,6 +95,16 @@ export function parsePe(buf: Buffer): ParsedBinary {
     return s;
   };
 
+  const readCode = (rva: number, max: number): Buffer | null => {
+    for (const s of sections) {
+      if (rva < s.virtualAddress || rva >= s.virtualAddress + Math.max(s.virtualSize, s.rawSize)) continue;
+      const delta = rva - s.virtualAddress;
+      const len = Math.min(max, s.rawSize - delta, buf.length - (s.rawOffset + delta));
+      return len > 0 ? buf.subarray(s.rawOffset + delta, s.rawOffset + delta + len) : null;
+    }
+    return null;
+  };
+
   const clr = dir(DIR_CLR);
   const exp = dir(DIR_EXPORT);
   const exports: ExportedSymbol[] = [];
@@ -155,6 +165,7 @@ export function parsePe(buf: Buffer): ParsedBinary {
     dotNet: clr.rva !== 0 && clr.size !== 0,
     exports,
     exportSource: exp.rva !== 0 && exp.size !== 0 ? 'pe-export-directory' : 'pe-none',
+    readCode,
     warnings,
   };
 }

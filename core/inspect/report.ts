@@ -1,6 +1,9 @@
 /** Assembles an InspectReport from a parsed binary, and renders it as bilingual text. */
 import { createHash } from 'node:crypto';
 import type { CardType } from '../cards/card-types.ts';
+import { analyseExports, describePopped } from './calling-convention.ts';
+import { expectedStdcallBytes } from './decorate.ts';
+import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
 import { assessLoadability } from './loadability.ts';
 import { decorateAll, matchInterface } from './match.ts';
 import { suggestSymbols } from './suggest.ts';
@@ -18,18 +21,51 @@ export interface BuildOptions {
 export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
   const exports = decorateAll(bin.exports);
   const m = matchInterface(exports, o.symbols);
+  // x86 (PE32 i386) is where the convention decides whether the caller's stack survives; x64 has one.
+  const x86 = bin.format === 'PE32' && bin.machine.nodeArch === 'ia32';
+  const popped = bin.readCode && bin.format.startsWith('PE')
+    ? analyseExports({ readCode: bin.readCode, is64: bin.bits === 64, exports: bin.exports, libraryName: bin.libraryName })
+    : undefined;
+  const poppedOf = (name: string | undefined) => {
+    const e = name === undefined ? undefined : bin.exports.find((x) => x.name === name);
+    return e ? popped?.get(e) : undefined;
+  };
+  const warnings = [...bin.warnings, ...o.symbolWarnings, ...m.warnings];
+  const conventionMismatches: InspectReport['conventionMismatches'] = [];
+  if (x86) {
+    for (const f of m.functions) {
+      const p = f.present ? poppedOf(f.exportName) : undefined;
+      if (!p) continue;
+      const expectedBytes = expectedStdcallBytes(INTERFACE_BY_NAME.get(f.name)!.params.length);
+      const ok = p.kind === 'unknown' ? null : p.kind === 'stdcall' && p.bytes === expectedBytes;
+      f.popped = { ...p, expectedBytes, ok };
+      if (ok === false) {
+        conventionMismatches.push({ interfaceName: f.name, exportName: f.exportName!, popped: describePopped(p), expectedBytes });
+        warnings.push({
+          code: 'CALLING_CONVENTION_MISMATCH',
+          en: `${f.name} is bound to ${f.exportName}, whose code ends in ${describePopped(p)}; the interface needs __stdcall popping ${expectedBytes} bytes: calling it corrupts the stack`,
+          zh: `${f.name} 绑定到 ${f.exportName}，其代码结尾为 ${describePopped(p)}；接口要求 __stdcall 弹出 ${expectedBytes} 字节：调用会破坏栈`,
+        });
+      }
+    }
+  }
+  // Code that pops the wrong bytes makes a card type as unusable as a wrong decoration does.
+  for (const c of m.cardTypes) {
+    const bad = m.functions.filter((f) => f.cardType === c.cardType && f.group === 'core' && f.popped?.ok === false && !c.stdcallMismatch.includes(f.name));
+    if (bad.length) { c.stdcallMismatch.push(...bad.map((f) => f.name)); c.complete = false; }
+  }
   // mingw with both __declspec(dllexport) and a .def exports `Name` and `Name@N` for one function:
   // an alias of a bound export is neither "other" nor a suggestion candidate.
   const boundAddresses = new Set(exports.filter((e) => e.name !== null && m.used.has(e.name) && e.address !== undefined).map((e) => e.address));
   const aliases = exports.filter((e) => e.name !== null && !m.used.has(e.name) && e.address !== undefined && boundAddresses.has(e.address));
   const others = exports.filter((e) => (e.name === null || !m.used.has(e.name)) && !aliases.includes(e));
-  const suggestions = suggestSymbols(m.functions, others, o.cardTypes);
-  const warnings = [...bin.warnings, ...o.symbolWarnings, ...m.warnings];
-  if (bin.format === 'PE32' && bin.machine.nodeArch === 'ia32' && m.functions.some((f) => f.present && !f.stdcall)) {
+  const suggestions = x86 ? suggestSymbols(m.functions, others, (e) => poppedOf(e.name ?? undefined), o.cardTypes) : [];
+  const unverified = m.functions.filter((f) => f.present && !f.stdcall && (!f.popped || f.popped.ok === null));
+  if (x86 && unverified.length) {
     warnings.push({
       code: 'CALLING_CONVENTION_UNVERIFIED',
-      en: 'undecorated names on 32-bit x86: the export table cannot show whether they are __stdcall (the interface requires it)',
-      zh: '32 位 x86 上的未修饰导出名：导出表无法证明其为 __stdcall（接口要求 __stdcall）',
+      en: `the code of ${unverified.map((f) => f.exportName).join(', ')} does not show the bytes popped: __stdcall (the interface requires it) is not verified`,
+      zh: `${unverified.map((f) => f.exportName).join('、')} 的代码无法看出弹出的字节数：未能证实为 __stdcall（接口要求 __stdcall）`,
     });
   }
   return {
@@ -44,11 +80,15 @@ export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
     ...(bin.libraryName !== undefined ? { libraryName: bin.libraryName } : {}),
     ...(bin.dotNet ? { dotNet: true } : {}),
     exportSource: bin.exportSource,
-    exports: exports.map(({ dec, ...e }) => ({
-      ...e,
-      undecorated: dec ? dec.base : null,
-      ...(dec?.argBytes !== undefined ? { stdcallBytes: dec.argBytes } : {}),
-    })),
+    exports: exports.map(({ dec, ...e }, i) => {
+      const p = popped?.get(bin.exports[i]!);
+      return {
+        ...e,
+        undecorated: dec ? dec.base : null,
+        ...(dec?.argBytes !== undefined ? { stdcallBytes: dec.argBytes } : {}),
+        ...(p && x86 ? { popped: p } : {}),
+      };
+    }),
     functions: m.functions,
     present: m.functions.filter((f) => f.present).map((f) => f.name),
     missing: m.functions.filter((f) => !f.present).map((f) => f.name),
@@ -57,6 +97,7 @@ export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
     stdcallMismatches: m.functions
       .filter((f) => f.stdcall && !f.stdcall.ok)
       .map((f) => ({ interfaceName: f.name, exportName: f.exportName!, declaredBytes: f.stdcall!.declaredBytes, expectedBytes: f.stdcall!.expectedBytes })),
+    conventionMismatches,
     otherExports: others.map(exportLabel),
     suggestions,
     suggestedSymbols: Object.fromEntries(suggestions.map((s) => [s.interfaceName, s.exportName])),
@@ -113,6 +154,10 @@ export function formatReport(r: InspectReport): string {
     if (f.present && f.exportName !== f.name) line += `  ← ${f.exportName}${f.via === 'symbol-map' ? ' (符号映射 symbol map)' : ''}`;
     if (!f.present && f.mappedTo) line += `  (映射到 mapped to ${f.mappedTo}：未导出 not exported)`;
     if (f.stdcall) line += f.stdcall.ok ? `  [stdcall @${f.stdcall.declaredBytes} ✓]` : `  [stdcall @${f.stdcall.declaredBytes} ≠ ${f.stdcall.expectedBytes} ✗]`;
+    if (f.popped) {
+      const mark = f.popped.ok === null ? '?' : f.popped.ok ? '✓' : `≠ ${f.popped.expectedBytes} ✗`;
+      line += `  [代码 code: ${describePopped(f.popped)} ${mark}]`;
+    }
     out.push(line);
   }
   if (r.stdcallMismatches.length) {
@@ -120,14 +165,19 @@ export function formatReport(r: InspectReport): string {
     out.push('stdcall 参数字节数不符 stdcall argument-byte mismatch (参数个数与 gascard.h 不同 / parameter count differs from gascard.h):');
     for (const s of r.stdcallMismatches) out.push(`  ${s.exportName}: 声明 declares ${s.declaredBytes}, 应为 expected ${s.expectedBytes} (${s.interfaceName})`);
   }
+  if (r.conventionMismatches.length) {
+    out.push('');
+    out.push('调用约定不符 Calling-convention mismatch (按代码中的 ret 指令 / from the code\'s ret instruction):');
+    for (const c of r.conventionMismatches) out.push(`  ${c.exportName}: ${c.popped}, 应为 expected ret ${c.expectedBytes} (${c.interfaceName})`);
+  }
   out.push('');
   out.push(`其他导出 Other exports (${r.otherExports.length}): ${r.otherExports.length ? '' : '无 none'}`);
   for (const e of r.otherExports.slice(0, 200)) out.push(`  ${e}`);
   if (r.otherExports.length > 200) out.push(`  … 另 ${r.otherExports.length - 200} 个 / ${r.otherExports.length - 200} more (--json 查看全部 / for all)`);
   if (r.suggestions.length) {
     out.push('');
-    out.push('建议的符号映射（仅为按名称猜测，未核对签名，须对照厂家文档确认）');
-    out.push('Suggested symbol map (SUGGESTIONS ONLY: a name heuristic, signatures not checked — confirm with the maker\'s documentation):');
+    out.push('建议的符号映射（仅为建议：只列出代码弹出字节数与接口相符的导出，按名称排序；参数类型未核对，须对照厂家文档确认）');
+    out.push('Suggested symbol map (SUGGESTIONS ONLY: only exports whose code pops the bytes the interface needs, ranked by name; parameter types not checked — confirm with the maker\'s documentation):');
     for (const s of r.suggestions) {
       const alt = s.alternatives.length ? `; 其他候选 alternatives: ${s.alternatives.join(', ')}` : '';
       out.push(`  "${s.interfaceName}": "${s.exportName}"   (${s.score.toFixed(2)}; ${s.reason.zh} / ${s.reason.en}${alt})`);

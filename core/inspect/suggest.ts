@@ -1,13 +1,16 @@
 /**
- * Suggested `symbols` entries for makers whose export names differ from the interface
- * (Gold_Writecard, ReadGasCard, …). A name heuristic only: it never looks at signatures, so every
- * suggestion is labelled as one and must be checked against the maker's documentation.
+ * Suggested `symbols` entries for makers whose export names differ from the interface (Gold_Writecard,
+ * ReadGasCard, …). A name alone proposed Tancy's GetBuyTimes for Buy*Card and one Mwic export for 4442,
+ * 102 and CPU alike; a wrong suggestion that ops follow corrupts cards. So an export is a candidate only
+ * when its code (or its stdcall decoration) pops exactly the bytes the interface function's parameters
+ * take, names only rank those candidates, and no export is proposed for two functions. Without that
+ * evidence (x64, ELF, a plain `ret`) nothing is suggested. Still labelled: parameter types are unchecked.
  */
 import type { CardType } from '../cards/card-types.ts';
 import { INTERFACE_BY_NAME, type InterfaceFunction } from '../driver/interface-functions.ts';
 import { expectedStdcallBytes } from './decorate.ts';
 import type { DecoratedExport } from './match.ts';
-import type { FunctionMatch, SymbolSuggestion } from './types.ts';
+import type { FunctionMatch, PoppedBytes, SymbolSuggestion } from './types.ts';
 
 type Concept = 'issue' | 'read' | 'buy' | 'format' | 'check' | 'errorText' | 'version' | 'listTools' | 'makeTool' | 'usage';
 
@@ -72,30 +75,6 @@ function cardTypeIn(name: string): CardType | null {
   return null;
 }
 
-function bigrams(s: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < s.length; i++) out.push(s.slice(i, i + 2));
-  return out;
-}
-
-/** Sørensen–Dice similarity on character bigrams; only a tie-breaker between candidates. */
-export function dice(a: string, b: string): number {
-  const x = bigrams(a.toLowerCase().replace(/[^a-z0-9]/g, ''));
-  const y = bigrams(b.toLowerCase().replace(/[^a-z0-9]/g, ''));
-  if (!x.length || !y.length) return 0;
-  const pool = new Map<string, number>();
-  for (const g of y) pool.set(g, (pool.get(g) ?? 0) + 1);
-  let hits = 0;
-  for (const g of x) {
-    const n = pool.get(g) ?? 0;
-    if (n > 0) {
-      hits++;
-      pool.set(g, n - 1);
-    }
-  }
-  return (2 * hits) / (x.length + y.length);
-}
-
 interface Candidate {
   fn: InterfaceFunction;
   exp: DecoratedExport;
@@ -103,36 +82,47 @@ interface Candidate {
   hint: string;
 }
 
-function scoreOne(fn: InterfaceFunction, exp: DecoratedExport): Candidate | null {
+/** Bytes the export pops per its decoration or, undecorated, per its code; undefined when neither shows it. */
+function poppedBytes(exp: DecoratedExport, popped: (e: DecoratedExport) => PoppedBytes | undefined): number | undefined {
+  if (exp.dec?.argBytes !== undefined && exp.dec.decoration.startsWith('stdcall')) return exp.dec.argBytes;
+  const p = popped(exp);
+  return p?.kind === 'stdcall' ? p.bytes : undefined;
+}
+
+function scoreOne(fn: InterfaceFunction, exp: DecoratedExport, bytes: number): Candidate | null {
+  if (bytes !== expectedStdcallBytes(fn.params.length)) return null;
   const base = exp.dec?.base ?? exp.name!;
   const named = cardTypeIn(base);
   if (named && fn.cardType && named !== fn.cardType) return null;
   const rule = RULES[conceptOf(fn)].find((r) => r.test(base, base.toLowerCase()));
   if (!rule) return null;
-  let score = rule.score + 0.05 * dice(base.replace(/^[A-Za-z]+_/, ''), fn.name);
-  if (named && named === fn.cardType) score += 0.05;
-  if (exp.dec?.argBytes !== undefined && exp.dec.decoration.startsWith('stdcall')) {
-    score += exp.dec.argBytes === expectedStdcallBytes(fn.params.length) ? 0.1 : -0.2;
-  }
+  const score = rule.score + (named && named === fn.cardType ? 0.05 : 0);
   return { fn, exp, score: Math.min(1, Math.round(score * 100) / 100), hint: rule.hint };
 }
 
 export const SUGGESTION_THRESHOLD = 0.5;
 
 /**
- * Greedy by score: each missing interface function gets its best candidate, and within one card type
- * an export is suggested for one function only.
+ * Greedy by score over candidates whose popped bytes fit: each missing interface function gets its best
+ * one, and an export is proposed for one function only.
  */
-export function suggestSymbols(functions: FunctionMatch[], candidates: DecoratedExport[], cardTypes?: readonly CardType[]): SymbolSuggestion[] {
+export function suggestSymbols(
+  functions: FunctionMatch[],
+  candidates: DecoratedExport[],
+  popped: (e: DecoratedExport) => PoppedBytes | undefined,
+  cardTypes?: readonly CardType[],
+): SymbolSuggestion[] {
   const missing = functions
     .filter((f) => !f.present && !f.mappedTo && (!f.cardType || !cardTypes || cardTypes.includes(f.cardType)))
     .map((f) => INTERFACE_BY_NAME.get(f.name)!);
   const all: Candidate[] = [];
-  for (const fn of missing) {
-    for (const exp of candidates) {
-      // Forwarders live in another DLL; fastcall/vectorcall exports are the wrong convention outright.
-      if (exp.name === null || exp.forwarder || exp.dec?.decoration === 'fastcall' || exp.dec?.decoration === 'vectorcall') continue;
-      const c = scoreOne(fn, exp);
+  for (const exp of candidates) {
+    // Forwarders live in another DLL; fastcall/vectorcall exports are the wrong convention outright.
+    if (exp.name === null || exp.forwarder || exp.dec?.decoration === 'fastcall' || exp.dec?.decoration === 'vectorcall') continue;
+    const bytes = poppedBytes(exp, popped);
+    if (bytes === undefined) continue;
+    for (const fn of missing) {
+      const c = scoreOne(fn, exp, bytes);
       if (c && c.score >= SUGGESTION_THRESHOLD) all.push(c);
     }
   }
@@ -141,19 +131,19 @@ export function suggestSymbols(functions: FunctionMatch[], candidates: Decorated
   const used = new Set<string>();
   const out: SymbolSuggestion[] = [];
   for (const c of all) {
-    const slot = `${c.exp.name}|${c.fn.cardType ?? '-'}`;
-    if (taken.has(c.fn.name) || used.has(slot)) continue;
+    if (taken.has(c.fn.name) || used.has(c.exp.name!)) continue;
     taken.add(c.fn.name);
-    used.add(slot);
+    used.add(c.exp.name!);
     const alternatives = all.filter((a) => a.fn === c.fn && a.exp !== c.exp).slice(0, 3).map((a) => a.exp.name!);
+    const bytes = expectedStdcallBytes(c.fn.params.length);
     out.push({
       interfaceName: c.fn.name,
       exportName: c.exp.name!,
       score: c.score,
       alternatives,
       reason: {
-        en: `name looks like "${c.hint}" (${c.fn.summary.en}); signature not checked`,
-        zh: `名称类似“${c.hint}”（${c.fn.summary.zh}）；未核对函数签名`,
+        en: `pops ${bytes} bytes as ${c.fn.name} needs, and the name looks like "${c.hint}" (${c.fn.summary.en}); parameter types not checked`,
+        zh: `弹出 ${bytes} 字节与 ${c.fn.name} 相符，名称类似“${c.hint}”（${c.fn.summary.zh}）；参数类型未核对`,
       },
     });
   }

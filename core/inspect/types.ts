@@ -35,6 +35,19 @@ export type ExportSource =
   | 'elf-dynamic-hash'
   | 'elf-none';
 
+/**
+ * What a function's code says about its calling convention (x86): the bytes its `ret N` pops (stdcall N),
+ * a plain `ret` (cdecl, or Delphi's register convention), or unknown. `via` lists the jump thunks and
+ * forwarders followed to reach the code.
+ */
+export type PoppedBytes =
+  | { kind: 'stdcall'; bytes: number; via: string[] }
+  | { kind: 'plain-ret'; via: string[] }
+  | { kind: 'unknown'; reason: string; via: string[] };
+
+/** PE only: the bytes of the image from an RVA to the end of its section's file data (at most `max`). */
+export type CodeReader = (rva: number, max: number) => Buffer | null;
+
 /** What the container parsers return; the report adds interface matching on top. */
 export interface ParsedBinary {
   format: BinaryFormat;
@@ -49,6 +62,8 @@ export interface ParsedBinary {
   dotNet?: boolean;
   exports: ExportedSymbol[];
   exportSource: ExportSource;
+  /** PE only: reads code bytes for the calling-convention analysis (core/inspect/calling-convention.ts). */
+  readCode?: CodeReader;
   /** Non-fatal oddities found while parsing (English/Chinese). */
   warnings: Notice[];
 }
@@ -94,6 +109,8 @@ export interface FunctionMatch {
   /** Name the symbol map asked for, present or not. */
   mappedTo?: string;
   stdcall?: StdcallCheck;
+  /** PE32 x86: what the bound export's code pops, against the 4 bytes per parameter the interface needs. */
+  popped?: PoppedBytes & { expectedBytes: number; ok: boolean | null };
 }
 
 export interface CardTypeStatus {
@@ -108,7 +125,10 @@ export interface CardTypeStatus {
 export interface SymbolSuggestion {
   interfaceName: string;
   exportName: string;
-  /** 0..1; higher is more likely. A heuristic on names only: signatures are NOT checked. */
+  /**
+   * 0..1; higher is more likely. Only exports whose popped bytes (from the code or the decoration) equal
+   * what the interface function needs are candidates; the name only ranks those.
+   */
   score: number;
   reason: { zh: string; en: string };
   /** Other exports that also fit, best first (at most 3). */
@@ -127,13 +147,15 @@ export interface InspectReport {
   libraryName?: string;
   dotNet?: boolean;
   exportSource: ExportSource;
-  exports: Array<ExportedSymbol & { undecorated: string | null; stdcallBytes?: number }>;
+  exports: Array<ExportedSymbol & { undecorated: string | null; stdcallBytes?: number; popped?: PoppedBytes }>;
   functions: FunctionMatch[];
   present: string[];
   missing: string[];
   cardTypes: CardTypeStatus[];
   completeCardTypes: CardType[];
   stdcallMismatches: Array<{ interfaceName: string; exportName: string; declaredBytes: number; expectedBytes: number }>;
+  /** PE32 x86: interface functions bound to code that pops other than the 4 bytes per parameter they need. */
+  conventionMismatches: Array<{ interfaceName: string; exportName: string; popped: string; expectedBytes: number }>;
   /** Exports that are not interface functions (after the symbol map). */
   otherExports: string[];
   /** Labelled suggestions only: a name heuristic, never applied automatically. */

@@ -144,7 +144,15 @@ export function bridgeFor(loaded: LoadedManifest, platformArch = `${process.plat
   return { exe: program, args: (loaded.manifest.bridge?.args ?? []).map((a) => a.replace('${pluginDir}', loaded.dir)) };
 }
 
-/** The library this host would load: the manifest entry for process.platform-process.arch, if any. */
+/**
+ * Every library of the manifest by platform-arch, as absolute paths. A driver host started with another
+ * runtime (driver.execPath: a 32-bit node.exe) picks from these by its own platform-arch, not this server's.
+ */
+export function librariesOf(loaded: Pick<LoadedManifest, 'dir' | 'manifest'>): Record<string, string> {
+  return Object.fromEntries(Object.entries(loaded.manifest.library).map(([k, rel]) => [k, resolve(loaded.dir, rel)]));
+}
+
+/** The library this process would load: the manifest entry for process.platform-process.arch, if any. */
 export function libraryFor(loaded: LoadedManifest, platformArch = `${process.platform}-${process.arch}`): string | undefined {
   const rel = loaded.manifest.library[platformArch];
   return rel ? resolve(loaded.dir, rel) : undefined;

@@ -9,13 +9,15 @@ import type { CardType } from '../cards/card-types.ts';
 import type { CardDriver } from '../driver/card-driver.ts';
 import { BUNDLED_PLUGINS_DIR, discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { identifyCard } from './identify.ts';
-import { bridgeFor, libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
+import { bridgeFor, librariesOf, libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
 import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
 import type { Identification, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 
 export interface DriverFactoryOptions {
   libraryPath: string;
+  /** Every library of the manifest by platform-arch: the host loads the one for its own platform-arch. */
+  libraries?: Record<string, string> | undefined;
   symbols?: Record<string, string> | undefined;
   execPath?: string | undefined;
   /** With a bridge: the exact arguments for execPath (no Node entry is added). */
@@ -119,19 +121,23 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       throw PluginDisabled({ id }, { zh: id, en: id });
     }
     if (e.driver) return e.driver;
-    const libraryPath = libraryFor(e.loaded);
-    if (!libraryPath || !existsSync(libraryPath)) {
+    const m = e.loaded.manifest;
+    const bridge = bridgeFor(e.loaded);
+    const execPath = bridge?.exe ?? m.driver?.execPath ?? opts.defaultExecPath;
+    // Another runtime (a 32-bit node.exe) says its platform-arch when it starts; the supervisor then picks
+    // its library. Only a host that is this process's twin can be checked here, before it starts.
+    const hostPicks = !bridge && execPath !== undefined;
+    const libraryPath = hostPicks ? libraryFor(e.loaded) ?? Object.values(librariesOf(e.loaded))[0] : libraryFor(e.loaded);
+    if (!libraryPath || (!hostPicks && !existsSync(libraryPath))) {
       throw LibraryMissing({ id, platform: `${process.platform}-${process.arch}`, path: libraryPath ?? null }, {
         zh: `${id}（${libraryPath ?? '清单中没有本平台的动态库'}）`,
         en: `${id} (${libraryPath ?? 'no library for this platform in the manifest'})`,
       });
     }
-    const m = e.loaded.manifest;
-    const bridge = bridgeFor(e.loaded);
-    const execPath = bridge?.exe ?? m.driver?.execPath ?? opts.defaultExecPath;
     e.driver = factory({
       name: id,
       libraryPath,
+      ...(bridge ? {} : { libraries: librariesOf(e.loaded) }),
       ...(m.symbols ? { symbols: m.symbols } : {}),
       ...(execPath ? { execPath } : {}),
       ...(bridge ? { hostArgs: bridge.args } : {}),

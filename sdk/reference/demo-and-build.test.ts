@@ -31,7 +31,7 @@ describe('build-native', () => {
       expect(x.path).toBe(`plugins/${x.maker}/lib/${process.platform}-${process.arch}/libgascard_${x.maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
       expect(existsSync(join(ROOT, x.path))).toBe(true);
     }
-    expect(m.faults.map((f) => f.name)).toEqual(['segv', 'abort', 'hang', 'overrun', 'garbage', 'claim_all', 'nondet']);
+    expect(m.faults.map((f) => f.name)).toEqual(['segv', 'abort', 'hang', 'overrun', 'garbage', 'claim_all', 'nondet', 'kh_length']);
     for (const f of m.faults) expect(existsSync(join(ROOT, f.path))).toBe(true);
     expect((m as unknown as { headerCheck: Record<string, string> }).headerCheck.c89).toBe('ok');
   });
@@ -47,7 +47,7 @@ describe('build-native', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], { cwd: ROOT, encoding: 'utf8' });
     expect(out).not.toMatch(/^built /m);
     // stand-ins + fault builds + demo + header checks (C89, C++); the Tancy .NET bridge reports its own lines
-    expect(out.match(/^up-to-date (?!.*build\/tancy\/)/gm)?.length).toBe(MAKERS.length + 7 + 1 + 2);
+    expect(out.match(/^up-to-date (?!.*build\/tancy\/)/gm)?.length).toBe(MAKERS.length + 8 + 1 + 2);
   });
 
   test('a missing compiler: exit 0 with --if-compiler, exit 1 without, explained in Chinese and English', () => {

@@ -8,7 +8,7 @@
  * A maker starts from this file, replaces the layout (and the key derivation in card_key()) with its own,
  * and keeps the interface behaviour: validation, return codes, buffer discipline, upper-case hex.
  *
- * Fault builds (-DGASCARD_FAULT=SEGV|ABORT|HANG|OVERRUN|GARBAGE|CLAIM_ALL|NONDET) misbehave on purpose so the
+ * Fault builds (-DGASCARD_FAULT=SEGV|ABORT|HANG|OVERRUN|GARBAGE|CLAIM_ALL|NONDET|KH_LENGTH) misbehave on purpose so the
  * host's isolation can be tested. Never ship one.
  *
  * Stand-in-only exports (StandIn*) are NOT part of the interface; tests and simulators use them.
@@ -57,6 +57,7 @@ typedef struct gc_map {
 #define GCF_GARBAGE 5
 #define GCF_CLAIM_ALL 6
 #define GCF_NONDET 7
+#define GCF_KH_LENGTH 8
 #ifdef GASCARD_FAULT
 #  define GC_CAT_(a, b) a##b
 #  define GC_CAT(a, b) GC_CAT_(a, b)
@@ -406,6 +407,14 @@ static int op_write_new(const gc_map *m, const unsigned char *kh, int ql, int cs
     int rc;
     if (m == NULL) return GC_E_UNSUPPORTED;
     if (data == NULL || oldKey == NULL || newKey == NULL) return GC_E_BAD_PARAM;
+#if GC_FAULT == GCF_KH_LENGTH
+    /* Like a library that copies the card number into a 16-byte field: fine for the common lengths,
+       fatal for 17..20 digits only. Conformance must find it by sweeping the lengths. */
+    {
+        size_t n = strlen((const char *)kh);
+        if (n >= 17 && n <= 20) { volatile int *volatile p = (int *)0; *p = (int)n; }
+    }
+#endif
     if ((rc = kh_check((const char *)kh)) != GC_OK) return rc;
     if ((rc = values_check(ql, cs, klx)) != GC_OK) return rc;
     blank_image(m, img);

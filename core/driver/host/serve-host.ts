@@ -12,8 +12,13 @@ import { FRAME_MARKER, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeFrame, type H
 
 /** An error the host reports to the supervisor with a protocol code (never a parameter value). */
 export class HostCallError extends Error {
-  constructor(readonly code: string, message: string, readonly param?: string) {
+  // Plain fields, not parameter properties: the host must run under Node's type stripping (no transform).
+  readonly code: string;
+  readonly param: string | undefined;
+  constructor(code: string, message: string, param?: string) {
     super(message);
+    this.code = code;
+    this.param = param;
   }
 }
 
