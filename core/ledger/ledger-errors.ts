@@ -80,3 +80,10 @@ export const LedgerThreadDown = defineError('LEDGER_THREAD_DOWN', 503,
   'The ledger writer thread stopped unexpectedly and the outcome is unknown: retry with the same Idempotency-Key (it never buys twice)');
 export const LedgerThreadClosing = defineError('LEDGER_THREAD_CLOSING', 503,
   '服务器正在关闭，本次操作未执行：请稍后重试', 'The server is shutting down and did not run this operation; retry shortly');
+
+// Go-live: cards imported from the old system in a state that must not be sold onto (ledger-import-schema.ts).
+export const CardLost = defineError('CARD_LOST', 409,
+  '该卡在原系统中已挂失或列入黑名单，不能购气/退气；请核实用户身份后补卡',
+  'This card was reported lost or blacklisted in the old system; no sale or refund — verify the customer and reissue');
+export const CardRetired = defineError('CARD_RETIRED', 409,
+  '该卡在原系统中已注销（销户），不能购气/退气', 'This card was retired (account closed) in the old system; no sale or refund');

@@ -17,7 +17,7 @@ import { Statements } from '../db/statements.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
 import {
-  CardAlreadyIssued, CardFormatted, CardNotEmpty, CardNotInLedger, ConcurrentCardWrite, CountMismatch, CountSequence,
+  CardAlreadyIssued, CardFormatted, CardLost, CardNotEmpty, CardRetired, CardNotInLedger, ConcurrentCardWrite, CountMismatch, CountSequence,
   IdempotencyKeyReused, LastWriteUnconfirmed, NothingToRefund, ReissueCountMismatch, ReissueGasMismatch, ReissueInUse,
   TransactionNotFound, TransactionNotLatest, TransactionState,
 } from './ledger-errors.ts';
@@ -431,6 +431,7 @@ export class LedgerStore {
   private async assertSellable(db: Db, card: LedgerCardRow | undefined, o: ObservedCard, requireEmpty: boolean): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo: o.cardNo, nextStep: 'issue' });
     if (card.status === 'formatted') throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
+    assertNotBlocked(card);
     await this.pendingGuard(db, card);
     if (o.count !== card.count) {
       throw CountMismatch({ cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' }, {
@@ -443,6 +444,7 @@ export class LedgerStore {
   private async assertRefundable(db: Db, card: LedgerCardRow | undefined, o: ObservedCard): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo: o.cardNo, nextStep: 'issue' });
     if (card.status === 'formatted') throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
+    assertNotBlocked(card);
     await this.pendingGuard(db, card);
     if (o.count !== card.count) {
       throw CountMismatch({ cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' }, {
@@ -615,6 +617,16 @@ interface StoredResult {
   body: Record<string, unknown>;
   keys: { oldKey: string | null; newKey: string | null } | null;
   transactionId: string | null;
+}
+
+/** Imported as lost, blacklisted or retired in the old system: never sold onto (a lost card may be reissued). */
+function assertNotBlocked(card: LedgerCardRow): void {
+  if (card.status === 'lost' || card.status === 'blacklisted') {
+    throw CardLost({ cardNo: card.card_no, state: card.status, nextStep: 'reissue' }, {
+      zh: `原系统状态：${card.status === 'lost' ? '挂失' : '黑名单'}`, en: `old-system state: ${card.status}`,
+    });
+  }
+  if (card.status === 'retired') throw CardRetired({ cardNo: card.card_no, state: card.status, nextStep: 'check-account' });
 }
 
 function alreadyIssued(card: LedgerCardRow): MeterHubError {

@@ -1,0 +1,392 @@
+/**
+ * Bulk import of the card base from the old system (go-live). Every row is checked (maker known and enabled,
+ * card type one the maker supports, count within __int16, no card number twice in the file, …) and the report
+ * names each bad row and why; nothing is half-imported: a bad row is skipped, a good one goes in.
+ *
+ * Idempotent by the row's checksum (`import_row_sha256` on the card's ledger row): the same row again is
+ * `unchanged`; a changed row is a conflict unless `update` is given, and even then only for a card MeterHub has
+ * not yet written (no transaction) — every update's before/after is kept in the batch (the audit of the change).
+ * Each imported card carries its batch id and the source file's SHA-256 (ledger-import-schema.ts); the batch id
+ * goes into the audit trail, and the batch row keeps the report.
+ *
+ * Speed: rows go in by chunks in one transaction each — on PostgreSQL one multi-row `INSERT … SELECT FROM
+ * unnest(arrays) ON CONFLICT DO NOTHING RETURNING` per chunk, on SQLite one prepared statement per row inside the
+ * chunk's transaction on a connection of its own (short write locks, so sales go on meanwhile).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { CompiledQuery } from 'kysely';
+import { LIMITS } from '../cards/card-types.ts';
+import type { MeterHubDatabase } from '../db/database.ts';
+import type { Actor } from '../ledger/ledger-store.ts';
+import '../ledger/ledger-schema.ts';
+import type { PluginHost } from '../plugins/plugin-types.ts';
+import { ROW_PROBLEMS, type RowProblemCode } from './import-errors.ts';
+import { parseMapping, readSource, type SourceRow } from './import-source.ts';
+
+export const CARD_FIELDS = [
+  'maker', 'cardType', 'cardNo', 'userNo', 'meterNo', 'meterKind', 'count', 'lastSaleAt', 'lastSaleGas', 'state',
+] as const;
+export const CARD_STATES = ['active', 'lost', 'blacklisted', 'retired'] as const;
+export type CardState = (typeof CARD_STATES)[number];
+
+export interface ImportedCard {
+  maker: string;
+  cardType: string;
+  cardNo: string;
+  userNo: string | null;
+  meterNo: string | null;
+  meterKind: number | null;
+  count: number;
+  lastSaleAt: string | null;
+  lastSaleGas: number | null;
+  state: CardState;
+}
+
+export interface RowProblem {
+  line: number;
+  maker: string | null;
+  cardNo: string | null;
+  code: RowProblemCode;
+  zh: string;
+  en: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ImportReport {
+  kind: 'cards';
+  /** Null on a dry run: nothing was written. */
+  batchId: string | null;
+  dryRun: boolean;
+  update: boolean;
+  sourceSha256: string;
+  fileName: string | null;
+  rows: number;
+  valid: number;
+  inserted: number;
+  unchanged: number;
+  updated: number;
+  conflicts: number;
+  invalid: number;
+  /** Problems per code, over all rows (the list below may be cut at `maxProblems`). */
+  byCode: Record<string, number>;
+  problems: RowProblem[];
+  problemsLeftOff: number;
+  /** Every --update change, before → after. */
+  changes: Array<{ maker: string; cardNo: string; before: Record<string, unknown>; after: Record<string, unknown> }>;
+  seconds: number;
+}
+
+export interface CardImportOptions {
+  database: MeterHubDatabase;
+  host: PluginHost;
+  actor: Actor;
+  text: string;
+  mappingText?: string | undefined;
+  fileName?: string | undefined;
+  dryRun?: boolean | undefined;
+  update?: boolean | undefined;
+  /** Rows per transaction (default 5,000 on SQLite, 20,000 on PostgreSQL). */
+  chunk?: number | undefined;
+  maxProblems?: number | undefined;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const CARD_NO = new RegExp(`^[0-9A-Za-z]{1,${LIMITS.cardNoMaxLength}}$`);
+const INT = /^\d+$/;
+
+export function newBatchId(sourceSha256: string): string {
+  return `imp_${Date.now().toString(36)}_${sourceSha256.slice(0, 12)}_${randomBytes(3).toString('hex')}`;
+}
+
+/** The row's identity for idempotency: every imported value, in a fixed order. */
+function rowSha(c: ImportedCard): string {
+  return sha256([c.maker, c.cardType, c.cardNo, c.userNo, c.meterNo, c.meterKind, c.count, c.lastSaleAt, c.lastSaleGas, c.state]
+    .map((v) => (v === null ? '\u0000' : String(v))).join('\u001f'));
+}
+
+/** Checks one source row; a problem or the typed card. */
+export function checkCardRow(
+  r: SourceRow, host: PluginHost,
+): { ok: true; card: ImportedCard } | { ok: false; code: RowProblemCode; details?: Record<string, unknown> } {
+  const f = r.fields;
+  const missing = ['maker', 'cardType', 'cardNo', 'count'].filter((k) => f[k] === undefined);
+  if (missing.length) return { ok: false, code: 'IMPORT_FIELD_MISSING', details: { fields: missing } };
+  const maker = f.maker!;
+  const st = host.get(maker);
+  if (!st) return { ok: false, code: 'IMPORT_MAKER_UNKNOWN', details: { maker, known: host.list().map((p) => p.id) } };
+  if (!st.enabled) return { ok: false, code: 'IMPORT_MAKER_DISABLED', details: { maker } };
+  if (!(st.cardTypes as string[]).includes(f.cardType!)) {
+    return { ok: false, code: 'IMPORT_CARD_TYPE_UNSUPPORTED', details: { maker, cardType: f.cardType, supported: st.cardTypes } };
+  }
+  if (!CARD_NO.test(f.cardNo!)) return { ok: false, code: 'IMPORT_CARD_NO_INVALID', details: { cardNo: f.cardNo } };
+  const count = INT.test(f.count!) ? Number(f.count) : NaN;
+  if (!(count >= 0 && count <= LIMITS.countMax)) return { ok: false, code: 'IMPORT_COUNT_OUT_OF_RANGE', details: { count: f.count, max: LIMITS.countMax } };
+  let meterKind: number | null = null;
+  if (f.meterKind !== undefined) {
+    if (f.meterKind !== '1' && f.meterKind !== '2') return { ok: false, code: 'IMPORT_METER_KIND_INVALID', details: { meterKind: f.meterKind } };
+    meterKind = Number(f.meterKind);
+  }
+  let lastSaleGas: number | null = null;
+  if (f.lastSaleGas !== undefined) {
+    lastSaleGas = INT.test(f.lastSaleGas) ? Number(f.lastSaleGas) : NaN;
+    if (!(lastSaleGas >= 0 && lastSaleGas <= LIMITS.gasMax)) return { ok: false, code: 'IMPORT_GAS_INVALID', details: { lastSaleGas: f.lastSaleGas } };
+  }
+  let lastSaleAt: string | null = null;
+  if (f.lastSaleAt !== undefined) {
+    lastSaleAt = f.lastSaleAt.replace(' ', 'T');
+    if (!/^\d{4}-\d{2}-\d{2}/.test(lastSaleAt) || Number.isNaN(Date.parse(lastSaleAt))) {
+      return { ok: false, code: 'IMPORT_TIME_INVALID', details: { lastSaleAt: f.lastSaleAt } };
+    }
+  }
+  const state = (f.state ?? 'active') as CardState;
+  if (!CARD_STATES.includes(state)) return { ok: false, code: 'IMPORT_STATE_INVALID', details: { state: f.state, allowed: CARD_STATES } };
+  return {
+    ok: true,
+    card: {
+      maker, cardType: f.cardType!, cardNo: f.cardNo!, userNo: f.userNo ?? null, meterNo: f.meterNo ?? null, meterKind, count,
+      lastSaleAt, lastSaleGas, state,
+    },
+  };
+}
+
+/** The ledger row's columns an import sets (what a conflict compares and an update changes). */
+function columnsOf(c: ImportedCard) {
+  return {
+    card_type: c.cardType, meter_kind: c.meterKind, count: c.count, open_gas: c.lastSaleGas ?? 0, status: c.state,
+    user_no: c.userNo, meter_no: c.meterNo, last_sale_at: c.lastSaleAt, last_sale_gas: c.lastSaleGas,
+  };
+}
+type Columns = ReturnType<typeof columnsOf>;
+
+interface Existing extends Columns {
+  maker: string;
+  card_no: string;
+  version: number;
+  last_tx_id: string | null;
+  import_row_sha256: string | null;
+}
+
+interface Item { line: number; card: ImportedCard; sha: string }
+
+export async function importCards(o: CardImportOptions): Promise<ImportReport> {
+  const t0 = Date.now();
+  const sourceSha256 = sha256(o.text);
+  const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, CARD_FIELDS) : {};
+  const source = readSource(o.text, CARD_FIELDS, mapping);
+  const dryRun = o.dryRun === true;
+  const update = o.update === true;
+  const maxProblems = o.maxProblems ?? 10_000;
+  const report: ImportReport = {
+    kind: 'cards', batchId: dryRun ? null : newBatchId(sourceSha256), dryRun, update, sourceSha256, fileName: o.fileName ?? null,
+    rows: source.length, valid: 0, inserted: 0, unchanged: 0, updated: 0, conflicts: 0, invalid: 0, byCode: {}, problems: [],
+    problemsLeftOff: 0, changes: [], seconds: 0,
+  };
+  const problem = (line: number, maker: string | null, cardNo: string | null, code: RowProblemCode, details?: Record<string, unknown>) => {
+    report.byCode[code] = (report.byCode[code] ?? 0) + 1;
+    if (report.problems.length >= maxProblems) {
+      report.problemsLeftOff++;
+      return;
+    }
+    report.problems.push({ line, maker, cardNo, code, ...ROW_PROBLEMS[code], ...(details ? { details } : {}) });
+  };
+
+  // A card number twice in the file: every occurrence is refused (which one is right is the old system's call).
+  const seen = new Map<string, number>();
+  for (const r of source) {
+    const n = r.fields.cardNo;
+    if (n !== undefined) seen.set(n, (seen.get(n) ?? 0) + 1);
+  }
+  const items: Item[] = [];
+  for (const r of source) {
+    const c = checkCardRow(r, o.host);
+    if (!c.ok) {
+      report.invalid++;
+      problem(r.line, r.fields.maker ?? null, r.fields.cardNo ?? null, c.code, c.details);
+    } else if (seen.get(c.card.cardNo)! > 1) {
+      report.invalid++;
+      problem(r.line, c.card.maker, c.card.cardNo, 'IMPORT_DUPLICATE_CARD', { occurrences: seen.get(c.card.cardNo) });
+    } else {
+      items.push({ line: r.line, card: c.card, sha: rowSha(c.card) });
+    }
+  }
+  report.valid = items.length;
+
+  const writer = o.database.dialect === 'postgres' ? pgWriter(o.database) : sqliteWriter(o.database);
+  const chunk = o.chunk ?? (o.database.dialect === 'postgres' ? 20_000 : 5_000);
+  const now = new Date().toISOString();
+  const origin = { batchId: report.batchId ?? '', sourceSha256, now };
+  try {
+    for (let i = 0; i < items.length; i += chunk) {
+      await writer.chunk(items.slice(i, i + chunk), dryRun, (item, ex) => {
+        // The card is already in the ledger: unchanged, a conflict, or (with --update) an audited change.
+        if (ex.import_row_sha256 === item.sha) {
+          report.unchanged++;
+          return null;
+        }
+        const after = columnsOf(item.card);
+        const differences = Object.fromEntries(Object.entries(after)
+          .filter(([k, v]) => (ex as unknown as Record<string, unknown>)[k] !== v)
+          .map(([k, v]) => [k, { ledger: (ex as unknown as Record<string, unknown>)[k], file: v }]));
+        const base = { maker: item.card.maker, cardNo: item.card.cardNo };
+        if (ex.import_row_sha256 === null) {
+          report.conflicts++;
+          problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_NOT_IMPORTED', { differences });
+          return null;
+        }
+        if (ex.last_tx_id !== null) {
+          report.conflicts++;
+          problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_IN_USE', { differences, lastTransactionId: ex.last_tx_id });
+          return null;
+        }
+        if (!update) {
+          report.conflicts++;
+          problem(item.line, base.maker, base.cardNo, 'IMPORT_CONFLICT', { differences, nextStep: 'check-then-update' });
+          return null;
+        }
+        report.updated++;
+        const before = Object.fromEntries(Object.keys(after).map((k) => [k, (ex as unknown as Record<string, unknown>)[k]]));
+        report.changes.push({ ...base, before, after });
+        return { version: ex.version, set: after };
+      }, origin, (n) => { report.inserted += n; });
+    }
+    report.seconds = +((Date.now() - t0) / 1000).toFixed(3);
+    if (!dryRun) await writer.batch(report, o.actor, now);
+  } finally {
+    writer.close();
+  }
+  return report;
+}
+
+type Decide = (item: Item, existing: Existing) => { version: number; set: Columns } | null;
+interface Origin { batchId: string; sourceSha256: string; now: string }
+
+interface Writer {
+  chunk(items: Item[], dryRun: boolean, decide: Decide, origin: Origin, inserted: (n: number) => void): Promise<void>;
+  batch(report: ImportReport, actor: Actor, now: string): Promise<void>;
+  close(): void;
+}
+
+const EXISTING_COLS = 'maker, card_no, version, last_tx_id, import_row_sha256, card_type, meter_kind, count, open_gas, status, ' +
+  'user_no, meter_no, last_sale_at, last_sale_gas';
+const UPDATE_SET = 'card_type = ?, meter_kind = ?, count = ?, open_gas = ?, status = ?, user_no = ?, meter_no = ?, last_sale_at = ?, ' +
+  'last_sale_gas = ?, import_batch_id = ?, import_sha256 = ?, import_row_sha256 = ?, version = version + 1, updated_at = ?';
+const setValues = (s: Columns) => [s.card_type, s.meter_kind, s.count, s.open_gas, s.status, s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas];
+
+function batchRow(report: ImportReport, actor: Actor, now: string) {
+  return {
+    id: report.batchId!, kind: report.kind, source_sha256: report.sourceSha256, file_name: report.fileName,
+    actor_name: actor.name, actor_role: actor.role, channel: actor.channel, rows: report.rows, inserted: report.inserted,
+    unchanged: report.unchanged, updated: report.updated, conflicts: report.conflicts, invalid: report.invalid,
+    report: JSON.stringify({ byCode: report.byCode, problems: report.problems, problemsLeftOff: report.problemsLeftOff, changes: report.changes }),
+    created_at: now,
+  };
+}
+
+/** SQLite: a connection of its own, one IMMEDIATE transaction per chunk, prepared statements. */
+function sqliteWriter(database: MeterHubDatabase): Writer {
+  const db = new Database(database.location);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 10000');
+  const insert = db.prepare(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas, reissues, status,
+    version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas, import_batch_id, import_sha256, import_row_sha256)
+    values (?, ?, ?, ?, ?, ?, 0, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (maker, card_no) do nothing`);
+  const select = db.prepare(`select ${EXISTING_COLS} from ledger_cards where maker = ? and card_no = ?`);
+  const upd = db.prepare(`update ledger_cards set ${UPDATE_SET} where maker = ? and card_no = ? and version = ?`);
+  const run = db.transaction((items: Item[], dryRun: boolean, decide: Decide, origin: Origin): number => {
+    let n = 0;
+    for (const it of items) {
+      const c = it.card;
+      if (!dryRun) {
+        const s = columnsOf(c);
+        const r = insert.run(c.maker, c.cardNo, s.card_type, s.meter_kind, s.count, s.open_gas, s.status, origin.now, origin.now,
+          s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas, origin.batchId, origin.sourceSha256, it.sha);
+        if (r.changes === 1) {
+          n++;
+          continue;
+        }
+      }
+      const ex = select.get(c.maker, c.cardNo) as Existing | undefined;
+      if (!ex) {
+        n++; // dry run: would be inserted
+        continue;
+      }
+      const d = decide(it, ex);
+      if (d && !dryRun) {
+        upd.run(...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, c.maker, c.cardNo, d.version);
+      }
+    }
+    return n;
+  });
+  return {
+    async chunk(items, dryRun, decide, origin, inserted) {
+      inserted(run.immediate(items, dryRun, decide, origin));
+    },
+    async batch(report, actor, now) {
+      const b = batchRow(report, actor, now);
+      const cols = Object.keys(b);
+      db.prepare(`insert into import_batches (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')})`).run(...Object.values(b));
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+/** PostgreSQL: per chunk one INSERT … SELECT FROM unnest(arrays) … RETURNING, then one lookup of the rest. */
+function pgWriter(database: MeterHubDatabase): Writer {
+  const db = database.db;
+  const q = (text: string, params: unknown[]) => CompiledQuery.raw(text, params);
+  return {
+    async chunk(items, dryRun, decide, origin, inserted) {
+      await db.transaction().execute(async (trx) => {
+        let rest = items;
+        if (!dryRun) {
+          const col = <T>(f: (it: Item) => T) => items.map(f);
+          const r = await trx.executeQuery<{ maker: string; card_no: string }>(q(`insert into ledger_cards (maker, card_no, card_type,
+            meter_kind, count, open_gas, reissues, status, version, created_at, updated_at, user_no, meter_no, last_sale_at,
+            last_sale_gas, import_batch_id, import_sha256, import_row_sha256)
+            select maker, card_no, card_type, meter_kind, count, open_gas, 0, status, 1, $13, $13, user_no, meter_no, last_sale_at,
+              last_sale_gas, $14, $15, row_sha
+            from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[],
+              $10::text[], $11::int[], $12::text[])
+              as t(maker, card_no, card_type, meter_kind, count, open_gas, status, user_no, meter_no, last_sale_at, last_sale_gas, row_sha)
+            on conflict (maker, card_no) do nothing returning maker, card_no`, [
+            col((i) => i.card.maker), col((i) => i.card.cardNo), col((i) => i.card.cardType), col((i) => i.card.meterKind),
+            col((i) => i.card.count), col((i) => i.card.lastSaleGas ?? 0), col((i) => i.card.state), col((i) => i.card.userNo),
+            col((i) => i.card.meterNo), col((i) => i.card.lastSaleAt), col((i) => i.card.lastSaleGas), col((i) => i.sha),
+            origin.now, origin.batchId, origin.sourceSha256,
+          ]));
+          inserted(r.rows.length);
+          if (r.rows.length === items.length) return;
+          const done = new Set(r.rows.map((x) => `${x.maker}\u0000${x.card_no}`));
+          rest = items.filter((i) => !done.has(`${i.card.maker}\u0000${i.card.cardNo}`));
+        }
+        const found = await trx.executeQuery<Existing>(q(`select ${EXISTING_COLS.split(', ').map((c) => `c.${c}`).join(', ')}
+          from ledger_cards c join unnest($1::text[], $2::text[]) as k(maker, card_no) on c.maker = k.maker and c.card_no = k.card_no`,
+        [rest.map((i) => i.card.maker), rest.map((i) => i.card.cardNo)]));
+        const byKey = new Map(found.rows.map((x) => [`${x.maker}\u0000${x.card_no}`, x]));
+        if (dryRun) inserted(rest.length - found.rows.length);
+        for (const it of rest) {
+          const ex = byKey.get(`${it.card.maker}\u0000${it.card.cardNo}`);
+          if (!ex) continue;
+          const d = decide(it, ex);
+          if (d && !dryRun) {
+            let n = 0;
+            const text = UPDATE_SET.replace(/\?/g, () => `$${++n}`);
+            await trx.executeQuery(q(`update ledger_cards set ${text} where maker = $${n + 1} and card_no = $${n + 2} and version = $${n + 3}`, [
+              ...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, it.card.maker, it.card.cardNo, d.version,
+            ]));
+          }
+        }
+      });
+    },
+    async batch(report, actor, now) {
+      const b = batchRow(report, actor, now);
+      const cols = Object.keys(b);
+      await db.executeQuery(q(`insert into import_batches (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(b)));
+    },
+    close() {},
+  };
+}
