@@ -28,6 +28,7 @@ import { authenticate, authorize } from './auth-hooks.ts';
 import { createApiLogger, withRedaction } from './logger.ts';
 import { registeredApiRoutes, type ApiRouteContext, type ApiRouteModule } from './route-registry.ts';
 import { cardRoutes } from './routes/cards.ts';
+import { importRoutes } from './routes/imports.ts';
 import { catalogueRoutes } from './routes/catalogues.ts';
 import { healthRoutes } from './routes/health.ts';
 import { transactionRoutes } from './routes/transactions.ts';
@@ -198,6 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(catalogueRoutes, { pluginHost });
   await app.register(cardRoutes, { cards });
   await app.register(transactionRoutes, { cards });
+  await app.register(importRoutes, { pluginHost, database });
 
   const ctx: ApiRouteContext = { pluginHost, database, authorize, logger };
   const extra = new Map<string, ApiRouteModule>();

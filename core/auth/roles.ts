@@ -35,6 +35,8 @@ export const PERMISSIONS = {
   'plugins.read': ['counter', 'ops'],
   'plugins.write': ['ops'],
   'readings.read': ['billing', 'ops'],
+  /** Go-live imports (cards, meters) and their batches. */
+  'imports.write': ['ops'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
