@@ -15,6 +15,7 @@ export const ROW_PROBLEMS = {
   IMPORT_MAKER_UNKNOWN: { zh: '厂家未知（没有此插件）', en: 'unknown maker (no such plugin)' },
   IMPORT_MAKER_DISABLED: { zh: '厂家插件已停用', en: "the maker's plugin is disabled" },
   IMPORT_CARD_TYPE_UNSUPPORTED: { zh: '该厂家不支持此卡型', en: 'the maker does not support this card type' },
+  IMPORT_TEXT_INVALID: { zh: '用户号/表号过长（>64）或含控制字符', en: 'user or meter number too long (>64) or holds control characters' },
   IMPORT_CARD_NO_INVALID: { zh: '卡号格式错误（1–32 位字母数字）', en: 'bad card number (1–32 letters or digits)' },
   IMPORT_COUNT_OUT_OF_RANGE: { zh: '购气次数应为 0–32767 的整数（__int16）', en: 'the purchase count must be a whole number 0–32767 (__int16)' },
   IMPORT_METER_KIND_INVALID: { zh: '表类型应为 1（民用）或 2（工业）', en: 'meter kind must be 1 (residential) or 2 (industrial)' },
