@@ -24,6 +24,8 @@ export const PERMISSIONS = {
   'cards.reissue': ['counter', 'ops'],
   'cards.format': ['counter', 'ops'],
   'cards.tool': ['counter', 'ops'],
+  /** 认领 (go-live); the adoption policy narrows it further (core/ledger/card-service.ts). Banks never. */
+  'cards.adopt': ['counter', 'ops'],
   'transactions.read': ['counter', 'bank', 'ops'],
   'transactions.confirm': ['counter', 'bank', 'ops'],
   /** Rewrite and reverse; counter and bank only on their own transactions (see mayRecover). */

@@ -36,6 +36,8 @@ async function cardImport(db: Kysely<any>): Promise<void> {
     await db.schema.alterTable('ledger_cards').addColumn(col, 'text').execute();
   }
   await db.schema.alterTable('ledger_cards').addColumn('last_sale_gas', 'integer').execute();
+  // Why a card was adopted at the counter (the policy may require a reason); null for every other operation.
+  await db.schema.alterTable('ledger_transactions').addColumn('reason', 'text').execute();
   await db.schema.createTable('import_batches')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('kind', 'text', (c) => c.notNull())

@@ -67,6 +67,8 @@ export interface LedgerTxRow {
   card_observed: string | null;
   /** ledger_0002: JSON of the last CPU read-back the station reported (confirm/reverse); null for memory cards. */
   read_back: string | null;
+  /** ledger_0003: why a card was adopted (adopt only). Optional: older writers do not set it. */
+  reason?: string | null;
 }
 
 export interface LedgerIdemRow {
