@@ -23,7 +23,7 @@ import type { Actor } from '../ledger/ledger-store.ts';
 import '../ledger/ledger-schema.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { ROW_PROBLEMS, type RowProblemCode } from './import-errors.ts';
-import { parseMapping, readSource, type SourceRow } from './import-source.ts';
+import { iterateSource, parseMapping, type SourceRow } from './import-source.ts';
 
 export const CARD_FIELDS = [
   'maker', 'cardType', 'cardNo', 'userNo', 'meterNo', 'meterKind', 'count', 'lastSaleAt', 'lastSaleGas', 'state',
@@ -196,14 +196,12 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   const phase = process.env.METERHUB_IMPORT_PHASES ? (l: string) => console.error(`${l} ${Date.now() - t0} ms`) : () => {};
   const sourceSha256 = sha256(o.text);
   const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, CARD_FIELDS) : {};
-  const source = readSource(o.text, CARD_FIELDS, mapping);
-  phase('parsed');
   const dryRun = o.dryRun === true;
   const update = o.update === true;
   const maxProblems = o.maxProblems ?? 10_000;
   const report: ImportReport = {
     kind: 'cards', batchId: dryRun ? null : newBatchId(sourceSha256), dryRun, update, sourceSha256, fileName: o.fileName ?? null,
-    rows: source.length, valid: 0, inserted: 0, unchanged: 0, updated: 0, conflicts: 0, invalid: 0, byCode: {}, problems: [],
+    rows: 0, valid: 0, inserted: 0, unchanged: 0, updated: 0, conflicts: 0, invalid: 0, byCode: {}, problems: [],
     problemsLeftOff: 0, changes: [], seconds: 0,
   };
   const problem = (line: number, maker: string | null, cardNo: string | null, code: RowProblemCode, details?: Record<string, unknown>) => {
@@ -215,68 +213,88 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
     report.problems.push({ line, maker, cardNo, code, ...ROW_PROBLEMS[code], ...(details ? { details } : {}) });
   };
 
-  // A card number twice in the file: every occurrence is refused (which one is right is the old system's call).
+  // Pass 1: card numbers only. A number twice in the file refuses every occurrence (which one is right is the
+  // old system's call), so all of them must be known before the first chunk is written.
   const seen = new Map<string, number>();
-  for (const r of source) {
+  for (const r of iterateSource(o.text, CARD_FIELDS, mapping)) {
+    report.rows++;
     const n = r.fields.cardNo;
     if (n !== undefined) seen.set(n, (seen.get(n) ?? 0) + 1);
   }
-  const items: Item[] = [];
+  phase('counted');
+  for (const [n, k] of seen) if (k === 1) seen.delete(n);
   const makers = makerLookup(o.host);
-  for (const r of source) {
-    const c = checkCardRow(r, makers);
-    if (!c.ok) {
-      report.invalid++;
-      problem(r.line, r.fields.maker ?? null, r.fields.cardNo ?? null, c.code, c.details);
-    } else if (seen.get(c.card.cardNo)! > 1) {
-      report.invalid++;
-      problem(r.line, c.card.maker, c.card.cardNo, 'IMPORT_DUPLICATE_CARD', { occurrences: seen.get(c.card.cardNo) });
-    } else {
-      items.push({ line: r.line, card: c.card, sha: rowSha(c.card) });
-    }
-  }
-  report.valid = items.length;
-  phase('checked');
 
   const writer = o.database.dialect === 'postgres' ? pgWriter(o.database) : sqliteWriter(o.database);
   const chunk = o.chunk ?? (o.database.dialect === 'postgres' ? 20_000 : 5_000);
   const now = new Date().toISOString();
   const origin = { batchId: report.batchId ?? '', sourceSha256, now };
-  try {
-    for (let i = 0; i < items.length; i += chunk) {
-      await writer.chunk(items.slice(i, i + chunk), dryRun, (item, ex) => {
-        // The card is already in the ledger: unchanged, a conflict, or (with --update) an audited change.
-        if (ex.import_row_sha256 === item.sha) {
-          report.unchanged++;
-          return null;
-        }
-        const after = columnsOf(item.card);
-        const differences = Object.fromEntries(Object.entries(after)
-          .filter(([k, v]) => (ex as unknown as Record<string, unknown>)[k] !== v)
-          .map(([k, v]) => [k, { ledger: (ex as unknown as Record<string, unknown>)[k], file: v }]));
-        const base = { maker: item.card.maker, cardNo: item.card.cardNo };
-        if (ex.import_row_sha256 === null) {
-          report.conflicts++;
-          problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_NOT_IMPORTED', { differences });
-          return null;
-        }
-        if (ex.last_tx_id !== null) {
-          report.conflicts++;
-          problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_IN_USE', { differences, lastTransactionId: ex.last_tx_id });
-          return null;
-        }
-        if (!update) {
-          report.conflicts++;
-          problem(item.line, base.maker, base.cardNo, 'IMPORT_CONFLICT', { differences, nextStep: 'check-then-update' });
-          return null;
-        }
-        report.updated++;
-        const before = Object.fromEntries(Object.keys(after).map((k) => [k, (ex as unknown as Record<string, unknown>)[k]]));
-        report.changes.push({ ...base, before, after });
-        return { version: ex.version, set: after };
-      }, origin, (n) => { report.inserted += n; });
+  const decide: Decide = (item, ex) => {
+    // The card is already in the ledger: unchanged, a conflict, or (with --update) an audited change.
+    if (ex.import_row_sha256 === item.sha) {
+      report.unchanged++;
+      return null;
     }
+    const after = columnsOf(item.card);
+    const differences = Object.fromEntries(Object.entries(after)
+      .filter(([k, v]) => (ex as unknown as Record<string, unknown>)[k] !== v)
+      .map(([k, v]) => [k, { ledger: (ex as unknown as Record<string, unknown>)[k], file: v }]));
+    const base = { maker: item.card.maker, cardNo: item.card.cardNo };
+    if (ex.import_row_sha256 === null) {
+      report.conflicts++;
+      problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_NOT_IMPORTED', { differences });
+      return null;
+    }
+    if (ex.last_tx_id !== null) {
+      report.conflicts++;
+      problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_IN_USE', { differences, lastTransactionId: ex.last_tx_id });
+      return null;
+    }
+    if (!update) {
+      report.conflicts++;
+      problem(item.line, base.maker, base.cardNo, 'IMPORT_CONFLICT', { differences, nextStep: 'check-then-update' });
+      return null;
+    }
+    report.updated++;
+    const before = Object.fromEntries(Object.keys(after).map((k) => [k, (ex as unknown as Record<string, unknown>)[k]]));
+    report.changes.push({ ...base, before, after });
+    return { version: ex.version, set: after };
+  };
+  const inserted = (n: number) => { report.inserted += n; };
+  // PostgreSQL: two chunks in flight (two server backends work while this process reads the next rows); chunks
+  // never share a card (a number twice in the file is refused), so their order does not matter. SQLite: one.
+  const inflight: Array<Promise<void>> = [];
+  const send = async (items: Item[]) => {
+    if (inflight.length >= writer.parallel) await inflight.shift();
+    const p = writer.chunk(items, dryRun, decide, origin, inserted);
+    p.catch(() => {}); // awaited below; no unhandled rejection while it waits its turn
+    inflight.push(p);
+  };
+  try {
+    // Pass 2: check and write chunk by chunk.
+    let items: Item[] = [];
+    for (const r of iterateSource(o.text, CARD_FIELDS, mapping)) {
+      const c = checkCardRow(r, makers);
+      if (!c.ok) {
+        report.invalid++;
+        problem(r.line, r.fields.maker ?? null, r.fields.cardNo ?? null, c.code, c.details);
+      } else if (seen.has(c.card.cardNo)) {
+        report.invalid++;
+        problem(r.line, c.card.maker, c.card.cardNo, 'IMPORT_DUPLICATE_CARD', { occurrences: seen.get(c.card.cardNo) });
+      } else {
+        report.valid++;
+        items.push({ line: r.line, card: c.card, sha: rowSha(c.card) });
+        if (items.length >= chunk) {
+          await send(items);
+          items = [];
+        }
+      }
+    }
+    if (items.length) await send(items);
+    await Promise.all(inflight);
     phase('written');
+    // Bad rows are found while checking, conflicts while writing: one order for the reader, by line.
+    report.problems.sort((a, b) => a.line - b.line);
     report.seconds = +((Date.now() - t0) / 1000).toFixed(3);
     if (!dryRun) await writer.batch(report, o.actor, now);
   } finally {
@@ -289,6 +307,7 @@ type Decide = (item: Item, existing: Existing) => { version: number; set: Column
 interface Origin { batchId: string; sourceSha256: string; now: string }
 
 interface Writer {
+  parallel: number;
   chunk(items: Item[], dryRun: boolean, decide: Decide, origin: Origin, inserted: (n: number) => void): Promise<void>;
   batch(report: ImportReport, actor: Actor, now: string): Promise<void>;
   close(): void;
@@ -347,6 +366,7 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
     return n;
   });
   return {
+    parallel: 1,
     async chunk(items, dryRun, decide, origin, inserted) {
       inserted(run.immediate(items, dryRun, decide, origin));
     },
@@ -366,6 +386,7 @@ function pgWriter(database: MeterHubDatabase): Writer {
   const db = database.db;
   const q = (text: string, params: unknown[]) => CompiledQuery.raw(text, params);
   return {
+    parallel: 2,
     async chunk(items, dryRun, decide, origin, inserted) {
       await db.transaction().execute(async (trx) => {
         let rest = items;
