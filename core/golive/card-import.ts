@@ -22,6 +22,8 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import type { Actor } from '../ledger/ledger-store.ts';
 import '../ledger/ledger-schema.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
+import type pg from 'pg';
+import { copyFrom, copyText } from './pg-copy.ts';
 import { ROW_PROBLEMS, type RowProblemCode } from './import-errors.ts';
 import { iterateSource, parseMapping, type SourceRow } from './import-source.ts';
 
@@ -225,8 +227,10 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   for (const [n, k] of seen) if (k === 1) seen.delete(n);
   const makers = makerLookup(o.host);
 
-  const writer = o.database.dialect === 'postgres' ? pgWriter(o.database) : sqliteWriter(o.database);
-  const chunk = o.chunk ?? (o.database.dialect === 'postgres' ? 20_000 : 5_000);
+  const writer = o.database.dialect === 'postgres'
+    ? (o.database.pool ? pgCopyWriter(o.database, o.database.pool) : pgWriter(o.database))
+    : sqliteWriter(o.database);
+  const chunk = o.chunk ?? (o.database.dialect === 'postgres' ? 50_000 : 5_000);
   const now = new Date().toISOString();
   const origin = { batchId: report.batchId ?? '', sourceSha256, now };
   const decide: Decide = (item, ex) => {
@@ -381,7 +385,75 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
   };
 }
 
-/** PostgreSQL: per chunk one INSERT … SELECT FROM unnest(arrays) … RETURNING, then one lookup of the rest. */
+/**
+ * PostgreSQL with its pool at hand: per chunk, COPY into a temporary table (no index, dropped at commit), then one
+ * INSERT … SELECT … ON CONFLICT DO NOTHING into the ledger, all in one transaction; the rows that were already
+ * there are looked up only when the chunk did not insert every row.
+ */
+function pgCopyWriter(database: MeterHubDatabase, pool: pg.Pool): Writer {
+  const batch = pgWriter(database).batch;
+  return {
+    parallel: 2,
+    batch,
+    close() {},
+    async chunk(items, dryRun, decide, origin, inserted) {
+      const c = await pool.connect();
+      try {
+        await c.query('begin');
+        await c.query(`create temp table import_stage (idx int, maker text, card_no text, card_type text, meter_kind int, count int,
+          open_gas int, status text, user_no text, meter_no text, last_sale_at text, last_sale_gas int, row_sha text) on commit drop`);
+        let payload = '';
+        items.forEach((it, i) => {
+          const k = it.card;
+          payload += `${i}\t${copyText(k.maker)}\t${copyText(k.cardNo)}\t${copyText(k.cardType)}\t${copyText(k.meterKind)}\t${k.count}\t` +
+            `${k.lastSaleGas ?? 0}\t${k.state}\t${copyText(k.userNo)}\t${copyText(k.meterNo)}\t${copyText(k.lastSaleAt)}\t` +
+            `${copyText(k.lastSaleGas)}\t${it.sha}\n`;
+        });
+        await copyFrom(c, 'copy import_stage from stdin', payload);
+        if (!dryRun) {
+          const r = await c.query(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas, reissues, status,
+            version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas, import_batch_id, import_sha256,
+            import_row_sha256)
+            select maker, card_no, card_type, meter_kind, count, open_gas, 0, status, 1, $1, $1, user_no, meter_no, last_sale_at,
+              last_sale_gas, $2, $3, row_sha from import_stage
+            on conflict (maker, card_no) do nothing`, [origin.now, origin.batchId, origin.sourceSha256]);
+          if (r.rowCount === items.length) {
+            inserted(items.length);
+            await c.query('commit');
+            return;
+          }
+        }
+        const found = await c.query<Existing & { idx: number }>(`select s.idx, ${EXISTING_COLS.split(', ').map((x) => `l.${x}`).join(', ')}
+          from import_stage s join ledger_cards l on l.maker = s.maker and l.card_no = s.card_no`);
+        let fresh = dryRun ? items.length - found.rows.length : 0;
+        for (const ex of found.rows) {
+          if (!dryRun && ex.import_batch_id === origin.batchId) {
+            fresh++;
+            continue;
+          }
+          const it = items[ex.idx]!;
+          const d = decide(it, ex);
+          if (d && !dryRun) {
+            let n = 0;
+            const text = UPDATE_SET.replace(/\?/g, () => `$${++n}`);
+            await c.query(`update ledger_cards set ${text} where maker = $${n + 1} and card_no = $${n + 2} and version = $${n + 3}`, [
+              ...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, it.card.maker, it.card.cardNo, d.version,
+            ]);
+          }
+        }
+        inserted(fresh);
+        await c.query('commit');
+      } catch (e) {
+        await c.query('rollback').catch(() => {});
+        throw e;
+      } finally {
+        c.release();
+      }
+    },
+  };
+}
+
+/** PostgreSQL without the pool (not opened by openDatabase): per chunk one INSERT … SELECT FROM unnest(arrays) … RETURNING, then one lookup of the rest. */
 function pgWriter(database: MeterHubDatabase): Writer {
   const db = database.db;
   const q = (text: string, params: unknown[]) => CompiledQuery.raw(text, params);
