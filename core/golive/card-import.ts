@@ -9,9 +9,10 @@
  * Each imported card carries its batch id and the source file's SHA-256 (ledger-import-schema.ts); the batch id
  * goes into the audit trail, and the batch row keeps the report.
  *
- * Speed: rows go in by chunks in one transaction each — on PostgreSQL one multi-row `INSERT … SELECT FROM
- * unnest(arrays) ON CONFLICT DO NOTHING RETURNING` per chunk, on SQLite one prepared statement per row inside the
- * chunk's transaction on a connection of its own (short write locks, so sales go on meanwhile).
+ * Speed: the file is walked twice (card numbers, then chunk by chunk) so a million rows are never held at once.
+ * Chunks go in one transaction each — on PostgreSQL a COPY into a temporary table and one `INSERT … SELECT …
+ * ON CONFLICT DO NOTHING` (two chunks in flight), on SQLite one prepared statement per row inside the chunk's
+ * transaction on a connection of its own (short write locks, so sales go on meanwhile).
  */
 import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,7 +23,6 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import type { Actor } from '../ledger/ledger-store.ts';
 import '../ledger/ledger-schema.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
-import type pg from 'pg';
 import { copyFrom, copyText } from './pg-copy.ts';
 import { ROW_PROBLEMS, type RowProblemCode } from './import-errors.ts';
 import { iterateSource, parseMapping, type SourceRow } from './import-source.ts';
@@ -99,9 +99,6 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const rowHash: (s: string) => string = typeof (crypto as { hash?: unknown }).hash === 'function'
   ? (s) => (crypto as unknown as { hash(a: string, d: string): string }).hash('sha256', s)
   : sha256;
-/** Separators of the packed chunk (PostgreSQL path); checkCardRow refuses text that contains them. */
-const US = '\u001f';
-const RS = '\u001e';
 const CARD_NO = new RegExp(`^[0-9A-Za-z]{1,${LIMITS.cardNoMaxLength}}$`);
 const INT = /^\d+$/;
 // eslint-disable-next-line no-control-regex
@@ -113,7 +110,9 @@ export function newBatchId(sourceSha256: string): string {
 
 /** The row's identity for idempotency: every imported value, in a fixed order. */
 function rowSha(c: ImportedCard): string {
-  return rowHash([c.maker, c.cardType, c.cardNo, c.userNo, c.meterNo, c.meterKind, c.count, c.lastSaleAt, c.lastSaleGas, c.state]
+  return rowHash([
+    c.maker, c.cardType, c.cardNo, c.userNo, c.meterNo, c.meterKind, c.count, c.lastSaleAt, c.lastSaleGas, c.state,
+  ]
     .map((v) => (v === null ? '\u0000' : String(v))).join('\u001f'));
 }
 
@@ -136,24 +135,33 @@ export function checkCardRow(
   if (!st) return { ok: false, code: 'IMPORT_MAKER_UNKNOWN', details: { maker, known: [...makers.keys()] } };
   if (!st.enabled) return { ok: false, code: 'IMPORT_MAKER_DISABLED', details: { maker } };
   if (!st.cardTypes.includes(f.cardType!)) {
-    return { ok: false, code: 'IMPORT_CARD_TYPE_UNSUPPORTED', details: { maker, cardType: f.cardType, supported: st.cardTypes } };
+    const details = { maker, cardType: f.cardType, supported: st.cardTypes };
+    return { ok: false, code: 'IMPORT_CARD_TYPE_UNSUPPORTED', details };
   }
   for (const k of ['userNo', 'meterNo'] as const) {
     const v = f[k];
-    if (v !== undefined && (v.length > 64 || CONTROL.test(v))) return { ok: false, code: 'IMPORT_TEXT_INVALID', details: { field: k } };
+    if (v !== undefined && (v.length > 64 || CONTROL.test(v))) {
+      return { ok: false, code: 'IMPORT_TEXT_INVALID', details: { field: k } };
+    }
   }
   if (!CARD_NO.test(f.cardNo!)) return { ok: false, code: 'IMPORT_CARD_NO_INVALID', details: { cardNo: f.cardNo } };
   const count = INT.test(f.count!) ? Number(f.count) : NaN;
-  if (!(count >= 0 && count <= LIMITS.countMax)) return { ok: false, code: 'IMPORT_COUNT_OUT_OF_RANGE', details: { count: f.count, max: LIMITS.countMax } };
+  if (!(count >= 0 && count <= LIMITS.countMax)) {
+    return { ok: false, code: 'IMPORT_COUNT_OUT_OF_RANGE', details: { count: f.count, max: LIMITS.countMax } };
+  }
   let meterKind: number | null = null;
   if (f.meterKind !== undefined) {
-    if (f.meterKind !== '1' && f.meterKind !== '2') return { ok: false, code: 'IMPORT_METER_KIND_INVALID', details: { meterKind: f.meterKind } };
+    if (f.meterKind !== '1' && f.meterKind !== '2') {
+      return { ok: false, code: 'IMPORT_METER_KIND_INVALID', details: { meterKind: f.meterKind } };
+    }
     meterKind = Number(f.meterKind);
   }
   let lastSaleGas: number | null = null;
   if (f.lastSaleGas !== undefined) {
     lastSaleGas = INT.test(f.lastSaleGas) ? Number(f.lastSaleGas) : NaN;
-    if (!(lastSaleGas >= 0 && lastSaleGas <= LIMITS.gasMax)) return { ok: false, code: 'IMPORT_GAS_INVALID', details: { lastSaleGas: f.lastSaleGas } };
+    if (!(lastSaleGas >= 0 && lastSaleGas <= LIMITS.gasMax)) {
+      return { ok: false, code: 'IMPORT_GAS_INVALID', details: { lastSaleGas: f.lastSaleGas } };
+    }
   }
   let lastSaleAt: string | null = null;
   if (f.lastSaleAt !== undefined) {
@@ -163,11 +171,14 @@ export function checkCardRow(
     }
   }
   const state = (f.state ?? 'active') as CardState;
-  if (!CARD_STATES.includes(state)) return { ok: false, code: 'IMPORT_STATE_INVALID', details: { state: f.state, allowed: CARD_STATES } };
+  if (!CARD_STATES.includes(state)) {
+    return { ok: false, code: 'IMPORT_STATE_INVALID', details: { state: f.state, allowed: CARD_STATES } };
+  }
   return {
     ok: true,
     card: {
-      maker, cardType: f.cardType!, cardNo: f.cardNo!, userNo: f.userNo ?? null, meterNo: f.meterNo ?? null, meterKind, count,
+      maker, cardType: f.cardType!, cardNo: f.cardNo!, userNo: f.userNo ?? null, meterNo: f.meterNo ?? null,
+      meterKind, count,
       lastSaleAt, lastSaleGas, state,
     },
   };
@@ -195,18 +206,24 @@ interface Item { line: number; card: ImportedCard; sha: string }
 
 export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   const t0 = Date.now();
-  const phase = process.env.METERHUB_IMPORT_PHASES ? (l: string) => console.error(`${l} ${Date.now() - t0} ms`) : () => {};
+  // METERHUB_IMPORT_PHASES=1: where the time goes (the bench's figures), on stderr.
+  const phase = process.env.METERHUB_IMPORT_PHASES
+    ? (l: string) => console.error(`${l} ${Date.now() - t0} ms`)
+    : () => {};
   const sourceSha256 = sha256(o.text);
   const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, CARD_FIELDS) : {};
   const dryRun = o.dryRun === true;
   const update = o.update === true;
   const maxProblems = o.maxProblems ?? 10_000;
   const report: ImportReport = {
-    kind: 'cards', batchId: dryRun ? null : newBatchId(sourceSha256), dryRun, update, sourceSha256, fileName: o.fileName ?? null,
+    kind: 'cards', batchId: dryRun ? null : newBatchId(sourceSha256), dryRun, update, sourceSha256,
+    fileName: o.fileName ?? null,
     rows: 0, valid: 0, inserted: 0, unchanged: 0, updated: 0, conflicts: 0, invalid: 0, byCode: {}, problems: [],
     problemsLeftOff: 0, changes: [], seconds: 0,
   };
-  const problem = (line: number, maker: string | null, cardNo: string | null, code: RowProblemCode, details?: Record<string, unknown>) => {
+  const problem = (
+    line: number, maker: string | null, cardNo: string | null, code: RowProblemCode, details?: Record<string, unknown>,
+  ) => {
     report.byCode[code] = (report.byCode[code] ?? 0) + 1;
     if (report.problems.length >= maxProblems) {
       report.problemsLeftOff++;
@@ -227,9 +244,7 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   for (const [n, k] of seen) if (k === 1) seen.delete(n);
   const makers = makerLookup(o.host);
 
-  const writer = o.database.dialect === 'postgres'
-    ? (o.database.pool ? pgCopyWriter(o.database, o.database.pool) : pgWriter(o.database))
-    : sqliteWriter(o.database);
+  const writer = o.database.dialect === 'postgres' ? pgCopyWriter(o.database) : sqliteWriter(o.database);
   const chunk = o.chunk ?? (o.database.dialect === 'postgres' ? 50_000 : 5_000);
   const now = new Date().toISOString();
   const origin = { batchId: report.batchId ?? '', sourceSha256, now };
@@ -251,7 +266,8 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
     }
     if (ex.last_tx_id !== null) {
       report.conflicts++;
-      problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_IN_USE', { differences, lastTransactionId: ex.last_tx_id });
+      const details = { differences, lastTransactionId: ex.last_tx_id };
+      problem(item.line, base.maker, base.cardNo, 'IMPORT_CARD_IN_USE', details);
       return null;
     }
     if (!update) {
@@ -260,7 +276,8 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
       return null;
     }
     report.updated++;
-    const before = Object.fromEntries(Object.keys(after).map((k) => [k, (ex as unknown as Record<string, unknown>)[k]]));
+    const old = ex as unknown as Record<string, unknown>;
+    const before = Object.fromEntries(Object.keys(after).map((k) => [k, old[k]]));
     report.changes.push({ ...base, before, after });
     return { version: ex.version, set: after };
   };
@@ -317,18 +334,25 @@ interface Writer {
   close(): void;
 }
 
-const EXISTING_COLS = 'maker, card_no, import_batch_id, version, last_tx_id, import_row_sha256, card_type, meter_kind, count, open_gas, status, ' +
-  'user_no, meter_no, last_sale_at, last_sale_gas';
-const UPDATE_SET = 'card_type = ?, meter_kind = ?, count = ?, open_gas = ?, status = ?, user_no = ?, meter_no = ?, last_sale_at = ?, ' +
-  'last_sale_gas = ?, import_batch_id = ?, import_sha256 = ?, import_row_sha256 = ?, version = version + 1, updated_at = ?';
-const setValues = (s: Columns) => [s.card_type, s.meter_kind, s.count, s.open_gas, s.status, s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas];
+const EXISTING_COLS = 'maker, card_no, import_batch_id, version, last_tx_id, import_row_sha256, card_type, ' +
+  'meter_kind, count, open_gas, status, user_no, meter_no, last_sale_at, last_sale_gas';
+const UPDATE_SET = 'card_type = ?, meter_kind = ?, count = ?, open_gas = ?, status = ?, user_no = ?, meter_no = ?, ' +
+  'last_sale_at = ?, last_sale_gas = ?, import_batch_id = ?, import_sha256 = ?, import_row_sha256 = ?, ' +
+  'version = version + 1, updated_at = ?';
+const setValues = (s: Columns) => [
+  s.card_type, s.meter_kind, s.count, s.open_gas, s.status, s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas,
+];
 
 function batchRow(report: ImportReport, actor: Actor, now: string) {
   return {
     id: report.batchId!, kind: report.kind, source_sha256: report.sourceSha256, file_name: report.fileName,
-    actor_name: actor.name, actor_role: actor.role, channel: actor.channel, rows: report.rows, inserted: report.inserted,
+    actor_name: actor.name, actor_role: actor.role, channel: actor.channel, rows: report.rows,
+    inserted: report.inserted,
     unchanged: report.unchanged, updated: report.updated, conflicts: report.conflicts, invalid: report.invalid,
-    report: JSON.stringify({ byCode: report.byCode, problems: report.problems, problemsLeftOff: report.problemsLeftOff, changes: report.changes }),
+    report: JSON.stringify({
+      byCode: report.byCode, problems: report.problems, problemsLeftOff: report.problemsLeftOff,
+      changes: report.changes,
+    }),
     created_at: now,
   };
 }
@@ -339,8 +363,9 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 10000');
-  const insert = db.prepare(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas, reissues, status,
-    version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas, import_batch_id, import_sha256, import_row_sha256)
+  const insert = db.prepare(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas, reissues,
+    status, version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas, import_batch_id,
+    import_sha256, import_row_sha256)
     values (?, ?, ?, ?, ?, ?, 0, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (maker, card_no) do nothing`);
   const select = db.prepare(`select ${EXISTING_COLS} from ledger_cards where maker = ? and card_no = ?`);
   const upd = db.prepare(`update ledger_cards set ${UPDATE_SET} where maker = ? and card_no = ? and version = ?`);
@@ -350,8 +375,9 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
       const c = it.card;
       if (!dryRun) {
         const s = columnsOf(c);
-        const r = insert.run(c.maker, c.cardNo, s.card_type, s.meter_kind, s.count, s.open_gas, s.status, origin.now, origin.now,
-          s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas, origin.batchId, origin.sourceSha256, it.sha);
+        const r = insert.run(c.maker, c.cardNo, s.card_type, s.meter_kind, s.count, s.open_gas, s.status, origin.now,
+          origin.now, s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas, origin.batchId, origin.sourceSha256,
+          it.sha);
         if (r.changes === 1) {
           n++;
           continue;
@@ -364,7 +390,8 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
       }
       const d = decide(it, ex);
       if (d && !dryRun) {
-        upd.run(...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, c.maker, c.cardNo, d.version);
+        const where = [c.maker, c.cardNo, d.version];
+        upd.run(...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, ...where);
       }
     }
     return n;
@@ -377,7 +404,8 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
     async batch(report, actor, now) {
       const b = batchRow(report, actor, now);
       const cols = Object.keys(b);
-      db.prepare(`insert into import_batches (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')})`).run(...Object.values(b));
+      const values = cols.map(() => '?').join(', ');
+      db.prepare(`insert into import_batches (${cols.join(', ')}) values (${values})`).run(...Object.values(b));
     },
     close() {
       db.close();
@@ -390,32 +418,42 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
  * INSERT … SELECT … ON CONFLICT DO NOTHING into the ledger, all in one transaction; the rows that were already
  * there are looked up only when the chunk did not insert every row.
  */
-function pgCopyWriter(database: MeterHubDatabase, pool: pg.Pool): Writer {
-  const batch = pgWriter(database).batch;
+function pgCopyWriter(database: MeterHubDatabase): Writer {
+  const pool = database.pool;
+  if (!pool) throw new Error('card import on PostgreSQL needs the pool of openDatabase()');
   return {
     parallel: 2,
-    batch,
+    async batch(report, actor, now) {
+      const b = batchRow(report, actor, now);
+      const cols = Object.keys(b);
+      const values = cols.map((_, i) => `$${i + 1}`).join(', ');
+      const text = `insert into import_batches (${cols.join(', ')}) values (${values})`;
+      await database.db.executeQuery(CompiledQuery.raw(text, Object.values(b)));
+    },
     close() {},
     async chunk(items, dryRun, decide, origin, inserted) {
       const c = await pool.connect();
       try {
         await c.query('begin');
-        await c.query(`create temp table import_stage (idx int, maker text, card_no text, card_type text, meter_kind int, count int,
-          open_gas int, status text, user_no text, meter_no text, last_sale_at text, last_sale_gas int, row_sha text) on commit drop`);
+        await c.query(`create temp table import_stage (idx int, maker text, card_no text, card_type text,
+          meter_kind int, count int, open_gas int, status text, user_no text, meter_no text, last_sale_at text,
+          last_sale_gas int, row_sha text) on commit drop`);
         let payload = '';
         items.forEach((it, i) => {
           const k = it.card;
-          payload += `${i}\t${copyText(k.maker)}\t${copyText(k.cardNo)}\t${copyText(k.cardType)}\t${copyText(k.meterKind)}\t${k.count}\t` +
-            `${k.lastSaleGas ?? 0}\t${k.state}\t${copyText(k.userNo)}\t${copyText(k.meterNo)}\t${copyText(k.lastSaleAt)}\t` +
-            `${copyText(k.lastSaleGas)}\t${it.sha}\n`;
+          payload += [
+            i, copyText(k.maker), copyText(k.cardNo), copyText(k.cardType), copyText(k.meterKind), k.count,
+            k.lastSaleGas ?? 0, k.state, copyText(k.userNo), copyText(k.meterNo), copyText(k.lastSaleAt),
+            copyText(k.lastSaleGas), it.sha,
+          ].join('\t') + '\n';
         });
         await copyFrom(c, 'copy import_stage from stdin', payload);
         if (!dryRun) {
-          const r = await c.query(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas, reissues, status,
-            version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas, import_batch_id, import_sha256,
-            import_row_sha256)
-            select maker, card_no, card_type, meter_kind, count, open_gas, 0, status, 1, $1, $1, user_no, meter_no, last_sale_at,
-              last_sale_gas, $2, $3, row_sha from import_stage
+          const r = await c.query(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas,
+            reissues, status, version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas,
+            import_batch_id, import_sha256, import_row_sha256)
+            select maker, card_no, card_type, meter_kind, count, open_gas, 0, status, 1, $1, $1, user_no, meter_no,
+              last_sale_at, last_sale_gas, $2, $3, row_sha from import_stage
             on conflict (maker, card_no) do nothing`, [origin.now, origin.batchId, origin.sourceSha256]);
           if (r.rowCount === items.length) {
             inserted(items.length);
@@ -423,7 +461,8 @@ function pgCopyWriter(database: MeterHubDatabase, pool: pg.Pool): Writer {
             return;
           }
         }
-        const found = await c.query<Existing & { idx: number }>(`select s.idx, ${EXISTING_COLS.split(', ').map((x) => `l.${x}`).join(', ')}
+        const cols = EXISTING_COLS.split(', ').map((x) => `l.${x}`).join(', ');
+        const found = await c.query<Existing & { idx: number }>(`select s.idx, ${cols}
           from import_stage s join ledger_cards l on l.maker = s.maker and l.card_no = s.card_no`);
         let fresh = dryRun ? items.length - found.rows.length : 0;
         for (const ex of found.rows) {
@@ -436,8 +475,10 @@ function pgCopyWriter(database: MeterHubDatabase, pool: pg.Pool): Writer {
           if (d && !dryRun) {
             let n = 0;
             const text = UPDATE_SET.replace(/\?/g, () => `$${++n}`);
-            await c.query(`update ledger_cards set ${text} where maker = $${n + 1} and card_no = $${n + 2} and version = $${n + 3}`, [
-              ...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, it.card.maker, it.card.cardNo, d.version,
+            const where = `maker = $${n + 1} and card_no = $${n + 2} and version = $${n + 3}`;
+            await c.query(`update ledger_cards set ${text} where ${where}`, [
+              ...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now,
+              it.card.maker, it.card.cardNo, d.version,
             ]);
           }
         }
@@ -450,65 +491,5 @@ function pgCopyWriter(database: MeterHubDatabase, pool: pg.Pool): Writer {
         c.release();
       }
     },
-  };
-}
-
-/** PostgreSQL without the pool (not opened by openDatabase): per chunk one INSERT … SELECT FROM unnest(arrays) … RETURNING, then one lookup of the rest. */
-function pgWriter(database: MeterHubDatabase): Writer {
-  const db = database.db;
-  const q = (text: string, params: unknown[]) => CompiledQuery.raw(text, params);
-  return {
-    parallel: 2,
-    async chunk(items, dryRun, decide, origin, inserted) {
-      await db.transaction().execute(async (trx) => {
-        let rest = items;
-        if (!dryRun) {
-          // The chunk travels as one text parameter and PostgreSQL splits it (C speed); no per-value encoding here.
-          const packed = items.map((i) => {
-            const c = i.card;
-            return [c.maker, c.cardNo, c.cardType, c.meterKind ?? '', c.count, c.lastSaleGas ?? 0, c.state, c.userNo ?? '', c.meterNo ?? '',
-              c.lastSaleAt ?? '', c.lastSaleGas ?? '', i.sha].join(US);
-          }).join(RS);
-          const r = await trx.executeQuery(q(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas, reissues,
-            status, version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas, import_batch_id, import_sha256,
-            import_row_sha256)
-            select a[1], a[2], a[3], nullif(a[4], '')::int, a[5]::int, a[6]::int, 0, a[7], 1, $2, $2, nullif(a[8], ''), nullif(a[9], ''),
-              nullif(a[10], ''), nullif(a[11], '')::int, $3, $4, a[12]
-            from (select string_to_array(l, chr(31)) as a from unnest(string_to_array($1, chr(30))) as l) as s
-            on conflict (maker, card_no) do nothing`, [packed, origin.now, origin.batchId, origin.sourceSha256]));
-          const n = Number(r.numAffectedRows ?? 0n);
-          if (n === items.length) {
-            inserted(n);
-            return;
-          }
-        }
-        const found = await trx.executeQuery<Existing>(q(`select ${EXISTING_COLS.split(', ').map((c) => `c.${c}`).join(', ')}
-          from ledger_cards c join unnest($1::text[], $2::text[]) as k(maker, card_no) on c.maker = k.maker and c.card_no = k.card_no`,
-        [rest.map((i) => i.card.maker), rest.map((i) => i.card.cardNo)]));
-        const byKey = new Map(found.rows.map((x) => [`${x.maker}\u0000${x.card_no}`, x]));
-        // Rows this batch has just written are the inserted ones (a card number is in a batch once at most).
-        let fresh = dryRun ? rest.length - found.rows.length : 0;
-        for (const x of found.rows) if (!dryRun && x.import_batch_id === origin.batchId) fresh++;
-        inserted(fresh);
-        for (const it of rest) {
-          const ex = byKey.get(`${it.card.maker}\u0000${it.card.cardNo}`);
-          if (!ex || (!dryRun && ex.import_batch_id === origin.batchId)) continue;
-          const d = decide(it, ex);
-          if (d && !dryRun) {
-            let n = 0;
-            const text = UPDATE_SET.replace(/\?/g, () => `$${++n}`);
-            await trx.executeQuery(q(`update ledger_cards set ${text} where maker = $${n + 1} and card_no = $${n + 2} and version = $${n + 3}`, [
-              ...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now, it.card.maker, it.card.cardNo, d.version,
-            ]));
-          }
-        }
-      });
-    },
-    async batch(report, actor, now) {
-      const b = batchRow(report, actor, now);
-      const cols = Object.keys(b);
-      await db.executeQuery(q(`insert into import_batches (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(b)));
-    },
-    close() {},
   };
 }
