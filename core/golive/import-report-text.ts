@@ -16,6 +16,8 @@ export function importReportLines(r: ImportReport, o: { maxRows?: number } = {})
   }
   const left = r.problems.length - Math.min(r.problems.length, max) + r.problemsLeftOff;
   if (left > 0) out.push(`……另有 ${left} 行问题未列出 / ${left} more problems not listed (use --json or --report)`);
-  for (const c of r.changes) out.push(`更新 updated ${c.maker}/${c.cardNo}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`);
+  for (const c of r.changes) {
+    out.push(`更新 updated ${c.maker}/${c.cardNo}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`);
+  }
   return out;
 }

@@ -35,24 +35,37 @@ export function parseMapping(text: string, known: readonly string[]): ImportMapp
   const o = m as Record<string, unknown>;
   const allowed = ['columns', 'values', 'defaults', 'delimiter'];
   const extra = Object.keys(o).filter((k) => !allowed.includes(k));
-  if (extra.length) throw ImportMappingInvalid({ unknownKeys: extra, allowed }, { zh: `未知项 ${extra.join(', ')}`, en: `unknown keys ${extra.join(', ')}` });
+  if (extra.length) {
+    const list = extra.join(', ');
+    throw ImportMappingInvalid({ unknownKeys: extra, allowed }, { zh: `未知项 ${list}`, en: `unknown keys ${list}` });
+  }
   for (const part of ['columns', 'defaults'] as const) {
     const p = o[part];
     if (p === undefined) continue;
-    if (!isStringMap(p)) throw ImportMappingInvalid({ part }, { zh: `${part} 应为 字段→文本`, en: `${part} must map field → text` });
+    if (!isStringMap(p)) {
+      throw ImportMappingInvalid({ part }, { zh: `${part} 应为 字段→文本`, en: `${part} must map field → text` });
+    }
     const bad = Object.keys(p).filter((k) => !known.includes(k));
-    if (bad.length) throw ImportMappingInvalid({ part, unknownFields: bad, known }, { zh: `未知字段 ${bad.join(', ')}`, en: `unknown fields ${bad.join(', ')}` });
+    if (bad.length) {
+      const list = bad.join(', ');
+      const text = { zh: `未知字段 ${list}`, en: `unknown fields ${list}` };
+      throw ImportMappingInvalid({ part, unknownFields: bad, known }, text);
+    }
   }
   if (o.values !== undefined) {
     const v = o.values;
     if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every(isStringMap)) {
-      throw ImportMappingInvalid({ part: 'values' }, { zh: 'values 应为 字段→{原值→新值}', en: 'values must map field → {their code → ours}' });
+      throw ImportMappingInvalid({ part: 'values' }, {
+        zh: 'values 应为 字段→{原值→新值}', en: 'values must map field → {their code → ours}',
+      });
     }
     const bad = Object.keys(v).filter((k) => !known.includes(k));
     if (bad.length) throw ImportMappingInvalid({ part: 'values', unknownFields: bad, known });
   }
-  if (o.delimiter !== undefined && (typeof o.delimiter !== 'string' || o.delimiter.length !== 1 || o.delimiter === '"')) {
-    throw ImportMappingInvalid({ part: 'delimiter' }, { zh: 'delimiter 应为单个字符', en: 'delimiter must be one character' });
+  const d = o.delimiter;
+  if (d !== undefined && (typeof d !== 'string' || d.length !== 1 || d === '"')) {
+    const text = { zh: 'delimiter 应为单个字符', en: 'delimiter must be one character' };
+    throw ImportMappingInvalid({ part: 'delimiter' }, text);
   }
   return o as ImportMapping;
 }
@@ -70,7 +83,9 @@ export function readSource(text: string, fields: readonly string[], mapping: Imp
  * The same rows one at a time. A million rows held at once (each an object of strings) kept the garbage collector
  * busy for most of an import; the importer walks the file twice instead (card numbers first, then chunks).
  */
-export function* iterateSource(text: string, fields: readonly string[], mapping: ImportMapping = {}): Generator<SourceRow> {
+export function* iterateSource(
+  text: string, fields: readonly string[], mapping: ImportMapping = {},
+): Generator<SourceRow> {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const first = body.trimStart()[0];
   if (first === '[') yield* fromJson(body, fields, mapping);
@@ -99,9 +114,12 @@ function fromJson(text: string, fields: readonly string[], mapping: ImportMappin
   try {
     arr = JSON.parse(text);
   } catch (e) {
-    throw ImportFileUnreadable({ format: 'json', reason: (e as Error).message }, { zh: '不是合法的 JSON', en: 'not valid JSON' });
+    const reason = (e as Error).message;
+    throw ImportFileUnreadable({ format: 'json', reason }, { zh: '不是合法的 JSON', en: 'not valid JSON' });
   }
-  if (!Array.isArray(arr)) throw ImportFileUnreadable({ format: 'json' }, { zh: '应为对象数组', en: 'expected an array of objects' });
+  if (!Array.isArray(arr)) {
+    throw ImportFileUnreadable({ format: 'json' }, { zh: '应为对象数组', en: 'expected an array of objects' });
+  }
   const map = mapper(fields, mapping);
   return arr.map((item, i) => {
     const o = item && typeof item === 'object' ? item as Record<string, unknown> : {};
@@ -118,7 +136,11 @@ function* fromCsv(text: string, fields: readonly string[], mapping: ImportMappin
   const map = mapper(fields, mapping);
   for (const rec of records) {
     if (rec.r.length === 1 && rec.r[0] === '') continue;
-    yield { line: rec.line, fields: map((c) => { const i = index.get(c); return i === undefined ? undefined : rec.r[i]; }) };
+    const cell = (c: string) => {
+      const i = index.get(c);
+      return i === undefined ? undefined : rec.r[i];
+    };
+    yield { line: rec.line, fields: map(cell) };
   }
 }
 
@@ -156,7 +178,11 @@ function* csvRecords(text: string, delim: string): Generator<{ line: number; r: 
       else if (ch === '\n') break;
       else if (ch !== '\r') field += ch;
     }
-    if (quoted) throw ImportFileUnreadable({ format: 'csv', line: startLine }, { zh: `第 ${startLine} 行引号未闭合`, en: `unclosed quote at line ${startLine}` });
+    if (quoted) {
+      throw ImportFileUnreadable({ format: 'csv', line: startLine }, {
+        zh: `第 ${startLine} 行引号未闭合`, en: `unclosed quote at line ${startLine}`,
+      });
+    }
     rec.push(field);
     yield { line: startLine, r: rec };
     pos = i + 1;

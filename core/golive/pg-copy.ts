@@ -33,7 +33,8 @@ export function copyFrom(client: pg.PoolClient, text: string, payload: string): 
         if (error) reject(error instanceof Error ? error : new Error(String(error)));
         else resolve(rows);
       },
-      handleRowDescription() {}, handleDataRow() {}, handlePortalSuspended() {}, handleEmptyQuery() {}, handleCopyData() {},
+      handleRowDescription() {}, handleDataRow() {}, handlePortalSuspended() {}, handleEmptyQuery() {},
+      handleCopyData() {},
     };
     client.query(submittable as never);
   });
@@ -43,5 +44,6 @@ export function copyFrom(client: pg.PoolClient, text: string, payload: string): 
 export function copyText(v: string | number | null): string {
   if (v === null) return '\\N';
   if (typeof v === 'number') return String(v);
-  return /[\\\t\n\r]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v;
+  if (!/[\\\t\n\r]/.test(v)) return v;
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }

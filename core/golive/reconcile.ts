@@ -47,12 +47,15 @@ export async function reconcileCards(o: {
 }): Promise<ReconcileReport> {
   const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, CARD_FIELDS) : {};
   const source = readSource(o.text, CARD_FIELDS, mapping);
-  const ledger = await o.database.db.selectFrom('ledger_cards').select(['maker', 'card_no', 'count', 'status', 'last_tx_id']).execute() as
+  const ledger = await o.database.db.selectFrom('ledger_cards')
+    .select(['maker', 'card_no', 'count', 'status', 'last_tx_id']).execute() as
     Array<{ maker: string; card_no: string; count: number; status: string; last_tx_id: string | null }>;
   const byKey = new Map(ledger.map((c) => [`${c.maker}\u0000${c.card_no}`, c]));
   const seen = new Set<string>();
   const makers = makerLookup(o.host);
-  const report: ReconcileReport = { rows: source.length, ledgerCards: ledger.length, same: 0, byKind: {}, differences: [] };
+  const report: ReconcileReport = {
+    rows: source.length, ledgerCards: ledger.length, same: 0, byKind: {}, differences: [],
+  };
   const add = (d: Omit<ReconcileDifference, 'zh' | 'en'>) => {
     report.byKind[d.kind] = (report.byKind[d.kind] ?? 0) + 1;
     report.differences.push({ ...d, ...RECONCILE_KINDS[d.kind] });
@@ -74,12 +77,16 @@ export async function reconcileCards(o: {
     }
     const meterhub = { count: m.count, state: m.status, lastTransactionId: m.last_tx_id };
     if (m.count !== c.card.count) add({ kind: 'COUNT_DIFFERS', ...base, meterhub });
-    else if (m.status !== c.card.state && !(m.status === 'formatted' && c.card.state === 'retired')) add({ kind: 'STATE_DIFFERS', ...base, meterhub });
+    // A card formatted (退户) in MeterHub is what the old system calls retired.
+    else if (m.status !== c.card.state && !(m.status === 'formatted' && c.card.state === 'retired')) {
+      add({ kind: 'STATE_DIFFERS', ...base, meterhub });
+    }
     else report.same++;
   }
   for (const m of ledger) {
     if (seen.has(`${m.maker}\u0000${m.card_no}`)) continue;
-    add({ kind: 'MISSING_IN_OLD', maker: m.maker, cardNo: m.card_no, line: null, meterhub: { count: m.count, state: m.status, lastTransactionId: m.last_tx_id } });
+    const meterhub = { count: m.count, state: m.status, lastTransactionId: m.last_tx_id };
+    add({ kind: 'MISSING_IN_OLD', maker: m.maker, cardNo: m.card_no, line: null, meterhub });
   }
   return report;
 }

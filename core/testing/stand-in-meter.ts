@@ -51,7 +51,9 @@ function readFn(maker: string, cardType: '4442' | '102'): ReadFn {
   let fn = readers.get(key);
   if (!fn) {
     const lib = koffi.load(standInLibraryPath(maker));
-    fn = lib.func(`int Read${cardType}Card(const char *data, _Out_ uint8_t *kh, _Out_ int *ql, _Out_ int16_t *cs, _Out_ int16_t *klx)`) as ReadFn;
+    const signature = `int Read${cardType}Card(const char *data, _Out_ uint8_t *kh, _Out_ int *ql, _Out_ int16_t *cs, ` +
+      '_Out_ int16_t *klx)';
+    fn = lib.func(signature) as ReadFn;
     readers.set(key, fn);
   }
   return fn;
@@ -76,6 +78,7 @@ export class StandInMeter {
     const meterCount = this.count;
     if (cs[0] !== meterCount + 1) return { accepted: false, cardCount: cs[0]!, meterCount, gas: ql[0]!, data };
     this.count = cs[0]!;
-    return { accepted: true, cardCount: cs[0]!, meterCount, gas: ql[0]!, data: meterWriteBack(this.maker, this.cardType, data) };
+    const after = meterWriteBack(this.maker, this.cardType, data);
+    return { accepted: true, cardCount: cs[0]!, meterCount, gas: ql[0]!, data: after };
   }
 }

@@ -19,7 +19,7 @@ export async function adoptionRoutes(app: FastifyInstance, opts: { cards: CardSe
       body: {
         type: 'object', additionalProperties: false, required: ['cardType', 'data', 'cardNo'], properties: {
           cardType: S.cardType, data: S.cardData, cardNo: S.cardNo,
-          reason: { type: 'string', maxLength: 200, description: 'required for a counter (policy counter-with-reason)' },
+          reason: { type: 'string', maxLength: 200, description: 'required of a counter (policy counter-with-reason)' },
         },
       },
       response: S.writeResponses,

@@ -17,9 +17,13 @@ import * as S from '../schemas.ts';
 /** A city's card base as CSV is tens of MB; the global limit (64 KiB) is for card operations. */
 const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
 
-interface ImportBody { content: string; mapping?: Record<string, unknown>; fileName?: string; dryRun?: boolean; update?: boolean }
+interface ImportBody {
+  content: string; mapping?: Record<string, unknown>; fileName?: string; dryRun?: boolean; update?: boolean;
+}
 
-export async function importRoutes(app: FastifyInstance, opts: { pluginHost: PluginHost; database: MeterHubDatabase }): Promise<void> {
+export async function importRoutes(
+  app: FastifyInstance, opts: { pluginHost: PluginHost; database: MeterHubDatabase },
+): Promise<void> {
   const tags = ['imports'];
   app.post<{ Body: ImportBody }>('/v1/imports/cards', {
     preHandler: [authorize(rolesFor('imports.write'))],
@@ -28,8 +32,8 @@ export async function importRoutes(app: FastifyInstance, opts: { pluginHost: Plu
       tags, summary: '上线导入卡片台账（运维）/ Import the card base from the old system (ops)',
       body: {
         type: 'object', additionalProperties: false, required: ['content'], properties: {
-          content: { type: 'string', minLength: 1, description: 'the export as text: CSV with a header row, or a JSON array' },
-          mapping: { type: 'object', additionalProperties: true, description: 'columns / values / defaults / delimiter' },
+          content: { type: 'string', minLength: 1, description: 'the export: CSV with a header, or a JSON array' },
+          mapping: { type: 'object', additionalProperties: true, description: 'columns, values, defaults, delimiter' },
           fileName: { type: 'string', maxLength: 200 },
           dryRun: { type: 'boolean' },
           update: { type: 'boolean' },
@@ -52,11 +56,14 @@ export async function importRoutes(app: FastifyInstance, opts: { pluginHost: Plu
     preHandler: [authorize(rolesFor('imports.write'))],
     schema: {
       tags, summary: '导入批次 / An import batch with its report',
-      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^imp_[0-9a-z_]{1,80}$' } } },
+      params: {
+        type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^imp_[0-9a-z_]{1,80}$' } },
+      },
       response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
     },
   }, async (req) => {
-    const row = await opts.database.db.selectFrom('import_batches').selectAll().where('id', '=', req.params.id).executeTakeFirst();
+    const row = await opts.database.db.selectFrom('import_batches').selectAll()
+      .where('id', '=', req.params.id).executeTakeFirst();
     if (!row) throw NotFound({ batchId: req.params.id });
     const { report, ...rest } = row as Record<string, unknown> & { report: string };
     return { ...rest, report: JSON.parse(report) };

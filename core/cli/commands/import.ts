@@ -17,7 +17,8 @@ import { createPluginHost } from '../../plugins/plugin-host.ts';
 import { runCli } from '../run-cli.ts';
 
 interface Opts {
-  file: string; mapping?: string; dryRun?: boolean; update?: boolean; data: string; databaseUrl?: string; json?: boolean;
+  file: string; mapping?: string; dryRun?: boolean; update?: boolean; data: string; databaseUrl?: string;
+  json?: boolean;
   report?: string; pluginPath?: string[];
 }
 
@@ -28,7 +29,7 @@ export function register(program: Command): void {
     .requiredOption('--file <file>', 'the old system\'s export (.csv or .json)')
     .option('--mapping <file>', 'JSON mapping: their column names and codes → MeterHub\'s (docs/ops/go-live.md)')
     .option('--dry-run', 'check every row and print the report; write nothing')
-    .option('--update', 'apply changed rows (only cards MeterHub has not written yet); each change is kept in the batch')
+    .option('--update', 'apply changed rows (only cards MeterHub has not written yet); each change is kept')
     .option('--data <dir>', 'data directory (SQLite, plugin state)', './data')
     .option('--database-url <url>', 'PostgreSQL (default DATABASE_URL; otherwise SQLite in --data)')
     .option('--plugin-path <dir...>', 'extra plugin folders (also METERHUB_PLUGIN_PATH)')
@@ -42,16 +43,19 @@ export function register(program: Command): void {
         await migrate(database);
         const actor = { name: `cli:${process.env.USER ?? 'unknown'}`, role: 'ops', channel: 'cli' };
         const report = await importCards({
-          database, host, actor, text: readFileSync(o.file, 'utf8'), fileName: basename(o.file), dryRun: o.dryRun, update: o.update,
+          database, host, actor, text: readFileSync(o.file, 'utf8'), fileName: basename(o.file),
+          dryRun: o.dryRun, update: o.update,
           mappingText: o.mapping ? readFileSync(o.mapping, 'utf8') : undefined,
         });
         if (!report.dryRun) {
           // The batch id names the source's SHA-256 (its first 12 hex); the batch row holds all of it.
           const audit = new AuditLog(database);
           await audit.append({
-            at: new Date().toISOString(), requestId: report.batchId!, actor: actor.name, role: actor.role, channel: actor.channel,
-            method: 'CLI', path: `import cards ${basename(o.file)} sha256=${report.sourceSha256}`, route: 'meterhub import cards',
-            status: report.invalid + report.conflicts ? 207 : 200, transactionId: report.batchId, idempotencyKey: null, ip: null,
+            at: new Date().toISOString(), requestId: report.batchId!, actor: actor.name, role: actor.role,
+            channel: actor.channel, method: 'CLI',
+            path: `import cards ${basename(o.file)} sha256=${report.sourceSha256}`,
+            route: 'meterhub import cards', status: report.invalid + report.conflicts ? 207 : 200,
+            transactionId: report.batchId, idempotencyKey: null, ip: null,
             durationMs: Math.round(report.seconds * 1000),
           });
           await audit.flush();

@@ -27,7 +27,8 @@ export function register(program: Command): void {
       const host = await createPluginHost({ dataDir: o.data });
       try {
         const r = await reconcileCards({
-          database, host, text: readFileSync(o.file, 'utf8'), mappingText: o.mapping ? readFileSync(o.mapping, 'utf8') : undefined,
+          database, host, text: readFileSync(o.file, 'utf8'),
+          mappingText: o.mapping ? readFileSync(o.mapping, 'utf8') : undefined,
         });
         if (o.json) console.log(JSON.stringify(r, null, 2));
         else {
@@ -36,7 +37,8 @@ export function register(program: Command): void {
           for (const d of r.differences) {
             const old = d.old ? `原 old ${d.old.count}/${d.old.state}` : '原 old -';
             const mh = d.meterhub ? `本 MeterHub ${d.meterhub.count}/${d.meterhub.state}` : '本 MeterHub -';
-            console.log(`[${d.kind}] ${d.maker ?? '-'}/${d.cardNo ?? '-'}${d.line ? ` (第 ${d.line} 行 line)` : ''}: ${old} · ${mh} — ${d.zh} / ${d.en}`);
+            const where = `${d.maker ?? '-'}/${d.cardNo ?? '-'}${d.line ? ` (第 ${d.line} 行 line)` : ''}`;
+            console.log(`[${d.kind}] ${where}: ${old} · ${mh} — ${d.zh} / ${d.en}`);
           }
         }
         if (r.differences.length) process.exitCode = 3;
