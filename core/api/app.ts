@@ -16,7 +16,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { rolesFor } from '../auth/roles.ts';
 import { hashToken, TokenStore } from '../auth/token-store.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
-import { CardService } from '../ledger/card-service.ts';
+import { CardService, type AdoptionPolicy } from '../ledger/card-service.ts';
 import type { KeyVault } from '../ledger/key-vault.ts';
 import { LedgerStore } from '../ledger/ledger-store.ts';
 import { ThreadedLedgerStore } from '../ledger/threaded-ledger-store.ts';
@@ -28,6 +28,8 @@ import { authenticate, authorize } from './auth-hooks.ts';
 import { createApiLogger, withRedaction } from './logger.ts';
 import { registeredApiRoutes, type ApiRouteContext, type ApiRouteModule } from './route-registry.ts';
 import { cardRoutes } from './routes/cards.ts';
+import { importRoutes } from './routes/imports.ts';
+import { adoptionRoutes } from './routes/adoption.ts';
 import { catalogueRoutes } from './routes/catalogues.ts';
 import { healthRoutes } from './routes/health.ts';
 import { transactionRoutes } from './routes/transactions.ts';
@@ -57,6 +59,8 @@ export interface ApiConfig {
    * loop. Default true; false commits on the main thread (the tests run both ways).
    */
   ledgerThread?: boolean;
+  /** Who may adopt a card unknown to the ledger (go-live): 'nobody' | 'ops' (default) | 'counter-with-reason'. */
+  adoption?: AdoptionPolicy | undefined;
 }
 
 export interface AppDeps {
@@ -114,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     : undefined;
   if (thread) await thread.start();
   const ledger = thread ? new ThreadedLedgerStore(database, config.vault, thread) : new LedgerStore(database, config.vault);
-  const cards = new CardService({ host: pluginHost, store: ledger });
+  const cards = new CardService({ host: pluginHost, store: ledger, adoption: config.adoption });
   const tokens = new TokenStore(database, config.tokenCacheMs ?? 5000);
   const audit = new AuditLog(database, { thread });
   app.decorate('meterhub', { cards, ledger, tokens, audit });
@@ -198,6 +202,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(catalogueRoutes, { pluginHost });
   await app.register(cardRoutes, { cards });
   await app.register(transactionRoutes, { cards });
+  await app.register(importRoutes, { pluginHost, database });
+  await app.register(adoptionRoutes, { cards });
 
   const ctx: ApiRouteContext = { pluginHost, database, authorize, logger };
   const extra = new Map<string, ApiRouteModule>();

@@ -38,7 +38,7 @@ export const errorSchema = {
 
 const txProps = {
   transactionId: { type: 'string' },
-  operation: { type: 'string', enum: ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool', 'rewrite', 'cancel_reissue'] },
+  operation: { type: 'string', enum: ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool', 'rewrite', 'cancel_reissue', 'adopt'] },
   baseOperation: { type: 'string' },
   state: { type: 'string', enum: ['PREPARED', 'CONFIRMED', 'FAILED', 'REVERSED', 'REWRITTEN', 'CANCELLED'] },
   maker: { type: 'string' },

@@ -11,6 +11,7 @@ import '../audit/audit-log.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { openDatabase, resolveDatabaseUrl, type MeterHubDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
+import { adoptionPolicy, type AdoptionPolicy } from '../ledger/card-service.ts';
 import { KeyVault } from '../ledger/key-vault.ts';
 import '../ledger/ledger-schema.ts';
 // The server's database holds every domain the server runs. Migrations register on import, and Kysely refuses
@@ -62,6 +63,8 @@ export interface ServerOptions {
   startDrivers?: boolean;
   /** SQLite: commit on the ledger thread (default true; see ApiConfig.ledgerThread). */
   ledgerThread?: boolean;
+  /** Who may adopt a card unknown to the ledger (default METERHUB_ADOPTION, else 'ops'). */
+  adoption?: AdoptionPolicy;
 }
 
 export interface RunningServer {
@@ -135,6 +138,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       metricsAccess: o.metricsAccess ?? metricsAccessFromEnv(),
       requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(process.env.METERHUB_REQUIRED_PLUGINS),
       ...(o.ledgerThread !== undefined ? { ledgerThread: o.ledgerThread } : {}),
+      adoption: o.adoption ?? adoptionPolicy(process.env.METERHUB_ADOPTION),
     },
     routes: [{
       name: 'readings',

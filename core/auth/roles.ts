@@ -24,6 +24,8 @@ export const PERMISSIONS = {
   'cards.reissue': ['counter', 'ops'],
   'cards.format': ['counter', 'ops'],
   'cards.tool': ['counter', 'ops'],
+  /** 认领 (go-live); the adoption policy narrows it further (core/ledger/card-service.ts). Banks never. */
+  'cards.adopt': ['counter', 'ops'],
   'transactions.read': ['counter', 'bank', 'ops'],
   'transactions.confirm': ['counter', 'bank', 'ops'],
   /** Rewrite and reverse; counter and bank only on their own transactions (see mayRecover). */
@@ -35,6 +37,8 @@ export const PERMISSIONS = {
   'plugins.read': ['counter', 'ops'],
   'plugins.write': ['ops'],
   'readings.read': ['billing', 'ops'],
+  /** Go-live imports (cards, meters) and their batches. */
+  'imports.write': ['ops'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -23,6 +23,8 @@ export interface MeterHubDatabase {
   dialect: DialectName;
   /** Where the data lives, without credentials (safe to log and show on /health). */
   location: string;
+  /** PostgreSQL only: the pool under Kysely, for what Kysely cannot do (COPY, core/golive/pg-copy.ts). */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export function openDatabase(opts: DatabaseOptions = {}): MeterHubDatabase {
     // BIGINT columns come back as strings by default; ledger counters fit in JS numbers.
     pg.types.setTypeParser(20, (v) => Number(v));
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+    return { db, dialect: 'postgres', location: redactUrl(url), pool, close: () => db.destroy() };
   }
   const file = resolve(url?.replace(/^sqlite:(\/\/)?/, '') || DEFAULT_SQLITE_PATH);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

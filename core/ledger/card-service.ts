@@ -31,7 +31,8 @@ import {
 } from './ledger-errors.ts';
 import type { Decoration, TxView } from './ledger-present.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
-import type { Actor, CardView, Idem, LedgerStore, ObservedCard, Verdict, WriteResult } from './ledger-store.ts';
+import { alreadyInLedger, type Actor, type CardView, type Idem, type LedgerStore, type ObservedCard, type Verdict, type WriteResult } from './ledger-store.ts';
+import { AdoptionContradictsLedger, AdoptionDisabled, AdoptionForbidden, AdoptionReasonRequired } from './ledger-errors.ts';
 
 /** Standard return codes of gascard.h, used when a library has no GasCardErrorText. */
 const STANDARD_RC: Record<number, string> = {
@@ -96,9 +97,28 @@ export interface CpuReadBack {
 
 type NormalReadBack = { kind: 'user'; cardNo: string; gas: number; count: number; meterKind: number | null } | { kind: 'tool' | 'blank' };
 
+/**
+ * Who may adopt a card the ledger does not know (go-live, configuration `adoption`): nobody; ops only; or any
+ * counter that gives a reason. Bank channels never adopt, whatever the policy.
+ */
+export const ADOPTION_POLICIES = ['nobody', 'ops', 'counter-with-reason'] as const;
+export type AdoptionPolicy = (typeof ADOPTION_POLICIES)[number];
+
+/** The policy from configuration text (METERHUB_ADOPTION); unset → 'ops'. A typo stops the server, not a sale. */
+export function adoptionPolicy(text: string | undefined): AdoptionPolicy {
+  const v = text?.trim();
+  if (!v) return 'ops';
+  if ((ADOPTION_POLICIES as readonly string[]).includes(v)) return v as AdoptionPolicy;
+  throw BadInput({ field: 'METERHUB_ADOPTION', value: v, allowed: ADOPTION_POLICIES }, {
+    zh: `METERHUB_ADOPTION 应为 ${ADOPTION_POLICIES.join(' / ')}`, en: `METERHUB_ADOPTION must be ${ADOPTION_POLICIES.join(', ')}`,
+  });
+}
+
 export interface CardServiceOptions {
   host: PluginHost;
   store: LedgerStore;
+  /** Default 'ops'. */
+  adoption?: AdoptionPolicy | undefined;
   /** Ask Read and Buy ahead of 判卡 when the ledger knows the card (default true). */
   saleAhead?: boolean;
 }
@@ -111,10 +131,12 @@ export class CardService {
 
   /** Ask Read and Buy ahead of 判卡 when the ledger knows the card (sale-ahead.ts); on by default. */
   readonly saleAhead: boolean;
+  readonly adoption: AdoptionPolicy;
 
   constructor(o: CardServiceOptions) {
     this.host = o.host;
     this.store = o.store;
+    this.adoption = o.adoption ?? 'ops';
     this.saleAhead = o.saleAhead ?? true;
   }
 
@@ -347,6 +369,41 @@ export class CardService {
     return this.after(await this.store.commitTool({
       actor, maker: b.maker, cardType, tool: b.tool, params, write: w, sourceSha256: sha256(source), idem,
       decorate: this.decorate(b.maker),
+    }));
+  }
+
+  /**
+   * 认领 (go-live): a card the maker's Check claims and whose Read gives a count, unknown to the ledger, is taken
+   * in at its own count (the next sale is count + 1, as the meter expects). A card number the ledger holds under
+   * another maker, or at another count, is refused with the difference.
+   */
+  async adopt(actor: Actor, b: CardRef & { cardNo: string; reason?: string }, idem?: Idem): Promise<WriteResult> {
+    const reason = b.reason?.trim() || null;
+    if (actor.role === 'bank' || actor.channel === 'bank') throw AdoptionForbidden({ role: actor.role, channel: actor.channel, policy: this.adoption });
+    if (this.adoption === 'nobody') throw AdoptionDisabled({ policy: this.adoption });
+    if (this.adoption === 'ops' && actor.role !== 'ops') throw AdoptionForbidden({ role: actor.role, policy: this.adoption, nextStep: 'ask-ops' });
+    if (actor.role !== 'ops' && !reason) throw AdoptionReasonRequired({ field: 'reason', policy: this.adoption });
+    const replay = await this.replayFirst(idem);
+    if (replay) return replay;
+    const cardType = memoryType(b.cardType);
+    const data = cardData(cardType, b.data);
+    const { maker, driver } = await this.userCard(cardType, data);
+    const values = await this.readValues(maker, driver, cardType, data);
+    if (values.cardNo !== b.cardNo) {
+      throw CardNumberMismatch({ requested: b.cardNo, onCard: values.cardNo }, { zh: `卡上卡号 ${values.cardNo}`, en: `the card says ${values.cardNo}` });
+    }
+    const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
+    const known = await this.store.cardsByNumber(b.cardNo, this.host.list().map((p) => p.id));
+    const same = known.find((k) => k.maker === maker);
+    if (same) throw alreadyInLedger({ ...same, card_no: b.cardNo }, observed);
+    if (known.length) {
+      throw AdoptionContradictsLedger({
+        cardNo: b.cardNo, differences: { maker: { ledger: known.map((k) => k.maker), card: maker } }, nextStep: 'reconcile',
+      }, { zh: `台账中此卡号属于 ${known.map((k) => k.maker).join('、')}，卡片属于 ${maker}`, en: `the ledger holds this number under ${known.map((k) => k.maker).join(', ')}; the card is ${maker}'s` });
+    }
+    return this.after(await this.store.commitAdopt({
+      actor, maker, cardType, cardNo: b.cardNo, observed, meterKind: values.meterKind ?? null, reason, idem,
+      sourceSha256: sha256(data), decorate: this.decorate(maker),
     }));
   }
 

@@ -80,3 +80,22 @@ export const LedgerThreadDown = defineError('LEDGER_THREAD_DOWN', 503,
   'The ledger writer thread stopped unexpectedly and the outcome is unknown: retry with the same Idempotency-Key (it never buys twice)');
 export const LedgerThreadClosing = defineError('LEDGER_THREAD_CLOSING', 503,
   '服务器正在关闭，本次操作未执行：请稍后重试', 'The server is shutting down and did not run this operation; retry shortly');
+
+// Go-live: cards imported from the old system in a state that must not be sold onto (ledger-import-schema.ts).
+export const CardLost = defineError('CARD_LOST', 409,
+  '该卡在原系统中已挂失或列入黑名单，不能购气/退气；请核实用户身份后补卡',
+  'This card was reported lost or blacklisted in the old system; no sale or refund — verify the customer and reissue');
+export const CardRetired = defineError('CARD_RETIRED', 409,
+  '该卡在原系统中已注销（销户），不能购气/退气', 'This card was retired (account closed) in the old system; no sale or refund');
+
+// Adoption (认领): a card the maker's library recognises but the ledger does not know (go-live).
+export const AdoptionDisabled = defineError('ADOPTION_DISABLED', 403,
+  '本系统未开放认领卡片（配置 adoption=nobody）', 'Card adoption is switched off here (adoption = nobody)');
+export const AdoptionForbidden = defineError('ADOPTION_FORBIDDEN', 403,
+  '无权认领卡片：银行渠道从不认领，柜台需配置允许', 'Not allowed to adopt a card: bank channels never adopt, counters only when configured');
+export const AdoptionReasonRequired = defineError('ADOPTION_REASON_REQUIRED', 400,
+  '柜台认领卡片必须填写原因', 'A counter must give a reason to adopt a card');
+export const CardAlreadyInLedger = defineError('CARD_ALREADY_IN_LEDGER', 409,
+  '台账中已有这张卡，无需认领，可直接购气', 'The ledger already knows this card; nothing to adopt — sell on it');
+export const AdoptionContradictsLedger = defineError('ADOPTION_CONTRADICTS_LEDGER', 409,
+  '卡片与台账（导入记录）不符，不能认领；请运维核对差异', 'The card contradicts the ledger (its imported row); not adopted — ops must reconcile the differences');

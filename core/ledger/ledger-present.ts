@@ -41,6 +41,7 @@ export function presentTx(r: LedgerTxRow): TxView {
     data: r.data,
     refId: r.ref_id,
     actor: { name: r.actor_name, role: r.actor_role, channel: r.channel },
+    ...(r.reason ? { reason: r.reason } : {}),
     ...(r.error_code ? { error: { code: r.error_code, message: r.error_message ?? '' } } : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,

@@ -11,7 +11,7 @@
 import { sql, type Kysely } from 'kysely';
 import { registerMigrations } from '../db/migrations.ts';
 
-export type TxOp = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool' | 'rewrite' | 'cancel_reissue';
+export type TxOp = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool' | 'rewrite' | 'cancel_reissue' | 'adopt';
 export type TxState = 'PREPARED' | 'CONFIRMED' | 'FAILED' | 'REVERSED' | 'REWRITTEN' | 'CANCELLED';
 
 export interface LedgerCardRow {
@@ -23,7 +23,8 @@ export interface LedgerCardRow {
   /** Gas the ledger says is deliverable at `count` (the last sale not refunded); what a replacement may carry. */
   open_gas: number;
   reissues: number;
-  status: 'active' | 'formatted';
+  /** lost / blacklisted / retired: only imported cards (ledger-import-schema.ts); never sold onto. */
+  status: 'active' | 'formatted' | 'lost' | 'blacklisted' | 'retired';
   pending_tx_id: string | null;
   last_tx_id: string | null;
   version: number;
@@ -66,6 +67,8 @@ export interface LedgerTxRow {
   card_observed: string | null;
   /** ledger_0002: JSON of the last CPU read-back the station reported (confirm/reverse); null for memory cards. */
   read_back: string | null;
+  /** ledger_0003: why a card was adopted (adopt only). Optional: older writers do not set it. */
+  reason?: string | null;
 }
 
 export interface LedgerIdemRow {
@@ -168,3 +171,5 @@ export const LEDGER_MIGRATIONS = [
   { name: 'ledger_0002_cpu_cards', up: cpuCards },
 ];
 registerMigrations(LEDGER_MIGRATIONS);
+// Imported cards' origin and the import batches (go-live); its own file, its own migration.
+import './ledger-import-schema.ts';

@@ -17,7 +17,7 @@ import { Statements } from '../db/statements.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
 import {
-  CardAlreadyIssued, CardFormatted, CardNotEmpty, CardNotInLedger, ConcurrentCardWrite, CountMismatch, CountSequence,
+  AdoptionContradictsLedger, CardAlreadyInLedger, CardAlreadyIssued, CardFormatted, CardLost, CardNotEmpty, CardRetired, CardNotInLedger, ConcurrentCardWrite, CountMismatch, CountSequence,
   IdempotencyKeyReused, LastWriteUnconfirmed, NothingToRefund, ReissueCountMismatch, ReissueGasMismatch, ReissueInUse,
   TransactionNotFound, TransactionNotLatest, TransactionState,
 } from './ledger-errors.ts';
@@ -108,6 +108,14 @@ export interface ToolInput extends Base {
   tool: string;
   params: Record<string, string>;
   write?: MaybeWrite;
+}
+
+/** 认领: the card's own state becomes the ledger's; nothing is written to the card. */
+export interface AdoptInput extends Base {
+  cardNo: string;
+  observed: ObservedCard;
+  meterKind: number | null;
+  reason: string | null;
 }
 
 export type Verdict = { ok: true } | { ok: false; code: string; message: string };
@@ -308,6 +316,29 @@ export class LedgerStore {
     });
   }
 
+  /**
+   * 认领 (go-live): a card the maker's library reads but the ledger has never seen takes its own count as the
+   * ledger's. A CONFIRMED transaction of its own (nothing is written to the card), so it is audited and listed
+   * like any other; it owns no count (`seq_live` 0): the next sale owns count + 1 as usual. Not forwarded to the
+   * ledger thread: adoption is rare, and the main connection commits through its own queue.
+   */
+  async commitAdopt(i: AdoptInput): Promise<WriteResult> {
+    return this.write(i.idem, async (trx) => {
+      const card = await this.card(i.maker, i.cardNo, trx);
+      if (card) throw alreadyInLedger(card, i.observed);
+      const row = await this.insertTx(trx, {
+        op: 'adopt', i, cardNo: i.cardNo, gas: i.observed.gas, count: i.observed.count, meterKind: i.meterKind, seqLive: 0, cardBefore: null,
+      });
+      const t = row.created_at;
+      await trx.updateTable('ledger_transactions').set({ state: 'CONFIRMED', confirmed_at: t, reason: i.reason }).where('id', '=', row.id).execute();
+      await trx.insertInto('ledger_cards').values({
+        maker: i.maker, card_no: i.cardNo, card_type: i.cardType, meter_kind: i.meterKind, count: i.observed.count, open_gas: i.observed.gas,
+        reissues: 0, status: 'active', pending_tx_id: null, last_tx_id: row.id, version: 1, created_at: t, updated_at: t,
+      }).execute();
+      return this.created({ ...row, state: 'CONFIRMED', confirmed_at: t, reason: i.reason }, i);
+    });
+  }
+
   /** 掉气补气: the same card data and keys again, as a new PREPARED transaction that replaces the old one. */
   async rewrite(id: string, actor: Actor, idem?: Idem, decorate?: Decoration): Promise<WriteResult> {
     return this.write(idem, async (trx) => {
@@ -431,6 +462,7 @@ export class LedgerStore {
   private async assertSellable(db: Db, card: LedgerCardRow | undefined, o: ObservedCard, requireEmpty: boolean): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo: o.cardNo, nextStep: 'issue' });
     if (card.status === 'formatted') throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
+    assertNotBlocked(card);
     await this.pendingGuard(db, card);
     if (o.count !== card.count) {
       throw CountMismatch({ cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' }, {
@@ -443,6 +475,7 @@ export class LedgerStore {
   private async assertRefundable(db: Db, card: LedgerCardRow | undefined, o: ObservedCard): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo: o.cardNo, nextStep: 'issue' });
     if (card.status === 'formatted') throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
+    assertNotBlocked(card);
     await this.pendingGuard(db, card);
     if (o.count !== card.count) {
       throw CountMismatch({ cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' }, {
@@ -615,6 +648,26 @@ interface StoredResult {
   body: Record<string, unknown>;
   keys: { oldKey: string | null; newKey: string | null } | null;
   transactionId: string | null;
+}
+
+/** Imported as lost, blacklisted or retired in the old system: never sold onto (a lost card may be reissued). */
+function assertNotBlocked(card: LedgerCardRow): void {
+  if (card.status === 'lost' || card.status === 'blacklisted') {
+    throw CardLost({ cardNo: card.card_no, state: card.status, nextStep: 'reissue' }, {
+      zh: `原系统状态：${card.status === 'lost' ? '挂失' : '黑名单'}`, en: `old-system state: ${card.status}`,
+    });
+  }
+  if (card.status === 'retired') throw CardRetired({ cardNo: card.card_no, state: card.status, nextStep: 'check-account' });
+}
+
+/** Adoption of a card the ledger knows: the same count → nothing to adopt; another count → the difference. */
+export function alreadyInLedger(card: Pick<LedgerCardRow, 'maker' | 'card_no' | 'count' | 'status'>, o: ObservedCard): MeterHubError {
+  if (card.count === o.count) {
+    return CardAlreadyInLedger({ maker: card.maker, cardNo: card.card_no, ledgerCount: card.count, status: card.status, nextStep: 'purchase' });
+  }
+  return AdoptionContradictsLedger({
+    maker: card.maker, cardNo: card.card_no, differences: { count: { ledger: card.count, card: o.count } }, nextStep: 'reconcile',
+  }, { zh: `卡上次数 ${o.count}，台账次数 ${card.count}`, en: `card count ${o.count}, ledger count ${card.count}` });
 }
 
 function alreadyIssued(card: LedgerCardRow): MeterHubError {

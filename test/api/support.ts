@@ -40,6 +40,8 @@ export interface TestServerOptions {
   pluginPaths?: string[];
   rateLimit?: ApiConfig['rateLimit'];
   logger?: Logger;
+  /** Who may adopt a card unknown to the ledger (ApiConfig.adoption). */
+  adoption?: ApiConfig['adoption'];
   /** Extra tokens: name -> role. */
   extraTokens?: Record<string, Role>;
 }
@@ -57,7 +59,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const app = await buildApp({
     pluginHost: host, database: db.database,
     ...(o.logger ? { logger: o.logger } : {}),
-    config: { vault, rateLimit: o.rateLimit ?? false, logLevel: 'silent' },
+    config: { vault, rateLimit: o.rateLimit ?? false, logLevel: 'silent', ...(o.adoption ? { adoption: o.adoption } : {}) },
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

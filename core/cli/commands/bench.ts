@@ -1,5 +1,5 @@
 /**
- * `meterhub bench [--only card,decode,e2e,serial] [--quick] [--out <file>]` (npm run bench): every benchmark,
+ * `meterhub bench [--only card,import,decode,e2e,serial] [--quick] [--out <file>]` (npm run bench): every benchmark,
  * each beside its same-run baseline or computed bound; rewrites BENCHMARKS.md (a --quick smoke run writes
  * bench/results/BENCHMARKS.quick.md instead, so it never replaces real figures). Exit 1 only if a benchmark
  * failed to run.
@@ -12,7 +12,7 @@ import { runCli } from '../run-cli.ts';
 export function register(program: Command): void {
   program.command('bench')
     .description('运行全部性能基准并重写 BENCHMARKS.md / run every benchmark and rewrite BENCHMARKS.md')
-    .option('--only <names>', 'comma-separated: card,decode,e2e,serial')
+    .option('--only <names>', 'comma-separated: card,import,decode,e2e,serial')
     .option('--quick', 'short runs for smoke-testing (writes bench/results/BENCHMARKS.quick.md)')
     .option('--out <file>', 'markdown report path (default BENCHMARKS.md)')
     .action((o: { only?: string; quick?: boolean; out?: string }) => runCli(async () => {

@@ -1,0 +1,71 @@
+/**
+ * /v1/imports/*: go-live imports for ops (core/golive/). The file travels as text in the JSON body (CSV or JSON,
+ * as the old system exported it), with the mapping as an object; the answer is the same report the CLI prints.
+ * The batch id goes into the audit row of the call (its transaction id), the source's SHA-256 into the batch row
+ * and every imported card.
+ */
+import type { FastifyInstance } from 'fastify';
+import { rolesFor } from '../../auth/roles.ts';
+import type { MeterHubDatabase } from '../../db/database.ts';
+import { importCards } from '../../golive/card-import.ts';
+import type { PluginHost } from '../../plugins/plugin-types.ts';
+import { NotFound } from '../../errors/common-errors.ts';
+import { authorize } from '../auth-hooks.ts';
+import { actorOf } from '../request-context.ts';
+import * as S from '../schemas.ts';
+
+/** A city's card base as CSV is tens of MB; the global limit (64 KiB) is for card operations. */
+const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
+
+interface ImportBody {
+  content: string; mapping?: Record<string, unknown>; fileName?: string; dryRun?: boolean; update?: boolean;
+}
+
+export async function importRoutes(
+  app: FastifyInstance, opts: { pluginHost: PluginHost; database: MeterHubDatabase },
+): Promise<void> {
+  const tags = ['imports'];
+  app.post<{ Body: ImportBody }>('/v1/imports/cards', {
+    preHandler: [authorize(rolesFor('imports.write'))],
+    bodyLimit: IMPORT_BODY_LIMIT,
+    schema: {
+      tags, summary: '上线导入卡片台账（运维）/ Import the card base from the old system (ops)',
+      body: {
+        type: 'object', additionalProperties: false, required: ['content'], properties: {
+          content: { type: 'string', minLength: 1, description: 'the export: CSV with a header, or a JSON array' },
+          mapping: { type: 'object', additionalProperties: true, description: 'columns, values, defaults, delimiter' },
+          fileName: { type: 'string', maxLength: 200 },
+          dryRun: { type: 'boolean' },
+          update: { type: 'boolean' },
+        },
+      },
+      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const report = await importCards({
+      database: opts.database, host: opts.pluginHost, actor: actorOf(req), text: b.content, fileName: b.fileName,
+      mappingText: b.mapping ? JSON.stringify(b.mapping) : undefined, dryRun: b.dryRun, update: b.update,
+    });
+    if (report.batchId) req.auditTx = report.batchId;
+    reply.header('cache-control', 'no-store');
+    return report;
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/imports/:id', {
+    preHandler: [authorize(rolesFor('imports.write'))],
+    schema: {
+      tags, summary: '导入批次 / An import batch with its report',
+      params: {
+        type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^imp_[0-9a-z_]{1,80}$' } },
+      },
+      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
+    },
+  }, async (req) => {
+    const row = await opts.database.db.selectFrom('import_batches').selectAll()
+      .where('id', '=', req.params.id).executeTakeFirst();
+    if (!row) throw NotFound({ batchId: req.params.id });
+    const { report, ...rest } = row as Record<string, unknown> & { report: string };
+    return { ...rest, report: JSON.parse(report) };
+  });
+}
