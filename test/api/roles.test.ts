@@ -201,8 +201,8 @@ describe('rate limits, security headers, docs, health', () => {
     expect(spec.body.components.securitySchemes.bearer.scheme).toBe('bearer');
   });
 
-  it('health lists each plugin, its state, stand-ins and the database, with no secrets', async () => {
-    const h = await s.call('GET', '/v1/health', { token: null });
+  it('health (ops view) lists each plugin, its state, stand-ins and the database, with no secrets', async () => {
+    const h = await s.call('GET', '/v1/health', { token: s.tokens.ops });
     expect(h.body).toMatchObject({ status: 'ok', standInsInUse: true, database: { ok: true, dialect: 'sqlite' } });
     const ids = h.body.plugins.map((p: { id: string }) => p.id);
     expect(ids).toEqual(expect.arrayContaining(['kingcard', 'zenner', 'lanbaoshi', 'songchuan', 'chint', 'tancy']));
