@@ -56,7 +56,7 @@ describe('issue 13: an invalid plugin is listed, not loaded, and nothing else st
   });
 
   it('`meterhub plugins list` lists it with its error instead of failing', () => {
-    const env = { ...process.env, METERHUB_PLUGIN_PATH: dir };
+    const env: NodeJS.ProcessEnv = { ...process.env, METERHUB_PLUGIN_PATH: dir };
     delete env.DATABASE_URL;
     const out = spawnSync(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'plugins', 'list', '--json', '--no-probe', '--data', tempDir('mh-badplug-cli-')],
       { encoding: 'utf8', env, timeout: 60_000 });
