@@ -97,6 +97,9 @@ export interface PluginInfo {
   id: string;
   name: LocalizedName;
   cardTypes: string[];
+  /** invalid: its meterhub-plugin.json could not be loaded (see error); it is never served. */
+  state?: 'enabled' | 'disabled' | 'invalid';
+  error?: { code: string; message: string; messageZh: string; messageEn: string };
   enabled: boolean;
   standIn: boolean;
   library: string;
@@ -162,6 +165,10 @@ export interface OpsTx {
   count: number | null;
   refId: string | null;
   actor: { name: string; role: string; channel: string };
+  /** station, station-sim (training sale on the simulated reader), bank, … */
+  channel: string;
+  /** The clerk (营业员) the station named; null when none. */
+  clerk: string | null;
   error: { code: string; message: string } | null;
   createdAt: string;
   updatedAt: string;

@@ -2,8 +2,10 @@
  * The MeterHub HTTP API (fastify 5). One encapsulated plugin per route group; other parts add theirs through
  * core/api/route-registry.ts (or `deps.routes`) and protect them with the `authorize(roles)` they receive.
  *
- * Cross-cutting, in order: request id → rate limit (per token) → authentication → route (schema validation,
- * role check, handler) → audit append (awaited before the response leaves) → security headers.
+ * Cross-cutting, in order: request id → authentication (resolves the token to its immutable id) → rate limit
+ * (per token id; every unauthenticated caller of an address shares one small bucket; health and readiness
+ * never limited) → role check → schema validation → handler → audit append (awaited before the response
+ * leaves; refused unauthenticated calls are tallied per address instead) → security headers.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,8 +15,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log.ts';
-import { rolesFor } from '../auth/roles.ts';
-import { hashToken, TokenStore } from '../auth/token-store.ts';
+import { rolesFor, type Role } from '../auth/roles.ts';
+import { TokenStore } from '../auth/token-store.ts';
+import { RefusalTally } from '../audit/refusal-tally.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
 import { CardService, type AdoptionPolicy } from '../ledger/card-service.ts';
 import type { KeyVault } from '../ledger/key-vault.ts';
@@ -24,7 +27,8 @@ import { LedgerThread } from '../ledger/thread/ledger-thread.ts';
 import { pluginRoutes } from '../plugins/routes.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { errorHandler, notFoundHandler, RateLimited } from './api-errors.ts';
-import { authenticate, authorize } from './auth-hooks.ts';
+import { authenticate, authorize, authorizeBeforeValidation, routeRoles } from './auth-hooks.ts';
+import { applyConnectionCap, fastifyHttpOptions, httpLimits, type HttpLimits } from './http-limits.ts';
 import { createApiLogger, withRedaction } from './logger.ts';
 import { registeredApiRoutes, type ApiRouteContext, type ApiRouteModule } from './route-registry.ts';
 import { cardRoutes } from './routes/cards.ts';
@@ -42,10 +46,20 @@ export const API_VERSION = '0.1.0';
 export interface ApiConfig {
   /** Encrypts card keys at rest (core/ledger/key-vault.ts). */
   vault: KeyVault;
-  /** Per-token limit; false disables (benchmarks). Default 600 requests per minute per token. */
-  rateLimit?: { max: number; timeWindow: number | string } | false;
+  /**
+   * Per-token limit; false disables (benchmarks). Default 600 requests per minute per token id, and
+   * `anonymousMax` (default 120) per window for everything without a valid token from one address.
+   */
+  rateLimit?: { max: number; timeWindow: number | string; anonymousMax?: number } | false;
   logLevel?: string;
-  trustProxy?: boolean;
+  /**
+   * Which proxies may set X-Forwarded-For (the client address for rate limits, audit, metrics allow-lists):
+   * false (default), true (any: only when nothing but the proxy can reach the port), addresses or CIDRs
+   * ('127.0.0.1', 'loopback'). docs/deploy/central-server-linux.md (nginx).
+   */
+  trustProxy?: boolean | string | string[];
+  /** Slow-client limits and the connection cap (core/api/http-limits.ts); defaults there. */
+  http?: Partial<HttpLimits>;
   /** How long a verified token is cached (ms); a revocation takes effect within this time. */
   tokenCacheMs?: number;
   /** Serve Swagger UI at /docs (default true). */
@@ -79,6 +93,10 @@ export interface AppServices {
   ledger: LedgerStore;
   tokens: TokenStore;
   audit: AuditLog;
+  /** Refused unauthenticated calls, written as one audit row per address and window. */
+  refusals: RefusalTally;
+  /** Every route this app serves, with the roles its role check allows (undefined: public). */
+  routeTable: Array<{ method: string; url: string; roles: Role[] | undefined }>;
 }
 
 declare module 'fastify' {
@@ -99,7 +117,9 @@ export function requestIdFor(header: string | string[] | undefined): string {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { pluginHost, database, config } = deps;
   const logger = deps.logger ? withRedaction(deps.logger) : createApiLogger({ level: config.logLevel ?? 'info' });
+  const limits = httpLimits(config.http);
   const app = Fastify({
+    ...fastifyHttpOptions(limits),
     loggerInstance: logger,
     genReqId: (req) => requestIdFor(req.headers['x-request-id']),
     requestIdHeader: false,
@@ -109,6 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+
+  applyConnectionCap(app.server, limits);
 
   const thread = config.ledgerThread !== false && database.dialect === 'sqlite'
     ? new LedgerThread({
@@ -121,7 +143,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const cards = new CardService({ host: pluginHost, store: ledger, adoption: config.adoption });
   const tokens = new TokenStore(database, config.tokenCacheMs ?? 5000);
   const audit = new AuditLog(database, { thread });
-  app.decorate('meterhub', { cards, ledger, tokens, audit });
+  const rl = config.rateLimit === false ? undefined : { max: 600, timeWindow: 60_000, ...config.rateLimit };
+  const windowMs = typeof rl?.timeWindow === 'number' ? rl.timeWindow : 60_000;
+  const refusals = new RefusalTally((e) => audit.append(e), windowMs, (err) => logger.error({ err }, 'audit append failed'));
+  const routeTable: AppServices['routeTable'] = [];
+  app.decorate('meterhub', { cards, ledger, tokens, audit, refusals, routeTable });
+  app.addHook('onRoute', (o) => {
+    authorizeBeforeValidation(o);
+    for (const method of [o.method].flat()) {
+      if (method !== 'HEAD') routeTable.push({ method, url: o.url, roles: routeRoles(o) });
+    }
+  });
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -138,30 +170,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hsts: false,
   });
 
-  if (config.rateLimit !== false) {
-    const rl = config.rateLimit ?? { max: 600, timeWindow: 60_000 };
+  // Authentication first (a global hook runs before the limiter's per-route one): the limit is keyed by what
+  // the token IS, not how the header is spelled ("bearer T", "BEARER T", "Bearer  T" are one token).
+  app.addHook('onRequest', authenticate(tokens));
+
+  if (rl) {
+    const anonymousMax = rl.anonymousMax ?? Math.min(rl.max, 120);
     await app.register(rateLimit, {
       global: true,
-      max: rl.max,
+      max: (req, key) => (key.startsWith('anon:') ? anonymousMax : rl.max),
       timeWindow: rl.timeWindow,
-      // Per token (hashed, never the token itself); anonymous callers per address.
-      keyGenerator: (req) => {
-        const h = req.headers.authorization;
-        return h ? `t:${hashToken(h).slice(0, 24)}` : `ip:${req.ip}`;
-      },
+      // Per token id; no token, a malformed one and an unknown one all share one small bucket per address, so
+      // random junk tokens cannot each open a fresh bucket.
+      keyGenerator: (req) => (req.actor ? `t:${req.actor.tokenId}` : `anon:${req.ip}`),
       errorResponseBuilder: (_req, ctx) => Object.assign(RateLimited({ limit: ctx.max, retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }), { statusCode: 429 }),
     });
   }
 
-  app.addHook('onRequest', authenticate(tokens));
-
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
     if (!audited(req.url)) return payload;
+    const path = req.url.split('?')[0] ?? req.url;
+    if (!req.actor && reply.statusCode >= 400) {
+      // Refused without a valid token: counted per address, one audit row per window (not one per junk call).
+      refusals.add(req.ip ?? null, reply.statusCode, path.slice(0, 200));
+      return payload;
+    }
     try {
       await audit.append({
         at: new Date().toISOString(), requestId: req.id, actor: req.actor?.name ?? null, role: req.actor?.role ?? null,
-        channel: req.actor?.channel ?? null, method: req.method, path: req.url.split('?')[0] ?? req.url,
+        channel: req.actor?.channel ?? null, clerk: req.actor?.clerk ?? null, method: req.method, path,
         route: req.routeOptions?.url ?? null, status: reply.statusCode, transactionId: req.auditTx ?? null,
         idempotencyKey: req.auditIdem ?? null, ip: req.ip ?? null, durationMs: reply.elapsedTime,
       });
@@ -172,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return payload;
   });
   app.addHook('onClose', async () => {
+    await refusals.flush().catch((err: unknown) => logger.error({ err }, 'audit append failed'));
     await audit.flush();
     await thread?.close();
   });

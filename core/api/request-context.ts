@@ -6,16 +6,19 @@ import type { Actor, Idem, WriteResult } from '../ledger/ledger-store.ts';
 
 export function actorOf(req: FastifyRequest): Actor {
   if (!req.actor) throw Unauthorized();
-  return { name: req.actor.name, role: req.actor.role, channel: req.actor.channel };
+  return { tokenId: req.actor.tokenId, name: req.actor.name, role: req.actor.role, channel: req.actor.channel, clerk: req.actor.clerk };
 }
 
-/** Keys are scoped per token name; the hash covers route, path params and body. */
+/**
+ * Keys are scoped per token id (immutable; a new token under a revoked token's name replays nothing of the
+ * old one's); the hash covers route, path params and body.
+ */
 export function idemOf(req: FastifyRequest): Idem | undefined {
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string' || !key) return undefined;
   req.auditIdem = key;
   const requestHash = sha256Hex(canonicalJson({ method: req.method, route: req.routeOptions.url, params: req.params ?? {}, body: req.body ?? null }));
-  return { scope: req.actor?.name ?? 'anonymous', key, requestHash };
+  return { scope: req.actor?.tokenId ?? 'anonymous', key, requestHash };
 }
 
 export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: WriteResult): Record<string, unknown> {

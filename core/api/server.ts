@@ -3,7 +3,6 @@
  * plugins from ./plugins and METERHUB_PLUGIN_PATH, migrations at start, the ledger key from
  * METERHUB_LEDGER_KEY or <dataDir>/ledger.key. Used by `meterhub serve`, the crash tests and the benchmark.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -12,6 +11,7 @@ import { TokenStore } from '../auth/token-store.ts';
 import { openDatabase, resolveDatabaseUrl, type MeterHubDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrations.ts';
 import { adoptionPolicy, type AdoptionPolicy } from '../ledger/card-service.ts';
+import { ensurePrivateDir } from '../db/private-files.ts';
 import { KeyVault } from '../ledger/key-vault.ts';
 import '../ledger/ledger-schema.ts';
 // The server's database holds every domain the server runs. Migrations register on import, and Kysely refuses
@@ -27,6 +27,7 @@ import { API_VERSION, buildApp, type ApiConfig } from './app.ts';
 import { metricsAccessFromEnv, type MetricsAccessConfig } from '../metrics/access.ts';
 import { createMetrics, type MeterHubMetrics, type MetricsOptions } from '../metrics/metrics.ts';
 import { parseRequiredPlugins } from '../ops/readiness.ts';
+import { httpLimitsFromEnv } from './http-limits.ts';
 import { createApiLogger } from './logger.ts';
 import { consoleRouteModule } from '../console/routes.ts';
 
@@ -65,6 +66,19 @@ export interface ServerOptions {
   ledgerThread?: boolean;
   /** Who may adopt a card unknown to the ledger (default METERHUB_ADOPTION, else 'ops'). */
   adoption?: AdoptionPolicy;
+  /** Proxies trusted for X-Forwarded-For (ApiConfig.trustProxy); default METERHUB_TRUST_PROXY, else none. */
+  trustProxy?: ApiConfig['trustProxy'];
+  /** Slow-client timeouts and the connection cap; unset fields from METERHUB_* env, then the defaults. */
+  http?: ApiConfig['http'];
+}
+
+/** METERHUB_TRUST_PROXY: "true", "false", or addresses/CIDRs/"loopback", comma separated. */
+export function parseTrustProxy(text: string | undefined): ApiConfig['trustProxy'] | undefined {
+  const t = text?.trim();
+  if (!t) return undefined;
+  if (t === 'true' || t === 'false') return t === 'true';
+  const list = t.split(',').map((x) => x.trim()).filter(Boolean);
+  return list.length === 1 ? list[0]! : list;
 }
 
 export interface RunningServer {
@@ -81,7 +95,8 @@ export interface RunningServer {
 /** Opens and migrates the database for a data dir (also used by the token and audit commands). */
 export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: string } = {}): Promise<MeterHubDatabase> {
   const dataDir = resolve(o.dataDir ?? './data');
-  mkdirSync(dataDir, { recursive: true });
+  // 0700 whatever the umask: the ledger, its key and the audit trail are the service account's alone.
+  ensurePrivateDir(dataDir);
   const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(dataDir, 'meterhub.db') });
   await migrate(database);
   return database;
@@ -131,6 +146,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   else await readings.start();
   metrics?.attach({ readings, ...(gateway ? { gateway } : {}) });
 
+  const trustProxy = o.trustProxy ?? parseTrustProxy(process.env.METERHUB_TRUST_PROXY);
   const app = await buildApp({
     pluginHost, database, logger, ...(metrics ? { metrics } : {}),
     config: {
@@ -139,6 +155,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(process.env.METERHUB_REQUIRED_PLUGINS),
       ...(o.ledgerThread !== undefined ? { ledgerThread: o.ledgerThread } : {}),
       adoption: o.adoption ?? adoptionPolicy(process.env.METERHUB_ADOPTION),
+      ...(trustProxy !== undefined ? { trustProxy } : {}),
+      http: { ...httpLimitsFromEnv(), ...o.http },
     },
     routes: [{
       name: 'readings',

@@ -33,6 +33,10 @@ export interface AuditEntry {
   idempotencyKey: string | null;
   ip: string | null;
   durationMs: number;
+  /** The clerk (营业员) the station named (X-MeterHub-Clerk); absent or null when none. */
+  clerk?: string | null;
+  /** Calls this one row stands for: refused unauthenticated calls are tallied per address and window. */
+  count?: number | null;
 }
 
 export interface AuditRow {
@@ -50,6 +54,10 @@ export interface AuditRow {
   idem_key: string | null;
   ip: string | null;
   duration_ms: number;
+  /** audit_0002: the clerk (营业员); null when none was named. */
+  clerk?: string | null;
+  /** audit_0002: how many calls this row stands for (tallied refusals); null = one. */
+  call_count?: number | null;
   prev_hash: string;
   hash: string;
 }
@@ -87,6 +95,14 @@ registerMigrations([{
       .execute();
     await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: GENESIS_HASH }).execute();
   },
+}, {
+  // Which clerk (营业员) made each sale, and tallied rows for refused unauthenticated calls (one row per address
+  // and window instead of one per junk call). Both are hashed only when set, so older rows verify unchanged.
+  name: 'audit_0002_clerk_and_count',
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('audit_log').addColumn('clerk', 'text').execute();
+    await db.schema.alterTable('audit_log').addColumn('call_count', 'integer').execute();
+  },
 }]);
 
 /** The hashed content of a row: everything except its own hash. */
@@ -95,6 +111,9 @@ export function rowContent(r: Omit<AuditRow, 'hash'>): string {
     seq: Number(r.seq), at: r.at, requestId: r.request_id, actor: r.actor, role: r.role, channel: r.channel,
     method: r.method, path: r.path, route: r.route, status: Number(r.status), transactionId: r.tx_id,
     idempotencyKey: r.idem_key, ip: r.ip, durationMs: Number(r.duration_ms), prevHash: r.prev_hash,
+    // Added by audit_0002: part of the hash only when set, so rows written before it still verify.
+    ...(r.clerk != null ? { clerk: r.clerk } : {}),
+    ...(r.call_count != null ? { count: Number(r.call_count) } : {}),
   });
 }
 
@@ -177,7 +196,8 @@ export class AuditLog {
       const base = {
         seq, at: e.at, request_id: e.requestId, actor: e.actor, role: e.role, channel: e.channel, method: e.method,
         path: e.path.slice(0, 500), route: e.route, status: e.status, tx_id: e.transactionId,
-        idem_key: e.idempotencyKey, ip: e.ip, duration_ms: Math.round(e.durationMs), prev_hash: prev,
+        idem_key: e.idempotencyKey, ip: e.ip, duration_ms: Math.round(e.durationMs),
+        clerk: e.clerk ?? null, call_count: e.count ?? null, prev_hash: prev,
       };
       const hash = rowHash(base);
       rows.push({ ...base, hash });

@@ -1,7 +1,7 @@
 /**
  * Who may do what. One table, so a reviewer sees the whole policy at once.
- *  - counter: the gas company's counter (all memory-card work, CPU cards through its station, confirm,
- *    catalogues), and the way back for its OWN unfinished writes (rewrite 掉气补气, reverse 冲正);
+ *  - counter: the gas company's counter (all memory-card work, CPU cards through its station, catalogues),
+ *    and confirming and the way back for its OWN unfinished writes (rewrite 掉气补气, reverse 冲正);
  *  - bank: sells gas on memory cards only — identify, read, purchase, confirm, and rewrite/reverse of its own
  *    memory-card writes; never CPU cards, never ops routes;
  *  - ops: everything a counter does, plus plugin enable/disable and transaction administration on any
@@ -27,8 +27,9 @@ export const PERMISSIONS = {
   /** 认领 (go-live); the adoption policy narrows it further (core/ledger/card-service.ts). Banks never. */
   'cards.adopt': ['counter', 'ops'],
   'transactions.read': ['counter', 'bank', 'ops'],
+  /** Confirm or fail; counter and bank only on their own transactions (see mayActOn). */
   'transactions.confirm': ['counter', 'bank', 'ops'],
-  /** Rewrite and reverse; counter and bank only on their own transactions (see mayRecover). */
+  /** Rewrite and reverse; counter and bank only on their own transactions (see mayActOn). */
   'transactions.recover': ['counter', 'bank', 'ops'],
   'transactions.admin': ['ops'],
   'cards.ledger': ['counter', 'ops'],
@@ -51,16 +52,19 @@ export function rolesFor(p: Permission): Role[] {
 export const CPU_CARD_ROLES: readonly Role[] = ['counter', 'ops'];
 
 /**
- * Rewrite/reverse of one transaction. Ops: any. Counter: only what the same token name on the same channel
- * created (a counter recovers its own pulled card without a supervisor, never another counter's sale).
- * Bank: the same, and memory cards only. The ledger separately allows only PREPARED or FAILED writes.
+ * Acting on one live transaction: confirm (or fail it with a read-back), rewrite, reverse. Ops: any. Counter:
+ * only what the same token (its immutable id, never its name: a new token that reuses a revoked token's name
+ * inherits nothing) on the same channel created, so a counter recovers its own pulled card without a
+ * supervisor, never another counter's sale. Bank: the same, and memory cards only. A row the ledger cannot
+ * tie to a token (written before tokens had ids and never matched one) is ops' alone. The ledger separately
+ * allows only PREPARED or FAILED writes.
  */
-export function mayRecover(
-  actor: { name: string; role: Role; channel: string },
-  tx: { actor: { name: string; channel: string }; cardType: string },
+export function mayActOn(
+  actor: { tokenId: string; role: Role; channel: string },
+  tx: { actor: { tokenId: string | null; channel: string }; cardType: string },
 ): boolean {
   if (actor.role === 'ops') return true;
-  const own = tx.actor.name === actor.name && tx.actor.channel === actor.channel;
+  const own = tx.actor.tokenId !== null && tx.actor.tokenId === actor.tokenId && tx.actor.channel === actor.channel;
   if (actor.role === 'counter') return own;
   if (actor.role === 'bank') return own && tx.cardType !== 'cpu';
   return false;

@@ -1,6 +1,7 @@
 /**
  * API tokens. The token is shown once at creation; only its SHA-256 is stored (32 random bytes, so a plain
- * hash is enough — there is nothing to brute-force). Names are unique among live tokens.
+ * hash is enough — there is nothing to brute-force). Names are unique among live tokens, and only a label:
+ * a token is identified by its immutable id (ownership and Idempotency-Keys belong to the id).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -52,12 +53,15 @@ registerMigrations([{
 export const TOKEN_PREFIX = 'mht_';
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
+/** What `create` makes: the prefix and 32 random bytes in base64url (43 characters). */
+const TOKEN_RE = /^mht_[A-Za-z0-9_-]{43}$/;
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 export class TokenStore {
   private readonly db: Kysely<AuthTables>;
   /** sha256 -> token, for a few seconds: a revoked token stops working within `cacheMs`. */
-  private readonly cache = new Map<string, { at: number; info: TokenInfo | null }>();
+  private readonly cache = new Map<string, { at: number; info: TokenInfo }>();
 
   constructor(database: MeterHubDatabase, private readonly cacheMs = 5000) {
     this.db = database.db as Kysely<AuthTables>;
@@ -78,13 +82,22 @@ export class TokenStore {
     return { token, info: toInfo(row) };
   }
 
+  /**
+   * The live token behind a bearer value, or null. Junk costs at most one cheap check: anything not shaped like
+   * a token is refused without a lookup, and a well-shaped unknown one costs one indexed lookup. Only live
+   * tokens are cached, so a flood of unknown tokens cannot push the real ones out of the cache.
+   */
   async verify(token: string): Promise<TokenInfo | null> {
-    if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+    if (!TOKEN_RE.test(token)) return null;
     const h = hashToken(token);
     const hit = this.cache.get(h);
     if (hit && Date.now() - hit.at < this.cacheMs) return hit.info;
     const row = await this.db.selectFrom('api_tokens').selectAll().where('token_sha256', '=', h).executeTakeFirst();
     const info = row && !row.revoked_at && isRole(row.role) ? toInfo(row) : null;
+    if (!info) {
+      this.cache.delete(h);
+      return null;
+    }
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(h, { at: Date.now(), info });
     return info;

@@ -30,6 +30,9 @@ export interface OpsTxRow {
   count: number | null;
   refId: string | null;
   actor: { name: string; role: string; channel: string };
+  /** The channel (station, station-sim = training sale on the simulated reader, bank, …) and the clerk (营业员). */
+  channel: string;
+  clerk: string | null;
   error: { code: string; message: string } | null;
   createdAt: string;
   updatedAt: string;
@@ -40,7 +43,7 @@ export interface OpsTxRow {
 }
 
 type Row = Pick<LedgerTxRow, 'id' | 'op' | 'base_op' | 'state' | 'maker' | 'card_type' | 'card_no' | 'gas' | 'count' | 'ref_id'
-  | 'actor_name' | 'actor_role' | 'channel' | 'error_code' | 'error_message' | 'created_at' | 'updated_at' | 'confirmed_at'>
+  | 'actor_name' | 'actor_role' | 'channel' | 'clerk' | 'error_code' | 'error_message' | 'created_at' | 'updated_at' | 'confirmed_at'>
   & { card_pending: LedgerCardRow['pending_tx_id'] | null; card_last: LedgerCardRow['last_tx_id'] | null; replaced_by: string | null };
 
 const LIVE: readonly TxState[] = ['PREPARED', 'FAILED'];
@@ -78,7 +81,7 @@ export async function listTransactions(database: MeterHubDatabase, q: TxQuery): 
     .leftJoin('ledger_cards as c', (j) => j.onRef('c.maker', '=', 't.maker').onRef('c.card_no', '=', 't.card_no'))
     .select([
       't.id', 't.op', 't.base_op', 't.state', 't.maker', 't.card_type', 't.card_no', 't.gas', 't.count', 't.ref_id',
-      't.actor_name', 't.actor_role', 't.channel', 't.error_code', 't.error_message', 't.created_at', 't.updated_at', 't.confirmed_at',
+      't.actor_name', 't.actor_role', 't.channel', 't.clerk', 't.error_code', 't.error_message', 't.created_at', 't.updated_at', 't.confirmed_at',
       'c.pending_tx_id as card_pending', 'c.last_tx_id as card_last',
       (eb) => eb.selectFrom('ledger_transactions as r').select('r.id').whereRef('r.ref_id', '=', 't.id').where('r.op', '=', 'rewrite')
         .orderBy('r.created_at', 'desc').limit(1).as('replaced_by'),
@@ -112,6 +115,8 @@ export async function listTransactions(database: MeterHubDatabase, q: TxQuery): 
       count: r.count,
       refId: r.ref_id,
       actor: { name: r.actor_name, role: r.actor_role, channel: r.channel },
+      channel: r.channel,
+      clerk: r.clerk ?? null,
       error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,

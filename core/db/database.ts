@@ -3,6 +3,7 @@
  * SQLite (better-sqlite3) under ./data is the embedded default; PostgreSQL when DATABASE_URL is set.
  */
 import { mkdirSync } from 'node:fs';
+import { ensurePrivateSqlite } from './private-files.ts';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver } from 'kysely';
@@ -44,7 +45,10 @@ export function openDatabase(opts: DatabaseOptions = {}): MeterHubDatabase {
     return { db, dialect: 'postgres', location: redactUrl(url), pool, close: () => db.destroy() };
   }
   const file = resolve(url?.replace(/^sqlite:(\/\/)?/, '') || DEFAULT_SQLITE_PATH);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true });
+    ensurePrivateSqlite(file);
+  }
   const sqlite = new Database(file);
   // Money-grade durability: WAL for concurrency, synchronous FULL so a commit survives power loss.
   sqlite.pragma('journal_mode = WAL');

@@ -8,7 +8,8 @@
  * ciphertext copied onto another row does not decrypt.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir } from '../db/private-files.ts';
 import { join, resolve } from 'node:path';
 import { LedgerKeyInvalid } from './ledger-errors.ts';
 
@@ -55,7 +56,7 @@ export class KeyVault {
     const dir = resolve(opts.dataDir);
     const path = join(dir, LEDGER_KEY_FILE);
     if (!existsSync(path)) {
-      mkdirSync(dir, { recursive: true });
+      ensurePrivateDir(dir);
       try {
         // 'wx' so two processes starting at once never overwrite each other's key.
         writeFileSync(path, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });

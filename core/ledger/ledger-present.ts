@@ -17,7 +17,12 @@ export interface TxView {
   toolParams?: Record<string, string>;
   data: string | null;
   refId: string | null;
-  actor: { name: string; role: string; channel: string };
+  /** Who wrote it: the token (its immutable id and its name at the time), its role and the channel. */
+  actor: { tokenId: string | null; name: string; role: string; channel: string };
+  /** The channel the sale came through (station, station-sim for training sales, bank, …). */
+  channel: string;
+  /** The clerk (营业员) the station named for this sale; null when none was named. */
+  clerk: string | null;
   error?: { code: string; message: string };
   createdAt: string;
   updatedAt: string;
@@ -40,7 +45,9 @@ export function presentTx(r: LedgerTxRow): TxView {
     ...(r.tool ? { tool: r.tool, toolParams: r.tool_params ? (JSON.parse(r.tool_params) as Record<string, string>) : {} } : {}),
     data: r.data,
     refId: r.ref_id,
-    actor: { name: r.actor_name, role: r.actor_role, channel: r.channel },
+    actor: { tokenId: r.actor_token_id ?? null, name: r.actor_name, role: r.actor_role, channel: r.channel },
+    channel: r.channel,
+    clerk: r.clerk ?? null,
     ...(r.reason ? { reason: r.reason } : {}),
     ...(r.error_code ? { error: { code: r.error_code, message: r.error_message ?? '' } } : {}),
     createdAt: r.created_at,

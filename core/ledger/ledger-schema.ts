@@ -9,6 +9,7 @@
  *    the rewrite that replaced one) per (maker, card_no, count).
  */
 import { sql, type Kysely } from 'kysely';
+import type { DialectName } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
 
 export type TxOp = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool' | 'rewrite' | 'cancel_reissue' | 'adopt';
@@ -69,6 +70,10 @@ export interface LedgerTxRow {
   read_back: string | null;
   /** ledger_0003: why a card was adopted (adopt only). Optional: older writers do not set it. */
   reason?: string | null;
+  /** ledger_0004: the immutable id of the API token that wrote this row (null: none could be matched). */
+  actor_token_id: string | null;
+  /** ledger_0004: the clerk (营业员) the station named for this sale (X-MeterHub-Clerk); null when none. */
+  clerk: string | null;
 }
 
 export interface LedgerIdemRow {
@@ -166,9 +171,43 @@ async function cpuCards(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('ledger_transactions').addColumn('read_back', 'text').execute();
 }
 
+/**
+ * Tokens are identified by their immutable id, not their name: a new token that reuses a revoked token's name
+ * must inherit nothing (no replay of its Idempotency-Keys and card keys, no rewrite of its writes). Rows
+ * written before this migration are matched to the token that held the name when the row was written (the
+ * newest token of that name created no later than the row); idempotency records that match no token are
+ * moved to a `legacy:` scope no token has, so they can never be replayed. Also the clerk column.
+ */
+async function tokenIdsAndClerk(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  await db.schema.alterTable('ledger_transactions').addColumn('actor_token_id', 'text').execute();
+  await db.schema.alterTable('ledger_transactions').addColumn('clerk', 'text').execute();
+  await backfillTokenIds(db, dialect);
+  await db.schema.createIndex('ledger_tx_token').on('ledger_transactions').column('actor_token_id').execute();
+}
+
+/** The data part of ledger_0004 (exported for its test): rows written by name are tied to token ids. Runs once. */
+export async function backfillTokenIds(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  // A database that only ever held the ledger (tests, tools) has no token table: nothing can be matched.
+  const tokens = dialect === 'postgres'
+    ? await sql<{ t: string | null }>`select to_regclass('api_tokens')::text as t`.execute(db)
+    : await sql<{ t: string | null }>`select name as t from sqlite_master where type = 'table' and name = 'api_tokens'`.execute(db);
+  const haveTokens = tokens.rows.some((r) => r.t);
+  if (haveTokens) {
+    await sql`update ledger_transactions set actor_token_id = (
+      select t.id from api_tokens t where t.name = ledger_transactions.actor_name and t.created_at <= ledger_transactions.created_at
+      order by t.created_at desc limit 1) where actor_token_id is null`.execute(db);
+    await sql`update ledger_idempotency set scope = coalesce((
+      select t.id from api_tokens t where t.name = ledger_idempotency.scope and t.created_at <= ledger_idempotency.created_at
+      order by t.created_at desc limit 1), 'legacy:' || scope)`.execute(db);
+  } else {
+    await sql`update ledger_idempotency set scope = 'legacy:' || scope`.execute(db);
+  }
+}
+
 export const LEDGER_MIGRATIONS = [
   { name: 'ledger_0001_init', up: init },
   { name: 'ledger_0002_cpu_cards', up: cpuCards },
+  { name: 'ledger_0004_token_ids_and_clerk', up: tokenIdsAndClerk },
 ];
 registerMigrations(LEDGER_MIGRATIONS);
 // Imported cards' origin and the import batches (go-live); its own file, its own migration.

@@ -327,7 +327,7 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
 
     it('every ledger migration is applied', async () => {
       const names = await sql<{ name: string }>`select name from kysely_migration where name like 'ledger_%' order by name`.execute(store.db);
-      expect(names.rows.map((r) => r.name)).toEqual(['ledger_0001_init', 'ledger_0002_cpu_cards', 'ledger_0003_card_import']);
+      expect(names.rows.map((r) => r.name)).toEqual(['ledger_0001_init', 'ledger_0002_cpu_cards', 'ledger_0003_card_import', 'ledger_0004_token_ids_and_clerk']);
     });
 
     it('no key material in clear anywhere in the ledger tables', async () => {

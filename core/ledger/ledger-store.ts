@@ -26,12 +26,16 @@ import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp, TxS
 import './ledger-schema.ts';
 
 export interface Actor {
+  /** The API token's immutable id (null: a caller with no token, e.g. a CLI run by ops on the server). */
+  tokenId?: string | null | undefined;
   name: string;
   role: string;
   channel: string;
+  /** The clerk (营业员) who made the sale, as the station named them. */
+  clerk?: string | null | undefined;
 }
 
-/** Idempotency: one key per scope (the token name); the hash covers route, path params and body. */
+/** Idempotency: one key per scope (the token id); the hash covers route, path params and body. */
 export interface Idem {
   scope: string;
   key: string;
@@ -359,6 +363,7 @@ export class LedgerStore {
         ...old, id: newId, op: 'rewrite', state: 'PREPARED', ref_id: old.id,
         keys_enc: old.keys_enc ? this.vault.encrypt(JSON.stringify({ o: keys.oldKey, n: keys.newKey }), newId) : null,
         actor_name: actor.name, actor_role: actor.role, channel: actor.channel, idem_key: idem?.key ?? null,
+        actor_token_id: actor.tokenId ?? null, clerk: actor.clerk ?? null,
         error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null, read_back: null,
       };
       await trx.insertInto('ledger_transactions').values(row).execute();
@@ -531,6 +536,7 @@ export class LedgerStore {
       source_sha256: a.i.sourceSha256 ?? null, ref_id: a.refId ?? null, seq_live: a.seqLive,
       card_before: a.cardBefore ? JSON.stringify(a.cardBefore) : null,
       actor_name: a.i.actor.name, actor_role: a.i.actor.role, channel: a.i.actor.channel, idem_key: a.i.idem?.key ?? null,
+      actor_token_id: a.i.actor.tokenId ?? null, clerk: a.i.actor.clerk ?? null,
       error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null,
       card_observed: observed ? JSON.stringify(observed) : null, read_back: null,
     };

@@ -80,7 +80,8 @@ export class MetricsAccess {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (m && this.tokenHash && timingSafeEqual(sha(m[1]!), this.tokenHash)) return;
     if (this.allowedAddress(req.ip)) return;
-    if (!req.actor && !m) throw Unauthorized();
+    // No token, or one that is neither a live API token nor the scrape token: not authenticated (401).
+    if (!req.actor) throw Unauthorized();
     throw Forbidden({ route: '/metrics' }, {
       zh: '只有运维令牌、抓取令牌（METERHUB_METRICS_TOKEN）或白名单地址（METERHUB_METRICS_ALLOW）可以读取指标',
       en: 'metrics need an ops token, the scrape token (METERHUB_METRICS_TOKEN) or an allow-listed address (METERHUB_METRICS_ALLOW)',

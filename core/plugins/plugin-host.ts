@@ -2,17 +2,18 @@
  * The plugin host: one plugin per maker, each backed by a driver host child process that is started on
  * first use and stopped when the plugin is disabled. Everything else in the server goes through here.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { CardType } from '../cards/card-types.ts';
 import type { CardDriver } from '../driver/card-driver.ts';
 import { BUNDLED_PLUGINS_DIR, discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { identifyCard } from './identify.ts';
-import { bridgeFor, librariesOf, libraryFor, loadManifest, type LoadedManifest } from './manifest.ts';
+import { bridgeFor, librariesOf, libraryFor, loadManifest, MANIFEST_FILE, type LoadedManifest } from './manifest.ts';
 import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
-import type { Identification, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
+import { isMeterHubError } from '../errors/meterhub-error.ts';
+import type { Identification, InvalidPlugin, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 
 export interface DriverFactoryOptions {
   libraryPath: string;
@@ -69,13 +70,27 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
   });
 
   const entries = new Map<string, Entry>();
+  // One bad manifest on METERHUB_PLUGIN_PATH must not keep every other maker from selling: it is set aside,
+  // listed with its error (state "invalid"), and readiness and health report it.
+  const invalid: InvalidPlugin[] = [];
   for (const src of sources) {
-    const loaded = loadManifest(src.dir);
-    const id = loaded.manifest.id;
-    const prior = entries.get(id);
-    if (prior) throw PluginDuplicate({ id, dirs: [prior.loaded.dir, src.dir] }, { en: `${id} in ${prior.loaded.dir} and ${src.dir}` });
-    entries.set(id, { loaded, bundled: src.bundled });
-    if (loaded.manifest.standIn) logger?.warn({ plugin: id }, `plugin ${id} uses a ${STAND_IN_LABEL}`);
+    try {
+      const loaded = loadManifest(src.dir);
+      const id = loaded.manifest.id;
+      const prior = entries.get(id);
+      if (prior) throw PluginDuplicate({ id, dirs: [prior.loaded.dir, src.dir] }, { en: `${id} in ${prior.loaded.dir} and ${src.dir}` });
+      entries.set(id, { loaded, bundled: src.bundled });
+      if (loaded.manifest.standIn) logger?.warn({ plugin: id }, `plugin ${id} uses a ${STAND_IN_LABEL}`);
+    } catch (err) {
+      if (!isMeterHubError(err)) throw err;
+      const bad: InvalidPlugin = {
+        id: manifestIdOf(src.dir) ?? basename(src.dir), dir: src.dir, state: 'invalid',
+        error: { ...err.toJSON(), details: err.details ?? {} },
+      };
+      invalid.push(bad);
+      logger?.error({ plugin: bad.id, dir: src.dir, code: err.code, error: err.en },
+        `插件 ${bad.id} 清单无效，未加载 / plugin ${bad.id} not loaded: invalid manifest`);
+    }
   }
   if (entries.size === 0) {
     logger?.warn({ bundledDir: bundledDir ?? null, pluginPaths: opts.pluginPaths ?? [] },
@@ -153,6 +168,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
 
   const host: PluginHost = {
     list: () => sortedIds.map((id) => state(id, true)),
+    invalid: () => invalid.map((p) => ({ ...p })),
     get: (id) => (entries.has(id) ? state(id) : undefined),
     manifest: (id): PluginManifest => entry(id).loaded.manifest,
     returnCodes: (id): ReturnCodeEntry[] => entry(id).loaded.returnCodes,
@@ -180,6 +196,16 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     },
   };
   return host;
+}
+
+/** The id an invalid manifest claims, when it is readable JSON with a plausible id (to name it in listings). */
+function manifestIdOf(dir: string): string | undefined {
+  try {
+    const id = (JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' && /^[a-z][a-z0-9-]{1,39}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** For routes that take a maker id and a card type: the driver, or a clear error. */

@@ -3,6 +3,7 @@
  * agree. Writes go through a temp file + rename: a crash mid-write never leaves a torn file.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tightenFiles } from '../db/private-files.ts';
 import { dirname, join } from 'node:path';
 
 export interface PluginStateFile {
@@ -45,7 +46,9 @@ export class PluginStateStore {
     state.plugins[id] = { enabled, changedAt: new Date().toISOString() };
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+    // 0600 like everything else in the data directory (core/db/private-files.ts).
+    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+    tightenFiles([tmp]);
     renameSync(tmp, this.file);
     this.cached = { state, at: Date.now() };
   }

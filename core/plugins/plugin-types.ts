@@ -70,6 +70,19 @@ export interface PluginState {
   driver?: DriverHealth;
 }
 
+/**
+ * A plugin folder whose meterhub-plugin.json could not be loaded (invalid JSON, schema problems, a bad catalogue,
+ * an id another plugin already has). It is never loaded; the host lists it with its error so ops see it, and
+ * every other plugin keeps serving.
+ */
+export interface InvalidPlugin {
+  /** The manifest's id when it has a readable one, else the folder name. */
+  id: string;
+  dir: string;
+  state: 'invalid';
+  error: { code: string; message: string; messageZh: string; messageEn: string; details: Record<string, unknown> };
+}
+
 export type CardKind = 'user' | 'tool';
 
 export interface Identification {
@@ -81,6 +94,8 @@ export interface Identification {
 
 export interface PluginHost {
   list(): PluginState[];
+  /** Plugin folders found but not loaded because their manifest is invalid (never served). */
+  invalid(): InvalidPlugin[];
   get(id: string): PluginState | undefined;
   manifest(id: string): PluginManifest;
   returnCodes(id: string): ReturnCodeEntry[];

@@ -1,5 +1,6 @@
 /**
- * Ops control over maker plugins: GET /v1/plugins, POST /v1/plugins/:id/enable|disable.
+ * Ops control over maker plugins: GET /v1/plugins (invalid ones too, with their error), POST
+ * /v1/plugins/:id/enable|disable.
  * An encapsulated fastify plugin; the app passes the role check as a preHandler.
  */
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
@@ -23,6 +24,9 @@ const pluginStateSchema = {
     id: { type: 'string' },
     name: localized,
     cardTypes: { type: 'array', items: { type: 'string' } },
+    state: { type: 'string', enum: ['enabled', 'disabled', 'invalid'], description: 'invalid: the manifest could not be loaded (see error); never served' },
+    error: { type: 'object', additionalProperties: true, description: 'Why an invalid plugin was not loaded' },
+    dir: { type: 'string' },
     enabled: { type: 'boolean' },
     standIn: { type: 'boolean' },
     library: { type: 'string', description: 'stand-in library / 替身库, or real' },
@@ -37,7 +41,22 @@ const pluginStateSchema = {
 } as const;
 
 export function presentPlugin(p: PluginState) {
-  return { ...p, library: p.standIn ? STAND_IN_LABEL : 'real / 厂家正式库' };
+  return { ...p, state: p.enabled ? 'enabled' as const : 'disabled' as const, library: p.standIn ? STAND_IN_LABEL : 'real / 厂家正式库' };
+}
+
+/**
+ * Every plugin folder found: the loaded ones, then the invalid ones (with their error; never loaded). An invalid
+ * one carries the same fields as a loaded one (its id as its name, no card types), so a client written for
+ * the plain list still shows it.
+ */
+export function presentAll(host: PluginHost) {
+  return [
+    ...host.list().map(presentPlugin),
+    ...host.invalid().map((p) => ({
+      ...p, name: { 'zh-CN': p.id, en: p.id }, cardTypes: [], enabled: false, standIn: false, libraryFound: false,
+      library: '清单无效 / invalid manifest',
+    })),
+  ];
 }
 
 export async function pluginRoutes(app: FastifyInstance, opts: PluginRoutesOptions): Promise<void> {
@@ -49,7 +68,7 @@ export async function pluginRoutes(app: FastifyInstance, opts: PluginRoutesOptio
   app.get('/v1/plugins', {
     ...read,
     schema: { tags: ['plugins'], summary: '表厂插件列表 / List maker plugins', response: { 200: { type: 'object', properties: { plugins: { type: 'array', items: pluginStateSchema } } } } },
-  }, async () => ({ plugins: host.list().map(presentPlugin) }));
+  }, async () => ({ plugins: presentAll(host) }));
 
   app.post<{ Params: { id: string } }>('/v1/plugins/:id/enable', {
     ...write,

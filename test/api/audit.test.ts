@@ -30,13 +30,15 @@ describe('audit chain', () => {
     await s.call('GET', '/v1/makers', { token: s.tokens.bank });
     await s.call('GET', '/v1/makers', { token: null });
     await s.call('GET', '/v1/health', { token: null });
+    // Refused unauthenticated calls are tallied: one row per address and window, written on flush.
+    await s.app.meterhub.refusals.flush();
     await audit.flush();
     const rows = await s.db.database.db.selectFrom('audit_log').selectAll().orderBy('seq').execute();
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows.find((x) => x.path === '/v1/cards/issue')).toMatchObject({
       actor: 'counter-t', role: 'counter', channel: 'counter-07', method: 'POST', status: 201, tx_id: r.body.transactionId, idem_key: 'audit-k1',
     });
-    expect(rows.find((x) => x.actor === null && x.path === '/v1/makers')).toMatchObject({ status: 401 });
+    expect(rows.find((x) => x.actor === null && x.path === '/v1/makers')).toMatchObject({ status: 401, call_count: 1 });
     expect(rows.some((x) => x.path === '/v1/health')).toBe(false);
     expect(JSON.stringify(rows)).not.toMatch(/mht_/);
     expect(await audit.verify()).toMatchObject({ ok: true, rows: rows.length });

@@ -36,8 +36,9 @@ describe('card life over HTTP, every maker × memory card type (stand-in librari
       const ops = s.tokens.ops;
       const hexLen = cardType === '4442' ? 512 : 300;
       const cardNo = freshCardNo();
-      const confirm = async (txId: string, data: string) => {
-        const c = await s.call('POST', `/v1/transactions/${txId}/confirm`, { token: counter, body: { data } });
+      // Only the token that made a write (or ops) may confirm it.
+      const confirm = async (txId: string, data: string, token = counter) => {
+        const c = await s.call('POST', `/v1/transactions/${txId}/confirm`, { token, body: { data } });
         expect(c.status, JSON.stringify(c.body)).toBe(200);
         expect(c.body.state).toBe('CONFIRMED');
       };
@@ -108,7 +109,7 @@ describe('card life over HTTP, every maker × memory card type (stand-in librari
       expect(cancel.status, JSON.stringify(cancel.body)).toBe(201);
       expect(cancel.body).toMatchObject({ operation: 'cancel_reissue', state: 'PREPARED', data: null, newKey: null });
       expect(cancel.body.oldKey).toMatch(/^[0-9A-F]{4,6}$/);
-      await confirm(cancel.body.transactionId, erased(cardType, replacement));
+      await confirm(cancel.body.transactionId, erased(cardType, replacement), ops);
       expect((await s.call('GET', `/v1/transactions/${reissue.body.transactionId}`, { token: counter })).body.state).toBe('CANCELLED');
 
       // The original card goes on: one more sale (count 5), then the meter, then format it.

@@ -21,8 +21,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     const prepare = (body: Record<string, unknown>, o: { token?: string; idem?: string; headers?: Record<string, string> } = {}) =>
       s.call('POST', '/v1/cards/cpu/prepare', { token: o.token ?? s.tokens.counter, body: { maker: M, ...body }, ...(o.idem ? { idem: o.idem } : {}), ...(o.headers ? { headers: o.headers } : {}) });
-    const confirm = (id: string, readBack: Record<string, unknown>, token = s.tokens.counter) =>
-      s.call('POST', `/v1/transactions/${id}/confirm`, { token, body: { readBack } });
+    // Confirm is the owner's (same token and channel) or ops'.
+    const confirm = (id: string, readBack: Record<string, unknown>, token = s.tokens.counter, headers: Record<string, string> = {}) =>
+      s.call('POST', `/v1/transactions/${id}/confirm`, { token, body: { readBack }, headers });
     const user = (cardNo: string, gas: number, count: number, meterKind = 1) => ({ cardNo, gas, count, meterKind });
 
     /** A CPU card issued and confirmed with `gas`; the meter has taken it when `taken`. */
@@ -189,7 +190,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(rw.body).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', state: 'PREPARED', cardType: 'cpu', count: 2, gas: 15, refId: p.body.transactionId, data: null });
       expect(rw.body).not.toHaveProperty('oldKey');
       expect((await s.call('GET', `/v1/transactions/${p.body.transactionId}`, { token: s.tokens.counter })).body.state).toBe('REWRITTEN');
-      expect((await confirm(rw.body.transactionId, user(cardNo, 15, 2))).body.state).toBe('CONFIRMED');
+      expect((await confirm(rw.body.transactionId, user(cardNo, 15, 2), s.tokens.counter, { 'x-meterhub-channel': 'station' })).body.state).toBe('CONFIRMED');
       // A confirmed sale is undone by a refund, not a reverse (even for the owner).
       const late = await s.call('POST', `/v1/transactions/${rw.body.transactionId}/reverse`, { token: s.tokens.counter, headers: { 'x-meterhub-channel': 'station' }, body: { readBack: user(cardNo, 0, 1) } });
       expect(late.body.error.code).toBe('TRANSACTION_STATE');

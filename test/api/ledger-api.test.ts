@@ -97,7 +97,10 @@ describe('ledger over HTTP (SQLite, stand-in libraries)', () => {
     expect(rw.status, JSON.stringify(rw.body)).toBe(201);
     expect(rw.body).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', refId: p.body.transactionId, count: 2, gas: 30 });
     expect([rw.body.data, rw.body.oldKey, rw.body.newKey]).toEqual([p.body.data, p.body.oldKey, p.body.newKey]);
-    const ok = await s.call('POST', `/v1/transactions/${rw.body.transactionId}/confirm`, { token: s.tokens.counter, body: { data: rw.body.data } });
+    // The rewrite is ops' write: ops confirms it (the counter may not confirm another token's write, issue 13 #4).
+    const notOwn = await s.call('POST', `/v1/transactions/${rw.body.transactionId}/confirm`, { token: s.tokens.counter, body: { data: rw.body.data } });
+    expect(notOwn.status).toBe(403);
+    const ok = await s.call('POST', `/v1/transactions/${rw.body.transactionId}/confirm`, { token: s.tokens.ops, body: { data: rw.body.data } });
     expect(ok.body.state).toBe('CONFIRMED');
     expect((await s.call('GET', `/v1/transactions/${p.body.transactionId}`)).body.state).toBe('REWRITTEN');
   });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolesFor } from '../../core/auth/roles.ts';
 import { freshCardNo, startTestServer, type TestServer } from './support.ts';
 import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
+import { startOpsServer, type OpsServer } from '../ops/support.ts';
 
 describe('roles', () => {
   let s: TestServer;
@@ -201,12 +202,93 @@ describe('rate limits, security headers, docs, health', () => {
     expect(spec.body.components.securitySchemes.bearer.scheme).toBe('bearer');
   });
 
-  it('health lists each plugin, its state, stand-ins and the database, with no secrets', async () => {
-    const h = await s.call('GET', '/v1/health', { token: null });
+  it('health (ops view) lists each plugin, its state, stand-ins and the database, with no secrets', async () => {
+    const h = await s.call('GET', '/v1/health', { token: s.tokens.ops });
     expect(h.body).toMatchObject({ status: 'ok', standInsInUse: true, database: { ok: true, dialect: 'sqlite' } });
     const ids = h.body.plugins.map((p: { id: string }) => p.id);
     expect(ids).toEqual(expect.arrayContaining(['kingcard', 'zenner', 'lanbaoshi', 'songchuan', 'chint', 'tancy']));
     for (const p of h.body.plugins) expect(p).toMatchObject({ standIn: true, library: 'stand-in library / 替身库', driver: { state: expect.any(String) } });
     expect(JSON.stringify(h.body)).not.toMatch(/mht_|[0-9a-f]{64}/);
+  });
+});
+
+/**
+ * Every route the server serves (the real `serve` path: card API, plugins, readings, console, metrics, docs) has
+ * its roles written down here, and each is called: no token → 401, every role not allowed → 403 (before the
+ * input is even validated), and for reads every allowed role gets past the role check. A route added without
+ * a line here fails this test.
+ */
+describe('every server route has a role test', () => {
+  const ALL = ['counter', 'bank', 'ops', 'billing'] as const;
+  const cb = ['counter', 'bank', 'ops'];
+  const co = ['counter', 'ops'];
+  const EXPECTED: Record<string, string[] | 'public' | 'metrics'> = {
+    'GET /docs': 'public', 'GET /docs/static/index.html': 'public', 'GET /docs/static/swagger-initializer.js': 'public',
+    'GET /docs/json': 'public', 'GET /docs/yaml': 'public', 'GET /docs/static/*': 'public',
+    'GET /v1/health': 'public', 'GET /v1/ready': 'public', 'GET /metrics': 'metrics',
+    'GET /console': 'public', 'GET /console/': 'public', 'GET /console/*': 'public',
+    'GET /v1/makers': cb, 'GET /v1/makers/:id/return-codes': cb, 'GET /v1/makers/:id/tool-cards': cb,
+    'POST /v1/cards/identify': cb, 'POST /v1/cards/read': cb, 'POST /v1/cards/purchase': cb,
+    'POST /v1/cards/issue': co, 'POST /v1/cards/reissue': co, 'POST /v1/cards/refund': co, 'POST /v1/cards/format': co,
+    'POST /v1/cards/tool': co, 'POST /v1/cards/cpu/prepare': co, 'GET /v1/cards/:maker/:cardNo': co,
+    'GET /v1/transactions/:id': cb, 'GET /v1/transactions': co,
+    'POST /v1/transactions/:id/confirm': cb, 'POST /v1/transactions/:id/rewrite': cb, 'POST /v1/transactions/:id/reverse': cb,
+    'POST /v1/transactions/:id/cancel-reissue': ['ops'],
+    'GET /v1/plugins': co, 'POST /v1/plugins/:id/enable': ['ops'], 'POST /v1/plugins/:id/disable': ['ops'],
+    'GET /v1/readings': ['billing', 'ops'], 'GET /v1/readings/sinks': ['ops'], 'GET /v1/readings/dead-letters': ['ops'],
+    'POST /v1/readings/dead-letters/replay': ['ops'],
+    'GET /v1/ops/transactions': ['ops'], 'GET /v1/ops/gateway': ['ops'], 'GET /v1/ops/meters': ['ops'],
+    'GET /v1/ops/meters/:id/readings': ['ops'], 'GET /v1/ops/plugins/:id/conformance': ['ops'],
+    'POST /v1/ops/plugins/:id/conformance': ['ops'],
+  };
+  const concrete = (url: string) => url
+    .replace('/v1/transactions/:id', '/v1/transactions/tx_000000000000')
+    .replace('/v1/ops/meters/:id', '/v1/ops/meters/00AA11')
+    .replace(':maker/:cardNo', 'kingcard/123456')
+    .replace(':id', 'kingcard')
+    .replace('/*', '/index.html');
+
+  let s: OpsServer;
+  beforeAll(async () => { s = await startOpsServer({ startDrivers: false }); });
+  afterAll(async () => s?.close());
+
+  it('the route table is exactly the expected one, with the expected roles', () => {
+    // The registry is process-wide: the probe route the describe above registers is this file's, not the server's.
+    const table = s.server.app.meterhub.routeTable.filter((r) => r.method !== 'OPTIONS' && r.url !== '/v1/readings-probe');
+    const got = Object.fromEntries(table.map((r) => [`${r.method} ${r.url}`, r.roles ? [...r.roles].sort() : 'public']));
+    const want = Object.fromEntries(Object.entries(EXPECTED).map(([k, v]) => [k, Array.isArray(v) ? [...v].sort() : 'public']));
+    expect(got).toEqual(want);
+  });
+
+  it('each role-checked route: 401 without a token, 403 for every other role, the role check passed for its roles', async () => {
+    for (const [key, roles] of Object.entries(EXPECTED)) {
+      if (!Array.isArray(roles)) continue;
+      const [method, url] = key.split(' ') as [string, string];
+      const path = concrete(url);
+      // An input the schema would refuse: the role check must answer first.
+      const body = method === 'POST' ? { definitely: 'not valid' } : undefined;
+      const anon = await s.call(method, path, { token: null, ...(body ? { body } : {}) });
+      expect(anon.status, `${key} anonymous`).toBe(401);
+      for (const role of ALL) {
+        if (roles.includes(role)) continue;
+        const r = await s.call(method, path, { token: s.tokens[role], ...(body ? { body } : {}) });
+        expect(r.status, `${key} as ${role}`).toBe(403);
+      }
+      if (method !== 'GET') continue;
+      for (const role of roles) {
+        const r = await s.call(method, path, { token: s.tokens[role as keyof typeof s.tokens] });
+        expect([401, 403], `${key} as ${role}: ${r.status}`).not.toContain(r.status);
+      }
+    }
+  }, 120_000);
+
+  it('public routes answer without a token; /metrics has its own check (401 without a token)', async () => {
+    for (const [key, kind] of Object.entries(EXPECTED)) {
+      if (Array.isArray(kind)) continue;
+      const [method, url] = key.split(' ') as [string, string];
+      const r = await s.call(method, concrete(url), { token: null });
+      if (kind === 'metrics') expect(r.status, key).toBe(401);
+      else expect([401, 403], `${key}: ${r.status}`).not.toContain(r.status);
+    }
   });
 });

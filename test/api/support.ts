@@ -44,6 +44,8 @@ export interface TestServerOptions {
   adoption?: ApiConfig['adoption'];
   /** Extra tokens: name -> role. */
   extraTokens?: Record<string, Role>;
+  /** More app configuration (trust proxy, HTTP limits, …). */
+  config?: Partial<Omit<ApiConfig, 'vault'>>;
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -59,7 +61,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const app = await buildApp({
     pluginHost: host, database: db.database,
     ...(o.logger ? { logger: o.logger } : {}),
-    config: { vault, rateLimit: o.rateLimit ?? false, logLevel: 'silent', ...(o.adoption ? { adoption: o.adoption } : {}) },
+    config: { vault, rateLimit: o.rateLimit ?? false, logLevel: 'silent', ...(o.adoption ? { adoption: o.adoption } : {}), ...o.config },
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -118,7 +118,8 @@ describe('GET /metrics', () => {
     const counter = await s.call('GET', '/metrics', { token: s.tokens.counter });
     expect(counter.status).toBe(403);
     expect(counter.body.error.code).toBe('FORBIDDEN');
-    expect((await s.call('GET', '/metrics', { token: 'not-the-scrape-token-000000000' })).status).toBe(403);
+    // A token that is neither an API token nor the scrape token is not authenticated: 401 (issue 13 #12).
+    expect((await s.call('GET', '/metrics', { token: 'not-the-scrape-token-000000000' })).status).toBe(401);
     const scraper = await s.call('GET', '/metrics', { token: SCRAPE_TOKEN });
     expect(scraper.status).toBe(200);
     expect(scraper.text).toContain('meterhub_card_operations_total');

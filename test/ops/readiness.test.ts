@@ -79,8 +79,11 @@ describe('GET /v1/ready', () => {
       expect.objectContaining({ plugin: 'kingcard', ok: true }),
       expect.objectContaining({ plugin: 'needed-maker', ok: false, reason: 'library-missing' }),
     ]);
-    // Liveness is unchanged in shape: 200, degraded.
-    const h = await s.call('GET', '/v1/health', { token: null });
+    // Liveness: 200, degraded; anonymous callers see only that, ops see which plugin.
+    const anon = await s.call('GET', '/v1/health', { token: null });
+    expect(anon.status).toBe(200);
+    expect(anon.body).toEqual({ status: 'degraded', version: expect.any(String) });
+    const h = await s.call('GET', '/v1/health', { token: s.tokens.ops });
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ status: 'degraded', database: { ok: true } });
     expect(h.body.plugins.find((p: { id: string }) => p.id === 'needed-maker')).toMatchObject({ enabled: true, libraryFound: false });

@@ -92,7 +92,18 @@ export function PluginsPage() {
           { title: t('plugins.cardTypes'), dataIndex: 'cardTypes', render: (v: string[]) => v.map((c) => <Tag key={c}>{c}</Tag>) },
           {
             title: t('plugins.state'), key: 'state',
-            render: (_, p) => <Badge status={p.enabled ? 'success' : 'default'} text={<span data-testid={`state-${p.id}`}>{t(p.enabled ? 'plugins.enabled' : 'plugins.disabled')}</span>} />,
+            render: (_, p) => p.state === 'invalid'
+              ? (
+                <Space orientation="vertical" size={2}>
+                  <Badge status="error" text={<span data-testid={`state-${p.id}`}>{t('plugins.invalid')}</span>} />
+                  {p.error && (
+                    <Typography.Text type="danger" style={{ fontSize: 12 }} data-testid={`error-${p.id}`}>
+                      {p.error.code}: {lang === 'zh' ? p.error.messageZh : p.error.messageEn}
+                    </Typography.Text>
+                  )}
+                </Space>
+              )
+              : <Badge status={p.enabled ? 'success' : 'default'} text={<span data-testid={`state-${p.id}`}>{t(p.enabled ? 'plugins.enabled' : 'plugins.disabled')}</span>} />,
           },
           {
             title: t('plugins.library'), key: 'library',
@@ -133,7 +144,7 @@ export function PluginsPage() {
           },
           {
             title: t('common.actions'), key: 'actions',
-            render: (_, p) => (
+            render: (_, p) => p.state === 'invalid' ? null : (
               <Space>
                 <Button size="small" danger={p.enabled} type={p.enabled ? 'default' : 'primary'} onClick={() => toggle(p)} data-testid={`toggle-${p.id}`}>
                   {t(p.enabled ? 'plugins.disable' : 'plugins.enable')}

@@ -143,7 +143,7 @@ export function TransactionsPage() {
           { title: t('tx.cardNo'), dataIndex: 'cardNo', width: 120, render: (c: string | null) => c ?? '—' },
           { title: t('tx.gas'), dataIndex: 'gas', width: 70, align: 'right', render: (g: number | null) => g ?? '—' },
           { title: t('tx.count'), dataIndex: 'count', width: 70, align: 'right', render: (c: number | null) => c ?? '—' },
-          { title: t('tx.actor'), key: 'actor', width: 200, render: (_, r) => <span>{r.actor.name} <Typography.Text type="secondary">({r.actor.channel})</Typography.Text></span> },
+          { title: t('tx.actor'), key: 'actor', width: 200, render: (_, r) => <span>{r.clerk ? `${r.clerk} · ` : ''}{r.actor.name} <Typography.Text type="secondary">({r.actor.channel})</Typography.Text></span> },
           { title: t('tx.createdAt'), dataIndex: 'createdAt', width: 170, render: (v: string) => fmtTime(v, lang) },
           {
             title: t('tx.error'), key: 'error', width: 160,

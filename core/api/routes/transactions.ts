@@ -1,11 +1,12 @@
 /**
  * /v1/transactions: the ledger seen from outside. Confirm (memory cards: read-back verified through the maker's
- * Read; CPU cards: the read-back the station's maker library reported), and the way back: rewrite (掉气补气) and
- * reverse (冲正) — ops on any transaction, a counter or bank on its own (roles.ts mayRecover) — and the ops-only
- * cancel of a replacement card (补卡撤销). A bank sees and confirms only its own transactions.
+ * Read; CPU cards: the read-back the station's maker library reported; a read-back that differs fails the
+ * write), and the way back: rewrite (掉气补气) and reverse (冲正). Confirm, rewrite and reverse: ops on any
+ * transaction, a counter or bank on its own (same token id and channel; roles.ts mayActOn). The ops-only
+ * cancel of a replacement card (补卡撤销). A bank sees only its own transactions.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { mayRecover, rolesFor } from '../../auth/roles.ts';
+import { mayActOn, rolesFor } from '../../auth/roles.ts';
 import { Forbidden } from '../../errors/common-errors.ts';
 import type { CardService, CpuReadBack } from '../../ledger/card-service.ts';
 import { TransactionNotFound } from '../../ledger/ledger-errors.ts';
@@ -33,18 +34,21 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
   /** Banks only see their own rows; everyone else gets a 404 for other people's ids. */
   async function visible(req: FastifyRequest<{ Params: IdParams }>) {
     const tx = await svc.transaction(req.params.id);
-    if (req.actor?.role === 'bank' && tx.actor.name !== req.actor.name) throw TransactionNotFound({ transactionId: req.params.id });
+    if (req.actor?.role === 'bank' && tx.actor.tokenId !== req.actor.tokenId) throw TransactionNotFound({ transactionId: req.params.id });
     return tx;
   }
 
-  /** Rewrite/reverse: ops any; a counter or bank only its own (same token name and channel). */
-  async function recoverable(req: FastifyRequest<{ Params: IdParams }>) {
+  /**
+   * Confirm/fail, rewrite, reverse: ops any; a counter or bank only its own (same token id and channel). Another
+   * counter could otherwise confirm a write it never made, or fail it with a wrong read-back and block the card.
+   */
+  async function own(req: FastifyRequest<{ Params: IdParams }>) {
     const tx = await visible(req);
     const a = req.actor!;
-    if (!mayRecover(a, tx)) {
+    if (!mayActOn(a, tx)) {
       throw Forbidden({ role: a.role, transactionId: tx.transactionId, reason: 'not-own-transaction', allowed: ['ops', 'the token that created it'] }, {
-        zh: '柜台/银行只能掉气补气或冲正本令牌（同一渠道）创建的交易；其他交易请运维处理',
-        en: 'a counter or bank may rewrite or reverse only transactions its own token (same channel) created; ask ops for others',
+        zh: '柜台/银行只能确认、掉气补气或冲正本令牌（同一渠道）创建的交易；其他交易请运维处理',
+        en: 'a counter or bank may confirm, rewrite or reverse only transactions its own token (same channel) created; ask ops for others',
       });
     }
     return tx;
@@ -79,7 +83,7 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
-    await visible(req);
+    await own(req);
     return sendWrite(req, reply, await svc.confirm(req.params.id, req.body, idemOf(req)));
   });
 
@@ -92,7 +96,7 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
-    await recoverable(req);
+    await own(req);
     return sendWrite(req, reply, await svc.rewrite(actorOf(req), req.params.id, idemOf(req)));
   });
 
@@ -111,7 +115,7 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
-    await recoverable(req);
+    await own(req);
     return sendWrite(req, reply, await svc.reverse(actorOf(req), req.params.id, req.body ?? undefined, idemOf(req)));
   });
 

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
-import { presentPlugin } from '../../plugins/routes.ts';
+import { presentAll, presentPlugin } from '../../plugins/routes.ts';
 import { STAND_IN_LABEL } from '../../plugins/plugin-host.ts';
 import { runCli } from '../run-cli.ts';
 
@@ -24,9 +24,13 @@ export function register(program: Command): void {
             try { await host.driver(p.id).info(); } catch { /* health() below carries the error */ }
           }));
         }
-        const plugins = host.list().map(presentPlugin);
+        const plugins = presentAll(host);
         if (o.json) return void console.log(JSON.stringify({ plugins }, null, 2));
         for (const p of plugins) {
+          if (p.state === 'invalid') {
+            console.log([p.id.padEnd(10), '清单无效 invalid', p.error.code, p.error.messageZh, p.error.messageEn, p.dir].join('  '));
+            continue;
+          }
           const health = p.driver ? `${p.driver.state}${p.driver.lastError ? ` (${p.driver.lastError.code})` : ''}` : '-';
           console.log([
             p.id.padEnd(10), `${p.name['zh-CN']} ${p.name.en}`.padEnd(22), p.cardTypes.join(',').padEnd(9),
