@@ -54,7 +54,7 @@ const S = {
   txId: { type: 'string', pattern: '^(tx|cpu)_[0-9a-z]{9,40}$' },
 } as const;
 const body = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
-const errorSchema = { type: 'object', properties: { error: { type: 'object', additionalProperties: true } } } as const;
+const errorSchema = { type: 'object', properties: { error: { type: 'object', additionalProperties: true }, readerLabel: { type: 'object', additionalProperties: true } } } as const;
 const open = { type: 'object', additionalProperties: true } as const;
 const responses = { 200: open, '4xx': errorSchema, '5xx': errorSchema } as const;
 
@@ -71,6 +71,8 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     return typeof a === 'object' && a ? a.port : -1;
   };
   registerStationGuards(app, { pairing: d.pairing, allowOrigins: d.allowOrigins, port });
+  // Errors are labelled by their handlers (preSerialization does not see them).
+  const label = d.sim ? { readerLabel: SIM_READER_LABEL } : {};
   if (d.sim) {
     app.addHook('preSerialization', async (_req, reply, payload: unknown) => {
       reply.header('x-meterhub-reader', 'sim');
@@ -83,9 +85,10 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     const e = toMeterHubError(err);
     if (e.status >= 500) req.log.error({ code: e.code, details: e.details }, 'station request failed');
     else req.log.info({ code: e.code, status: e.status }, 'station request refused');
-    return reply.code(e.status).send({ error: { ...e.toJSON(), details: e.details ?? {} } });
+    return reply.code(e.status).send({ error: { ...e.toJSON(), details: e.details ?? {} }, ...label });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({
+    ...label,
     error: { code: 'NOT_FOUND', message: `未找到 / Not found: ${req.method} ${req.url}`, messageZh: `未找到：${req.method} ${req.url}`, messageEn: `Not found: ${req.method} ${req.url}`, details: {} },
   }));
 

@@ -96,6 +96,12 @@ export function registerStationGuards(app: FastifyInstance, o: GuardOptions): {
     clerkOf.set(req, typeof clerk === 'string' ? clerk : null);
     done();
   });
+  // A refused WebSocket upgrade must not leave its socket open: it is outside the HTTP server's keep-alive
+  // handling, and a page could hold such sockets (and the station's shutdown) open at will.
+  app.addHook('onResponse', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (req.headers.upgrade) req.raw.socket?.end();
+    done();
+  });
   // Every call the handler makes to the central server carries the clerk. Entered after the body is parsed:
   // the body's stream events would run outside a context entered any earlier.
   app.addHook('preHandler', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
