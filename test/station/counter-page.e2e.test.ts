@@ -11,7 +11,7 @@
  * no-cors POSTs to refund and format, and the event WebSocket. Each fails and the card is unchanged.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -30,6 +30,7 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
   let profileDir: string;
   let attacker: Server;
   let attackerPort: number;
+  let webappPort: number;
   const cardNo = freshCardNo();
   const pageErrors: string[] = [];
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -40,25 +41,30 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    central = await startCentral();
-    st = await startTestStation(central, { clerk: 'clerk-e2e' });
-    // The second origin: an ordinary page that anyone could open on the counter PC.
+    // Two more origins on one tiny server: evil.example:<port> (any page) and yingshou.example:<port>,
+    // the company's web app, which the station is told to allow.
     attacker = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><title>not the company</title><p>another site</p>');
+      res.end('<!doctype html><title>another site</title><p>another site</p>');
     });
     await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
     attackerPort = (attacker.address() as { port: number }).port;
+    webappPort = attackerPort;
+    central = await startCentral();
+    st = await startTestStation(central, { clerk: 'clerk-e2e', allowOrigins: [`http://yingshou.example:${webappPort}`] });
     profileDir = mkdtempSync(join(tmpdir(), 'mh-counter-chromium-'));
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 }, locale: 'zh-CN',
       // evil.example resolves to this PC, as a DNS-rebinding attacker's name would.
-      args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP evil.example 127.0.0.1'],
+      args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP evil.example 127.0.0.1, MAP yingshou.example 127.0.0.1'],
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error' && page.url().startsWith(st.url)) pageErrors.push(m.text()); });
+    // Refusals (404 no card, 409 …) are part of the walk-through; Chromium logs each as a failed load.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && page.url().startsWith(st.url) && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -115,10 +121,8 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
   });
 
   it('a card pulled mid-write: the page names the card state and the re-delivery (掉气补气) finishes it', async () => {
-    await page.locator('#op-refund').click();
-    await expect.poll(result).toContain('退气成功');
     await page.locator('#sim-meter').click();
-    await expect.poll(() => page.locator('#card').innerText()).toContain('已回写');
+    await expect.poll(async () => (await card()).gas).toBe(0);
     st.sim.pullCardAfterWrites(4);
     await page.locator('#gas').fill('6');
     await page.locator('#op-purchase').click();
@@ -137,6 +141,7 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
     await page.locator('#op-refund').click();
     await expect.poll(result).toContain('退气成功');
     expect(await card()).toMatchObject({ gas: 0, count: 3 });
+    await shot('07-refunded');
     await page.locator('#op-format').click();
     await expect.poll(result).toContain('擦卡成功');
     expect((await card()).kind).toBe('blank');
@@ -144,10 +149,10 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
     await page.locator('#tool').selectOption('CLEAR');
     await page.locator('#op-tool').click();
     await expect.poll(() => page.locator('#card').innerText()).toContain('工具卡');
-    await shot('07-tool-card');
+    await shot('08-tool-card');
     const rows = await ledger();
     expect(rows.map((t) => `${t.operation}:${t.state}`)).toEqual([
-      'issue:CONFIRMED', 'purchase:CONFIRMED', 'refund:CONFIRMED', 'purchase:REWRITTEN', 'rewrite:CONFIRMED', 'refund:CONFIRMED', 'format:CONFIRMED',
+      'issue:CONFIRMED', 'purchase:CONFIRMED', 'purchase:REWRITTEN', 'rewrite:CONFIRMED', 'refund:CONFIRMED', 'format:CONFIRMED',
     ]);
     expect(new Set(rows.map((t) => t.actor.channel))).toEqual(new Set(['station-sim']));
   });
@@ -156,7 +161,7 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
     await page.locator('#lang').click();
     await expect.poll(() => page.locator('h1').innerText()).toBe('Counter');
     expect(await page.locator('#training').innerText()).toBe('simulated reader (training)');
-    await shot('08-english');
+    await shot('09-english');
     await page.locator('#lang').click();
     expect(pageErrors).toEqual([]);
   });
@@ -206,7 +211,7 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
       log.push(`ws:${ws}`);
       return log;
     }, { station: `http://127.0.0.1:${stationPort}`, rebound: `http://evil.example:${stationPort}` });
-    await evil.screenshot({ path: join(SHOTS, '09-second-origin.png') });
+    await evil.screenshot({ path: join(SHOTS, '10-second-origin.png') });
     await evil.close();
 
     // no-cors answers are opaque to the page; what counts is that the station did nothing.
@@ -222,5 +227,32 @@ describe.skipIf(!hasChromium)(`counter page in Chromium${hasChromium ? '' : ` �
     expect(logs).toContain('STATION_ORIGIN_REFUSED');
     expect(logs).toContain('STATION_BAD_HOST');
     expect(logs).not.toContain(st.key);
+  });
+
+  it('the web-app example in docs/station.md runs as written from the allowed origin', async () => {
+    const doc = readFileSync(join(ROOT, 'docs/station.md'), 'utf8');
+    const at = doc.indexOf('<!-- webapp:example -->');
+    const block = /```js\n([\s\S]*?)```/.exec(doc.slice(at))![1]!;
+    const stationPort = new URL(st.url).port;
+    const code = block.replace("'http://127.0.0.1:8790'", `'http://127.0.0.1:${stationPort}'`);
+    expect(code).not.toBe(block);
+    await st.call('POST', '/v1/station/sim/meter', {});
+    const before = await card();
+    const app = await context.newPage();
+    await app.goto(`http://yingshou.example:${webappPort}/`);
+    // Pairing step 2: the key pasted once into the web app's settings, kept in this PC's browser.
+    await app.evaluate((key) => localStorage.setItem('meterhub.station.key', key), st.key);
+    const got = await app.evaluate(`(async () => {
+${code}
+      for (let i = 0; i < 100 && !events.includes('hello'); i++) await new Promise((r) => setTimeout(r, 50));
+      ws.close();
+      return { card, sale, refund, events };
+    })()`) as { card: any; sale: any; refund: any; events: string[] };
+    await app.close();
+    expect(got.card).toMatchObject({ status: 200, cardNo: before.cardNo, kind: 'user' });
+    expect(got.sale).toMatchObject({ status: 200, operation: 'purchase', gas: 10, count: before.count + 1, state: 'CONFIRMED' });
+    expect(got.refund).toMatchObject({ status: 200, operation: 'refund', gas: 0, state: 'CONFIRMED' });
+    expect(got.events).toContain('hello');
+    expect(await card()).toMatchObject({ gas: 0, count: before.count + 1 });
   });
 });
