@@ -27,7 +27,7 @@ export interface CentralProcess {
 }
 
 /** Waits for a line matching `re` on a child's stdout. */
-export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 180_000): Promise<RegExpExecArray> {
   return new Promise((res, rej) => {
     let buf = '';
     const t = setTimeout(() => rej(new Error(`timeout waiting for ${re}; got: ${buf.slice(-2000)}`)), timeoutMs);
