@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MeterHubError } from '../errors/meterhub-error.ts';
+import { currentClerk } from './clerk-context.ts';
 import { StationServerError, StationServerUnreachable } from './station-errors.ts';
 
 export interface CentralClientOptions {
@@ -17,7 +18,7 @@ export interface CentralClientOptions {
   timeoutMs?: number;
   /** Extra attempts when the server cannot be reached (default 2). Same Idempotency-Key each time. */
   retries?: number;
-  /** Channel recorded with the actor on the server (X-MeterHub-Channel). */
+  /** Channel recorded with the actor on the server (X-MeterHub-Channel): station, or station-sim for training. */
   channel?: string;
 }
 
@@ -78,6 +79,9 @@ export class CentralClient {
   async call<T = Record<string, unknown>>(method: string, path: string, o: CallOptions = {}): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${o.token ?? this.token}`, accept: 'application/json' };
     if (this.channel) headers['x-meterhub-channel'] = this.channel;
+    // The clerk the station is working for (set per request by the station's guard); the server records it.
+    const clerk = currentClerk();
+    if (clerk) headers['x-meterhub-clerk'] = clerk;
     if (o.idempotencyKey) headers['idempotency-key'] = o.idempotencyKey;
     let body: string | undefined;
     if (o.body !== undefined) {

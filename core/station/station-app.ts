@@ -19,7 +19,11 @@ import type { PendingWrites } from './pending-writes.ts';
 import type { ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderNoCard, ReaderUnknownCard } from './readers/reader-errors.ts';
 import { standInMeterWriteBack, type SimControl, type SimInsertBody } from './sim-control.ts';
-import { StationBadInput, StationNoCard, StationSimOnly } from './station-errors.ts';
+import { bindClerk } from './clerk-context.ts';
+import { registerCounterPage } from './counter-page.ts';
+import { bearerKey, registerStationGuards } from './station-guard.ts';
+import type { PairingStore } from './station-pairing.ts';
+import { StationBadInput, StationNoCard, StationNotPaired, StationSimOnly } from './station-errors.ts';
 import { OperationProgress, type StationEvents } from './station-events.ts';
 
 export const STATION_API_VERSION = '0.1.0';
@@ -34,7 +38,13 @@ export interface StationAppDeps {
   host: PluginHost;
   logger: Logger;
   sim?: SimControl | undefined;
+  pairing: PairingStore;
+  /** Browser origins besides the station's own page (--allow-origin). */
+  allowOrigins: string[];
 }
+
+/** Said in every answer of a station on the simulated reader, so nobody takes a training sale for a real one. */
+export const SIM_READER_LABEL = { zh: '模拟读卡器（培训）', en: 'simulated reader (training)' } as const;
 
 const S = {
   maker: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,39}$', description: '表厂插件 id, e.g. kingcard' },
@@ -44,7 +54,7 @@ const S = {
   txId: { type: 'string', pattern: '^(tx|cpu)_[0-9a-z]{9,40}$' },
 } as const;
 const body = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
-const errorSchema = { type: 'object', properties: { error: { type: 'object', additionalProperties: true } } } as const;
+const errorSchema = { type: 'object', properties: { error: { type: 'object', additionalProperties: true }, readerLabel: { type: 'object', additionalProperties: true } } } as const;
 const open = { type: 'object', additionalProperties: true } as const;
 const responses = { 200: open, '4xx': errorSchema, '5xx': errorSchema } as const;
 
@@ -56,13 +66,29 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true } },
   }) as unknown as FastifyInstance;
 
+  const port = () => {
+    const a = app.server.address();
+    return typeof a === 'object' && a ? a.port : -1;
+  };
+  registerStationGuards(app, { pairing: d.pairing, allowOrigins: d.allowOrigins, port });
+  // Errors are labelled by their handlers (preSerialization does not see them).
+  const label = d.sim ? { readerLabel: SIM_READER_LABEL } : {};
+  if (d.sim) {
+    app.addHook('preSerialization', async (_req, reply, payload: unknown) => {
+      reply.header('x-meterhub-reader', 'sim');
+      if (payload && typeof payload === 'object' && !Array.isArray(payload)) return { ...payload, readerLabel: SIM_READER_LABEL };
+      return payload;
+    });
+  }
+
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const e = toMeterHubError(err);
     if (e.status >= 500) req.log.error({ code: e.code, details: e.details }, 'station request failed');
     else req.log.info({ code: e.code, status: e.status }, 'station request refused');
-    return reply.code(e.status).send({ error: { ...e.toJSON(), details: e.details ?? {} } });
+    return reply.code(e.status).send({ error: { ...e.toJSON(), details: e.details ?? {} }, ...label });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({
+    ...label,
     error: { code: 'NOT_FOUND', message: `未找到 / Not found: ${req.method} ${req.url}`, messageZh: `未找到：${req.method} ${req.url}`, messageEn: `Not found: ${req.method} ${req.url}`, details: {} },
   }));
 
@@ -80,7 +106,9 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
 
   // One card operation at a time: the reader is one physical slot.
   let chain: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    // Queued work still runs for the clerk who asked for it.
+    const fn = bindClerk(work);
     const run = chain.then(fn, fn);
     chain = run.catch(() => undefined);
     return run;
@@ -109,10 +137,14 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
 
   const tags = ['station'];
 
-  app.get('/v1/station/health', { schema: { tags, summary: '工作站状态 / Station status', response: { 200: open } } }, async () => ({
-    status: 'ok', version: STATION_API_VERSION, reader: { kind: d.reader.kind, open: d.reader.isOpen }, server: d.central.url,
-    pending: d.pending.list().length,
-    plugins: d.host.list().filter((p) => p.cardTypes.includes('cpu')).map((p) => ({ id: p.id, enabled: p.enabled, standIn: p.standIn })),
+  // Open to any local caller (the counter page shows it before pairing): details only with a pairing key.
+  app.get('/v1/station/health', { schema: { tags, summary: '工作站状态 / Station status', response: { 200: open } } }, async (req) => ({
+    status: 'ok', version: STATION_API_VERSION, reader: { kind: d.reader.kind, open: d.reader.isOpen, training: !!d.sim },
+    paired: !!d.pairing.verify(bearerKey(req)),
+    ...(d.pairing.verify(bearerKey(req)) ? {
+      server: d.central.url, pending: d.pending.list().length,
+      plugins: d.host.list().filter((p) => p.cardTypes.includes('cpu')).map((p) => ({ id: p.id, enabled: p.enabled, standIn: p.standIn })),
+    } : {}),
   }));
 
   app.get('/v1/station/card', {
@@ -141,7 +173,8 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     schema: { tags, summary: '购气（次数由服务器按卡和台账决定）/ Sell gas (the server decides the count)', body: body(['gas'], { gas: { ...S.gas, minimum: 1 } }), response: responses },
   }, async (req) => operate('purchase', (p, type) => (type === 'cpu' ? d.cpu.purchase(p, req.body) : d.memory.purchase(p, req.body))));
 
-  const empty = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
+  // Mutating routes take a JSON object even when it is empty: a body-less POST (what a no-cors page sends) is a 400.
+  const empty = { type: 'object', additionalProperties: false, properties: {} } as const;
   app.post('/v1/station/refund', { schema: { tags, summary: '退气 / Refund', body: empty, response: responses } },
     async () => operate('refund', (p, type) => (type === 'cpu' ? d.cpu.refund(p) : d.memory.refund(p))));
 
@@ -193,17 +226,48 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     },
   }, async (req) => d.cpu.history(req.query.maker, req.query.cardNo));
 
-  app.get('/v1/station/events', { websocket: true, schema: { tags, summary: '事件 WebSocket / Events: card.inserted, card.removed, reader.gone, step, operation.*' } }, (socket) => {
-    socket.send(JSON.stringify({ type: 'hello', version: STATION_API_VERSION, reader: d.reader.kind }));
-    const off = d.events.subscribe((e) => { if (socket.readyState === 1) socket.send(JSON.stringify(e)); });
-    socket.on('close', off);
+  app.get('/v1/station/events', {
+    websocket: true,
+    schema: { tags, summary: '事件 WebSocket / Events: card.inserted, card.removed, reader.gone, step, operation.*. First message: {"type":"auth","key":"mhs_…"}' },
+  }, (socket, req) => {
+    // Host and Origin were checked on the upgrade. The key comes as a header (non-browser clients) or as the
+    // first message (browsers cannot set headers on a WebSocket); nothing is sent before it is right.
+    let off: (() => void) | null = null;
+    const start = () => {
+      socket.send(JSON.stringify({ type: 'hello', version: STATION_API_VERSION, reader: d.reader.kind, ...(d.sim ? { readerLabel: SIM_READER_LABEL } : {}) }));
+      off = d.events.subscribe((e) => { if (socket.readyState === 1) socket.send(JSON.stringify(e)); });
+    };
+    const refuse = () => {
+      const e = StationNotPaired({});
+      socket.send(JSON.stringify({ type: 'error', error: { code: e.code, messageZh: e.zh, messageEn: e.en } }));
+      socket.close(4401, 'not paired');
+    };
+    const timer = setTimeout(refuse, 10_000);
+    socket.on('close', () => { clearTimeout(timer); off?.(); });
+    if (d.pairing.verify(bearerKey(req))) {
+      clearTimeout(timer);
+      start();
+      return;
+    }
+    socket.once('message', (raw: Buffer) => {
+      clearTimeout(timer);
+      let key: unknown;
+      try { key = (JSON.parse(raw.toString('utf8')) as { type?: string; key?: unknown }).key; } catch { /* refused below */ }
+      if (d.pairing.verify(key)) start();
+      else refuse();
+    });
   });
 
-  // ---- simulated reader only ----------------------------------------------------------------------
-  const sim = (): SimControl => {
-    if (!d.sim) throw StationSimOnly({ reader: d.reader.kind });
-    return d.sim;
-  };
+  registerCounterPage(app, { training: !!d.sim });
+
+  // ---- simulated reader only: the routes exist only when --reader sim was asked for -------------------
+  if (!d.sim) {
+    app.all('/v1/station/sim/*', { schema: { hide: true } }, async () => { throw StationSimOnly({ reader: d.reader.kind }); });
+    await app.ready();
+    return app;
+  }
+  const simControl = d.sim;
+  const sim = (): SimControl => simControl;
   const simTags = ['sim'];
   app.post<{ Body: SimInsertBody }>('/v1/station/sim/insert', {
     schema: {
@@ -233,7 +297,7 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     schema: {
       tags: simTags, summary: '仿真：替身表读卡并回写（仅替身库）/ Sim: stand-in meter takes the gas and writes back (stand-in libraries only)',
       body: {
-        type: ['object', 'null'], additionalProperties: false, properties: {
+        type: 'object', additionalProperties: false, properties: {
           status: { type: 'integer', minimum: 0, maximum: 255 }, lastCode: { type: 'integer', minimum: 0, maximum: 255 },
           months: { type: 'array', maxItems: 12, items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'integer', minimum: 0, maximum: 999999 } } },
         },
@@ -250,7 +314,7 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     if (!st?.standIn || !st.libraryPath) {
       throw StationBadInput({ field: 'maker', maker: id.maker }, { zh: '替身表只能用于替身库插件', en: 'the stand-in meter works only with stand-in plugins' });
     }
-    const b = req.body ?? {};
+    const b = req.body;
     const data = standInMeterWriteBack(st.libraryPath, cur.cardType, cur.data, b);
     s.putInterfaceData(data);
     return { ok: true, maker: id.maker, meter: 'stand-in meter / 替身表', library: 'stand-in library / 替身库' };

@@ -80,3 +80,23 @@ export const StationReaderUnsupported = defineError('STATION_READER_UNSUPPORTED'
 export const StationBadInput = defineError('STATION_BAD_INPUT', 400,
   '请求参数错误',
   'Invalid request');
+
+export const StationBadHost = defineError('STATION_BAD_HOST', 421,
+  '请求的主机名不是本工作站（只接受 127.0.0.1、localhost 或 [::1] 加本机端口）；可能是 DNS 重绑定攻击，已拒绝',
+  'The request names another host (only 127.0.0.1, localhost or [::1] with this port are accepted); possibly DNS rebinding, refused');
+
+export const StationOriginRefused = defineError('STATION_ORIGIN_REFUSED', 403,
+  '此网页的来源（Origin）不在本工作站的允许列表中（--allow-origin）；请管理员把公司营收系统的地址加入允许列表',
+  'This web page\'s origin is not on the station\'s allow-list (--allow-origin); an administrator must add the company web app');
+
+export const StationNotPaired = defineError('STATION_NOT_PAIRED', 401,
+  '缺少或无效的配对密钥：此程序尚未与本工作站配对（管理员运行 meterhub station pair）',
+  'Missing or invalid pairing key: this client is not paired with the station (an administrator runs meterhub station pair)');
+
+export const StationClerkRequired = defineError('STATION_CLERK_REQUIRED', 400,
+  '需要营业员工号（请求头 X-MeterHub-Clerk，1-64 个字母数字或 _.:@-）',
+  'The clerk is required (header X-MeterHub-Clerk, 1-64 of [A-Za-z0-9_.:@-])');
+
+export const StationReaderRequired = defineError('STATION_READER_REQUIRED', 400,
+  '必须指定读卡器 --reader：mwic:<端口>（明华读卡器，0 = COM1，USB 型号 100）、sim（模拟读卡器，仅用于培训）或 pcsc:<名称>（暂不支持）',
+  '--reader is required: mwic:<port> (Mingwah reader, 0 = COM1, USB models 100), sim (simulated reader, training only) or pcsc:<name> (not supported yet)');

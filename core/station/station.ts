@@ -18,7 +18,8 @@ import type { ReaderDriver, SamSlot } from './readers/reader-driver.ts';
 import { SimReader } from './readers/sim/sim-reader.ts';
 import { CpuSimFile, SimControl } from './sim-control.ts';
 import { buildStationApp } from './station-app.ts';
-import { StationBadInput, StationReaderUnsupported } from './station-errors.ts';
+import { StationBadInput, StationReaderRequired, StationReaderUnsupported } from './station-errors.ts';
+import { PairingStore } from './station-pairing.ts';
 import { StationEvents } from './station-events.ts';
 
 export const DEFAULT_STATION_PORT = 8790;
@@ -28,10 +29,12 @@ export interface StationOptions {
   server: string;
   /** Counter token for the central server (never logged). */
   token: string;
-  /** "sim" | "mwic:<port>" | "pcsc:<name>", or a driver instance (tests). */
+  /** "sim" | "mwic:<port>" | "pcsc:<name>", or a driver instance (tests). No default: sim must be asked for. */
   reader: string | ReaderDriver;
+  /** Browser origins, besides the station's own page, that may call the local API (the company's web app). */
+  allowOrigins?: string[];
   port?: number;
-  /** Local API address; 127.0.0.1 unless told otherwise (the local API has no authentication). */
+  /** Local API address; 127.0.0.1 unless told otherwise (its guards assume a loopback address). */
   host?: string;
   /** Station data: plugin state, simulated CPU card files. Default ./data/station. */
   dataDir?: string;
@@ -79,7 +82,8 @@ export function defaultMwicLibrary(root = process.cwd()): string {
 }
 
 /** Parses --reader. pcsc is designed (readers/README.md §2) but not built: a clear error, not a guess. */
-export function createReader(spec: string, o: { psamSlot: SamSlot; mwicLibrary?: string | undefined; logger?: Logger | undefined }): ReaderDriver {
+export function createReader(spec: string | undefined, o: { psamSlot: SamSlot; mwicLibrary?: string | undefined; logger?: Logger | undefined }): ReaderDriver {
+  if (!spec) throw StationReaderRequired({ choices: ['mwic:<port>', 'sim', 'pcsc:<name>'] });
   if (spec === 'sim') return new SimReader({ sams: [o.psamSlot] });
   const m = /^(mwic|pcsc):(.+)$/.exec(spec);
   if (m?.[1] === 'mwic') {
@@ -132,14 +136,18 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
     logger.warn({ code: (err as { code?: string }).code }, 'reader did not open');
   }
 
+  // Sales on the simulated reader are training: the server records their channel so billing can tell them apart.
   const central = new CentralClient({
-    url: o.server, token: o.token, channel: 'station',
+    url: o.server, token: o.token, channel: sim ? 'station-sim' : 'station',
     ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}), ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
   });
   const pending = new PendingWrites();
   const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken: o.supervisorToken });
   const cpu = new CpuCardOps({ reader, host: pluginHost, central, logger, com, psamSlot, yieldReader: !(reader instanceof SimReader), supervisorToken: o.supervisorToken });
-  const app = await buildStationApp({ reader, central, memory, cpu, pending, events, host: pluginHost, logger, sim });
+  const pairing = new PairingStore(dataDir);
+  const app = await buildStationApp({
+    reader, central, memory, cpu, pending, events, host: pluginHost, logger, sim, pairing, allowOrigins: o.allowOrigins ?? [],
+  });
   const url = await app.listen({ port: o.port ?? DEFAULT_STATION_PORT, host: o.host ?? '127.0.0.1' });
   let closed = false;
   return {

@@ -103,8 +103,8 @@ describe('station counter flows (sim reader, real central server)', () => {
       expect(h.body.transactions.map((t: { operation: string; state: string }) => `${t.operation}:${t.state}`)).toEqual([
         'issue:CONFIRMED', 'purchase:CONFIRMED', 'refund:CONFIRMED', 'reissue:CONFIRMED', 'format:CONFIRMED',
       ]);
-      // The transactions record the channel: these writes came from the station.
-      expect(h.body.transactions.map((t: { actor: { channel: string; role: string } }) => `${t.actor.role}/${t.actor.channel}`)).toEqual(Array(5).fill('counter/station'));
+      // The transactions record the channel: these writes came from a station on the simulated (training) reader.
+      expect(h.body.transactions.map((t: { actor: { channel: string; role: string } }) => `${t.actor.role}/${t.actor.channel}`)).toEqual(Array(5).fill('counter/station-sim'));
     });
   }
 
@@ -133,8 +133,11 @@ describe('station counter flows (sim reader, real central server)', () => {
   it('sends card events and the progress of every step over the WebSocket', async () => {
     const ws = new WebSocket(`${st.url.replace('http', 'ws')}/v1/station/events`);
     const got: Array<Record<string, any>> = [];
-    ws.on('message', (m) => got.push(JSON.parse(m.toString())));
+    const hello = new Promise((r) => ws.on('message', (m) => { got.push(JSON.parse(m.toString())); if (got.length === 1) r(null); }));
     await new Promise((r) => ws.once('open', r));
+    // The first message is the proof (a browser cannot put the key in a WebSocket header).
+    ws.send(JSON.stringify({ type: 'auth', key: st.key }));
+    await hello;
     await st.call('POST', '/v1/station/sim/remove', {});
     await st.call('POST', '/v1/station/sim/insert', { cardType: '4442' });
     const cardNo = freshCardNo();
@@ -156,6 +159,7 @@ describe('station counter flows (sim reader, real central server)', () => {
     const all = st.logs.join('');
     expect(all.length).toBeGreaterThan(0);
     expect(all).not.toContain(central.counterToken);
+    expect(all).not.toContain(st.key);
     expect(all).not.toMatch(/"(oldKey|newKey)":"[0-9A-F]/);
   });
 });

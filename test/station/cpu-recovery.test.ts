@@ -90,7 +90,7 @@ describe('the maker library dies between prepare and confirm', () => {
     expect(rw.status, JSON.stringify(rw.body)).toBe(200);
     expect(rw.body).toMatchObject({ action: 'rewrite', operation: 'rewrite', state: 'CONFIRMED', replacedTransactionId: id, cardNo, gas: 9, count: 2 });
     expect(await tx(id)).toMatchObject({ state: 'REWRITTEN' });
-    expect(await tx(rw.body.transactionId)).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', state: 'CONFIRMED', refId: id, actor: { name: 'counter-t', channel: 'station' } });
+    expect(await tx(rw.body.transactionId)).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', state: 'CONFIRMED', refId: id, actor: { name: 'counter-t', channel: 'station-sim' } });
     expect((await st.call('GET', '/v1/station/card')).body).toMatchObject({ cardNo, gas: 9, count: 2, ledger: { count: 2, pendingTransactionId: null } });
   });
 

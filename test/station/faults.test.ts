@@ -60,7 +60,7 @@ describe('card pulled out mid-write', () => {
     expect(rw.status, JSON.stringify(rw.body)).toBe(200);
     expect(rw.body).toMatchObject({ action: 'rewrite', state: 'CONFIRMED', replacedTransactionId: id });
     const newTx = await tx(rw.body.transactionId);
-    expect(newTx).toMatchObject({ operation: 'rewrite', state: 'CONFIRMED', refId: id, gas: 15, count: 2, actor: { name: 'counter-t', role: 'counter', channel: 'station' } });
+    expect(newTx).toMatchObject({ operation: 'rewrite', state: 'CONFIRMED', refId: id, gas: 15, count: 2, actor: { name: 'counter-t', role: 'counter', channel: 'station-sim' } });
     expect((await tx(id)).state).toBe('REWRITTEN');
     // The same data as the original transaction is on the card.
     expect((st.sim.image() as Sle4442Image).main.slice(64)).toBe((await tx(id)).data.slice(64));

@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createStationLogger, startStation, type RunningStation, type StationOptions } from '../../core/station/station.ts';
 import { SimReader } from '../../core/station/readers/sim/sim-reader.ts';
+import { createPairing } from '../../core/station/station-pairing.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'meterhub.mjs');
@@ -26,7 +27,7 @@ export interface CentralProcess {
 }
 
 /** Waits for a line matching `re` on a child's stdout. */
-export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 180_000): Promise<RegExpExecArray> {
   return new Promise((res, rej) => {
     let buf = '';
     const t = setTimeout(() => rej(new Error(`timeout waiting for ${re}; got: ${buf.slice(-2000)}`)), timeoutMs);
@@ -74,25 +75,36 @@ export interface TestStation {
   sim: SimReader;
   url: string;
   logs: string[];
-  call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** The pairing key every call carries (made with the real pairing code before the station starts). */
+  key: string;
+  /** The clerk every call names (X-MeterHub-Clerk). */
+  clerk: string;
+  dataDir: string;
+  /** A call as a paired client makes it: pairing key and clerk; `headers` adds to or overrides them. */
+  call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
-export async function startTestStation(central: { url: string; counterToken: string }, o: Partial<StationOptions> = {}): Promise<TestStation> {
+export async function startTestStation(
+  central: { url: string; counterToken: string }, o: Partial<StationOptions> & { clerk?: string } = {},
+): Promise<TestStation> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mh-station-'));
+  // The proof lives here, once: every station test pairs like a real client and names a clerk.
+  const { key } = createPairing(dataDir, 'station-tests');
+  const { clerk = 'clerk-0107', ...options } = o;
   const logs: string[] = [];
   const destination = new Writable({ write(chunk, _e, cb) { logs.push(chunk.toString()); cb(); } });
   const station = await startStation({
     server: central.url, token: central.counterToken, reader: 'sim', port: 0, dataDir, pluginsDir: join(ROOT, 'plugins'),
-    logger: createStationLogger({ level: 'debug', destination }) as pino.Logger, serverRetries: 1, serverTimeoutMs: 10_000, ...o,
+    logger: createStationLogger({ level: 'debug', destination }) as pino.Logger, serverRetries: 1, serverTimeoutMs: 10_000, ...options,
   });
   const url = station.url;
   return {
-    station, sim: station.reader as SimReader, url, logs,
-    async call(method, path, body) {
-      const res = await fetch(url + path, {
-        method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-      });
+    station, sim: station.reader as SimReader, url, logs, key, clerk, dataDir,
+    async call(method, path, body, extra = {}) {
+      const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'x-meterhub-clerk': clerk, ...extra };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const text = await res.text();
       let parsed: unknown = text;
       try { parsed = text ? JSON.parse(text) : null; } catch { /* html */ }

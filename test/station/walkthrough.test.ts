@@ -50,6 +50,9 @@ describe('docs/station.md walk-through', () => {
       'npx meterhub serve --data ./demo/server &',
       'npx meterhub token create --role counter --name counter-01 --data ./demo/server',
       'export METERHUB_STATION_TOKEN=mht_…',
+      'npx meterhub station pair --name cli --data ./demo/station',
+      'export METERHUB_STATION_KEY=mhs_…',
+      'export METERHUB_CLERK=0107',
       'npx meterhub station --server http://127.0.0.1:8080 --reader sim --data ./demo/station &',
       'export METERHUB_STATION_URL=http://127.0.0.1:8790',
     ]);
@@ -60,9 +63,11 @@ describe('docs/station.md walk-through', () => {
     let lastOut = '';
     for (const line of setup) {
       if (line.startsWith('export ')) {
-        const [name] = line.slice(7).split('=');
-        if (name === 'METERHUB_STATION_TOKEN') env[name] = /mht_\S+/.exec(lastOut)![0];
-        else if (name === 'METERHUB_STATION_URL') env[name] = urls.station;
+        const [name, value] = line.slice(7).replace(/\s+#.*$/, '').split('=') as [string, string];
+        if (name === 'METERHUB_STATION_URL') env[name] = urls.station;
+        // `prefix…` stands for what the previous command printed (a token or a pairing key).
+        else if (value.endsWith('…')) env[name] = new RegExp(`${value.slice(0, -1)}\\S+`).exec(lastOut)![0];
+        else env[name] = value;
         continue;
       }
       const args = argv(line, urls);
@@ -78,6 +83,8 @@ describe('docs/station.md walk-through', () => {
       }
     }
     expect(env.METERHUB_STATION_TOKEN).toMatch(/^mht_/);
+    expect(env.METERHUB_STATION_KEY).toMatch(/^mhs_/);
+    expect(env.METERHUB_CLERK).toBe('0107');
     expect(env.METERHUB_STATION_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     // The transcript: "$ command" followed by its output.
@@ -98,5 +105,5 @@ describe('docs/station.md walk-through', () => {
         expect(printed[i], `${s.cmd} line ${i + 1}`).toMatch(re);
       });
     }
-  }, 120_000);
+  }, 400_000);
 });

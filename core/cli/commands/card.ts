@@ -1,7 +1,8 @@
 /**
  * `meterhub card …`: a small client of the station's local API, for the docs/station.md walk-through and
  * for trying the station by hand. Every command is one HTTP call to the station; output is Chinese and
- * English (or --json). Errors print their code and both texts and exit 2.
+ * English (or --json). Errors print their code and both texts and exit 2. The pairing key comes from
+ * METERHUB_STATION_KEY and the clerk (营业员) from METERHUB_CLERK.
  */
 import type { Command } from 'commander';
 import { MeterHubError } from '../../errors/meterhub-error.ts';
@@ -13,8 +14,13 @@ interface Common { station: string; json?: boolean }
 async function call(o: Common, method: string, path: string, body?: unknown): Promise<Record<string, any>> {
   let res: Response;
   try {
+    // The station's proof: the pairing key made by `meterhub station pair`, and the clerk doing the work.
+    // Both come from the environment, not the command line, where other users could read them.
+    const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
+    if (process.env.METERHUB_STATION_KEY) headers.authorization = `Bearer ${process.env.METERHUB_STATION_KEY}`;
+    if (process.env.METERHUB_CLERK) headers['x-meterhub-clerk'] = process.env.METERHUB_CLERK;
     res = await fetch(o.station.replace(/\/+$/, '') + path, {
-      method, headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      method, headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch {

@@ -1,25 +1,30 @@
 /**
- * `meterhub station --server <url> --token <t> --reader sim|mwic:<port>|pcsc:<name> [--port N]`:
- * the counter station next to the Mingwah reader (core/station/station.ts, docs/station.md).
+ * `meterhub station --server <url> --token <t> --reader mwic:<port>|sim|pcsc:<name> [--port N]
+ *  [--allow-origin <origin>…]`: the counter station next to the Mingwah reader (core/station/station.ts,
+ * docs/station.md). `meterhub station pair|unpair|pairs --data <dir>` manage the clients' pairing keys.
  */
 import type { Command } from 'commander';
 import { closeOnSignals } from '../../api/server.ts';
 import { DEFAULT_STATION_PORT, startStation } from '../../station/station.ts';
+import { StationBadInput, StationReaderRequired } from '../../station/station-errors.ts';
+import { parseOrigin } from '../../station/station-guard.ts';
+import { createPairing, readPairings, removePairing } from '../../station/station-pairing.ts';
 import { runCli } from '../run-cli.ts';
 
 interface Opts {
-  server: string; token?: string; reader: string; port: string; host: string; data: string; pluginPath?: string[];
+  server: string; token?: string; reader?: string; allowOrigin?: string[]; port: string; host: string; data: string; pluginPath?: string[];
   cpuCom: string; psamSlot: string; mwicLibrary?: string; logLevel: string;
 }
 
 export function register(program: Command): void {
-  program.command('station')
+  const station = program.command('station')
     .description('柜台工作站（读卡器旁）/ run the counter station next to the card reader')
-    .requiredOption('--server <url>', 'central server URL, e.g. http://10.0.0.5:8080')
+    .option('--server <url>', 'central server URL, e.g. http://10.0.0.5:8080 (required)')
     .option('--token <token>', 'counter token for the central server (or METERHUB_STATION_TOKEN)')
-    .option('--reader <reader>', 'sim | mwic:<port> | pcsc:<name>', 'sim')
+    .option('--reader <reader>', 'required: mwic:<port> | sim (simulated, training only) | pcsc:<name>')
+    .option('--allow-origin <origin...>', 'browser origin of the company web app allowed to call the station (repeatable)')
     .option('--port <port>', 'local API port (0 = any free port)', String(DEFAULT_STATION_PORT))
-    .option('--host <host>', 'local API address (no authentication: keep it on 127.0.0.1)', '127.0.0.1')
+    .option('--host <host>', 'local API address (keep it on 127.0.0.1: the guards answer loopback names only)', '127.0.0.1')
     .option('--data <dir>', 'station data (plugin state, CPU-card ledger)', './data/station')
     .option('--plugin-path <dir...>', 'extra plugin folders (enabled on this station)')
     .option('--cpu-com <n>', 'port number given to CPU-card maker libraries (from 0)', '0')
@@ -27,19 +32,52 @@ export function register(program: Command): void {
     .option('--mwic-library <path>', 'mwic_32.dll (or METERHUB_MWIC_LIBRARY)')
     .option('--log-level <level>', 'pino level', process.env.METERHUB_LOG_LEVEL ?? 'info')
     .action((o: Opts) => runCli(async () => {
+      // No default reader: a station that silently sold onto simulated cards through a real token was a defect.
+      if (!o.reader) throw StationReaderRequired({ choices: ['mwic:<port>', 'sim', 'pcsc:<name>'] });
+      if (!o.server) throw StationBadInput({ field: 'server' }, { zh: '需要中心服务器地址 --server <url>', en: '--server <url> is required' });
+      const allowOrigins = (o.allowOrigin ?? []).map(parseOrigin);
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${o.port}`);
       const psamSlot = Number(o.psamSlot);
       if (![1, 2, 3].includes(psamSlot)) throw new Error(`--psam-slot must be 1, 2 or 3, got ${o.psamSlot}`);
       const token = o.token ?? process.env.METERHUB_STATION_TOKEN ?? '';
       const station = await startStation({
-        server: o.server, token, reader: o.reader, port, host: o.host, dataDir: o.data, cpuCom: Number(o.cpuCom),
+        server: o.server, token, reader: o.reader, allowOrigins, port, host: o.host, dataDir: o.data, cpuCom: Number(o.cpuCom),
         psamSlot: psamSlot as 1 | 2 | 3, logLevel: o.logLevel,
         ...(o.pluginPath ? { pluginPaths: o.pluginPath } : {}), ...(o.mwicLibrary ? { mwicLibrary: o.mwicLibrary } : {}),
         ...(process.env.METERHUB_STATION_SUPERVISOR_TOKEN ? { supervisorToken: process.env.METERHUB_STATION_SUPERVISOR_TOKEN } : {}),
       });
-      station.app.log.info({ url: station.url, reader: station.reader.kind, server: o.server }, 'MeterHub station listening');
+      station.app.log.info({ url: station.url, reader: station.reader.kind, server: o.server, allowOrigins }, 'MeterHub station listening');
+      if (station.sim) process.stdout.write('模拟读卡器（培训）/ simulated reader (training): sales are recorded as channel station-sim\n');
       process.stdout.write(`METERHUB_STATION_LISTENING ${station.url}\n`);
       closeOnSignals(() => station.close(), { logger: station.app.log as never });
+    }));
+
+  // --data is the station's own option (commander gives it to the parent wherever it is written).
+  const dataOf = () => (station.opts() as { data: string }).data;
+  station.command('pair')
+    .description('为一个客户端（公司营收系统、柜台页面、card 命令）生成配对密钥，只显示一次 / make a pairing key for a client, shown once')
+    .requiredOption('--name <name>', 'client name, e.g. yingshou or counter-page (1-64 of [A-Za-z0-9_.:@-])')
+    .option('--json', 'JSON output')
+    .action((o: { name: string; json?: boolean }) => runCli(async () => {
+      const r = createPairing(dataOf(), o.name);
+      if (o.json) console.log(JSON.stringify(r));
+      else {
+        console.log(`配对密钥（只显示这一次，请妥善保存）/ pairing key for ${r.name} (shown once; keep it secret):`);
+        console.log(r.key);
+      }
+    }));
+  station.command('unpair')
+    .description('撤销一个客户端的配对密钥 / revoke a client\'s pairing key')
+    .requiredOption('--name <name>', 'client name')
+    .action((o: { name: string }) => runCli(async () => {
+      const gone = removePairing(dataOf(), o.name);
+      console.log(gone ? `已撤销 / revoked: ${o.name}` : `没有这个配对 / no such pairing: ${o.name}`);
+      if (!gone) process.exitCode = 2;
+    }));
+  station.command('pairs')
+    .description('列出已配对的客户端（不含密钥）/ list paired clients (no keys)')
+    .action(() => runCli(async () => {
+      for (const p of readPairings(dataOf())) console.log(`${p.name}\t${p.created}`);
     }));
 }
