@@ -3,7 +3,7 @@
  * one reading pipeline (store + outbox + billing sinks). `meterhub gateway --config <file>` runs it.
  */
 import { openDatabase, type MeterHubDatabase } from '../core/db/database.ts';
-import { migrate } from '../core/db/migrations.ts';
+import { migrateAll } from '../core/schema/all-migrations.ts';
 import { GatewayConfigInvalid } from '../core/readings/errors.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../core/readings/pipeline.ts';
 import type { BillingSink } from '../core/readings/sink-types.ts';
@@ -108,7 +108,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
-    await migrate(this.database);
+    await migrateAll(this.database);
     await this.pipeline.start();
     const c = this.config;
     if (c.mqtt) {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import '../audit/audit-log.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { openDatabase, resolveDatabaseUrl, type MeterHubDatabase } from '../db/database.ts';
-import { migrate } from '../db/migrations.ts';
+import { migrateAll } from '../schema/all-migrations.ts';
 import { adoptionPolicy, type AdoptionPolicy } from '../ledger/card-service.ts';
 import { ensurePrivateDir } from '../db/private-files.ts';
 import { KeyVault } from '../ledger/key-vault.ts';
@@ -98,7 +98,7 @@ export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: st
   // 0700 whatever the umask: the ledger, its key and the audit trail are the service account's alone.
   ensurePrivateDir(dataDir);
   const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(dataDir, 'meterhub.db') });
-  await migrate(database);
+  await migrateAll(database);
   return database;
 }
 

@@ -4,7 +4,7 @@
  * per sink. Transports never talk to billing.
  */
 import type { MeterHubDatabase } from '../db/database.ts';
-import { migrate } from '../db/migrations.ts';
+import { migrateAll } from '../schema/all-migrations.ts';
 import type { UnifiedReading } from '../telemetry/frame-types.ts';
 import { OutboxDispatcher, type DispatcherOptions } from './dispatcher.ts';
 import { SinkUnknown } from './errors.ts';
@@ -67,7 +67,7 @@ export class ReadingPipeline {
 
   /** Migrates (unless told not to). Call before submit(). */
   async init(): Promise<void> {
-    if (this.opts.migrate !== false) await migrate(this.opts.database);
+    if (this.opts.migrate !== false) await migrateAll(this.opts.database);
   }
 
   /** Starts delivering to the sinks. */

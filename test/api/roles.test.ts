@@ -240,6 +240,7 @@ describe('every server route has a role test', () => {
     'GET /v1/ops/transactions': ['ops'], 'GET /v1/ops/gateway': ['ops'], 'GET /v1/ops/meters': ['ops'],
     'GET /v1/ops/meters/:id/readings': ['ops'], 'GET /v1/ops/plugins/:id/conformance': ['ops'],
     'POST /v1/ops/plugins/:id/conformance': ['ops'],
+    'POST /v1/cards/adopt': co, 'POST /v1/imports/cards': ['ops'], 'GET /v1/imports/:id': ['ops'],
   };
   const concrete = (url: string) => url
     .replace('/v1/transactions/:id', '/v1/transactions/tx_000000000000')

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { openDatabase, resolveDatabaseUrl } from '../../db/database.ts';
-import { migrate } from '../../db/migrations.ts';
+import { migrateAll } from '../../schema/all-migrations.ts';
 import { importCards } from '../../golive/card-import.ts';
 import { importReportLines } from '../../golive/import-report-text.ts';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
@@ -40,7 +40,7 @@ export function register(program: Command): void {
       const database = openDatabase({ url });
       const host = await createPluginHost({ dataDir: o.data, ...(o.pluginPath ? { pluginPaths: o.pluginPath } : {}) });
       try {
-        await migrate(database);
+        await migrateAll(database);
         const actor = { name: `cli:${process.env.USER ?? 'unknown'}`, role: 'ops', channel: 'cli' };
         const report = await importCards({
           database, host, actor, text: readFileSync(o.file, 'utf8'), fileName: basename(o.file),
