@@ -22,7 +22,8 @@ const STANDIN = join(REPO_ROOT, 'build/tancy/Tancy.StandIn.dll');
 const NATIVE_SRC = `
 __declspec(dllexport) int __stdcall GetVer(char *out) { out[0] = '1'; out[1] = 0; return 0; }
 __declspec(dllexport) int __stdcall SaleGas(short com, char *kh, int ql, short cs) { return com + ql + cs + kh[0]; }
-__declspec(dllexport) int __stdcall FillCard(short com, char *a, char *b, int c, int d, int e, int f, int g, int h, int i)
+__declspec(dllexport) int __stdcall FillCard(short com, char *a, char *b,
+  int c, int d, int e, int f, int g, int h, int i)
   { return com + a[0] + b[0] + c + d + e + f + g + h + i; }
 `;
 
@@ -71,7 +72,9 @@ describe.skipIf(mingw32.skip || mcs.skip)('library kind: native DLL or .NET asse
     const ok = cli(native, '--json', '--manifest', plugin('kindok', native));
     expect(ok.code).toBe(0);
     const r = JSON.parse(ok.stdout);
-    expect(r.manifestKind).toMatchObject({ platform: 'win32-ia32', declared: 'native', explicit: false, required: 'native', ok: true });
+    expect(r.manifestKind).toMatchObject({
+      platform: 'win32-ia32', declared: 'native', explicit: false, required: 'native', ok: true,
+    });
     expect(r.warnings.map((w: { code: string }) => w.code)).not.toContain('LIBRARY_KIND_MISMATCH');
     const dn = JSON.parse(cli(STANDIN, '--json', '--manifest', plugin('kinddn', STANDIN, 'dotnet')).stdout);
     expect(dn.manifestKind).toMatchObject({ declared: 'dotnet', explicit: true, required: 'dotnet', ok: true });
@@ -79,7 +82,8 @@ describe.skipIf(mingw32.skip || mcs.skip)('library kind: native DLL or .NET asse
 
   it('a mismatch either way is reported, with the fix, and exits 1', () => {
     // Today's Tancy mistake: the native Tancy_IC.dll declared as a .NET assembly would go to the bridge.
-    const wrong = cli(native, '--json', '--manifest', join(plugin('kindbad', native, 'dotnet'), 'meterhub-plugin.json'));
+    const manifestFile = join(plugin('kindbad', native, 'dotnet'), 'meterhub-plugin.json');
+    const wrong = cli(native, '--json', '--manifest', manifestFile);
     expect(wrong.code).toBe(1);
     const r = JSON.parse(wrong.stdout);
     expect(r.manifestKind).toMatchObject({ declared: 'dotnet', required: 'native', ok: false });

@@ -44,7 +44,8 @@ export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
     const zhHow = manifestKind.explicit ? '声明为' : '未声明，默认为';
     warnings.push({
       code: 'LIBRARY_KIND_MISMATCH',
-      en: `the manifest ${how} "${manifestKind.declared}" for ${manifestKind.platform}, but this file is ${libraryKind}: ` +
+      en: `the manifest ${how} "${manifestKind.declared}" for ${manifestKind.platform}, ` +
+        `but this file is ${libraryKind}: ` +
         `set "libraryKind": {"${manifestKind.platform}": "${libraryKind}"} or the driver host fails to load it`,
       zh: `清单对 ${manifestKind.platform} ${zhHow} "${manifestKind.declared}"，但此文件是 ${libraryKind}：` +
         `请设置 "libraryKind": {"${manifestKind.platform}": "${libraryKind}"}，否则驱动宿主无法加载`,

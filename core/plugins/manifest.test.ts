@@ -42,7 +42,8 @@ describe('manifest validation', () => {
 
   it('libraryKind: native or dotnet per library entry; dotnet needs a bridge there; native by default', () => {
     const bridge = { exe: { 'win32-ia32': 'lib/Bridge.exe' } };
-    expect(validateManifest({ ...good, bridge, libraryKind: { 'win32-ia32': 'dotnet', 'linux-x64': 'native' } })).toEqual([]);
+    const kinds = { 'win32-ia32': 'dotnet', 'linux-x64': 'native' };
+    expect(validateManifest({ ...good, bridge, libraryKind: kinds })).toEqual([]);
     const problems = validateManifest({
       ...good, libraryKind: { 'win32-ia32': 'dotnet', 'linux-x64': 'clr', 'win32-x64': 'native' },
     }).join('\n');

@@ -46,7 +46,9 @@ function checkLibraryKind(raw: Record<string, unknown>, out: Problem[]): void {
   for (const [k, v] of Object.entries(kinds)) {
     if (!isLibraryKind(v)) out.push(`libraryKind.${k} must be one of ${LIBRARY_KINDS.join(', ')}`);
     if (!(k in library)) out.push(`libraryKind.${k}: library has no ${k} entry`);
-    if (v === 'dotnet' && typeof bridgeExe[k] !== 'string') out.push(`libraryKind.${k} is dotnet, so bridge.exe.${k} must name the bridge program`);
+    if (v === 'dotnet' && typeof bridgeExe[k] !== 'string') {
+      out.push(`libraryKind.${k} is dotnet, so bridge.exe.${k} must name the bridge program`);
+    }
   }
 }
 

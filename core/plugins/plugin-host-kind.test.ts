@@ -22,13 +22,17 @@ const sim = join(work, 'sim');
 
 const has = (cmd: string) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
 const monoMissing = !has('mono') || !has('mcs');
-if (monoMissing && process.env.CI === 'true') throw new Error('mono and mcs are required in CI (apt-get install mono-mcs mono-runtime)');
+if (monoMissing && process.env.CI === 'true') {
+  throw new Error('mono and mcs are required in CI (apt-get install mono-mcs mono-runtime)');
+}
 
 beforeAll(() => {
   mkdirSync(sim);
   // The plugin host starts drivers with this process's environment: both stand-ins find the card here.
   process.env.METERHUB_SIM_CPU_DIR = sim;
-  if (!monoMissing && !existsSync(STANDIN)) execFileSync(process.execPath, [join(ROOT, 'plugins/tancy/bridge/build.mjs')], { cwd: ROOT });
+  if (!monoMissing && !existsSync(STANDIN)) {
+    execFileSync(process.execPath, [join(ROOT, 'plugins/tancy/bridge/build.mjs')], { cwd: ROOT });
+  }
 }, 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -47,7 +51,9 @@ function plugin(name: string, library: string, kind: 'native' | 'dotnet' | undef
 }
 
 async function hostFor(...dirs: string[]) {
-  const host = await createPluginHost({ bundledDir: null, pluginPaths: dirs, ignoreEnv: true, dataDir: join(work, 'data') });
+  const host = await createPluginHost({
+    bundledDir: null, pluginPaths: dirs, ignoreEnv: true, dataDir: join(work, 'data'),
+  });
   for (const p of host.list()) await host.enable(p.id);
   return host;
 }
@@ -71,9 +77,10 @@ describe.skipIf(monoMissing)('libraryKind picks the driver host', () => {
       expect(dotnet.functions).toContain('BuyCpuCard');
       // Issue through the native stand-in, read back through the .NET one: same card, two shapes.
       insertBlank(21);
-      expect(await host.driver('tnative').cpu.writeNew({ com: 21, cardNo: '3701020025', gas: 7, count: 1, meterKind: 1 }))
-        .toEqual({ rc: 0 });
-      expect(await host.driver('tdotnet').read('cpu', { com: 21 })).toMatchObject({ rc: 0, cardNo: '3701020025', gas: 7 });
+      const issue = { com: 21, cardNo: '3701020025', gas: 7, count: 1, meterKind: 1 };
+      expect(await host.driver('tnative').cpu.writeNew(issue)).toEqual({ rc: 0 });
+      const back = await host.driver('tdotnet').read('cpu', { com: 21 });
+      expect(back).toMatchObject({ rc: 0, cardNo: '3701020025', gas: 7 });
     } finally {
       await host.close();
     }

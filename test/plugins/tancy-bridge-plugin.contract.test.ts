@@ -1,6 +1,7 @@
 /**
  * Tancy through its .NET bridge, the way a counter PC runs it: a plugin whose manifest declares a .NET assembly
- * (libraryKind dotnet) and names a bridge program as the driver host. Here the bridge runs under Mono on Linux and loads the C# stand-in assembly;
+ * (libraryKind dotnet) and names a bridge program as the driver host. Here the bridge runs under Mono on Linux
+ * and loads the C# stand-in assembly;
  * the same plugin contract as every maker must hold.
  */
 import { spawnSync } from 'node:child_process';

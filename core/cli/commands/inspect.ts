@@ -25,14 +25,15 @@ interface InspectFlags {
  * path is this file. The manifest is loaded as the plugin host loads it, so a bad one fails the same way.
  */
 function declaredKindFor(file: string, manifestPath: string, platform: string | undefined) {
-  const dir = statSync(manifestPath, { throwIfNoEntry: false })?.isDirectory() || basename(manifestPath) !== MANIFEST_FILE
-    ? manifestPath : dirname(manifestPath);
+  const isDir = statSync(manifestPath, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  const dir = isDir || basename(manifestPath) !== MANIFEST_FILE ? manifestPath : dirname(manifestPath);
   const loaded = loadManifest(resolve(dir));
   const libraries = librariesOf(loaded);
   const entry = platform ?? Object.keys(libraries).find((k) => libraries[k] === resolve(file));
   if (!entry || !(entry in libraries)) {
     const known = Object.keys(libraries).join(', ');
-    throw InspectManifestNoEntry({ manifest: loaded.file, platform: platform ?? null, entries: Object.keys(libraries) }, {
+    const details = { manifest: loaded.file, platform: platform ?? null, entries: Object.keys(libraries) };
+    throw InspectManifestNoEntry(details, {
       zh: platform ? `清单没有 ${platform} 条目（已有：${known}）` : `清单条目：${known}`,
       en: platform ? `the manifest has no ${platform} entry (it has: ${known})` : `manifest entries: ${known}`,
     });
@@ -87,8 +88,10 @@ export function register(program: Command): void {
     .option('--json', '输出 JSON / output JSON')
     .option('--symbols <map.json>', '符号映射（接口名 → 导出名，或插件清单）/ symbol map (interface name → export name, or a plugin manifest)')
     .option('--card-type <types...>', '只为这些卡类型给出建议 / limit suggestions to these card types (4442, 102, cpu)')
-    .option('--manifest <path>', '插件目录或清单：核对其 libraryKind（不符时退出码 1）/ plugin folder or manifest: check its libraryKind (exit 1 on a mismatch)')
-    .option('--platform <platform-arch>', '与 --manifest 一起：核对哪个库条目 / with --manifest: which library entry to check (default: the entry that is this file)')
+    .option('--manifest <path>',
+      '插件目录或清单：核对其 libraryKind（不符时退出码 1）/ plugin folder or manifest: check its libraryKind (exit 1 on a mismatch)')
+    .option('--platform <platform-arch>',
+      '与 --manifest 一起：核对哪个库条目 / with --manifest: which library entry to check (default: the entry that is this file)')
     .action((file: string, flags: InspectFlags) => {
       try {
         const plugin = flags.manifest ? declaredKindFor(file, flags.manifest, flags.platform) : undefined;
