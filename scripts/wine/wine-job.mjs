@@ -7,6 +7,8 @@
  *      node.exe driver hosts from the bundle; Windows paths throughout);
  *   3. METERHUB_PLUGIN_PATH with two folders separated by `;`, `plugins enable` (plugins.json written by
  *      temp file + rename on Windows) and `plugins list` with a driver started from the path's DLL.
+ *      Then another Windows process holds plugins.json open while the CLI replaces it: replaced, or a clean
+ *      FILE_IN_USE with the old file intact and no temp file left.
  *   4. the station with the mwic stand-in built as a Windows DLL (mwic_64.dll), paired like a real client,
  *      issuing one card against a central server (Linux): CONFIRMED, in the ledger, the card's password changed.
  * Under wine, Node's stdout to a Linux pipe fails with EBADF: every step writes to a file, read here.
@@ -14,7 +16,7 @@
  * inspection only. Exit 1 on any failure, with the step, its files and what was expected.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, closeSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -138,6 +140,40 @@ if (runs('plugin-path')) {
   check(step, r.status === 0 && !!a && !!b, `both folders of "a;b" were searched (${(list ?? []).map((p) => p.id).join(', ')})`);
   check(step, b?.enabled === true && a?.enabled === false, 'plugins.json written on Windows (temp file + rename) and read back');
   check(step, b?.libraryFound === true && b?.driver?.state === 'ready', `driver started from the path's DLL: ${JSON.stringify(b?.driver ?? null)}`);
+
+  // File locking on Windows: another Windows process holds plugins.json open while the CLI replaces it.
+  const stateFile = join(OUT, 'data', 'plugins.json');
+  const held = join(OUT, `${step}-held.txt`);
+  const holderJs = join(OUT, 'hold-open.mjs');
+  writeFileSync(holderJs, [
+    "import { openSync, readSync, writeFileSync } from 'node:fs';",
+    'const fd = openSync(process.argv[2], "r");',
+    'readSync(fd, Buffer.alloc(16), 0, 16, 0);',
+    'writeFileSync(process.argv[3], "held");',
+    'setTimeout(() => {}, 600000);',
+  ].join('\n'));
+  const hfds = ['ignore', ...['out', 'err'].map((x) => openSync(join(OUT, `${step}-holder.${x}`), 'w'))];
+  const holder = spawn(WINE, [NODE_EXE, win(holderJs), win(stateFile), win(held)], { cwd: ROOT, env, stdio: hfds });
+  for (const fd of hfds) if (typeof fd === 'number') closeSync(fd);
+  try {
+    await until(() => existsSync(held), 'a Windows process to hold plugins.json open', () => holder.exitCode !== null);
+    const disable = [...CLI, 'plugins', 'disable', 'wineb', '--data', data];
+    const dis = runWinNode(`${step}-disable-held`, disable, { extraEnv });
+    const after = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const leftovers = readdirSync(join(OUT, 'data')).filter((f) => f.endsWith('.tmp'));
+    // Windows may refuse to replace a file another process holds open (wine does, with EPERM). Either the
+    // new file is in place, or the CLI says FILE_IN_USE cleanly and the old file is intact: never a crash.
+    const replaced = dis.status === 0 && after.plugins?.wineb?.enabled === false;
+    const refused = dis.status === 2 && /\[FILE_IN_USE\]/.test(dis.stderr) && after.plugins?.wineb?.enabled === true;
+    const tail = dis.stderr.trim().split('\n').slice(-3).join(' | ');
+    const outcome = replaced ? 'replaced' : refused ? 'FILE_IN_USE, old file intact' : `exit ${dis.status}, ${tail}`;
+    check(step, replaced || refused, `plugins.json held open by another process: ${outcome}`);
+    check(step, leftovers.length === 0, `no temp file left beside plugins.json (${leftovers.join(', ') || 'none'})`);
+  } catch (e) {
+    check(step, false, e.message);
+  } finally {
+    if (holder.exitCode === null) holder.kill('SIGTERM');
+  }
 }
 
 // 4. The station under the Windows Node with the mwic stand-in built as a Windows DLL (mwic_64.dll), paired
