@@ -21,3 +21,11 @@ export const InspectBadSymbolMap = defineError(
   '符号映射无效（应为 JSON 对象：接口函数名 → 导出名）',
   'Invalid symbol map (expected a JSON object: interface function name → exported name)',
 );
+
+/** `--manifest` given, but no library entry of it is this file and no `--platform` says which entry to check. */
+export const InspectManifestNoEntry = defineError(
+  'INSPECT_MANIFEST_NO_ENTRY',
+  400,
+  '清单中没有指向此文件的库条目（请用 --platform 指定平台，如 win32-ia32）',
+  'No library entry of the manifest is this file (name the entry with --platform, e.g. win32-ia32)',
+);

@@ -12,7 +12,7 @@ import { isElf, parseElf } from './elf.ts';
 import { InspectBadFile, InspectBadSymbolMap, InspectFileNotFound } from './errors.ts';
 import { currentHost } from './loadability.ts';
 import { isPe, parsePe } from './pe.ts';
-import { buildReport } from './report.ts';
+import { buildReport, type BuildOptions } from './report.ts';
 import type { HostInfo, InspectReport, Notice, ParsedBinary } from './types.ts';
 
 export type { InspectReport } from './types.ts';
@@ -24,6 +24,8 @@ export interface InspectOptions {
   cardTypes?: readonly CardType[];
   /** The host to judge loadability for; defaults to this process. */
   host?: HostInfo;
+  /** A plugin manifest's kind for this library, to be checked against the file's CLR header. */
+  declaredKind?: BuildOptions['declaredKind'];
 }
 
 /** Real vendor libraries are a few MB; anything this large is not one and is not read into memory. */
@@ -99,5 +101,6 @@ export function inspectLibrary(input: string | Buffer, options: InspectOptions =
     symbolWarnings: warnings,
     host: options.host ?? currentHost(),
     ...(options.cardTypes ? { cardTypes: options.cardTypes } : {}),
+    ...(options.declaredKind ? { declaredKind: options.declaredKind } : {}),
   });
 }

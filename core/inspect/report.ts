@@ -7,6 +7,7 @@ import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
 import { assessLoadability } from './loadability.ts';
 import { decorateAll, matchInterface } from './match.ts';
 import { suggestSymbols } from './suggest.ts';
+import { libraryKindOf, type LibraryKind } from './library-kind.ts';
 import type { HostInfo, InspectReport, Notice, ParsedBinary } from './types.ts';
 
 export interface BuildOptions {
@@ -16,6 +17,8 @@ export interface BuildOptions {
   symbolWarnings: Notice[];
   host: HostInfo;
   cardTypes?: readonly CardType[];
+  /** A plugin manifest's kind for this library (see library-kind.ts). */
+  declaredKind?: { manifest: string; platform: string; kind: LibraryKind; explicit: boolean };
 }
 
 export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
@@ -31,6 +34,23 @@ export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
     return e ? popped?.get(e) : undefined;
   };
   const warnings = [...bin.warnings, ...o.symbolWarnings, ...m.warnings];
+  const libraryKind = libraryKindOf(bin);
+  const manifestKind = o.declaredKind && {
+    manifest: o.declaredKind.manifest, platform: o.declaredKind.platform, declared: o.declaredKind.kind,
+    explicit: o.declaredKind.explicit, required: libraryKind, ok: o.declaredKind.kind === libraryKind,
+  };
+  if (manifestKind && !manifestKind.ok) {
+    const how = manifestKind.explicit ? 'declares' : 'declares nothing, so defaults to';
+    const zhHow = manifestKind.explicit ? '声明为' : '未声明，默认为';
+    warnings.push({
+      code: 'LIBRARY_KIND_MISMATCH',
+      en: `the manifest ${how} "${manifestKind.declared}" for ${manifestKind.platform}, ` +
+        `but this file is ${libraryKind}: ` +
+        `set "libraryKind": {"${manifestKind.platform}": "${libraryKind}"} or the driver host fails to load it`,
+      zh: `清单对 ${manifestKind.platform} ${zhHow} "${manifestKind.declared}"，但此文件是 ${libraryKind}：` +
+        `请设置 "libraryKind": {"${manifestKind.platform}": "${libraryKind}"}，否则驱动宿主无法加载`,
+    });
+  }
   const conventionMismatches: InspectReport['conventionMismatches'] = [];
   if (x86) {
     for (const f of m.functions) {
@@ -79,6 +99,8 @@ export function buildReport(bin: ParsedBinary, o: BuildOptions): InspectReport {
     isLibrary: bin.isLibrary,
     ...(bin.libraryName !== undefined ? { libraryName: bin.libraryName } : {}),
     ...(bin.dotNet ? { dotNet: true } : {}),
+    libraryKind,
+    ...(manifestKind ? { manifestKind } : {}),
     exportSource: bin.exportSource,
     exports: exports.map(({ dec, ...e }, i) => {
       const p = popped?.get(bin.exports[i]!);
@@ -128,6 +150,11 @@ const VERDICT_TEXT: Record<InspectReport['loadability']['verdict'], string> = {
   'cannot-load': '本机无法加载 / cannot load on this host',
 };
 
+const KIND_TEXT: Record<LibraryKind, string> = {
+  native: 'native（原生代码，由 Node 驱动宿主经 koffi 加载 / native code, loaded by the Node driver host via koffi）',
+  dotnet: 'dotnet（.NET 程序集，须经 .NET 桥接加载 / .NET assembly, needs the .NET bridge）',
+};
+
 /** Human-readable report: Chinese first, English alongside (CONTRIBUTING.md). */
 export function formatReport(r: InspectReport): string {
   const out: string[] = [];
@@ -135,6 +162,13 @@ export function formatReport(r: InspectReport): string {
   out.push(`文件 File: ${r.file ?? '(buffer)'}  (${r.size} 字节 bytes, sha256 ${r.sha256.slice(0, 16)}…)`);
   out.push(`格式 Format: ${r.format} ${kind}${r.dotNet ? ' (.NET)' : ''}, ${r.machine.name}, ${r.bits} 位 / ${r.bits}-bit, ${r.endianness === 'little' ? '小端 little-endian' : '大端 big-endian'}`);
   if (r.libraryName) out.push(`库名 Library name: ${r.libraryName}`);
+  out.push(`库类型 Library kind: ${KIND_TEXT[r.libraryKind]}`);
+  if (r.manifestKind) {
+    const k = r.manifestKind;
+    const declared = `${k.declared}${k.explicit ? '' : ' (默认 default)'}`;
+    out.push(`  清单 Manifest ${k.manifest} [${k.platform}]: 声明 declares ${declared}, 须为 must be ${k.required}  ` +
+      (k.ok ? '✓' : '✗ 不符 MISMATCH'));
+  }
   out.push(`导出 Exports: ${r.exports.length}  — ${SOURCE_TEXT[r.exportSource]}`);
   out.push('');
   out.push(`卡类型 Card types (核心 5 个函数 / 5 core functions):`);

@@ -1,6 +1,7 @@
 /** Shapes shared by the PE and ELF readers and the report. */
 import type { CardType } from '../cards/card-types.ts';
 import type { Endianness } from './bytes.ts';
+import type { LibraryKind, ManifestKindCheck } from './library-kind.ts';
 
 export type BinaryFormat = 'PE32' | 'PE32+' | 'ELF32' | 'ELF64';
 
@@ -146,6 +147,10 @@ export interface InspectReport {
   isLibrary: boolean;
   libraryName?: string;
   dotNet?: boolean;
+  /** native (koffi in the Node driver host) or dotnet (the .NET bridge): what the manifest must declare. */
+  libraryKind: LibraryKind;
+  /** With a plugin manifest: its declared kind for this library against the file's. */
+  manifestKind?: ManifestKindCheck;
   exportSource: ExportSource;
   exports: Array<ExportedSymbol & { undecorated: string | null; stdcallBytes?: number; popped?: PoppedBytes }>;
   functions: FunctionMatch[];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { discoverPlugins, pluginPathFromEnv } from './discovery.ts';
-import { loadManifest, validateManifest } from './manifest.ts';
+import { libraryKindFor, loadManifest, validateManifest } from './manifest.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'mh-manifest-'));
@@ -38,6 +38,22 @@ describe('manifest validation', () => {
     expect(problems.join('\n')).toMatch(/symbols: NotAFunction is not an interface function/);
     expect(problems.join('\n')).toMatch(/symbols.Read4442Card must be an exported symbol name/);
     expect(problems.join('\n')).toMatch(/callTimeoutMs/);
+  });
+
+  it('libraryKind: native or dotnet per library entry; dotnet needs a bridge there; native by default', () => {
+    const bridge = { exe: { 'win32-ia32': 'lib/Bridge.exe' } };
+    const kinds = { 'win32-ia32': 'dotnet', 'linux-x64': 'native' };
+    expect(validateManifest({ ...good, bridge, libraryKind: kinds })).toEqual([]);
+    const problems = validateManifest({
+      ...good, libraryKind: { 'win32-ia32': 'dotnet', 'linux-x64': 'clr', 'win32-x64': 'native' },
+    }).join('\n');
+    expect(problems).toMatch(/libraryKind.win32-ia32 is dotnet, so bridge.exe.win32-ia32 must name the bridge program/);
+    expect(problems).toMatch(/libraryKind.linux-x64 must be one of native, dotnet/);
+    expect(problems).toMatch(/libraryKind.win32-x64: library has no win32-x64 entry/);
+    expect(validateManifest({ ...good, libraryKind: ['dotnet'] }).join()).toMatch(/libraryKind must map platform-arch/);
+    expect(libraryKindFor({ libraryKind: { 'win32-ia32': 'dotnet' } }, 'win32-ia32')).toBe('dotnet');
+    expect(libraryKindFor({ libraryKind: { 'win32-ia32': 'dotnet' } }, 'linux-x64')).toBe('native');
+    expect(libraryKindFor({}, 'win32-ia32')).toBe('native');
   });
 
   it('reports unreadable JSON and bad catalogues with the file path and a stable code', () => {

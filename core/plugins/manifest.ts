@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { CARD_TYPES, type CardType } from '../cards/card-types.ts';
 import { isToolKindName } from '../cards/tool-kinds.ts';
 import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
+import { DEFAULT_LIBRARY_KIND, isLibraryKind, LIBRARY_KINDS, type LibraryKind } from '../inspect/library-kind.ts';
 import type { PluginManifest, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 import { ManifestInvalid } from './plugin-errors.ts';
 
@@ -32,6 +33,25 @@ function checkLocalized(v: unknown, field: string, out: Problem[]): void {
   }
 }
 
+/**
+ * `libraryKind` says per platform-arch whether `library` is native code (koffi host) or a .NET assembly
+ * (the bridge). A dotnet entry needs a bridge program for that platform-arch, or nothing could host it.
+ */
+function checkLibraryKind(raw: Record<string, unknown>, out: Problem[]): void {
+  const kinds = raw.libraryKind;
+  if (kinds === undefined) return;
+  if (!isObject(kinds)) { out.push('libraryKind must map platform-arch to "native" or "dotnet"'); return; }
+  const library = isObject(raw.library) ? raw.library : {};
+  const bridgeExe = isObject(raw.bridge) && isObject(raw.bridge.exe) ? raw.bridge.exe : {};
+  for (const [k, v] of Object.entries(kinds)) {
+    if (!isLibraryKind(v)) out.push(`libraryKind.${k} must be one of ${LIBRARY_KINDS.join(', ')}`);
+    if (!(k in library)) out.push(`libraryKind.${k}: library has no ${k} entry`);
+    if (v === 'dotnet' && typeof bridgeExe[k] !== 'string') {
+      out.push(`libraryKind.${k} is dotnet, so bridge.exe.${k} must name the bridge program`);
+    }
+  }
+}
+
 export function validateManifest(raw: unknown): Problem[] {
   const out: Problem[] = [];
   if (!isObject(raw)) return ['manifest must be a JSON object'];
@@ -44,6 +64,7 @@ export function validateManifest(raw: unknown): Problem[] {
     if (!/^[a-z0-9]+-[a-z0-9]+$/.test(k)) out.push(`library: key ${JSON.stringify(k)} is not platform-arch`);
     if (typeof v !== 'string' || !v) out.push(`library.${k} must be a path string`);
   }
+  checkLibraryKind(raw, out);
   if (raw.symbols !== undefined) {
     if (!isObject(raw.symbols)) out.push('symbols must be an object {interfaceName: exportedName}');
     else for (const [k, v] of Object.entries(raw.symbols)) {
@@ -135,8 +156,17 @@ export function loadManifest(dir: string): LoadedManifest {
   };
 }
 
-/** The bridge program that hosts this plugin's library on this platform, if the manifest names one. */
+/** What the manifest declares for this platform-arch: native unless `libraryKind` says dotnet. */
+export function libraryKindFor(manifest: Pick<PluginManifest, 'libraryKind'>, platformArch: string): LibraryKind {
+  return manifest.libraryKind?.[platformArch] ?? DEFAULT_LIBRARY_KIND;
+}
+
+/**
+ * The bridge program that hosts this plugin's library on this platform: only for a library declared dotnet.
+ * A native library goes to the Node driver host even when the manifest also lists a bridge for its platform.
+ */
 export function bridgeFor(loaded: LoadedManifest, platformArch = `${process.platform}-${process.arch}`): { exe: string; args: string[] } | undefined {
+  if (libraryKindFor(loaded.manifest, platformArch) !== 'dotnet') return undefined;
   const exe = loaded.manifest.bridge?.exe[platformArch];
   if (!exe) return undefined;
   // A bare command name (e.g. "mono") is looked up on PATH; anything with a separator is relative to the plugin.

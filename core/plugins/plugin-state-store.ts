@@ -2,7 +2,8 @@
  * Which plugins ops have enabled, persisted as <dataDir>/plugins.json so the CLI and a running server
  * agree. Writes go through a temp file + rename: a crash mid-write never leaves a torn file.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceFileSync } from '../db/replace-file.ts';
 import { tightenFiles } from '../db/private-files.ts';
 import { dirname, join } from 'node:path';
 
@@ -49,7 +50,7 @@ export class PluginStateStore {
     // 0600 like everything else in the data directory (core/db/private-files.ts).
     writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
     tightenFiles([tmp]);
-    renameSync(tmp, this.file);
+    replaceFileSync(tmp, this.file);
     this.cached = { state, at: Date.now() };
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { CardType } from '../cards/card-types.ts';
 import type { CardDriver, DriverHealth } from '../driver/card-driver.ts';
+import type { LibraryKind } from '../inspect/library-kind.ts';
 
 export interface LocalizedName {
   'zh-CN': string;
@@ -36,6 +37,11 @@ export interface PluginManifest {
   cardTypes: CardType[];
   /** platform-arch ("linux-x64", "win32-ia32", …) -> library path relative to the manifest. */
   library: Record<string, string>;
+  /**
+   * platform-arch -> "native" (default: koffi in the Node driver host) or "dotnet" (a .NET assembly, hosted by
+   * `bridge`). core/inspect/library-kind.ts; `meterhub inspect --manifest` checks it against the file.
+   */
+  libraryKind?: Record<string, LibraryKind>;
   /** Interface function name -> name the library exports (for makers whose names differ). */
   symbols?: Record<string, string>;
   /** True for the stand-in libraries built from sdk/reference. Shown everywhere: "stand-in library / 替身库". */
@@ -43,8 +49,8 @@ export interface PluginManifest {
   /** Card rules the ledger must honour (reference §4.6): e.g. the card must be empty before a purchase. */
   rules?: { requireEmptyCardBeforePurchase?: boolean };
   /**
-   * A non-Node driver host for platforms where the maker ships no C library (Tancy: a .NET assembly).
-   * On a platform listed in `exe`, that program is the driver host: it is started with `args` and speaks
+   * A non-Node driver host for a library declared "dotnet" in `libraryKind` (Tancy's .NET assembly).
+   * On such a platform, `exe` is the driver host: it is started with `args` and speaks
    * docs/driver-protocol.md; `library` is then the maker's assembly it loads.
    */
   bridge?: { exe: Record<string, string>; args?: string[]; note?: string };

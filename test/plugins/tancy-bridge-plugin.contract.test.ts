@@ -1,6 +1,7 @@
 /**
- * Tancy through its .NET bridge, the way a counter PC runs it: a plugin whose manifest names a bridge
- * program as the driver host. Here the bridge runs under Mono on Linux and loads the C# stand-in assembly;
+ * Tancy through its .NET bridge, the way a counter PC runs it: a plugin whose manifest declares a .NET assembly
+ * (libraryKind dotnet) and names a bridge program as the driver host. Here the bridge runs under Mono on Linux
+ * and loads the C# stand-in assembly;
  * the same plugin contract as every maker must hold.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +34,8 @@ beforeAll(async () => {
     name: { 'zh-CN': '天信（.NET 桥接）', en: 'Tancy (.NET bridge)' },
     cardTypes: ['cpu'],
     library: { [platform]: join(ROOT, 'build/tancy/Tancy.StandIn.dll') },
+    // A .NET assembly must say so: only a library declared dotnet goes to the bridge (issue 14).
+    libraryKind: { [platform]: 'dotnet' },
     bridge: { exe: { [platform]: 'mono' }, args: [join(ROOT, 'build/tancy/MeterHub.TancyBridge.exe')] },
     standIn: true,
     driver: { callTimeoutMs: 20000 },

@@ -41,6 +41,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({
     id: 'tancy', name: { 'zh-CN': '天信（.NET 桥接）', en: 'Tancy (.NET bridge)' }, cardTypes: ['cpu'],
     library: { [platform]: join(ROOT, 'build/tancy/Tancy.StandIn.dll') },
+    libraryKind: { [platform]: 'dotnet' },
     bridge: { exe: { [platform]: 'mono' }, args: [join(ROOT, 'build/tancy/MeterHub.TancyBridge.exe')] },
     standIn: true, rules: { requireEmptyCardBeforePurchase: true }, driver: { callTimeoutMs: 20000 },
     catalogues: { returnCodes: join(tancy, 'catalogues/return-codes.json'), toolCards: join(tancy, 'catalogues/tool-cards.json') },

@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#  include <windows.h>
+#endif
 
 #if defined(_WIN32)
 #  define MW_API __declspec(dllexport) short __stdcall
@@ -178,7 +181,13 @@ static int save(void) {
           st.rsct_count ? "count" : "bits", st.samframe_t1 ? "t1" : "raw");
   fprintf(f, "sam1=%d\nsam2=%d\nsam3=%d\n", st.sam[1], st.sam[2], st.sam[3]);
   if (fclose(f) != 0) return MW_E_READER;
+#if defined(_WIN32)
+  /* The C runtime's rename() refuses an existing target on Windows: every save after the first failed there
+     (seen under wine). MoveFileEx replaces it, as rename() does on POSIX. */
+  return MoveFileExA(tmp, p, MOVEFILE_REPLACE_EXISTING) ? MW_OK : MW_E_READER;
+#else
   return rename(tmp, p) == 0 ? MW_OK : MW_E_READER;
+#endif
 }
 
 /* Loads the state and checks reader + handle (+ card type when `type` is given). */
