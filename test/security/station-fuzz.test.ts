@@ -141,7 +141,27 @@ describe('issue 13: fuzz of every station route', () => {
     const reader = fc.oneof(
       { weight: 1, arbitrary: fc.constant({ kind: 'disconnect' as const }) }, { weight: 4, arbitrary: fc.constant({ kind: 'reconnect' as const }) },
     );
-    const step = fc.oneof({ weight: 12, arbitrary: call }, { weight: 1, arbitrary: reader });
+    // A counter session: a blank card in, issued, then sales, refunds, reissues and meter visits in random order.
+    const at = (method: string, path: string) => {
+      const i = routes.findIndex((r) => r.method === method && r.path === path);
+      expect(i, `${method} ${path} in the OpenAPI document`).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const ok = (method: string, path: string, body: unknown) => ({ kind: 'call' as const, i: at(method, path), path, body, guard: 'ok' as Guard });
+    const work = fc.oneof(
+      good.purchase.map((b) => ok('POST', '/v1/station/purchase', b)),
+      fc.constant(ok('POST', '/v1/station/sim/meter', { status: 0, lastCode: 0, months: [[202510, 1234]] })),
+      fc.constant(ok('POST', '/v1/station/refund', {})),
+      good.issue.map((b) => ok('POST', '/v1/station/reissue', b)),
+      fc.constant(ok('POST', '/v1/station/format', {})),
+      fc.constant(ok('GET', '/v1/station/card', undefined)),
+      fc.integer({ min: 0, max: 2 }).map((n) => ok('POST', '/v1/station/sim/fault', { pullCardAfterWrites: n })),
+    );
+    const session = fc.tuple(fc.constantFrom('4442', '102'), good.issue, fc.array(work, { minLength: 1, maxLength: 6 }))
+      .map(([cardType, issue, rest]) => [ok('POST', '/v1/station/sim/insert', { cardType }), ok('POST', '/v1/station/issue', issue), ...rest]);
+    const step = fc.oneof(
+      { weight: 12, arbitrary: call.map((c) => [c]) }, { weight: 1, arbitrary: reader.map((r) => [r]) }, { weight: 2, arbitrary: session },
+    );
 
     let unplugged = false;
     const seen: Record<string, number> = {};
@@ -151,8 +171,8 @@ describe('issue 13: fuzz of every station route', () => {
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
 
-    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 3 }), async (steps) => {
-      for (const s of steps) {
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 3 }), async (groups) => {
+      for (const s of groups.flat()) {
         if (s.kind !== 'call') {
           const f = await st.call('POST', '/v1/station/sim/fault', { [s.kind]: true });
           expect(f.status, JSON.stringify(f.body)).toBe(200);
@@ -216,19 +236,30 @@ describe('issue 13: fuzz of every station route', () => {
     for (const t of all.body.transactions) if (t.cardNo) known.set(`${t.maker}/${t.cardNo}`, { maker: t.maker, cardNo: t.cardNo });
     expect(known.size, 'the fuzz issued some cards').toBeGreaterThan(0);
     const COUNTING = ['issue', 'reissue', 'purchase', 'refund'];
+    const states: Record<string, number> = {};
+    for (const t of all.body.transactions as Array<{ state: string }>) states[t.state] = (states[t.state] ?? 0) + 1;
+    console.log(`ledger after the fuzz: ${known.size} cards, transactions by state ${JSON.stringify(states)}`);
     for (const { maker: m, cardNo: c } of known.values()) {
       const label = `${m}/${c}`;
-      const card = await server<{ count: number; lastTransactionId: string | null }>(central, 'GET', `/v1/cards/${m}/${c}`);
+      const card = await server<{ count: number; lastTransactionId: string | null; pendingTransaction: { transactionId: string } | null }>(central, 'GET', `/v1/cards/${m}/${c}`);
       expect(card.status, label).toBe(200);
       const hist = await server<{ transactions: Array<{ transactionId: string; baseOperation: string; state: string; count: number | null; confirmedAt: string | null }> }>(
         central, 'GET', `/v1/transactions?maker=${m}&cardNo=${c}`);
       expect(hist.status, label).toBe(200);
       const txs = hist.body.transactions;
-      expect(txs.filter((t) => t.state === 'PREPARED').length, `${label}: unconfirmed writes`).toBeLessThanOrEqual(1);
+      const dump = `card ${JSON.stringify(card.body)}; history ${JSON.stringify(txs.map((t) => [t.transactionId, t.baseOperation, t.state, t.count]))}`;
+      // At most one unconfirmed write per card, and it is the one the card row points at.
+      const open = txs.filter((t) => t.state === 'PREPARED' || t.state === 'FAILED');
+      expect(txs.filter((t) => t.state === 'PREPARED').length, `${label}: unconfirmed writes; ${dump}`).toBeLessThanOrEqual(1);
+      expect(open.map((t) => t.transactionId), `${label}: open writes; ${dump}`)
+        .toEqual(card.body.pendingTransaction ? [card.body.pendingTransaction.transactionId] : []);
+      // The count moves when a write is recorded (PREPARED, before the card is touched) and moves back when it is
+      // reversed: so the card's count is the open write's, else the count of its last confirmed write.
       const confirmed = txs.filter((t) => t.state === 'CONFIRMED' && COUNTING.includes(t.baseOperation));
       const lastConfirmed = confirmed.reduce<(typeof confirmed)[number] | undefined>(
         (a, t) => (!a || (t.confirmedAt ?? '') >= (a.confirmedAt ?? '') ? t : a), undefined);
-      if (lastConfirmed) expect(card.body.count, `${label}: count of the last confirmed write`).toBe(lastConfirmed.count);
+      const decisive = open.find((t) => COUNTING.includes(t.baseOperation)) ?? lastConfirmed;
+      if (decisive) expect(card.body.count, `${label}: count of the last write; ${dump}`).toBe(decisive.count);
       if (card.body.lastTransactionId) {
         const last = txs.find((t) => t.transactionId === card.body.lastTransactionId);
         expect(last, label).toBeDefined();
