@@ -196,6 +196,8 @@ describe('issue 13: fuzz of every station route', () => {
     );
 
     let unplugged = false;
+    let faults = 0;
+    const codes: Record<string, number> = {};
     const seen: Record<string, number> = {};
     const hit = new Set<string>();
     const send = (method: string, path: string, headers: Record<string, string>, body: unknown) => raw(st.url + path, {
@@ -209,6 +211,7 @@ describe('issue 13: fuzz of every station route', () => {
           const f = await st.call('POST', '/v1/station/sim/fault', { [s.kind]: true });
           expect(f.status, JSON.stringify(f.body)).toBe(200);
           unplugged = s.kind === 'disconnect';
+          if (unplugged) faults++;
           continue;
         }
         const route = routes[s.i]!;
@@ -223,6 +226,8 @@ describe('issue 13: fuzz of every station route', () => {
         const res = await send(route.method, s.path, headers, s.body);
         const what = `${route.method} ${s.path} [${s.guard}] ${JSON.stringify(s.body)?.slice(0, 300)}`;
         seen[String(res.status)] = (seen[String(res.status)] ?? 0) + 1;
+        const code = String(res.body?.error?.code ?? res.status);
+        codes[code] = (codes[code] ?? 0) + 1;
         if (res.status === 200 && typeof res.body?.transactionId === 'string') txIds.push(res.body.transactionId);
         const simCard = route.path === '/v1/station/sim/card' && res.status === 200;
         if (simCard && typeof res.body?.image === 'string') images.push(res.body.image);
@@ -233,10 +238,11 @@ describe('issue 13: fuzz of every station route', () => {
           }
         }
         const exact = s.path === route.path || s.path.startsWith(route.path + '?');
+        const armed = (s.body as { pullCardAfterWrites?: unknown } | null)?.pullCardAfterWrites !== undefined;
+        if (exact && route.path === '/v1/station/sim/fault' && res.status === 200 && armed) faults++;
         if (exact) hit.add(`${route.method} ${route.path}`);
         if (res.status >= 500) {
           // The one documented 5xx: the reader is unplugged (sim fault) and the operation needs it.
-          const code = res.body?.error?.code;
           if (!(unplugged && res.status === 503 && code === 'READER_GONE')) {
             throw new Error(`${what} → ${res.status} ${JSON.stringify(res.body).slice(0, 400)}`);
           }
@@ -275,6 +281,12 @@ describe('issue 13: fuzz of every station route', () => {
       central, 'GET', '/v1/ops/transactions?limit=500');
     expect(all.status).toBe(200);
     expect(all.body.transactions.length, 'the whole ledger fits one page').toBeLessThan(500);
+    // A write is left unfinished only by an injected fault, and the clerk was told so (STATION_WRITE_FAILED or
+    // STATION_CONFIRM_PENDING, each naming the transaction to recover), never silently.
+    const unfinished = all.body.transactions.filter((t) => t.state === 'PREPARED' || t.state === 'FAILED').length;
+    const told = (codes.STATION_WRITE_FAILED ?? 0) + (codes.STATION_CONFIRM_PENDING ?? 0);
+    expect(unfinished, `unfinished writes after ${faults} injected faults`).toBeLessThanOrEqual(faults);
+    expect(unfinished, `unfinished writes, ${told} reported to the clerk`).toBeLessThanOrEqual(told);
     const known = new Map<string, { maker: string; cardNo: string }>();
     for (const t of all.body.transactions) {
       if (t.cardNo) known.set(`${t.maker}/${t.cardNo}`, { maker: t.maker, cardNo: t.cardNo });
@@ -287,7 +299,8 @@ describe('issue 13: fuzz of every station route', () => {
     const COUNTING = ['issue', 'reissue', 'purchase', 'refund'];
     const states: Record<string, number> = {};
     for (const t of all.body.transactions) states[t.state] = (states[t.state] ?? 0) + 1;
-    console.log(`ledger after the fuzz: ${known.size} cards, transactions by state ${JSON.stringify(states)}`);
+    console.log(`codes ${JSON.stringify(codes)}`);
+    console.log(`ledger after the fuzz: ${known.size} cards, by state ${JSON.stringify(states)}, ${faults} faults`);
     for (const { maker: m, cardNo: c } of known.values()) {
       const label = `${m}/${c}`;
       const card = await server<CardRow>(central, 'GET', `/v1/cards/${m}/${c}`);
