@@ -8,9 +8,11 @@
  * without the pairing key, with a wrong key, from a foreign Origin or to a foreign Host.
  * Properties: no 5xx (the one documented exception: READER_GONE 503 while the sim reader is unplugged), the
  * guards refuse every unproven call, both processes answer health afterwards, and the ledger is consistent:
- * each card's count is the count of its last confirmed write, at most one unconfirmed write per card, and
- * `meterhub audit verify` passes on the server's data. Fixed seed (FUZZ_SEED overrides, FUZZ_RUNS the runs);
- * fast-check prints the seed and the failing call on failure.
+ * each card's count is that of its open write, else of its last confirmed write (the ledger moves the count when
+ * it records a write, before the card is touched), at most one unconfirmed write per card, every unfinished write
+ * follows an injected fault the clerk was told about, and `meterhub audit verify` passes on the server's data.
+ * Fixed seed (FUZZ_SEED overrides, FUZZ_RUNS the runs); fast-check prints the seed and the failing call on
+ * failure. A seed replays the same calls; card numbers are fresh per run, so statuses can differ slightly.
  */
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
