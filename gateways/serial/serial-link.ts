@@ -70,10 +70,17 @@ export class SerialLink {
     silence.on('data', () => {
       // The line went quiet: a partial frame still held now can never complete (e.g. noise with a stray
       // 68H announcing a long frame). Flush it — the decoder salvages any real frame buffered behind it.
-      if (this.decoder.buffered > 0) {
-        this.counters.staleFlushes++;
-        this.decoder.flush();
-      }
+      // Not in this turn, though: after the event loop stalls (a loaded host), the expired silence timer runs
+      // before the poll phase reads the bytes that arrived meanwhile, so the "silence" may be ours, not the
+      // line's, and flushing would cut a whole reply in two. setImmediate runs after that poll phase; only if
+      // no byte came in by then was the line really quiet.
+      const seen = this.counters.bytesIn;
+      setImmediate(() => {
+        if (this.counters.bytesIn === seen && this.decoder.buffered > 0) {
+          this.counters.staleFlushes++;
+          this.decoder.flush();
+        }
+      });
     });
     this.port.on('error', () => {});
   }
