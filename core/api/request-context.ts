@@ -1,7 +1,7 @@
 /** Per-request helpers shared by the route groups: the ledger actor, the idempotency identity, sending a write. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Unauthorized } from '../errors/common-errors.ts';
-import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
+import { canonicalJson, sha256Hex } from '../util/canonical-json.ts';
 import type { Actor, Idem, WriteResult } from '../ledger/ledger-store.ts';
 
 export function actorOf(req: FastifyRequest): Actor {

@@ -14,8 +14,7 @@ import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
 import { Statements } from '../db/statements.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
-import { canonicalJson, sha256Hex } from '../ledger/canonical-json.ts';
-import type { LedgerThread } from '../ledger/thread/ledger-thread.ts';
+import { canonicalJson, sha256Hex } from '../util/canonical-json.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -137,6 +136,14 @@ interface Pending {
 /** Entries per audit unit at most. */
 const MAX_BATCH = 1000;
 
+/**
+ * Where the server's appends go on SQLite: the ledger thread (core/ledger/thread/ledger-thread.ts implements it).
+ * Declared here so the audit log, which the ledger builds on, never imports the ledger.
+ */
+export interface AuditThread {
+  call<T>(op: 'audit' | 'idle', args: unknown[]): Promise<T>;
+}
+
 export class AuditLog {
   private readonly db: Kysely<AuditTables>;
   private readonly commits: CommitQueue;
@@ -146,9 +153,9 @@ export class AuditLog {
   private scheduled = false;
 
   /** On SQLite the server appends through the ledger thread, whose own AuditLog writes the rows. */
-  private readonly thread: LedgerThread | undefined;
+  private readonly thread: AuditThread | undefined;
 
-  constructor(database: MeterHubDatabase, o: { thread?: LedgerThread | undefined } = {}) {
+  constructor(database: MeterHubDatabase, o: { thread?: AuditThread | undefined } = {}) {
     this.thread = o.thread;
     this.db = database.db as Kysely<AuditTables>;
     this.commits = commitQueue(database);
