@@ -11,6 +11,7 @@ import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
 import { MAX_READINGS_PER_POST, WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
 import type { RetryPolicy, SinkStats } from '../core/readings/store.ts';
 import { isValidAddress, resolveProfile } from '../core/telemetry/index.ts';
+import type { GatewayStatsSnapshot, GatewayStatsSource } from '../core/metrics/gateway-stats.ts';
 import { CollectorClient } from './collector/collector-client.ts';
 import { CommandLog } from './command-log.ts';
 import { MqttGateway } from './mqtt/mqtt-gateway.ts';
@@ -79,7 +80,7 @@ export interface RunningBus {
   collectors: CollectorClient[];
 }
 
-export class Gateway {
+export class Gateway implements GatewayStatsSource {
   readonly database: MeterHubDatabase;
   readonly pipeline: ReadingPipeline;
   mqtt: MqttGateway | null = null;
@@ -146,6 +147,16 @@ export class Gateway {
       meters: this.buses.flatMap((b) => b.master.stats()),
       mqtt: this.mqtt ? { ...this.mqtt.counters } : null,
       outboundBacklog: this.mqtt ? await this.mqtt.outbound.backlog() : 0,
+    };
+  }
+
+  /** What GET /metrics publishes about this gateway (core/metrics/readings-metrics.ts). */
+  async metricsSnapshot(): Promise<GatewayStatsSnapshot> {
+    const mqtt = this.mqtt;
+    return {
+      gatewayId: this.config.gatewayId,
+      buses: this.buses.map((b) => ({ bus: b.link.opts.path, maxBackoffCycles: b.master.maxBackoffCycles, meters: b.master.stats() })),
+      mqtt: mqtt ? { connected: mqtt.client?.connected === true, counters: { ...mqtt.counters }, outboundBacklog: await mqtt.outbound.backlog() } : null,
     };
   }
 

@@ -9,7 +9,6 @@
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import type { Gateway } from '../../gateways/gateway.ts';
 import { pingDatabase, type MeterHubDatabase } from '../db/database.ts';
 import type { DriverFactory } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
@@ -17,6 +16,7 @@ import type { ReadingPipeline } from '../readings/pipeline.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { CollectorStatus, Source } from './collector-status.ts';
 import { DriverMetrics } from './driver-metrics.ts';
+import type { GatewayStatsSource } from './gateway-stats.ts';
 import { LedgerMetrics } from './ledger-metrics.ts';
 import { ReadingsMetrics } from './readings-metrics.ts';
 
@@ -35,7 +35,7 @@ export interface MetricsSources {
   pluginHost?: PluginHost;
   database?: MeterHubDatabase;
   readings?: ReadingPipeline;
-  gateway?: Gateway;
+  gateway?: GatewayStatsSource;
 }
 
 export class MeterHubMetrics {

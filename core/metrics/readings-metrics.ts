@@ -7,18 +7,12 @@
  * Meter addresses are labels: they come from the gateway configuration, so they are bounded.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Gateway } from '../../gateways/gateway.ts';
-import type { MqttGatewayCounters } from '../../gateways/mqtt/mqtt-gateway.ts';
-import type { MeterStats } from '../../gateways/serial/bus-master.ts';
 import type { ReadingPipeline } from '../readings/pipeline.ts';
 import type { SinkStats } from '../readings/store.ts';
 import { Source, type CollectorStatus } from './collector-status.ts';
-
-interface GatewaySnapshot {
-  gatewayId: string;
-  buses: Array<{ bus: string; maxBackoffCycles: number; meters: MeterStats[] }>;
-  mqtt: { connected: boolean; counters: MqttGatewayCounters; outboundBacklog: number } | null;
-}
+import type {
+  GatewayStatsSnapshot as GatewaySnapshot, GatewayStatsSource, MeterPollStats as MeterStats, MqttSessionCounters,
+} from './gateway-stats.ts';
 
 /** Sweeps a suspect meter waits before its next probe (bus-master.ts: 1, 2, 4 … maxBackoffCycles). */
 export function backoffSweeps(m: MeterStats, maxBackoffCycles: number): number {
@@ -26,7 +20,7 @@ export function backoffSweeps(m: MeterStats, maxBackoffCycles: number): number {
   return Math.min(2 ** (m.consecutiveFailures - 1), maxBackoffCycles);
 }
 
-const MQTT_COUNTERS: Array<[keyof MqttGatewayCounters, string, string]> = [
+const MQTT_COUNTERS: Array<[keyof MqttSessionCounters, string, string]> = [
   ['connects', 'meterhub_mqtt_connects_total', 'MQTT (re)connections of the gateway session'],
   ['uplinks', 'meterhub_mqtt_uplinks_total', 'MQTT uplink messages received'],
   ['readings', 'meterhub_mqtt_readings_total', 'Readings decoded from MQTT uplinks'],
@@ -40,7 +34,7 @@ const MQTT_COUNTERS: Array<[keyof MqttGatewayCounters, string, string]> = [
 
 export class ReadingsMetrics {
   private pipeline?: ReadingPipeline;
-  private gateway?: Gateway;
+  private gateway?: GatewayStatsSource;
 
   constructor(registry: Registry, status: CollectorStatus, cacheMs: number) {
     const outbox = status.add(new Source<SinkStats[]>('outbox', async () => (this.pipeline ? this.pipeline.stats() : []), cacheMs));
@@ -138,18 +132,11 @@ export class ReadingsMetrics {
     this.pipeline = pipeline;
   }
 
-  setGateway(gateway: Gateway): void {
+  setGateway(gateway: GatewayStatsSource): void {
     this.gateway = gateway;
   }
 
   private async gatewaySnapshot(): Promise<GatewaySnapshot | null> {
-    const g = this.gateway;
-    if (!g) return null;
-    const mqtt = g.mqtt;
-    return {
-      gatewayId: g.config.gatewayId,
-      buses: g.buses.map((b) => ({ bus: b.link.opts.path, maxBackoffCycles: b.master.maxBackoffCycles, meters: b.master.stats() })),
-      mqtt: mqtt ? { connected: mqtt.client?.connected === true, counters: { ...mqtt.counters }, outboundBacklog: await mqtt.outbound.backlog() } : null,
-    };
+    return this.gateway ? this.gateway.metricsSnapshot() : null;
   }
 }
