@@ -6,7 +6,6 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_MD, QUICK_MD, rel, runBenchmarks, writeBenchReport } from '../../../bench/run-all.ts';
 import { runCli } from '../run-cli.ts';
 
 export function register(program: Command): void {
@@ -16,6 +15,8 @@ export function register(program: Command): void {
     .option('--quick', 'short runs for smoke-testing (writes bench/results/BENCHMARKS.quick.md)')
     .option('--out <file>', 'markdown report path (default BENCHMARKS.md)')
     .action((o: { only?: string; quick?: boolean; out?: string }) => runCli(async () => {
+      // bench/ is a tool, outside the production graph: loaded only when this command runs (test/architecture).
+      const { DEFAULT_MD, QUICK_MD, rel, runBenchmarks, writeBenchReport } = await import('../../../bench/run-all.ts');
       const only = o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
       const report = await runBenchmarks({ ...(only ? { only } : {}), quick: !!o.quick, log: (l) => console.error(l) });
       const md = o.out ? resolve(o.out) : o.quick ? QUICK_MD : DEFAULT_MD;

@@ -6,7 +6,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FULL, QUICK, formatChaosReport, runChaos } from '../../chaos/run-chaos.ts';
 import { runCli } from '../run-cli.ts';
 
 interface Opts {
@@ -36,6 +35,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (fault timing and order)')
     .option('--json <file>', 'also write the full report as JSON')
     .action((o: Opts) => runCli(async () => {
+      // core/chaos is a dev tool built on the test helpers: loaded only when this command runs (test/architecture).
+      const { FULL, QUICK, formatChaosReport, runChaos } = await import('../../chaos/run-chaos.ts');
       const base = o.quick ? QUICK : FULL;
       const only = o.only ? new Set(o.only.split(',').map((s) => s.trim())) : null;
       const known = ['driver-faults', 'server-kills', 'broker-outages', 'serial-noise', 'gateway-kills'];

@@ -5,9 +5,6 @@
  *   mqtt: networked meters and concentrators publishing uplinks and answering valve downlinks.
  */
 import type { Command } from 'commander';
-import { BusSimulator, type SimMeterConfig, type SimMeterKind } from '../../../gateways/sim/bus-simulator.ts';
-import { MqttSimulator } from '../../../gateways/sim/mqtt-simulator.ts';
-import { openPtyPair } from '../../../gateways/sim/pty.ts';
 import { runCli } from '../run-cli.ts';
 
 const addr = (base: number, i: number) => String(base + i).padStart(14, '0');
@@ -40,8 +37,11 @@ export function register(program: Command): void {
       const n = Number(o.meters);
       const first = Number(o.first);
       const dead = Number(o.dead), slow = Number(o.slow), noisy = Number(o.noisy);
-      const meters: SimMeterConfig[] = Array.from({ length: n }, (_, i) => {
-        const kind: SimMeterKind = i < dead ? 'dead' : i < dead + slow ? 'slow' : i < dead + slow + noisy ? 'noisy' : 'normal';
+      // Simulators are tools, outside the production graph: loaded only when this command runs (test/architecture).
+      const { BusSimulator } = await import('../../../gateways/sim/bus-simulator.ts');
+      const { openPtyPair } = await import('../../../gateways/sim/pty.ts');
+      const meters: Array<{ address: string; kind: 'dead' | 'slow' | 'noisy' | 'normal' }> = Array.from({ length: n }, (_, i) => {
+        const kind = i < dead ? 'dead' : i < dead + slow ? 'slow' : i < dead + slow + noisy ? 'noisy' : 'normal';
         return { address: addr(first, i), kind };
       });
       const pty = await openPtyPair({ gatewayPath: o.link, simPath: o['simLink'] });
@@ -74,6 +74,7 @@ export function register(program: Command): void {
         id: `conc${c + 1}`,
         meters: Array.from({ length: Number(o['perConcentrator']) }, (_, i) => addr(10_000 * (c + 1), i)),
       }));
+      const { MqttSimulator } = await import('../../../gateways/sim/mqtt-simulator.ts');
       const sim = new MqttSimulator({ url: o.url!, profile: o.profile!, topicPrefix: o.prefix, meters, concentrators, batch: Number(o.batch) });
       await sim.connect();
       console.log(JSON.stringify({ event: 'mqtt-sim-ready', meters: meters.length, concentrators: concentrators.length }));
