@@ -153,11 +153,16 @@ export class Gateway implements GatewayStatsSource {
   /** What GET /metrics publishes about this gateway (core/metrics/readings-metrics.ts). */
   async metricsSnapshot(): Promise<GatewayStatsSnapshot> {
     const mqtt = this.mqtt;
-    return {
-      gatewayId: this.config.gatewayId,
-      buses: this.buses.map((b) => ({ bus: b.link.opts.path, maxBackoffCycles: b.master.maxBackoffCycles, meters: b.master.stats() })),
-      mqtt: mqtt ? { connected: mqtt.client?.connected === true, counters: { ...mqtt.counters }, outboundBacklog: await mqtt.outbound.backlog() } : null,
+    const buses = this.buses.map((b) => ({
+      bus: b.link.opts.path, maxBackoffCycles: b.master.maxBackoffCycles, meters: b.master.stats(),
+    }));
+    if (!mqtt) return { gatewayId: this.config.gatewayId, buses, mqtt: null };
+    const session = {
+      connected: mqtt.client?.connected === true,
+      counters: { ...mqtt.counters },
+      outboundBacklog: await mqtt.outbound.backlog(),
     };
+    return { gatewayId: this.config.gatewayId, buses, mqtt: session };
   }
 
   async stop(): Promise<void> {

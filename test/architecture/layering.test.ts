@@ -48,7 +48,9 @@ type Layer = KernelTier | 'adapter' | 'plugin' | 'program' | 'tool';
  * Rank per layer, lowest first: an import may go sideways or down, never up. Adapters (gateways: serial, collector,
  * MQTT transports) and maker plugin code sit on the kernel; the programs sit on both; tools may use anything.
  */
-const RANK: Record<Layer, number> = { base: 0, contracts: 1, services: 2, domain: 3, plugin: 4, adapter: 4, program: 5, tool: 6 };
+const RANK: Record<Layer, number> = {
+  base: 0, contracts: 1, services: 2, domain: 3, plugin: 4, adapter: 4, program: 5, tool: 6,
+};
 const KERNEL = new Set<Layer>(['base', 'contracts', 'services', 'domain']);
 
 interface Place {
@@ -60,7 +62,8 @@ interface Place {
 }
 
 export function placeOf(file: string): Place {
-  if (TOOL_TREES.some((r) => r.test(file)) || TOOL_SEGMENTS.test(`/${file}`) || TOOL_FILES.test(file)) return { layer: 'tool', unit: 'tool' };
+  const isTool = TOOL_TREES.some((r) => r.test(file)) || TOOL_SEGMENTS.test(`/${file}`) || TOOL_FILES.test(file);
+  if (isTool) return { layer: 'tool', unit: 'tool' };
   const [top, dir] = file.split('/');
   if (top === 'plugins' || top === 'sdk') return { layer: 'plugin', unit: `${top}/${dir}` };
   if (top === 'gateways') return { layer: 'adapter', unit: `gateways/${dir!.replace(/\.ts$/, '')}` };
@@ -68,7 +71,8 @@ export function placeOf(file: string): Place {
     const program = PROGRAMS[dir];
     if (program) return { layer: 'program', unit: program, program };
     // Every other folder under core/ is kernel, shared by both programs; unnamed ones start in the domain tier.
-    const tier = (Object.keys(KERNEL_TIERS) as KernelTier[]).find((t) => (KERNEL_TIERS[t] as readonly string[]).includes(dir));
+    const tiers = Object.keys(KERNEL_TIERS) as KernelTier[];
+    const tier = tiers.find((t) => (KERNEL_TIERS[t] as readonly string[]).includes(dir));
     return { layer: tier ?? 'domain', unit: `core/${dir}` };
   }
   return { layer: 'tool', unit: top ?? file };
@@ -83,15 +87,17 @@ interface Allowed { from: string; to: string; why: string }
 const ALLOWED: Allowed[] = [
   {
     from: 'core/station/station-app.ts', to: 'core/api/api-errors.ts',
-    why: 'station → api (issue 15 item 8): helper A moves the shared HTTP layer to core/http on h/errors; delete on merge',
+    why: 'station → api (issue 15 item 8): the shared HTTP layer moves to core/http (branch h/http); '
+      + 'delete this entry when it merges',
   },
   {
     from: 'core/station/station.ts', to: 'core/api/logger.ts',
-    why: 'station → api, the logger redaction: helper A moves it to core/http on h/errors; delete on merge',
+    why: 'station → api, the logger redaction: it moves to core/http (branch h/http); delete this entry when it merges',
   },
   {
     from: 'core/telemetry/profiles.ts', to: 'core/plugins/*',
-    why: 'telemetry → plugins cycle: helper E makes the plugin host register dialect profiles (h/plugins); delete on merge',
+    why: 'telemetry → plugins: the plugin host comes to push dialect profiles into telemetry (branch h/plugins); '
+      + 'delete this entry when it merges',
   },
   {
     from: 'core/company-card/spec-vectors.ts', to: 'core/company-card/testing/fixtures.ts',
@@ -104,8 +110,8 @@ const ALLOWED: Allowed[] = [
   },
   {
     from: 'core/readings/pipeline.ts', to: 'core/schema/all-migrations.ts',
-    why: 'migrations register themselves on import, so the pipeline runs all of them to be usable alone; the composition '
-      + 'root (helper B) is to migrate once and pass the database down, then this edge goes',
+    why: 'migrations register themselves on import, so the pipeline runs all of them to be usable alone; '
+      + 'the composition root is to migrate once and pass the database down, then this edge goes',
   },
 ];
 
@@ -129,7 +135,9 @@ function sourceFiles(): string[] {
 
 function resolveSpecifier(fromAbs: string, spec: string): string {
   const abs = resolve(dirname(fromAbs), spec);
-  for (const c of [abs, abs.replace(/\.js$/, '.ts'), `${abs}.ts`, join(abs, 'index.ts')]) if (existsSync(c) && statSync(c).isFile()) return c;
+  for (const c of [abs, abs.replace(/\.js$/, '.ts'), `${abs}.ts`, join(abs, 'index.ts')]) {
+    if (existsSync(c) && statSync(c).isFile()) return c;
+  }
   return abs;
 }
 
@@ -165,16 +173,21 @@ export function violation(e: Edge): string | null {
     if (a.program === 'shell' && e.dynamic) return null;
     return `${a.layer} imports ${e.dynamic ? '' : 'statically '}a test/bench/chaos/simulator module`;
   }
-  if (a.layer === 'plugin' && !KERNEL.has(b.layer) && b.layer !== 'plugin') return 'plugin code reaches past the kernel';
+  if (a.layer === 'plugin' && !KERNEL.has(b.layer) && b.layer !== 'plugin') {
+    return 'plugin code reaches past the kernel';
+  }
   if (a.layer === 'adapter' && b.layer === 'plugin') return 'adapter imports plugin code';
   if (RANK[b.layer] > RANK[a.layer]) return `${a.layer} imports ${b.layer}`;
   // The two programs share the kernel, not each other; only the CLI starts either of them.
-  if (a.program && b.program && a.program !== b.program && a.program !== 'shell') return `program ${a.program} imports program ${b.program}`;
+  if (a.program && b.program && a.program !== b.program && a.program !== 'shell') {
+    return `program ${a.program} imports program ${b.program}`;
+  }
   return null;
 }
 
 function allowed(e: Edge): Allowed | undefined {
-  return ALLOWED.find((x) => x.from === e.from && (x.to === e.to || (x.to.endsWith('/*') && e.to.startsWith(x.to.slice(0, -1)))));
+  const matches = (to: string) => to === e.to || (to.endsWith('/*') && e.to.startsWith(to.slice(0, -1)));
+  return ALLOWED.find((x) => x.from === e.from && matches(x.to));
 }
 
 /** Units that import each other, directly or around a loop (audit ↔ ledger was one). */
@@ -197,7 +210,12 @@ function unitCycles(edges: Edge[]): string[][] {
   const visit = (v: string) => {
     idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
     for (const w of graph.get(v) ?? []) {
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) {
+        low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      }
     }
     if (low.get(v) === idx.get(v)) {
       const comp: string[] = [];
@@ -210,7 +228,7 @@ function unitCycles(edges: Edge[]): string[][] {
   return out;
 }
 
-/** Every module a file reaches through static imports (what loading it loads; dynamic imports wait for their command). */
+/** Every module a file reaches through static imports: what loading it loads (dynamic ones wait for their command). */
 function staticClosure(entry: string, edges: Edge[]): Set<string> {
   const next = new Map<string, string[]>();
   for (const e of edges) if (!e.dynamic) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
@@ -271,7 +289,8 @@ describe('layering: low layers never import high ones', () => {
   });
 
   it('no production module imports a higher layer or a tool', () => {
-    const bad = EDGES.filter((e) => violation(e) !== null && !allowed(e)).map((e) => `${e.from} → ${e.to}  (${violation(e)})`);
+    const bad = EDGES.filter((e) => violation(e) !== null && !allowed(e))
+      .map((e) => `${e.from} → ${e.to}  (${violation(e)})`);
     expect(bad, `forbidden imports:\n${bad.join('\n')}`).toEqual([]);
   });
 
@@ -290,13 +309,15 @@ describe('layering: low layers never import high ones', () => {
     expect(stale, `stale allowances, delete them:\n${stale.join('\n')}`).toEqual([]);
     for (const a of ALLOWED) {
       expect(a.why.length, `${a.from} → ${a.to}`).toBeGreaterThan(20);
-      expect(EDGES.some((e) => allowed(e) === a && violation(e) !== null), `allowance for an edge the rules accept: ${a.from}`).toBe(true);
+      const breaks = EDGES.some((e) => allowed(e) === a && violation(e) !== null);
+      expect(breaks, `allowance for an edge the rules accept: ${a.from} → ${a.to}`).toBe(true);
     }
   });
 
   it('`meterhub serve` and `meterhub station` reach no chaos, bench, simulator or test module statically', () => {
     // Same list as core/cli/main.test.ts (which proves it at run time); here it is the static graph of each entry.
-    const notForProduction = /^core\/(chaos|testing)\/|^bench\/|^gateways\/(sim|testing)\/|^test\/|\/(testing|test-fixtures|fixtures)\//;
+    const notForProduction =
+      /^core\/(chaos|testing)\/|^bench\/|^gateways\/(sim|testing)\/|^test\/|\/(testing|test-fixtures|fixtures)\//;
     for (const entry of ['core/cli/commands/serve.ts', 'core/cli/commands/station.ts']) {
       const reached = staticClosure(entry, EDGES);
       expect(reached.size, entry).toBeGreaterThan(20);

@@ -40,7 +40,8 @@ export function register(program: Command): void {
       // Simulators are tools, outside the production graph: loaded only when this command runs (test/architecture).
       const { BusSimulator } = await import('../../../gateways/sim/bus-simulator.ts');
       const { openPtyPair } = await import('../../../gateways/sim/pty.ts');
-      const meters: Array<{ address: string; kind: 'dead' | 'slow' | 'noisy' | 'normal' }> = Array.from({ length: n }, (_, i) => {
+      type Kind = 'dead' | 'slow' | 'noisy' | 'normal';
+      const meters: Array<{ address: string; kind: Kind }> = Array.from({ length: n }, (_, i) => {
         const kind = i < dead ? 'dead' : i < dead + slow ? 'slow' : i < dead + slow + noisy ? 'noisy' : 'normal';
         return { address: addr(first, i), kind };
       });
