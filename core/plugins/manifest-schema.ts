@@ -52,7 +52,6 @@ const p = (field: string, zh: string, en: string): ManifestProblem => ({ field, 
 function describe(e: ErrorObject, raw: Record<string, unknown>): ManifestProblem | undefined {
   const field = fieldOf(e);
   const top = field.split('.')[0]!;
-  const value = e.instancePath ? undefined : raw[top];
   switch (top) {
     case 'id':
       return p('id', 'id 须为小写字母开头的 2–40 位 [a-z0-9-]', 'id must match ^[a-z][a-z0-9-]{1,39}$');
@@ -107,7 +106,7 @@ function describe(e: ErrorObject, raw: Record<string, unknown>): ManifestProblem
       return p('module', 'module 字段已取消：插件只能是数据加动态库；远传方言请用 telemetry.profiles 声明',
         'module is no longer a manifest field: a plugin is data plus its library; declare dialects in telemetry.profiles');
     default:
-      if (e.keyword === 'additionalProperties' && e.instancePath === '' && value === undefined) {
+      if (e.keyword === 'additionalProperties' && e.instancePath === '') {
         return p(field, `未知字段 ${field}（拼写？自定义字段请以 x- 开头）`, `unknown field ${field} (a typo? custom fields start with x-)`);
       }
       return undefined;
@@ -151,9 +150,12 @@ export function manifestProblems(raw: unknown): ManifestProblem[] {
   const out: ManifestProblem[] = [];
   const seen = new Set<string>();
   if (!check(raw)) {
-    for (const e of check.errors ?? []) {
+    const errors = check.errors ?? [];
+    for (const e of errors) {
       // oneOf/anyOf wrappers repeat what their branches already said.
       if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
+      // "must be a string" from the path branch of a path-or-list field whose list branch found the real problems.
+      if (e.keyword === 'type' && errors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`))) continue;
       const problem = describe(e, raw) ?? generic(e);
       if (seen.has(problem.en)) continue;
       seen.add(problem.en);

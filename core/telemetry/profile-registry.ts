@@ -53,6 +53,8 @@ export class ProfileRegistry implements ProfileSink {
   }
 
   recordLoadError(error: MeterHubError): void {
+    // A provider pushes again on every enable/disable: one broken file is one entry, not one per push.
+    if (this.errors.some((e) => e.code === error.code && e.en === error.en)) return;
     this.errors.push(error);
   }
 
