@@ -2,7 +2,6 @@
  * Vitest setup: the bundled plugins' dialects (chint, …) in the process registry, as `meterhub serve` has them
  * once its plugin host starts. Tests that build a gateway or simulator by profile name need no host for that.
  */
-import { defaultProfiles } from '../telemetry/profiles.ts';
-import { registerPluginProfiles } from './plugin-profiles.ts';
+import { useBundledPluginProfiles } from './plugin-profiles.ts';
 
-registerPluginProfiles(defaultProfiles, { ignoreEnv: true, dataDir: null });
+useBundledPluginProfiles();

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import { readProfileFile, type ProfileSink } from '../telemetry/profile-registry.ts';
+import { defaultProfiles } from '../telemetry/profiles.ts';
 import { BUNDLED_PLUGINS_DIR, discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { loadManifest, type LoadedManifest } from './manifest.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
@@ -61,4 +62,17 @@ export function registerPluginProfiles(sink: ProfileSink, opts: PluginProfileOpt
     seen.add(loaded.manifest.id);
     pushPluginProfiles(sink, loaded, store?.enabled(loaded.manifest.id, src.bundled) ?? src.bundled);
   }
+}
+
+/**
+ * For a program that names profiles in configs and options (`gateway`, `simulate`, `chaos`, benches): the process
+ * registry gets the enabled plugins' dialects, as `serve` gets them from its plugin host.
+ */
+export function useEnabledPluginProfiles(dataDir = './data'): void {
+  registerPluginProfiles(defaultProfiles, { dataDir });
+}
+
+/** Benches and tools that measure the bundled dialects whatever ops enabled: every bundled plugin's profiles. */
+export function useBundledPluginProfiles(): void {
+  registerPluginProfiles(defaultProfiles, { ignoreEnv: true, dataDir: null });
 }

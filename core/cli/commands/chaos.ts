@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FULL, QUICK, formatChaosReport, runChaos } from '../../chaos/run-chaos.ts';
 import { runCli } from '../run-cli.ts';
+import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
 interface Opts {
   quick?: boolean; budget?: string; driverFaults?: string; serverKills?: string; brokerOutages?: string; noiseBursts?: string; gatewayKills?: string;
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (fault timing and order)')
     .option('--json <file>', 'also write the full report as JSON')
     .action((o: Opts) => runCli(async () => {
+      useEnabledPluginProfiles();
       const base = o.quick ? QUICK : FULL;
       const only = o.only ? new Set(o.only.split(',').map((s) => s.trim())) : null;
       const known = ['driver-faults', 'server-kills', 'broker-outages', 'serial-noise', 'gateway-kills'];
