@@ -11,7 +11,9 @@ import { runFrameVector, testVectorsOf } from '../core/plugins/telemetry-vectors
 import { ProfileRegistry, readProfileFile } from '../core/telemetry/profile-registry.ts';
 
 const dir = import.meta.dirname;
-const plugins = readdirSync(dir).filter((d) => existsSync(join(dir, d, 'meterhub-plugin.json'))).sort();
+const plugins = readdirSync(dir)
+  .filter((d) => existsSync(join(dir, d, 'meterhub-plugin.json')))
+  .sort();
 const profiles = new ProfileRegistry();
 registerPluginProfiles(profiles, { bundledDir: dir, ignoreEnv: true, dataDir: null });
 

@@ -17,8 +17,12 @@ const good = {
 describe('sdk/meterhub-plugin.schema.json', () => {
   it('is published in the SDK and every bundled manifest satisfies it', () => {
     expect(MANIFEST_SCHEMA_FILE).toBe(join(ROOT, 'sdk', 'meterhub-plugin.schema.json'));
-    const check = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(MANIFEST_SCHEMA_FILE, 'utf8')));
-    const dirs = readdirSync(join(ROOT, 'plugins')).filter((d) => existsSync(join(ROOT, 'plugins', d, 'meterhub-plugin.json'))).sort();
+    const check = new Ajv2020({ allErrors: true, strict: false }).compile(
+      JSON.parse(readFileSync(MANIFEST_SCHEMA_FILE, 'utf8')),
+    );
+    const dirs = readdirSync(join(ROOT, 'plugins'))
+      .filter((d) => existsSync(join(ROOT, 'plugins', d, 'meterhub-plugin.json')))
+      .sort();
     expect(dirs.length).toBe(6);
     for (const d of dirs) {
       const m = JSON.parse(readFileSync(join(ROOT, 'plugins', d, 'meterhub-plugin.json'), 'utf8'));
@@ -26,14 +30,23 @@ describe('sdk/meterhub-plugin.schema.json', () => {
     }
   });
 
-  it('refuses the removed module field, unknown fields and bad telemetry entries, naming each field in zh and en', () => {
+  it('refuses the removed module field, unknown fields and bad telemetry entries, naming each field (zh, en)', () => {
     const problems = manifestProblems({
       ...good,
       module: 'index.ts',
       telemtry: {},
-      telemetry: { profiles: ['/etc/acme.profile.json'], testVectors: [{ name: 'x', profile: 'acme', hex: 'zz', expect: {} }] },
+      telemetry: {
+        profiles: ['/etc/acme.profile.json'],
+        testVectors: [{ name: 'x', profile: 'acme', hex: 'zz', expect: {} }],
+      },
     });
-    expect(problems.map((p) => p.field)).toEqual(['module', 'telemtry', 'telemetry.profiles.0', 'telemetry.testVectors.0.hex', 'telemetry.testVectors.0.expect']);
+    expect(problems.map((p) => p.field)).toEqual([
+      'module',
+      'telemtry',
+      'telemetry.profiles.0',
+      'telemetry.testVectors.0.hex',
+      'telemetry.testVectors.0.expect',
+    ]);
     expect(problems[0]!.zh).toMatch(/module 字段已取消/);
     expect(problems[0]!.en).toMatch(/module is no longer a manifest field/);
     expect(problems[1]!.en).toBe('unknown field telemtry (a typo? custom fields start with x-)');
@@ -44,9 +57,13 @@ describe('sdk/meterhub-plugin.schema.json', () => {
   });
 
   it('accepts x- fields, $schema and a telemetry section', () => {
-    expect(manifestProblems({
-      ...good, $schema: '../sdk/meterhub-plugin.schema.json', 'x-notes': 'anything',
-      telemetry: { profiles: ['telemetry/acme.profile.json'], testVectors: 'telemetry/acme.vectors.json' },
-    })).toEqual([]);
+    expect(
+      manifestProblems({
+        ...good,
+        $schema: '../sdk/meterhub-plugin.schema.json',
+        'x-notes': 'anything',
+        telemetry: { profiles: ['telemetry/acme.profile.json'], testVectors: 'telemetry/acme.vectors.json' },
+      }),
+    ).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import { LIBRARY_KINDS } from '../inspect/library-kind.ts';
 
 export const MANIFEST_SCHEMA_FILE = resolve(import.meta.dirname, '../../sdk/meterhub-plugin.schema.json');
 
-/** One thing wrong with a manifest: the field (dotted path, "" for the whole file) and what to fix, in both languages. */
+/** One thing wrong with a manifest: the field (dotted path, "" for the whole file) and what to fix, zh and en. */
 export interface ManifestProblem {
   field: string;
   zh: string;
@@ -30,7 +30,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** "/library/linux-x64" -> "library.linux-x64"; array indices stay numbers: "telemetry.profiles.0". */
 function fieldOf(e: ErrorObject): string {
-  const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (e.keyword === 'required') parts.push(String(e.params.missingProperty));
   if (e.keyword === 'additionalProperties') parts.push(String(e.params.additionalProperty));
   return parts.join('.');
@@ -39,7 +42,11 @@ function fieldOf(e: ErrorObject): string {
 /** The manifest value an error points at (ajv keeps it only in verbose mode). */
 function valueAt(raw: unknown, pointer: string): unknown {
   let v = raw;
-  for (const part of pointer.split('/').slice(1)) v = isObject(v) || Array.isArray(v) ? (v as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  for (const part of pointer.split('/').slice(1))
+    v =
+      isObject(v) || Array.isArray(v)
+        ? (v as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')]
+        : undefined;
   return v;
 }
 
@@ -60,30 +67,51 @@ function describe(e: ErrorObject, raw: Record<string, unknown>): ManifestProblem
     case 'cardTypes': {
       if (e.keyword === 'enum') {
         const t = JSON.stringify(valueAt(raw, e.instancePath));
-        return p('cardTypes', `cardTypes：未知卡型 ${t}（可用：${CARD_TYPES.join('、')}）`, `cardTypes: unknown card type ${t} (allowed: ${CARD_TYPES.join(', ')})`);
+        return p(
+          'cardTypes',
+          `cardTypes：未知卡型 ${t}（可用：${CARD_TYPES.join('、')}）`,
+          `cardTypes: unknown card type ${t} (allowed: ${CARD_TYPES.join(', ')})`,
+        );
       }
       return p('cardTypes', 'cardTypes 须为非空数组', 'cardTypes must be a non-empty array');
     }
     case 'library': {
       const key = field.split('.').slice(1).join('.');
-      if (e.keyword === 'pattern' && e.propertyName === undefined && key) return p(field, `library.${key} 须为路径文本`, `library.${key} must be a path string`);
+      if (e.keyword === 'pattern' && e.propertyName === undefined && key)
+        return p(field, `library.${key} 须为路径文本`, `library.${key} must be a path string`);
       if (e.keyword === 'propertyNames' || (e.keyword === 'pattern' && e.propertyName !== undefined)) {
         const k = JSON.stringify(e.propertyName ?? e.params.propertyName);
         return p('library', `library：键 ${k} 不是“平台-架构”`, `library: key ${k} is not platform-arch`);
       }
       if (key) return p(field, `library.${key} 须为路径文本`, `library.${key} must be a path string`);
-      return p('library', 'library 须把平台-架构（如 "linux-x64"、"win32-ia32"）映射到动态库路径',
-        'library must map platform-arch (e.g. "linux-x64", "win32-ia32") to a path');
+      return p(
+        'library',
+        'library 须把平台-架构（如 "linux-x64"、"win32-ia32"）映射到动态库路径',
+        'library must map platform-arch (e.g. "linux-x64", "win32-ia32") to a path',
+      );
     }
     case 'libraryKind': {
       const key = field.split('.').slice(1).join('.');
-      if (key) return p(field, `libraryKind.${key} 须为 ${LIBRARY_KINDS.join('、')} 之一`, `libraryKind.${key} must be one of ${LIBRARY_KINDS.join(', ')}`);
-      return p('libraryKind', 'libraryKind 须把平台-架构映射到 "native" 或 "dotnet"', 'libraryKind must map platform-arch to "native" or "dotnet"');
+      if (key)
+        return p(
+          field,
+          `libraryKind.${key} 须为 ${LIBRARY_KINDS.join('、')} 之一`,
+          `libraryKind.${key} must be one of ${LIBRARY_KINDS.join(', ')}`,
+        );
+      return p(
+        'libraryKind',
+        'libraryKind 须把平台-架构映射到 "native" 或 "dotnet"',
+        'libraryKind must map platform-arch to "native" or "dotnet"',
+      );
     }
     case 'symbols': {
       const key = field.split('.').slice(1).join('.');
       if (key) return p(field, `symbols.${key} 须为导出符号名`, `symbols.${key} must be an exported symbol name`);
-      return p('symbols', 'symbols 须为 {接口函数名: 导出符号名}', 'symbols must be an object {interfaceName: exportedName}');
+      return p(
+        'symbols',
+        'symbols 须为 {接口函数名: 导出符号名}',
+        'symbols must be an object {interfaceName: exportedName}',
+      );
     }
     case 'standIn':
       return p('standIn', 'standIn 须为布尔值', 'standIn must be a boolean');
@@ -91,23 +119,42 @@ function describe(e: ErrorObject, raw: Record<string, unknown>): ManifestProblem
       return p(field, 'rules 须为对象', 'rules must be an object');
     case 'driver':
       if (field === 'driver.execPath') return p(field, 'driver.execPath 须为文本', 'driver.execPath must be a string');
-      if (field === 'driver.callTimeoutMs') return p(field, 'driver.callTimeoutMs 须为 100..600000 的整数', 'driver.callTimeoutMs must be an integer 100..600000');
+      if (field === 'driver.callTimeoutMs')
+        return p(
+          field,
+          'driver.callTimeoutMs 须为 100..600000 的整数',
+          'driver.callTimeoutMs must be an integer 100..600000',
+        );
       return p('driver', 'driver 须为对象', 'driver must be an object');
     case 'bridge':
-      if (field === 'bridge.args' || field.startsWith('bridge.args.')) return p('bridge.args', 'bridge.args 须为文本数组', 'bridge.args must be an array of strings');
-      return p('bridge.exe', 'bridge.exe 须把平台-架构映射到桥接程序', 'bridge.exe must map platform-arch to the bridge program');
+      if (field === 'bridge.args' || field.startsWith('bridge.args.'))
+        return p('bridge.args', 'bridge.args 须为文本数组', 'bridge.args must be an array of strings');
+      return p(
+        'bridge.exe',
+        'bridge.exe 须把平台-架构映射到桥接程序',
+        'bridge.exe must map platform-arch to the bridge program',
+      );
     case 'catalogues': {
       const k = field.split('.')[1];
-      if (k === 'returnCodes' || k === 'toolCards') return p(field, `catalogues.${k} 须为相对路径或数组`, `catalogues.${k} must be a relative path or an array`);
+      if (k === 'returnCodes' || k === 'toolCards')
+        return p(field, `catalogues.${k} 须为相对路径或数组`, `catalogues.${k} must be a relative path or an array`);
       return p('catalogues', 'catalogues 须为 {returnCodes, toolCards}', 'catalogues must be {returnCodes, toolCards}');
     }
     case 'module':
       // Accepted and never loaded before; vendor code runs only in the driver host (another process), never here.
-      return p('module', 'module 字段已取消：插件只能是数据加动态库；远传方言请用 telemetry.profiles 声明',
-        'module is no longer a manifest field: a plugin is data plus its library; declare dialects in telemetry.profiles');
+      return p(
+        'module',
+        'module 字段已取消：插件只能是数据加动态库；远传方言请用 telemetry.profiles 声明',
+        'module is no longer a manifest field: a plugin is data plus its library; ' +
+          'declare dialects in telemetry.profiles',
+      );
     default:
       if (e.keyword === 'additionalProperties' && e.instancePath === '') {
-        return p(field, `未知字段 ${field}（拼写？自定义字段请以 x- 开头）`, `unknown field ${field} (a typo? custom fields start with x-)`);
+        return p(
+          field,
+          `未知字段 ${field}（拼写？自定义字段请以 x- 开头）`,
+          `unknown field ${field} (a typo? custom fields start with x-)`,
+        );
       }
       return undefined;
   }
@@ -117,7 +164,11 @@ function generic(e: ErrorObject): ManifestProblem {
   const field = fieldOf(e) || '(manifest)';
   if (e.keyword === 'additionalProperties') return p(field, `未知字段 ${field}`, `unknown field ${field}`);
   if (e.keyword === 'required') return p(field, `缺少必填字段 ${field}`, `${field} is required`);
-  return p(field, `${field}：${e.message ?? e.keyword}（见 sdk/meterhub-plugin.schema.json）`, `${field} ${e.message ?? e.keyword} (see sdk/meterhub-plugin.schema.json)`);
+  return p(
+    field,
+    `${field}：${e.message ?? e.keyword}（见 sdk/meterhub-plugin.schema.json）`,
+    `${field} ${e.message ?? e.keyword} (see sdk/meterhub-plugin.schema.json)`,
+  );
 }
 
 /**
@@ -130,16 +181,25 @@ function crossFieldProblems(raw: Record<string, unknown>): ManifestProblem[] {
     const library = isObject(raw.library) ? raw.library : {};
     const bridgeExe = isObject(raw.bridge) && isObject(raw.bridge.exe) ? raw.bridge.exe : {};
     for (const [k, v] of Object.entries(raw.libraryKind)) {
-      if (!(k in library)) out.push(p(`libraryKind.${k}`, `libraryKind.${k}：library 中没有 ${k}`, `libraryKind.${k}: library has no ${k} entry`));
+      if (!(k in library))
+        out.push(
+          p(`libraryKind.${k}`, `libraryKind.${k}：library 中没有 ${k}`, `libraryKind.${k}: library has no ${k} entry`),
+        );
       if (v === 'dotnet' && typeof bridgeExe[k] !== 'string') {
-        out.push(p(`libraryKind.${k}`, `libraryKind.${k} 为 dotnet，须在 bridge.exe.${k} 指定桥接程序`,
-          `libraryKind.${k} is dotnet, so bridge.exe.${k} must name the bridge program`));
+        out.push(
+          p(
+            `libraryKind.${k}`,
+            `libraryKind.${k} 为 dotnet，须在 bridge.exe.${k} 指定桥接程序`,
+            `libraryKind.${k} is dotnet, so bridge.exe.${k} must name the bridge program`,
+          ),
+        );
       }
     }
   }
   if (isObject(raw.symbols)) {
     for (const k of Object.keys(raw.symbols)) {
-      if (!INTERFACE_BY_NAME.has(k)) out.push(p(`symbols.${k}`, `symbols：${k} 不是接口函数`, `symbols: ${k} is not an interface function`));
+      if (!INTERFACE_BY_NAME.has(k))
+        out.push(p(`symbols.${k}`, `symbols：${k} 不是接口函数`, `symbols: ${k} is not an interface function`));
     }
   }
   return out;

@@ -11,9 +11,17 @@ import { registerPluginProfiles } from './plugin-profiles.ts';
 const work = mkdtempSync(join(tmpdir(), 'mh-plugin-profiles-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const noDriver = () => { throw new Error('no driver in this test'); };
-const profile = (name: string, extra: Record<string, unknown> = {}) =>
-  ({ name, diOrder: 'be', clockOrder: 'le', preamble: 2, source: 'test', ...extra });
+const noDriver = () => {
+  throw new Error('no driver in this test');
+};
+const profile = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  diOrder: 'be',
+  clockOrder: 'le',
+  preamble: 2,
+  source: 'test',
+  ...extra,
+});
 
 /** A maker folder declaring the given profile files (name -> content; a string is written as is). */
 function makerFolder(parent: string, id: string, files: Record<string, unknown>): string {
@@ -22,11 +30,17 @@ function makerFolder(parent: string, id: string, files: Record<string, unknown>)
   for (const [f, content] of Object.entries(files)) {
     writeFileSync(join(dir, 'telemetry', f), typeof content === 'string' ? content : JSON.stringify(content));
   }
-  writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({
-    id, name: { 'zh-CN': id, en: id }, cardTypes: ['4442'], library: { 'linux-x64': 'lib/x.so' },
-    catalogues: { returnCodes: [], toolCards: [] },
-    telemetry: { profiles: Object.keys(files).map((f) => `telemetry/${f}`) },
-  }));
+  writeFileSync(
+    join(dir, 'meterhub-plugin.json'),
+    JSON.stringify({
+      id,
+      name: { 'zh-CN': id, en: id },
+      cardTypes: ['4442'],
+      library: { 'linux-x64': 'lib/x.so' },
+      catalogues: { returnCodes: [], toolCards: [] },
+      telemetry: { profiles: Object.keys(files).map((f) => `telemetry/${f}`) },
+    }),
+  );
   return dir;
 }
 
@@ -36,13 +50,19 @@ describe('plugin profiles in the program registry', () => {
     makerFolder(extra, 'acme', { 'acme.profile.json': profile('acme') });
     const profiles = new ProfileRegistry();
     const host = await createPluginHost({
-      dataDir: join(work, 'data1'), ignoreEnv: true, pluginPaths: [extra], profiles, driverFactory: noDriver as () => CardDriver,
+      dataDir: join(work, 'data1'),
+      ignoreEnv: true,
+      pluginPaths: [extra],
+      profiles,
+      driverFactory: noDriver as () => CardDriver,
     });
     try {
       // Bundled chint starts enabled; a plugin from a plugin path starts disabled.
       expect(profiles.get('chint').maker).toBe('chint');
       expect(profiles.ownerOf('chint')).toBe('chint');
-      expect(() => profiles.get('acme')).toThrow(expect.objectContaining({ code: 'TELEMETRY_PROFILE_DISABLED', details: { name: 'acme', plugin: 'acme' } }));
+      expect(() => profiles.get('acme')).toThrow(
+        expect.objectContaining({ code: 'TELEMETRY_PROFILE_DISABLED', details: { name: 'acme', plugin: 'acme' } }),
+      );
       expect(profiles.list().map((p) => p.name)).toEqual(['be', 'chint', 'cjt188-company', 'le']);
 
       await host.enable('acme');
@@ -60,11 +80,24 @@ describe('plugin profiles in the program registry', () => {
 
   it('a broken or name-stealing profile costs that dialect only, recorded as a load error', async () => {
     const extra = join(work, 'bad');
-    makerFolder(extra, 'thief', { 'chint.profile.json': profile('chint'), 'le.profile.json': profile('le'), 'ok.profile.json': profile('thief-ok') });
-    makerFolder(extra, 'broken', { 'broken.profile.json': '{ nope', 'wrong.profile.json': profile('wrong', { diOrder: 'middle' }) });
+    makerFolder(extra, 'thief', {
+      'chint.profile.json': profile('chint'),
+      'le.profile.json': profile('le'),
+      'ok.profile.json': profile('thief-ok'),
+    });
+    makerFolder(extra, 'broken', {
+      'broken.profile.json': '{ nope',
+      'wrong.profile.json': profile('wrong', { diOrder: 'middle' }),
+    });
     const data = join(work, 'data2');
     const profiles = new ProfileRegistry();
-    const host = await createPluginHost({ dataDir: data, ignoreEnv: true, pluginPaths: [extra], profiles, driverFactory: noDriver as () => CardDriver });
+    const host = await createPluginHost({
+      dataDir: data,
+      ignoreEnv: true,
+      pluginPaths: [extra],
+      profiles,
+      driverFactory: noDriver as () => CardDriver,
+    });
     try {
       await host.enable('thief');
       await host.enable('broken');
@@ -74,9 +107,24 @@ describe('plugin profiles in the program registry', () => {
       expect(profiles.get('thief-ok').diOrder).toBe('be');
       const codes = profiles.loadErrors().map((e) => e.code);
       // Thief's two stolen names and broken's two bad files, once each although every enable pushes again.
-      expect(codes).toEqual(['TELEMETRY_PROFILE_INVALID', 'TELEMETRY_PROFILE_INVALID', 'TELEMETRY_PROFILE_INVALID', 'TELEMETRY_PROFILE_INVALID']);
-      expect(profiles.loadErrors().map((e) => e.en).join('\n')).toMatch(/profile name "chint" is already declared by chint/);
-      expect(profiles.loadErrors().map((e) => e.en).join('\n')).toMatch(/profile name "le" is already declared by built-in/);
+      expect(codes).toEqual([
+        'TELEMETRY_PROFILE_INVALID',
+        'TELEMETRY_PROFILE_INVALID',
+        'TELEMETRY_PROFILE_INVALID',
+        'TELEMETRY_PROFILE_INVALID',
+      ]);
+      expect(
+        profiles
+          .loadErrors()
+          .map((e) => e.en)
+          .join('\n'),
+      ).toMatch(/profile name "chint" is already declared by chint/);
+      expect(
+        profiles
+          .loadErrors()
+          .map((e) => e.en)
+          .join('\n'),
+      ).toMatch(/profile name "le" is already declared by built-in/);
       // The makers' cards are untouched by their dialect files.
       expect(host.get('broken')?.enabled).toBe(true);
       expect(host.invalid()).toEqual([]);
@@ -91,7 +139,12 @@ describe('plugin profiles in the program registry', () => {
 
   it('a program that passes no registry for its host leaves another registry alone', async () => {
     const profiles = new ProfileRegistry();
-    const host = await createPluginHost({ dataDir: join(work, 'data3'), ignoreEnv: true, profiles: null, driverFactory: noDriver as () => CardDriver });
+    const host = await createPluginHost({
+      dataDir: join(work, 'data3'),
+      ignoreEnv: true,
+      profiles: null,
+      driverFactory: noDriver as () => CardDriver,
+    });
     await host.close();
     expect(profiles.list().map((p) => p.name)).toEqual(['be', 'cjt188-company', 'le']);
   });

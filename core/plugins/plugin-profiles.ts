@@ -12,7 +12,11 @@ import { loadManifest, type LoadedManifest } from './manifest.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
 
 /** Pushes one plugin's declared profiles into `sink`: registered when enabled, withheld (by name) when not. */
-export function pushPluginProfiles(sink: ProfileSink, loaded: Pick<LoadedManifest, 'manifest' | 'profileFiles'>, enabled: boolean): void {
+export function pushPluginProfiles(
+  sink: ProfileSink,
+  loaded: Pick<LoadedManifest, 'manifest' | 'profileFiles'>,
+  enabled: boolean,
+): void {
   const owner = loaded.manifest.id;
   for (const file of loaded.profileFiles) {
     try {

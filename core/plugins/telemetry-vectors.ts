@@ -30,9 +30,13 @@ export function testVectorsOf(loaded: Pick<LoadedManifest, 'dir' | 'manifest'>):
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw ManifestInvalid({ file }, { zh: `无法读取测试报文文件 ${file}`, en: `cannot read test vectors ${file}: ${(e as Error).message}` });
+    throw ManifestInvalid(
+      { file },
+      { zh: `无法读取测试报文文件 ${file}`, en: `cannot read test vectors ${file}: ${(e as Error).message}` },
+    );
   }
-  if (!Array.isArray(parsed)) throw ManifestInvalid({ file }, { zh: `${file}：测试报文须为数组`, en: `${file}: test vectors must be an array` });
+  if (!Array.isArray(parsed))
+    throw ManifestInvalid({ file }, { zh: `${file}：测试报文须为数组`, en: `${file}: test vectors must be an array` });
   return parsed as FrameTestVector[];
 }
 
@@ -43,10 +47,12 @@ function compare(actual: unknown, expected: unknown, path: string, out: string[]
       out.push(`${path}: expected an object, got ${JSON.stringify(actual)}`);
       return;
     }
-    for (const [k, v] of Object.entries(expected)) compare((actual as Record<string, unknown>)[k], v, `${path}.${k}`, out);
+    for (const [k, v] of Object.entries(expected))
+      compare((actual as Record<string, unknown>)[k], v, `${path}.${k}`, out);
     return;
   }
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) out.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (JSON.stringify(actual) !== JSON.stringify(expected))
+    out.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
 export function runFrameVector(v: FrameTestVector, profiles: ProfileRegistry): VectorResult {
@@ -74,7 +80,13 @@ export function runFrameVector(v: FrameTestVector, profiles: ProfileRegistry): V
   }
   if (v.expect.reading) {
     if (refusal || !isReadingFrame(res.frame)) problems.push('reading: the frame gives no reading');
-    else compare(frameToReading(res.frame, profile, { source: 'serial', raw: res.raw }), v.expect.reading, 'reading', problems);
+    else
+      compare(
+        frameToReading(res.frame, profile, { source: 'serial', raw: res.raw }),
+        v.expect.reading,
+        'reading',
+        problems,
+      );
   }
   return done();
 }

@@ -10,7 +10,9 @@ describe('core/telemetry layering', () => {
   it('no telemetry module imports plugins or core/plugins', () => {
     const dir = import.meta.dirname;
     const offenders: string[] = [];
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts')).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))
+      .sort()) {
       const text = readFileSync(join(dir, f), 'utf8');
       for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
         if (/(^|\/)plugins(\/|$)/.test(m[1]!)) offenders.push(`${f}: ${m[1]}`);

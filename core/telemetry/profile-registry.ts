@@ -36,9 +36,13 @@ export class ProfileRegistry implements ProfileSink {
     // A maker may not silently replace the company standard or another maker's dialect: the frames would change.
     if (prior && prior.owner !== owner) {
       const by = prior.owner ?? 'built-in';
-      throw ProfileInvalid({ name: p.name, owner: owner ?? null, declaredBy: by }, {
-        zh: `方言名 “${p.name}” 已由 ${by} 提供`, en: `profile name "${p.name}" is already declared by ${by}`,
-      });
+      throw ProfileInvalid(
+        { name: p.name, owner: owner ?? null, declaredBy: by },
+        {
+          zh: `方言名 “${p.name}” 已由 ${by} 提供`,
+          en: `profile name "${p.name}" is already declared by ${by}`,
+        },
+      );
     }
     this.withheld.delete(p.name);
     this.profiles.set(p.name, { profile: p, owner });
@@ -64,10 +68,13 @@ export class ProfileRegistry implements ProfileSink {
     if (hit) return hit.profile;
     const owner = this.withheld.get(name);
     if (owner !== undefined) {
-      throw ProfileDisabled({ name, plugin: owner }, {
-        zh: `方言 “${name}” 属于插件 ${owner}；请先执行 meterhub plugins enable ${owner}`,
-        en: `profile "${name}" belongs to plugin ${owner}; run: meterhub plugins enable ${owner}`,
-      });
+      throw ProfileDisabled(
+        { name, plugin: owner },
+        {
+          zh: `方言 “${name}” 属于插件 ${owner}；请先执行 meterhub plugins enable ${owner}`,
+          en: `profile "${name}" belongs to plugin ${owner}; run: meterhub plugins enable ${owner}`,
+        },
+      );
     }
     const known = [...this.profiles.keys()].sort().join(', ');
     throw ProfileUnknown({ name, known }, { zh: `“${name}”，可用：${known}`, en: `"${name}", known: ${known}` });
@@ -110,7 +117,9 @@ export class ProfileRegistry implements ProfileSink {
     for (const maker of readdirSync(dir).sort()) {
       const sub = join(dir, maker, 'telemetry');
       if (!existsSync(sub)) continue;
-      for (const f of readdirSync(sub).filter((n) => n.endsWith('.profile.json')).sort()) {
+      for (const f of readdirSync(sub)
+        .filter((n) => n.endsWith('.profile.json'))
+        .sort()) {
         try {
           loaded.push(this.loadFile(join(sub, f)));
         } catch (e) {
