@@ -5,6 +5,8 @@ export default defineConfig({
     // Native libraries and child processes: forks isolate a crash to one test file.
     pool: 'forks',
     include: ['core/**/*.test.ts', 'gateways/**/*.test.ts', 'plugins/**/*.test.ts', 'sdk/**/*.test.ts', 'test/**/*.test.ts'],
+    // Bundled plugins' dialect profiles in telemetry's process registry (core/plugins/plugin-profiles.ts).
+    setupFiles: ['core/plugins/bundled-profiles.test-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // The Tancy bridge tests crash Mono on purpose; without this every crash leaves a mono_crash.*.json in the cwd.

@@ -6,6 +6,10 @@
  */
 import { DI, FrameStreamDecoder, buildReadReply, frameToReading, type DecodedFrameEvent } from '../core/telemetry/index.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
+import { useBundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
+
+// The bundled Chint dialect by name, as a server gets it from its plugin host.
+useBundledPluginProfiles();
 
 // Frames decoded (a multiple of 1000): `npx tsx bench/telemetry-decode.ts [200000]`.
 const N = Math.max(1000, Math.round(Number(process.argv[2] ?? 200_000) / 1000) * 1000);

@@ -21,6 +21,10 @@ import { MqttGateway } from '../gateways/mqtt/mqtt-gateway.ts';
 import { simClock } from '../gateways/sim/mqtt-simulator.ts';
 import { PrivateMosquitto } from '../gateways/testing/mosquitto.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
+import { useBundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
+
+// The bundled Chint dialect by name, as a server gets it from its plugin host.
+useBundledPluginProfiles();
 
 const args = process.argv.slice(2);
 const WEBHOOK_ONLY = args.includes('--webhook-only');

@@ -14,6 +14,10 @@ import { exchangeBoundMs } from '../gateways/serial/timing.ts';
 import { BusSimulator } from '../gateways/sim/bus-simulator.ts';
 import { openPtyPair } from '../gateways/sim/pty.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
+import { useBundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
+
+// The bundled Chint dialect by name, as a server gets it from its plugin host.
+useBundledPluginProfiles();
 
 const METERS = Number(process.argv[2] ?? 20);
 const SWEEPS = Number(process.argv[3] ?? 3);

@@ -4,10 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CARD_TYPES, type CardType } from '../cards/card-types.ts';
 import { isToolKindName } from '../cards/tool-kinds.ts';
-import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
-import { DEFAULT_LIBRARY_KIND, isLibraryKind, LIBRARY_KINDS, type LibraryKind } from '../inspect/library-kind.ts';
+import { DEFAULT_LIBRARY_KIND, type LibraryKind } from '../inspect/library-kind.ts';
+import { manifestProblems } from './manifest-schema.ts';
 import type { PluginManifest, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 import { ManifestInvalid } from './plugin-errors.ts';
 
@@ -19,81 +18,17 @@ export interface LoadedManifest {
   manifest: PluginManifest;
   returnCodes: ReturnCodeEntry[];
   toolCards: ToolCardEntry[];
+  /** Absolute paths of the dialect profiles the manifest declares (telemetry.profiles); read by the host. */
+  profileFiles: string[];
 }
-
-type Problem = string;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkLocalized(v: unknown, field: string, out: Problem[]): void {
-  if (!isObject(v) || typeof v['zh-CN'] !== 'string' || typeof v.en !== 'string' || !v['zh-CN'] || !v.en) {
-    out.push(`${field} must be {"zh-CN": string, "en": string}`);
-  }
-}
-
-/**
- * `libraryKind` says per platform-arch whether `library` is native code (koffi host) or a .NET assembly
- * (the bridge). A dotnet entry needs a bridge program for that platform-arch, or nothing could host it.
- */
-function checkLibraryKind(raw: Record<string, unknown>, out: Problem[]): void {
-  const kinds = raw.libraryKind;
-  if (kinds === undefined) return;
-  if (!isObject(kinds)) { out.push('libraryKind must map platform-arch to "native" or "dotnet"'); return; }
-  const library = isObject(raw.library) ? raw.library : {};
-  const bridgeExe = isObject(raw.bridge) && isObject(raw.bridge.exe) ? raw.bridge.exe : {};
-  for (const [k, v] of Object.entries(kinds)) {
-    if (!isLibraryKind(v)) out.push(`libraryKind.${k} must be one of ${LIBRARY_KINDS.join(', ')}`);
-    if (!(k in library)) out.push(`libraryKind.${k}: library has no ${k} entry`);
-    if (v === 'dotnet' && typeof bridgeExe[k] !== 'string') {
-      out.push(`libraryKind.${k} is dotnet, so bridge.exe.${k} must name the bridge program`);
-    }
-  }
-}
-
-export function validateManifest(raw: unknown): Problem[] {
-  const out: Problem[] = [];
-  if (!isObject(raw)) return ['manifest must be a JSON object'];
-  if (typeof raw.id !== 'string' || !/^[a-z][a-z0-9-]{1,39}$/.test(raw.id)) out.push('id must match ^[a-z][a-z0-9-]{1,39}$');
-  checkLocalized(raw.name, 'name', out);
-  if (!Array.isArray(raw.cardTypes) || raw.cardTypes.length === 0) out.push('cardTypes must be a non-empty array');
-  else for (const t of raw.cardTypes) if (!CARD_TYPES.includes(t as CardType)) out.push(`cardTypes: unknown card type ${JSON.stringify(t)} (allowed: ${CARD_TYPES.join(', ')})`);
-  if (!isObject(raw.library) || Object.keys(raw.library).length === 0) out.push('library must map platform-arch (e.g. "linux-x64", "win32-ia32") to a path');
-  else for (const [k, v] of Object.entries(raw.library)) {
-    if (!/^[a-z0-9]+-[a-z0-9]+$/.test(k)) out.push(`library: key ${JSON.stringify(k)} is not platform-arch`);
-    if (typeof v !== 'string' || !v) out.push(`library.${k} must be a path string`);
-  }
-  checkLibraryKind(raw, out);
-  if (raw.symbols !== undefined) {
-    if (!isObject(raw.symbols)) out.push('symbols must be an object {interfaceName: exportedName}');
-    else for (const [k, v] of Object.entries(raw.symbols)) {
-      if (!INTERFACE_BY_NAME.has(k)) out.push(`symbols: ${k} is not an interface function`);
-      if (typeof v !== 'string' || !/^[A-Za-z_?@$][\w?@$]*$/.test(v)) out.push(`symbols.${k} must be an exported symbol name`);
-    }
-  }
-  if (raw.standIn !== undefined && typeof raw.standIn !== 'boolean') out.push('standIn must be a boolean');
-  if (raw.rules !== undefined && !isObject(raw.rules)) out.push('rules must be an object');
-  if (raw.driver !== undefined) {
-    if (!isObject(raw.driver)) out.push('driver must be an object');
-    else {
-      if (raw.driver.execPath !== undefined && typeof raw.driver.execPath !== 'string') out.push('driver.execPath must be a string');
-      const t = raw.driver.callTimeoutMs;
-      if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 100 || t > 600_000)) out.push('driver.callTimeoutMs must be an integer 100..600000');
-    }
-  }
-  if (raw.bridge !== undefined) {
-    const b = raw.bridge;
-    if (!isObject(b) || !isObject(b.exe) || Object.values(b.exe).some((v) => typeof v !== 'string' || !v)) out.push('bridge.exe must map platform-arch to the bridge program');
-    else if (b.args !== undefined && (!Array.isArray(b.args) || b.args.some((a) => typeof a !== 'string'))) out.push('bridge.args must be an array of strings');
-  }
-  if (!isObject(raw.catalogues)) out.push('catalogues must be {returnCodes, toolCards}');
-  else for (const k of ['returnCodes', 'toolCards'] as const) {
-    const c = raw.catalogues[k];
-    if (typeof c !== 'string' && !Array.isArray(c)) out.push(`catalogues.${k} must be a relative path or an array`);
-  }
-  if (raw.module !== undefined && typeof raw.module !== 'string') out.push('module must be a relative path');
-  return out;
+/** The problems in English, one per field (what `meterhub plugins` and the tests show); see manifestProblems. */
+export function validateManifest(raw: unknown): string[] {
+  return manifestProblems(raw).map((p) => p.en);
 }
 
 function validateReturnCodes(list: unknown, where: string): ReturnCodeEntry[] {
@@ -142,8 +77,13 @@ function catalogue(dir: string, ref: string | unknown[]): { data: unknown; where
 export function loadManifest(dir: string): LoadedManifest {
   const file = join(dir, MANIFEST_FILE);
   const raw = readJson(file);
-  const problems = validateManifest(raw);
-  if (problems.length) throw ManifestInvalid({ file, problems }, { zh: problems.join('；'), en: `${file}: ${problems.join('; ')}` });
+  const found = manifestProblems(raw);
+  if (found.length) {
+    throw ManifestInvalid({ file, problems: found.map((p) => p.en), fields: found.map((p) => p.field) }, {
+      zh: `${file}：${found.map((p) => p.zh).join('；')}`,
+      en: `${file}: ${found.map((p) => p.en).join('; ')}`,
+    });
+  }
   const manifest = raw as PluginManifest;
   const rc = catalogue(dir, manifest.catalogues.returnCodes);
   const tc = catalogue(dir, manifest.catalogues.toolCards);
@@ -153,6 +93,7 @@ export function loadManifest(dir: string): LoadedManifest {
     manifest,
     returnCodes: validateReturnCodes(rc.data, rc.where),
     toolCards: validateToolCards(tc.data, tc.where),
+    profileFiles: (manifest.telemetry?.profiles ?? []).map((rel) => resolve(dir, rel)),
   };
 }
 

@@ -12,6 +12,8 @@ import { identifyCard } from './identify.ts';
 import { bridgeFor, librariesOf, libraryFor, loadManifest, MANIFEST_FILE, type LoadedManifest } from './manifest.ts';
 import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
+import { pushPluginProfiles } from './plugin-profiles.ts';
+import { defaultProfiles, type ProfileSink } from '../telemetry/profiles.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type { Identification, InvalidPlugin, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 
@@ -42,6 +44,12 @@ export interface PluginHostOptions {
   driverFactory?: DriverFactory;
   /** Driver runtime for every plugin unless its manifest says otherwise (e.g. a 32-bit node.exe). */
   defaultExecPath?: string;
+  /**
+   * The program's dialect registry: enabled plugins' telemetry profiles are registered there, disabled ones'
+   * names held back, and enable/disable update it. Default: telemetry's process registry, which gateways and
+   * simulators resolve profile names in; null for none.
+   */
+  profiles?: ProfileSink | null;
 }
 
 const STAND_IN_LABEL = 'stand-in library / 替身库';
@@ -96,6 +104,12 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     logger?.warn({ bundledDir: bundledDir ?? null, pluginPaths: opts.pluginPaths ?? [] },
       '未找到任何表厂插件，无法售气 / no maker plugins found: no card can be sold');
   }
+
+  const profiles = opts.profiles === undefined ? defaultProfiles : opts.profiles;
+  const syncProfiles = (id: string) => {
+    if (profiles) pushPluginProfiles(profiles, entries.get(id)!.loaded, store.enabled(id, entries.get(id)!.bundled));
+  };
+  for (const id of [...entries.keys()].sort()) syncProfiles(id);
 
   const entry = (id: string): Entry => {
     const e = entries.get(id);
@@ -176,12 +190,14 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     async enable(id) {
       entry(id);
       store.set(id, true);
+      syncProfiles(id);
       logger?.info({ plugin: id }, 'plugin enabled');
       return state(id, true);
     },
     async disable(id) {
       const e = entry(id);
       store.set(id, false);
+      syncProfiles(id);
       await stopDriver(e);
       logger?.info({ plugin: id }, 'plugin disabled');
       return state(id);

@@ -60,8 +60,20 @@ export interface PluginManifest {
     returnCodes: ReturnCodeEntry[] | string;
     toolCards: ToolCardEntry[] | string;
   };
-  /** Optional TypeScript module for what data cannot express. */
-  module?: string;
+  /**
+   * Remote-read dialects this maker ships (files relative to the manifest, checked like docs/protocol/dialects.md)
+   * and frames that prove them. The plugin host registers the profiles while the plugin is enabled.
+   */
+  telemetry?: { profiles?: string[]; testVectors?: string | FrameTestVector[] };
+}
+
+/** One frame a maker ships with its dialect, and what decoding it with `profile` must give. */
+export interface FrameTestVector {
+  name: string;
+  profile: string;
+  hex: string;
+  source?: string;
+  expect: { error?: string; refusal?: string; reading?: Record<string, unknown> };
 }
 
 export interface PluginState {

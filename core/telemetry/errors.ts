@@ -39,3 +39,9 @@ export const frameErrorFactories = {
   FRAME_TRUNCATED: FrameTruncated,
   FRAME_NO_START: FrameNoStart,
 } as const;
+
+/** A profile declared by a maker plugin that ops have disabled: known, but not used until the plugin is enabled. */
+export const ProfileDisabled = defineError(
+  'TELEMETRY_PROFILE_DISABLED', 409, '该方言由已停用的表厂插件提供，启用插件后才能使用',
+  'The dialect profile comes from a disabled maker plugin; enable the plugin to use it',
+);

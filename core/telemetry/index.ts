@@ -48,6 +48,7 @@ export {
   NotAReading,
   ProfileInvalid,
   ProfileUnknown,
+  ProfileDisabled,
   type FrameErrorCode,
 } from './errors.ts';
 
@@ -76,6 +77,11 @@ export {
   registerProfile,
   resolveProfile,
   validateProfile,
+  defaultProfiles,
+  readProfileFile,
+  ProfileRegistry,
+  BUILTIN_PROFILES,
+  type ProfileSink,
 } from './profiles.ts';
 
 export {

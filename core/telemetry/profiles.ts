@@ -1,206 +1,48 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { DialectProfile, ErrorReplyLayout, ValveState } from './frame-types.ts';
-import { ProfileInvalid, ProfileUnknown } from './errors.ts';
+/**
+ * The process's default profile registry, for call sites that name a profile without being handed a registry
+ * (gateway configs, simulators, tests). It starts with the built-in dialects only. Nothing here scans plugin
+ * folders: a plugin host pushes its enabled plugins' profiles into the registry its program gives it (this one
+ * unless the program passes its own), honouring METERHUB_PLUGIN_PATH and the enabled state.
+ */
 import type { MeterHubError } from '../errors/meterhub-error.ts';
-import { BUNDLED_PLUGINS_DIR } from '../plugins/discovery.ts';
+import type { DialectProfile } from './frame-types.ts';
+import { ProfileRegistry } from './profile-registry.ts';
 
-export const COMPANY_PROFILE = 'cjt188-company';
+export { COMPANY_PROFILE, BUILTIN_PROFILES } from './builtin-profiles.ts';
+export { DEFAULT_READING_METER_TYPES, profileReadsMeterType, validateProfile } from './profile-validation.ts';
+export { ProfileRegistry, readProfileFile, type ProfileSink } from './profile-registry.ts';
 
-/** The company standard for new meters (docs/protocol/wire.md). */
-const company: DialectProfile = {
-  name: COMPANY_PROFILE,
-  diOrder: 'le',
-  clockOrder: 'le',
-  preamble: 4,
-  errorReply: 'di-ser-st',
-  description: {
-    zh: '燃气公司统一远传协议（新表必须遵循）：DI 低字节在前，时钟 ss mm hh DD MM YY CC，请求前导 4×FE，错误应答 DI+SER+ST',
-    en: 'Company unified remote-read protocol (mandatory for new meters): DI little-endian, clock ss mm hh DD MM YY CC, 4×FE before requests, error reply DI+SER+ST',
-  },
-  source: 'docs/protocol/wire.md (company decision on CJ/T 188-2018; see docs/protocol/README.md for sources)',
-};
-
-/** Generic little-endian dialect: 2018-style DI, KingDa/HSL-style error replies. */
-const le: DialectProfile = {
-  name: 'le',
-  diOrder: 'le',
-  clockOrder: 'le',
-  preamble: 2,
-  errorReply: 'ser-st',
-  description: { zh: '通用小端方言（DI 低字节在前，时钟小端）', en: 'Generic little-endian dialect (DI and clock little-endian)' },
-  source:
-    'hftangyu.com/563.html sample (1F 90, clock LE); CaiYongCode/KingDa-NBWaterMeterCode-BC95:USER/inc/CJT-188-2004.h (2×FE, clock LE, error = SER+ST); HslCommunication CJT188Helper (DI LE)',
-};
-
-/** Generic big-endian-DI dialect: 2004-style `90 1F`. Every such source keeps the clock little-endian. */
-const be: DialectProfile = {
-  name: 'be',
-  diOrder: 'be',
-  clockOrder: 'le',
-  preamble: 4,
-  errorReply: 'ser-st',
-  description: { zh: '通用大端 DI 方言（2004 版常见：90 1F），时钟仍为小端', en: 'Generic big-endian-DI dialect (common for 2004: 90 1F); clock stays little-endian' },
-  source:
-    'shiyuecamus/ng-gateway:ng-gateway-southward/cjt188/src/protocol/frame/body.rs (2004 = DI big-endian, 4×FE, decode_datetime LE); blog.youkuaiyun.com/sym_robot/article/details/129044258 (90 1F)',
-};
-
-const registry = new Map<string, DialectProfile>();
-const loadErrors: MeterHubError[] = [];
-let pluginsLoaded = false;
-
-for (const p of [company, le, be]) registry.set(p.name, Object.freeze(p));
-
-const VALVE_STATES: ValveState[] = ['open', 'closed', 'fault', 'unknown'];
-const LAYOUTS: ErrorReplyLayout[] = ['di-ser-st', 'ser-st', 'st'];
-
-/** Checks a profile object (e.g. parsed JSON) and returns it typed; throws TELEMETRY_PROFILE_INVALID. */
-export function validateProfile(obj: unknown, origin = 'profile'): DialectProfile {
-  const fail = (why: string): never => {
-    throw ProfileInvalid({ origin }, { zh: why, en: why });
-  };
-  if (typeof obj !== 'object' || obj === null) fail('not an object');
-  const o = obj as Record<string, unknown>;
-  if (typeof o.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(o.name)) fail('name must be lower-case [a-z0-9._-]');
-  if (o.maker !== undefined && typeof o.maker !== 'string') fail('maker must be a string');
-  if (o.diOrder !== 'le' && o.diOrder !== 'be') fail('diOrder must be "le" or "be"');
-  if (o.clockOrder !== 'le' && o.clockOrder !== 'be') fail('clockOrder must be "le" or "be"');
-  if (typeof o.preamble !== 'number' || !Number.isInteger(o.preamble) || o.preamble < 0 || o.preamble > 16) fail('preamble must be an integer 0..16');
-  if (typeof o.source !== 'string' || o.source.length === 0) fail('source is required');
-  if (o.errorReply !== undefined && !LAYOUTS.includes(o.errorReply as ErrorReplyLayout)) fail(`errorReply must be one of ${LAYOUTS.join(', ')}`);
-  if (o.valveCodes !== undefined) {
-    if (typeof o.valveCodes !== 'object' || o.valveCodes === null) fail('valveCodes must be an object');
-    for (const [k, v] of Object.entries(o.valveCodes as object)) {
-      if (!['00', '01', '10', '11'].includes(k) || !VALVE_STATES.includes(v as ValveState)) fail(`bad valveCodes entry ${k}`);
-    }
-  }
-  if (o.privateDis !== undefined) {
-    if (typeof o.privateDis !== 'object' || o.privateDis === null) fail('privateDis must be an object');
-    for (const [k, v] of Object.entries(o.privateDis as object)) {
-      if (!/^[0-9A-F]{4}$/.test(k)) fail(`privateDis key ${k} must be 4 upper-case hex digits`);
-      const e = v as Record<string, unknown>;
-      if (typeof e?.zh !== 'string' || typeof e?.en !== 'string') fail(`privateDis ${k} needs zh and en`);
-    }
-  }
-  if (o.diOrders !== undefined) {
-    if (typeof o.diOrders !== 'object' || o.diOrders === null || Array.isArray(o.diOrders)) fail('diOrders must be an object');
-    for (const [k, v] of Object.entries(o.diOrders as object)) {
-      if (!/^[0-9A-F]{4}$/.test(k)) fail(`diOrders key ${k} must be 4 upper-case hex digits`);
-      if (v !== 'le' && v !== 'be') fail(`diOrders ${k} must be "le" or "be"`);
-    }
-  }
-  if (o.meterTypes !== undefined) {
-    if (!Array.isArray(o.meterTypes) || o.meterTypes.length === 0) fail('meterTypes must be a non-empty array');
-    for (const t of o.meterTypes as unknown[]) {
-      if (typeof t !== 'string' || parseTypeRange(t) === null) fail(`meterTypes entry ${String(t)} must be "HH" or "HH-HH" (hex)`);
-    }
-  }
-  if (o.trailer !== undefined) {
-    const t = o.trailer as Record<string, unknown> | null;
-    if (typeof t !== 'object' || t === null) fail('trailer must be an object');
-    const n = t!.length;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 16) fail('trailer.length must be an integer 1..16');
-    if (typeof t!.name !== 'string' || !/^[a-z][a-zA-Z0-9_]*$/.test(t!.name)) fail('trailer.name must be an identifier');
-    if (typeof t!.zh !== 'string' || typeof t!.en !== 'string') fail('trailer needs zh and en');
-  }
-  if (o.statusBits !== undefined) {
-    if (!Array.isArray(o.statusBits)) fail('statusBits must be an array');
-    for (const s of o.statusBits as Array<Record<string, unknown>>) {
-      if ((s.byte !== 0 && s.byte !== 1) || typeof s.bit !== 'number' || !Number.isInteger(s.bit) || s.bit < 0 || s.bit > 7) {
-        fail('statusBits entries need byte 0|1 and bit 0..7');
-      }
-      if (s.byte === 0 && (s.bit as number) < 3) fail('statusBits may not redefine byte 0 bits 0..2 (valve, battery)');
-      if (typeof s.code !== 'string' || typeof s.zh !== 'string' || typeof s.en !== 'string') fail('statusBits entries need code, zh, en');
-    }
-  }
-  return o as unknown as DialectProfile;
-}
-
-/** "30" or "30-39" (hex) → [lo, hi]; null when malformed. */
-function parseTypeRange(t: string): [number, number] | null {
-  const m = /^([0-9A-Fa-f]{2})(?:-([0-9A-Fa-f]{2}))?$/.exec(t);
-  if (!m) return null;
-  const lo = parseInt(m[1]!, 16);
-  const hi = m[2] === undefined ? lo : parseInt(m[2], 16);
-  return lo <= hi ? [lo, hi] : null;
-}
-
-/** Water 10–19 and gas 30–39 share the 19-byte 901F layout (reference §1.7); nothing else is read by default. */
-export const DEFAULT_READING_METER_TYPES = ['10-19', '30-39'] as const;
-
-/** Whether the profile reads 901F/D12x replies of this meter type as volume readings. */
-export function profileReadsMeterType(profile: DialectProfile, meterType: number): boolean {
-  for (const t of profile.meterTypes ?? DEFAULT_READING_METER_TYPES) {
-    const r = parseTypeRange(t);
-    if (r && meterType >= r[0] && meterType <= r[1]) return true;
-  }
-  return false;
-}
+export const defaultProfiles = new ProfileRegistry();
 
 export function registerProfile(profile: DialectProfile): DialectProfile {
-  const p = Object.freeze(validateProfile(profile, profile?.name));
-  registry.set(p.name, p);
-  return p;
+  return defaultProfiles.register(profile);
 }
 
-/** Loads one profile JSON file (the data a maker plugin ships) and registers it. */
+/** Loads one profile JSON file and registers it in the default registry. */
 export function loadProfileFile(path: string): DialectProfile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw ProfileInvalid({ path }, { zh: `无法读取 ${path}`, en: `cannot read ${path}: ${(e as Error).message}` });
-  }
-  return registerProfile(validateProfile(parsed, path));
+  return defaultProfiles.loadFile(path);
 }
 
-/** Registers every plugins/<maker>/telemetry/*.profile.json under `pluginsDir`; broken files are recorded, not fatal. */
-export function loadProfilesFrom(pluginsDir: string): DialectProfile[] {
-  const loaded: DialectProfile[] = [];
-  if (!existsSync(pluginsDir)) return loaded;
-  for (const maker of readdirSync(pluginsDir).sort()) {
-    const dir = join(pluginsDir, maker, 'telemetry');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.profile.json')).sort()) {
-      try {
-        loaded.push(loadProfileFile(join(dir, f)));
-      } catch (e) {
-        loadErrors.push(e as MeterHubError);
-      }
-    }
-  }
-  return loaded;
-}
-
-function ensurePlugins(): void {
-  if (pluginsLoaded) return;
-  pluginsLoaded = true;
-  loadProfilesFrom(BUNDLED_PLUGINS_DIR);
+/** Registers every <dir>/<maker>/telemetry/*.profile.json in the default registry; broken files are recorded. */
+export function loadProfilesFrom(dir: string): DialectProfile[] {
+  return defaultProfiles.loadFrom(dir);
 }
 
 /** Looks a profile up by name; an unknown name throws TELEMETRY_PROFILE_UNKNOWN listing the known ones. */
 export function getProfile(name: string): DialectProfile {
-  ensurePlugins();
-  const p = registry.get(name);
-  if (!p) {
-    const known = [...registry.keys()].sort().join(', ');
-    throw ProfileUnknown({ name, known }, { zh: `“${name}”，可用：${known}`, en: `"${name}", known: ${known}` });
-  }
-  return p;
+  return defaultProfiles.get(name);
 }
 
 /** Accepts a profile or its name, so call sites can pass either. */
 export function resolveProfile(profile: DialectProfile | string): DialectProfile {
-  return typeof profile === 'string' ? getProfile(profile) : profile;
+  return defaultProfiles.resolve(profile);
 }
 
 export function listProfiles(): DialectProfile[] {
-  ensurePlugins();
-  return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return defaultProfiles.list();
 }
 
-/** Plugin profile files that failed to load (shown by `meterhub telemetry profiles` and at startup). */
+/** Declared profiles that failed to load (shown by `meterhub telemetry profiles` and at startup). */
 export function profileLoadErrors(): readonly MeterHubError[] {
-  ensurePlugins();
-  return loadErrors;
+  return defaultProfiles.loadErrors();
 }

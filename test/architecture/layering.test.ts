@@ -95,11 +95,6 @@ const ALLOWED: Allowed[] = [
     why: 'station → api, the logger redaction: it moves to core/http (branch h/http); delete this entry when it merges',
   },
   {
-    from: 'core/telemetry/profiles.ts', to: 'core/plugins/*',
-    why: 'telemetry → plugins: the plugin host comes to push dialect profiles into telemetry (branch h/plugins); '
-      + 'delete this entry when it merges',
-  },
-  {
     from: 'core/company-card/spec-vectors.ts', to: 'core/company-card/testing/fixtures.ts',
     why: 'a generator script (npx tsx) that prints the spec §12 vectors from the TEST master keys; only its own test '
       + 'imports it, never a program',

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runCli } from '../run-cli.ts';
+import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
 interface Opts {
   quick?: boolean; budget?: string; driverFaults?: string; serverKills?: string; brokerOutages?: string; noiseBursts?: string; gatewayKills?: string;
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .action((o: Opts) => runCli(async () => {
       // core/chaos is a dev tool built on the test helpers: loaded only when this command runs (test/architecture).
       const { FULL, QUICK, formatChaosReport, runChaos } = await import('../../chaos/run-chaos.ts');
+      useEnabledPluginProfiles();
       const base = o.quick ? QUICK : FULL;
       const only = o.only ? new Set(o.only.split(',').map((s) => s.trim())) : null;
       const known = ['driver-faults', 'server-kills', 'broker-outages', 'serial-noise', 'gateway-kills'];

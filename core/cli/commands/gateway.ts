@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createGateway, validateGatewayConfig } from '../../../gateways/gateway.ts';
 import { GatewayConfigInvalid, MeterUnknown } from '../../readings/errors.ts';
 import { runCli } from '../run-cli.ts';
+import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
 function loadConfig(path: string) {
   let raw: unknown;
@@ -27,6 +28,7 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', 'gateway config JSON')
     .option('--stats-every <ms>', 'print sink/meter stats as JSON lines every N ms (0 = never)', '0')
     .action((o: { config: string; statsEvery: string }) => runCli(async () => {
+      useEnabledPluginProfiles();
       const gw = createGateway(loadConfig(o.config));
       await gw.start();
       console.log(JSON.stringify({ event: 'started', gatewayId: gw.config.gatewayId, pid: process.pid, database: gw.database.location }));
@@ -49,6 +51,7 @@ export function register(program: Command): void {
     .requiredOption('--action <open|close>', 'open or close')
     .option('--timeout <ms>', 'reply timeout', '30000')
     .action((o: { config: string; meter: string; action: string; timeout: string }) => runCli(async () => {
+      useEnabledPluginProfiles();
       if (o.action !== 'open' && o.action !== 'close') throw GatewayConfigInvalid({ action: o.action }, { zh: 'action 必须是 open 或 close', en: 'action must be open or close' });
       const cfg = loadConfig(o.config);
       const gw = createGateway({ ...cfg, serial: (cfg.serial ?? []).map((s) => ({ ...s, intervalMs: 24 * 3600_000, collectors: [] })) });

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { runCli } from '../run-cli.ts';
+import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
 const addr = (base: number, i: number) => String(base + i).padStart(14, '0');
 
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--collector-meters <n>', 'meters stored in the collector', '10')
     .option('--records <n>', 'records per collector meter', '5')
     .action((o: Record<string, string>) => runCli(async () => {
+      useEnabledPluginProfiles();
       const n = Number(o.meters);
       const first = Number(o.first);
       const dead = Number(o.dead), slow = Number(o.slow), noisy = Number(o.noisy);
@@ -70,6 +72,7 @@ export function register(program: Command): void {
     .option('--rounds <n>', 'readings per meter (0 = until stopped)', '10')
     .option('--interval <ms>', 'pause between rounds', '1000')
     .action((o: Record<string, string>) => runCli(async () => {
+      useEnabledPluginProfiles();
       const meters = Array.from({ length: Number(o.meters) }, (_, i) => addr(1, i));
       const concentrators = Array.from({ length: Number(o.concentrators) }, (_, c) => ({
         id: `conc${c + 1}`,

@@ -16,16 +16,26 @@ import {
   frameToReading,
   fromHex,
   functionName,
-  getProfile,
   isReadingFrame,
-  listProfiles,
   readingRefusal,
   toHex,
   type Cjt188Frame,
   type HeatMetering,
   type DialectProfile,
   type UnifiedReading,
+  ProfileRegistry,
 } from '../../telemetry/index.ts';
+import { registerPluginProfiles } from '../../plugins/plugin-profiles.ts';
+
+/**
+ * This run's dialects: the built-in ones plus those of the enabled plugins (bundled and METERHUB_PLUGIN_PATH),
+ * with the enabled state ops set through `meterhub plugins enable|disable --data <dir>`.
+ */
+function profilesFor(dataDir: string | undefined): ProfileRegistry {
+  const profiles = new ProfileRegistry();
+  registerPluginProfiles(profiles, { dataDir: dataDir ?? './data' });
+  return profiles;
+}
 
 /** Exit code for bad input (usage errors and undecodable frames), so field scripts can tell it from crashes. */
 const EXIT_BAD_INPUT = 2;
@@ -130,12 +140,13 @@ function describeHeat(h: HeatMetering): string[] {
 
 interface DecodeOpts {
   profile: string;
+  data?: string;
   json?: boolean;
   source: string;
 }
 
 function runDecode(hex: string, opts: DecodeOpts): void {
-  const profile = getProfile(opts.profile);
+  const profile = profilesFor(opts.data).get(opts.profile);
   const bytes = fromHex(hex);
   const res = decodeFrame(bytes, profile);
   if (!res.ok) throw res.error;
@@ -176,13 +187,14 @@ interface EncodeOpts {
   ser: string;
   action?: string;
   profile: string;
+  data?: string;
   meterType?: string;
   preamble?: string;
   json?: boolean;
 }
 
 function runEncode(kind: string, opts: EncodeOpts): void {
-  const profile = getProfile(opts.profile);
+  const profile = profilesFor(opts.data).get(opts.profile);
   const ser = parseSer(opts.ser);
   const build: { meterType?: number; preamble?: number } = {};
   if (opts.meterType !== undefined) build.meterType = parseByte(opts.meterType, 'meter-type');
@@ -207,8 +219,8 @@ function runEncode(kind: string, opts: EncodeOpts): void {
   else process.stdout.write(toHex(bytes, ' ') + '\n');
 }
 
-function runProfiles(json: boolean): void {
-  const profiles = listProfiles();
+function runProfiles(json: boolean, dataDir: string | undefined): void {
+  const profiles = profilesFor(dataDir).list();
   if (json) {
     process.stdout.write(JSON.stringify(profiles, null, 2) + '\n');
     return;
@@ -249,6 +261,7 @@ export function register(program: Command): void {
     .argument('<hex>', '帧的十六进制（可含空格与 FE 前导）/ frame hex (spaces and FE preamble allowed)')
     .option('--profile <name>', '方言配置 / dialect profile', COMPANY_PROFILE)
     .option('--source <source>', 'serial | collector | mqtt', 'serial')
+    .option('--data <dir>', '数据目录（插件启用状态）/ data directory (plugin enabled state)', './data')
     .option('--json', 'JSON 输出 / JSON output')
     .action(guarded((hex: string, opts: DecodeOpts) => runDecode(hex, opts), (_h, o) => Boolean(o.json)));
 
@@ -263,6 +276,7 @@ export function register(program: Command): void {
     .option('--profile <name>', '方言配置 / dialect profile', COMPANY_PROFILE)
     .option('--meter-type <hex>', '表类型，默认 30（燃气）/ meter type, default 30 (gas)')
     .option('--preamble <n>', 'FE 前导个数，默认取方言 / FE count, default from the profile')
+    .option('--data <dir>', '数据目录（插件启用状态）/ data directory (plugin enabled state)', './data')
     .option('--json', 'JSON 输出 / JSON output')
     .action(guarded((kind: string, opts: EncodeOpts) => runEncode(kind, opts), (_k, o) => Boolean(o.json)));
 
@@ -270,5 +284,6 @@ export function register(program: Command): void {
     .command('profiles')
     .description('列出方言配置 / list dialect profiles')
     .option('--json', 'JSON 输出 / JSON output')
-    .action(guarded((opts: { json?: boolean }) => runProfiles(Boolean(opts.json)), (o) => Boolean(o.json)));
+    .option('--data <dir>', '数据目录（插件启用状态）/ data directory (plugin enabled state)', './data')
+    .action(guarded((opts: { json?: boolean; data?: string }) => runProfiles(Boolean(opts.json), opts.data), (o) => Boolean(o.json)));
 }
