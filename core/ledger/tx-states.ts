@@ -37,7 +37,7 @@ export const LIVE_STATES: readonly TxState[] = TX_STATES.filter((s) => STATES[s]
 /** The states in the console's filter order. */
 export const MENU_STATES: readonly TxState[] = [...TX_STATES].sort((a, b) => STATES[a].menu - STATES[b].menu);
 
-export function isLive(state: string): state is TxState {
+export function isLive(state: string): boolean {
   return (LIVE_STATES as readonly string[]).includes(state);
 }
 

@@ -28,7 +28,7 @@ import {
 import type { OperationProgress } from './station-events.ts';
 import {
   adminCall, confirmOnServer, doneMessage, prepareOnServer, sha, UnansweredPrepares, writeReadBackConfirm,
-  type ConfirmFamily, type RecoverResult, type RecoveryDone, type WriteDone, type WriteFamily,
+  type ConfirmFamily, type PrepareRequest, type RecoverResult, type RecoveryDone, type WriteDone, type WriteFamily,
 } from './write-flow.ts';
 
 /** gascard.h: maker-defined code the stand-in (and our catalogue) use for "PSAM not present". */
@@ -88,8 +88,16 @@ interface CpuTx {
 /** What is known about the card after a write that did not finish. */
 type CpuCardState = 'not-written' | 'unknown' | 'written-unverified';
 
+/** A CPU card's server PREPARE: the ledger row only (no card data or keys); the maker library writes at the station. */
+export function cpuPrepare(body: Record<string, unknown> & { operation: string }): PrepareRequest {
+  return {
+    path: '/v1/cards/cpu/prepare', body, keyName: `cpu-${body.operation}`,
+    summary: (r) => ({ transactionId: r.transactionId, state: r.state, count: r.count }),
+  };
+}
+
 /** How a CPU card's confirm errors read (the card is read back through the maker library). */
-const CPU_CONFIRM: ConfirmFamily<CpuTx, CpuView> = {
+export const CPU_CONFIRM: ConfirmFamily<CpuTx, CpuView> = {
   transactionId: (tx) => tx.transactionId,
   body: (rb) => ({ body: { readBack: rb }, keyText: JSON.stringify(rb) }),
   details: { cardType: 'cpu' },
@@ -283,10 +291,7 @@ export class CpuCardOps {
 
   /** Server PREPARE with an Idempotency-Key that survives an unanswered attempt (a repeat gets the same row). */
   private async prepare(p: OperationProgress, body: Record<string, unknown> & { operation: CpuOp; maker: string }): Promise<CpuTx> {
-    const w = await prepareOnServer(p, this.d.central, this.unanswered, {
-      path: '/v1/cards/cpu/prepare', body, keyName: `cpu-${body.operation}`,
-      summary: (r) => ({ transactionId: r.transactionId, state: r.state, count: r.count }),
-    });
+    const w = await prepareOnServer(p, this.d.central, this.unanswered, cpuPrepare(body));
     const tx = txOf(w);
     // The library is about to be driven with these values: they must be what was asked.
     const asked = body as { cardNo?: string; gas?: number };

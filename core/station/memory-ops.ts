@@ -27,7 +27,7 @@ import {
 import type { OperationProgress } from './station-events.ts';
 import {
   adminCall, confirmOnServer, doneMessage, prepareOnServer, sha, UnansweredPrepares, writeReadBackConfirm,
-  type ConfirmFamily, type RecoverResult, type RecoveryDone, type ReverseDone, type WriteDone, type WriteFamily,
+  type ConfirmFamily, type PrepareRequest, type RecoverResult, type RecoveryDone, type ReverseDone, type WriteDone, type WriteFamily,
 } from './write-flow.ts';
 
 export interface MemoryOpsDeps {
@@ -66,8 +66,13 @@ interface MemoryRead {
 /** A memory-card write's result (the one typed result of the station's write flow, core/station/write-flow.ts). */
 export type OperationResult = WriteDone;
 
+/** A memory card's server PREPARE: the server computes the card data and keys (POST /v1/cards/<operation>). */
+export function memoryPrepare(path: string, body: Record<string, unknown>): PrepareRequest {
+  return { path, body, keyName: path.split('/').pop() ?? 'op', summary: (r) => ({ transactionId: r.transactionId, state: r.state }) };
+}
+
 /** How a memory card's confirm errors read; the card state and recoveries are kept on the pending write. */
-function memoryConfirm(pending: PendingWrites): ConfirmFamily<PendingWrite, string> {
+export function memoryConfirm(pending: PendingWrites): ConfirmFamily<PendingWrite, string> {
   return {
     transactionId: (pw) => pw.transactionId,
     body: (data) => ({ body: { data }, keyText: data }),
@@ -253,9 +258,7 @@ export class MemoryCardOps {
   /** Steps 2-7. */
   private async serverThenWrite(p: OperationProgress, m: MemoryRead, _method: 'POST', path: string, body: Record<string, unknown>, o: { format?: boolean } = {}): Promise<OperationResult> {
     this.assertNotBlocked(m.fingerprint);
-    const w = await prepareOnServer(p, this.d.central, this.unanswered, {
-      path, body, keyName: path.split('/').pop() ?? 'op', summary: (r) => ({ transactionId: r.transactionId, state: r.state }),
-    });
+    const w = await prepareOnServer(p, this.d.central, this.unanswered, memoryPrepare(path, body));
     if (!w.oldKey || (!o.format && !w.data)) throw StationBadInput({ field: 'server answer' }, { zh: '服务器应答缺少卡数据或密码', en: 'the server answer lacks card data or keys' });
     const pw: PendingWrite = {
       transactionId: w.transactionId, operation: w.operation, cardType: m.cardType, maker: w.maker, cardNo: w.cardNo,
