@@ -10,8 +10,18 @@ import { KeyVault } from './key-vault.ts';
 import { LedgerStore, type Actor, type CardWriteOut } from './ledger-store.ts';
 import { openTestDatabase, type TestDatabase } from './testing/databases.ts';
 import {
-  ACTIONS, allows, isLive, LIVE_STATES, MENU_STATES, NEXT_STEPS, STATES, STATION_RECOVERY, TX_ACTIONS, TX_STATES,
-  type TxAction, type TxState,
+  ACTIONS,
+  allows,
+  isLive,
+  LIVE_STATES,
+  MENU_STATES,
+  NEXT_STEPS,
+  STATES,
+  STATION_RECOVERY,
+  TX_ACTIONS,
+  TX_STATES,
+  type TxAction,
+  type TxState,
 } from './tx-states.ts';
 
 const ops: Actor = { name: 'ops-1', role: 'ops', channel: 'ops' };
@@ -19,7 +29,11 @@ const counter: Actor = { name: 'counter-1', role: 'counter', channel: 'counter' 
 const M = 'kingcard';
 let seq = 0;
 const nextCardNo = () => `8${Date.now() % 100000}${String(++seq).padStart(4, '0')}`;
-const write = (tag: string): CardWriteOut => ({ data: `DATA-${tag}`, oldKey: `OK${tag}`.slice(0, 6), newKey: `NK${tag}`.slice(0, 6) });
+const write = (tag: string): CardWriteOut => ({
+  data: `DATA-${tag}`,
+  oldKey: `OK${tag}`.slice(0, 6),
+  newKey: `NK${tag}`.slice(0, 6),
+});
 
 /** Every transition the table names, plus confirm's other outcome (a read-back that differs: FAILED). */
 function transitions(): Array<[TxState, TxState]> {
@@ -34,7 +48,11 @@ describe('the transaction state table', () => {
     const seen = new Set<TxState>(['PREPARED', 'CONFIRMED']);
     for (let grew = true; grew;) {
       grew = false;
-      for (const [from, to] of transitions()) if (seen.has(from) && !seen.has(to)) { seen.add(to); grew = true; }
+      for (const [from, to] of transitions())
+        if (seen.has(from) && !seen.has(to)) {
+          seen.add(to);
+          grew = true;
+        }
     }
     expect([...seen].sort()).toEqual([...TX_STATES].sort());
   });
@@ -46,7 +64,10 @@ describe('the transaction state table', () => {
       expect(exits.length, s).toBeGreaterThan(0);
     }
     for (const s of TX_STATES.filter((x) => !isLive(x))) {
-      expect(TX_ACTIONS.filter((a) => allows(a, s, 'reissue')), s).toEqual(s === 'CONFIRMED' ? ['cancel-reissue'] : []);
+      expect(
+        TX_ACTIONS.filter((a) => allows(a, s, 'reissue')),
+        s,
+      ).toEqual(s === 'CONFIRMED' ? ['cancel-reissue'] : []);
     }
   });
 
@@ -64,7 +85,8 @@ describe('the transaction state table', () => {
     expect(new Set(TX_STATES.map((s) => STATES[s].menu)).size).toBe(TX_STATES.length);
     // Failed first, then unconfirmed, then the rest.
     expect(STATES.FAILED.listOrder).toBeLessThan(STATES.PREPARED.listOrder);
-    for (const s of TX_STATES.filter((x) => !isLive(x))) expect(STATES[s].listOrder).toBeGreaterThan(STATES.PREPARED.listOrder);
+    for (const s of TX_STATES.filter((x) => !isLive(x)))
+      expect(STATES[s].listOrder).toBeGreaterThan(STATES.PREPARED.listOrder);
   });
 });
 
@@ -87,23 +109,54 @@ describe('the ledger store agrees with the table (SQLite)', () => {
   /** A fresh transaction of base operation `op` brought to `state` through the store's own calls; null if none can be. */
   async function inState(op: Op, state: TxState): Promise<{ id: string; cardNo: string } | null> {
     const cardNo = nextCardNo();
-    const issue = await store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo, gas: 10, count: 1, meterKind: 1, write: write('I') });
+    const issue = await store.commitIssue({
+      actor: counter,
+      maker: M,
+      cardType: '4442',
+      cardNo,
+      gas: 10,
+      count: 1,
+      meterKind: 1,
+      write: write('I'),
+    });
     let id = issue.transactionId!;
     if (op !== 'issue') {
       await store.confirm(id, { ok: true });
-      id = (await store.commitReissue({ actor: counter, maker: M, cardType: '4442', cardNo, gas: 0, count: 1, meterKind: 1, write: write('R') })).transactionId!;
+      id = (
+        await store.commitReissue({
+          actor: counter,
+          maker: M,
+          cardType: '4442',
+          cardNo,
+          gas: 0,
+          count: 1,
+          meterKind: 1,
+          write: write('R'),
+        })
+      ).transactionId!;
     }
     if (op === 'cancel_reissue') id = (await store.cancelReissue(id, { actor: ops, write: write('C') })).transactionId!;
     // A state the table gives no way into for this operation is skipped (the other operations cover it).
     if (state === 'REVERSED' && !allows('reverse', 'PREPARED', op)) return null;
     if (state === 'CANCELLED' && !allows('cancel-reissue', 'PREPARED', op)) return null;
     switch (state) {
-      case 'PREPARED': break;
-      case 'FAILED': await store.confirm(id, { ok: false, code: 'WRITE_VERIFY_FAILED', message: 'differs' }); break;
-      case 'CONFIRMED': await store.confirm(id, { ok: true }); break;
-      case 'REVERSED': await store.reverse(id, ops); break;
-      case 'REWRITTEN': await store.rewrite(id, ops); break;
-      case 'CANCELLED': await store.cancelReissue(id, { actor: ops, write: write('C') }); break;
+      case 'PREPARED':
+        break;
+      case 'FAILED':
+        await store.confirm(id, { ok: false, code: 'WRITE_VERIFY_FAILED', message: 'differs' });
+        break;
+      case 'CONFIRMED':
+        await store.confirm(id, { ok: true });
+        break;
+      case 'REVERSED':
+        await store.reverse(id, ops);
+        break;
+      case 'REWRITTEN':
+        await store.rewrite(id, ops);
+        break;
+      case 'CANCELLED':
+        await store.cancelReissue(id, { actor: ops, write: write('C') });
+        break;
     }
     expect((await store.get(id)).state).toBe(state);
     return { id, cardNo };
@@ -128,7 +181,9 @@ describe('the ledger store agrees with the table (SQLite)', () => {
         for (const action of TX_ACTIONS) {
           const tx = await inState(op, state);
           if (!tx) return;
-          const before = (await listTransactions(t.database, { cardNo: tx.cardNo })).transactions.find((r) => r.transactionId === tx.id)!;
+          const before = (await listTransactions(t.database, { cardNo: tx.cardNo })).transactions.find(
+            (r) => r.transactionId === tx.id,
+          )!;
           const offered = before.nextSteps.map((s) => s.action).filter((a) => a !== 'confirm-rewrite');
           const got = await attempt(action, tx.id);
           const after = (await store.get(tx.id)).state;

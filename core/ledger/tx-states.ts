@@ -73,16 +73,31 @@ export interface ActionRule {
 
 export const ACTIONS: Readonly<Record<TxAction, ActionRule>> = {
   confirm: {
-    from: LIVE_STATES, settledIn: 'CONFIRMED', to: 'CONFIRMED', where: 'station',
+    from: LIVE_STATES,
+    settledIn: 'CONFIRMED',
+    to: 'CONFIRMED',
+    where: 'station',
   },
   rewrite: {
-    from: LIVE_STATES, to: 'REWRITTEN', card: 'pending', where: 'console',
+    from: LIVE_STATES,
+    to: 'REWRITTEN',
+    card: 'pending',
+    where: 'console',
   },
   reverse: {
-    from: LIVE_STATES, settledIn: 'REVERSED', to: 'REVERSED', notOps: ['cancel_reissue'], card: 'latest', where: 'console',
+    from: LIVE_STATES,
+    settledIn: 'REVERSED',
+    to: 'REVERSED',
+    notOps: ['cancel_reissue'],
+    card: 'latest',
+    where: 'console',
   },
   'cancel-reissue': {
-    from: ['PREPARED', 'FAILED', 'CONFIRMED'], to: 'CANCELLED', onlyOps: ['reissue'], card: 'latest', where: 'station',
+    from: ['PREPARED', 'FAILED', 'CONFIRMED'],
+    to: 'CANCELLED',
+    onlyOps: ['reissue'],
+    card: 'latest',
+    where: 'station',
   },
 };
 
@@ -96,14 +111,21 @@ export function allows(action: TxAction, state: string, baseOp: string): boolean
 }
 
 /** The card-row condition of an action: `pending` / `latest` against the card's pending and last transaction. */
-export function cardAllows(action: TxAction, txId: string, card: { pending: string | null; last: string | null } | null): boolean {
+export function cardAllows(
+  action: TxAction,
+  txId: string,
+  card: { pending: string | null; last: string | null } | null,
+): boolean {
   const need = ACTIONS[action].card;
   if (!need || !card) return true;
   return need === 'pending' ? card.pending === txId : card.last === txId;
 }
 
 /** The actions a transaction allows, in table order (the store's checks, on the row and its card). */
-export function actionsFor(tx: { id: string; state: string; baseOp: string }, card: { pending: string | null; last: string | null } | null): TxAction[] {
+export function actionsFor(
+  tx: { id: string; state: string; baseOp: string },
+  card: { pending: string | null; last: string | null } | null,
+): TxAction[] {
   return TX_ACTIONS.filter((a) => allows(a, tx.state, tx.baseOp) && cardAllows(a, tx.id, card));
 }
 
@@ -111,7 +133,11 @@ export function actionsFor(tx: { id: string; state: string; baseOp: string }, ca
  * A REWRITTEN transaction was replaced by a new PREPARED one: what is left is to confirm the replacement at the
  * station. Not an action on this transaction (the store refuses it here with this hint).
  */
-export const REWRITTEN_HINT = { state: 'REWRITTEN', nextStep: 'confirm-rewrite', hint: 'confirm the rewrite transaction that replaced this one' } as const;
+export const REWRITTEN_HINT = {
+  state: 'REWRITTEN',
+  nextStep: 'confirm-rewrite',
+  hint: 'confirm the rewrite transaction that replaced this one',
+} as const;
 
 /**
  * The ordered next steps told to a caller, per situation. Each list only names actions the table allows

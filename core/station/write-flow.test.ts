@@ -15,12 +15,27 @@ import { memoryConfirm, memoryPrepare } from './memory-ops.ts';
 import { PendingWrites, type PendingWrite } from './pending-writes.ts';
 import { StationServerUnreachable } from './station-errors.ts';
 import { OperationProgress, StationEvents } from './station-events.ts';
-import { adminCall, confirmOnServer, prepareOnServer, UnansweredPrepares, type ConfirmFamily, type PrepareRequest } from './write-flow.ts';
+import {
+  adminCall,
+  confirmOnServer,
+  prepareOnServer,
+  UnansweredPrepares,
+  type ConfirmFamily,
+  type PrepareRequest,
+} from './write-flow.ts';
 
-interface Call { method: string; path: string; key: string | undefined; token: string | undefined }
+interface Call {
+  method: string;
+  path: string;
+  key: string | undefined;
+  token: string | undefined;
+}
 
 /** A central server that answers from a script of outcomes, recording each call's Idempotency-Key. */
-function scriptedCentral(outcomes: Array<'unreachable' | 'verify-failed' | 'forbidden' | Record<string, unknown>>): { central: CentralClient; calls: Call[] } {
+function scriptedCentral(outcomes: Array<'unreachable' | 'verify-failed' | 'forbidden' | Record<string, unknown>>): {
+  central: CentralClient;
+  calls: Call[];
+} {
   const calls: Call[] = [];
   const central = {
     url: 'http://central.test',
@@ -39,8 +54,18 @@ function scriptedCentral(outcomes: Array<'unreachable' | 'verify-failed' | 'forb
 
 const progress = () => new OperationProgress(new StationEvents(), 'op-1', 'test');
 const answer = (id: string): ServerWrite => ({
-  transactionId: id, operation: 'purchase', state: 'PREPARED', maker: 'kingcard', cardType: 'x', cardNo: '1', gas: 5, count: 2,
-  meterKind: 1, data: 'D', oldKey: 'K', newKey: null,
+  transactionId: id,
+  operation: 'purchase',
+  state: 'PREPARED',
+  maker: 'kingcard',
+  cardType: 'x',
+  cardNo: '1',
+  gas: 5,
+  count: 2,
+  meterKind: 1,
+  data: 'D',
+  oldKey: 'K',
+  newKey: null,
 });
 
 async function codeOf(p: Promise<unknown>): Promise<MeterHubError> {
@@ -63,20 +88,34 @@ const families: Array<{
   extra: Record<string, unknown>;
 }> = [
   {
-    name: 'memory card', prepare: (b) => memoryPrepare('/v1/cards/purchase', b), confirm: memoryConfirm(new PendingWrites()) as ConfirmFamily<never, never>,
-    tx: { transactionId: 'tx_1', cardState: 'written-verified', recovery: [] } as unknown as PendingWrite, readBack: 'A'.repeat(512),
-    refused: 'memoryConfirmRefused', extra: {},
+    name: 'memory card',
+    prepare: (b) => memoryPrepare('/v1/cards/purchase', b),
+    confirm: memoryConfirm(new PendingWrites()) as ConfirmFamily<never, never>,
+    tx: { transactionId: 'tx_1', cardState: 'written-verified', recovery: [] } as unknown as PendingWrite,
+    readBack: 'A'.repeat(512),
+    refused: 'memoryConfirmRefused',
+    extra: {},
   },
   {
-    name: 'CPU card', prepare: (b) => cpuPrepare(b), confirm: CPU_CONFIRM as unknown as ConfirmFamily<never, never>,
-    tx: { transactionId: 'tx_1' }, readBack: { kind: 'user', cardNo: '1', gas: 5, count: 2, meterKind: 1 },
-    refused: 'cpuConfirmRefused', extra: { cardType: 'cpu' },
+    name: 'CPU card',
+    prepare: (b) => cpuPrepare(b),
+    confirm: CPU_CONFIRM as unknown as ConfirmFamily<never, never>,
+    tx: { transactionId: 'tx_1' },
+    readBack: { kind: 'user', cardNo: '1', gas: 5, count: 2, meterKind: 1 },
+    refused: 'cpuConfirmRefused',
+    extra: { cardType: 'cpu' },
   },
 ];
 
 describe.each(families)('station write flow: $name', (f) => {
   it('an unanswered prepare keeps its Idempotency-Key for the repeat; an answered one frees it; another request gets its own', async () => {
-    const { central, calls } = scriptedCentral(['unreachable', 'unreachable', answer('tx_1'), answer('tx_2'), answer('tx_3')]);
+    const { central, calls } = scriptedCentral([
+      'unreachable',
+      'unreachable',
+      answer('tx_1'),
+      answer('tx_2'),
+      answer('tx_3'),
+    ]);
     const memo = new UnansweredPrepares(60_000, () => 1_000);
     const sale = f.prepare({ operation: 'purchase', maker: 'kingcard', cardNo: '1', gas: 5 });
     expect((await codeOf(prepareOnServer(progress(), central, memo, sale))).code).toBe('STATION_SERVER_UNREACHABLE');
@@ -88,7 +127,12 @@ describe.each(families)('station write flow: $name', (f) => {
     // The same sale again, now answered before: a new sale, a new key.
     await prepareOnServer(progress(), central, memo, sale);
     // Another request (other gas) never borrows the key.
-    await prepareOnServer(progress(), central, memo, f.prepare({ operation: 'purchase', maker: 'kingcard', cardNo: '1', gas: 6 }));
+    await prepareOnServer(
+      progress(),
+      central,
+      memo,
+      f.prepare({ operation: 'purchase', maker: 'kingcard', cardNo: '1', gas: 6 }),
+    );
     expect(calls.map((c) => c.path)).toEqual(Array(5).fill(sale.path));
     const keys = calls.map((c) => c.key);
     expect(keys[1]).toBe(keys[0]);
@@ -97,7 +141,7 @@ describe.each(families)('station write flow: $name', (f) => {
     expect(keys.every((k) => typeof k === 'string' && k.startsWith('station-'))).toBe(true);
   });
 
-  it('an unanswered key expires: a repeat after the memo\'s time is a new request', async () => {
+  it("an unanswered key expires: a repeat after the memo's time is a new request", async () => {
     const { central, calls } = scriptedCentral(['unreachable', answer('tx_1')]);
     let now = 1_000;
     const memo = new UnansweredPrepares(60_000, () => now);
@@ -109,15 +153,25 @@ describe.each(families)('station write flow: $name', (f) => {
     expect(calls[1]!.key).not.toBe(calls[0]!.key);
   });
 
-  it('confirm: an unreachable server leaves PREPARED with confirm as the recovery; a refused read-back is FAILED with the table\'s recoveries', async () => {
+  it("confirm: an unreachable server leaves PREPARED with confirm as the recovery; a refused read-back is FAILED with the table's recoveries", async () => {
     const { central, calls } = scriptedCentral(['unreachable', 'verify-failed', { state: 'CONFIRMED' }]);
     const pending = await codeOf(confirmOnServer(progress(), central, f.confirm, f.tx as never, f.readBack as never));
     expect(pending.code).toBe('STATION_CONFIRM_PENDING');
-    expect(pending.details).toEqual({ transactionId: 'tx_1', ledgerState: 'PREPARED', ...f.extra, cardState: 'written-verified', recovery: ['confirm'] });
+    expect(pending.details).toEqual({
+      transactionId: 'tx_1',
+      ledgerState: 'PREPARED',
+      ...f.extra,
+      cardState: 'written-verified',
+      recovery: ['confirm'],
+    });
     const refused = await codeOf(confirmOnServer(progress(), central, f.confirm, f.tx as never, f.readBack as never));
     expect(refused.code).toBe('STATION_CONFIRM_REFUSED');
     expect(refused.details).toMatchObject({
-      transactionId: 'tx_1', ledgerState: 'FAILED', ...f.extra, cardState: 'written-unverified', recovery: [...STATION_RECOVERY[f.refused].steps],
+      transactionId: 'tx_1',
+      ledgerState: 'FAILED',
+      ...f.extra,
+      cardState: 'written-unverified',
+      recovery: [...STATION_RECOVERY[f.refused].steps],
     });
     expect(refused.zh).toContain('tx_1');
     const ok = await confirmOnServer(progress(), central, f.confirm, f.tx as never, f.readBack as never);
@@ -134,7 +188,9 @@ describe('station write flow: the supervisor branch', () => {
     const e = await codeOf(adminCall(central, '/v1/transactions/tx_1/reverse', undefined, {}, 'k1'));
     expect(e.code).toBe('STATION_NEEDS_SUPERVISOR');
     expect(e.details).toMatchObject({ serverCode: 'FORBIDDEN' });
-    expect(await adminCall(central, '/v1/transactions/tx_1/reverse', 'sup-token-123', {}, 'k1')).toEqual({ state: 'REVERSED' });
+    expect(await adminCall(central, '/v1/transactions/tx_1/reverse', 'sup-token-123', {}, 'k1')).toEqual({
+      state: 'REVERSED',
+    });
     expect(calls.map((c) => c.token)).toEqual([undefined, 'sup-token-123']);
   });
 });

@@ -13,7 +13,12 @@ import type { MeterHubError } from '../errors/meterhub-error.ts';
 import { WriteVerifyFailed } from '../ledger/ledger-errors.ts';
 import { recoveryFor, type RecoveryAction, type StationSituation } from '../ledger/tx-states.ts';
 import { CentralClient, type ServerWrite } from './central-client.ts';
-import { StationConfirmPending, StationConfirmRefused, StationNeedsSupervisor, StationServerUnreachable } from './station-errors.ts';
+import {
+  StationConfirmPending,
+  StationConfirmRefused,
+  StationNeedsSupervisor,
+  StationServerUnreachable,
+} from './station-errors.ts';
 import type { OperationProgress } from './station-events.ts';
 
 export const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -72,11 +77,16 @@ export type ReverseDone = {
 };
 
 /** What `POST /v1/station/recover` answers (a CPU rewrite/retry answers the write itself, with its action). */
-export type RecoverResult = RecoveryDone | ReverseDone | (WriteDone & { action: string; replacedTransactionId?: string });
+export type RecoverResult =
+  RecoveryDone | ReverseDone | (WriteDone & { action: string; replacedTransactionId?: string });
 
 const DONE: Record<string, [string, string]> = {
-  issue: ['发卡成功', 'Card issued'], reissue: ['补卡成功', 'Replacement card issued'], purchase: ['购气成功', 'Gas sold'],
-  refund: ['退气成功', 'Gas refunded'], format: ['擦卡成功', 'Card formatted'], tool: ['工具卡制作成功', 'Tool card made'],
+  issue: ['发卡成功', 'Card issued'],
+  reissue: ['补卡成功', 'Replacement card issued'],
+  purchase: ['购气成功', 'Gas sold'],
+  refund: ['退气成功', 'Gas refunded'],
+  format: ['擦卡成功', 'Card formatted'],
+  tool: ['工具卡制作成功', 'Tool card made'],
   rewrite: ['掉气补气成功', 'Re-delivered (rewrite)'],
 };
 
@@ -105,7 +115,10 @@ export interface PrepareRequest {
 export class UnansweredPrepares {
   private readonly keys = new Map<string, { key: string; at: number }>();
 
-  constructor(private readonly ttlMs = 10 * 60_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs = 10 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The key to send for this request: the unanswered one, or a fresh one. */
   keyFor(hash: string, keyName: string): string {
@@ -114,18 +127,33 @@ export class UnansweredPrepares {
     return this.keys.get(hash)?.key ?? CentralClient.newIdempotencyKey(keyName);
   }
 
-  unanswered(hash: string, key: string): void { this.keys.set(hash, { key, at: this.now() }); }
-  answered(hash: string): void { this.keys.delete(hash); }
-  get size(): number { return this.keys.size; }
+  unanswered(hash: string, key: string): void {
+    this.keys.set(hash, { key, at: this.now() });
+  }
+  answered(hash: string): void {
+    this.keys.delete(hash);
+  }
+  get size(): number {
+    return this.keys.size;
+  }
 }
 
 /** Step 2: the server records PREPARED durably before it answers. */
-export async function prepareOnServer(p: OperationProgress, central: CentralClient, memo: UnansweredPrepares, r: PrepareRequest): Promise<ServerWrite> {
+export async function prepareOnServer(
+  p: OperationProgress,
+  central: CentralClient,
+  memo: UnansweredPrepares,
+  r: PrepareRequest,
+): Promise<ServerWrite> {
   const hash = sha(JSON.stringify([r.path, r.body]));
   const key = memo.keyFor(hash, r.keyName);
   let w: ServerWrite;
   try {
-    w = await p.step('server-prepare', () => central.call<ServerWrite>('POST', r.path, { body: r.body, idempotencyKey: key }), r.summary);
+    w = await p.step(
+      'server-prepare',
+      () => central.call<ServerWrite>('POST', r.path, { body: r.body, idempotencyKey: key }),
+      r.summary,
+    );
   } catch (e) {
     if (StationServerUnreachable.is(e)) memo.unanswered(hash, key);
     throw e;
@@ -163,7 +191,12 @@ export interface ConfirmFamily<Tx, ReadBack> {
 }
 
 /** Steps 3-7 for any family: write, read back, confirm. */
-export async function writeReadBackConfirm<Tx, RB>(p: OperationProgress, central: CentralClient, f: WriteFamily<Tx, RB>, tx: Tx): Promise<{ state: string }> {
+export async function writeReadBackConfirm<Tx, RB>(
+  p: OperationProgress,
+  central: CentralClient,
+  f: WriteFamily<Tx, RB>,
+  tx: Tx,
+): Promise<{ state: string }> {
   await f.write(p, tx);
   const rb = await f.readBack(p, tx);
   return confirmOnServer(p, central, f.confirm, tx, rb);
@@ -173,25 +206,50 @@ export async function writeReadBackConfirm<Tx, RB>(p: OperationProgress, central
  * The read-back goes to the server. Unreachable: the card is good, the ledger still PREPARED (confirm later);
  * WRITE_VERIFY_FAILED: the ledger made the row FAILED. Both become the operator's message and recoveries.
  */
-export async function confirmOnServer<Tx, RB>(p: OperationProgress, central: CentralClient, f: ConfirmFamily<Tx, RB>, tx: Tx, rb: RB): Promise<{ state: string } & Record<string, unknown>> {
+export async function confirmOnServer<Tx, RB>(
+  p: OperationProgress,
+  central: CentralClient,
+  f: ConfirmFamily<Tx, RB>,
+  tx: Tx,
+  rb: RB,
+): Promise<{ state: string } & Record<string, unknown>> {
   const id = f.transactionId(tx);
   const { body, keyText } = f.body(rb);
   try {
-    const confirmed = await p.step('confirm', () => central.call<{ state: string } & Record<string, unknown>>('POST', `/v1/transactions/${id}/confirm`,
-      { body, idempotencyKey: `station-confirm-${id}-${sha(keyText).slice(0, 16)}` }), (t) => ({ state: t.state }));
+    const confirmed = await p.step(
+      'confirm',
+      () =>
+        central.call<{ state: string } & Record<string, unknown>>('POST', `/v1/transactions/${id}/confirm`, {
+          body,
+          idempotencyKey: `station-confirm-${id}-${sha(keyText).slice(0, 16)}`,
+        }),
+      (t) => ({ state: t.state }),
+    );
     f.onConfirmed?.(tx);
     return confirmed;
   } catch (e) {
     if (StationServerUnreachable.is(e)) {
       const recovery = recoveryFor(f.pending);
       f.onUnconfirmed?.(tx, 'written-verified', recovery);
-      throw StationConfirmPending({ transactionId: id, ledgerState: 'PREPARED', ...f.details, cardState: 'written-verified', recovery }, f.pendingText(id));
+      throw StationConfirmPending(
+        { transactionId: id, ledgerState: 'PREPARED', ...f.details, cardState: 'written-verified', recovery },
+        f.pendingText(id),
+      );
     }
     if (WriteVerifyFailed.is(e)) {
       const recovery = recoveryFor(f.refused);
       f.onUnconfirmed?.(tx, 'written-unverified', recovery);
-      throw StationConfirmRefused({ ...e.details, transactionId: id, ledgerState: 'FAILED', ...f.details, cardState: 'written-unverified', recovery },
-        f.refusedText(e, id));
+      throw StationConfirmRefused(
+        {
+          ...e.details,
+          transactionId: id,
+          ledgerState: 'FAILED',
+          ...f.details,
+          cardState: 'written-unverified',
+          recovery,
+        },
+        f.refusedText(e, id),
+      );
     }
     throw e;
   }
@@ -203,7 +261,13 @@ export async function confirmOnServer<Tx, RB>(p: OperationProgress, central: Cen
  * Rewrite/reverse: the station's own token (the server allows a counter its own transactions) unless a
  * supervisor token overrides it; a refusal for lack of rights asks for the supervisor.
  */
-export async function adminCall<T>(central: CentralClient, path: string, token: string | undefined, body: unknown, key: string): Promise<T> {
+export async function adminCall<T>(
+  central: CentralClient,
+  path: string,
+  token: string | undefined,
+  body: unknown,
+  key: string,
+): Promise<T> {
   try {
     return await central.call<T>('POST', path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
   } catch (e) {
