@@ -34,7 +34,11 @@ function newestMtime(paths) {
   return newest;
 }
 
-const inputs = [join(here, 'src'), join(here, 'public'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, 'build.mjs'), join(root, 'package-lock.json')];
+// The console also bundles the ledger's state machine table (core/ledger/tx-states.ts): a change there rebuilds it.
+const inputs = [
+  join(here, 'src'), join(here, 'public'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, 'build.mjs'),
+  join(root, 'package-lock.json'), join(root, 'core', 'ledger', 'tx-states.ts'),
+];
 
 const upToDate = () => existsSync(stamp) && existsSync(join(out, 'index.html')) && statSync(stamp).mtimeMs >= newestMtime(inputs);
 

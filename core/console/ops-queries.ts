@@ -6,9 +6,11 @@
 import { sql } from 'kysely';
 import type { MeterHubDatabase } from '../db/database.ts';
 import type { LedgerCardRow, LedgerTxRow, TxState } from '../ledger/ledger-schema.ts';
+import { actionsFor, ACTIONS, isLive, LIVE_STATES, REWRITTEN_HINT, STATES, TX_STATES } from '../ledger/tx-states.ts';
 import { rowToReading } from '../readings/store.ts';
 
-export const TX_STATES: readonly TxState[] = ['PREPARED', 'CONFIRMED', 'FAILED', 'REVERSED', 'REWRITTEN', 'CANCELLED'];
+/** Re-exported for the console routes' state filter: the table in core/ledger/tx-states.ts is the source. */
+export { TX_STATES };
 
 /** What ops may do next with a transaction, and where (the console, or the counter station with the card). */
 export interface NextStep {
@@ -46,26 +48,23 @@ type Row = Pick<LedgerTxRow, 'id' | 'op' | 'base_op' | 'state' | 'maker' | 'card
   | 'actor_name' | 'actor_role' | 'channel' | 'clerk' | 'error_code' | 'error_message' | 'created_at' | 'updated_at' | 'confirmed_at'>
   & { card_pending: LedgerCardRow['pending_tx_id'] | null; card_last: LedgerCardRow['last_tx_id'] | null; replaced_by: string | null };
 
-const LIVE: readonly TxState[] = ['PREPARED', 'FAILED'];
-
 /**
- * The same rules the ledger store enforces (core/ledger/ledger-store.ts), evaluated on the row and its card so
- * the console offers only steps that can succeed. The store still decides: a race loses with a clear 409.
+ * The state machine's table (core/ledger/tx-states.ts) evaluated on the row and its card, the same table the
+ * ledger store enforces, so the console offers only steps that can succeed. The store still decides: a race
+ * loses with a clear 409.
  */
 export function nextStepsOf(r: Row): NextStep[] {
-  const out: NextStep[] = [];
-  const hasCard = r.card_no !== null;
-  if (LIVE.includes(r.state)) {
-    out.push({ action: 'confirm', where: 'station' });
-    if (!hasCard || r.card_pending === r.id) out.push({ action: 'rewrite', where: 'console' });
-    if (r.base_op !== 'cancel_reissue' && (!hasCard || r.card_last === r.id)) out.push({ action: 'reverse', where: 'console' });
-  }
-  if (r.state === 'REWRITTEN' && r.replaced_by) out.push({ action: 'confirm-rewrite', where: 'station', transactionId: r.replaced_by });
-  if (r.base_op === 'reissue' && ['PREPARED', 'FAILED', 'CONFIRMED'].includes(r.state) && r.card_last === r.id) {
-    out.push({ action: 'cancel-reissue', where: 'station' });
+  const card = r.card_no !== null ? { pending: r.card_pending, last: r.card_last } : null;
+  const out: NextStep[] = actionsFor({ id: r.id, state: r.state, baseOp: r.base_op }, card)
+    .map((action) => ({ action, where: ACTIONS[action].where }));
+  if (r.state === REWRITTEN_HINT.state && r.replaced_by) {
+    out.push({ action: REWRITTEN_HINT.nextStep, where: 'station', transactionId: r.replaced_by });
   }
   return out;
 }
+
+/** The console's list order (failed, then unconfirmed, then the rest), from the table. */
+const LIST_ORDER = sql.raw(`case t.state ${TX_STATES.map((s) => `when '${s}' then ${STATES[s].listOrder}`).join(' ')} end`);
 
 export interface TxQuery {
   state?: TxState[];
@@ -90,13 +89,13 @@ export async function listTransactions(database: MeterHubDatabase, q: TxQuery): 
   if (q.maker) query = query.where('t.maker', '=', q.maker);
   if (q.cardNo) query = query.where('t.card_no', '=', q.cardNo);
   const rows = (await query
-    .orderBy(sql`case t.state when 'FAILED' then 0 when 'PREPARED' then 1 else 2 end`)
+    .orderBy(LIST_ORDER)
     .orderBy('t.created_at', 'desc')
     .orderBy('t.id', 'desc')
     .limit(Math.min(Math.max(q.limit ?? 100, 1), 500))
     .execute()) as Row[];
 
-  let attentionQ = db.selectFrom('ledger_transactions').select((eb) => eb.fn.countAll().as('n')).where('state', 'in', [...LIVE]);
+  let attentionQ = db.selectFrom('ledger_transactions').select((eb) => eb.fn.countAll().as('n')).where('state', 'in', [...LIVE_STATES]);
   if (q.maker) attentionQ = attentionQ.where('maker', '=', q.maker);
   if (q.cardNo) attentionQ = attentionQ.where('card_no', '=', q.cardNo);
   const attention = Number((await attentionQ.executeTakeFirst())?.n ?? 0);
@@ -121,7 +120,7 @@ export async function listTransactions(database: MeterHubDatabase, q: TxQuery): 
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       confirmedAt: r.confirmed_at,
-      needsAttention: LIVE.includes(r.state),
+      needsAttention: isLive(r.state),
       nextSteps: nextStepsOf(r),
     })),
   };

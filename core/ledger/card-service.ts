@@ -31,6 +31,7 @@ import {
 } from './ledger-errors.ts';
 import type { Decoration, TxView } from './ledger-present.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
+import { ACTIONS, isLive, nextStepsFor } from './tx-states.ts';
 import { alreadyInLedger, type Actor, type CardView, type Idem, type LedgerStore, type ObservedCard, type Verdict, type WriteResult } from './ledger-store.ts';
 import { AdoptionContradictsLedger, AdoptionDisabled, AdoptionForbidden, AdoptionReasonRequired } from './ledger-errors.ts';
 
@@ -416,13 +417,13 @@ export class CardService {
     if (b.data === undefined || b.readBack !== undefined) throw MemoryDataRequired({ transactionId: id, cardType: tx.card_type });
     const cardType = memoryType(tx.card_type as CardType);
     const data = cardData(cardType, b.data);
-    if (tx.state === 'CONFIRMED' || tx.state === 'PREPARED' || tx.state === 'FAILED') {
+    if (verifiable(tx.state)) {
       const v = await this.verify(tx, data);
       const res = await this.store.confirm(id, v.verdict, idem);
       if (!v.verdict.ok) {
         throw WriteVerifyFailed({
           transactionId: id, state: (res.body as { state?: string }).state ?? 'FAILED', expected: v.expected, actual: v.actual,
-          nextStep: ['rewrite', 'reverse'],
+          nextStep: nextStepsFor('memoryVerifyFailed'),
         }, { zh: v.verdict.message, en: v.verdict.message });
       }
       return res;
@@ -434,13 +435,13 @@ export class CardService {
   private async confirmCpu(tx: LedgerTxRow, b: { data?: string; readBack?: CpuReadBack }, idem?: Idem): Promise<WriteResult> {
     if (!b.readBack || b.data !== undefined) throw CpuReadBackRequired({ transactionId: tx.id });
     const rb = readBackOf(b.readBack);
-    if (tx.state === 'CONFIRMED' || tx.state === 'PREPARED' || tx.state === 'FAILED') {
+    if (verifiable(tx.state)) {
       const v = verifyCpu(tx, rb);
       const res = await this.store.confirm(tx.id, v.verdict, idem, JSON.stringify(rb));
       if (!v.verdict.ok) {
         throw WriteVerifyFailed({
           transactionId: tx.id, state: (res.body as { state?: string }).state ?? 'FAILED', expected: v.expected, actual: v.actual,
-          nextStep: ['rewrite', 'reverse', 'confirm'],
+          nextStep: nextStepsFor('cpuVerifyFailed'),
         }, { zh: v.verdict.message, en: v.verdict.message });
       }
       return res;
@@ -459,7 +460,7 @@ export class CardService {
    */
   async reverse(actor: Actor, id: string, b: { data?: string; readBack?: CpuReadBack } | undefined, idem?: Idem): Promise<WriteResult> {
     const tx = await this.mustTx(id);
-    const live = ['PREPARED', 'FAILED'].includes(tx.state);
+    const live = isLive(tx.state);
     if (tx.card_type === 'cpu') {
       if (b?.data !== undefined) throw CpuReadBackRequired({ transactionId: id });
       if (!b?.readBack) {
@@ -676,6 +677,11 @@ export class CardService {
     if (diffs.length) return fail(`read-back differs in ${diffs.join(', ')}`, expected, actual);
     return ok(expected, actual);
   }
+}
+
+/** A read-back is checked where confirm may run, and again on a confirmed row (the repeat answers as it is). */
+function verifiable(state: string): boolean {
+  return (ACTIONS.confirm.from as readonly string[]).includes(state) || state === ACTIONS.confirm.settledIn;
 }
 
 function memoryType(t: CardType): MemoryCardType {

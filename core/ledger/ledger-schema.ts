@@ -11,9 +11,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
+import type { TxState } from './tx-states.ts';
 
 export type TxOp = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool' | 'rewrite' | 'cancel_reissue' | 'adopt';
-export type TxState = 'PREPARED' | 'CONFIRMED' | 'FAILED' | 'REVERSED' | 'REWRITTEN' | 'CANCELLED';
+/** The states and their rules live in the state machine's one table. */
+export type { TxState } from './tx-states.ts';
 
 export interface LedgerCardRow {
   maker: string;

@@ -22,8 +22,9 @@ import {
   TransactionNotFound, TransactionNotLatest, TransactionState,
 } from './ledger-errors.ts';
 import { decorateView, presentTx, type Decoration, type TxView } from './ledger-present.ts';
-import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp, TxState } from './ledger-schema.ts';
+import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp } from './ledger-schema.ts';
 import './ledger-schema.ts';
+import { ACTIONS, allows, cardAllows, isLive, LIVE_STATES, nextStepsFor, REWRITTEN_HINT } from './tx-states.ts';
 
 export interface Actor {
   /** The API token's immutable id (null: a caller with no token, e.g. a CLI run by ops on the server). */
@@ -124,7 +125,6 @@ export interface AdoptInput extends Base {
 
 export type Verdict = { ok: true } | { ok: false; code: string; message: string };
 
-const LIVE_STATES: TxState[] = ['PREPARED', 'FAILED'];
 const now = () => new Date().toISOString();
 
 /** Time-ordered, unguessable transaction ids. */
@@ -183,8 +183,8 @@ export class LedgerStore {
     return {
       maker: c.maker, cardNo: c.card_no, cardType: c.card_type, meterKind: c.meter_kind, count: c.count, openGas: c.open_gas,
       reissues: c.reissues, status: c.status, lastTransactionId: c.last_tx_id, version: c.version, updatedAt: c.updated_at,
-      pendingTransaction: p && LIVE_STATES.includes(p.state)
-        ? { transactionId: p.id, operation: p.base_op, state: p.state, nextStep: ['confirm', 'rewrite', 'reverse'] }
+      pendingTransaction: p && isLive(p.state)
+        ? { transactionId: p.id, operation: p.base_op, state: p.state, nextStep: nextStepsFor('unsettled') }
         : null,
     };
   }
@@ -347,16 +347,16 @@ export class LedgerStore {
   async rewrite(id: string, actor: Actor, idem?: Idem, decorate?: Decoration): Promise<WriteResult> {
     return this.write(idem, async (trx) => {
       const old = await this.mustTx(trx, id);
-      if (!LIVE_STATES.includes(old.state)) {
+      if (!allows('rewrite', old.state, old.base_op)) {
         throw TransactionState({ transactionId: id, state: old.state, allowed: LIVE_STATES }, {
           zh: `只能对未确认或失败的写卡重写（当前 ${old.state}）`, en: `only a PREPARED or FAILED write can be rewritten (now ${old.state})`,
         });
       }
       const card = old.card_no ? await this.card(old.maker, old.card_no, trx) : undefined;
-      if (card && card.pending_tx_id !== old.id) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
+      if (card && !cardAllows('rewrite', old.id, cardOf(card))) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
       const t = now();
       // The old row gives up its count first: the unique index is checked per statement.
-      await trx.updateTable('ledger_transactions').set({ state: 'REWRITTEN', seq_live: 0, updated_at: t }).where('id', '=', old.id).execute();
+      await trx.updateTable('ledger_transactions').set({ state: ACTIONS.rewrite.to, seq_live: 0, updated_at: t }).where('id', '=', old.id).execute();
       const newId = newTxId();
       const keys = this.keysOf(old);
       const row: LedgerTxRow = {
@@ -376,19 +376,19 @@ export class LedgerStore {
   async reverse(id: string, actor: Actor, idem?: Idem, readBack?: string): Promise<WriteResult> {
     return this.write(idem, async (trx) => {
       const tx = await this.mustTx(trx, id);
-      if (tx.state === 'REVERSED') return this.snapshot(tx);
-      if (!LIVE_STATES.includes(tx.state) || tx.base_op === 'cancel_reissue') {
+      if (tx.state === ACTIONS.reverse.settledIn) return this.snapshot(tx);
+      if (!allows('reverse', tx.state, tx.base_op)) {
         throw TransactionState({ transactionId: id, state: tx.state, allowed: LIVE_STATES }, {
           zh: `只能冲正未确认或失败的写卡（当前 ${tx.state}）；已确认的购气请退气`,
           en: `only a PREPARED or FAILED write can be reversed (now ${tx.state}); refund a confirmed sale instead`,
         });
       }
       const card = tx.card_no ? await this.card(tx.maker, tx.card_no, trx) : undefined;
-      if (card && card.last_tx_id !== tx.id) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
+      if (card && !cardAllows('reverse', tx.id, cardOf(card))) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
       const t = now();
       await trx.updateTable('ledger_transactions')
         .set({
-          state: 'REVERSED', seq_live: 0, updated_at: t, error_code: 'REVERSED', error_message: `reversed by ${actor.name} (${actor.role})`,
+          state: ACTIONS.reverse.to, seq_live: 0, updated_at: t, error_code: 'REVERSED', error_message: `reversed by ${actor.name} (${actor.role})`,
           ...(readBack !== undefined ? { read_back: readBack } : {}),
         })
         .where('id', '=', tx.id).execute();
@@ -401,15 +401,15 @@ export class LedgerStore {
   async cancelReissue(id: string, i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decoration | undefined }): Promise<WriteResult> {
     return this.write(i.idem, async (trx) => {
       const tx = await this.mustTx(trx, id);
-      if (tx.base_op !== 'reissue' || !['PREPARED', 'FAILED', 'CONFIRMED'].includes(tx.state)) {
+      if (!allows('cancel-reissue', tx.state, tx.base_op)) {
         throw TransactionState({ transactionId: id, state: tx.state, operation: tx.base_op }, {
           zh: '只能撤销有效的补卡交易', en: 'only a live reissue transaction can be cancelled',
         });
       }
       const card = await this.card(tx.maker, tx.card_no!, trx);
-      if (!card || card.last_tx_id !== tx.id) throw ReissueInUse({ transactionId: id, latest: card?.last_tx_id ?? null });
+      if (!card || !cardAllows('cancel-reissue', tx.id, cardOf(card))) throw ReissueInUse({ transactionId: id, latest: card?.last_tx_id ?? null });
       const t = now();
-      await trx.updateTable('ledger_transactions').set({ state: 'CANCELLED', updated_at: t }).where('id', '=', tx.id).execute();
+      await trx.updateTable('ledger_transactions').set({ state: ACTIONS['cancel-reissue'].to, updated_at: t }).where('id', '=', tx.id).execute();
       const row = await this.insertTx(trx, {
         op: 'cancel_reissue', i: { actor: i.actor, maker: tx.maker, cardType: tx.card_type, idem: i.idem, decorate: i.decorate },
         cardNo: tx.card_no, gas: 0, count: tx.count, meterKind: tx.meter_kind, seqLive: 0, cardBefore: card, refId: tx.id,
@@ -427,9 +427,9 @@ export class LedgerStore {
   async confirm(id: string, verdict: Verdict, idem?: Idem, readBack?: string): Promise<WriteResult> {
     return this.write(verdict.ok ? idem : undefined, async (trx) => {
       const tx = await this.mustTx(trx, id);
-      if (tx.state === 'CONFIRMED' && verdict.ok) return this.snapshot(tx);
-      if (!LIVE_STATES.includes(tx.state)) {
-        const hint = tx.state === 'REWRITTEN' ? { nextStep: 'confirm-rewrite', hint: 'confirm the rewrite transaction that replaced this one' } : {};
+      if (tx.state === ACTIONS.confirm.settledIn && verdict.ok) return this.snapshot(tx);
+      if (!allows('confirm', tx.state, tx.base_op)) {
+        const hint = tx.state === REWRITTEN_HINT.state ? { nextStep: REWRITTEN_HINT.nextStep, hint: REWRITTEN_HINT.hint } : {};
         throw TransactionState({ transactionId: id, state: tx.state, ...hint }, {
           zh: `交易状态为 ${tx.state}，不能确认`, en: `the transaction is ${tx.state} and cannot be confirmed`,
         });
@@ -437,7 +437,7 @@ export class LedgerStore {
       const t = now();
       if (verdict.ok) {
         await trx.updateTable('ledger_transactions')
-          .set({ state: 'CONFIRMED', confirmed_at: t, updated_at: t, error_code: null, error_message: null, ...(readBack !== undefined ? { read_back: readBack } : {}) })
+          .set({ state: ACTIONS.confirm.to, confirmed_at: t, updated_at: t, error_code: null, error_message: null, ...(readBack !== undefined ? { read_back: readBack } : {}) })
           .where('id', '=', id).execute();
         const card = tx.card_no ? await this.card(tx.maker, tx.card_no, trx) : undefined;
         if (card && card.pending_tx_id === id) await this.bumpCard(trx, card, { pending_tx_id: null });
@@ -455,10 +455,10 @@ export class LedgerStore {
   private async pendingGuard(db: Db, card: LedgerCardRow): Promise<void> {
     if (!card.pending_tx_id) return;
     const p = await this.tx(card.pending_tx_id, db);
-    if (p && LIVE_STATES.includes(p.state)) {
+    if (p && isLive(p.state)) {
       throw LastWriteUnconfirmed({
         transactionId: p.id, state: p.state, operation: p.base_op,
-        nextStep: ['confirm', 'rewrite', 'reverse'],
+        nextStep: nextStepsFor('unsettled'),
         links: { confirm: `/v1/transactions/${p.id}/confirm`, rewrite: `/v1/transactions/${p.id}/rewrite`, reverse: `/v1/transactions/${p.id}/reverse` },
       });
     }
@@ -654,6 +654,11 @@ interface StoredResult {
   body: Record<string, unknown>;
   keys: { oldKey: string | null; newKey: string | null } | null;
   transactionId: string | null;
+}
+
+/** The card row as the state machine's card rule reads it (core/ledger/tx-states.ts). */
+function cardOf(card: LedgerCardRow): { pending: string | null; last: string | null } {
+  return { pending: card.pending_tx_id, last: card.last_tx_id };
 }
 
 /** Imported as lost, blacklisted or retired in the old system: never sold onto (a lost card may be reissued). */

@@ -6,10 +6,9 @@
 import { sql } from 'kysely';
 import { Gauge, type Registry } from 'prom-client';
 import type { MeterHubDatabase } from '../db/database.ts';
-import type { TxState } from '../ledger/ledger-schema.ts';
+import { TX_STATES } from '../ledger/tx-states.ts';
 import { Source, type CollectorStatus } from './collector-status.ts';
 
-export const TX_STATES: readonly TxState[] = ['PREPARED', 'CONFIRMED', 'FAILED', 'REVERSED', 'REWRITTEN', 'CANCELLED'];
 
 export interface LedgerCounts {
   byState: Map<string, number>;

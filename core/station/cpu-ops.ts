@@ -11,20 +11,25 @@
  * read the card first and are checked by the server again (confirm · retry · rewrite 掉气补气 · reverse 冲正).
  * No local journal: every fact a recovery needs (operation, card number, gas, count) is on the server.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CardDriver } from '../driver/card-driver.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
+import { LedgerCardNotFound } from '../ledger/ledger-errors.ts';
+import { isLive, recoveryFor, type RecoveryAction, type StationSituation } from '../ledger/tx-states.ts';
+import { CardUnknown } from '../plugins/plugin-errors.ts';
 import { STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
-import { CentralClient, type ServerWrite } from './central-client.ts';
-import type { RecoveryAction } from './operator-messages.ts';
+import type { CentralClient, ServerWrite } from './central-client.ts';
 import type { ReaderDriver, SamSlot } from './readers/reader-driver.ts';
 import {
-  StationBadInput, StationCardNotBlank, StationConfirmPending, StationConfirmRefused, StationCpuRefused, StationNeedsSupervisor,
-  StationNoCard, StationNoCpuPlugin, StationNotUserCard, StationPsamMissing, StationRecoveryRefused, StationWriteFailed,
+  StationBadInput, StationCardNotBlank, StationCpuRefused, StationNoCard, StationNoCpuPlugin, StationNotUserCard, StationPsamMissing,
+  StationRecoveryRefused, StationWriteFailed,
 } from './station-errors.ts';
 import type { OperationProgress } from './station-events.ts';
+import {
+  adminCall, confirmOnServer, doneMessage, prepareOnServer, sha, UnansweredPrepares, writeReadBackConfirm,
+  type ConfirmFamily, type PrepareRequest, type RecoverResult, type RecoveryDone, type WriteDone, type WriteFamily,
+} from './write-flow.ts';
 
 /** gascard.h: maker-defined code the stand-in (and our catalogue) use for "PSAM not present". */
 export const RC_PSAM_MISSING = -100;
@@ -83,7 +88,35 @@ interface CpuTx {
 /** What is known about the card after a write that did not finish. */
 type CpuCardState = 'not-written' | 'unknown' | 'written-unverified';
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** A CPU card's server PREPARE: the ledger row only (no card data or keys); the maker library writes at the station. */
+export function cpuPrepare(body: Record<string, unknown> & { operation: string }): PrepareRequest {
+  return {
+    path: '/v1/cards/cpu/prepare', body, keyName: `cpu-${body.operation}`,
+    summary: (r) => ({ transactionId: r.transactionId, state: r.state, count: r.count }),
+  };
+}
+
+/** How a CPU card's confirm errors read (the card is read back through the maker library). */
+export const CPU_CONFIRM: ConfirmFamily<CpuTx, CpuView> = {
+  transactionId: (tx) => tx.transactionId,
+  body: (rb) => ({ body: { readBack: rb }, keyText: JSON.stringify(rb) }),
+  details: { cardType: 'cpu' },
+  pending: 'confirmPending',
+  refused: 'cpuConfirmRefused',
+  pendingText: (id) => ({
+    zh: `CPU 卡已写好，但中心服务器暂时无法确认；台账交易 ${id} 仍为 PREPARED。网络恢复后请执行确认（recover confirm），不要重新售气`,
+    en: `the CPU card is written but the server could not be told; ledger transaction ${id} is PREPARED. When the network is back run recover confirm; do not sell again`,
+  }),
+  refusedText: (e, id) => ({
+    zh: `${e.zh}；交易 ${id} 为 FAILED：请掉气补气（rewrite，表厂库按同样的值再写一次），或确认卡上没有这次写入后冲正（reverse）`,
+    en: `${e.en}; transaction ${id} is FAILED: rewrite it (the library writes the same values again) or, if the card does not show it, reverse it`,
+  }),
+};
+
+/** Which recoveries a CPU card's state after an unfinished write allows (core/ledger/tx-states.ts). */
+const CPU_SITUATION: Record<CpuCardState, StationSituation> = {
+  'not-written': 'cpuNotWritten', unknown: 'cpuUnknown', 'written-unverified': 'cpuWrittenUnverified',
+};
 
 const FN: Record<CpuOp, string> = {
   issue: 'WriteNewCpuCard', reissue: 'WriteNewCpuCard', purchase: 'BuyCpuCard', refund: 'BuyCpuCard', format: 'FormatCpuCard', tool: 'MakeToolCpu',
@@ -91,7 +124,7 @@ const FN: Record<CpuOp, string> = {
 
 export class CpuCardOps {
   /** Idempotency keys of prepares that got no answer, reused when the operator repeats the same request. */
-  private readonly unanswered = new Map<string, { key: string; at: number }>();
+  private readonly unanswered = new UnansweredPrepares();
 
   constructor(private readonly d: CpuOpsDeps) {}
 
@@ -133,7 +166,7 @@ export class CpuCardOps {
     try {
       return await p.step('identify', () => this.lib(() => this.d.host.identify('cpu', String(this.d.com))));
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'CARD_UNKNOWN') return null;
+      if (CardUnknown.is(e)) return null;
       throw e;
     }
   }
@@ -198,7 +231,7 @@ export class CpuCardOps {
         pendingTransactionId: row.pendingTransaction?.transactionId ?? null,
       };
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'LEDGER_CARD_NOT_FOUND') return { known: false, where: 'central-server' };
+      if (LedgerCardNotFound.is(e)) return { known: false, where: 'central-server' };
       return { known: null, where: 'central-server', error: isMeterHubError(e) ? e.code : 'ERROR' };
     }
   }
@@ -212,7 +245,7 @@ export class CpuCardOps {
 
   // ------------------------------------------------------------------------------------------- operations
 
-  async issue(p: OperationProgress, b: { maker: string; cardNo: string; gas: number; meterKind: number }, reissue = false): Promise<Record<string, unknown>> {
+  async issue(p: OperationProgress, b: { maker: string; cardNo: string; gas: number; meterKind: number }, reissue = false): Promise<WriteDone> {
     await this.assertPsam(p);
     const id = await this.identify(p);
     if (id) throw StationCardNotBlank({ maker: id.maker, kind: id.kind });
@@ -222,25 +255,25 @@ export class CpuCardOps {
     return this.write(p, tx, driver);
   }
 
-  async purchase(p: OperationProgress, b: { gas: number }): Promise<Record<string, unknown>> {
+  async purchase(p: OperationProgress, b: { gas: number }): Promise<WriteDone> {
     const c = await this.userCard(p);
     const tx = await this.prepare(p, { operation: 'purchase', maker: c.maker, cardNo: c.cardNo, gas: b.gas, observed: observedOf(c) });
     return this.write(p, tx, c.driver);
   }
 
-  async refund(p: OperationProgress): Promise<Record<string, unknown>> {
+  async refund(p: OperationProgress): Promise<WriteDone> {
     const c = await this.userCard(p);
     const tx = await this.prepare(p, { operation: 'refund', maker: c.maker, cardNo: c.cardNo, observed: observedOf(c) });
     return this.write(p, tx, c.driver);
   }
 
-  async format(p: OperationProgress): Promise<Record<string, unknown>> {
+  async format(p: OperationProgress): Promise<WriteDone> {
     const c = await this.userCard(p);
     const tx = await this.prepare(p, { operation: 'format', maker: c.maker, cardNo: c.cardNo, observed: observedOf(c) });
     return this.write(p, tx, c.driver);
   }
 
-  async tool(p: OperationProgress, b: { maker: string; tool: string; params?: Record<string, string> | undefined }): Promise<Record<string, unknown>> {
+  async tool(p: OperationProgress, b: { maker: string; tool: string; params?: Record<string, string> | undefined }): Promise<WriteDone> {
     await this.assertPsam(p);
     const id = await this.identify(p);
     if (id) throw StationCardNotBlank({ maker: id.maker, kind: id.kind });
@@ -258,19 +291,7 @@ export class CpuCardOps {
 
   /** Server PREPARE with an Idempotency-Key that survives an unanswered attempt (a repeat gets the same row). */
   private async prepare(p: OperationProgress, body: Record<string, unknown> & { operation: CpuOp; maker: string }): Promise<CpuTx> {
-    const h = sha(JSON.stringify(body));
-    const now = Date.now();
-    for (const [k, v] of this.unanswered) if (now - v.at > 10 * 60_000) this.unanswered.delete(k);
-    const key = this.unanswered.get(h)?.key ?? CentralClient.newIdempotencyKey(`cpu-${body.operation}`);
-    let w: ServerWrite;
-    try {
-      w = await p.step('server-prepare', () => this.d.central.call<ServerWrite>('POST', '/v1/cards/cpu/prepare', { body, idempotencyKey: key }),
-        (r) => ({ transactionId: r.transactionId, state: r.state, count: r.count }));
-    } catch (e) {
-      if (isMeterHubError(e) && e.code === 'STATION_SERVER_UNREACHABLE') this.unanswered.set(h, { key, at: now });
-      throw e;
-    }
-    this.unanswered.delete(h);
+    const w = await prepareOnServer(p, this.d.central, this.unanswered, cpuPrepare(body));
     const tx = txOf(w);
     // The library is about to be driven with these values: they must be what was asked.
     const asked = body as { cardNo?: string; gas?: number };
@@ -300,48 +321,37 @@ export class CpuCardOps {
   }
 
   /** Library write, read back through the library, confirm on the server. */
-  private async write(p: OperationProgress, tx: CpuTx, driver: CardDriver): Promise<Record<string, unknown>> {
-    const fn = FN[tx.op];
-    let rc: number;
-    try {
-      rc = (await p.step('write-card', () => this.lib(this.call(driver, tx)))).rc;
-    } catch (e) {
-      // The library crashed or hung: whether it wrote is unknown until the card is read again.
-      throw this.unfinished(tx, 'unknown', 'write-card', e);
-    }
-    if (rc !== 0) throw this.unfinished(tx, 'not-written', 'write-card', await this.refused(driver, tx.maker, fn, rc));
-    let rb: CpuView;
-    try {
-      rb = await p.step('read-back', () => this.view(driver, tx.maker));
-    } catch (e) {
-      throw this.unfinished(tx, 'written-unverified', 'read-back', e);
-    }
-    const confirmed = await this.confirm(p, tx, rb);
+  private async write(p: OperationProgress, tx: CpuTx, driver: CardDriver): Promise<WriteDone> {
+    const confirmed = await writeReadBackConfirm(p, this.d.central, this.family(driver), tx);
     return this.result(tx, confirmed.state);
   }
 
-  private async confirm(p: OperationProgress, tx: CpuTx, rb: CpuView): Promise<{ state: string }> {
-    try {
-      return await p.step('confirm', () => this.d.central.call<{ state: string }>('POST', `/v1/transactions/${tx.transactionId}/confirm`,
-        { body: { readBack: rb }, idempotencyKey: `station-confirm-${tx.transactionId}-${sha(JSON.stringify(rb)).slice(0, 16)}` }), (t) => ({ state: t.state }));
-    } catch (e) {
-      if (!isMeterHubError(e)) throw e;
-      if (e.code === 'STATION_SERVER_UNREACHABLE') {
-        const recovery: RecoveryAction[] = ['confirm'];
-        throw StationConfirmPending({ transactionId: tx.transactionId, ledgerState: 'PREPARED', cardType: 'cpu', cardState: 'written-verified', recovery }, {
-          zh: `CPU 卡已写好，但中心服务器暂时无法确认；台账交易 ${tx.transactionId} 仍为 PREPARED。网络恢复后请执行确认（recover confirm），不要重新售气`,
-          en: `the CPU card is written but the server could not be told; ledger transaction ${tx.transactionId} is PREPARED. When the network is back run recover confirm; do not sell again`,
-        });
-      }
-      if (e.code === 'WRITE_VERIFY_FAILED') {
-        const recovery: RecoveryAction[] = ['rewrite', 'reverse', 'confirm'];
-        throw StationConfirmRefused({ ...e.details, transactionId: tx.transactionId, ledgerState: 'FAILED', cardType: 'cpu', cardState: 'written-unverified', recovery }, {
-          zh: `${e.zh}；交易 ${tx.transactionId} 为 FAILED：请掉气补气（rewrite，表厂库按同样的值再写一次），或确认卡上没有这次写入后冲正（reverse）`,
-          en: `${e.en}; transaction ${tx.transactionId} is FAILED: rewrite it (the library writes the same values again) or, if the card does not show it, reverse it`,
-        });
-      }
-      throw e;
-    }
+  /** The CPU family of the write flow: the maker library writes with the server's values and reads the card back. */
+  private family(driver: CardDriver): WriteFamily<CpuTx, CpuView> {
+    return {
+      write: async (p, tx) => {
+        let rc: number;
+        try {
+          rc = (await p.step('write-card', () => this.lib(this.call(driver, tx)))).rc;
+        } catch (e) {
+          // The library crashed or hung: whether it wrote is unknown until the card is read again.
+          throw this.unfinished(tx, 'unknown', 'write-card', e);
+        }
+        if (rc !== 0) throw this.unfinished(tx, 'not-written', 'write-card', await this.refused(driver, tx.maker, FN[tx.op], rc));
+      },
+      readBack: async (p, tx) => {
+        try {
+          return await p.step('read-back', () => this.view(driver, tx.maker));
+        } catch (e) {
+          throw this.unfinished(tx, 'written-unverified', 'read-back', e);
+        }
+      },
+      confirm: CPU_CONFIRM,
+    };
+  }
+
+  private confirm(p: OperationProgress, tx: CpuTx, rb: CpuView): Promise<{ state: string }> {
+    return confirmOnServer(p, this.d.central, CPU_CONFIRM, tx, rb);
   }
 
   /** The operator's message for a write that did not finish; the transaction stays PREPARED on the server. */
@@ -349,25 +359,22 @@ export class CpuCardOps {
     const cause = isMeterHubError(e) ? e : null;
     const id = tx.transactionId;
     const ledger = { zh: `台账交易 ${id} 为“已准备（PREPARED）”，未确认`, en: `ledger transaction ${id} is PREPARED (not confirmed)` };
-    let recovery: RecoveryAction[];
+    const recovery: RecoveryAction[] = recoveryFor(CPU_SITUATION[cardState]);
     let card: { zh: string; en: string };
     let next: { zh: string; en: string };
     if (cardState === 'not-written') {
-      recovery = ['retry', 'reverse'];
       card = { zh: `表厂库拒绝了写卡（${cause?.zh ?? '?'}），据表厂库返回卡片没有被写入`, en: `the maker library refused the write (${cause?.en ?? '?'}); per the library the card was not written` };
       next = {
         zh: '排除原因后把同一张卡留在读卡器中重试（retry，同一笔交易），或冲正（reverse，工作站先读卡核实卡上没有这次写入）',
         en: 'fix the cause and, with the same card in the reader, retry (same transaction), or reverse it (the station reads the card first to show the write is not on it)',
       };
     } else if (cardState === 'unknown') {
-      recovery = ['confirm', 'rewrite', 'reverse'];
       card = { zh: `表厂库在写卡过程中崩溃或无响应（${cause?.code ?? '?'}），卡上是否已写入未知`, en: `the maker library crashed or hung during the write (${cause?.code ?? '?'}); whether the card was written is unknown` };
       next = {
         zh: '请把同一张卡留在读卡器中，先确认（confirm：读卡核对，写好了即确认）；卡上没有这次写入时掉气补气（rewrite）或冲正（reverse）。不要重新售气',
         en: 'keep the same card in the reader and confirm first (the card is read and, if written, confirmed); if the write is not on it, rewrite or reverse. Do not sell again',
       };
     } else {
-      recovery = ['confirm', 'rewrite'];
       card = { zh: `表厂库已完成写卡，但读回失败（${cause?.code ?? '?'}）`, en: `the maker library finished the write but the read-back failed (${cause?.code ?? '?'})` };
       next = {
         zh: '请把同一张卡留在读卡器中确认（confirm）；读回不符时掉气补气（rewrite）。不要重新售气',
@@ -382,18 +389,12 @@ export class CpuCardOps {
     }, { zh: `${card.zh}；${ledger.zh}。${next.zh}。`, en: `${card.en}; ${ledger.en}. ${next.en}.` });
   }
 
-  private result(tx: CpuTx, state: string): Record<string, unknown> {
-    const what: Record<string, [string, string]> = {
-      issue: ['发卡成功', 'Card issued'], reissue: ['补卡成功', 'Replacement card issued'], purchase: ['购气成功', 'Gas sold'],
-      refund: ['退气成功', 'Gas refunded'], format: ['擦卡成功', 'Card formatted'], tool: ['工具卡制作成功', 'Tool card made'],
-      rewrite: ['掉气补气成功', 'Re-delivered (rewrite)'],
-    };
-    const [zh, en] = what[tx.operation] ?? ['写卡成功', 'Card written'];
+  private result(tx: CpuTx, state: string): WriteDone {
     return {
       ok: true, operation: tx.operation, transactionId: tx.transactionId, state, ledger: 'central-server', cardType: 'cpu',
       maker: tx.maker, cardNo: tx.cardNo, gas: tx.gas, count: tx.count, meterKind: tx.meterKind,
-      ...(tx.standIn ? { standIn: true, library: STAND_IN_LABEL } : {}), ...(tx.tool ? { tool: tx.tool } : {}),
-      message: { zh: `${zh}；台账交易 ${tx.transactionId} 已确认`, en: `${en}; ledger transaction ${tx.transactionId} confirmed` },
+      ...(tx.standIn ? { standIn: true as const, library: STAND_IN_LABEL } : {}), ...(tx.tool ? { tool: tx.tool } : {}),
+      message: doneMessage(tx.operation, tx.transactionId),
     };
   }
 
@@ -418,10 +419,10 @@ export class CpuCardOps {
    * Rewrite and reverse go with the station's own token (the server allows a counter its own transactions);
    * `supervisorToken` overrides it for another token's transaction.
    */
-  async recover(p: OperationProgress, b: { transactionId: string; action: string; supervisorToken?: string | undefined }): Promise<Record<string, unknown>> {
+  async recover(p: OperationProgress, b: { transactionId: string; action: string; supervisorToken?: string | undefined }): Promise<RecoverResult> {
     const id = b.transactionId;
     const tx = txOf(await p.step('server-transaction', () => this.d.central.call<ServerWrite>('GET', `/v1/transactions/${encodeURIComponent(id)}`)));
-    if (!['PREPARED', 'FAILED'].includes(tx.state)) {
+    if (!isLive(tx.state)) {
       throw StationRecoveryRefused({ transactionId: id, state: tx.state, recovery: [] }, {
         zh: `交易状态为 ${tx.state}，无需恢复`, en: `the transaction is ${tx.state}; there is nothing to recover`,
       });
@@ -446,7 +447,7 @@ export class CpuCardOps {
         this.assertOwnCard(tx, card);
         let next = tx;
         if (b.action === 'rewrite') {
-          next = txOf(await p.step('server-rewrite', () => this.adminCall<ServerWrite>(`/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
+          next = txOf(await p.step('server-rewrite', () => adminCall<ServerWrite>(this.d.central, `/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
             (r) => ({ transactionId: r.transactionId })));
           p.note('ledger', 'ok', { transactionId: next.transactionId, state: 'PREPARED', replaces: id });
         }
@@ -454,7 +455,7 @@ export class CpuCardOps {
         return { ...r, action: b.action, ...(next.transactionId !== id ? { replacedTransactionId: id } : {}) };
       }
       case 'reverse': {
-        const r = await p.step('server-reverse', () => this.adminCall<{ state: string }>(`/v1/transactions/${id}/reverse`, token, { readBack: card }, `station-reverse-${id}-${sha(JSON.stringify(card)).slice(0, 12)}`),
+        const r = await p.step('server-reverse', () => adminCall<{ state: string }>(this.d.central, `/v1/transactions/${id}/reverse`, token, { readBack: card }, `station-reverse-${id}-${sha(JSON.stringify(card)).slice(0, 12)}`),
           (t) => ({ state: t.state }));
         return {
           ok: true, action: 'reverse', transactionId: id, state: r.state, cardType: 'cpu', cardSent: true,
@@ -479,18 +480,7 @@ export class CpuCardOps {
     }
   }
 
-  private async adminCall<T>(path: string, token: string | undefined, body: unknown, key: string): Promise<T> {
-    try {
-      return await this.d.central.call<T>('POST', path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
-    } catch (e) {
-      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
-        throw StationNeedsSupervisor({ serverCode: e.code });
-      }
-      throw e;
-    }
-  }
-
-  private recovered(action: string, tx: CpuTx, state: string): Record<string, unknown> {
+  private recovered(action: string, tx: CpuTx, state: string): RecoveryDone {
     return {
       ok: true, action, transactionId: tx.transactionId, state, cardType: 'cpu', maker: tx.maker, cardNo: tx.cardNo, gas: tx.gas, count: tx.count,
       message: { zh: `交易 ${tx.transactionId} 已读卡核对并确认`, en: `Transaction ${tx.transactionId} checked against the card and confirmed` },

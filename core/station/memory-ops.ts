@@ -8,11 +8,12 @@
  * Any failure leaves a PendingWrite and an operator message saying exactly what state the card and the
  * ledger are in; `recover` offers what the ledger allows (retry / rewrite 掉气补气 / reverse 冲正 / confirm).
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
+import { CardUnknown } from '../plugins/plugin-errors.ts';
+import { ACTIONS, isLive, recoveryFor } from '../ledger/tx-states.ts';
 import { assertSameCard, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
-import { CentralClient, type ServerWrite } from './central-client.ts';
+import type { CentralClient, ServerWrite } from './central-client.ts';
 import { toHex } from './chips/hex.ts';
 import { confirmPendingMessage, writeFailureMessage } from './operator-messages.ts';
 import type { PendingWrite, PendingWrites } from './pending-writes.ts';
@@ -21,10 +22,13 @@ import { FACTORY_SC_102 } from './readers/card-keys.ts';
 import type { ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderCardLocked, ReaderWrongPassword } from './readers/reader-errors.ts';
 import {
-  StationBadInput, StationCardNotBlank, StationConfirmPending, StationConfirmRefused, StationNeedsSupervisor, StationNoPending,
-  StationNotUserCard, StationPasswordBlocked, StationRecoveryRefused, StationWriteFailed,
+  StationBadInput, StationCardNotBlank, StationNoPending, StationNotUserCard, StationPasswordBlocked, StationRecoveryRefused, StationWriteFailed,
 } from './station-errors.ts';
 import type { OperationProgress } from './station-events.ts';
+import {
+  adminCall, confirmOnServer, doneMessage, prepareOnServer, sha, UnansweredPrepares, writeReadBackConfirm,
+  type ConfirmFamily, type PrepareRequest, type RecoverResult, type RecoveryDone, type ReverseDone, type WriteDone, type WriteFamily,
+} from './write-flow.ts';
 
 export interface MemoryOpsDeps {
   reader: ReaderDriver;
@@ -59,31 +63,48 @@ interface MemoryRead {
   fingerprint: string;
 }
 
-export interface OperationResult {
-  ok: true;
-  operation: string;
-  transactionId: string;
-  state: string;
-  cardType: string;
-  maker: string;
-  cardNo: string | null;
-  gas: number | null;
-  count: number | null;
-  meterKind: number | null;
-  standIn?: boolean;
-  message: { zh: string; en: string };
-  [k: string]: unknown;
+/** A memory-card write's result (the one typed result of the station's write flow, core/station/write-flow.ts). */
+export type OperationResult = WriteDone;
+
+/** A memory card's server PREPARE: the server computes the card data and keys (POST /v1/cards/<operation>). */
+export function memoryPrepare(path: string, body: Record<string, unknown>): PrepareRequest {
+  return { path, body, keyName: path.split('/').pop() ?? 'op', summary: (r) => ({ transactionId: r.transactionId, state: r.state }) };
 }
 
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** How a memory card's confirm errors read; the card state and recoveries are kept on the pending write. */
+export function memoryConfirm(pending: PendingWrites): ConfirmFamily<PendingWrite, string> {
+  return {
+    transactionId: (pw) => pw.transactionId,
+    body: (data) => ({ body: { data }, keyText: data }),
+    details: {},
+    pending: 'confirmPending',
+    refused: 'memoryConfirmRefused',
+    pendingText: (id) => {
+      const { zh, en } = confirmPendingMessage(id);
+      return { zh, en };
+    },
+    refusedText: (e, id) => ({
+      zh: `${e.zh}；交易 ${id} 为 FAILED，可重试写卡（retry）、掉气补气（rewrite）或冲正（reverse）`,
+      en: `${e.en}; transaction ${id} is FAILED: retry, rewrite or reverse it`,
+    }),
+    onConfirmed: (pw) => pending.delete(pw.transactionId),
+    onUnconfirmed: (pw, cardState, recovery) => {
+      if (cardState === 'written-unverified') pw.cardState = cardState;
+      pw.recovery = recovery;
+    },
+  };
+}
 
 export class MemoryCardOps {
   /** Cards (by fingerprint) that refused a password in this session: never checked again blindly. */
   private readonly blocked = new Map<string, { attemptsLeft: number | undefined; at: string }>();
-  /** Idempotency keys of server calls that got no answer, reused when the operator repeats the same request. */
-  private readonly unanswered = new Map<string, { key: string; at: number }>();
+  /** Idempotency keys of prepares that got no answer, reused when the operator repeats the same request. */
+  private readonly unanswered = new UnansweredPrepares();
+  private readonly confirmFamily: ConfirmFamily<PendingWrite, string>;
 
-  constructor(private readonly d: MemoryOpsDeps) {}
+  constructor(private readonly d: MemoryOpsDeps) {
+    this.confirmFamily = memoryConfirm(d.pending);
+  }
 
   // ------------------------------------------------------------------------------------------- reading
 
@@ -110,7 +131,7 @@ export class MemoryCardOps {
     try {
       return await this.d.central.call<Identity>('POST', '/v1/cards/identify', { body: { cardType, data } });
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'CARD_UNKNOWN') return null;
+      if (CardUnknown.is(e)) return null;
       throw e;
     }
   }
@@ -229,32 +250,15 @@ export class MemoryCardOps {
   private async ledgerCount(maker: string, cardNo: string): Promise<number> {
     const h = await this.d.central.call<{ transactions: Array<{ count: number | null; state: string }> }>(
       'GET', `/v1/transactions?maker=${encodeURIComponent(maker)}&cardNo=${encodeURIComponent(cardNo)}`);
-    const counts = h.transactions.filter((t) => ['PREPARED', 'CONFIRMED', 'FAILED'].includes(t.state) && typeof t.count === 'number').map((t) => t.count as number);
+    const counts = h.transactions.filter((t) => (isLive(t.state) || t.state === ACTIONS.confirm.to) && typeof t.count === 'number').map((t) => t.count as number);
     // No history: the server explains (CARD_NOT_IN_LEDGER) when asked with count 1.
     return counts.length ? Math.max(...counts) : 1;
   }
 
-  private idemFor(path: string, body: unknown): string {
-    const h = sha(JSON.stringify([path, body]));
-    const now = Date.now();
-    for (const [k, v] of this.unanswered) if (now - v.at > 10 * 60_000) this.unanswered.delete(k);
-    return this.unanswered.get(h)?.key ?? CentralClient.newIdempotencyKey(path.split('/').pop() ?? 'op');
-  }
-
   /** Steps 2-7. */
-  private async serverThenWrite(p: OperationProgress, m: MemoryRead, method: string, path: string, body: Record<string, unknown>, o: { format?: boolean } = {}): Promise<OperationResult> {
+  private async serverThenWrite(p: OperationProgress, m: MemoryRead, _method: 'POST', path: string, body: Record<string, unknown>, o: { format?: boolean } = {}): Promise<OperationResult> {
     this.assertNotBlocked(m.fingerprint);
-    const key = this.idemFor(path, body);
-    const bodyHash = sha(JSON.stringify([path, body]));
-    let w: ServerWrite;
-    try {
-      w = await p.step('server-prepare', () => this.d.central.call<ServerWrite>(method, path, { body, idempotencyKey: key }),
-        (r) => ({ transactionId: r.transactionId, state: r.state }));
-    } catch (e) {
-      if (isMeterHubError(e) && e.code === 'STATION_SERVER_UNREACHABLE') this.unanswered.set(bodyHash, { key, at: Date.now() });
-      throw e;
-    }
-    this.unanswered.delete(bodyHash);
+    const w = await prepareOnServer(p, this.d.central, this.unanswered, memoryPrepare(path, body));
     if (!w.oldKey || (!o.format && !w.data)) throw StationBadInput({ field: 'server answer' }, { zh: '服务器应答缺少卡数据或密码', en: 'the server answer lacks card data or keys' });
     const pw: PendingWrite = {
       transactionId: w.transactionId, operation: w.operation, cardType: m.cardType, maker: w.maker, cardNo: w.cardNo,
@@ -267,7 +271,21 @@ export class MemoryCardOps {
     return this.result(pw, w);
   }
 
-  private async writeAndConfirm(p: OperationProgress, pw: PendingWrite, o: { fingerprint?: string; recovering?: boolean }): Promise<Record<string, unknown>> {
+  private async writeAndConfirm(p: OperationProgress, pw: PendingWrite, o: { fingerprint?: string; recovering?: boolean }): Promise<{ state: string }> {
+    return writeReadBackConfirm(p, this.d.central, this.family(o), pw);
+  }
+
+  /** The memory family of the write flow: card-io writes what the server computed; the read-back is the raw card. */
+  private family(o: { fingerprint?: string; recovering?: boolean }): WriteFamily<PendingWrite, string> {
+    return {
+      write: (p, pw) => this.writeCard(p, pw, o),
+      readBack: (p, pw) => p.step('read-back', () => this.readBack(pw)),
+      confirm: this.confirmFamily,
+    };
+  }
+
+  /** Steps 3-6: the same card, then the write (password checked once); a failure throws the operator's message. */
+  private async writeCard(p: OperationProgress, pw: PendingWrite, o: { fingerprint?: string; recovering?: boolean }): Promise<void> {
     const allowTarget = o.recovering && pw.data ? pw.data : undefined;
     // Step 3 (part): the same card is still in the reader (a swap is caught here, before any password check).
     try {
@@ -293,7 +311,6 @@ export class MemoryCardOps {
     if (r.passwordChanged) pw.passwordChanged = true;
     if (!r.ok) this.fail(pw, r, o.fingerprint);
     pw.cardState = 'written-verified';
-    return this.confirm(p, pw);
   }
 
   /** Records the failure on the pending write and throws the operator's message. */
@@ -333,51 +350,25 @@ export class MemoryCardOps {
     return raw.data;
   }
 
-  private async confirm(p: OperationProgress, pw: PendingWrite): Promise<Record<string, unknown>> {
+  /** Read back, then confirm on the server (the card was written earlier, or just now). */
+  private async confirm(p: OperationProgress, pw: PendingWrite): Promise<{ state: string }> {
     const data = await p.step('read-back', () => this.readBack(pw));
-    try {
-      const tx = await p.step('confirm', () => this.d.central.call<Record<string, unknown>>('POST', `/v1/transactions/${pw.transactionId}/confirm`,
-        { body: { data }, idempotencyKey: `station-confirm-${pw.transactionId}-${sha(data).slice(0, 16)}` }), (t) => ({ state: t.state }));
-      this.d.pending.delete(pw.transactionId);
-      return tx;
-    } catch (e) {
-      if (!isMeterHubError(e)) throw e;
-      if (e.code === 'STATION_SERVER_UNREACHABLE') {
-        const msg = confirmPendingMessage(pw.transactionId);
-        pw.recovery = msg.recovery;
-        throw StationConfirmPending({ transactionId: pw.transactionId, ledgerState: 'PREPARED', cardState: 'written-verified', recovery: msg.recovery }, { zh: msg.zh, en: msg.en });
-      }
-      if (e.code === 'WRITE_VERIFY_FAILED') {
-        pw.cardState = 'written-unverified';
-        pw.recovery = ['retry', 'rewrite', 'reverse'];
-        throw StationConfirmRefused({ ...e.details, transactionId: pw.transactionId, ledgerState: 'FAILED', cardState: 'written-unverified', recovery: pw.recovery }, {
-          zh: `${e.zh}；交易 ${pw.transactionId} 为 FAILED，可重试写卡（retry）、掉气补气（rewrite）或冲正（reverse）`,
-          en: `${e.en}; transaction ${pw.transactionId} is FAILED: retry, rewrite or reverse it`,
-        });
-      }
-      throw e;
-    }
+    return confirmOnServer(p, this.d.central, this.confirmFamily, pw, data);
   }
 
-  private result(pw: PendingWrite, w: ServerWrite, tx?: Record<string, unknown>): OperationResult {
-    const what: Record<string, [string, string]> = {
-      issue: ['发卡成功', 'Card issued'], reissue: ['补卡成功', 'Replacement card issued'], purchase: ['购气成功', 'Gas sold'],
-      refund: ['退气成功', 'Gas refunded'], format: ['擦卡成功', 'Card formatted'], tool: ['工具卡制作成功', 'Tool card made'],
-      rewrite: ['掉气补气成功', 'Re-delivered (rewrite)'],
-    };
-    const [zh, en] = what[w.operation] ?? ['写卡成功', 'Card written'];
+  private result(pw: PendingWrite, w: ServerWrite): OperationResult {
     return {
-      ok: true, operation: w.operation, transactionId: w.transactionId, state: (tx?.state as string | undefined) ?? 'CONFIRMED',
+      ok: true, operation: w.operation, transactionId: w.transactionId, state: 'CONFIRMED',
       cardType: pw.cardType, maker: w.maker, cardNo: w.cardNo, gas: w.gas, count: w.count, meterKind: w.meterKind,
-      ...(w.standIn ? { standIn: true, library: w.library } : {}),
+      ...(w.standIn ? { standIn: true as const, library: w.library } : {}),
       ...(w.tool ? { tool: w.tool } : {}),
-      message: { zh: `${zh}；台账交易 ${w.transactionId} 已确认`, en: `${en}; ledger transaction ${w.transactionId} confirmed` },
+      message: doneMessage(w.operation, w.transactionId),
     };
   }
 
   // ------------------------------------------------------------------------------------------- recovery
 
-  async recover(p: OperationProgress, b: { transactionId: string; action: string; supervisorToken?: string | undefined }): Promise<Record<string, unknown>> {
+  async recover(p: OperationProgress, b: { transactionId: string; action: string; supervisorToken?: string | undefined }): Promise<RecoverResult> {
     const pw = this.d.pending.get(b.transactionId);
     switch (b.action) {
       case 'retry': return this.retry(p, pw, b.transactionId);
@@ -390,26 +381,26 @@ export class MemoryCardOps {
 
   private refuseBlind(pw: PendingWrite): void {
     if (pw.causeCode === 'READER_WRONG_PASSWORD' || pw.causeCode === 'READER_CARD_LOCKED') {
-      throw StationRecoveryRefused({ transactionId: pw.transactionId, cardState: pw.cardState, recovery: ['reverse'] }, {
+      throw StationRecoveryRefused({ transactionId: pw.transactionId, cardState: pw.cardState, recovery: recoveryFor('memoryWrongPassword') }, {
         zh: '这张卡拒绝了密码，重试就是盲目再核对一次密码，不允许；请运维冲正（reverse）', en: 'the card refused the password; retrying would be a blind password retry — have ops reverse it',
       });
     }
     if (pw.cardState === 'written-password-unknown') {
-      throw StationRecoveryRefused({ transactionId: pw.transactionId, cardState: pw.cardState, recovery: [] }, {
+      throw StationRecoveryRefused({ transactionId: pw.transactionId, cardState: pw.cardState, recovery: recoveryFor('memoryPasswordUnknown') }, {
         zh: '卡密码可能只改了一部分，再写卡可能锁卡；请运维联系表厂处理', en: 'the card password may be half-changed; writing again may lock the card — ops must handle it with the maker',
       });
     }
   }
 
   /** Same transaction, same data and keys, onto the same physical card (the station still holds them). */
-  private async retry(p: OperationProgress, pw: PendingWrite | undefined, id: string): Promise<Record<string, unknown>> {
+  private async retry(p: OperationProgress, pw: PendingWrite | undefined, id: string): Promise<RecoveryDone> {
     if (!pw) throw StationNoPending({ transactionId: id });
     this.refuseBlind(pw);
     await this.writeAndConfirm(p, pw, { recovering: true });
     return this.recovered(pw, 'retry', id);
   }
 
-  private async recoverConfirm(p: OperationProgress, pw: PendingWrite | undefined, id: string): Promise<Record<string, unknown>> {
+  private async recoverConfirm(p: OperationProgress, pw: PendingWrite | undefined, id: string): Promise<RecoveryDone> {
     if (!pw) throw StationNoPending({ transactionId: id });
     if (pw.cardState !== 'written-verified') {
       throw StationRecoveryRefused({ transactionId: id, cardState: pw.cardState, recovery: pw.recovery }, { zh: '卡还没有写好，不能确认', en: 'the card is not written yet; it cannot be confirmed' });
@@ -420,9 +411,9 @@ export class MemoryCardOps {
   }
 
   /** 掉气补气 through the server: a new PREPARED transaction with the same data and keys, written and confirmed. */
-  private async rewrite(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string | undefined): Promise<Record<string, unknown>> {
+  private async rewrite(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string | undefined): Promise<RecoveryDone> {
     if (pw) this.refuseBlind(pw);
-    const w = await p.step('server-rewrite', () => this.adminCall<ServerWrite>('POST', `/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
+    const w = await p.step('server-rewrite', () => adminCall<ServerWrite>(this.d.central, `/v1/transactions/${id}/rewrite`, token, {}, `station-rewrite-${id}`),
       (r) => ({ transactionId: r.transactionId }));
     if (!w.oldKey) throw StationBadInput({ field: 'server answer' });
     let base = pw;
@@ -456,7 +447,7 @@ export class MemoryCardOps {
   }
 
   /** 冲正: only for a write that never reached the card; the card read-back goes along so the server can refuse. */
-  private async reverse(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string | undefined): Promise<Record<string, unknown>> {
+  private async reverse(p: OperationProgress, pw: PendingWrite | undefined, id: string, token: string | undefined): Promise<ReverseDone> {
     if (pw && pw.cardState !== 'untouched') {
       throw StationRecoveryRefused({ transactionId: id, cardState: pw.cardState, recovery: pw.recovery }, {
         zh: '卡上已有本次写卡的部分或全部数据，不能冲正；请重试（retry）或掉气补气（rewrite）',
@@ -469,7 +460,7 @@ export class MemoryCardOps {
       if (type === '4442' && (!pw || (await this.sameCard(pw)))) data = toHex(await this.d.reader.read4442(0, 256));
       if (type === '102' && pw && (await this.sameCard(pw)) && pw.causeCode !== 'READER_WRONG_PASSWORD' && pw.snapshot.data) data = pw.snapshot.data;
     } catch { /* no card or no reader: the server reverses on the ledger's word alone */ }
-    const tx = await p.step('server-reverse', () => this.adminCall<Record<string, unknown>>('POST', `/v1/transactions/${id}/reverse`, token, data ? { data } : {}, `station-reverse-${id}`),
+    const tx = await p.step('server-reverse', () => adminCall<{ state: string }>(this.d.central, `/v1/transactions/${id}/reverse`, token, data ? { data } : {}, `station-reverse-${id}`),
       (t) => ({ state: t.state }));
     this.d.pending.delete(id);
     return {
@@ -482,19 +473,7 @@ export class MemoryCardOps {
     try { await assertSameCard(this.d.reader, pw.snapshot); return true; } catch { return false; }
   }
 
-  /** Rewrite/reverse: the station's own token (the server allows a counter its own transactions) unless overridden. */
-  private async adminCall<T>(method: string, path: string, token: string | undefined, body: unknown, key: string): Promise<T> {
-    try {
-      return await this.d.central.call<T>(method, path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
-    } catch (e) {
-      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
-        throw StationNeedsSupervisor({ serverCode: e.code });
-      }
-      throw e;
-    }
-  }
-
-  private recovered(pw: PendingWrite, action: string, id: string): Record<string, unknown> {
+  private recovered(pw: PendingWrite, action: string, id: string): RecoveryDone {
     return {
       ok: true, action, transactionId: pw.transactionId, ...(pw.transactionId !== id ? { replacedTransactionId: id } : {}),
       state: 'CONFIRMED', cardType: pw.cardType, maker: pw.maker, cardNo: pw.cardNo,

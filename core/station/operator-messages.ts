@@ -3,9 +3,10 @@
  * the ledger, in Chinese and English, and which recoveries are possible. One table, so every failure
  * message is written and reviewed in one place (docs/station.md repeats it).
  */
+import { recoveryFor, type RecoveryAction } from '../ledger/tx-states.ts';
 import type { CardState, WriteStep } from './readers/card-io.ts';
 
-export type RecoveryAction = 'retry' | 'rewrite' | 'reverse' | 'confirm';
+export type { RecoveryAction };
 
 export interface OperatorMessage {
   zh: string;
@@ -59,19 +60,19 @@ export function writeFailureMessage(o: {
   let nextZh: string;
   let nextEn: string;
   if (wrongPassword) {
-    recovery = ['reverse'];
+    recovery = recoveryFor('memoryWrongPassword');
     nextZh = '请勿重试；请运维冲正（reverse）这笔交易，并核对该卡的密码来历';
     nextEn = 'do not retry; have ops reverse (冲正) this transaction and look into where this card\'s password came from';
   } else if (o.cardState === 'untouched') {
-    recovery = ['retry', 'reverse'];
+    recovery = recoveryFor('memoryUntouched');
     nextZh = '插回原来那张卡后可重试（retry，同一笔交易），或由运维冲正（reverse）';
     nextEn = 'put the same card back and retry (same transaction), or have ops reverse (冲正) it';
   } else if (o.cardState === 'written-password-unknown') {
-    recovery = [];
+    recovery = recoveryFor('memoryPasswordUnknown');
     nextZh = '不要再写这张卡（再核对密码可能锁卡）；请运维联系表厂处理该卡，交易保持未确认';
     nextEn = 'do not write this card again (another password check may lock it); ops must handle the card with the maker; the transaction stays unconfirmed';
   } else {
-    recovery = ['retry', 'rewrite'];
+    recovery = recoveryFor('memoryPartlyWritten');
     nextZh = '插回同一张卡后掉气补气：重试（retry，同一笔交易、同样数据），或由运维重写（rewrite）；不能冲正，因为卡上已有部分新数据';
     nextEn = 'put the same card back and re-deliver: retry (same transaction, same data) or have ops rewrite (掉气补气); do not reverse — part of the new data is on the card';
   }
@@ -86,7 +87,7 @@ export function confirmPendingMessage(transactionId: string): OperatorMessage {
   return {
     zh: `卡已写好并读回一致，但中心服务器暂时无法确认；台账交易 ${transactionId} 仍为 PREPARED。网络恢复后请执行确认（recover confirm），不要重新售气`,
     en: `The card is written and reads back correctly but the server could not be told; ledger transaction ${transactionId} is PREPARED. When the network is back run recover confirm; do not sell again`,
-    recovery: ['confirm'],
+    recovery: recoveryFor('confirmPending'),
   };
 }
 

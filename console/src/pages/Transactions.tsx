@@ -9,11 +9,11 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type OpsTx, type PluginInfo } from '../api.ts';
 import { useT, type StringKey } from '../i18n.ts';
 import { fmtTime } from '../format.ts';
+import { MENU_STATES, STATES as TX_STATE_RULES, TX_STATES } from '../../../core/ledger/tx-states.ts';
 
-const STATES = ['PREPARED', 'FAILED', 'CONFIRMED', 'REWRITTEN', 'REVERSED', 'CANCELLED'] as const;
-const STATE_COLOR: Record<string, string> = {
-  PREPARED: 'gold', FAILED: 'red', CONFIRMED: 'green', REWRITTEN: 'blue', REVERSED: 'default', CANCELLED: 'default',
-};
+/** States, their filter order and colours: the ledger's state machine table (core/ledger/tx-states.ts). */
+const STATES = MENU_STATES;
+const STATE_COLOR: Record<string, string> = Object.fromEntries(TX_STATES.map((s) => [s, TX_STATE_RULES[s].color]));
 
 interface Filters { cardNo?: string; maker?: string; state?: string[] }
 
