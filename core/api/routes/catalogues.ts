@@ -5,9 +5,9 @@ import { STAND_IN_LABEL } from '../../plugins/plugin-host.ts';
 import { PluginUnknown } from '../../plugins/plugin-errors.ts';
 import type { PluginHost } from '../../plugins/plugin-types.ts';
 import { authorize } from '../auth-hooks.ts';
-import * as S from '../schemas.ts';
+import { errorSchema, maker } from '../../wire/fields.ts';
 
-const params = { type: 'object', required: ['id'], properties: { id: S.maker } } as const;
+const params = { type: 'object', required: ['id'], properties: { id: maker } } as const;
 
 export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: PluginHost }): Promise<void> {
   const host = opts.pluginHost;
@@ -21,7 +21,7 @@ export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: 
 
   app.get('/v1/makers', {
     preHandler: pre,
-    schema: { tags, summary: '表厂列表 / Makers', response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema } },
+    schema: { tags, summary: '表厂列表 / Makers', response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema } },
   }, async () => ({
     makers: host.list().map((p) => ({
       id: p.id, name: p.name, cardTypes: p.cardTypes, enabled: p.enabled, standIn: p.standIn,
@@ -32,7 +32,7 @@ export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: 
 
   app.get<{ Params: { id: string } }>('/v1/makers/:id/return-codes', {
     preHandler: pre,
-    schema: { tags, summary: '表上返回码含义 / Meter return codes', params, response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema } },
+    schema: { tags, summary: '表上返回码含义 / Meter return codes', params, response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema } },
   }, async (req) => {
     const st = known(req.params.id);
     return { maker: st.id, standIn: st.standIn, returnCodes: host.returnCodes(st.id) };
@@ -40,7 +40,7 @@ export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: 
 
   app.get<{ Params: { id: string } }>('/v1/makers/:id/tool-cards', {
     preHandler: pre,
-    schema: { tags, summary: '工具卡种类 / Tool cards', params, response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema } },
+    schema: { tags, summary: '工具卡种类 / Tool cards', params, response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema } },
   }, async (req) => {
     const st = known(req.params.id);
     return { maker: st.id, standIn: st.standIn, toolCards: host.toolCards(st.id) };

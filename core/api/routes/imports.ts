@@ -12,7 +12,7 @@ import type { PluginHost } from '../../plugins/plugin-types.ts';
 import { NotFound } from '../../errors/common-errors.ts';
 import { authorize } from '../auth-hooks.ts';
 import { actorOf } from '../request-context.ts';
-import * as S from '../schemas.ts';
+import { errorSchema } from '../../wire/fields.ts';
 
 /** A city's card base as CSV is tens of MB; the global limit (64 KiB) is for card operations. */
 const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
@@ -39,7 +39,7 @@ export async function importRoutes(
           update: { type: 'boolean' },
         },
       },
-      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
+      response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -59,7 +59,7 @@ export async function importRoutes(
       params: {
         type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^imp_[0-9a-z_]{1,80}$' } },
       },
-      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
+      response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req) => {
     const row = await opts.database.db.selectFrom('import_batches').selectAll()
