@@ -10,6 +10,7 @@ import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
 import { DEFAULT_LIBRARY_KIND, isLibraryKind, LIBRARY_KINDS, type LibraryKind } from '../inspect/library-kind.ts';
 import type { PluginManifest, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 import { ManifestInvalid } from './plugin-errors.ts';
+import { isMakerId, MAKER_ID_PATTERN } from '../wire/patterns.ts';
 
 export const MANIFEST_FILE = 'meterhub-plugin.json';
 
@@ -55,7 +56,7 @@ function checkLibraryKind(raw: Record<string, unknown>, out: Problem[]): void {
 export function validateManifest(raw: unknown): Problem[] {
   const out: Problem[] = [];
   if (!isObject(raw)) return ['manifest must be a JSON object'];
-  if (typeof raw.id !== 'string' || !/^[a-z][a-z0-9-]{1,39}$/.test(raw.id)) out.push('id must match ^[a-z][a-z0-9-]{1,39}$');
+  if (!isMakerId(raw.id)) out.push(`id must match ${MAKER_ID_PATTERN}`);
   checkLocalized(raw.name, 'name', out);
   if (!Array.isArray(raw.cardTypes) || raw.cardTypes.length === 0) out.push('cardTypes must be a non-empty array');
   else for (const t of raw.cardTypes) if (!CARD_TYPES.includes(t as CardType)) out.push(`cardTypes: unknown card type ${JSON.stringify(t)} (allowed: ${CARD_TYPES.join(', ')})`);
