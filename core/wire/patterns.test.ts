@@ -40,3 +40,16 @@ describe('shared wire patterns', () => {
     expect(['', '1'.repeat(33), '12a', 12].map(isCardNo)).toEqual([false, false, false, false]);
   });
 });
+
+describe('core/wire stays importable by the station and the console', () => {
+  it('its modules import only typebox, each other and core/cards/card-types.ts (no node, no fastify)', () => {
+    const dir = join(ROOT, 'core', 'wire');
+    const imports = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).flatMap((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      return [...text.matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)].map((m) => `${f} -> ${m[1]}`);
+    });
+    expect(imports.length).toBeGreaterThan(5);
+    const allowed = /-> (typebox|\.\/[a-z-]+\.ts|\.\.\/cards\/card-types\.ts)$/;
+    expect(imports.filter((i) => !allowed.test(i))).toEqual([]);
+  });
+});
