@@ -4,9 +4,9 @@
  * core/readings/store.ts, gateways/serial/bus-master.ts) and the console reads them (console/src/api.ts), both
  * typed from here.
  *
- * These routes have no response schema (JSON.stringify sends what the handler returns); the schemas here are
- * checked against real answers in core/wire/ops.test.ts instead of being attached, which would change the
- * OpenAPI page and make fast-json-stringify the serialiser of views that never had one.
+ * These routes have no response schema (JSON.stringify sends what the handler returns). The schemas here are
+ * checked against real answers in test/wire/wire-answers.test.ts instead of being attached: attaching them
+ * would change the OpenAPI page and make fast-json-stringify the serialiser of views that never had one.
  */
 import { Type, type Static } from 'typebox';
 import { Nullable, StringEnum } from './schema-kit.ts';
