@@ -2,6 +2,7 @@
  * The console's API client. The ops token lives in sessionStorage (this tab only, gone when it closes) and
  * goes out as a Bearer header; every call is to this origin's /v1 routes, which audit it server-side.
  */
+import type { MeterStats, SinkStats } from '../../core/wire/ops.ts';
 import type { Lang } from './i18n.ts';
 
 const TOKEN_KEY = 'meterhub.console.token';
@@ -147,72 +148,9 @@ export interface ConformanceResult {
   };
 }
 
-export interface NextStep {
-  action: 'rewrite' | 'reverse' | 'confirm' | 'cancel-reissue' | 'confirm-rewrite';
-  where: 'console' | 'station';
-  transactionId?: string;
-}
-
-export interface OpsTx {
-  transactionId: string;
-  operation: string;
-  baseOperation: string;
-  state: string;
-  maker: string;
-  cardType: string;
-  cardNo: string | null;
-  gas: number | null;
-  count: number | null;
-  refId: string | null;
-  actor: { name: string; role: string; channel: string };
-  /** station, station-sim (training sale on the simulated reader), bank, … */
-  channel: string;
-  /** The clerk (营业员) the station named; null when none. */
-  clerk: string | null;
-  error: { code: string; message: string } | null;
-  createdAt: string;
-  updatedAt: string;
-  confirmedAt: string | null;
-  needsAttention: boolean;
-  nextSteps: NextStep[];
-}
-
-export interface SinkStats {
-  sink: string;
-  backlog: number;
-  inFlight: number;
-  deadLetters: number;
-  lagMs: number;
-  deliveredTotal: number;
-  lastDeliveredAt: number | null;
-  /** The slowest REST consumer's backlog. */
-  consumerBacklog?: number;
-  /** REST feed: each billing consumer's own cursor (a digit string: positions may pass 2^53). */
-  consumers?: FeedConsumer[];
-}
-
-export interface FeedConsumer {
-  consumer: string;
-  tokenId: string | null;
-  tokenName: string | null;
-  cursor: string;
-  seenAt: number;
-  backlog: number;
-}
-
-export interface MeterStats {
-  address: string;
-  state: string;
-  polls: number;
-  attempts: number;
-  timeouts: number;
-  successes: number;
-  errorReplies: number;
-  badFrames: number;
-  consecutiveFailures: number;
-  nextCycle: number;
-  lastReadAt: string | null;
-}
+// Transactions and gateway stats: the server's own types (core/wire/ops.ts), so a field the server renames
+// breaks this build instead of showing blanks.
+export type { FeedConsumer, MeterStats, NextStep, OpsTx, SinkStats } from '../../core/wire/ops.ts';
 
 export interface GatewayView {
   inProcess: boolean;

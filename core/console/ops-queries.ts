@@ -8,41 +8,14 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import type { LedgerCardRow, LedgerTxRow, TxState } from '../ledger/ledger-schema.ts';
 import { actionsFor, ACTIONS, isLive, LIVE_STATES, REWRITTEN_HINT, STATES, TX_STATES } from '../ledger/tx-states.ts';
 import { rowToReading } from '../readings/store.ts';
+import type { NextStep, OpsTx } from '../wire/ops.ts';
 
 /** Re-exported for the console routes' state filter: the table in core/ledger/tx-states.ts is the source. */
 export { TX_STATES };
 
-/** What ops may do next with a transaction, and where (the console, or the counter station with the card). */
-export interface NextStep {
-  action: 'rewrite' | 'reverse' | 'confirm' | 'cancel-reissue' | 'confirm-rewrite';
-  where: 'console' | 'station';
-  /** For confirm-rewrite: the transaction that replaced this one. */
-  transactionId?: string;
-}
-
-export interface OpsTxRow {
-  transactionId: string;
-  operation: string;
-  baseOperation: string;
-  state: TxState;
-  maker: string;
-  cardType: string;
-  cardNo: string | null;
-  gas: number | null;
-  count: number | null;
-  refId: string | null;
-  actor: { name: string; role: string; channel: string };
-  /** The channel (station, station-sim = training sale on the simulated reader, bank, …) and the clerk (营业员). */
-  channel: string;
-  clerk: string | null;
-  error: { code: string; message: string } | null;
-  createdAt: string;
-  updatedAt: string;
-  confirmedAt: string | null;
-  /** Unconfirmed or failed: the card is blocked until ops or the counter settles it. */
-  needsAttention: boolean;
-  nextSteps: NextStep[];
-}
+/** A row of GET /v1/ops/transactions and its next steps: the wire's types (core/wire/ops.ts), which the console reads too. */
+export type { NextStep };
+export type OpsTxRow = OpsTx;
 
 type Row = Pick<LedgerTxRow, 'id' | 'op' | 'base_op' | 'state' | 'maker' | 'card_type' | 'card_no' | 'gas' | 'count' | 'ref_id'
   | 'actor_name' | 'actor_role' | 'channel' | 'clerk' | 'error_code' | 'error_message' | 'created_at' | 'updated_at' | 'confirmed_at'>

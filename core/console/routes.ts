@@ -20,6 +20,7 @@ import { listMeters, listTransactions, meterHistory, TX_STATES } from './ops-que
 import { consoleStatic } from './static.ts';
 import type { TxState } from '../ledger/ledger-schema.ts';
 import { BadInput } from '../errors/common-errors.ts';
+import { CARD_NO_SEARCH_PATTERN, MAKER_ID_PATTERN, METER_ADDRESS_PATTERN } from '../wire/patterns.ts';
 
 export interface ConsoleRoutesOptions {
   readings: ReadingPipeline;
@@ -31,8 +32,8 @@ export interface ConsoleRoutesOptions {
 }
 
 const tags = ['ops'];
-const pluginId = { type: 'string', pattern: '^[a-z][a-z0-9-]{1,39}$' } as const;
-const meterId = { type: 'string', pattern: '^[0-9A-Fa-f]{1,32}$' } as const;
+const pluginId = { type: 'string', pattern: MAKER_ID_PATTERN } as const;
+const meterId = { type: 'string', pattern: METER_ADDRESS_PATTERN } as const;
 const limit = { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } as const;
 
 function parseStates(raw: string | undefined): TxState[] | undefined {
@@ -66,7 +67,7 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ApiRouteContext, 
         properties: {
           state: { type: 'string', maxLength: 80, description: 'comma-separated: PREPARED,FAILED,…' },
           maker: pluginId,
-          cardNo: { type: 'string', pattern: '^[0-9A-Za-z]{1,32}$' },
+          cardNo: { type: 'string', pattern: CARD_NO_SEARCH_PATTERN },
           limit: { ...limit, description: '1..500, default 100' },
         },
       },

@@ -1,33 +1,9 @@
 /** How a ledger transaction looks on the API. Keys appear only in the response of the write that made them. */
+import type { TxView } from '../wire/transaction.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
 
-export interface TxView {
-  transactionId: string;
-  operation: string;
-  baseOperation: string;
-  state: string;
-  maker: string;
-  cardType: string;
-  cardNo: string | null;
-  gas: number | null;
-  count: number | null;
-  meterKind: number | null;
-  refundedGas?: number;
-  tool?: string;
-  toolParams?: Record<string, string>;
-  data: string | null;
-  refId: string | null;
-  /** Who wrote it: the token (its immutable id and its name at the time), its role and the channel. */
-  actor: { tokenId: string | null; name: string; role: string; channel: string };
-  /** The channel the sale came through (station, station-sim for training sales, bank, …). */
-  channel: string;
-  /** The clerk (营业员) the station named for this sale; null when none was named. */
-  clerk: string | null;
-  error?: { code: string; message: string };
-  createdAt: string;
-  updatedAt: string;
-  confirmedAt: string | null;
-}
+/** The view's schema and type are the wire's (core/wire/transaction.ts): the routes serialise it, the station reads it. */
+export type { TxView };
 
 export function presentTx(r: LedgerTxRow): TxView {
   return {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { manifestProblems, MANIFEST_SCHEMA_FILE } from './manifest-schema.ts';
+import { MAKER_ID_PATTERN } from '../wire/patterns.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const good = {
@@ -15,6 +16,10 @@ const good = {
 };
 
 describe('sdk/meterhub-plugin.schema.json', () => {
+  it('spells the maker id as the wire does (JSON cannot import the one pattern, so this test ties them)', () => {
+    const schema = JSON.parse(readFileSync(MANIFEST_SCHEMA_FILE, 'utf8')) as { properties: { id: { pattern: string } } };
+    expect(schema.properties.id.pattern).toBe(MAKER_ID_PATTERN);
+  });
   it('is published in the SDK and every bundled manifest satisfies it', () => {
     expect(MANIFEST_SCHEMA_FILE).toBe(join(ROOT, 'sdk', 'meterhub-plugin.schema.json'));
     const check = new Ajv2020({ allErrors: true, strict: false }).compile(

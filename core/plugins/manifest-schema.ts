@@ -10,6 +10,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { CARD_TYPES } from '../cards/card-types.ts';
 import { INTERFACE_BY_NAME } from '../driver/interface-functions.ts';
 import { LIBRARY_KINDS } from '../inspect/library-kind.ts';
+import { MAKER_ID_PATTERN } from '../wire/patterns.ts';
 
 export const MANIFEST_SCHEMA_FILE = resolve(import.meta.dirname, '../../sdk/meterhub-plugin.schema.json');
 
@@ -61,7 +62,7 @@ function describe(e: ErrorObject, raw: Record<string, unknown>): ManifestProblem
   const top = field.split('.')[0]!;
   switch (top) {
     case 'id':
-      return p('id', 'id 须为小写字母开头的 2–40 位 [a-z0-9-]', 'id must match ^[a-z][a-z0-9-]{1,39}$');
+      return p('id', 'id 须为小写字母开头的 2–40 位 [a-z0-9-]', `id must match ${MAKER_ID_PATTERN}`);
     case 'name':
       return p('name', 'name 须为 {"zh-CN": 文本, "en": 文本}', 'name must be {"zh-CN": string, "en": string}');
     case 'cardTypes': {

@@ -16,6 +16,7 @@ import { pushPluginProfiles } from './plugin-profiles.ts';
 import { defaultProfiles, type ProfileSink } from '../telemetry/profiles.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type { Identification, InvalidPlugin, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
+import { isMakerId } from '../wire/patterns.ts';
 
 export interface DriverFactoryOptions {
   libraryPath: string;
@@ -218,7 +219,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
 function manifestIdOf(dir: string): string | undefined {
   try {
     const id = (JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as { id?: unknown }).id;
-    return typeof id === 'string' && /^[a-z][a-z0-9-]{1,39}$/.test(id) ? id : undefined;
+    return isMakerId(id) ? id : undefined;
   } catch {
     return undefined;
   }

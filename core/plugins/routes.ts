@@ -7,6 +7,7 @@ import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import type {} from '@fastify/swagger';
 import type { PluginHost, PluginState } from './plugin-types.ts';
 import { STAND_IN_LABEL } from './plugin-host.ts';
+import { MAKER_ID_PATTERN } from '../wire/patterns.ts';
 
 export interface PluginRoutesOptions {
   host: PluginHost;
@@ -63,7 +64,7 @@ export async function pluginRoutes(app: FastifyInstance, opts: PluginRoutesOptio
   const { host } = opts;
   const read = opts.authorizeRead ? { preHandler: opts.authorizeRead } : {};
   const write = opts.authorizeWrite ? { preHandler: opts.authorizeWrite } : {};
-  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,39}$' } } } as const;
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: MAKER_ID_PATTERN } } } as const;
 
   app.get('/v1/plugins', {
     ...read,

@@ -10,6 +10,7 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import type { UnifiedReading } from '../telemetry/frame-types.ts';
 import { dedupeKey, isDecimalString, readingId } from './reading-id.ts';
 import './schema.ts';
+import type { FeedConsumer, SinkStats } from '../wire/ops.ts';
 
 export interface StoredReading extends UnifiedReading {
   id: string;
@@ -64,21 +65,8 @@ export interface DeliveryFailure {
   permanent?: boolean;
 }
 
-export interface SinkStats {
-  sink: string;
-  /** Rows waiting (including those being delivered right now). */
-  backlog: number;
-  inFlight: number;
-  deadLetters: number;
-  /** Age of the oldest undelivered row, ms (0 when the backlog is empty). */
-  lagMs: number;
-  deliveredTotal: number;
-  lastDeliveredAt: number | null;
-  /** REST feed only: the slowest consumer's backlog (feed rows it has not fetched; all rows when none asked yet). */
-  consumerBacklog?: number;
-  /** REST feed only: every consumer's own cursor. */
-  consumers?: FeedConsumer[];
-}
+/** One sink's outbox stats: the ops views' wire type (core/wire/ops.ts), which the console reads too. */
+export type { SinkStats };
 
 /** Who pulls the REST feed: a billing token (its immutable id), optionally with a consumer name of its own. */
 export interface FeedConsumerIdentity {
@@ -88,13 +76,8 @@ export interface FeedConsumerIdentity {
   tokenName: string | null;
 }
 
-export interface FeedConsumer extends FeedConsumerIdentity {
-  /** Digit string: the position it last asked after (its acknowledgement). */
-  cursor: string;
-  seenAt: number;
-  /** Feed rows after its cursor. */
-  backlog: number;
-}
+/** A feed consumer and its cursor (core/wire/ops.ts). */
+export type { FeedConsumer };
 
 /** Largest feed position (PostgreSQL bigint). */
 export const MAX_CURSOR = 9223372036854775807n;

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MeterHubError } from '../errors/meterhub-error.ts';
+import type { CardWriteView } from '../wire/transaction.ts';
 import { currentClerk } from './clerk-context.ts';
 import { StationServerError, StationServerUnreachable } from './station-errors.ts';
 
@@ -29,23 +30,8 @@ export interface CallOptions {
   token?: string;
 }
 
-/** A transaction as the server presents it, plus the card data and keys on write answers. */
-export interface ServerWrite {
-  transactionId: string;
-  operation: string;
-  state: string;
-  maker: string;
-  cardType: string;
-  cardNo: string | null;
-  gas: number | null;
-  count: number | null;
-  meterKind: number | null;
-  data: string | null;
-  oldKey: string | null;
-  newKey: string | null;
-  standIn?: boolean;
-  [k: string]: unknown;
-}
+/** A transaction as the server presents it, plus the card data and keys on write answers: the server's own type. */
+export type ServerWrite = CardWriteView;
 
 /** An error answer from the server, re-thrown with the server's own code and texts. */
 export function serverError(status: number, body: unknown): MeterHubError {

@@ -18,6 +18,7 @@ import type { MemoryCardOps } from './memory-ops.ts';
 import type { PendingWrites } from './pending-writes.ts';
 import type { ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderNoCard, ReaderUnknownCard } from './readers/reader-errors.ts';
+import { CARD_NO_PATTERN, MAKER_ID_PATTERN } from '../wire/patterns.ts';
 import { standInMeterWriteBack, type SimControl, type SimInsertBody } from './sim-control.ts';
 import { bindClerk } from './clerk-context.ts';
 import { registerCounterPage } from './counter-page.ts';
@@ -47,8 +48,8 @@ export interface StationAppDeps {
 export const SIM_READER_LABEL = { zh: '模拟读卡器（培训）', en: 'simulated reader (training)' } as const;
 
 const S = {
-  maker: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,39}$', description: '表厂插件 id, e.g. kingcard' },
-  cardNo: { type: 'string', pattern: '^[0-9]{1,32}$', description: '卡号 kh' },
+  maker: { type: 'string', pattern: MAKER_ID_PATTERN, description: '表厂插件 id, e.g. kingcard' },
+  cardNo: { type: 'string', pattern: CARD_NO_PATTERN, description: '卡号 kh' },
   gas: { type: 'integer', minimum: 0, maximum: 99_999_999, description: '气量 ql, whole m³' },
   meterKind: { type: 'integer', enum: [1, 2], default: 1, description: 'klx: 1 民用, 2 工业' },
   txId: { type: 'string', pattern: '^(tx|cpu)_[0-9a-z]{9,40}$' },

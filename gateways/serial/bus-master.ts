@@ -20,6 +20,7 @@ import { matchReply, SerCounter } from '../reply-match.ts';
 import { BusArbiter } from './bus-arbiter.ts';
 import type { SerialLink } from './serial-link.ts';
 import { replyTimeoutMs, type TimingOptions } from './timing.ts';
+import type { MeterState, MeterStats } from '../../core/wire/ops.ts';
 
 export interface BusMeterConfig {
   address: string;
@@ -52,26 +53,8 @@ export interface BusMasterOptions {
   onError?(e: unknown): void;
 }
 
-export type MeterState = 'ok' | 'suspect' | 'unknown';
-
-export interface MeterStats {
-  address: string;
-  state: MeterState;
-  polls: number;
-  attempts: number;
-  timeouts: number;
-  successes: number;
-  errorReplies: number;
-  /** Replies refused as readings (heat meter, undefined layout, wrong DI byte order); see lastRefusal. */
-  refused: number;
-  /** Code of the last refusal (TELEMETRY_METER_TYPE_UNSUPPORTED, …): tells ops the meter's profile is wrong. */
-  lastRefusal: string | null;
-  badFrames: number;
-  consecutiveFailures: number;
-  /** First sweep in which the meter is polled again. */
-  nextCycle: number;
-  lastReadAt: string | null;
-}
+/** A meter's poll stats: the ops views' wire type (core/wire/ops.ts), which the console reads too. */
+export type { MeterState, MeterStats };
 
 export interface SweepResult {
   cycle: number;

@@ -10,6 +10,7 @@ import { api, ApiError, type OpsTx, type PluginInfo } from '../api.ts';
 import { useT, type StringKey } from '../i18n.ts';
 import { fmtTime } from '../format.ts';
 import { MENU_STATES, STATES as TX_STATE_RULES, TX_STATES } from '../../../core/ledger/tx-states.ts';
+import { CARD_NO_SEARCH_PATTERN } from '../../../core/wire/patterns.ts';
 
 /** States, their filter order and colours: the ledger's state machine table (core/ledger/tx-states.ts). */
 const STATES = MENU_STATES;
@@ -96,7 +97,7 @@ export function TransactionsPage() {
     <Card title={t('tx.title')} extra={<Button icon={<ReloadOutlined />} onClick={() => void load(filters)} loading={loading}>{t('common.refresh')}</Button>}>
       <Typography.Paragraph type="secondary">{t('tx.intro')}</Typography.Paragraph>
       <Form form={form} layout="inline" onFinish={(v) => setFilters({ ...v })} style={{ marginBottom: 16, rowGap: 8 }}>
-        <Form.Item name="cardNo" label={t('tx.cardNo')} rules={[{ pattern: /^[0-9A-Za-z]{1,32}$/, message: '0-9 A-Z' }]}>
+        <Form.Item name="cardNo" label={t('tx.cardNo')} rules={[{ pattern: new RegExp(CARD_NO_SEARCH_PATTERN), message: '0-9 A-Z' }]}>
           <Input allowClear style={{ width: 180 }} data-testid="tx-cardno" />
         </Form.Item>
         <Form.Item name="maker" label={t('tx.maker')}>

@@ -1,15 +1,19 @@
 /** /v1/makers: the maker plugins and their catalogues (meter return codes, tool cards). */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { rolesFor } from '../../auth/roles.ts';
 import { STAND_IN_LABEL } from '../../plugins/plugin-host.ts';
 import { PluginUnknown } from '../../plugins/plugin-errors.ts';
 import type { PluginHost } from '../../plugins/plugin-types.ts';
 import { authorize } from '../auth-hooks.ts';
-import * as S from '../schemas.ts';
+import { errorSchema, maker } from '../../wire/fields.ts';
+import { AnyObject } from '../../wire/schema-kit.ts';
 
-const params = { type: 'object', required: ['id'], properties: { id: S.maker } } as const;
+const params = Type.Object({ id: maker });
 
-export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: PluginHost }): Promise<void> {
+export async function catalogueRoutes(fastify: FastifyInstance, opts: { pluginHost: PluginHost }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const host = opts.pluginHost;
   const tags = ['catalogues'];
   const pre = authorize(rolesFor('catalogues.read'));
@@ -21,7 +25,7 @@ export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: 
 
   app.get('/v1/makers', {
     preHandler: pre,
-    schema: { tags, summary: '表厂列表 / Makers', response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema } },
+    schema: { tags, summary: '表厂列表 / Makers', response: { 200: AnyObject(), '4xx': errorSchema } },
   }, async () => ({
     makers: host.list().map((p) => ({
       id: p.id, name: p.name, cardTypes: p.cardTypes, enabled: p.enabled, standIn: p.standIn,
@@ -30,17 +34,17 @@ export async function catalogueRoutes(app: FastifyInstance, opts: { pluginHost: 
     })),
   }));
 
-  app.get<{ Params: { id: string } }>('/v1/makers/:id/return-codes', {
+  app.get('/v1/makers/:id/return-codes', {
     preHandler: pre,
-    schema: { tags, summary: '表上返回码含义 / Meter return codes', params, response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema } },
+    schema: { tags, summary: '表上返回码含义 / Meter return codes', params, response: { 200: AnyObject(), '4xx': errorSchema } },
   }, async (req) => {
     const st = known(req.params.id);
     return { maker: st.id, standIn: st.standIn, returnCodes: host.returnCodes(st.id) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/makers/:id/tool-cards', {
+  app.get('/v1/makers/:id/tool-cards', {
     preHandler: pre,
-    schema: { tags, summary: '工具卡种类 / Tool cards', params, response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema } },
+    schema: { tags, summary: '工具卡种类 / Tool cards', params, response: { 200: AnyObject(), '4xx': errorSchema } },
   }, async (req) => {
     const st = known(req.params.id);
     return { maker: st.id, standIn: st.standIn, toolCards: host.toolCards(st.id) };

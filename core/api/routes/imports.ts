@@ -4,6 +4,7 @@
  * The batch id goes into the audit row of the call (its transaction id), the source's SHA-256 into the batch row
  * and every imported card.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { rolesFor } from '../../auth/roles.ts';
 import type { MeterHubDatabase } from '../../db/database.ts';
@@ -12,34 +13,25 @@ import type { PluginHost } from '../../plugins/plugin-types.ts';
 import { NotFound } from '../../errors/common-errors.ts';
 import { authorize } from '../auth-hooks.ts';
 import { actorOf } from '../request-context.ts';
-import * as S from '../schemas.ts';
+import { errorSchema } from '../../wire/fields.ts';
+import { ImportBatchParams, ImportCardsBody } from '../../wire/import-requests.ts';
+import { AnyObject } from '../../wire/schema-kit.ts';
 
 /** A city's card base as CSV is tens of MB; the global limit (64 KiB) is for card operations. */
 const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
 
-interface ImportBody {
-  content: string; mapping?: Record<string, unknown>; fileName?: string; dryRun?: boolean; update?: boolean;
-}
-
 export async function importRoutes(
-  app: FastifyInstance, opts: { pluginHost: PluginHost; database: MeterHubDatabase },
+  fastify: FastifyInstance, opts: { pluginHost: PluginHost; database: MeterHubDatabase },
 ): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['imports'];
-  app.post<{ Body: ImportBody }>('/v1/imports/cards', {
+  app.post('/v1/imports/cards', {
     preHandler: [authorize(rolesFor('imports.write'))],
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       tags, summary: '上线导入卡片台账（运维）/ Import the card base from the old system (ops)',
-      body: {
-        type: 'object', additionalProperties: false, required: ['content'], properties: {
-          content: { type: 'string', minLength: 1, description: 'the export: CSV with a header, or a JSON array' },
-          mapping: { type: 'object', additionalProperties: true, description: 'columns, values, defaults, delimiter' },
-          fileName: { type: 'string', maxLength: 200 },
-          dryRun: { type: 'boolean' },
-          update: { type: 'boolean' },
-        },
-      },
-      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
+      body: ImportCardsBody,
+      response: { 200: AnyObject(), '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -52,14 +44,12 @@ export async function importRoutes(
     return report;
   });
 
-  app.get<{ Params: { id: string } }>('/v1/imports/:id', {
+  app.get('/v1/imports/:id', {
     preHandler: [authorize(rolesFor('imports.write'))],
     schema: {
       tags, summary: '导入批次 / An import batch with its report',
-      params: {
-        type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^imp_[0-9a-z_]{1,80}$' } },
-      },
-      response: { 200: { type: 'object', additionalProperties: true }, '4xx': S.errorSchema, '5xx': S.errorSchema },
+      params: ImportBatchParams,
+      response: { 200: AnyObject(), '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req) => {
     const row = await opts.database.db.selectFrom('import_batches').selectAll()

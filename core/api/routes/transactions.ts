@@ -5,34 +5,32 @@
  * transaction, a counter or bank on its own (same token id and channel; roles.ts mayActOn). The ops-only
  * cancel of a replacement card (补卡撤销). A bank sees only its own transactions.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mayActOn, rolesFor } from '../../auth/roles.ts';
 import { Forbidden } from '../../errors/common-errors.ts';
-import type { CardService, CpuReadBack } from '../../ledger/card-service.ts';
+import type { CardService } from '../../ledger/card-service.ts';
 import { TransactionNotFound } from '../../ledger/ledger-errors.ts';
 import { authorize } from '../auth-hooks.ts';
 import { actorOf, idemOf, sendWrite } from '../request-context.ts';
-import * as S from '../schemas.ts';
+import { errorSchema, idempotencyHeaders } from '../../wire/fields.ts';
+import {
+  CancelReissueBody, CardHistoryQuery, ConfirmBody, ReverseBody, RewriteBody, TxIdParams,
+} from '../../wire/transaction-requests.ts';
+import { txSchema, writeResponses } from '../../wire/transaction.ts';
 
-type IdParams = { id: string };
-const params = { type: 'object', required: ['id'], properties: { id: S.txId } } as const;
-const readBack = {
-  type: 'object', additionalProperties: false,
-  description: 'CPU cards: the card as the maker library read it back at the station (kind defaults to user when cardNo is given)',
-  properties: {
-    kind: { type: 'string', enum: ['user', 'tool', 'blank'] }, cardNo: S.cardNo, gas: S.gas,
-    count: { type: 'integer', minimum: 0, maximum: 65535 }, meterKind: { type: 'integer', minimum: 0, maximum: 255 },
-  },
-} as const;
+type IdParams = TxIdParams;
+const params = TxIdParams;
 
-export async function transactionRoutes(app: FastifyInstance, opts: { cards: CardService }): Promise<void> {
+export async function transactionRoutes(fastify: FastifyInstance, opts: { cards: CardService }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const svc = opts.cards;
   const tags = ['transactions'];
   const admin = authorize(rolesFor('transactions.admin'));
   const recover = authorize(rolesFor('transactions.recover'));
 
   /** Banks only see their own rows; everyone else gets a 404 for other people's ids. */
-  async function visible(req: FastifyRequest<{ Params: IdParams }>) {
+  async function visible(req: Pick<FastifyRequest, 'actor'> & { params: IdParams }) {
     const tx = await svc.transaction(req.params.id);
     if (req.actor?.role === 'bank' && tx.actor.tokenId !== req.actor.tokenId) throw TransactionNotFound({ transactionId: req.params.id });
     return tx;
@@ -42,7 +40,7 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
    * Confirm/fail, rewrite, reverse: ops any; a counter or bank only its own (same token id and channel). Another
    * counter could otherwise confirm a write it never made, or fail it with a wrong read-back and block the card.
    */
-  async function own(req: FastifyRequest<{ Params: IdParams }>) {
+  async function own(req: Pick<FastifyRequest, 'actor'> & { params: IdParams }) {
     const tx = await visible(req);
     const a = req.actor!;
     if (!mayActOn(a, tx)) {
@@ -54,32 +52,29 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     return tx;
   }
 
-  app.get<{ Params: IdParams }>('/v1/transactions/:id', {
+  app.get('/v1/transactions/:id', {
     preHandler: authorize(rolesFor('transactions.read')),
-    schema: { tags, summary: '查询交易 / Get a transaction', params, response: { 200: S.txSchema, '4xx': S.errorSchema } },
+    schema: { tags, summary: '查询交易 / Get a transaction', params, response: { 200: txSchema, '4xx': errorSchema } },
   }, async (req) => {
     req.auditTx = req.params.id;
     return visible(req);
   });
 
-  app.get<{ Querystring: { maker: string; cardNo: string } }>('/v1/transactions', {
+  app.get('/v1/transactions', {
     preHandler: authorize(rolesFor('transactions.admin').concat(['counter'])),
     schema: {
       tags, summary: '一张卡的台账 / Ledger history of one card',
-      querystring: { type: 'object', additionalProperties: false, required: ['maker', 'cardNo'], properties: { maker: S.maker, cardNo: S.cardNo } },
-      response: { 200: { type: 'object', properties: { transactions: { type: 'array', items: S.txSchema } } }, '4xx': S.errorSchema },
+      querystring: CardHistoryQuery,
+      response: { 200: { type: 'object', properties: { transactions: { type: 'array', items: txSchema } } }, '4xx': errorSchema },
     },
   }, async (req) => ({ transactions: await svc.store.history(req.query.maker, req.query.cardNo) }));
 
-  app.post<{ Params: IdParams; Body: { data?: string; readBack?: CpuReadBack } }>('/v1/transactions/:id/confirm', {
+  app.post('/v1/transactions/:id/confirm', {
     preHandler: authorize(rolesFor('transactions.confirm')),
     schema: {
-      tags, summary: '确认写卡（读回校验）/ Confirm a write with the card read-back (memory: data; CPU: readBack)', params, headers: S.idempotencyHeaders,
-      body: {
-        type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
-        properties: { data: { ...S.cardData, description: 'Memory cards: the card data read back (hex)' }, readBack },
-      },
-      response: { 200: S.txSchema, '4xx': S.errorSchema, '5xx': S.errorSchema },
+      tags, summary: '确认写卡（读回校验）/ Confirm a write with the card read-back (memory: data; CPU: readBack)', params, headers: idempotencyHeaders,
+      body: ConfirmBody,
+      response: { 200: txSchema, '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
@@ -87,12 +82,12 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     return sendWrite(req, reply, await svc.confirm(req.params.id, req.body, idemOf(req)));
   });
 
-  app.post<{ Params: IdParams }>('/v1/transactions/:id/rewrite', {
+  app.post('/v1/transactions/:id/rewrite', {
     preHandler: recover,
     schema: {
-      tags, summary: '掉气补气：重写同一卡数据 / Rewrite the same card data (failed or unknown write)', params, headers: S.idempotencyHeaders,
-      body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
-      response: S.writeResponses,
+      tags, summary: '掉气补气：重写同一卡数据 / Rewrite the same card data (failed or unknown write)', params, headers: idempotencyHeaders,
+      body: RewriteBody,
+      response: writeResponses,
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
@@ -100,18 +95,12 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     return sendWrite(req, reply, await svc.rewrite(actorOf(req), req.params.id, idemOf(req)));
   });
 
-  app.post<{ Params: IdParams; Body: { data?: string; readBack?: CpuReadBack } | null }>('/v1/transactions/:id/reverse', {
+  app.post('/v1/transactions/:id/reverse', {
     preHandler: recover,
     schema: {
-      tags, summary: '冲正：未写到卡上的交易 / Reverse a write that never reached the card', params, headers: S.idempotencyHeaders,
-      body: {
-        type: ['object', 'null'], additionalProperties: false,
-        properties: {
-          data: { ...S.cardData, description: 'Memory cards, optional card read-back: if it shows this write, the reversal is refused' },
-          readBack: { ...readBack, description: 'CPU cards: the card read back by the maker library; must show the card as before the write (required unless ops)' },
-        },
-      },
-      response: { 200: S.txSchema, '4xx': S.errorSchema, '5xx': S.errorSchema },
+      tags, summary: '冲正：未写到卡上的交易 / Reverse a write that never reached the card', params, headers: idempotencyHeaders,
+      body: ReverseBody,
+      response: { 200: txSchema, '4xx': errorSchema, '5xx': errorSchema },
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
@@ -119,12 +108,12 @@ export async function transactionRoutes(app: FastifyInstance, opts: { cards: Car
     return sendWrite(req, reply, await svc.reverse(actorOf(req), req.params.id, req.body ?? undefined, idemOf(req)));
   });
 
-  app.post<{ Params: IdParams; Body: { data: string } }>('/v1/transactions/:id/cancel-reissue', {
+  app.post('/v1/transactions/:id/cancel-reissue', {
     preHandler: admin,
     schema: {
-      tags, summary: '补卡撤销：擦除补卡并作废 / Cancel a replacement card (erase it)', params, headers: S.idempotencyHeaders,
-      body: { type: 'object', additionalProperties: false, required: ['data'], properties: { data: { ...S.cardData, description: 'The replacement card as read' } } },
-      response: S.writeResponses,
+      tags, summary: '补卡撤销：擦除补卡并作废 / Cancel a replacement card (erase it)', params, headers: idempotencyHeaders,
+      body: CancelReissueBody,
+      response: writeResponses,
     },
   }, async (req, reply) => {
     req.auditTx = req.params.id;
