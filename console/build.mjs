@@ -34,10 +34,10 @@ function newestMtime(paths) {
   return newest;
 }
 
-// The console also bundles the ledger's state machine table (core/ledger/tx-states.ts): a change there rebuilds it.
+// The console also bundles core/wire (the state machine table, shared patterns and types): a change there rebuilds it.
 const inputs = [
   join(here, 'src'), join(here, 'public'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, 'build.mjs'),
-  join(root, 'package-lock.json'), join(root, 'core', 'ledger', 'tx-states.ts'),
+  join(root, 'package-lock.json'), join(root, 'core', 'wire'),
 ];
 
 const upToDate = () => existsSync(stamp) && existsSync(join(out, 'index.html')) && statSync(stamp).mtimeMs >= newestMtime(inputs);

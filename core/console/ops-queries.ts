@@ -6,11 +6,11 @@
 import { sql } from 'kysely';
 import type { MeterHubDatabase } from '../db/database.ts';
 import type { LedgerCardRow, LedgerTxRow, TxState } from '../ledger/ledger-schema.ts';
-import { actionsFor, ACTIONS, isLive, LIVE_STATES, REWRITTEN_HINT, STATES, TX_STATES } from '../ledger/tx-states.ts';
+import { actionsFor, ACTIONS, isLive, LIVE_STATES, REWRITTEN_HINT, STATES, TX_STATES } from '../wire/tx-states.ts';
 import { rowToReading } from '../readings/store.ts';
 import type { NextStep, OpsTx } from '../wire/ops.ts';
 
-/** Re-exported for the console routes' state filter: the table in core/ledger/tx-states.ts is the source. */
+/** Re-exported for the console routes' state filter: the table in core/wire/tx-states.ts is the source. */
 export { TX_STATES };
 
 /** A row of GET /v1/ops/transactions and its next steps: the wire's types (core/wire/ops.ts), which the console reads too. */
@@ -22,7 +22,7 @@ type Row = Pick<LedgerTxRow, 'id' | 'op' | 'base_op' | 'state' | 'maker' | 'card
   & { card_pending: LedgerCardRow['pending_tx_id'] | null; card_last: LedgerCardRow['last_tx_id'] | null; replaced_by: string | null };
 
 /**
- * The state machine's table (core/ledger/tx-states.ts) evaluated on the row and its card, the same table the
+ * The state machine's table (core/wire/tx-states.ts) evaluated on the row and its card, the same table the
  * ledger store enforces, so the console offers only steps that can succeed. The store still decides: a race
  * loses with a clear 409.
  */

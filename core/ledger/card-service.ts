@@ -31,7 +31,7 @@ import {
 } from './ledger-errors.ts';
 import type { Decoration, TxView } from './ledger-present.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
-import { ACTIONS, isLive, nextStepsFor } from './tx-states.ts';
+import { ACTIONS, isLive, nextStepsFor } from '../wire/tx-states.ts';
 import { alreadyInLedger, type Actor, type CardView, type Idem, type LedgerStore, type ObservedCard, type Verdict, type WriteResult } from './ledger-store.ts';
 import { AdoptionContradictsLedger, AdoptionDisabled, AdoptionForbidden, AdoptionReasonRequired } from './ledger-errors.ts';
 

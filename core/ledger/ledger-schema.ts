@@ -11,11 +11,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../db/database.ts';
 import { registerMigrations } from '../db/migrations.ts';
-import type { TxState } from './tx-states.ts';
+import type { TxState } from '../wire/tx-states.ts';
+import type { TX_OPERATIONS } from '../wire/transaction.ts';
 
-export type TxOp = 'issue' | 'reissue' | 'purchase' | 'refund' | 'format' | 'tool' | 'rewrite' | 'cancel_reissue' | 'adopt';
+/** The operations as the wire names them (core/wire/transaction.ts), one list for the ledger and its API. */
+export type TxOp = (typeof TX_OPERATIONS)[number];
 /** The states and their rules live in the state machine's one table. */
-export type { TxState } from './tx-states.ts';
+export type { TxState } from '../wire/tx-states.ts';
 
 export interface LedgerCardRow {
   maker: string;

@@ -24,7 +24,7 @@ import {
 import { decorateView, presentTx, type Decoration, type TxView } from './ledger-present.ts';
 import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp } from './ledger-schema.ts';
 import './ledger-schema.ts';
-import { ACTIONS, allows, cardAllows, isLive, LIVE_STATES, nextStepsFor, REWRITTEN_HINT } from './tx-states.ts';
+import { ACTIONS, allows, cardAllows, isLive, LIVE_STATES, nextStepsFor, REWRITTEN_HINT } from '../wire/tx-states.ts';
 
 export interface Actor {
   /** The API token's immutable id (null: a caller with no token, e.g. a CLI run by ops on the server). */
@@ -656,7 +656,7 @@ interface StoredResult {
   transactionId: string | null;
 }
 
-/** The card row as the state machine's card rule reads it (core/ledger/tx-states.ts). */
+/** The card row as the state machine's card rule reads it (core/wire/tx-states.ts). */
 function cardOf(card: LedgerCardRow): { pending: string | null; last: string | null } {
   return { pending: card.pending_tx_id, last: card.last_tx_id };
 }

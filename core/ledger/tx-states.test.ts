@@ -22,7 +22,7 @@ import {
   TX_STATES,
   type TxAction,
   type TxState,
-} from './tx-states.ts';
+} from '../wire/tx-states.ts';
 
 const ops: Actor = { name: 'ops-1', role: 'ops', channel: 'ops' };
 const counter: Actor = { name: 'counter-1', role: 'counter', channel: 'counter' };

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { Gauge, type Registry } from 'prom-client';
 import type { MeterHubDatabase } from '../db/database.ts';
-import { TX_STATES } from '../ledger/tx-states.ts';
+import { TX_STATES } from '../wire/tx-states.ts';
 import { Source, type CollectorStatus } from './collector-status.ts';
 
 

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { CardDriver } from '../driver/card-driver.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { LedgerCardNotFound } from '../ledger/ledger-errors.ts';
-import { isLive, recoveryFor, type RecoveryAction, type StationSituation } from '../ledger/tx-states.ts';
+import { isLive, recoveryFor, type RecoveryAction, type StationSituation } from '../wire/tx-states.ts';
 import { CardUnknown } from '../plugins/plugin-errors.ts';
 import { STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
@@ -113,7 +113,7 @@ export const CPU_CONFIRM: ConfirmFamily<CpuTx, CpuView> = {
   }),
 };
 
-/** Which recoveries a CPU card's state after an unfinished write allows (core/ledger/tx-states.ts). */
+/** Which recoveries a CPU card's state after an unfinished write allows (core/wire/tx-states.ts). */
 const CPU_SITUATION: Record<CpuCardState, StationSituation> = {
   'not-written': 'cpuNotWritten', unknown: 'cpuUnknown', 'written-unverified': 'cpuWrittenUnverified',
 };

@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { CardUnknown } from '../plugins/plugin-errors.ts';
-import { ACTIONS, isLive, recoveryFor } from '../ledger/tx-states.ts';
+import { ACTIONS, isLive, recoveryFor } from '../wire/tx-states.ts';
 import { assertSameCard, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
 import type { CentralClient, ServerWrite } from './central-client.ts';
 import { toHex } from './chips/hex.ts';

@@ -3,7 +3,7 @@
  * the ledger, in Chinese and English, and which recoveries are possible. One table, so every failure
  * message is written and reviewed in one place (docs/station.md repeats it).
  */
-import { recoveryFor, type RecoveryAction } from '../ledger/tx-states.ts';
+import { recoveryFor, type RecoveryAction } from '../wire/tx-states.ts';
 import type { CardState, WriteStep } from './readers/card-io.ts';
 
 export type { RecoveryAction };

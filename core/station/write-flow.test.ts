@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Forbidden } from '../errors/common-errors.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { WriteVerifyFailed } from '../ledger/ledger-errors.ts';
-import { STATION_RECOVERY } from '../ledger/tx-states.ts';
+import { STATION_RECOVERY } from '../wire/tx-states.ts';
 import type { CentralClient, ServerWrite } from './central-client.ts';
 import { CPU_CONFIRM, cpuPrepare } from './cpu-ops.ts';
 import { memoryConfirm, memoryPrepare } from './memory-ops.ts';
@@ -53,7 +53,9 @@ function scriptedCentral(outcomes: Array<'unreachable' | 'verify-failed' | 'forb
 }
 
 const progress = () => new OperationProgress(new StationEvents(), 'op-1', 'test');
-const answer = (id: string): ServerWrite => ({
+// The fields of the server's write answer that the flow reads; the rest of the view does not matter here.
+const answer = (id: string): ServerWrite =>
+  ({
   transactionId: id,
   operation: 'purchase',
   state: 'PREPARED',
@@ -66,7 +68,7 @@ const answer = (id: string): ServerWrite => ({
   data: 'D',
   oldKey: 'K',
   newKey: null,
-});
+  }) as ServerWrite;
 
 async function codeOf(p: Promise<unknown>): Promise<MeterHubError> {
   try {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { Forbidden, Unauthorized } from '../errors/common-errors.ts';
 import type { MeterHubError } from '../errors/meterhub-error.ts';
 import { WriteVerifyFailed } from '../ledger/ledger-errors.ts';
-import { recoveryFor, type RecoveryAction, type StationSituation } from '../ledger/tx-states.ts';
+import { recoveryFor, type RecoveryAction, type StationSituation } from '../wire/tx-states.ts';
 import { CentralClient, type ServerWrite } from './central-client.ts';
 import {
   StationConfirmPending,

@@ -10,9 +10,11 @@
 import { Type, type Static } from 'typebox';
 import { errorSchema } from './fields.ts';
 import { Nullable, StringEnum } from './schema-kit.ts';
+import { TX_STATES } from './tx-states.ts';
 
 export const TX_OPERATIONS = ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool', 'rewrite', 'cancel_reissue', 'adopt'] as const;
-export const TX_STATES = ['PREPARED', 'CONFIRMED', 'FAILED', 'REVERSED', 'REWRITTEN', 'CANCELLED'] as const;
+/** The states are the state machine's (tx-states.ts), so a new state reaches the wire schema with no edit here. */
+export { TX_STATES };
 
 /** What the route schemas document (and Swagger shows). */
 const documented = {

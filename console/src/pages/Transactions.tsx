@@ -9,10 +9,10 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type OpsTx, type PluginInfo } from '../api.ts';
 import { useT, type StringKey } from '../i18n.ts';
 import { fmtTime } from '../format.ts';
-import { MENU_STATES, STATES as TX_STATE_RULES, TX_STATES } from '../../../core/ledger/tx-states.ts';
+import { MENU_STATES, STATES as TX_STATE_RULES, TX_STATES } from '../../../core/wire/tx-states.ts';
 import { CARD_NO_SEARCH_PATTERN } from '../../../core/wire/patterns.ts';
 
-/** States, their filter order and colours: the ledger's state machine table (core/ledger/tx-states.ts). */
+/** States, their filter order and colours: the ledger's state machine table (core/wire/tx-states.ts). */
 const STATES = MENU_STATES;
 const STATE_COLOR: Record<string, string> = Object.fromEntries(TX_STATES.map((s) => [s, TX_STATE_RULES[s].color]));
 
