@@ -23,7 +23,6 @@ import {
 } from './ledger-errors.ts';
 import { decorateView, presentTx, type Decoration, type TxView } from './ledger-present.ts';
 import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp, TxState } from './ledger-schema.ts';
-import './ledger-schema.ts';
 
 export interface Actor {
   /** The API token's immutable id (null: a caller with no token, e.g. a CLI run by ops on the server). */

@@ -14,6 +14,7 @@ import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, P
 import { PluginStateStore } from './plugin-state-store.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type { Identification, InvalidPlugin, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
+import { DEFAULT_DATA_DIR } from '../config/defaults.ts';
 
 export interface DriverFactoryOptions {
   libraryPath: string;
@@ -61,7 +62,7 @@ async function defaultDriverFactory(): Promise<DriverFactory> {
 
 export async function createPluginHost(opts: PluginHostOptions = {}): Promise<PluginHost> {
   const logger = opts.logger;
-  const store = new PluginStateStore(resolve(opts.dataDir ?? './data'));
+  const store = new PluginStateStore(resolve(opts.dataDir ?? DEFAULT_DATA_DIR));
   const factory = opts.driverFactory ?? (await defaultDriverFactory());
   const bundledDir = opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR);
   const sources = discoverPlugins({
