@@ -4,10 +4,11 @@
  * `meterhub serve --port abc` / `meterhub station --psam-slot 9` say so and exit 2.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServerConfig, loadStationConfig } from './load-config.ts';
-import { SERVER_SETTINGS, STATION_SETTINGS } from './settings.ts';
+import { CARD_CLIENT_SETTINGS, SERVER_SETTINGS, STATION_SETTINGS } from './settings.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -63,7 +64,8 @@ describe('loadServerConfig', () => {
     expect(err.code).toBe('CONFIG_INVALID');
     // A secret that is valid is not in the error; a secret that is bad is named without its value.
     expect(JSON.stringify(err)).not.toContain('counter-secret-token-value');
-    expect(() => loadServerConfig({ env: { DATABASE_URL: ' ' } })).not.toThrow();
+    // An empty variable is unset, not an error.
+    expect(loadServerConfig({ env: { DATABASE_URL: ' ' } }).databaseUrl).toBeUndefined();
   });
 
   it('every environment variable belongs to one setting per program', () => {
@@ -98,5 +100,13 @@ describe('the CLI validates its configuration once, before starting', () => {
     expect(r.stderr).toContain('[CONFIG_INVALID]');
     expect(r.stderr).toContain('--psam-slot');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the operators\' table of variables', () => {
+  it('docs/deploy/README.md lists every variable a program reads', () => {
+    const doc = readFileSync(join(ROOT, 'docs/deploy/README.md'), 'utf8');
+    const vars = [...SERVER_SETTINGS, ...STATION_SETTINGS, ...CARD_CLIENT_SETTINGS].flatMap((s) => (s.env ? [s.env] : []));
+    expect(vars.filter((v) => !doc.includes(`\`${v}\``))).toEqual([]);
   });
 });

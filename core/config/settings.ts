@@ -58,7 +58,7 @@ export const SERVER_SETTINGS: readonly Setting[] = [
   common.host,
   { key: 'dataDir', opt: 'data', flag: '--data', schema: text({ default: DEFAULT_DATA_DIR }), rule: textRule },
   {
-    key: 'databaseUrl', opt: 'databaseUrl', flag: '--database-url', env: 'DATABASE_URL', schema: text(), secret: true,
+    key: 'databaseUrl', env: 'DATABASE_URL', schema: text(), secret: true,
     rule: { zh: 'PostgreSQL 地址 postgres://…，或 SQLite 文件路径', en: 'a postgres://… URL or a SQLite file path' },
   },
   common.pluginPaths,
