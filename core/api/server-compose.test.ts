@@ -24,13 +24,25 @@ describe('startServer is the composition root', () => {
 
   it('uses the parts it is given and the configuration it is passed', async () => {
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } });
+    const sink = new Writable({
+      write(c, _e, cb) {
+        for (const l of String(c).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
     const vault = KeyVault.random();
     const pluginHost = await createPluginHost({ bundledDir: null, ignoreEnv: true, dataDir: dir });
     // The configuration, not the environment, decides: port 0 and no bootstrap token come from it.
-    const config = loadServerConfig({ flags: { port: '0', host: '127.0.0.1', data: dir, bootstrapToken: false }, env: {} });
+    const config = loadServerConfig({
+      flags: { port: '0', host: '127.0.0.1', data: dir, bootstrapToken: false },
+      env: {},
+    });
     server = await startServer({
-      config, parts: { vault, pluginHost }, logger: pino({ level: 'info' }, sink), metrics: false, startDrivers: false,
+      config,
+      parts: { vault, pluginHost },
+      logger: pino({ level: 'info' }, sink),
+      metrics: false,
+      startDrivers: false,
     });
 
     expect(server.pluginHost).toBe(pluginHost);

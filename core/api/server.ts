@@ -98,7 +98,9 @@ export interface RunningServer {
 }
 
 /** Opens and migrates the database for a data dir (also used by the token and audit commands). */
-export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: string | undefined } = {}): Promise<MeterHubDatabase> {
+export async function openServerDatabase(
+  o: { dataDir?: string; databaseUrl?: string | undefined } = {},
+): Promise<MeterHubDatabase> {
   const dataDir = resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   // 0700 whatever the umask: the ledger, its key and the audit trail are the service account's alone.
   ensurePrivateDir(dataDir);
@@ -118,8 +120,10 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   const config = o.config ?? loadServerConfig();
   const dataDir = resolve(o.dataDir ?? config.dataDir);
   const logger = o.logger ?? createApiLogger({ level: o.logLevel ?? config.logLevel });
-  const database = o.parts?.database ?? await openServerDatabase({ dataDir, databaseUrl: o.databaseUrl ?? config.databaseUrl });
-  const vault = o.parts?.vault ?? KeyVault.load({ dataDir, env: config.ledgerKey ? { METERHUB_LEDGER_KEY: config.ledgerKey } : {} });
+  const database = o.parts?.database
+    ?? await openServerDatabase({ dataDir, databaseUrl: o.databaseUrl ?? config.databaseUrl });
+  const vault = o.parts?.vault
+    ?? KeyVault.load({ dataDir, env: config.ledgerKey ? { METERHUB_LEDGER_KEY: config.ledgerKey } : {} });
   if (vault.info.warning) logger.warn(vault.info.warning);
   logger.info({ keyId: vault.keyId, source: vault.info.source }, 'ledger key loaded');
   const metrics = o.metrics === false ? undefined : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
@@ -161,7 +165,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
 
   const trustProxy = o.trustProxy ?? parseTrustProxy(config.trustProxy);
   const metricsAccess = o.metricsAccess ?? {
-    ...(config.metricsToken ? { token: config.metricsToken } : {}), ...(config.metricsAllow?.length ? { allow: [...config.metricsAllow] } : {}),
+    ...(config.metricsToken ? { token: config.metricsToken } : {}),
+    ...(config.metricsAllow?.length ? { allow: [...config.metricsAllow] } : {}),
   };
   const app = await buildApp({
     pluginHost, database, logger, ...(metrics ? { metrics } : {}),

@@ -13,12 +13,27 @@ const SCANNED = ['core', 'gateways', 'plugins', 'bin', 'sdk'];
 /** file → why it may read process.env, and which variables (anything else in the file still fails). */
 const ALLOWED: Record<string, { why: string; vars: RegExp }> = {
   'core/config/environment.ts': { why: 'the one reader', vars: /.*/ },
-  'core/station/sim-control.ts': { why: 'source text of the stand-in meter child process (its own arguments)', vars: /^(MH_KOFFI|MH_ARGS)$/ },
-  'core/driver/test-fixtures/build-fixture.ts': { why: 'compiles a test fixture with the C compiler of CC', vars: /^CC$/ },
-  'core/testing/services.ts': { why: 'test services (PostgreSQL, MQTT) for the suites', vars: /^(TEST_DATABASE_URL|TEST_MQTT_URL|CI)$/ },
-  'core/testing/module-trace.mjs': { why: 'test hook run with --import before any MeterHub module', vars: /^MODULE_TRACE$/ },
+  'core/station/sim-control.ts': {
+    why: 'source text of the stand-in meter child process (its own arguments)',
+    vars: /^(MH_KOFFI|MH_ARGS)$/,
+  },
+  'core/driver/test-fixtures/build-fixture.ts': {
+    why: 'compiles a test fixture with the C compiler of CC',
+    vars: /^CC$/,
+  },
+  'core/testing/services.ts': {
+    why: 'test services (PostgreSQL, MQTT) for the suites',
+    vars: /^(TEST_DATABASE_URL|TEST_MQTT_URL|CI)$/,
+  },
+  'core/testing/module-trace.mjs': {
+    why: 'test hook run with --import before any MeterHub module',
+    vars: /^MODULE_TRACE$/,
+  },
   'core/inspect/test-support.ts': { why: 'test support', vars: /^CI$/ },
-  'plugins/tancy/bridge/build.mjs': { why: 'build script of the .NET bridge (compiler location)', vars: /^(MCS|WINDIR)$/ },
+  'plugins/tancy/bridge/build.mjs': {
+    why: 'build script of the .NET bridge (compiler location)',
+    vars: /^(MCS|WINDIR)$/,
+  },
 };
 
 function sources(dir: string): string[] {

@@ -25,4 +25,3 @@ export function exportToChildren(name: string, value: string): string {
 export function osUser(env: Environment = environment()): string {
   return env.USER ?? env.USERNAME ?? 'unknown';
 }
-

@@ -75,7 +75,9 @@ const validators = new WeakMap<readonly Setting[], ReturnType<typeof ajv.compile
 function validatorFor(settings: readonly Setting[]) {
   let v = validators.get(settings);
   if (!v) {
-    const schema = Type.Object(Object.fromEntries(settings.map((s) => [s.key, Type.Optional(s.schema)])), { additionalProperties: false });
+    const schema = Type.Object(Object.fromEntries(settings.map((s) => [s.key, Type.Optional(s.schema)])), {
+      additionalProperties: false,
+    });
     v = ajv.compile(schema);
     validators.set(settings, v);
   }
@@ -89,7 +91,11 @@ function fromEnv(s: Setting, env: Environment): unknown {
   const t = raw.trim();
   // An empty variable is unset, except where empty means something (METERHUB_REQUIRED_PLUGINS="" = none).
   if (t === '' && s.key !== 'requiredPlugins') return undefined;
-  if (s.list) return t.split(s.list === 'path' ? delimiter : ',').map((x) => x.trim()).filter(Boolean);
+  if (s.list)
+    return t
+      .split(s.list === 'path' ? delimiter : ',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   return s.key === 'requiredPlugins' ? raw : t;
 }
 
@@ -100,7 +106,12 @@ function label(s: Setting): string {
 function describe(s: Setting, value: unknown) {
   const shown = s.secret || value === undefined ? '' : ` = ${JSON.stringify(value).slice(0, 60)}`;
   return {
-    detail: { setting: s.key, ...(s.flag ? { option: s.flag } : {}), ...(s.env ? { env: s.env } : {}), ...(shown ? { value: String(value).slice(0, 60) } : {}) },
+    detail: {
+      setting: s.key,
+      ...(s.flag ? { option: s.flag } : {}),
+      ...(s.env ? { env: s.env } : {}),
+      ...(shown ? { value: String(value).slice(0, 60) } : {}),
+    },
     zh: `${s.key}（${label(s)}）${shown}：${s.rule.zh}`,
     en: `${s.key} (${label(s)})${shown}: ${s.rule.en}`,
   };
@@ -137,13 +148,18 @@ export function loadConfig<T>(settings: readonly Setting[], sources: ConfigSourc
       if (s) bad.set(s.key, s);
     }
     const parts = [...bad.values()].map((s) => describe(s, given[s.key]));
-    throw ConfigInvalid({ settings: parts.map((p) => p.detail) }, {
-      zh: parts.map((p) => p.zh).join('；'), en: parts.map((p) => p.en).join('; '),
-    });
+    throw ConfigInvalid(
+      { settings: parts.map((p) => p.detail) },
+      {
+        zh: parts.map((p) => p.zh).join('；'),
+        en: parts.map((p) => p.en).join('; '),
+      },
+    );
   }
   return deepFreeze(raw) as Readonly<T>;
 }
 
 export const loadServerConfig = (sources: ConfigSources = {}) => loadConfig<ServerConfig>(SERVER_SETTINGS, sources);
 export const loadStationConfig = (sources: ConfigSources = {}) => loadConfig<StationConfig>(STATION_SETTINGS, sources);
-export const loadCardClientConfig = (sources: ConfigSources = {}) => loadConfig<CardClientConfig>(CARD_CLIENT_SETTINGS, sources);
+export const loadCardClientConfig = (sources: ConfigSources = {}) =>
+  loadConfig<CardClientConfig>(CARD_CLIENT_SETTINGS, sources);

@@ -8,6 +8,9 @@ export function parseTrustProxy(text: string | undefined): boolean | string | st
   const t = text?.trim();
   if (!t) return undefined;
   if (t === 'true' || t === 'false') return t === 'true';
-  const list = t.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = t
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   return list.length === 1 ? list[0]! : list;
 }

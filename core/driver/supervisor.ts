@@ -429,7 +429,8 @@ export class DriverSupervisor extends EventEmitter {
     const { cmd, args } = this.hostCommand();
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, env: this.o.env ?? environment() });
+      const env = this.o.env ?? environment();
+      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, env });
     } catch (e) {
       throw this.startFailed(DriverStartFailed({ library: this.name, reason: (e as Error).message }));
     }

@@ -46,7 +46,9 @@ export function sha256File(path: string): Promise<string> {
 }
 
 /** The server's ledger key as `serve` would load it — but never creates a key file. */
-export function currentLedgerKey(dataDir: string, env: Environment = environment()): { vault: KeyVault; source: 'env' | 'file'; path?: string } | null {
+export function currentLedgerKey(
+  dataDir: string, env: Environment = environment(),
+): { vault: KeyVault; source: 'env' | 'file'; path?: string } | null {
   if (env.METERHUB_LEDGER_KEY?.trim()) return { vault: KeyVault.load({ dataDir, env }), source: 'env' };
   const path = join(dataDir, LEDGER_KEY_FILE);
   if (!existsSync(path)) return null;

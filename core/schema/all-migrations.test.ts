@@ -41,7 +41,13 @@ describe('explicit migrations', () => {
     const h = openDatabase({ url: join(dir, 'all.db') });
     const names = ALL_MIGRATIONS.map((m) => m.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const first of ['auth_0001_init', 'audit_0001_init', 'ledger_0001_init', 'ledger_0003_card_import', 'telemetry_0001_readings']) {
+    for (const first of [
+      'auth_0001_init',
+      'audit_0001_init',
+      'ledger_0001_init',
+      'ledger_0003_card_import',
+      'telemetry_0001_readings',
+    ]) {
       expect(names).toContain(first);
     }
     expect((await migrateAll(h)).sort()).toEqual([...names].sort());

@@ -22,6 +22,9 @@ export const ALL_MIGRATIONS: readonly DomainMigration[] = Object.freeze([
 ]);
 
 /** Applies every pending migration of every domain; returns the names applied. */
-export function migrateAll(database: MeterHubDatabase, list: readonly DomainMigration[] = ALL_MIGRATIONS): Promise<string[]> {
+export function migrateAll(
+  database: MeterHubDatabase,
+  list: readonly DomainMigration[] = ALL_MIGRATIONS,
+): Promise<string[]> {
   return migrate(database, list);
 }

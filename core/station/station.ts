@@ -29,7 +29,7 @@ import { StationEvents } from './station-events.ts';
 export { DEFAULT_STATION_PORT };
 
 export interface StationOptions {
-  /** The validated configuration (`meterhub station` passes the one it loaded); default: loaded from the environment. */
+  /** The validated configuration (`meterhub station` passes the one it loaded); default: loaded from the env. */
   config?: StationConfig;
   /** Central server URL. */
   server: string;
@@ -112,8 +112,14 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
   const config = o.config ?? loadStationConfig();
   if (!o.server || !/^https?:\/\//.test(o.server)) throw StationBadInput({ field: 'server' }, { zh: '中心服务器地址应为 http(s)://…', en: 'the server URL must be http(s)://…' });
   const token = o.token ?? config.token;
-  if (!token) throw StationBadInput({ field: 'token' }, { zh: '需要柜台令牌（--token 或 METERHUB_STATION_TOKEN）', en: 'a counter token is required (--token or METERHUB_STATION_TOKEN)' });
-  const logger = o.logger ? o.logger.child({}, { redact: STATION_REDACT }) : createStationLogger({ level: o.logLevel ?? config.logLevel });
+  if (!token) {
+    throw StationBadInput({ field: 'token' }, {
+      zh: '需要柜台令牌（--token 或 METERHUB_STATION_TOKEN）', en: 'a counter token is required (--token or METERHUB_STATION_TOKEN)',
+    });
+  }
+  const logger = o.logger
+    ? o.logger.child({}, { redact: STATION_REDACT })
+    : createStationLogger({ level: o.logLevel ?? config.logLevel });
   const dataDir = resolve(o.dataDir ?? config.dataDir);
   const psamSlot = o.psamSlot ?? config.psamSlot;
   const com = o.cpuCom ?? config.cpuCom;
@@ -134,7 +140,9 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
     pluginPaths: [...pluginPaths, ...config.pluginPathEnv], ignoreEnv: true, dataDir, logger,
   });
   // Plugins added from extra folders start disabled on a server; a station that is given a folder means it.
-  for (const p of pluginHost.list()) if (!p.enabled && pluginPaths.some((dir) => p.dir.startsWith(resolve(dir)))) await pluginHost.enable(p.id);
+  for (const p of pluginHost.list()) {
+    if (!p.enabled && pluginPaths.some((dir) => p.dir.startsWith(resolve(dir)))) await pluginHost.enable(p.id);
+  }
 
   const events = new StationEvents();
   reader.on('inserted', (e) => events.emit({ type: 'card.inserted', cardType: e.cardType }));
@@ -154,7 +162,10 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
   });
   const pending = new PendingWrites();
   const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken });
-  const cpu = new CpuCardOps({ reader, host: pluginHost, central, logger, com, psamSlot, yieldReader: !(reader instanceof SimReader), supervisorToken });
+  const cpu = new CpuCardOps({
+    reader, host: pluginHost, central, logger, com, psamSlot, supervisorToken,
+    yieldReader: !(reader instanceof SimReader),
+  });
   const pairing = new PairingStore(dataDir);
   const app = await buildStationApp({
     reader, central, memory, cpu, pending, events, host: pluginHost, logger, sim, pairing, allowOrigins: o.allowOrigins ?? [],

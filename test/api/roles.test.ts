@@ -150,7 +150,8 @@ describe('route plugins of other parts get authorize()', () => {
       routes: [{
         name: 'readings-probe',
         routes: (app, ctx) => {
-          app.get('/v1/readings-probe', { preHandler: ctx.authorize(rolesFor('readings.read')) }, async () => ({ ok: true }));
+          const preHandler = ctx.authorize(rolesFor('readings.read'));
+          app.get('/v1/readings-probe', { preHandler }, async () => ({ ok: true }));
         },
       }],
     });

@@ -25,7 +25,10 @@ async function call(o: Common, method: string, path: string, body?: unknown): Pr
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch {
-    throw new MeterHubError({ code: 'STATION_UNREACHABLE', status: 503, zh: `无法连接柜台工作站 ${config.station}`, en: `cannot reach the station at ${config.station}` });
+    throw new MeterHubError({
+      code: 'STATION_UNREACHABLE', status: 503,
+      zh: `无法连接柜台工作站 ${config.station}`, en: `cannot reach the station at ${config.station}`,
+    });
   }
   const parsed = (await res.json().catch(() => ({}))) as Record<string, any>;
   if (!res.ok) {

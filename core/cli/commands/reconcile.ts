@@ -25,7 +25,8 @@ export function register(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL (default DATABASE_URL; otherwise SQLite in --data)')
     .option('--json', 'JSON output')
     .action((o: Opts) => runCli(async () => {
-      const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, DEFAULT_SQLITE_FILE) });
+      const url = o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, DEFAULT_SQLITE_FILE);
+      const database = openDatabase({ url });
       const host = await createPluginHost({ dataDir: o.data });
       try {
         const r = await reconcileCards({

@@ -30,7 +30,9 @@ export function register(program: Command): void {
     .option('--max-connections <n>', 'open sockets at most (env METERHUB_MAX_CONNECTIONS, default 1024)')
     .action((o: Record<string, unknown>) => runCli(async () => {
       const config = loadServerConfig({ flags: o });
-      const gateway = config.gatewayFile ? validateGatewayConfig(JSON.parse(readFileSync(config.gatewayFile, 'utf8'))) : undefined;
+      const gateway = config.gatewayFile
+        ? validateGatewayConfig(JSON.parse(readFileSync(config.gatewayFile, 'utf8')))
+        : undefined;
       const server = await startServer({ config, ...(gateway ? { gateway } : {}) });
       server.app.log.info({ url: server.url, database: server.database.location, dialect: server.database.dialect }, 'MeterHub listening');
       // Machine-readable line for supervisors and tests that start on port 0.
