@@ -1,6 +1,6 @@
 /**
  * The MeterHub HTTP API (fastify 5). One encapsulated plugin per route group; other parts add theirs through
- * core/api/route-registry.ts (or `deps.routes`) and protect them with the `authorize(roles)` they receive.
+ * `deps.routes` (core/api/route-registry.ts) and protect them with the `authorize(roles)` they receive.
  *
  * Cross-cutting, in order: request id → authentication (resolves the token to its immutable id) → rate limit
  * (per token id; every unauthenticated caller of an address shares one small bucket; health and readiness
@@ -30,7 +30,7 @@ import { errorHandler, notFoundHandler, RateLimited } from './api-errors.ts';
 import { authenticate, authorize, authorizeBeforeValidation, routeRoles } from './auth-hooks.ts';
 import { applyConnectionCap, fastifyHttpOptions, httpLimits, type HttpLimits } from './http-limits.ts';
 import { createApiLogger, withRedaction } from './logger.ts';
-import { registeredApiRoutes, type ApiRouteContext, type ApiRouteModule } from './route-registry.ts';
+import type { ApiRouteContext, ApiRouteModule } from './route-registry.ts';
 import { cardRoutes } from './routes/cards.ts';
 import { importRoutes } from './routes/imports.ts';
 import { adoptionRoutes } from './routes/adoption.ts';
@@ -82,7 +82,7 @@ export interface AppDeps {
   database: MeterHubDatabase;
   logger?: Logger;
   config: ApiConfig;
-  /** Route plugins added for this app only (in addition to the registry). */
+  /** Route plugins of other parts (readings, console), added by the composition root. */
   routes?: ApiRouteModule[];
   /** Prometheus metrics: counted by hooks on this app and served at GET /metrics. */
   metrics?: MeterHubMetrics;
@@ -253,7 +253,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       host: pluginHost, authorizeRead: authorize(rolesFor('plugins.read')), authorizeWrite: authorize(rolesFor('plugins.write')),
     }),
   });
-  for (const m of [...registeredApiRoutes(), ...(deps.routes ?? [])]) extra.set(m.name, m);
+  for (const m of deps.routes ?? []) extra.set(m.name, m);
   for (const m of extra.values()) await app.register(async (child) => m.routes(child, ctx));
 
   await app.ready();

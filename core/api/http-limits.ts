@@ -1,7 +1,7 @@
 /**
  * Slow clients and connection floods. Node's defaults let a socket trickle its headers for 60 s and its body
  * for 300 s, and accept any number of sockets: ten slowloris sockets stayed open indefinitely. Every limit is
- * configurable (`meterhub serve --headers-timeout-ms …` or METERHUB_* env, see core/cli/commands/serve.ts).
+ * configurable (`meterhub serve --headers-timeout-ms …` or METERHUB_* env, see core/config/settings.ts).
  *
  *  - headersTimeoutMs: the whole request head must arrive within this time (then 408 and close);
  *  - requestTimeoutMs: the whole request, body included, must arrive within this time (receiving only: a
@@ -52,16 +52,4 @@ export function fastifyHttpOptions(l: HttpLimits) {
 
 export function applyConnectionCap(server: Server, l: HttpLimits): void {
   server.maxConnections = l.maxConnections;
-}
-
-/** From METERHUB_HEADERS_TIMEOUT_MS, METERHUB_REQUEST_TIMEOUT_MS, METERHUB_KEEPALIVE_TIMEOUT_MS, METERHUB_MAX_CONNECTIONS. */
-export function httpLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<HttpLimits> {
-  const n = (name: string) => (env[name]?.trim() ? Number(env[name]) : undefined);
-  const out: Partial<HttpLimits> = {};
-  const set = (k: keyof HttpLimits, v: number | undefined) => { if (v !== undefined) out[k] = v; };
-  set('headersTimeoutMs', n('METERHUB_HEADERS_TIMEOUT_MS'));
-  set('requestTimeoutMs', n('METERHUB_REQUEST_TIMEOUT_MS'));
-  set('keepAliveTimeoutMs', n('METERHUB_KEEPALIVE_TIMEOUT_MS'));
-  set('maxConnections', n('METERHUB_MAX_CONNECTIONS'));
-  return out;
 }

@@ -1,7 +1,9 @@
 /**
- * How other parts add routes to the API without editing app.ts: register a route plugin by name before
- * `buildApp` runs (or pass it in `deps.routes`). Each runs as an encapsulated fastify plugin and receives
- * `authorize(roles)` to protect its routes, plus the shared plugin host and database.
+ * How other parts add routes to the API without editing app.ts: the composition root passes their route
+ * modules to `buildApp` (`deps.routes`, core/api/server.ts). There is no module-global registry: what an app
+ * serves is decided where the app is built, so two apps in one process (tests) never see each other's routes.
+ * Each module runs as an encapsulated fastify plugin and receives `authorize(roles)` to protect its routes,
+ * plus the shared plugin host and database.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -17,17 +19,7 @@ export interface ApiRouteContext {
 }
 
 export interface ApiRouteModule {
-  /** Unique name; registering the same name again replaces the earlier one (tests, hot reload). */
+  /** Unique name; a later module of the same name replaces an earlier one ("plugins" replaces the default). */
   name: string;
   routes(app: FastifyInstance, ctx: ApiRouteContext): Promise<void> | void;
-}
-
-const registry = new Map<string, ApiRouteModule>();
-
-export function registerApiRoutes(m: ApiRouteModule): void {
-  registry.set(m.name, m);
-}
-
-export function registeredApiRoutes(): ApiRouteModule[] {
-  return [...registry.values()];
 }

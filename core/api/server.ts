@@ -1,22 +1,25 @@
 /**
- * Starts the central server on embedded defaults: SQLite in <dataDir> (PostgreSQL when DATABASE_URL is set),
- * plugins from ./plugins and METERHUB_PLUGIN_PATH, migrations at start, the ledger key from
- * METERHUB_LEDGER_KEY or <dataDir>/ledger.key. Used by `meterhub serve`, the crash tests and the benchmark.
+ * The central server's composition root: `startServer` builds the whole object graph (database, ledger key,
+ * plugin host, readings, metrics, API) in this one place from a validated configuration (core/config/), so
+ * nothing below it reads the environment. Embedded defaults: SQLite in <dataDir> (PostgreSQL when
+ * DATABASE_URL is set), plugins from ./plugins and METERHUB_PLUGIN_PATH, migrations at start, the ledger key
+ * from METERHUB_LEDGER_KEY or <dataDir>/ledger.key. Used by `meterhub serve`, the crash tests and the benchmark.
+ *
+ * Tests replace a part of the graph with `parts` (a key vault, a plugin host, a database) instead of patching
+ * modules; options given explicitly win over the configuration.
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import '../audit/audit-log.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { openDatabase, resolveDatabaseUrl, type MeterHubDatabase } from '../db/database.ts';
 import { migrateAll } from '../schema/all-migrations.ts';
-import { adoptionPolicy, type AdoptionPolicy } from '../ledger/card-service.ts';
+import type { AdoptionPolicy } from '../ledger/card-service.ts';
 import { ensurePrivateDir } from '../db/private-files.ts';
 import { KeyVault } from '../ledger/key-vault.ts';
-import '../ledger/ledger-schema.ts';
-// The server's database holds every domain the server runs. Migrations register on import, and Kysely refuses
-// a database that ran a migration this process does not know, so every entry point must import the same set.
-import '../readings/schema.ts';
+import { DEFAULT_DATA_DIR } from '../config/defaults.ts';
+import { loadServerConfig, type ServerConfig } from '../config/load-config.ts';
+import { parseTrustProxy } from '../config/parse-settings.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
 import { readingRoutes } from '../readings/routes.ts';
@@ -24,14 +27,23 @@ import { rolesFor } from '../auth/roles.ts';
 import { createGateway, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { API_VERSION, buildApp, type ApiConfig } from './app.ts';
-import { metricsAccessFromEnv, type MetricsAccessConfig } from '../metrics/access.ts';
+import type { MetricsAccessConfig } from '../metrics/access.ts';
 import { createMetrics, type MeterHubMetrics, type MetricsOptions } from '../metrics/metrics.ts';
 import { parseRequiredPlugins } from '../ops/readiness.ts';
-import { httpLimitsFromEnv } from './http-limits.ts';
 import { createApiLogger } from './logger.ts';
 import { consoleRouteModule } from '../console/routes.ts';
 
+/** Parts of the graph a caller supplies instead of the ones startServer builds; the server owns and closes them. */
+export interface ServerParts {
+  vault: KeyVault;
+  database: MeterHubDatabase;
+  pluginHost: PluginHost;
+}
+
 export interface ServerOptions {
+  /** The validated configuration (`meterhub serve` passes the one it loaded); default: loaded from the environment. */
+  config?: ServerConfig;
+  parts?: Partial<ServerParts>;
   port?: number;
   host?: string;
   dataDir?: string;
@@ -72,14 +84,7 @@ export interface ServerOptions {
   http?: ApiConfig['http'];
 }
 
-/** METERHUB_TRUST_PROXY: "true", "false", or addresses/CIDRs/"loopback", comma separated. */
-export function parseTrustProxy(text: string | undefined): ApiConfig['trustProxy'] | undefined {
-  const t = text?.trim();
-  if (!t) return undefined;
-  if (t === 'true' || t === 'false') return t === 'true';
-  const list = t.split(',').map((x) => x.trim()).filter(Boolean);
-  return list.length === 1 ? list[0]! : list;
-}
+export { parseTrustProxy };
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -93,8 +98,10 @@ export interface RunningServer {
 }
 
 /** Opens and migrates the database for a data dir (also used by the token and audit commands). */
-export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: string } = {}): Promise<MeterHubDatabase> {
-  const dataDir = resolve(o.dataDir ?? './data');
+export async function openServerDatabase(
+  o: { dataDir?: string; databaseUrl?: string | undefined } = {},
+): Promise<MeterHubDatabase> {
+  const dataDir = resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   // 0700 whatever the umask: the ledger, its key and the audit trail are the service account's alone.
   ensurePrivateDir(dataDir);
   const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(dataDir, 'meterhub.db') });
@@ -102,16 +109,26 @@ export async function openServerDatabase(o: { dataDir?: string; databaseUrl?: st
   return database;
 }
 
+/** The slow-client limits the configuration sets (the rest keep core/api/http-limits.ts defaults). */
+function httpLimitsOf(c: ServerConfig): NonNullable<ApiConfig['http']> {
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = c;
+  return Object.fromEntries(Object.entries({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections })
+    .filter(([, v]) => v !== undefined));
+}
+
 export async function startServer(o: ServerOptions = {}): Promise<RunningServer> {
-  const dataDir = resolve(o.dataDir ?? './data');
-  const logger = o.logger ?? createApiLogger({ level: o.logLevel ?? process.env.METERHUB_LOG_LEVEL ?? 'info' });
-  const database = await openServerDatabase({ dataDir, ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}) });
-  const vault = KeyVault.load({ dataDir });
+  const config = o.config ?? loadServerConfig();
+  const dataDir = resolve(o.dataDir ?? config.dataDir);
+  const logger = o.logger ?? createApiLogger({ level: o.logLevel ?? config.logLevel });
+  const database = o.parts?.database
+    ?? await openServerDatabase({ dataDir, databaseUrl: o.databaseUrl ?? config.databaseUrl });
+  const vault = o.parts?.vault
+    ?? KeyVault.load({ dataDir, env: config.ledgerKey ? { METERHUB_LEDGER_KEY: config.ledgerKey } : {} });
   if (vault.info.warning) logger.warn(vault.info.warning);
   logger.info({ keyId: vault.keyId, source: vault.info.source }, 'ledger key loaded');
   const metrics = o.metrics === false ? undefined : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
-  const pluginHost = await createPluginHost({
-    ...(o.pluginPaths ? { pluginPaths: o.pluginPaths } : {}), dataDir, logger,
+  const pluginHost = o.parts?.pluginHost ?? await createPluginHost({
+    pluginPaths: [...(o.pluginPaths ?? config.pluginPaths), ...config.pluginPathEnv], ignoreEnv: true, dataDir, logger,
     ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
   });
 
@@ -126,7 +143,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     }
   }
 
-  if (o.bootstrapToken !== false) {
+  if (o.bootstrapToken ?? config.bootstrapToken) {
     const tokens = new TokenStore(database);
     if ((await tokens.liveCount()) === 0) {
       const { token } = await tokens.create('bootstrap-ops', 'ops');
@@ -146,17 +163,21 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   else await readings.start();
   metrics?.attach({ readings, ...(gateway ? { gateway } : {}) });
 
-  const trustProxy = o.trustProxy ?? parseTrustProxy(process.env.METERHUB_TRUST_PROXY);
+  const trustProxy = o.trustProxy ?? parseTrustProxy(config.trustProxy);
+  const metricsAccess = o.metricsAccess ?? {
+    ...(config.metricsToken ? { token: config.metricsToken } : {}),
+    ...(config.metricsAllow?.length ? { allow: [...config.metricsAllow] } : {}),
+  };
   const app = await buildApp({
     pluginHost, database, logger, ...(metrics ? { metrics } : {}),
     config: {
       vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
-      metricsAccess: o.metricsAccess ?? metricsAccessFromEnv(),
-      requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(process.env.METERHUB_REQUIRED_PLUGINS),
+      metricsAccess,
+      requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(config.requiredPlugins),
       ...(o.ledgerThread !== undefined ? { ledgerThread: o.ledgerThread } : {}),
-      adoption: o.adoption ?? adoptionPolicy(process.env.METERHUB_ADOPTION),
+      adoption: o.adoption ?? config.adoption,
       ...(trustProxy !== undefined ? { trustProxy } : {}),
-      http: { ...httpLimitsFromEnv(), ...o.http },
+      http: { ...httpLimitsOf(config), ...o.http },
     },
     routes: [{
       name: 'readings',
@@ -167,7 +188,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       }),
     }, consoleRouteModule({ readings, gateway })],
   });
-  const address = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+  const address = await app.listen({ port: o.port ?? config.port, host: o.host ?? config.host });
   let closed = false;
   return {
     app, url: address, database, pluginHost, readings, ...(gateway ? { gateway } : {}), ...(metrics ? { metrics } : {}),

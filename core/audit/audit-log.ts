@@ -13,7 +13,7 @@ import type { Kysely } from 'kysely';
 import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
 import { Statements } from '../db/statements.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
-import { registerMigrations } from '../db/migrations.ts';
+import type { DomainMigration } from '../db/migrations.ts';
 import { canonicalJson, sha256Hex } from '../util/canonical-json.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -66,7 +66,7 @@ interface AuditTables {
   audit_head: { id: number; seq: number; hash: string };
 }
 
-registerMigrations([{
+export const AUDIT_MIGRATIONS: DomainMigration[] = [{
   name: 'audit_0001_init',
   async up(db: Kysely<any>) {
     await db.schema.createTable('audit_log')
@@ -102,7 +102,7 @@ registerMigrations([{
     await db.schema.alterTable('audit_log').addColumn('clerk', 'text').execute();
     await db.schema.alterTable('audit_log').addColumn('call_count', 'integer').execute();
   },
-}]);
+}];
 
 /** The hashed content of a row: everything except its own hash. */
 export function rowContent(r: Omit<AuditRow, 'hash'>): string {

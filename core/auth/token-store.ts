@@ -6,7 +6,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { MeterHubDatabase } from '../db/database.ts';
-import { registerMigrations } from '../db/migrations.ts';
+import type { DomainMigration } from '../db/migrations.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import { defineError } from '../errors/meterhub-error.ts';
 import { isRole, ROLES, type Role } from './roles.ts';
@@ -35,7 +35,7 @@ export interface TokenInfo {
   revokedAt: string | null;
 }
 
-registerMigrations([{
+export const AUTH_MIGRATIONS: DomainMigration[] = [{
   name: 'auth_0001_init',
   async up(db: Kysely<any>) {
     await db.schema.createTable('api_tokens')
@@ -48,7 +48,7 @@ registerMigrations([{
       .execute();
     await sql`create unique index api_tokens_live_name on api_tokens (name) where revoked_at is null`.execute(db);
   },
-}]);
+}];
 
 export const TOKEN_PREFIX = 'mht_';
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { environment } from '../config/environment.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -29,7 +30,7 @@ export interface ServeOptions {
 }
 
 export function startServe(o: ServeOptions): Promise<ServeChild> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...environment() };
   delete env.DATABASE_URL;
   delete env.METERHUB_FAULT;
   delete env.METERHUB_PLUGIN_PATH;

@@ -20,6 +20,7 @@ import { freePort } from '../../gateways/testing/mosquitto.ts';
 import { meterWriteBack } from '../testing/stand-in-meter.ts';
 import { call, ROOT, startServe, type HttpResult, type ServeChild } from './serve-child.ts';
 import { budgetSpent, newReport, sleep, timeLeft, type CampaignContext, type CampaignReport } from './types.ts';
+import { environment } from '../config/environment.ts';
 
 const MAKER = 'kingcard';
 
@@ -229,7 +230,7 @@ async function audit(report: CampaignReport, acks: Ack[], dbOpts: { dataDir: str
 }
 
 function auditVerify(dataDir: string, databaseUrl?: string): Promise<{ ok: boolean; output: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...environment() };
   delete env.DATABASE_URL;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const p = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'audit', 'verify', '--data', dataDir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,18 +1,20 @@
 /**
  * One database layer for the ledger and the telemetry pipeline.
- * SQLite (better-sqlite3) under ./data is the embedded default; PostgreSQL when DATABASE_URL is set.
+ * SQLite (better-sqlite3) under the data directory is the embedded default; PostgreSQL when DATABASE_URL is set.
  */
 import { mkdirSync } from 'node:fs';
 import { ensurePrivateSqlite } from './private-files.ts';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver } from 'kysely';
 import pg from 'pg';
+import { DEFAULT_DATA_DIR, DEFAULT_SQLITE_FILE } from '../config/defaults.ts';
+import { environment, type Environment } from '../config/environment.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
 export interface DatabaseOptions {
-  /** postgres://… selects PostgreSQL; otherwise a SQLite file path (default ./data/meterhub.db). */
+  /** postgres://… selects PostgreSQL; otherwise a SQLite file path (default DEFAULT_SQLITE_PATH). */
   url?: string | undefined;
   /** PostgreSQL pool size. */
   poolSize?: number;
@@ -29,9 +31,9 @@ export interface MeterHubDatabase {
   close(): Promise<void>;
 }
 
-export const DEFAULT_SQLITE_PATH = './data/meterhub.db';
+export const DEFAULT_SQLITE_PATH = join(DEFAULT_DATA_DIR, DEFAULT_SQLITE_FILE);
 
-export function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function resolveDatabaseUrl(env: Environment = environment()): string | undefined {
   return env.DATABASE_URL?.trim() || undefined;
 }
 

@@ -29,6 +29,7 @@ import {
   FrameReader, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeRequest, isReadyEvent, isResponse,
   type HostError, type LoadResult, type ReadyEvent,
 } from './protocol.ts';
+import { environment } from '../config/environment.ts';
 
 /** pino-compatible subset. */
 export interface DriverLogger {
@@ -428,7 +429,8 @@ export class DriverSupervisor extends EventEmitter {
     const { cmd, args } = this.hostCommand();
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, env: this.o.env ?? process.env });
+      const env = this.o.env ?? environment();
+      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, env });
     } catch (e) {
       throw this.startFailed(DriverStartFailed({ library: this.name, reason: (e as Error).message }));
     }

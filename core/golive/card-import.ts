@@ -21,11 +21,11 @@ import { CompiledQuery } from 'kysely';
 import { LIMITS } from '../cards/card-types.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
 import type { Actor } from '../ledger/ledger-store.ts';
-import '../ledger/ledger-schema.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { copyFrom, copyText } from './pg-copy.ts';
 import { ROW_PROBLEMS, type RowProblemCode } from './import-errors.ts';
 import { iterateSource, parseMapping, type SourceRow } from './import-source.ts';
+import { environment } from '../config/environment.ts';
 
 export const CARD_FIELDS = [
   'maker', 'cardType', 'cardNo', 'userNo', 'meterNo', 'meterKind', 'count', 'lastSaleAt', 'lastSaleGas', 'state',
@@ -207,7 +207,7 @@ interface Item { line: number; card: ImportedCard; sha: string }
 export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   const t0 = Date.now();
   // METERHUB_IMPORT_PHASES=1: where the time goes (the bench's figures), on stderr.
-  const phase = process.env.METERHUB_IMPORT_PHASES
+  const phase = environment().METERHUB_IMPORT_PHASES
     ? (l: string) => console.error(`${l} ${Date.now() - t0} ms`)
     : () => {};
   const sourceSha256 = sha256(o.text);

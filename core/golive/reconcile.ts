@@ -9,7 +9,6 @@
  *   - INVALID_ROW: the export row itself fails the import checks.
  */
 import type { MeterHubDatabase } from '../db/database.ts';
-import '../ledger/ledger-schema.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { CARD_FIELDS, checkCardRow, makerLookup } from './card-import.ts';
 import { parseMapping, readSource } from './import-source.ts';

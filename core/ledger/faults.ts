@@ -5,12 +5,15 @@
  *
  * Points: kill-after-ledger-commit — the ledger row is durable, the response has not left.
  */
+import { environment } from '../config/environment.ts';
+
 export type FaultPoint = 'kill-after-ledger-commit';
 
-function active(): Set<string> {
-  const allowed = process.env.NODE_ENV === 'test' || process.env.METERHUB_ALLOW_FAULTS === '1';
-  if (!allowed || !process.env.METERHUB_FAULT) return new Set();
-  return new Set(process.env.METERHUB_FAULT.split(',').map((s) => s.trim()));
+/** A test knob, not a setting (core/config/settings.ts KNOBS): read once when the module loads. */
+function active(env = environment()): Set<string> {
+  const allowed = env.NODE_ENV === 'test' || env.METERHUB_ALLOW_FAULTS === '1';
+  if (!allowed || !env.METERHUB_FAULT) return new Set();
+  return new Set(env.METERHUB_FAULT.split(',').map((s) => s.trim()));
 }
 
 const points = active();

@@ -12,6 +12,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { ensurePrivateDir } from '../db/private-files.ts';
 import { join, resolve } from 'node:path';
 import { LedgerKeyInvalid } from './ledger-errors.ts';
+import { environment, type Environment } from '../config/environment.ts';
 
 export const LEDGER_KEY_FILE = 'ledger.key';
 const VERSION = 'v1';
@@ -50,8 +51,8 @@ export class KeyVault {
   }
 
   /** Env first, then the key file (created 0600 when missing). */
-  static load(opts: { dataDir: string; env?: NodeJS.ProcessEnv }): KeyVault {
-    const env = opts.env ?? process.env;
+  static load(opts: { dataDir: string; env?: Environment }): KeyVault {
+    const env = opts.env ?? environment();
     if (env.METERHUB_LEDGER_KEY?.trim()) return new KeyVault(parseKey(env.METERHUB_LEDGER_KEY), { source: 'env', keyId: '' });
     const dir = resolve(opts.dataDir);
     const path = join(dir, LEDGER_KEY_FILE);

@@ -9,7 +9,7 @@
  * refuses to sell onto those.
  */
 import type { Kysely } from 'kysely';
-import { registerMigrations } from '../db/migrations.ts';
+import type { DomainMigration } from '../db/migrations.ts';
 
 export interface ImportBatchRow {
   id: string;
@@ -57,7 +57,6 @@ async function cardImport(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export const LEDGER_IMPORT_MIGRATIONS = [
+export const LEDGER_IMPORT_MIGRATIONS: DomainMigration[] = [
   { name: 'ledger_0003_card_import', up: cardImport },
 ];
-registerMigrations(LEDGER_IMPORT_MIGRATIONS);

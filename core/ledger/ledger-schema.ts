@@ -10,7 +10,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../db/database.ts';
-import { registerMigrations } from '../db/migrations.ts';
+import type { DomainMigration } from '../db/migrations.ts';
 import type { TxState } from '../wire/tx-states.ts';
 import type { TX_OPERATIONS } from '../wire/transaction.ts';
 
@@ -208,11 +208,8 @@ export async function backfillTokenIds(db: Kysely<any>, dialect: DialectName): P
   }
 }
 
-export const LEDGER_MIGRATIONS = [
+export const LEDGER_MIGRATIONS: DomainMigration[] = [
   { name: 'ledger_0001_init', up: init },
   { name: 'ledger_0002_cpu_cards', up: cpuCards },
   { name: 'ledger_0004_token_ids_and_clerk', up: tokenIdsAndClerk },
 ];
-registerMigrations(LEDGER_MIGRATIONS);
-// Imported cards' origin and the import batches (go-live); its own file, its own migration.
-import './ledger-import-schema.ts';

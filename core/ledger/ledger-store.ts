@@ -23,7 +23,6 @@ import {
 } from './ledger-errors.ts';
 import { decorateView, presentTx, type Decoration, type TxView } from './ledger-present.ts';
 import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp } from './ledger-schema.ts';
-import './ledger-schema.ts';
 import { ACTIONS, allows, cardAllows, isLive, LIVE_STATES, nextStepsFor, REWRITTEN_HINT } from '../wire/tx-states.ts';
 
 export interface Actor {

@@ -19,12 +19,6 @@ export interface MetricsAccessConfig {
   allow?: string[] | undefined;
 }
 
-export function metricsAccessFromEnv(env: NodeJS.ProcessEnv = process.env): MetricsAccessConfig {
-  const token = env.METERHUB_METRICS_TOKEN?.trim();
-  const allow = env.METERHUB_METRICS_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean);
-  return { ...(token ? { token } : {}), ...(allow?.length ? { allow } : {}) };
-}
-
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
 /** "::ffff:10.1.2.3" is the IPv4 client on a dual-stack socket. */

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { MeterHubDatabase } from '../db/database.ts';
 import { KeyVault, LEDGER_KEY_FILE } from '../ledger/key-vault.ts';
 import { ToolMissing } from './ops-errors.ts';
+import { environment, type Environment } from '../config/environment.ts';
 
 export const BACKUP_FORMAT = 'meterhub-backup';
 export const BACKUP_VERSION = 1;
@@ -45,7 +46,9 @@ export function sha256File(path: string): Promise<string> {
 }
 
 /** The server's ledger key as `serve` would load it — but never creates a key file. */
-export function currentLedgerKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): { vault: KeyVault; source: 'env' | 'file'; path?: string } | null {
+export function currentLedgerKey(
+  dataDir: string, env: Environment = environment(),
+): { vault: KeyVault; source: 'env' | 'file'; path?: string } | null {
   if (env.METERHUB_LEDGER_KEY?.trim()) return { vault: KeyVault.load({ dataDir, env }), source: 'env' };
   const path = join(dataDir, LEDGER_KEY_FILE);
   if (!existsSync(path)) return null;
@@ -83,7 +86,7 @@ export async function checkLedgerKey(database: MeterHubDatabase, vault: KeyVault
 /** Connection settings for the pg tools: the password goes through PGPASSWORD, never the command line. */
 export function pgToolArgs(url: string): { dbname: string; env: NodeJS.ProcessEnv } {
   const u = new URL(url);
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...environment() };
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
   u.password = '';
   return { dbname: u.toString(), env };

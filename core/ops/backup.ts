@@ -23,6 +23,7 @@ import {
 } from './backup-common.ts';
 import { BackupFailed } from './ops-errors.ts';
 import { writeTarGz, type TarInput } from './tar.ts';
+import { environment } from '../config/environment.ts';
 
 export interface BackupOptions {
   dataDir: string;
@@ -43,7 +44,7 @@ export interface BackupResult {
 }
 
 export async function backup(o: BackupOptions): Promise<BackupResult> {
-  const env = o.env ?? process.env;
+  const env = o.env ?? environment();
   const dataDir = resolve(o.dataDir);
   const out = resolve(o.out);
   const url = o.databaseUrl ?? resolveDatabaseUrl(env);

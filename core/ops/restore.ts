@@ -21,6 +21,7 @@ import {
 import { checkSqliteCopy } from './backup.ts';
 import { BackupInvalid, RestoreKeyMissing, RestoreRefused } from './ops-errors.ts';
 import { readTarGz } from './tar.ts';
+import { environment } from '../config/environment.ts';
 
 export interface RestoreOptions {
   dataDir: string;
@@ -121,7 +122,7 @@ function chooseKey(o: RestoreOptions, m: BackupManifest, staging: string, dataDi
 }
 
 export async function restore(o: RestoreOptions): Promise<RestoreResult> {
-  const env = o.env ?? process.env;
+  const env = o.env ?? environment();
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
   // Staged inside the data dir: the final step is a rename on one filesystem.

@@ -1,12 +1,13 @@
 /**
  * Where maker plugins come from: the bundled plugins folder (the one shipped beside this code, whatever the
  * current directory), every entry of METERHUB_PLUGIN_PATH
- * (a path list like NODE_PATH: ':' on POSIX, ';' on Windows) and `pluginPaths` in the config file.
+ * (a path list like NODE_PATH: ':' on POSIX, ';' on Windows) and `--plugin-path` folders.
  * An entry may be a plugin folder itself or a folder of plugin folders.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { MANIFEST_FILE } from './manifest.ts';
+import { environment, type Environment } from '../config/environment.ts';
 
 export interface PluginSource {
   dir: string;
@@ -20,7 +21,7 @@ export interface PluginSource {
  */
 export const BUNDLED_PLUGINS_DIR = resolve(import.meta.dirname, '../../plugins');
 
-export function pluginPathFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+export function pluginPathFromEnv(env: Environment = environment()): string[] {
   return (env.METERHUB_PLUGIN_PATH ?? '').split(delimiter).map((s) => s.trim()).filter(Boolean);
 }
 

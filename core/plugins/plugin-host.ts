@@ -17,6 +17,7 @@ import { defaultProfiles, type ProfileSink } from '../telemetry/profiles.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type { Identification, InvalidPlugin, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
 import { isMakerId } from '../wire/patterns.ts';
+import { DEFAULT_DATA_DIR } from '../config/defaults.ts';
 
 export interface DriverFactoryOptions {
   libraryPath: string;
@@ -70,7 +71,7 @@ async function defaultDriverFactory(): Promise<DriverFactory> {
 
 export async function createPluginHost(opts: PluginHostOptions = {}): Promise<PluginHost> {
   const logger = opts.logger;
-  const store = new PluginStateStore(resolve(opts.dataDir ?? './data'));
+  const store = new PluginStateStore(resolve(opts.dataDir ?? DEFAULT_DATA_DIR));
   const factory = opts.driverFactory ?? (await defaultDriverFactory());
   const bundledDir = opts.bundledDir === null ? undefined : resolve(opts.bundledDir ?? BUNDLED_PLUGINS_DIR);
   const sources = discoverPlugins({

@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../db/database.ts';
-import { registerMigrations } from '../db/migrations.ts';
+import type { DomainMigration } from '../db/migrations.ts';
 
 function serialPk(dialect: DialectName): string {
   return dialect === 'postgres' ? 'bigserial primary key' : 'integer primary key autoincrement';
@@ -21,7 +21,7 @@ async function exec(db: Kysely<any>, text: string): Promise<void> {
   await sql.raw(text).execute(db);
 }
 
-registerMigrations([
+export const READINGS_MIGRATIONS: DomainMigration[] = [
   {
     name: 'telemetry_0001_readings',
     async up(db, dialect) {
@@ -144,6 +144,4 @@ registerMigrations([
       )`);
     },
   },
-]);
-
-export const TELEMETRY_SCHEMA = true;
+];

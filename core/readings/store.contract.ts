@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MeterHubDatabase } from '../db/database.ts';
-import { migrate } from '../db/migrations.ts';
+import { migrateAll } from '../schema/all-migrations.ts';
 import { createReadingPipeline } from './pipeline.ts';
 import { dedupeKey, readingId } from './reading-id.ts';
 import type { BillingSink, DeliveryResult } from './sink-types.ts';
@@ -26,7 +26,7 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
         return;
       }
       h = temp.open();
-      await migrate(h);
+      await migrateAll(h);
       store = new ReadingStore(h, ['webhook', 'rest']);
     });
 

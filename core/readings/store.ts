@@ -9,7 +9,6 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { MeterHubDatabase } from '../db/database.ts';
 import type { UnifiedReading } from '../telemetry/frame-types.ts';
 import { dedupeKey, isDecimalString, readingId } from './reading-id.ts';
-import './schema.ts';
 import type { FeedConsumer, SinkStats } from '../wire/ops.ts';
 
 export interface StoredReading extends UnifiedReading {

@@ -1,19 +1,30 @@
 /**
- * Every domain's migrations in one place. Programs migrate a database only through here: a program that loads
- * one domain (the CLI loads only the command it runs, a gateway only the readings) still knows every migration
- * that another program applied to the same database, where kysely would otherwise refuse the database as
- * "corrupted" (an applied migration it does not know). Domains register their lists when their schema module is
- * loaded, so this module loads them all; a new domain with migrations adds one line here.
+ * Every domain's migrations, listed explicitly. Programs migrate a database only through here: a program that
+ * loads one domain (the CLI loads only the command it runs, a gateway only the readings) still knows every
+ * migration that another program applied to the same database, where kysely would otherwise refuse the
+ * database as "corrupted" (an applied migration it does not know). A new domain with migrations adds its list
+ * to ALL_MIGRATIONS.
  */
-import '../auth/token-store.ts';
-import '../audit/audit-log.ts';
-import '../ledger/ledger-schema.ts';
-import '../ledger/ledger-import-schema.ts';
-import '../readings/schema.ts';
+import { AUDIT_MIGRATIONS } from '../audit/audit-log.ts';
+import { AUTH_MIGRATIONS } from '../auth/token-store.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
-import { migrate } from '../db/migrations.ts';
+import { migrate, type DomainMigration } from '../db/migrations.ts';
+import { LEDGER_IMPORT_MIGRATIONS } from '../ledger/ledger-import-schema.ts';
+import { LEDGER_MIGRATIONS } from '../ledger/ledger-schema.ts';
+import { READINGS_MIGRATIONS } from '../readings/schema.ts';
+
+export const ALL_MIGRATIONS: readonly DomainMigration[] = Object.freeze([
+  ...AUTH_MIGRATIONS,
+  ...AUDIT_MIGRATIONS,
+  ...LEDGER_MIGRATIONS,
+  ...LEDGER_IMPORT_MIGRATIONS,
+  ...READINGS_MIGRATIONS,
+]);
 
 /** Applies every pending migration of every domain; returns the names applied. */
-export function migrateAll(database: MeterHubDatabase): Promise<string[]> {
-  return migrate(database);
+export function migrateAll(
+  database: MeterHubDatabase,
+  list: readonly DomainMigration[] = ALL_MIGRATIONS,
+): Promise<string[]> {
+  return migrate(database, list);
 }

@@ -18,6 +18,7 @@ import { fromHex, isHex, toHex } from './chips/hex.ts';
 import { Sle4442 } from './chips/sle4442.ts';
 import type { SimReader } from './readers/sim/sim-reader.ts';
 import { StationBadInput } from './station-errors.ts';
+import { environment } from '../config/environment.ts';
 
 export interface SimInsertBody {
   cardType: '4442' | '102' | 'cpu';
@@ -181,7 +182,12 @@ export function standInMeterWriteBack(libraryPath: string, cardType: '4442' | '1
     process.stdout.write(JSON.stringify({ rc, data: rc === 0 ? out.subarray(0, out.indexOf(0)).toString('ascii') : null }));`;
   const r = spawnSync(process.execPath, ['-e', script], {
     encoding: 'utf8', timeout: 15_000,
-    env: { ...process.env, MH_KOFFI: koffiPath, MH_ARGS: JSON.stringify({ lib: libraryPath, cardType, data, status: o.status ?? 0, lastCode: o.lastCode ?? 0, months: o.months ?? [] }) },
+    env: {
+      ...environment(), MH_KOFFI: koffiPath,
+      MH_ARGS: JSON.stringify({
+        lib: libraryPath, cardType, data, status: o.status ?? 0, lastCode: o.lastCode ?? 0, months: o.months ?? [],
+      }),
+    },
   });
   let out: { rc: number; data: string | null } | undefined;
   try { out = JSON.parse(r.stdout) as { rc: number; data: string | null }; } catch { /* child failed */ }

@@ -1,12 +1,16 @@
 /**
- * `meterhub station`: starts the counter station next to the reader. Wires the reader (sim | mwic:<port> |
- * pcsc:<name>), the central-server client, the local plugin host (CPU cards are written by the maker's
- * library on this PC; the central server's ledger records them) and the local API.
+ * `meterhub station`: the counter station's composition root. Builds, in this one place and from a validated
+ * configuration (core/config/), the reader (sim | mwic:<port> | pcsc:<name>), the central-server client, the
+ * local plugin host (CPU cards are written by the maker's library on this PC; the central server's ledger
+ * records them) and the local API. Options given explicitly (tests) win over the configuration.
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { REDACT_PATHS, requestSerializers } from '../api/logger.ts';
+import { DEFAULT_STATION_PORT } from '../config/defaults.ts';
+import { exportToChildren } from '../config/environment.ts';
+import { loadStationConfig, type StationConfig } from '../config/load-config.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { CentralClient } from './central-client.ts';
@@ -22,13 +26,15 @@ import { StationBadInput, StationReaderRequired, StationReaderUnsupported } from
 import { PairingStore } from './station-pairing.ts';
 import { StationEvents } from './station-events.ts';
 
-export const DEFAULT_STATION_PORT = 8790;
+export { DEFAULT_STATION_PORT };
 
 export interface StationOptions {
+  /** The validated configuration (`meterhub station` passes the one it loaded); default: loaded from the env. */
+  config?: StationConfig;
   /** Central server URL. */
   server: string;
-  /** Counter token for the central server (never logged). */
-  token: string;
+  /** Counter token for the central server (never logged); default the configuration's (METERHUB_STATION_TOKEN). */
+  token?: string;
   /** "sim" | "mwic:<port>" | "pcsc:<name>", or a driver instance (tests). No default: sim must be asked for. */
   reader: string | ReaderDriver;
   /** Browser origins, besides the station's own page, that may call the local API (the company's web app). */
@@ -75,8 +81,8 @@ export function createStationLogger(o: { level?: string; destination?: pino.Dest
   return o.destination ? pino(opts, o.destination) : pino(opts);
 }
 
+/** Without --mwic-library / METERHUB_MWIC_LIBRARY: the vendor DLL on Windows, else the stand-in built here. */
 export function defaultMwicLibrary(root = process.cwd()): string {
-  if (process.env.METERHUB_MWIC_LIBRARY) return process.env.METERHUB_MWIC_LIBRARY;
   if (process.platform === 'win32') return 'mwic_32.dll';
   return join(root, 'build', 'mwic', `libmwic_standin.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
 }
@@ -103,27 +109,40 @@ export function createReader(spec: string | undefined, o: { psamSlot: SamSlot; m
 }
 
 export async function startStation(o: StationOptions): Promise<RunningStation> {
+  const config = o.config ?? loadStationConfig();
   if (!o.server || !/^https?:\/\//.test(o.server)) throw StationBadInput({ field: 'server' }, { zh: '中心服务器地址应为 http(s)://…', en: 'the server URL must be http(s)://…' });
-  if (!o.token) throw StationBadInput({ field: 'token' }, { zh: '需要柜台令牌（--token 或 METERHUB_STATION_TOKEN）', en: 'a counter token is required (--token or METERHUB_STATION_TOKEN)' });
-  const logger = o.logger ? o.logger.child({}, { redact: STATION_REDACT }) : createStationLogger({ level: o.logLevel ?? 'info' });
-  const dataDir = resolve(o.dataDir ?? './data/station');
-  const psamSlot = o.psamSlot ?? 1;
-  const com = o.cpuCom ?? 0;
-  const reader = typeof o.reader === 'string' ? createReader(o.reader, { psamSlot, mwicLibrary: o.mwicLibrary, logger }) : o.reader;
+  const token = o.token ?? config.token;
+  if (!token) {
+    throw StationBadInput({ field: 'token' }, {
+      zh: '需要柜台令牌（--token 或 METERHUB_STATION_TOKEN）', en: 'a counter token is required (--token or METERHUB_STATION_TOKEN)',
+    });
+  }
+  const logger = o.logger
+    ? o.logger.child({}, { redact: STATION_REDACT })
+    : createStationLogger({ level: o.logLevel ?? config.logLevel });
+  const dataDir = resolve(o.dataDir ?? config.dataDir);
+  const psamSlot = o.psamSlot ?? config.psamSlot;
+  const com = o.cpuCom ?? config.cpuCom;
+  const supervisorToken = o.supervisorToken ?? config.supervisorToken;
+  const pluginPaths = o.pluginPaths ?? [...config.pluginPaths];
+  const mwicLibrary = o.mwicLibrary ?? config.mwicLibrary;
+  const reader = typeof o.reader === 'string' ? createReader(o.reader, { psamSlot, mwicLibrary, logger }) : o.reader;
 
   let sim: SimControl | undefined;
   if (reader instanceof SimReader) {
     // The Tancy stand-in keeps its simulated CPU card in files; the driver child inherits this variable.
-    process.env.METERHUB_SIM_CPU_DIR ??= join(dataDir, 'sim-cpu');
-    sim = new SimControl(reader, new CpuSimFile(process.env.METERHUB_SIM_CPU_DIR, com), psamSlot);
+    const simDir = exportToChildren('METERHUB_SIM_CPU_DIR', config.simCpuDir ?? join(dataDir, 'sim-cpu'));
+    sim = new SimControl(reader, new CpuSimFile(simDir, com), psamSlot);
   }
 
   const pluginHost = await createPluginHost({
     ...(o.bundledPlugins === false ? { bundledDir: null } : o.pluginsDir ? { bundledDir: o.pluginsDir } : {}),
-    pluginPaths: o.pluginPaths ?? [], dataDir, logger,
+    pluginPaths: [...pluginPaths, ...config.pluginPathEnv], ignoreEnv: true, dataDir, logger,
   });
   // Plugins added from extra folders start disabled on a server; a station that is given a folder means it.
-  for (const p of pluginHost.list()) if (!p.enabled && (o.pluginPaths ?? []).some((dir) => p.dir.startsWith(resolve(dir)))) await pluginHost.enable(p.id);
+  for (const p of pluginHost.list()) {
+    if (!p.enabled && pluginPaths.some((dir) => p.dir.startsWith(resolve(dir)))) await pluginHost.enable(p.id);
+  }
 
   const events = new StationEvents();
   reader.on('inserted', (e) => events.emit({ type: 'card.inserted', cardType: e.cardType }));
@@ -138,17 +157,20 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
 
   // Sales on the simulated reader are training: the server records their channel so billing can tell them apart.
   const central = new CentralClient({
-    url: o.server, token: o.token, channel: sim ? 'station-sim' : 'station',
+    url: o.server, token, channel: sim ? 'station-sim' : 'station',
     ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}), ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
   });
   const pending = new PendingWrites();
-  const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken: o.supervisorToken });
-  const cpu = new CpuCardOps({ reader, host: pluginHost, central, logger, com, psamSlot, yieldReader: !(reader instanceof SimReader), supervisorToken: o.supervisorToken });
+  const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken });
+  const cpu = new CpuCardOps({
+    reader, host: pluginHost, central, logger, com, psamSlot, supervisorToken,
+    yieldReader: !(reader instanceof SimReader),
+  });
   const pairing = new PairingStore(dataDir);
   const app = await buildStationApp({
     reader, central, memory, cpu, pending, events, host: pluginHost, logger, sim, pairing, allowOrigins: o.allowOrigins ?? [],
   });
-  const url = await app.listen({ port: o.port ?? DEFAULT_STATION_PORT, host: o.host ?? '127.0.0.1' });
+  const url = await app.listen({ port: o.port ?? config.port, host: o.host ?? config.host });
   let closed = false;
   return {
     url, app, reader, sim, events, pluginHost,

@@ -146,14 +146,15 @@ describe('roles', () => {
 describe('route plugins of other parts get authorize()', () => {
   let s: TestServer;
   beforeAll(async () => {
-    const { registerApiRoutes } = await import('../../core/api/route-registry.ts');
-    registerApiRoutes({
-      name: 'readings-probe',
-      routes: (app, ctx) => {
-        app.get('/v1/readings-probe', { preHandler: ctx.authorize(rolesFor('readings.read')) }, async () => ({ ok: true }));
-      },
+    s = await startTestServer({
+      routes: [{
+        name: 'readings-probe',
+        routes: (app, ctx) => {
+          const preHandler = ctx.authorize(rolesFor('readings.read'));
+          app.get('/v1/readings-probe', { preHandler }, async () => ({ ok: true }));
+        },
+      }],
     });
-    s = await startTestServer();
   });
   afterAll(async () => s?.close());
 

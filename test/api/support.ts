@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type ApiConfig } from '../../core/api/app.ts';
+import type { ApiRouteModule } from '../../core/api/route-registry.ts';
 import '../../core/audit/audit-log.ts';
 import type { Role } from '../../core/auth/roles.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
@@ -46,6 +47,8 @@ export interface TestServerOptions {
   extraTokens?: Record<string, Role>;
   /** More app configuration (trust proxy, HTTP limits, …). */
   config?: Partial<Omit<ApiConfig, 'vault'>>;
+  /** Route plugins of other parts, registered on this app only. */
+  routes?: ApiRouteModule[];
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -62,6 +65,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     pluginHost: host, database: db.database,
     ...(o.logger ? { logger: o.logger } : {}),
     config: { vault, rateLimit: o.rateLimit ?? false, logLevel: 'silent', ...(o.adoption ? { adoption: o.adoption } : {}), ...o.config },
+    ...(o.routes ? { routes: o.routes } : {}),
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -3,6 +3,7 @@
  * first bad row otherwise.
  */
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { openServerDatabase } from '../../api/server.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { runCli } from '../run-cli.ts';
@@ -11,7 +12,7 @@ export function register(program: Command): void {
   const cmd = program.command('audit').description('审计日志 / audit trail');
   cmd.command('verify')
     .description('校验审计哈希链 / verify the tamper-evident hash chain')
-    .option('--data <dir>', 'data directory', './data')
+    .addOption(dataOption('data directory'))
     .option('--json', 'JSON output')
     .action((o: { data: string; json?: boolean }) => runCli(async () => {
       const database = await openServerDatabase({ dataDir: o.data });

@@ -4,6 +4,7 @@
  * See docs/deploy/backup-restore.md.
  */
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { API_VERSION } from '../../api/app.ts';
 import { backup } from '../../ops/backup.ts';
 import { runCli } from '../run-cli.ts';
@@ -13,7 +14,7 @@ interface Opts { data: string; out: string; key: boolean; databaseUrl?: string; 
 export function register(program: Command): void {
   program.command('backup')
     .description('备份台账（服务运行时也可）/ back up the ledger (safe while the server runs)')
-    .option('--data <dir>', 'data directory (SQLite, ledger key, plugin state)', './data')
+    .addOption(dataOption())
     .requiredOption('--out <file>', 'archive to write (.tar.gz, mode 0600)')
     .option('--no-key', 'leave ledger.key out of the archive (then keep the key with the backup yourself)')
     .option('--database-url <url>', 'PostgreSQL to dump with pg_dump (default DATABASE_URL; otherwise SQLite in --data)')

@@ -6,25 +6,29 @@
  */
 import type { Command } from 'commander';
 import { MeterHubError } from '../../errors/meterhub-error.ts';
-import { DEFAULT_STATION_PORT } from '../../station/station.ts';
+import { loadCardClientConfig } from '../../config/load-config.ts';
 import { runCli } from '../run-cli.ts';
 
-interface Common { station: string; json?: boolean }
+interface Common { station?: string; json?: boolean }
 
 async function call(o: Common, method: string, path: string, body?: unknown): Promise<Record<string, any>> {
+  const config = loadCardClientConfig({ flags: o });
   let res: Response;
   try {
     // The station's proof: the pairing key made by `meterhub station pair`, and the clerk doing the work.
     // Both come from the environment, not the command line, where other users could read them.
     const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
-    if (process.env.METERHUB_STATION_KEY) headers.authorization = `Bearer ${process.env.METERHUB_STATION_KEY}`;
-    if (process.env.METERHUB_CLERK) headers['x-meterhub-clerk'] = process.env.METERHUB_CLERK;
-    res = await fetch(o.station.replace(/\/+$/, '') + path, {
+    if (config.stationKey) headers.authorization = `Bearer ${config.stationKey}`;
+    if (config.clerk) headers['x-meterhub-clerk'] = config.clerk;
+    res = await fetch(config.station.replace(/\/+$/, '') + path, {
       method, headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch {
-    throw new MeterHubError({ code: 'STATION_UNREACHABLE', status: 503, zh: `无法连接柜台工作站 ${o.station}`, en: `cannot reach the station at ${o.station}` });
+    throw new MeterHubError({
+      code: 'STATION_UNREACHABLE', status: 503,
+      zh: `无法连接柜台工作站 ${config.station}`, en: `cannot reach the station at ${config.station}`,
+    });
   }
   const parsed = (await res.json().catch(() => ({}))) as Record<string, any>;
   if (!res.ok) {
@@ -70,7 +74,7 @@ function showCard(r: Record<string, any>): string[] {
 export function register(program: Command): void {
   const cmd = program.command('card').description('通过柜台工作站操作卡片 / work a card through the local station');
   const common = (c: Command) => c
-    .option('--station <url>', 'station URL (or METERHUB_STATION_URL)', process.env.METERHUB_STATION_URL ?? `http://127.0.0.1:${DEFAULT_STATION_PORT}`)
+    .option('--station <url>', 'station URL (or METERHUB_STATION_URL; default http://127.0.0.1:8790)')
     .option('--json', 'JSON output');
   const int = (name: string, v: string) => {
     if (!/^\d+$/.test(v)) throw new MeterHubError({ code: 'BAD_INPUT', status: 400, zh: `${name} 应为整数`, en: `${name} must be a whole number` });
@@ -130,7 +134,7 @@ export function register(program: Command): void {
   common(cmd.command('recover <transactionId> <action>').description('恢复未完成的写卡 / recover: retry | confirm | rewrite | reverse'))
     .option('--supervisor-token <t>', 'ops token for rewrite/reverse (or METERHUB_SUPERVISOR_TOKEN)')
     .action((transactionId: string, action: string, o: Common & { supervisorToken?: string }) => runCli(async () => {
-      const tok = o.supervisorToken ?? process.env.METERHUB_SUPERVISOR_TOKEN;
+      const tok = loadCardClientConfig({ flags: o }).supervisorToken;
       const r = await call(o, 'POST', '/v1/station/recover', { transactionId, action, ...(tok ? { supervisorToken: tok } : {}) });
       print(o, r, [r.message?.zh ?? '', r.message?.en ?? '']);
     }));

@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { openDatabase, resolveDatabaseUrl } from '../../db/database.ts';
 import { migrateAll } from '../../schema/all-migrations.ts';
@@ -15,6 +16,8 @@ import { importCards } from '../../golive/card-import.ts';
 import { importReportLines } from '../../golive/import-report-text.ts';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
 import { runCli } from '../run-cli.ts';
+import { DEFAULT_SQLITE_FILE } from '../../config/defaults.ts';
+import { osUser } from '../../config/environment.ts';
 
 interface Opts {
   file: string; mapping?: string; dryRun?: boolean; update?: boolean; data: string; databaseUrl?: string;
@@ -30,18 +33,18 @@ export function register(program: Command): void {
     .option('--mapping <file>', 'JSON mapping: their column names and codes → MeterHub\'s (docs/ops/go-live.md)')
     .option('--dry-run', 'check every row and print the report; write nothing')
     .option('--update', 'apply changed rows (only cards MeterHub has not written yet); each change is kept')
-    .option('--data <dir>', 'data directory (SQLite, plugin state)', './data')
+    .addOption(dataOption('data directory (SQLite, plugin state)'))
     .option('--database-url <url>', 'PostgreSQL (default DATABASE_URL; otherwise SQLite in --data)')
     .option('--plugin-path <dir...>', 'extra plugin folders (also METERHUB_PLUGIN_PATH)')
     .option('--report <file>', 'write the full report as JSON')
     .option('--json', 'JSON output')
     .action((o: Opts) => runCli(async () => {
-      const url = o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, 'meterhub.db');
+      const url = o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, DEFAULT_SQLITE_FILE);
       const database = openDatabase({ url });
       const host = await createPluginHost({ dataDir: o.data, ...(o.pluginPath ? { pluginPaths: o.pluginPath } : {}) });
       try {
         await migrateAll(database);
-        const actor = { name: `cli:${process.env.USER ?? 'unknown'}`, role: 'ops', channel: 'cli' };
+        const actor = { name: `cli:${osUser()}`, role: 'ops', channel: 'cli' };
         const report = await importCards({
           database, host, actor, text: readFileSync(o.file, 'utf8'), fileName: basename(o.file),
           dryRun: o.dryRun, update: o.update,

@@ -4,6 +4,7 @@
  * real driver health, then stops it.
  */
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
 import { presentAll, presentPlugin } from '../../plugins/routes.ts';
 import { STAND_IN_LABEL } from '../../plugins/plugin-host.ts';
@@ -13,7 +14,7 @@ interface Opts { json?: boolean; data: string; probe: boolean }
 
 export function register(program: Command): void {
   const cmd = program.command('plugins').description('表厂插件管理 / manage maker plugins');
-  const common = (c: Command) => c.option('--json', 'JSON output').option('--data <dir>', 'data directory', './data');
+  const common = (c: Command) => c.option('--json', 'JSON output').addOption(dataOption('data directory'));
 
   common(cmd.command('list').description('列出插件 / list plugins').option('--no-probe', 'do not start drivers to check health'))
     .action((o: Opts) => runCli(async () => {

@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { openDatabase, resolveDatabaseUrl } from '../../db/database.ts';
 import { reconcileCards } from '../../golive/reconcile.ts';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
 import { runCli } from '../run-cli.ts';
+import { DEFAULT_SQLITE_FILE } from '../../config/defaults.ts';
 
 interface Opts { file: string; mapping?: string; data: string; databaseUrl?: string; json?: boolean }
 
@@ -19,11 +21,12 @@ export function register(program: Command): void {
     .description('逐卡比对原系统导出与本系统台账 / compare the old system\'s card export with the ledger, card by card')
     .requiredOption('--file <file>', 'the old system\'s export (.csv or .json), same layout as for the import')
     .option('--mapping <file>', 'the same mapping file as for the import')
-    .option('--data <dir>', 'data directory (SQLite, plugin state)', './data')
+    .addOption(dataOption('data directory (SQLite, plugin state)'))
     .option('--database-url <url>', 'PostgreSQL (default DATABASE_URL; otherwise SQLite in --data)')
     .option('--json', 'JSON output')
     .action((o: Opts) => runCli(async () => {
-      const database = openDatabase({ url: o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, 'meterhub.db') });
+      const url = o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, DEFAULT_SQLITE_FILE);
+      const database = openDatabase({ url });
       const host = await createPluginHost({ dataDir: o.data });
       try {
         const r = await reconcileCards({

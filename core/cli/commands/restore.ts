@@ -4,6 +4,7 @@
  * the old files aside. See docs/deploy/backup-restore.md.
  */
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { restore } from '../../ops/restore.ts';
 import { runCli } from '../run-cli.ts';
 
@@ -12,7 +13,7 @@ interface Opts { data: string; from: string; force?: boolean; keyFile?: string; 
 export function register(program: Command): void {
   program.command('restore')
     .description('从备份恢复台账（先停止服务）/ restore the ledger from a backup (stop the servers first)')
-    .option('--data <dir>', 'data directory to restore into', './data')
+    .addOption(dataOption('data directory to restore into'))
     .requiredOption('--from <file>', 'archive written by `meterhub backup`')
     .option('--force', 'replace an existing ledger (old files are moved into <data>/pre-restore-*)')
     .option('--key-file <file>', 'ledger key file, when the archive does not hold the key')

@@ -5,16 +5,14 @@
  */
 import type { Command } from 'commander';
 import { closeOnSignals } from '../../api/server.ts';
-import { DEFAULT_STATION_PORT, startStation } from '../../station/station.ts';
+import { DEFAULT_STATION_DATA_DIR } from '../../config/defaults.ts';
+import { loadStationConfig } from '../../config/load-config.ts';
+import { startStation } from '../../station/station.ts';
 import { StationBadInput, StationReaderRequired } from '../../station/station-errors.ts';
 import { parseOrigin } from '../../station/station-guard.ts';
 import { createPairing, readPairings, removePairing } from '../../station/station-pairing.ts';
+import { dataOption } from '../options.ts';
 import { runCli } from '../run-cli.ts';
-
-interface Opts {
-  server: string; token?: string; reader?: string; allowOrigin?: string[]; port: string; host: string; data: string; pluginPath?: string[];
-  cpuCom: string; psamSlot: string; mwicLibrary?: string; logLevel: string;
-}
 
 export function register(program: Command): void {
   const station = program.command('station')
@@ -23,30 +21,21 @@ export function register(program: Command): void {
     .option('--token <token>', 'counter token for the central server (or METERHUB_STATION_TOKEN)')
     .option('--reader <reader>', 'required: mwic:<port> | sim (simulated, training only) | pcsc:<name>')
     .option('--allow-origin <origin...>', 'browser origin of the company web app allowed to call the station (repeatable)')
-    .option('--port <port>', 'local API port (0 = any free port)', String(DEFAULT_STATION_PORT))
-    .option('--host <host>', 'local API address (keep it on 127.0.0.1: the guards answer loopback names only)', '127.0.0.1')
-    .option('--data <dir>', 'station data (plugin state, CPU-card ledger)', './data/station')
+    .option('--port <port>', 'local API port, 0 = any free port (default 8790)')
+    .option('--host <host>', 'local API address (keep it on 127.0.0.1: the guards answer loopback names only)')
+    .addOption(dataOption('station data (plugin state, CPU-card ledger)', DEFAULT_STATION_DATA_DIR))
     .option('--plugin-path <dir...>', 'extra plugin folders (enabled on this station)')
-    .option('--cpu-com <n>', 'port number given to CPU-card maker libraries (from 0)', '0')
-    .option('--psam-slot <n>', 'reader SAM slot holding the Tancy PSAM (1-3)', '1')
+    .option('--cpu-com <n>', 'port number given to CPU-card maker libraries (from 0, default 0)')
+    .option('--psam-slot <n>', 'reader SAM slot holding the Tancy PSAM (1-3, default 1)')
     .option('--mwic-library <path>', 'mwic_32.dll (or METERHUB_MWIC_LIBRARY)')
-    .option('--log-level <level>', 'pino level', process.env.METERHUB_LOG_LEVEL ?? 'info')
-    .action((o: Opts) => runCli(async () => {
+    .option('--log-level <level>', 'pino level (env METERHUB_LOG_LEVEL, default info)')
+    .action((o: { reader?: string; server?: string } & Record<string, unknown>) => runCli(async () => {
       // No default reader: a station that silently sold onto simulated cards through a real token was a defect.
       if (!o.reader) throw StationReaderRequired({ choices: ['mwic:<port>', 'sim', 'pcsc:<name>'] });
       if (!o.server) throw StationBadInput({ field: 'server' }, { zh: '需要中心服务器地址 --server <url>', en: '--server <url> is required' });
-      const allowOrigins = (o.allowOrigin ?? []).map(parseOrigin);
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${o.port}`);
-      const psamSlot = Number(o.psamSlot);
-      if (![1, 2, 3].includes(psamSlot)) throw new Error(`--psam-slot must be 1, 2 or 3, got ${o.psamSlot}`);
-      const token = o.token ?? process.env.METERHUB_STATION_TOKEN ?? '';
-      const station = await startStation({
-        server: o.server, token, reader: o.reader, allowOrigins, port, host: o.host, dataDir: o.data, cpuCom: Number(o.cpuCom),
-        psamSlot: psamSlot as 1 | 2 | 3, logLevel: o.logLevel,
-        ...(o.pluginPath ? { pluginPaths: o.pluginPath } : {}), ...(o.mwicLibrary ? { mwicLibrary: o.mwicLibrary } : {}),
-        ...(process.env.METERHUB_STATION_SUPERVISOR_TOKEN ? { supervisorToken: process.env.METERHUB_STATION_SUPERVISOR_TOKEN } : {}),
-      });
+      const config = loadStationConfig({ flags: o });
+      const allowOrigins = config.allowOrigins.map(parseOrigin);
+      const station = await startStation({ config, server: o.server, reader: o.reader, allowOrigins });
       station.app.log.info({ url: station.url, reader: station.reader.kind, server: o.server, allowOrigins }, 'MeterHub station listening');
       if (station.sim) process.stdout.write('模拟读卡器（培训）/ simulated reader (training): sales are recorded as channel station-sim\n');
       process.stdout.write(`METERHUB_STATION_LISTENING ${station.url}\n`);

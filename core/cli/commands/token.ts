@@ -3,6 +3,7 @@
  * stored); `token list`; `token revoke --name <n>`. Uses <data> or DATABASE_URL, like the server.
  */
 import type { Command } from 'commander';
+import { dataOption } from '../options.ts';
 import { openServerDatabase } from '../../api/server.ts';
 import { ROLES } from '../../auth/roles.ts';
 import { TokenStore } from '../../auth/token-store.ts';
@@ -21,7 +22,7 @@ async function withTokens<T>(o: Common, fn: (t: TokenStore) => Promise<T>): Prom
 
 export function register(program: Command): void {
   const cmd = program.command('token').description('API 令牌管理 / manage API tokens');
-  const common = (c: Command) => c.option('--data <dir>', 'data directory', './data').option('--json', 'JSON output');
+  const common = (c: Command) => c.addOption(dataOption('data directory')).option('--json', 'JSON output');
 
   common(cmd.command('create').description('创建令牌（只显示一次）/ create a token (shown once)'))
     .requiredOption('--role <role>', `one of ${ROLES.join('|')}`)

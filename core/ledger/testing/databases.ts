@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, type MeterHubDatabase } from '../../db/database.ts';
-import { migrate } from '../../db/migrations.ts';
+import { migrateAll } from '../../schema/all-migrations.ts';
 import { POSTGRES_URL } from '../../testing/services.ts';
 
 export interface TestDatabase {
@@ -63,7 +63,7 @@ export async function openTestDatabase(kind: 'sqlite' | 'postgres', o: { migrate
     url = join(dir, 'meterhub.db');
   }
   const database = openDatabase({ url, ...(o.poolSize ? { poolSize: o.poolSize } : {}) });
-  if (o.migrate !== false) await migrate(database);
+  if (o.migrate !== false) await migrateAll(database);
   return {
     database, url, dir,
     async cleanup() {
