@@ -26,6 +26,7 @@ import {
   ProfileRegistry,
 } from '../../telemetry/index.ts';
 import { registerPluginProfiles } from '../../plugins/plugin-profiles.ts';
+import { dataOption } from '../options.ts';
 
 /**
  * This run's dialects: the built-in ones plus those of the enabled plugins (bundled and METERHUB_PLUGIN_PATH),
@@ -261,7 +262,7 @@ export function register(program: Command): void {
     .argument('<hex>', '帧的十六进制（可含空格与 FE 前导）/ frame hex (spaces and FE preamble allowed)')
     .option('--profile <name>', '方言配置 / dialect profile', COMPANY_PROFILE)
     .option('--source <source>', 'serial | collector | mqtt', 'serial')
-    .option('--data <dir>', '数据目录（插件启用状态）/ data directory (plugin enabled state)', './data')
+    .addOption(dataOption('数据目录（插件启用状态）/ data directory (plugin enabled state)'))
     .option('--json', 'JSON 输出 / JSON output')
     .action(guarded((hex: string, opts: DecodeOpts) => runDecode(hex, opts), (_h, o) => Boolean(o.json)));
 
@@ -276,7 +277,7 @@ export function register(program: Command): void {
     .option('--profile <name>', '方言配置 / dialect profile', COMPANY_PROFILE)
     .option('--meter-type <hex>', '表类型，默认 30（燃气）/ meter type, default 30 (gas)')
     .option('--preamble <n>', 'FE 前导个数，默认取方言 / FE count, default from the profile')
-    .option('--data <dir>', '数据目录（插件启用状态）/ data directory (plugin enabled state)', './data')
+    .addOption(dataOption('数据目录（插件启用状态）/ data directory (plugin enabled state)'))
     .option('--json', 'JSON 输出 / JSON output')
     .action(guarded((kind: string, opts: EncodeOpts) => runEncode(kind, opts), (_k, o) => Boolean(o.json)));
 
@@ -284,6 +285,6 @@ export function register(program: Command): void {
     .command('profiles')
     .description('列出方言配置 / list dialect profiles')
     .option('--json', 'JSON 输出 / JSON output')
-    .option('--data <dir>', '数据目录（插件启用状态）/ data directory (plugin enabled state)', './data')
+    .addOption(dataOption('数据目录（插件启用状态）/ data directory (plugin enabled state)'))
     .action(guarded((opts: { json?: boolean; data?: string }) => runProfiles(Boolean(opts.json), opts.data), (o) => Boolean(o.json)));
 }
