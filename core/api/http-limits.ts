@@ -54,7 +54,10 @@ export function applyConnectionCap(server: Server, l: HttpLimits): void {
   server.maxConnections = l.maxConnections;
 }
 
-/** From METERHUB_HEADERS_TIMEOUT_MS, METERHUB_REQUEST_TIMEOUT_MS, METERHUB_KEEPALIVE_TIMEOUT_MS, METERHUB_MAX_CONNECTIONS. */
+/**
+ * From METERHUB_HEADERS_TIMEOUT_MS, METERHUB_REQUEST_TIMEOUT_MS, METERHUB_KEEPALIVE_TIMEOUT_MS,
+ * METERHUB_MAX_CONNECTIONS.
+ */
 export function httpLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<HttpLimits> {
   const n = (name: string) => (env[name]?.trim() ? Number(env[name]) : undefined);
   const out: Partial<HttpLimits> = {};

@@ -154,7 +154,10 @@ export function loadProfileFile(path: string): DialectProfile {
   return registerProfile(validateProfile(parsed, path));
 }
 
-/** Registers every plugins/<maker>/telemetry/*.profile.json under `pluginsDir`; broken files are recorded, not fatal. */
+/**
+ * Registers every plugins/<maker>/telemetry/*.profile.json under `pluginsDir`; broken files are recorded,
+ * not fatal.
+ */
 export function loadProfilesFrom(pluginsDir: string): DialectProfile[] {
   const loaded: DialectProfile[] = [];
   if (!existsSync(pluginsDir)) return loaded;
