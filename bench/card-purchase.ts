@@ -88,7 +88,10 @@ function request(url: URL, path: string, body: string, headers: Record<string, s
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-/** Runs items with `concurrency` workers; with group > 1, consecutive items run in order as one flow (latency per flow). */
+/**
+ * Runs items with `concurrency` workers; with group > 1, consecutive items run in order as one flow
+ * (latency per flow).
+ */
 async function load(base: string, items: Array<{ path: string; body: unknown; headers?: Record<string, string> }>, concurrency: number,
   onResult?: (i: number, r: { status: number; text: string }) => void, group = 1): Promise<LoadResult> {
   const url = new URL(base);

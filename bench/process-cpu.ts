@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 /** The process and all its descendants. */
 function tree(pid: number): number[] {
   const out = [pid];
-  let tasks: string[] = [];
+  let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
@@ -34,7 +34,10 @@ function cpuMs(pid: number): number | null {
   }
 }
 
-/** Times the process went to sleep waiting for something (voluntary context switches, all its threads): its wake-ups. */
+/**
+ * Times the process went to sleep waiting for something (voluntary context switches, all its threads):
+ * its wake-ups.
+ */
 function sleeps(pid: number): number {
   let n = 0;
   try {

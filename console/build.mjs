@@ -55,7 +55,7 @@ for (let waited = 0; ; waited += 200) {
     try {
       if (Date.now() - statSync(lock).mtimeMs > 5 * 60_000) rmSync(lock, { force: true });
     } catch { /* removed meanwhile */ }
-    if (waited > 180_000) throw new Error(`console: another build holds ${lock}`);
+    if (waited > 180_000) throw new Error(`console: another build holds ${lock}`, { cause: e });
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -2,9 +2,10 @@
  * Driver faults through the real card API: a `meterhub serve` child with the fault builds
  * (build/native/faults, 替身库 on the kingcard layout) as plugins. Each injected fault is one HTTP call that
  * must fail with the right error (crash → 503 DRIVER_CRASHED, hang → 503 DRIVER_TIMEOUT, malformed output →
- * DRIVER_OUTPUT_INVALID (502 over HTTP, no Retry-After: the library will answer the same again), a library claiming every card → 409 CARD_CONFLICT), record nothing in the
- * ledger, and leave the server process alive and serving: the same pid answers /v1/health and a sale on a
- * healthy maker, and the faulty driver is respawned and answers its working functions again.
+ * DRIVER_OUTPUT_INVALID (502 over HTTP, no Retry-After: the library will answer the same again), a library
+ * claiming every card → 409 CARD_CONFLICT), record nothing in the ledger, and leave the server process alive
+ * and serving: the same pid answers /v1/health and a sale on a healthy maker, and the faulty driver is respawned
+ * and answers its working functions again.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -71,7 +71,10 @@ export class Statements {
     await db.executeQuery(CompiledQuery.raw(text, params));
   }
 
-  /** `update table set c1 = ?, … where k1 = ? and …`; the number of rows changed. Undefined values are left out, as Kysely does. */
+  /**
+   * `update table set c1 = ?, … where k1 = ? and …`; the number of rows changed. Undefined values are left out,
+   * as Kysely does.
+   */
   async update(db: UnitDb, table: string, set: Record<string, unknown>, key: Record<string, unknown>): Promise<number> {
     const cols = Object.keys(set).filter((c) => set[c] !== undefined);
     const keys = Object.keys(key);

@@ -279,7 +279,10 @@ export class DriverSupervisor extends EventEmitter {
     };
   }
 
-  /** Lets the calls already written to the host finish (each within its timeout), refuses queued calls, stops the host. */
+  /**
+   * Lets the calls already written to the host finish (each within its timeout), refuses queued calls, stops
+   * the host.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

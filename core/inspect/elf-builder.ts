@@ -96,7 +96,7 @@ export function buildElf(input: ElfSpec): Buffer {
   word(24, 0); // e_entry
   word(24 + W, offPh);
   word(24 + 2 * W, withSections ? offSh : 0);
-  let o = 24 + 3 * W;
+  const o = 24 + 3 * W;
   u32(o, 0); // e_flags
   u16(o + 4, ehsize);
   u16(o + 6, phentsize);

@@ -20,7 +20,7 @@ function errorOf(fn: () => unknown): MeterHubError {
     fn();
   } catch (e) {
     if (isMeterHubError(e)) return e;
-    throw new Error(`expected a MeterHubError, got ${String(e)}`);
+    throw new Error(`expected a MeterHubError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected an error, got a report');
 }

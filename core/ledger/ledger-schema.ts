@@ -68,7 +68,10 @@ export interface LedgerTxRow {
   created_at: string;
   updated_at: string;
   confirmed_at: string | null;
-  /** ledger_0002: JSON of the card as read before the write (for CPU cards: as the station's maker library reported it). */
+  /**
+   * ledger_0002: JSON of the card as read before the write (for CPU cards: as the station's maker library
+   * reported it).
+   */
   card_observed: string | null;
   /** ledger_0002: JSON of the last CPU read-back the station reported (confirm/reverse); null for memory cards. */
   read_back: string | null;

@@ -501,7 +501,10 @@ function txOf(w: ServerWrite): CpuTx {
   };
 }
 
-/** Does the card show what this transaction writes? (The server decides on confirm; this only avoids a needless write.) */
+/**
+ * Does the card show what this transaction writes? (The server decides on confirm; this only avoids a
+ * needless write.)
+ */
 function matches(tx: CpuTx, c: CpuView): boolean {
   if (tx.op === 'tool') return c.kind === 'tool';
   if (tx.op === 'format') return c.kind !== 'user' || c.cardNo !== tx.cardNo;

@@ -166,7 +166,7 @@ export function encodeFrame(frame: Cjt188Frame, profileOrName: DialectProfile | 
   const pre = opts.preamble ?? profile.preamble;
   const out = new Uint8Array(pre + FRAME_OVERHEAD + len);
   out.fill(PREAMBLE_BYTE, 0, pre);
-  let p = pre;
+  const p = pre;
   out[p] = START;
   out[p + 1] = meterType;
   writeAddress(frame.address, out, p + 2);

@@ -26,7 +26,10 @@ export interface StreamDecoderOptions {
   profile: DialectProfile | string;
   onFrame: (ev: DecodedFrameEvent) => void;
   onError?: (ev: FrameErrorEvent) => void;
-  /** Candidates with L above this are rejected at once (FRAME_LENGTH) instead of waiting for 13+L bytes. Default 255. */
+  /**
+   * Candidates with L above this are rejected at once (FRAME_LENGTH) instead of waiting for 13+L bytes.
+   * Default 255.
+   */
   maxDataLength?: number;
 }
 

@@ -175,6 +175,8 @@ export class MqttGateway {
         return;
       }
       this.counters.acked++;
+      // Private mqtt.js API: mqtt is pinned exactly in package.json; gateways/mqtt/mqtt-private-api.test.ts fails
+      // loudly if an upgrade removes _sendPacket, changes its arity or stops honouring the deferred ack.
       (client as unknown as { _sendPacket(p: object, cb?: () => void, cbStore?: () => void, noStore?: boolean): void })
         ._sendPacket({ cmd: 'puback', messageId: packet.messageId }, undefined, undefined, true);
     };

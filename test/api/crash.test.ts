@@ -1,8 +1,8 @@
 /**
  * Crash between the ledger commit and the response: the server (a real `meterhub serve` child process) kills
  * itself with SIGKILL right after committing a purchase (METERHUB_FAULT=kill-after-ledger-commit, armed
- * through METERHUB_ALLOW_FAULTS=1 by core/chaos/serve-child.ts). After a restart the same Idempotency-Key returns the same card data and keys, and
- * the ledger holds exactly one purchase. SQLite and PostgreSQL.
+ * through METERHUB_ALLOW_FAULTS=1 by core/chaos/serve-child.ts). After a restart the same Idempotency-Key
+ * returns the same card data and keys, and the ledger holds exactly one purchase. SQLite and PostgreSQL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,8 +2,7 @@
  * A real MeterHub API for tests: the real plugin host with the stand-in libraries (替身库) in driver-host
  * child processes, a fresh database, one token per role, listening on an ephemeral HTTP port.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';

@@ -73,7 +73,10 @@ export async function sellCard(s: OpsServer, maker = 'kingcard', gas = 7): Promi
   return { cardNo, issue: issue.body, purchase: p.body, purchaseIdem, purchaseBody };
 }
 
-/** One sample's value from Prometheus text, e.g. value(text, 'meterhub_x_total', { plugin: 'a' }); undefined if absent. */
+/**
+ * One sample's value from Prometheus text, e.g. value(text, 'meterhub_x_total', { plugin: 'a' }); undefined if
+ * absent.
+ */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;

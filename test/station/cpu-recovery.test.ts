@@ -49,7 +49,10 @@ async function emptyCard(): Promise<string> {
   return cardNo;
 }
 
-/** Freezes the maker library's driver host when `step` starts: the call times out and the host is killed and respawned. */
+/**
+ * Freezes the maker library's driver host when `step` starts: the call times out and the host is killed and
+ * respawned.
+ */
 function hangLibraryAt(step: string): () => void {
   const off = st.station.events.subscribe((e) => {
     if (e.type === 'step' && e.step === step && e.status === 'start') {

@@ -162,7 +162,6 @@ export function PluginsPage() {
 
 function ConformanceDrawer(props: { plugin: PluginInfo | null; name: string; onClose(): void }) {
   const { t, lang } = useT();
-  const { modal } = App.useApp();
   const [result, setResult] = useState<ConformanceResult | null>(null);
   const [running, setRunning] = useState(false);
   const [loading, setLoading] = useState(false);

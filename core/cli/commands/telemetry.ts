@@ -4,7 +4,6 @@ import {
   CONTROL,
   COMPANY_PROFILE,
   STANDARD_DIS,
-  VOLUME_UNITS,
   BadDi,
   BadValue,
   buildReadAddressRequest,

@@ -264,7 +264,8 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     reader(com, 'insert-blank');
     expect(await d.check('cpu', { com })).toEqual({ rc: -1 });
     expect(await d.cpu.writeNew({ com, cardNo: KH, gas: 20, count: 1, meterKind: 2 })).toEqual({ rc: 0 });
-    expect(await d.cpu.writeNew({ com, cardNo: KH, gas: 20, count: 1, meterKind: 2 })).toEqual({ rc: -15 }); // never wipes an issued card
+    // Never wipes an issued card.
+    expect(await d.cpu.writeNew({ com, cardNo: KH, gas: 20, count: 1, meterKind: 2 })).toEqual({ rc: -15 });
     expect(await d.read('cpu', { com })).toEqual({ rc: 0, cardNo: KH, gas: 20, count: 1, meterKind: 2 });
     expect(await d.cpu.buy({ com, cardNo: '1', gas: 5, count: 2 })).toEqual({ rc: -16 });
     expect(await d.cpu.buy({ com, cardNo: KH, gas: 45, count: 2 })).toEqual({ rc: 0 });

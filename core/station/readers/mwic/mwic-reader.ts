@@ -61,7 +61,6 @@ export interface MwicReaderOptions {
 
 const DEFAULT_ZONES = { absolute: { zone: 0, base: 0 }, az1: { zone: 1, base: 0 }, az2: { zone: 2, base: 0 } };
 const AZ_START = { 1: 22, 2: 92 } as const;
-const SC_ADDR = 10;
 const EC2EN_BYTE = 191;
 const EC2EN_MASK = 0x40;
 
