@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { REDACT_PATHS, requestSerializers } from '../api/logger.ts';
+import { REDACT_PATHS, requestSerializers } from '../http/logger.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { CentralClient } from './central-client.ts';
