@@ -7,7 +7,7 @@
  * A library that answered with malformed card data (502) will do so again: no retry. All of them are the maker
  * library's failure, not a server bug (upstream): the supervisor logs crashes and hangs with their cause.
  */
-import { defineError, type ErrorTraits } from '../errors/meterhub-error.ts';
+import { defineError, type ErrorTraits, type MeterHubError } from '../errors/meterhub-error.ts';
 
 /** The maker library is unavailable for now; retry after the supervisor's backoff. */
 const UNAVAILABLE: ErrorTraits = { retry: { afterSeconds: 1 }, upstream: true };
@@ -63,3 +63,15 @@ export const DriverOutputInvalid = defineError('DRIVER_OUTPUT_INVALID', 502,
 export const LibraryNotForHost = defineError('LIBRARY_NOT_FOR_HOST', 503,
   '插件清单中没有与驱动进程的平台和位数相符的动态库（例如 32 位 node.exe 需要 win32-ia32 的 DLL）；请在清单 library 中补上该平台，或改正 driver.execPath',
   "The plugin manifest has no library for the driver host's platform and architecture (a 32-bit node.exe needs the win32-ia32 DLL); add that entry to the manifest's library, or correct driver.execPath");
+
+/**
+ * The driver host failed the call (as opposed to the library answering, or refusing to load): whatever state the
+ * library held for the caller (an open reader handle) is gone with it. A table, so a new kind is added here.
+ */
+export const DRIVER_FAILURES = [
+  DriverCrashed, DriverTimeout, DriverProtocol, DriverStartFailed, DriverClosed, DriverOverloaded, DriverHostError, DriverOutputInvalid,
+] as const;
+
+export function isDriverFailure(e: unknown): e is MeterHubError {
+  return DRIVER_FAILURES.some((k) => k.is(e));
+}

@@ -70,16 +70,20 @@ export class MeterHubError extends Error {
   }
 }
 
-/** Declares an error kind once; domains keep their own tables (core/driver/driver-errors.ts, …). */
-export function defineError(code: string, status: number, zh: string, en: string, traits: ErrorTraits = {}) {
+/**
+ * Declares an error kind once; domains keep their own tables (core/driver/driver-errors.ts, …).
+ * `is(e)` narrows to this kind (its literal code), so a failed test leaves e a MeterHubError of another kind.
+ */
+export function defineError<const C extends string>(code: C, status: number, zh: string, en: string, traits: ErrorTraits = {}) {
   const spec: ErrorSpec = Object.freeze({ code, status, zh, en, ...traits });
   const make = (details?: Record<string, unknown>, detailText?: { zh?: string; en?: string }) =>
     new MeterHubError(spec, details, detailText);
-  return Object.assign(make, { spec, is: (e: unknown): e is MeterHubError => e instanceof MeterHubError && e.code === code });
+  const is = (e: unknown): e is MeterHubError & { readonly code: C } => e instanceof MeterHubError && e.code === code;
+  return Object.assign(make, { spec, is });
 }
 
 /** What defineError returns: a maker of the error, its spec, and `is(e)`. */
-export type ErrorKind = ReturnType<typeof defineError>;
+export type ErrorKind = ReturnType<typeof defineError<string>>;
 
 export function isMeterHubError(e: unknown): e is MeterHubError {
   return e instanceof MeterHubError;

@@ -14,7 +14,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CardDriver } from '../driver/card-driver.ts';
+import { Forbidden, Unauthorized } from '../errors/common-errors.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
+import { LedgerCardNotFound, WriteVerifyFailed } from '../ledger/ledger-errors.ts';
+import { CardUnknown } from '../plugins/plugin-errors.ts';
 import { STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { CentralClient, type ServerWrite } from './central-client.ts';
@@ -22,7 +25,8 @@ import type { RecoveryAction } from './operator-messages.ts';
 import type { ReaderDriver, SamSlot } from './readers/reader-driver.ts';
 import {
   StationBadInput, StationCardNotBlank, StationConfirmPending, StationConfirmRefused, StationCpuRefused, StationNeedsSupervisor,
-  StationNoCard, StationNoCpuPlugin, StationNotUserCard, StationPsamMissing, StationRecoveryRefused, StationWriteFailed,
+  StationNoCard, StationNoCpuPlugin, StationNotUserCard, StationPsamMissing, StationRecoveryRefused, StationServerUnreachable,
+  StationWriteFailed,
 } from './station-errors.ts';
 import type { OperationProgress } from './station-events.ts';
 
@@ -133,7 +137,7 @@ export class CpuCardOps {
     try {
       return await p.step('identify', () => this.lib(() => this.d.host.identify('cpu', String(this.d.com))));
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'CARD_UNKNOWN') return null;
+      if (CardUnknown.is(e)) return null;
       throw e;
     }
   }
@@ -198,7 +202,7 @@ export class CpuCardOps {
         pendingTransactionId: row.pendingTransaction?.transactionId ?? null,
       };
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'LEDGER_CARD_NOT_FOUND') return { known: false, where: 'central-server' };
+      if (LedgerCardNotFound.is(e)) return { known: false, where: 'central-server' };
       return { known: null, where: 'central-server', error: isMeterHubError(e) ? e.code : 'ERROR' };
     }
   }
@@ -267,7 +271,7 @@ export class CpuCardOps {
       w = await p.step('server-prepare', () => this.d.central.call<ServerWrite>('POST', '/v1/cards/cpu/prepare', { body, idempotencyKey: key }),
         (r) => ({ transactionId: r.transactionId, state: r.state, count: r.count }));
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'STATION_SERVER_UNREACHABLE') this.unanswered.set(h, { key, at: now });
+      if (StationServerUnreachable.is(e)) this.unanswered.set(h, { key, at: now });
       throw e;
     }
     this.unanswered.delete(h);
@@ -326,14 +330,14 @@ export class CpuCardOps {
         { body: { readBack: rb }, idempotencyKey: `station-confirm-${tx.transactionId}-${sha(JSON.stringify(rb)).slice(0, 16)}` }), (t) => ({ state: t.state }));
     } catch (e) {
       if (!isMeterHubError(e)) throw e;
-      if (e.code === 'STATION_SERVER_UNREACHABLE') {
+      if (StationServerUnreachable.is(e)) {
         const recovery: RecoveryAction[] = ['confirm'];
         throw StationConfirmPending({ transactionId: tx.transactionId, ledgerState: 'PREPARED', cardType: 'cpu', cardState: 'written-verified', recovery }, {
           zh: `CPU 卡已写好，但中心服务器暂时无法确认；台账交易 ${tx.transactionId} 仍为 PREPARED。网络恢复后请执行确认（recover confirm），不要重新售气`,
           en: `the CPU card is written but the server could not be told; ledger transaction ${tx.transactionId} is PREPARED. When the network is back run recover confirm; do not sell again`,
         });
       }
-      if (e.code === 'WRITE_VERIFY_FAILED') {
+      if (WriteVerifyFailed.is(e)) {
         const recovery: RecoveryAction[] = ['rewrite', 'reverse', 'confirm'];
         throw StationConfirmRefused({ ...e.details, transactionId: tx.transactionId, ledgerState: 'FAILED', cardType: 'cpu', cardState: 'written-unverified', recovery }, {
           zh: `${e.zh}；交易 ${tx.transactionId} 为 FAILED：请掉气补气（rewrite，表厂库按同样的值再写一次），或确认卡上没有这次写入后冲正（reverse）`,
@@ -483,7 +487,7 @@ export class CpuCardOps {
     try {
       return await this.d.central.call<T>('POST', path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
     } catch (e) {
-      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
+      if (Forbidden.is(e) || Unauthorized.is(e)) {
         throw StationNeedsSupervisor({ serverCode: e.code });
       }
       throw e;

@@ -10,7 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Forbidden, Unauthorized } from '../errors/common-errors.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
+import { WriteVerifyFailed } from '../ledger/ledger-errors.ts';
+import { CardUnknown } from '../plugins/plugin-errors.ts';
 import { assertSameCard, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
 import { CentralClient, type ServerWrite } from './central-client.ts';
 import { toHex } from './chips/hex.ts';
@@ -22,7 +25,7 @@ import type { ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderCardLocked, ReaderWrongPassword } from './readers/reader-errors.ts';
 import {
   StationBadInput, StationCardNotBlank, StationConfirmPending, StationConfirmRefused, StationNeedsSupervisor, StationNoPending,
-  StationNotUserCard, StationPasswordBlocked, StationRecoveryRefused, StationWriteFailed,
+  StationNotUserCard, StationPasswordBlocked, StationRecoveryRefused, StationServerUnreachable, StationWriteFailed,
 } from './station-errors.ts';
 import type { OperationProgress } from './station-events.ts';
 
@@ -110,7 +113,7 @@ export class MemoryCardOps {
     try {
       return await this.d.central.call<Identity>('POST', '/v1/cards/identify', { body: { cardType, data } });
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'CARD_UNKNOWN') return null;
+      if (CardUnknown.is(e)) return null;
       throw e;
     }
   }
@@ -251,7 +254,7 @@ export class MemoryCardOps {
       w = await p.step('server-prepare', () => this.d.central.call<ServerWrite>(method, path, { body, idempotencyKey: key }),
         (r) => ({ transactionId: r.transactionId, state: r.state }));
     } catch (e) {
-      if (isMeterHubError(e) && e.code === 'STATION_SERVER_UNREACHABLE') this.unanswered.set(bodyHash, { key, at: Date.now() });
+      if (StationServerUnreachable.is(e)) this.unanswered.set(bodyHash, { key, at: Date.now() });
       throw e;
     }
     this.unanswered.delete(bodyHash);
@@ -342,12 +345,12 @@ export class MemoryCardOps {
       return tx;
     } catch (e) {
       if (!isMeterHubError(e)) throw e;
-      if (e.code === 'STATION_SERVER_UNREACHABLE') {
+      if (StationServerUnreachable.is(e)) {
         const msg = confirmPendingMessage(pw.transactionId);
         pw.recovery = msg.recovery;
         throw StationConfirmPending({ transactionId: pw.transactionId, ledgerState: 'PREPARED', cardState: 'written-verified', recovery: msg.recovery }, { zh: msg.zh, en: msg.en });
       }
-      if (e.code === 'WRITE_VERIFY_FAILED') {
+      if (WriteVerifyFailed.is(e)) {
         pw.cardState = 'written-unverified';
         pw.recovery = ['retry', 'rewrite', 'reverse'];
         throw StationConfirmRefused({ ...e.details, transactionId: pw.transactionId, ledgerState: 'FAILED', cardState: 'written-unverified', recovery: pw.recovery }, {
@@ -487,7 +490,7 @@ export class MemoryCardOps {
     try {
       return await this.d.central.call<T>(method, path, { body, idempotencyKey: key, ...(token ? { token } : {}) });
     } catch (e) {
-      if (isMeterHubError(e) && (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED')) {
+      if (Forbidden.is(e) || Unauthorized.is(e)) {
         throw StationNeedsSupervisor({ serverCode: e.code });
       }
       throw e;

@@ -26,6 +26,7 @@ import {
   type DialectProfile,
   type UnifiedReading,
 } from '../../telemetry/index.ts';
+import { DiByteOrder } from '../../telemetry/errors.ts';
 
 /** Exit code for bad input (usage errors and undecodable frames), so field scripts can tell it from crashes. */
 const EXIT_BAD_INPUT = 2;
@@ -142,7 +143,7 @@ function runDecode(hex: string, opts: DecodeOpts): void {
   const source = opts.source === 'collector' || opts.source === 'mqtt' ? opts.source : 'serial';
   const refusal = readingRefusal(res.frame, profile);
   // A DI that only makes sense in the other byte order cannot be shown under this profile: that is an error.
-  if (refusal?.code === 'TELEMETRY_DI_BYTE_ORDER') throw refusal;
+  if (DiByteOrder.is(refusal)) throw refusal;
   const ctx = { source, raw: res.raw, ...(res.trailer ? { trailer: res.trailer } : {}) } as const;
   const reading = !refusal && isReadingFrame(res.frame) ? frameToReading(res.frame, profile, ctx) : null;
   const heat = decodeHeatMetering(res.frame, profile);
