@@ -7,7 +7,6 @@
  * never limited) → role check → schema validation → handler → audit append (awaited before the response
  * leaves; refused unauthenticated calls are tallied per address instead) → security headers.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -30,6 +29,7 @@ import { errorHandler, notFoundHandler, RateLimited } from './api-errors.ts';
 import { authenticate, authorize, authorizeBeforeValidation, routeRoles } from './auth-hooks.ts';
 import { applyConnectionCap, fastifyHttpOptions, httpLimits, type HttpLimits } from './http-limits.ts';
 import { createApiLogger, withRedaction } from './logger.ts';
+import { echoRequestId, requestIdOptions } from '../http/request-id.ts';
 import type { ApiRouteContext, ApiRouteModule } from './route-registry.ts';
 import { cardRoutes } from './routes/cards.ts';
 import { importRoutes } from './routes/imports.ts';
@@ -109,10 +109,7 @@ declare module 'fastify' {
 const audited = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/health') && !url.startsWith('/v1/ready');
 
 /** A caller's X-Request-Id is kept (logs, audit, the response header) when it is a plain token; else a new one. */
-const REQUEST_ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
-export function requestIdFor(header: string | string[] | undefined): string {
-  return typeof header === 'string' && REQUEST_ID_RE.test(header) ? header : randomUUID();
-}
+export { requestIdFor } from '../http/request-id.ts';
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { pluginHost, database, config } = deps;
@@ -121,8 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...fastifyHttpOptions(limits),
     loggerInstance: logger,
-    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
-    requestIdHeader: false,
+    ...requestIdOptions,
     trustProxy: config.trustProxy ?? false,
     bodyLimit: 64 * 1024,
     // Amounts and counts are money: "10" is not 10. No coercion, no silently dropped fields.
@@ -187,8 +183,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
+  echoRequestId(app);
   app.addHook('onSend', async (req, reply, payload) => {
-    reply.header('x-request-id', req.id);
     if (!audited(req.url)) return payload;
     const path = req.url.split('?')[0] ?? req.url;
     if (!req.actor && reply.statusCode >= 400) {

@@ -23,7 +23,7 @@ const EXPECTED: Record<Kind, { status: number; code: string; respawn: boolean }>
   segv: { status: 503, code: 'DRIVER_CRASHED', respawn: true },
   abort: { status: 503, code: 'DRIVER_CRASHED', respawn: true },
   hang: { status: 503, code: 'DRIVER_TIMEOUT', respawn: true },
-  // The plugin host raises 502; the API answers every DRIVER_* error as 503 + Retry-After (core/api/api-errors.ts).
+  // Malformed card data: 502 and no Retry-After, as core/driver/driver-errors.ts declares (the library will answer the same).
   overrun: { status: 502, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
   garbage: { status: 502, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
   claim_all: { status: 409, code: 'CARD_CONFLICT', respawn: false },

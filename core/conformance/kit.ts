@@ -8,6 +8,7 @@
 import { CARD_HEX_LENGTH, KEY_HEX_LENGTH, LIMITS, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
 import { isToolKindName } from '../cards/tool-kinds.ts';
 import { createCardDriver, type HostedCardDriver, type RawCallResult } from '../driver/driver-client.ts';
+import { DriverCrashed, DriverTimeout, FunctionMissing } from '../driver/driver-errors.ts';
 import { coreFunctionsFor, INTERFACE_FUNCTIONS } from '../driver/interface-functions.ts';
 import type { OutBufferReport } from '../driver/protocol.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
@@ -62,8 +63,7 @@ class Session {
     try {
       return { ok: true, r: await this.driver.invoke(fn, params) };
     } catch (e) {
-      const code = isMeterHubError(e) ? e.code : 'ERROR';
-      const finding: Finding = code === 'DRIVER_TIMEOUT' ? 'hang' : code === 'DRIVER_CRASHED' ? 'crash' : code === 'FUNCTION_MISSING' ? 'missing-function' : 'protocol';
+      const finding: Finding = DriverTimeout.is(e) ? 'hang' : DriverCrashed.is(e) ? 'crash' : FunctionMissing.is(e) ? 'missing-function' : 'protocol';
       const detail = `${fn}${o.input ? ` (${o.input})` : ''}: ${isMeterHubError(e) ? e.en : String(e)}`;
       if (finding === 'hang' || finding === 'crash') this.broken.set(fn, { finding, detail });
       return { ok: false, finding, detail };

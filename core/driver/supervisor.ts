@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { MeterHubError } from '../errors/meterhub-error.ts';
+import type { ErrorKind, MeterHubError } from '../errors/meterhub-error.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import type { DriverHealth } from './card-driver.ts';
 import { bundledHostFor } from './host-bundle.ts';
@@ -685,7 +685,7 @@ export class DriverSupervisor extends EventEmitter {
   }
 
   private transientError(
-    def: typeof DriverCrashed,
+    def: ErrorKind,
     details: Record<string, unknown>,
     text?: { zh?: string; en?: string },
   ): MeterHubError {

@@ -17,6 +17,7 @@ import {
   CARD_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType,
 } from '../cards/card-types.ts';
 import type { CardDriver, ReadResult, UsageResult } from '../driver/card-driver.ts';
+import { FunctionMissing } from '../driver/driver-errors.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import { CardTypeUnsupported, PluginDisabled, PluginUnknown } from '../plugins/plugin-errors.ts';
@@ -610,7 +611,7 @@ export class CardService {
       return u.rc === 0 ? u : null;
     } catch (e) {
       // A library without the extension is conformant; a crashed one is not our answer to hide.
-      if (isMeterHubError(e) && e.code === 'FUNCTION_MISSING') return null;
+      if (FunctionMissing.is(e)) return null;
       throw e;
     }
   }

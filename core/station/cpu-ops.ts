@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { CardDriver } from '../driver/card-driver.ts';
+import { Forbidden, Unauthorized } from '../errors/common-errors.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { LedgerCardNotFound } from '../ledger/ledger-errors.ts';
 import { isLive, recoveryFor, type RecoveryAction, type StationSituation } from '../wire/tx-states.ts';

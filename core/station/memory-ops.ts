@@ -9,6 +9,7 @@
  * ledger are in; `recover` offers what the ledger allows (retry / rewrite 掉气补气 / reverse 冲正 / confirm).
  */
 import type { Logger } from 'pino';
+import { Forbidden, Unauthorized } from '../errors/common-errors.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { CardUnknown } from '../plugins/plugin-errors.ts';
 import { ACTIONS, isLive, recoveryFor } from '../wire/tx-states.ts';

@@ -4,12 +4,13 @@
  * conversation with the central server.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
-import { toMeterHubError } from '../api/api-errors.ts';
+import { createErrorHandler, createNotFoundHandler } from '../http/error-reply.ts';
+import { echoRequestId, requestIdOptions } from '../http/request-id.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import type { CentralClient } from './central-client.ts';
@@ -62,7 +63,7 @@ const responses = { 200: open, '4xx': errorSchema, '5xx': errorSchema } as const
 export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: d.logger,
-    genReqId: () => randomUUID(),
+    ...requestIdOptions,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true } },
   }) as unknown as FastifyInstance;
@@ -82,16 +83,10 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     });
   }
 
-  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const e = toMeterHubError(err);
-    if (e.status >= 500) req.log.error({ code: e.code, details: e.details }, 'station request failed');
-    else req.log.info({ code: e.code, status: e.status }, 'station request refused');
-    return reply.code(e.status).send({ error: { ...e.toJSON(), details: e.details ?? {} }, ...label });
-  });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({
-    ...label,
-    error: { code: 'NOT_FOUND', message: `未找到 / Not found: ${req.method} ${req.url}`, messageZh: `未找到：${req.method} ${req.url}`, messageEn: `Not found: ${req.method} ${req.url}`, details: {} },
-  }));
+  // The same error answers, request ids and statuses as the central server (core/http/).
+  app.setErrorHandler(createErrorHandler({ extraBody: () => label }));
+  app.setNotFoundHandler(createNotFoundHandler({ extraBody: () => label }));
+  echoRequestId(app);
 
   await app.register(swagger, {
     openapi: {

@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { REDACT_PATHS, requestSerializers } from '../api/logger.ts';
+import { REDACT_PATHS, requestSerializers } from '../http/logger.ts';
 import { DEFAULT_STATION_PORT } from '../config/defaults.ts';
 import { exportToChildren } from '../config/environment.ts';
 import { loadStationConfig, type StationConfig } from '../config/load-config.ts';

@@ -24,8 +24,10 @@ import {
   type UnifiedReading,
   ProfileRegistry,
 } from '../../telemetry/index.ts';
+import { DiByteOrder } from '../../telemetry/errors.ts';
 import { registerPluginProfiles } from '../../plugins/plugin-profiles.ts';
 import { dataOption } from '../options.ts';
+import { DEFAULT_DATA_DIR } from '../../config/defaults.ts';
 
 /**
  * This run's dialects: the built-in ones plus those of the enabled plugins (bundled and METERHUB_PLUGIN_PATH),
@@ -33,7 +35,7 @@ import { dataOption } from '../options.ts';
  */
 function profilesFor(dataDir: string | undefined): ProfileRegistry {
   const profiles = new ProfileRegistry();
-  registerPluginProfiles(profiles, { dataDir: dataDir ?? './data' });
+  registerPluginProfiles(profiles, { dataDir: dataDir ?? DEFAULT_DATA_DIR });
   return profiles;
 }
 
@@ -153,7 +155,7 @@ function runDecode(hex: string, opts: DecodeOpts): void {
   const source = opts.source === 'collector' || opts.source === 'mqtt' ? opts.source : 'serial';
   const refusal = readingRefusal(res.frame, profile);
   // A DI that only makes sense in the other byte order cannot be shown under this profile: that is an error.
-  if (refusal?.code === 'TELEMETRY_DI_BYTE_ORDER') throw refusal;
+  if (DiByteOrder.is(refusal)) throw refusal;
   const ctx = { source, raw: res.raw, ...(res.trailer ? { trailer: res.trailer } : {}) } as const;
   const reading = !refusal && isReadingFrame(res.frame) ? frameToReading(res.frame, profile, ctx) : null;
   const heat = decodeHeatMetering(res.frame, profile);

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DriverSupervisor, type DriverLogger } from '../../../driver/supervisor.ts';
-import { isMeterHubError } from '../../../errors/meterhub-error.ts';
+import { isDriverFailure } from '../../../driver/driver-errors.ts';
 import { at, equalBytes, fromHex, popcount8, toHex } from '../../chips/hex.ts';
 import { identifyCard } from '../identity.ts';
 import type {
@@ -150,7 +150,7 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
       const r = await sup.call(fn, params);
       return { rc: Number(r.rc), out: (r.out ?? {}) as Record<string, unknown> };
     } catch (e) {
-      if (isMeterHubError(e) && e.code.startsWith('DRIVER_')) throw this.gone(e.code, fn);
+      if (isDriverFailure(e)) throw this.gone(e.code, fn);
       throw e;
     }
   }
