@@ -4,7 +4,13 @@ export default defineConfig({
   test: {
     // Native libraries and child processes: forks isolate a crash to one test file.
     pool: 'forks',
-    include: ['core/**/*.test.ts', 'gateways/**/*.test.ts', 'plugins/**/*.test.ts', 'sdk/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'core/**/*.test.ts',
+      'gateways/**/*.test.ts',
+      'plugins/**/*.test.ts',
+      'sdk/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     // Bundled plugins' dialect profiles in telemetry's process registry (core/plugins/plugin-profiles.ts).
     setupFiles: ['core/plugins/bundled-profiles.test-setup.ts'],
     testTimeout: 30_000,

@@ -17,14 +17,25 @@ const [mode, dataDir] = process.argv.slice(2);
 if (mode === 'bare') {
   const app = Fastify({ logger: false });
   let n = 0;
-  app.post('/echo', {
-    schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['cardType', 'data', 'cardNo', 'gas'],
-        properties: { cardType: { type: 'string' }, data: { type: 'string' }, cardNo: { type: 'string' }, gas: { type: 'integer' } },
+  app.post(
+    '/echo',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['cardType', 'data', 'cardNo', 'gas'],
+          properties: {
+            cardType: { type: 'string' },
+            data: { type: 'string' },
+            cardNo: { type: 'string' },
+            gas: { type: 'integer' },
+          },
+        },
       },
     },
-  }, async (req) => ({ ok: true, n: ++n, cardNo: (req.body as { cardNo: string }).cardNo }));
+    async (req) => ({ ok: true, n: ++n, cardNo: (req.body as { cardNo: string }).cardNo }),
+  );
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`LISTENING ${url}\n`);
 } else {
@@ -32,7 +43,13 @@ if (mode === 'bare') {
     // Only the driver hosts this server starts get the preload, not this process.
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${join(import.meta.dirname, 'profile-preload.mjs')}`;
   }
-  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: dataDir!, rateLimit: false, logLevel: 'warn', bootstrapToken: false,
+  const s = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: dataDir!,
+    rateLimit: false,
+    logLevel: 'warn',
+    bootstrapToken: false,
     // The same-run comparison: the ledger's commits on the event loop, as before the ledger thread.
     ledgerThread: process.env.MH_BENCH_LEDGER_THREAD !== 'off',
   });
@@ -63,7 +80,9 @@ function startMixedLoad(readings: ReadingPipeline, perSecond: number): () => voi
     clearInterval(timer);
     eld.disable();
     const ms = (ns: number) => (ns / 1e6).toFixed(2);
-    process.stderr.write(`server event-loop delay ms: p50 ${ms(eld.percentile(50))} p99 ${ms(eld.percentile(99))} max ${ms(eld.max)}; readings submitted ${submitted}\n`);
+    process.stderr.write(
+      `server event-loop delay ms: p50 ${ms(eld.percentile(50))} p99 ${ms(eld.percentile(99))} max ${ms(eld.max)}; readings submitted ${submitted}\n`,
+    );
   };
 }
 

@@ -21,13 +21,21 @@ const actor = { name: 'bench', role: 'ops', channel: 'cli' };
 const dir = mkdtempSync(join(tmpdir(), 'mh-bench-import-'));
 
 function csv(n: number): string {
-  const makers = [['kingcard', '4442'], ['chint', '4442'], ['lanbaoshi', '4442'], ['zenner', '102'], ['songchuan', '102']] as const;
+  const makers = [
+    ['kingcard', '4442'],
+    ['chint', '4442'],
+    ['lanbaoshi', '4442'],
+    ['zenner', '102'],
+    ['songchuan', '102'],
+  ] as const;
   const states = ['active', 'active', 'active', 'active', 'active', 'active', 'active', 'active', 'lost', 'retired'];
   const lines = ['maker,cardType,cardNo,userNo,meterNo,meterKind,count,lastSaleAt,lastSaleGas,state'];
   for (let i = 0; i < n; i++) {
     const [m, t] = makers[i % makers.length]!;
     const day = String(1 + (i % 28)).padStart(2, '0');
-    lines.push(`${m},${t},${String(10_000_000 + i)},U${i},M${i},${1 + (i % 2)},${1 + (i % 300)},2026-10-${day} 09:30:00,${i % 50},${states[i % 10]}`);
+    lines.push(
+      `${m},${t},${String(10_000_000 + i)},U${i},M${i},${1 + (i % 2)},${1 + (i % 300)},2026-10-${day} 09:30:00,${i % 50},${states[i % 10]}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -35,13 +43,23 @@ function csv(n: number): string {
 const text = csv(N);
 const file = join(dir, 'old.csv');
 writeFileSync(file, text);
-const host = await createPluginHost({ bundledDir: join(ROOT, 'plugins'), pluginPaths: [], ignoreEnv: true, dataDir: dir });
+const host = await createPluginHost({
+  bundledDir: join(ROOT, 'plugins'),
+  pluginPaths: [],
+  ignoreEnv: true,
+  dataDir: dir,
+});
 
 async function bareCopy(): Promise<number> {
   const t = await openTestDatabase('postgres', { migrate: false });
   try {
-    const psql = (c: string) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', t.url, '-c', c], { stdio: ['ignore', 'ignore', 'inherit'] });
-    psql('create table bare (maker text, card_type text, card_no text, user_no text, meter_no text, meter_kind int, count int, last_sale_at text, last_sale_gas int, state text)');
+    const psql = (c: string) =>
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', t.url, '-c', c], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    psql(
+      'create table bare (maker text, card_type text, card_no text, user_no text, meter_no text, meter_kind int, count int, last_sale_at text, last_sale_gas int, state text)',
+    );
     const t0 = performance.now();
     psql(`\\copy bare from '${file}' with (format csv, header true)`);
     return (performance.now() - t0) / 1000;
@@ -75,12 +93,21 @@ try {
   // The better of two COPY runs around the import: the baseline is the floor, not an unlucky moment.
   const copy = Math.min(copy1, copy2);
   const result = {
-    rows: N, bytes: Buffer.byteLength(text),
-    copy: { seconds: +copy.toFixed(3), rowsPerSecond: Math.round(N / copy), runs: [+copy1.toFixed(3), +copy2.toFixed(3)] },
-    postgres, sqlite, ratio: +(copy / postgres.seconds).toFixed(3), target: 0.3,
+    rows: N,
+    bytes: Buffer.byteLength(text),
+    copy: {
+      seconds: +copy.toFixed(3),
+      rowsPerSecond: Math.round(N / copy),
+      runs: [+copy1.toFixed(3), +copy2.toFixed(3)],
+    },
+    postgres,
+    sqlite,
+    ratio: +(copy / postgres.seconds).toFixed(3),
+    target: 0.3,
   };
   console.log(JSON.stringify(result, null, 2));
-  if (process.env.METERHUB_BENCH_OUT) writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify(result, null, 2) + '\n');
+  if (process.env.METERHUB_BENCH_OUT)
+    writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify(result, null, 2) + '\n');
 } finally {
   await host.close();
   rmSync(dir, { recursive: true, force: true });

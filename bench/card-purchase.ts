@@ -52,7 +52,8 @@ const SKIP_PG = args.includes('--skip-pg');
  */
 const READINGS_PER_SECOND = arg('readings-per-second', 0);
 const ONLY_SQLITE = args.includes('--only-sqlite');
-if (READINGS_PER_SECOND > 0 && !ONLY_SQLITE) throw new Error('--readings-per-second needs --only-sqlite (a mixed run must not stand in the recorded results)');
+if (READINGS_PER_SECOND > 0 && !ONLY_SQLITE)
+  throw new Error('--readings-per-second needs --only-sqlite (a mixed run must not stand in the recorded results)');
 const PROFILE = args.includes('--profile') ? join(tmpdir(), 'meterhub-bench-profile') : null;
 const MAKER = 'kingcard';
 /** Purchases before the measured ones: every driver host has started and the JIT has warmed (steady state). */
@@ -71,52 +72,79 @@ interface LoadResult {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function request(url: URL, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+function request(
+  url: URL,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: url.hostname, port: url.port, path, method: 'POST', agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 /**
  * Runs items with `concurrency` workers; with group > 1, consecutive items run in order as one flow
  * (latency per flow).
  */
-async function load(base: string, items: Array<{ path: string; body: unknown; headers?: Record<string, string> }>, concurrency: number,
-  onResult?: (i: number, r: { status: number; text: string }) => void, group = 1): Promise<LoadResult> {
+async function load(
+  base: string,
+  items: Array<{ path: string; body: unknown; headers?: Record<string, string> }>,
+  concurrency: number,
+  onResult?: (i: number, r: { status: number; text: string }) => void,
+  group = 1,
+): Promise<LoadResult> {
   const url = new URL(base);
   const lat: number[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (;;) {
-      const g = next++;
-      if (g * group >= items.length) return;
-      const s = performance.now();
-      for (let i = g * group; i < Math.min(items.length, (g + 1) * group); i++) {
-        const it = items[i]!;
-        const r = await request(url, it.path, JSON.stringify(it.body), it.headers ?? {});
-        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-        onResult?.(i, r);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const g = next++;
+        if (g * group >= items.length) return;
+        const s = performance.now();
+        for (let i = g * group; i < Math.min(items.length, (g + 1) * group); i++) {
+          const it = items[i]!;
+          const r = await request(url, it.path, JSON.stringify(it.body), it.headers ?? {});
+          statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+          onResult?.(i, r);
+        }
+        lat.push(performance.now() - s);
       }
-      lat.push(performance.now() - s);
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   const flows = Math.ceil(items.length / group);
-  return { requests: flows, seconds: +seconds.toFixed(3), perSecond: +(flows / seconds).toFixed(1), p50ms: +pct(lat, 50).toFixed(3), p99ms: +pct(lat, 99).toFixed(3), statuses };
+  return {
+    requests: flows,
+    seconds: +seconds.toFixed(3),
+    perSecond: +(flows / seconds).toFixed(1),
+    p50ms: +pct(lat, 50).toFixed(3),
+    p99ms: +pct(lat, 99).toFixed(3),
+    statuses,
+  };
 }
 
 /**
@@ -124,7 +152,13 @@ async function load(base: string, items: Array<{ path: string; body: unknown; he
  * this shared machine's speed drifts by more than our changes do, so every run says how fast it was just then.
  */
 function speedProbe(): number {
-  const body = { cardType: '4442', data: 'A2'.repeat(256), cardNo: '12345678', gas: 20, nested: { a: [1, 2, 3], b: 'x'.repeat(40) } };
+  const body = {
+    cardType: '4442',
+    data: 'A2'.repeat(256),
+    cardNo: '12345678',
+    gas: 20,
+    nested: { a: [1, 2, 3], b: 'x'.repeat(40) },
+  };
   const n = 20_000;
   const t0 = performance.now();
   let acc = 0;
@@ -143,14 +177,27 @@ function bestLevel<T extends { perSecond: number }>(levels: T[]): T {
 
 // ---------------------------------------------------------------- server child
 
-async function startChild(mode: 'meterhub' | 'bare', dataDir: string, env: Record<string, string> = {}): Promise<{ url: string; proc: ChildProcess }> {
+async function startChild(
+  mode: 'meterhub' | 'bare',
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; proc: ChildProcess }> {
   const base = { ...process.env };
   delete base.DATABASE_URL;
   // The server profiles itself between two SIGUSR2s and hands the driver hosts a preload that profiles them.
-  const prof = PROFILE && mode === 'meterhub' ? { MH_BENCH_PROFILE_DIR: PROFILE, MH_BENCH_HOST_PROFILE_DIR: join(PROFILE, 'hosts') } : {};
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'card-bench-server.ts'), mode, dataDir], {
-    cwd: ROOT, env: { ...base, ...env, ...prof }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const prof =
+    PROFILE && mode === 'meterhub'
+      ? { MH_BENCH_PROFILE_DIR: PROFILE, MH_BENCH_HOST_PROFILE_DIR: join(PROFILE, 'hosts') }
+      : {};
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench', 'card-bench-server.ts'), mode, dataDir],
+    {
+      cwd: ROOT,
+      env: { ...base, ...env, ...prof },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d) => {
@@ -166,7 +213,10 @@ async function startChild(mode: 'meterhub' | 'bare', dataDir: string, env: Recor
 function toggleProfile(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     const on = (d: Buffer) => {
-      if (/PROFILE (ON|OFF)/.test(String(d))) { proc.stdout!.off('data', on); resolve(); }
+      if (/PROFILE (ON|OFF)/.test(String(d))) {
+        proc.stdout!.off('data', on);
+        resolve();
+      }
     };
     proc.stdout!.on('data', on);
     proc.kill('SIGUSR2');
@@ -212,46 +262,106 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
     const allNos = Array.from({ length: total }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
     // Warm-up + setup: issue and confirm every card (also measured, for the record).
     const issued: string[] = new Array(total);
-    const issue = await load(url, allNos.map((cardNo) => ({ path: '/v1/cards/issue', body: { maker: MAKER, cardType: '4442', cardNo, gas: 0, meterKind: 1 }, headers: auth })), CONCURRENCY,
-      (i, r) => { issued[i] = r.text; });
+    const issue = await load(
+      url,
+      allNos.map((cardNo) => ({
+        path: '/v1/cards/issue',
+        body: { maker: MAKER, cardType: '4442', cardNo, gas: 0, meterKind: 1 },
+        headers: auth,
+      })),
+      CONCURRENCY,
+      (i, r) => {
+        issued[i] = r.text;
+      },
+    );
     const parsed = issued.map((t) => JSON.parse(t) as { transactionId: string; data: string });
-    const confirm = await load(url, parsed.map((p) => ({ path: `/v1/transactions/${p.transactionId}/confirm`, body: { data: p.data }, headers: auth })), CONCURRENCY);
+    const confirm = await load(
+      url,
+      parsed.map((p) => ({
+        path: `/v1/transactions/${p.transactionId}/confirm`,
+        body: { data: p.data },
+        headers: auth,
+      })),
+      CONCURRENCY,
+    );
     // The meter takes each card (stand-in write-back, in-process koffi): every card is ready for a sale.
     const allCards = parsed.map((p) => meterWriteBack(MAKER, '4442', p.data));
-    const warm = await load(url, allCards.slice(0, WARMUP).map((data, i) => ({
-      path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: allNos[i], gas: 20 }, headers: auth,
-    })), CONCURRENCY);
-    if ((warm.statuses['201'] ?? 0) !== WARMUP) throw new Error(`warm-up purchases failed: ${JSON.stringify(warm.statuses)}`);
-    const slice = (k: number) => ({ cards: allCards.slice(WARMUP + k * half, WARMUP + (k + 1) * half), nos: allNos.slice(WARMUP + k * half, WARMUP + (k + 1) * half) });
+    const warm = await load(
+      url,
+      allCards.slice(0, WARMUP).map((data, i) => ({
+        path: '/v1/cards/purchase',
+        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20 },
+        headers: auth,
+      })),
+      CONCURRENCY,
+    );
+    if ((warm.statuses['201'] ?? 0) !== WARMUP)
+      throw new Error(`warm-up purchases failed: ${JSON.stringify(warm.statuses)}`);
+    const slice = (k: number) => ({
+      cards: allCards.slice(WARMUP + k * half, WARMUP + (k + 1) * half),
+      nos: allNos.slice(WARMUP + k * half, WARMUP + (k + 1) * half),
+    });
     if (PROFILE) await toggleProfile(proc);
     const levels = [];
     for (const [k, concurrency] of LEVELS.entries()) {
       const { cards, nos } = slice(k);
       const cpu0 = snapshot(proc.pid!);
       const me0 = process.cpuUsage();
-      const result = await load(url, cards.map((data, i) => ({
-        path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: nos[i], gas: 20 }, headers: { ...auth, 'idempotency-key': `b-${nos[i]}` },
-      })), concurrency);
+      const result = await load(
+        url,
+        cards.map((data, i) => ({
+          path: '/v1/cards/purchase',
+          body: { cardType: '4442', data, cardNo: nos[i], gas: 20 },
+          headers: { ...auth, 'idempotency-key': `b-${nos[i]}` },
+        })),
+        concurrency,
+      );
       const me = process.cpuUsage(me0);
       const cpu = used(proc.pid!, cpu0, snapshot(proc.pid!));
       const perPurchase = (ms: number) => +(ms / half).toFixed(4);
-      const cpuPerPurchaseMs = cpu ? {
-        server: perPurchase(cpu.rootMs), driverHosts: perPurchase(cpu.childrenMs), loadGenerator: perPurchase((me.user + me.system) / 1000),
-      } : null;
+      const cpuPerPurchaseMs = cpu
+        ? {
+            server: perPurchase(cpu.rootMs),
+            driverHosts: perPurchase(cpu.childrenMs),
+            loadGenerator: perPurchase((me.user + me.system) / 1000),
+          }
+        : null;
       // How often each side went to sleep and had to be woken, per purchase: the cost the profile cannot show.
-      const wakeupsPerPurchase = cpu ? { server: +(cpu.rootSleeps / half).toFixed(2), driverHosts: +(cpu.childrenSleeps / half).toFixed(2) } : null;
+      const wakeupsPerPurchase = cpu
+        ? { server: +(cpu.rootSleeps / half).toFixed(2), driverHosts: +(cpu.childrenSleeps / half).toFixed(2) }
+        : null;
       levels.push({ concurrency, ...result, cpuPerPurchaseMs, wakeupsPerPurchase });
     }
     if (PROFILE) await toggleProfile(proc);
     const best = bestLevel(levels);
     const { concurrency: bestConcurrency, cpuPerPurchaseMs, wakeupsPerPurchase, ...purchase } = best;
     const station = slice(LEVELS.length);
-    const stationFlow = await load(url, station.cards.flatMap((data, i) => [
-      { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
-      { path: '/v1/cards/purchase', body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20 }, headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` } },
-    ]), bestConcurrency, undefined, 2);
+    const stationFlow = await load(
+      url,
+      station.cards.flatMap((data, i) => [
+        { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
+        {
+          path: '/v1/cards/purchase',
+          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20 },
+          headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` },
+        },
+      ]),
+      bestConcurrency,
+      undefined,
+      2,
+    );
     const speedProbeMicros = { before: speedBefore, after: speedProbe() };
-    return { database, issue, confirm, purchase: { concurrency: bestConcurrency, ...purchase }, levels, stationFlow, cpuPerPurchaseMs, wakeupsPerPurchase, speedProbeMicros };
+    return {
+      database,
+      issue,
+      confirm,
+      purchase: { concurrency: bestConcurrency, ...purchase },
+      levels,
+      stationFlow,
+      cpuPerPurchaseMs,
+      wakeupsPerPurchase,
+      speedProbeMicros,
+    };
   } finally {
     await stopChild(proc);
     await drop();
@@ -264,7 +374,10 @@ async function bareRun(sample: { data: string; cardNo: string }) {
   const { url, proc } = await startChild('bare', dataDir);
   try {
     // Enough requests per level for a phase of about a second: the bare route is ten times faster than a purchase.
-    const items = Array.from({ length: 10 * CARDS }, () => ({ path: '/echo', body: { cardType: '4442', data: sample.data, cardNo: sample.cardNo, gas: 20 } }));
+    const items = Array.from({ length: 10 * CARDS }, () => ({
+      path: '/echo',
+      body: { cardType: '4442', data: sample.data, cardNo: sample.cardNo, gas: 20 },
+    }));
     await load(url, items.slice(0, 500), CONCURRENCY); // warm-up
     const levels = [];
     for (const concurrency of LEVELS) levels.push({ concurrency, ...(await load(url, items, concurrency)) });
@@ -278,7 +391,9 @@ async function bareRun(sample: { data: string; cardNo: string }) {
 
 function koffiRun(card: string, cardNo: string, n: number) {
   const lib = koffi.load(standInLibraryPath(MAKER));
-  const buy = lib.func('int Buy4442Card(const char *source, const char *kh, int ql, int16_t cs, _Out_ uint8_t *dest, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)');
+  const buy = lib.func(
+    'int Buy4442Card(const char *source, const char *kh, int ql, int16_t cs, _Out_ uint8_t *dest, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)',
+  );
   const check = lib.func('int Check4442Card(const char *source)');
   const dest = Buffer.alloc(4096);
   const k1 = Buffer.alloc(64);
@@ -290,7 +405,12 @@ function koffiRun(card: string, cardNo: string, n: number) {
   t0 = performance.now();
   for (let i = 0; i < n; i++) check(card);
   const checkUs = ((performance.now() - t0) * 1000) / n;
-  return { calls: n, buyMicros: +buyUs.toFixed(2), checkMicros: +checkUs.toFixed(2), buysPerSecond: Math.round(1e6 / buyUs) };
+  return {
+    calls: n,
+    buyMicros: +buyUs.toFixed(2),
+    checkMicros: +checkUs.toFixed(2),
+    buysPerSecond: Math.round(1e6 / buyUs),
+  };
 }
 
 async function ipcRun(card: string, cardNo: string, n: number) {
@@ -309,11 +429,19 @@ async function ipcRun(card: string, cardNo: string, n: number) {
     // Pipelined: 64 calls in flight (the host serialises them; this is throughput, not latency).
     const t1 = performance.now();
     let left = n;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (left-- > 0) await driver.check('4442', card);
-    }));
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (left-- > 0) await driver.check('4442', card);
+      }),
+    );
     const pipelinedMs = (performance.now() - t1) / n;
-    return { calls: n, sequentialMeanMs: +seqMs.toFixed(4), p50ms: +pct(lat, 50).toFixed(4), p99ms: +pct(lat, 99).toFixed(4), pipelinedMeanMs: +pipelinedMs.toFixed(4) };
+    return {
+      calls: n,
+      sequentialMeanMs: +seqMs.toFixed(4),
+      p50ms: +pct(lat, 50).toFixed(4),
+      p99ms: +pct(lat, 99).toFixed(4),
+      pipelinedMeanMs: +pipelinedMs.toFixed(4),
+    };
   } finally {
     await driver.close();
   }
@@ -330,21 +458,40 @@ async function breakdown(card: string) {
       const w = { data: card, oldKey: 'ABCDEF', newKey: 'ABCDEF' };
       const n = 2000;
       for (let i = 0; i < n; i++) {
-        const r = await store.commitIssue({ actor, maker: 'k', cardType: '4442', cardNo: String(i), gas: 0, count: 1, meterKind: 1, write: w });
+        const r = await store.commitIssue({
+          actor,
+          maker: 'k',
+          cardType: '4442',
+          cardNo: String(i),
+          gas: 0,
+          count: 1,
+          meterKind: 1,
+          write: w,
+        });
         await store.confirm(r.transactionId!, { ok: true });
       }
       let next = 0;
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= n) return;
-          await store.commitPurchase({
-            actor, maker: 'k', cardType: '4442', cardNo: String(i), gas: 5, count: 2, observed: { cardNo: String(i), count: 1, gas: 0 },
-            requireEmpty: true, write: w, idem: { scope: 'bench', key: `p${i}`, requestHash: 'h' },
-          });
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          for (;;) {
+            const i = next++;
+            if (i >= n) return;
+            await store.commitPurchase({
+              actor,
+              maker: 'k',
+              cardType: '4442',
+              cardNo: String(i),
+              gas: 5,
+              count: 2,
+              observed: { cardNo: String(i), count: 1, gas: 0 },
+              requireEmpty: true,
+              write: w,
+              idem: { scope: 'bench', key: `p${i}`, requestHash: 'h' },
+            });
+          }
+        }),
+      );
       const ms = (performance.now() - t0) / n;
       out[`ledgerPurchaseCommit_${kind}`] = { msPerOp: +ms.toFixed(4), perSecond: Math.round(1000 / ms) };
     } finally {
@@ -359,11 +506,18 @@ async function breakdown(card: string) {
       for (let i = 0; i < 200; i++) await f();
       let left = n;
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (left-- > 0) await f(); }));
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (left-- > 0) await f();
+        }),
+      );
       const ms = (performance.now() - t0) / n;
       return { msPerOp: +ms.toFixed(4), perSecond: Math.round(1000 / ms) };
     };
-    out.identifyFanOut4442 = { plugins: host.list().filter((p) => p.enabled && p.cardTypes.includes('4442')).length, ...(await run(() => host.identify('4442', card))) };
+    out.identifyFanOut4442 = {
+      plugins: host.list().filter((p) => p.enabled && p.cardTypes.includes('4442')).length,
+      ...(await run(() => host.identify('4442', card))),
+    };
     out.oneDriverRead = await run(() => host.driver(MAKER).read('4442', card));
   } finally {
     await host.close();
@@ -380,10 +534,15 @@ async function main() {
   const speedAtStart = speedProbe();
   // A ready sample card for the library baselines.
   const lib = koffi.load(standInLibraryPath(MAKER));
-  const writeNew = lib.func('int WriteNew4442Card(const char *kh, int ql, int16_t cs, int16_t klx, _Out_ uint8_t *data, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)');
+  const writeNew = lib.func(
+    'int WriteNew4442Card(const char *kh, int ql, int16_t cs, int16_t klx, _Out_ uint8_t *data, _Out_ uint8_t *oldKey, _Out_ uint8_t *newKey)',
+  );
   const buf = Buffer.alloc(4096);
   writeNew('12345678', 0, 1, 1, buf, Buffer.alloc(64), Buffer.alloc(64));
-  const sample = { cardNo: '12345678', data: meterWriteBack(MAKER, '4442', buf.subarray(0, buf.indexOf(0)).toString('ascii')) };
+  const sample = {
+    cardNo: '12345678',
+    data: meterWriteBack(MAKER, '4442', buf.subarray(0, buf.indexOf(0)).toString('ascii')),
+  };
 
   console.error(`card purchase benchmark: ${CARDS} cards, concurrency ${LEVELS.join('/')}`);
   if (ONLY_SQLITE) {
@@ -413,17 +572,57 @@ async function main() {
   const ipcOverheadMs = +(ipc.sequentialMeanMs - koffiDirect.buyMicros / 1000).toFixed(4);
   const result = {
     started,
-    machine: { speedProbeMicrosAtStart: speedAtStart, loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((x) => +x.toFixed(2)), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform}-${process.arch}` },
-    settings: { cards: CARDS, warmupPurchases: WARMUP, concurrency: LEVELS, maker: MAKER, cardType: '4442', library: 'stand-in library / 替身库', sqlite: 'WAL, synchronous=FULL' },
+    machine: {
+      speedProbeMicrosAtStart: speedAtStart,
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: loadavg().map((x) => +x.toFixed(2)),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    settings: {
+      cards: CARDS,
+      warmupPurchases: WARMUP,
+      concurrency: LEVELS,
+      maker: MAKER,
+      cardType: '4442',
+      library: 'stand-in library / 替身库',
+      sqlite: 'WAL, synchronous=FULL',
+    },
     breakdown: parts,
-    baselines: { bareFastify: bare, koffiInProcess: koffiDirect, driverHostIpc: { ...ipc, overheadPerCallMs: ipcOverheadMs } },
-    purchases: runs.map((r) => ({ database: r.database, purchase: r.purchase, levels: r.levels, stationFlow: r.stationFlow, issue: r.issue, confirm: r.confirm, cpuPerPurchaseMs: r.cpuPerPurchaseMs, wakeupsPerPurchase: r.wakeupsPerPurchase, speedProbeMicros: r.speedProbeMicros })),
-    ratios: Object.fromEntries(runs.map((r) => [r.database, {
-      purchaseVsBareFastify: +(r.purchase.perSecond / bare.perSecond).toFixed(3),
-      purchaseVsKoffiBuy: +(r.purchase.perSecond / koffiDirect.buysPerSecond).toFixed(4),
-    }])),
+    baselines: {
+      bareFastify: bare,
+      koffiInProcess: koffiDirect,
+      driverHostIpc: { ...ipc, overheadPerCallMs: ipcOverheadMs },
+    },
+    purchases: runs.map((r) => ({
+      database: r.database,
+      purchase: r.purchase,
+      levels: r.levels,
+      stationFlow: r.stationFlow,
+      issue: r.issue,
+      confirm: r.confirm,
+      cpuPerPurchaseMs: r.cpuPerPurchaseMs,
+      wakeupsPerPurchase: r.wakeupsPerPurchase,
+      speedProbeMicros: r.speedProbeMicros,
+    })),
+    ratios: Object.fromEntries(
+      runs.map((r) => [
+        r.database,
+        {
+          purchaseVsBareFastify: +(r.purchase.perSecond / bare.perSecond).toFixed(3),
+          purchaseVsKoffiBuy: +(r.purchase.perSecond / koffiDirect.buysPerSecond).toFixed(4),
+        },
+      ]),
+    ),
     targets: {
-      sqlitePurchasesPerSecond: { target: 2000, measured: runs[0]!.purchase.perSecond, met: runs[0]!.purchase.perSecond >= 2000 },
+      sqlitePurchasesPerSecond: {
+        target: 2000,
+        measured: runs[0]!.purchase.perSecond,
+        met: runs[0]!.purchase.perSecond >= 2000,
+      },
       ipcOverheadMs: { target: 0.2, measured: ipcOverheadMs, met: ipcOverheadMs < 0.2 },
     },
   };
@@ -431,13 +630,15 @@ async function main() {
   writeFileSync(join(ROOT, 'bench', 'results', 'card.json'), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(join(ROOT, 'bench', 'results', 'card.md'), markdown(result));
   // Under `meterhub bench` the runner reads this run's figures from here.
-  if (process.env.METERHUB_BENCH_OUT) writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify(result, null, 2) + '\n');
+  if (process.env.METERHUB_BENCH_OUT)
+    writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(markdown(result));
   agent.destroy();
 }
 
 function markdown(r: any): string {
-  const row = (name: string, l: LoadResult) => `| ${name} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${JSON.stringify(l.statuses)} |`;
+  const row = (name: string, l: LoadResult) =>
+    `| ${name} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${JSON.stringify(l.statuses)} |`;
   return [
     '# Card purchase benchmark / 购气性能',
     '',
@@ -445,16 +646,24 @@ function markdown(r: any): string {
     `${Math.floor(r.settings.cards / 2)} fresh cards per purchase level and for the station flow (after ${r.settings.warmupPurchases} warm-up purchases); ${[r.settings.concurrency].flat().join(', ')} concurrent HTTP clients (keep-alive; the best level is reported, the station flow runs at it), ${r.settings.maker} ${r.settings.cardType}, ${r.settings.library}; SQLite ${r.settings.sqlite}.`,
     'Server in a child process; the load generator in the bench process (same 2 cores).',
     `Load average before/after (1, 5, 15 min): ${r.machine.loadAverageBefore.join(' ')} / ${r.machine.loadAverageAfter.join(' ')} — the machine is shared with other engineers' test runs.`,
-    `Speed probe (the same fixed JSON + SHA-256 work, µs per op; higher = slower machine): ${r.machine.speedProbeMicrosAtStart} at the start; `
-      + r.purchases.map((p: any) => `${p.database} run ${p.speedProbeMicros?.before} before, ${p.speedProbeMicros?.after} after`).join('; ') + '.',
+    `Speed probe (the same fixed JSON + SHA-256 work, µs per op; higher = slower machine): ${r.machine.speedProbeMicrosAtStart} at the start; ` +
+      r.purchases
+        .map((p: any) => `${p.database} run ${p.speedProbeMicros?.before} before, ${p.speedProbeMicros?.after} after`)
+        .join('; ') +
+      '.',
     '',
     '| Scenario | req/s | p50 ms | p99 ms | statuses |',
     '|---|---:|---:|---:|---|',
-    row(`bare fastify JSON route (baseline), best at ${r.baselines.bareFastify.concurrency} clients`, r.baselines.bareFastify),
+    row(
+      `bare fastify JSON route (baseline), best at ${r.baselines.bareFastify.concurrency} clients`,
+      r.baselines.bareFastify,
+    ),
     ...r.purchases.flatMap((p: any) => [
       row(`**purchase**, ${p.database}, best at ${p.purchase.concurrency} clients`, p.purchase),
       row(`station flow (read + purchase, per sale), ${p.database}`, p.stationFlow),
-      row(`issue, ${p.database}`, p.issue), row(`confirm, ${p.database}`, p.confirm)]),
+      row(`issue, ${p.database}`, p.issue),
+      row(`confirm, ${p.database}`, p.confirm),
+    ]),
     '',
     '| Library call | value |',
     '|---|---:|',
@@ -466,23 +675,34 @@ function markdown(r: any): string {
     '',
     '| In-process breakdown (same run, concurrency as above) | ms/op | per second |',
     '|---|---:|---:|',
-    ...Object.entries(r.breakdown).map(([k, v]: [string, any]) => `| ${k}${v.plugins ? ` (${v.plugins} plugins)` : ''} | ${v.msPerOp} | ${v.perSecond} |`),
+    ...Object.entries(r.breakdown).map(
+      ([k, v]: [string, any]) =>
+        `| ${k}${v.plugins ? ` (${v.plugins} plugins)` : ''} | ${v.msPerOp} | ${v.perSecond} |`,
+    ),
     '',
-    'Ratios: ' + Object.entries(r.ratios).map(([db, x]: [string, any]) => `${db}: purchase/bare fastify = ${x.purchaseVsBareFastify}, purchase/in-process Buy = ${x.purchaseVsKoffiBuy}`).join('; '),
+    'Ratios: ' +
+      Object.entries(r.ratios)
+        .map(
+          ([db, x]: [string, any]) =>
+            `${db}: purchase/bare fastify = ${x.purchaseVsBareFastify}, purchase/in-process Buy = ${x.purchaseVsKoffiBuy}`,
+        )
+        .join('; '),
     '',
-    `Targets: SQLite ≥ 2000 purchases/s → ${r.targets.sqlitePurchasesPerSecond.measured} (${r.targets.sqlitePurchasesPerSecond.met ? 'met' : 'NOT met'}); `
-      + `IPC < 0.2 ms/call → ${r.targets.ipcOverheadMs.measured} ms (${r.targets.ipcOverheadMs.met ? 'met' : 'NOT met'}).`,
+    `Targets: SQLite ≥ 2000 purchases/s → ${r.targets.sqlitePurchasesPerSecond.measured} (${r.targets.sqlitePurchasesPerSecond.met ? 'met' : 'NOT met'}); ` +
+      `IPC < 0.2 ms/call → ${r.targets.ipcOverheadMs.measured} ms (${r.targets.ipcOverheadMs.met ? 'met' : 'NOT met'}).`,
     '',
     '| Purchase by concurrency | clients | purchases/s | p50 ms | p99 ms | bare route req/s | CPU ms: server | driver hosts | load generator | wake-ups: server | driver hosts |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.purchases.flatMap((p: any) => p.levels.map((l: any) => {
-      const c = l.cpuPerPurchaseMs ?? {};
-      const w = l.wakeupsPerPurchase ?? {};
-      const bare = r.baselines.bareFastify.levels?.find((b: any) => b.concurrency === l.concurrency);
-      return `| ${p.database} | ${l.concurrency} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${bare?.perSecond ?? '—'} | ${c.server ?? '—'} | ${c.driverHosts ?? '—'} | ${c.loadGenerator ?? '—'} | ${w.server ?? '—'} | ${w.driverHosts ?? '—'} |`;
-    })),
+    ...r.purchases.flatMap((p: any) =>
+      p.levels.map((l: any) => {
+        const c = l.cpuPerPurchaseMs ?? {};
+        const w = l.wakeupsPerPurchase ?? {};
+        const bare = r.baselines.bareFastify.levels?.find((b: any) => b.concurrency === l.concurrency);
+        return `| ${p.database} | ${l.concurrency} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${bare?.perSecond ?? '—'} | ${c.server ?? '—'} | ${c.driverHosts ?? '—'} | ${c.loadGenerator ?? '—'} | ${w.server ?? '—'} | ${w.driverHosts ?? '—'} |`;
+      }),
+    ),
     '',
-    'CPU and wake-ups are per purchase over that level\'s phase, read from /proc; a wake-up is a voluntary context switch',
+    "CPU and wake-ups are per purchase over that level's phase, read from /proc; a wake-up is a voluntary context switch",
     '(the process slept, waiting for input, and was woken), summed over all its threads.',
     '',
     'One purchase = identify (Check on every enabled 4442 plugin: 4 driver hosts) + Read + Buy (6 driver calls; ReadUsage only when',

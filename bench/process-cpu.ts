@@ -17,7 +17,9 @@ function tree(pid: number): number[] {
     try {
       const kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
       for (const k of kids) out.push(...tree(Number(k)));
-    } catch { /* the task ended */ }
+    } catch {
+      /* the task ended */
+    }
   }
   return out;
 }
@@ -45,7 +47,9 @@ function sleeps(pid: number): number {
       const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'));
       if (m) n += Number(m[1]);
     }
-  } catch { /* the process ended */ }
+  } catch {
+    /* the process ended */
+  }
   return n;
 }
 
@@ -62,8 +66,11 @@ export function snapshot(rootPid: number): CpuSnapshot {
 }
 
 /** CPU used between two snapshots: the root process, and its descendants together (ms). */
-export function used(rootPid: number, before: CpuSnapshot, after: CpuSnapshot):
-  { rootMs: number; childrenMs: number; rootSleeps: number; childrenSleeps: number } | null {
+export function used(
+  rootPid: number,
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+): { rootMs: number; childrenMs: number; rootSleeps: number; childrenSleeps: number } | null {
   if (!before || !after) return null;
   let childrenMs = 0;
   let childrenSleeps = 0;
@@ -74,7 +81,9 @@ export function used(rootPid: number, before: CpuSnapshot, after: CpuSnapshot):
   }
   const root = (s: CpuSnapshot) => s?.get(rootPid) ?? { ms: 0, sleeps: 0 };
   return {
-    rootMs: root(after).ms - root(before).ms, childrenMs,
-    rootSleeps: root(after).sleeps - root(before).sleeps, childrenSleeps,
+    rootMs: root(after).ms - root(before).ms,
+    childrenMs,
+    rootSleeps: root(after).sleeps - root(before).sleeps,
+    childrenSleeps,
   };
 }

@@ -39,9 +39,18 @@ function buildPayloads(seed: number): { payloads: string[]; readings: UnifiedRea
   for (let i = 0; i < N; i++) {
     const meter = `37${String(seed * METERS + (i % METERS)).padStart(12, '0')}`;
     const k = Math.floor(i / METERS);
-    const frame = buildReadReply(meter, DI.CURRENT, k & 0xff, {
-      cumulative: `${1000 + k}.${String(i % 100).padStart(2, '0')}`, settlement: '1000.00', meterTime: simClock(Date.UTC(2025, 0, 1) + k * 60_000), status: { valve: 'open' },
-    }, 'chint');
+    const frame = buildReadReply(
+      meter,
+      DI.CURRENT,
+      k & 0xff,
+      {
+        cumulative: `${1000 + k}.${String(i % 100).padStart(2, '0')}`,
+        settlement: '1000.00',
+        meterTime: simClock(Date.UTC(2025, 0, 1) + k * 60_000),
+        status: { valve: 'open' },
+      },
+      'chint',
+    );
     hex.push(toHex(frame));
     if (readings.length < N) {
       const ev = decodeAll(frame, 'chint')[0]!;
@@ -58,21 +67,32 @@ async function publishAll(url: string, topic: string, payloads: string[]): Promi
   await new Promise<void>((r) => c.once('connect', () => r()));
   let next = 0;
   // A window of in-flight QoS 1 publishes, like a concentrator uploading its backlog.
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < payloads.length) {
-      const p = payloads[next++]!;
-      await c.publishAsync(topic, p, { qos: 1 });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < payloads.length) {
+        const p = payloads[next++]!;
+        await c.publishAsync(topic, p, { qos: 1 });
+      }
+    }),
+  );
   await c.endAsync();
 }
 
 async function transportCeiling(broker: PrivateMosquitto, payloads: string[]): Promise<number> {
-  const sub = mqtt.connect(broker.url, { clientId: 'bench-plain-sub', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } });
+  const sub = mqtt.connect(broker.url, {
+    clientId: 'bench-plain-sub',
+    clean: false,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: 60 },
+  });
   await new Promise<void>((r) => sub.once('connect', () => r()));
   await sub.subscribeAsync('bench/plain/+', { qos: 1 });
   let got = 0;
-  const done = new Promise<void>((r) => sub.on('message', () => { if (++got === payloads.length) r(); }));
+  const done = new Promise<void>((r) =>
+    sub.on('message', () => {
+      if (++got === payloads.length) r();
+    }),
+  );
   const t0 = performance.now();
   await publishAll(broker.url, 'bench/plain/c1', payloads);
   await done;
@@ -98,12 +118,26 @@ async function storeCeiling(readings: UnifiedReading[]): Promise<number> {
   return (readings.length / ms) * 1000;
 }
 
-async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhook: { url: string } | null, n: number, perPost = 1) {
+async function endToEnd(
+  broker: PrivateMosquitto,
+  payloads: string[],
+  withWebhook: { url: string } | null,
+  n: number,
+  perPost = 1,
+) {
   const temp = tempSqlite();
   const db = temp.open();
-  const sink = perPost === 1
-    ? new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 32, batchSize: 500 })
-    : new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', readingsPerPost: perPost, batchSize: perPost * 8, concurrency: 8, timeoutMs: 30_000, parallelLeases: 2 });
+  const sink =
+    perPost === 1
+      ? new WebhookSink({ url: withWebhook?.url ?? 'http://127.0.0.1:1/', concurrency: 32, batchSize: 500 })
+      : new WebhookSink({
+          url: withWebhook?.url ?? 'http://127.0.0.1:1/',
+          readingsPerPost: perPost,
+          batchSize: perPost * 8,
+          concurrency: 8,
+          timeoutMs: 30_000,
+          parallelLeases: 2,
+        });
   const pipeline = createReadingPipeline({
     database: db,
     sinks: withWebhook ? [sink] : [],
@@ -111,7 +145,13 @@ async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhoo
     dispatcher: { pollMs: 20 },
   });
   await pipeline.start();
-  const gw = new MqttGateway({ url: broker.url, gatewayId: `bench-${withWebhook ? `wh${perPost}` : 'rest'}`, database: db, pipeline, profile: 'chint' });
+  const gw = new MqttGateway({
+    url: broker.url,
+    gatewayId: `bench-${withWebhook ? `wh${perPost}` : 'rest'}`,
+    database: db,
+    pipeline,
+    profile: 'chint',
+  });
   await gw.start();
   const t0 = performance.now();
   await publishAll(broker.url, gw.topics.up('conc-bench'), payloads);
@@ -139,7 +179,10 @@ async function endToEnd(broker: PrivateMosquitto, payloads: string[], withWebhoo
  * not our cost); checks billing got every reading, with repeats absorbed by the reading id.
  */
 async function webhookRun(broker: PrivateMosquitto, payloads: string[], n: number, perPost: number) {
-  const child = fork(fileURLToPath(new URL('./webhook-receiver.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./webhook-receiver.ts', import.meta.url)), {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const next = <T>() => new Promise<T>((r) => child.once('message', (m) => r(m as T)));
   const { url } = await next<{ url: string }>();
   try {
@@ -149,7 +192,9 @@ async function webhookRun(broker: PrivateMosquitto, payloads: string[], n: numbe
     // At least once: repeats (a POST that timed out after billing took it) are absorbed by the reading id and
     // reported; a missing reading or a body that changed between deliveries fails the run.
     if (billed.byKey !== n || billed.conflicts !== 0) {
-      throw new Error(`webhook ${perPost}/POST: billed ${billed.byKey}/${n}, duplicates ${billed.duplicates}, conflicts ${billed.conflicts}`);
+      throw new Error(
+        `webhook ${perPost}/POST: billed ${billed.byKey}/${n}, duplicates ${billed.duplicates}, conflicts ${billed.conflicts}`,
+      );
     }
     return { ...r, billed: billed.byKey, duplicates: billed.duplicates, perPost };
   } finally {
@@ -167,15 +212,35 @@ try {
     const store = await storeCeiling(a.readings);
     console.log(`store ceiling ${fmt(store)} readings/s`);
     const single = await webhookRun(broker, buildPayloads(3).payloads.slice(0, whN / BATCH), whN, 1);
-    console.log(`e2e webhook, 1 reading per POST: ${fmt(single.rate)} readings/s (${fmt(single.posts)} POSTs) = ${(single.rate / store).toFixed(2)} of store`);
+    console.log(
+      `e2e webhook, 1 reading per POST: ${fmt(single.rate)} readings/s (${fmt(single.posts)} POSTs) = ${(single.rate / store).toFixed(2)} of store`,
+    );
     const batched = await webhookRun(broker, buildPayloads(4).payloads.slice(0, whN / BATCH), whN, WEBHOOK_PER_POST);
-    console.log(`e2e webhook, ${WEBHOOK_PER_POST} per POST: ${fmt(batched.rate)} readings/s (${fmt(batched.posts)} POSTs) = ${(batched.rate / store).toFixed(2)} of store`);
+    console.log(
+      `e2e webhook, ${WEBHOOK_PER_POST} per POST: ${fmt(batched.rate)} readings/s (${fmt(batched.posts)} POSTs) = ${(batched.rate / store).toFixed(2)} of store`,
+    );
     writeSection('e2e-webhook', {
       title: 'Webhook billing at volume / 计费 Webhook 批量推送',
       rows: [
-        { metric: `store ceiling: ${fmt(N)} readings straight into the pipeline (no MQTT)`, value: `${fmt(store)} readings/s`, bound: 'measured' },
-        { metric: `MQTT → store → webhook, 1 reading per POST, ${fmt(whN)} readings`, value: `${fmt(single.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (single.rate / store).toFixed(2), note: `${fmt(single.posts)} POSTs` },
-        { metric: `MQTT → store → webhook, ${WEBHOOK_PER_POST} readings per POST, ${fmt(whN)} readings`, value: `${fmt(batched.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (batched.rate / store).toFixed(2), note: `${fmt(batched.posts)} POSTs; target ≥ 0.8 ${batched.rate / store >= 0.8 ? 'met' : 'NOT met'}` },
+        {
+          metric: `store ceiling: ${fmt(N)} readings straight into the pipeline (no MQTT)`,
+          value: `${fmt(store)} readings/s`,
+          bound: 'measured',
+        },
+        {
+          metric: `MQTT → store → webhook, 1 reading per POST, ${fmt(whN)} readings`,
+          value: `${fmt(single.rate)} readings/s`,
+          bound: `store ceiling ${fmt(store)}`,
+          ratio: (single.rate / store).toFixed(2),
+          note: `${fmt(single.posts)} POSTs`,
+        },
+        {
+          metric: `MQTT → store → webhook, ${WEBHOOK_PER_POST} readings per POST, ${fmt(whN)} readings`,
+          value: `${fmt(batched.rate)} readings/s`,
+          bound: `store ceiling ${fmt(store)}`,
+          ratio: (batched.rate / store).toFixed(2),
+          note: `${fmt(batched.posts)} POSTs; target ≥ 0.8 ${batched.rate / store >= 0.8 ? 'met' : 'NOT met'}`,
+        },
       ],
       data: { N, whN, batch: BATCH, perPost: WEBHOOK_PER_POST, store, single, batched },
     });
@@ -195,11 +260,37 @@ try {
     writeSection('e2e', {
       title: 'End-to-end MQTT → durable store → billing / 端到端吞吐',
       rows: [
-        { metric: `MQTT → SQLite (FULL sync) → outbox → REST feed, ${fmt(N)} readings in ${fmt(N / BATCH)} uplinks`, value: `${fmt(e2e.rate)} readings/s`, bound: `target 10,000; ceiling ${fmt(bound)} (min of the two below)`, ratio: (e2e.rate / 10_000).toFixed(2) + ' of target', note: e2e.rate >= 10_000 ? 'target met' : 'target NOT met' },
-        { metric: 'transport ceiling: same uplinks to a do-nothing QoS 1 subscriber', value: `${fmt(transport)} readings/s`, bound: 'measured' },
-        { metric: 'store ceiling: same readings straight into the pipeline (no MQTT)', value: `${fmt(store)} readings/s`, bound: 'measured' },
-        { metric: `MQTT → store → webhook (one POST per reading, Idempotency-Key), ${fmt(whN)} readings`, value: `${fmt(e2eWh.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (e2eWh.rate / store).toFixed(2), note: 'HTTP per reading dominates; webhook receiver in its own process' },
-        { metric: `MQTT → store → webhook (${WEBHOOK_PER_POST} readings per POST), ${fmt(whN)} readings`, value: `${fmt(e2eWhBatch.rate)} readings/s`, bound: `store ceiling ${fmt(store)}`, ratio: (e2eWhBatch.rate / store).toFixed(2), note: 'target ≥ 0.8 of the store ceiling' },
+        {
+          metric: `MQTT → SQLite (FULL sync) → outbox → REST feed, ${fmt(N)} readings in ${fmt(N / BATCH)} uplinks`,
+          value: `${fmt(e2e.rate)} readings/s`,
+          bound: `target 10,000; ceiling ${fmt(bound)} (min of the two below)`,
+          ratio: (e2e.rate / 10_000).toFixed(2) + ' of target',
+          note: e2e.rate >= 10_000 ? 'target met' : 'target NOT met',
+        },
+        {
+          metric: 'transport ceiling: same uplinks to a do-nothing QoS 1 subscriber',
+          value: `${fmt(transport)} readings/s`,
+          bound: 'measured',
+        },
+        {
+          metric: 'store ceiling: same readings straight into the pipeline (no MQTT)',
+          value: `${fmt(store)} readings/s`,
+          bound: 'measured',
+        },
+        {
+          metric: `MQTT → store → webhook (one POST per reading, Idempotency-Key), ${fmt(whN)} readings`,
+          value: `${fmt(e2eWh.rate)} readings/s`,
+          bound: `store ceiling ${fmt(store)}`,
+          ratio: (e2eWh.rate / store).toFixed(2),
+          note: 'HTTP per reading dominates; webhook receiver in its own process',
+        },
+        {
+          metric: `MQTT → store → webhook (${WEBHOOK_PER_POST} readings per POST), ${fmt(whN)} readings`,
+          value: `${fmt(e2eWhBatch.rate)} readings/s`,
+          bound: `store ceiling ${fmt(store)}`,
+          ratio: (e2eWhBatch.rate / store).toFixed(2),
+          note: 'target ≥ 0.8 of the store ceiling',
+        },
       ],
       data: { N, batch: BATCH, transport, store, e2e, e2eWebhook: e2eWh, e2eWebhookBatch: e2eWhBatch },
     });

@@ -44,7 +44,9 @@ try {
   const efficiency = boundTotal / elapsed;
   const perRead = elapsed / read;
   const timeout = master.readTimeoutMs(bytesOut / exchanges, 0x901f);
-  console.log(`${read} reads in ${fmt(elapsed)} ms (${fmt(perRead, 1)} ms/read); bound ${fmt(boundTotal)} ms; efficiency ${efficiency.toFixed(3)}; reply timeout ${timeout} ms`);
+  console.log(
+    `${read} reads in ${fmt(elapsed)} ms (${fmt(perRead, 1)} ms/read); bound ${fmt(boundTotal)} ms; efficiency ${efficiency.toFixed(3)}; reply timeout ${timeout} ms`,
+  );
   if (read !== METERS * SWEEPS) throw new Error(`expected ${METERS * SWEEPS} reads, got ${read}`);
   writeSection('serial', {
     title: 'Serial polling efficiency at 2400 8E1 / 串口轮询效率',
@@ -56,9 +58,25 @@ try {
         ratio: efficiency.toFixed(3),
         note: efficiency >= 0.85 ? 'target ≥ 0.85 met' : 'target ≥ 0.85 NOT met',
       },
-      { metric: 'reply timeout used (derived, not fixed)', value: `${timeout} ms`, bound: '3000–5000 ms in HSL/NanozLabs defaults', note: 'request + 330 bits + 50 ms + max reply + 2×16 ms adapter + 20 ms' },
+      {
+        metric: 'reply timeout used (derived, not fixed)',
+        value: `${timeout} ms`,
+        bound: '3000–5000 ms in HSL/NanozLabs defaults',
+        note: 'request + 330 bits + 50 ms + max reply + 2×16 ms adapter + 20 ms',
+      },
     ],
-    data: { meters: METERS, sweeps: SWEEPS, elapsed, exchanges, bytesOut, bytesIn, boundTotal, efficiency, perRead, timeout },
+    data: {
+      meters: METERS,
+      sweeps: SWEEPS,
+      elapsed,
+      exchanges,
+      bytesOut,
+      bytesIn,
+      boundTotal,
+      efficiency,
+      perRead,
+      timeout,
+    },
   });
 } finally {
   await link.close();

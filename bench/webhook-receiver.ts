@@ -10,7 +10,12 @@ await billing.start();
 process.send!({ url: billing.url });
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'stats') {
-    process.send!({ byKey: billing.byKey.size, duplicates: billing.duplicates, conflicts: billing.conflicts, posts: billing.posts });
+    process.send!({
+      byKey: billing.byKey.size,
+      duplicates: billing.duplicates,
+      conflicts: billing.conflicts,
+      posts: billing.posts,
+    });
   } else if (m.cmd === 'close') {
     void billing.close().then(() => process.exit(0));
   }

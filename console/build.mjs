@@ -9,7 +9,17 @@
  *
  * After the build, every text asset gets a .gz sibling that the server sends to gzip-capable browsers.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -36,11 +46,17 @@ function newestMtime(paths) {
 
 // The console also bundles core/wire (the state machine table, shared patterns and types): a change there rebuilds it.
 const inputs = [
-  join(here, 'src'), join(here, 'public'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, 'build.mjs'),
-  join(root, 'package-lock.json'), join(root, 'core', 'wire'),
+  join(here, 'src'),
+  join(here, 'public'),
+  join(here, 'index.html'),
+  join(here, 'vite.config.ts'),
+  join(here, 'build.mjs'),
+  join(root, 'package-lock.json'),
+  join(root, 'core', 'wire'),
 ];
 
-const upToDate = () => existsSync(stamp) && existsSync(join(out, 'index.html')) && statSync(stamp).mtimeMs >= newestMtime(inputs);
+const upToDate = () =>
+  existsSync(stamp) && existsSync(join(out, 'index.html')) && statSync(stamp).mtimeMs >= newestMtime(inputs);
 
 // One build at a time (test files run in parallel and each makes sure the console is built): the others
 // wait for it and then find the build up to date. A lock older than five minutes is a crashed build's.
@@ -54,7 +70,9 @@ for (let waited = 0; ; waited += 200) {
     if (e.code !== 'EEXIST') throw e;
     try {
       if (Date.now() - statSync(lock).mtimeMs > 5 * 60_000) rmSync(lock, { force: true });
-    } catch { /* removed meanwhile */ }
+    } catch {
+      /* removed meanwhile */
+    }
     if (waited > 180_000) throw new Error(`console: another build holds ${lock}`, { cause: e });
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -67,8 +85,16 @@ if (ifStale && upToDate()) {
 }
 
 // Looked up on disk rather than resolved: some of these packages do not export their package.json.
-const missing = ['vite', '@vitejs/plugin-react', 'react', 'react-dom', 'antd', '@ant-design/icons', 'echarts', 'echarts-for-react']
-  .filter((m) => !existsSync(join(root, 'node_modules', m, 'package.json')));
+const missing = [
+  'vite',
+  '@vitejs/plugin-react',
+  'react',
+  'react-dom',
+  'antd',
+  '@ant-design/icons',
+  'echarts',
+  'echarts-for-react',
+].filter((m) => !existsSync(join(root, 'node_modules', m, 'package.json')));
 if (missing.length) {
   const text = `console: not built, missing ${missing.join(', ')} (install dev dependencies: npm install) / 运维控制台未构建：缺少 ${missing.join('、')}`;
   if (ifDeps) {
@@ -106,4 +132,6 @@ const compress = (dir) => {
 };
 compress(out);
 writeFileSync(stamp, `${new Date().toISOString()}\n`);
-console.log(`console: built ${relative(root, out)} in ${Date.now() - started} ms (${files} files gzipped, ${(raw / 1024).toFixed(0)} KiB -> ${(packed / 1024).toFixed(0)} KiB)`);
+console.log(
+  `console: built ${relative(root, out)} in ${Date.now() - started} ms (${files} files gzipped, ${(raw / 1024).toFixed(0)} KiB -> ${(packed / 1024).toFixed(0)} KiB)`,
+);

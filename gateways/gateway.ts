@@ -28,7 +28,12 @@ export interface GatewayConfig {
   sinks?: {
     /** readingsPerPost > 1: batched POSTs (docs/protocol/billing.md); the billing system must accept them. */
     webhook?: {
-      url: string; headers?: Record<string, string>; concurrency?: number; timeoutMs?: number; readingsPerPost?: number; parallelLeases?: number;
+      url: string;
+      headers?: Record<string, string>;
+      concurrency?: number;
+      timeoutMs?: number;
+      readingsPerPost?: number;
+      parallelLeases?: number;
     };
     mqtt?: { url: string; topicPrefix?: string; clientId?: string };
     /** REST cursor feed (default true). */
@@ -55,11 +60,13 @@ export function validateGatewayConfig(raw: unknown): GatewayConfig {
   };
   if (!raw || typeof raw !== 'object') bad('config must be an object');
   const c = raw as GatewayConfig;
-  if (typeof c.gatewayId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(c.gatewayId)) bad('gatewayId: 1–64 of [A-Za-z0-9_-]');
+  if (typeof c.gatewayId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(c.gatewayId))
+    bad('gatewayId: 1–64 of [A-Za-z0-9_-]');
   if (typeof c.profile !== 'string') bad('profile is required');
   resolveProfile(c.profile);
   if (c.mqtt && typeof c.mqtt.url !== 'string') bad('mqtt.url is required');
-  if (c.mqtt?.shareGroup !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(c.mqtt.shareGroup))) bad('mqtt.shareGroup: 1–64 of [A-Za-z0-9_-]');
+  if (c.mqtt?.shareGroup !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(c.mqtt.shareGroup)))
+    bad('mqtt.shareGroup: 1–64 of [A-Za-z0-9_-]');
   if (c.sinks?.webhook && !/^https?:\/\//.test(c.sinks.webhook.url ?? '')) bad('sinks.webhook.url must be http(s)');
   const per = c.sinks?.webhook?.readingsPerPost;
   if (per !== undefined && !(Number.isInteger(per) && per >= 1 && per <= MAX_READINGS_PER_POST)) {
@@ -88,12 +95,21 @@ export class Gateway implements GatewayStatsSource {
   private readonly timers: NodeJS.Timeout[] = [];
   readonly errors: unknown[] = [];
 
-  constructor(readonly config: GatewayConfig, database?: MeterHubDatabase) {
+  constructor(
+    readonly config: GatewayConfig,
+    database?: MeterHubDatabase,
+  ) {
     this.database = database ?? openDatabase({ url: config.database });
     const sinks: BillingSink[] = [];
     if (config.sinks?.webhook) sinks.push(new WebhookSink({ ...config.sinks.webhook }));
     if (config.sinks?.mqtt) {
-      sinks.push(new MqttSink({ url: config.sinks.mqtt.url, topicPrefix: config.sinks.mqtt.topicPrefix, clientId: config.sinks.mqtt.clientId ?? `meterhub-billing-${config.gatewayId}` }));
+      sinks.push(
+        new MqttSink({
+          url: config.sinks.mqtt.url,
+          topicPrefix: config.sinks.mqtt.topicPrefix,
+          clientId: config.sinks.mqtt.clientId ?? `meterhub-billing-${config.gatewayId}`,
+        }),
+      );
     }
     this.pipeline = createReadingPipeline({
       database: this.database,
@@ -114,24 +130,51 @@ export class Gateway implements GatewayStatsSource {
     const c = this.config;
     if (c.mqtt) {
       this.mqtt = new MqttGateway({
-        url: c.mqtt.url, gatewayId: c.gatewayId, database: this.database, pipeline: this.pipeline, profile: c.profile,
-        topicPrefix: c.mqtt.topicPrefix, commandTimeoutMs: c.mqtt.commandTimeoutMs, onError: (e) => this.onError(e),
+        url: c.mqtt.url,
+        gatewayId: c.gatewayId,
+        database: this.database,
+        pipeline: this.pipeline,
+        profile: c.profile,
+        topicPrefix: c.mqtt.topicPrefix,
+        commandTimeoutMs: c.mqtt.commandTimeoutMs,
+        onError: (e) => this.onError(e),
         ...(c.mqtt.shareGroup ? { shareGroup: c.mqtt.shareGroup } : {}),
       });
       await this.mqtt.start();
     }
     for (const s of c.serial ?? []) {
-      const link = new SerialLink({ path: s.path, baudRate: s.baudRate ?? 2400, parity: s.parity ?? 'even', profile: c.profile });
+      const link = new SerialLink({
+        path: s.path,
+        baudRate: s.baudRate ?? 2400,
+        parity: s.parity ?? 'even',
+        profile: c.profile,
+      });
       await link.open();
       const arbiter = new BusArbiter();
       const master = new BusMaster({
-        link, arbiter, meters: (s.meters ?? []).map((address) => ({ address })), pipeline: this.pipeline,
-        commands: new CommandLog(this.database.db), retries: s.retries, intervalMs: s.intervalMs, stagger: s.stagger, onError: (e) => this.onError(e),
+        link,
+        arbiter,
+        meters: (s.meters ?? []).map((address) => ({ address })),
+        pipeline: this.pipeline,
+        commands: new CommandLog(this.database.db),
+        retries: s.retries,
+        intervalMs: s.intervalMs,
+        stagger: s.stagger,
+        onError: (e) => this.onError(e),
       });
       const collectors = (s.collectors ?? []).map((cc) => {
-        const client = new CollectorClient({ link, arbiter, database: this.database, pipeline: this.pipeline, address: cc.address });
+        const client = new CollectorClient({
+          link,
+          arbiter,
+          database: this.database,
+          pipeline: this.pipeline,
+          address: cc.address,
+        });
         const every = cc.intervalMs ?? 15 * 60_000;
-        const run = () => (cc.mode === 'addresses' ? client.readByAddresses(cc.meters ?? []) : client.uploadAll()).catch((e) => this.onError(e));
+        const run = () =>
+          (cc.mode === 'addresses' ? client.readByAddresses(cc.meters ?? []) : client.uploadAll()).catch((e) =>
+            this.onError(e),
+          );
         void run();
         this.timers.push(setInterval(run, every));
         return client;
@@ -141,7 +184,12 @@ export class Gateway implements GatewayStatsSource {
     }
   }
 
-  async stats(): Promise<{ sinks: SinkStats[]; meters: MeterStats[]; mqtt: MqttGateway['counters'] | null; outboundBacklog: number }> {
+  async stats(): Promise<{
+    sinks: SinkStats[];
+    meters: MeterStats[];
+    mqtt: MqttGateway['counters'] | null;
+    outboundBacklog: number;
+  }> {
     return {
       sinks: await this.pipeline.stats(),
       meters: this.buses.flatMap((b) => b.master.stats()),
@@ -154,7 +202,9 @@ export class Gateway implements GatewayStatsSource {
   async metricsSnapshot(): Promise<GatewayStatsSnapshot> {
     const mqtt = this.mqtt;
     const buses = this.buses.map((b) => ({
-      bus: b.link.opts.path, maxBackoffCycles: b.master.maxBackoffCycles, meters: b.master.stats(),
+      bus: b.link.opts.path,
+      maxBackoffCycles: b.master.maxBackoffCycles,
+      meters: b.master.stats(),
     }));
     if (!mqtt) return { gatewayId: this.config.gatewayId, buses, mqtt: null };
     const session = {

@@ -47,7 +47,7 @@ for (const [id, expected] of Object.entries(EXPECTED)) {
     const manifestFile = join(dir, 'meterhub-plugin.json');
     const raw = readJson<PluginManifest>(manifestFile);
 
-    it('passes the plugin host\'s own manifest validation and loads its catalogues', () => {
+    it("passes the plugin host's own manifest validation and loads its catalogues", () => {
       expect(validateManifest(raw)).toEqual([]);
       const loaded = loadManifest(dir);
       expect(loaded.manifest.id).toBe(id);
@@ -80,7 +80,10 @@ for (const [id, expected] of Object.entries(EXPECTED)) {
     });
 
     it('points at catalogue files that exist', () => {
-      expect(raw.catalogues).toEqual({ returnCodes: 'catalogues/return-codes.json', toolCards: 'catalogues/tool-cards.json' });
+      expect(raw.catalogues).toEqual({
+        returnCodes: 'catalogues/return-codes.json',
+        toolCards: 'catalogues/tool-cards.json',
+      });
       expect(existsSync(join(dir, 'catalogues/return-codes.json'))).toBe(true);
       expect(existsSync(join(dir, 'catalogues/tool-cards.json'))).toBe(true);
     });
@@ -137,13 +140,15 @@ for (const [id, expected] of Object.entries(EXPECTED)) {
         expect(tools.map((t) => t.kind)).toEqual(expected.tools);
       });
 
-      it('use valid kinds, the plugin\'s card types, zh/en labels and a source', () => {
+      it("use valid kinds, the plugin's card types, zh/en labels and a source", () => {
         for (const t of tools) {
           expect(isToolKindName(t.kind), t.kind).toBe(true);
           expect(t.zh, t.kind).toMatch(CJK);
           expect(t.en.trim(), t.kind).not.toBe('');
           expect(t.source.trim(), t.kind).not.toBe('');
-          expect(t.standIn === true, `${id} ${t.kind}: standIn flag vs source`).toBe(t.source.startsWith(STAND_IN_SOURCE));
+          expect(t.standIn === true, `${id} ${t.kind}: standIn flag vs source`).toBe(
+            t.source.startsWith(STAND_IN_SOURCE),
+          );
           expect(t.cardTypes.length, t.kind).toBeGreaterThan(0);
           for (const ct of t.cardTypes) expect(raw.cardTypes, `${t.kind} card type ${ct}`).toContain(ct);
         }
@@ -153,7 +158,10 @@ for (const [id, expected] of Object.entries(EXPECTED)) {
         for (const t of tools) {
           const std = TOOL_KINDS[t.kind as keyof typeof TOOL_KINDS];
           if (!std) continue;
-          expect((t.params ?? []).map((p) => p.name), t.kind).toEqual([...std.params]);
+          expect(
+            (t.params ?? []).map((p) => p.name),
+            t.kind,
+          ).toEqual([...std.params]);
           for (const p of t.params ?? []) {
             expect(p.zh, `${t.kind}.${p.name}`).toMatch(CJK);
             expect(p.en.trim(), `${t.kind}.${p.name}`).not.toBe('');

@@ -150,23 +150,42 @@ if (target) {
     process.exit(1);
   }
   // mingw: undecorated names, no libgcc DLL to ship.
-  const winFlags = ['-O2', '-Wall', '-Wextra', `-I${p('sdk', 'include')}`, `-I${refDir}`, '-shared', '-Wl,--kill-at', '-static-libgcc'];
+  const winFlags = [
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    `-I${p('sdk', 'include')}`,
+    `-I${refDir}`,
+    '-shared',
+    '-Wl,--kill-at',
+    '-static-libgcc',
+  ];
   for (const m of MAKERS) {
     const pm = JSON.parse(readFileSync(p('plugins', m.maker, 'meterhub-plugin.json'), 'utf8'));
     const rel = pm.library?.[target];
     if (!rel) continue;
     const layout = join(refDir, 'layouts', `${m.maker}.h`);
-    compile(`stand-in library / 替身库 ${m.maker} (${target})`, p('plugins', m.maker, rel), [...commonInputs, layout],
-      [...winFlags, `-DGASCARD_LAYOUT="layouts/${m.maker}.h"`, join(refDir, 'gascard_ref.c')], mingw);
+    compile(
+      `stand-in library / 替身库 ${m.maker} (${target})`,
+      p('plugins', m.maker, rel),
+      [...commonInputs, layout],
+      [...winFlags, `-DGASCARD_LAYOUT="layouts/${m.maker}.h"`, join(refDir, 'gascard_ref.c')],
+      mingw,
+    );
   }
   const mwic = p('core', 'station', 'readers', 'mwic-standin', 'mwic_standin.c');
-  compile(`mwic reader stand-in / 读卡器替身库 (${target})`, p('build', target, 'mwic', 'mwic_64.dll'), [mwic, fileURLToPath(import.meta.url)],
-    ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-Wl,--kill-at', '-static-libgcc', mwic], mingw);
+  compile(
+    `mwic reader stand-in / 读卡器替身库 (${target})`,
+    p('build', target, 'mwic', 'mwic_64.dll'),
+    [mwic, fileURLToPath(import.meta.url)],
+    ['-std=c11', '-O2', '-Wall', '-Wextra', '-shared', '-Wl,--kill-at', '-static-libgcc', mwic],
+    mingw,
+  );
   process.exit(failures > 0 ? 1 : 0);
 }
 
 const manifest = {
-  note: 'Stand-in libraries (替身库): MeterHub-invented card layouts, not the makers\' real formats. Fault builds misbehave on purpose.',
+  note: "Stand-in libraries (替身库): MeterHub-invented card layouts, not the makers' real formats. Fault builds misbehave on purpose.",
   platformArch,
   compiler: cc.join(' '),
   makers: [],
@@ -179,12 +198,20 @@ const manifest = {
 for (const m of MAKERS) {
   const layout = join(refDir, 'layouts', `${m.maker}.h`);
   const out = p('plugins', m.maker, 'lib', platformArch, `libgascard_${m.maker}.${libExt}`);
-  const ok = compile(`stand-in library / 替身库 ${m.maker} [${m.cardTypes.join(',')}]`, out, [...commonInputs, layout], [
-    ...libFlags,
-    `-DGASCARD_LAYOUT="layouts/${m.maker}.h"`,
-    join(refDir, 'gascard_ref.c'),
-  ]);
-  if (ok) manifest.makers.push({ maker: m.maker, cardTypes: m.cardTypes, toolKinds: m.toolKinds, path: rel(out), standIn: true });
+  const ok = compile(
+    `stand-in library / 替身库 ${m.maker} [${m.cardTypes.join(',')}]`,
+    out,
+    [...commonInputs, layout],
+    [...libFlags, `-DGASCARD_LAYOUT="layouts/${m.maker}.h"`, join(refDir, 'gascard_ref.c')],
+  );
+  if (ok)
+    manifest.makers.push({
+      maker: m.maker,
+      cardTypes: m.cardTypes,
+      toolKinds: m.toolKinds,
+      path: rel(out),
+      standIn: true,
+    });
 }
 
 // (b) fault builds, all on the kingcard stand-in layout
@@ -193,13 +220,21 @@ const baseInfo = MAKERS.find((m) => m.maker === FAULT_BASE);
 for (const f of FAULTS) {
   const name = f.toLowerCase();
   const out = p('build', 'native', 'faults', `libgascard_fault_${name}.${libExt}`);
-  const ok = compile(`fault build ${f} (on ${FAULT_BASE} stand-in)`, out, [...commonInputs, baseLayout], [
-    ...libFlags,
-    `-DGASCARD_LAYOUT="layouts/${FAULT_BASE}.h"`,
-    `-DGASCARD_FAULT=${f}`,
-    join(refDir, 'gascard_ref.c'),
-  ]);
-  if (ok) manifest.faults.push({ name, fault: f, basedOn: FAULT_BASE, cardTypes: baseInfo.cardTypes, path: rel(out), standIn: true });
+  const ok = compile(
+    `fault build ${f} (on ${FAULT_BASE} stand-in)`,
+    out,
+    [...commonInputs, baseLayout],
+    [...libFlags, `-DGASCARD_LAYOUT="layouts/${FAULT_BASE}.h"`, `-DGASCARD_FAULT=${f}`, join(refDir, 'gascard_ref.c')],
+  );
+  if (ok)
+    manifest.faults.push({
+      name,
+      fault: f,
+      basedOn: FAULT_BASE,
+      cardTypes: baseInfo.cardTypes,
+      path: rel(out),
+      standIn: true,
+    });
 }
 
 // (c) the demo
@@ -208,9 +243,12 @@ for (const f of FAULTS) {
   const out = p('build', 'native', 'demo', `gascard_demo${exeExt}`);
   if (existsSync(src)) {
     const extra = process.platform === 'linux' ? ['-ldl'] : [];
-    const ok = compile('demo', out, [src, p('sdk', 'include', 'gascard.h'), fileURLToPath(import.meta.url)], [
-      '-O2', '-Wall', '-Wextra', `-I${p('sdk', 'include')}`, src, ...extra,
-    ]);
+    const ok = compile(
+      'demo',
+      out,
+      [src, p('sdk', 'include', 'gascard.h'), fileURLToPath(import.meta.url)],
+      ['-O2', '-Wall', '-Wextra', `-I${p('sdk', 'include')}`, src, ...extra],
+    );
     if (ok) manifest.demo = { path: rel(out) };
   } else {
     console.log(`skipped     ${rel(out)}  demo (no sdk/demo/gascard_demo.c yet)`);
@@ -223,12 +261,32 @@ for (const f of FAULTS) {
   const stampDir = p('build', 'native', 'header-check');
   const probe = join(stampDir, 'probe.c');
   mkdirSync(stampDir, { recursive: true });
-  const probeText = '#include "gascard.h"\nint gascard_header_probe(void) { return GASCARD_4442_HEX + GC_E_CHECKSUM; }\n';
+  const probeText =
+    '#include "gascard.h"\nint gascard_header_probe(void) { return GASCARD_4442_HEX + GC_E_CHECKSUM; }\n';
   if (!existsSync(probe) || readFileSync(probe, 'utf8') !== probeText) writeFileSync(probe, probeText);
   const checks = [
-    { name: 'c89', compiler: cc, args: ['-std=c89', '-pedantic', '-Wall', '-Wextra', '-fsyntax-only', `-I${p('sdk', 'include')}`, '-x', 'c', probe] },
+    {
+      name: 'c89',
+      compiler: cc,
+      args: [
+        '-std=c89',
+        '-pedantic',
+        '-Wall',
+        '-Wextra',
+        '-fsyntax-only',
+        `-I${p('sdk', 'include')}`,
+        '-x',
+        'c',
+        probe,
+      ],
+    },
   ];
-  if (cxx) checks.push({ name: 'c++', compiler: cxx, args: ['-Wall', '-Wextra', '-fsyntax-only', `-I${p('sdk', 'include')}`, '-x', 'c++', probe] });
+  if (cxx)
+    checks.push({
+      name: 'c++',
+      compiler: cxx,
+      args: ['-Wall', '-Wextra', '-fsyntax-only', `-I${p('sdk', 'include')}`, '-x', 'c++', probe],
+    });
   else console.log('skipped     header check as C++ (no g++/clang++ found)');
   for (const c of checks) {
     const stamp = join(stampDir, `${c.name}.ok`);
@@ -269,6 +327,9 @@ if (failures > 0) {
 
 // The Tancy .NET bridge and its stand-in assembly, when Mono's compiler is present (CI installs it).
 {
-  const bridge = spawnSync(process.execPath, [p('plugins', 'tancy', 'bridge', 'build.mjs'), '--if-available'], { cwd: root, stdio: 'inherit' });
+  const bridge = spawnSync(process.execPath, [p('plugins', 'tancy', 'bridge', 'build.mjs'), '--if-available'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (bridge.status !== 0) process.exit(bridge.status ?? 1);
 }

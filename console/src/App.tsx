@@ -2,8 +2,27 @@
  * The ops console shell: antd locale and theme, sign-in gate, side navigation (hash routes, so a reload keeps
  * the page), language toggle and sign-out.
  */
-import { ApiOutlined, AppstoreOutlined, CreditCardOutlined, LineChartOutlined, LogoutOutlined, TranslationOutlined } from '@ant-design/icons';
-import { App as AntApp, Button, ConfigProvider, Flex, Layout, Menu, Space, Tag, Tooltip, Typography, theme } from 'antd';
+import {
+  ApiOutlined,
+  AppstoreOutlined,
+  CreditCardOutlined,
+  LineChartOutlined,
+  LogoutOutlined,
+  TranslationOutlined,
+} from '@ant-design/icons';
+import {
+  App as AntApp,
+  Button,
+  ConfigProvider,
+  Flex,
+  Layout,
+  Menu,
+  Space,
+  Tag,
+  Tooltip,
+  Typography,
+  theme,
+} from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
@@ -71,11 +90,16 @@ export function App() {
   };
 
   const langButton = (
-    <Button icon={<TranslationOutlined />} onClick={toggleLang} data-testid="lang-toggle">{t('lang.toggle')}</Button>
+    <Button icon={<TranslationOutlined />} onClick={toggleLang} data-testid="lang-toggle">
+      {t('lang.toggle')}
+    </Button>
   );
 
   return (
-    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ algorithm: theme.defaultAlgorithm, token: { colorPrimary: '#1677ff' } }}>
+    <ConfigProvider
+      locale={lang === 'zh' ? zhCN : enUS}
+      theme={{ algorithm: theme.defaultAlgorithm, token: { colorPrimary: '#1677ff' } }}
+    >
       <AntApp>
         <LangContext.Provider value={{ lang, t }}>
           {!token ? (
@@ -92,7 +116,9 @@ export function App() {
             <Layout style={{ minHeight: '100vh' }}>
               <Layout.Sider breakpoint="lg" collapsedWidth={0} width={208} theme="dark">
                 <div style={{ padding: '16px 20px', color: '#fff' }}>
-                  <Typography.Text strong style={{ color: '#fff', fontSize: 16 }}>MeterHub</Typography.Text>
+                  <Typography.Text strong style={{ color: '#fff', fontSize: 16 }}>
+                    MeterHub
+                  </Typography.Text>
                   <div style={{ color: 'rgba(255,255,255,0.65)', fontSize: 12 }}>{t('app.subtitle')}</div>
                 </div>
                 <Menu
@@ -100,18 +126,27 @@ export function App() {
                   mode="inline"
                   selectedKeys={[page]}
                   onClick={(e) => go(e.key as Page)}
-                  items={NAV.map((n) => ({ key: n.key, icon: n.icon, label: t(n.label), 'data-testid': `nav-${n.key}` }))}
+                  items={NAV.map((n) => ({
+                    key: n.key,
+                    icon: n.icon,
+                    label: t(n.label),
+                    'data-testid': `nav-${n.key}`,
+                  }))}
                 />
               </Layout.Sider>
               <Layout>
                 <Layout.Header style={{ background: '#fff', paddingInline: 24, borderBottom: '1px solid #f0f0f0' }}>
                   <Flex justify="space-between" align="center" style={{ height: '100%' }}>
-                    <Typography.Title level={4} style={{ margin: 0 }}>{t('app.title')}</Typography.Title>
+                    <Typography.Title level={4} style={{ margin: 0 }}>
+                      {t('app.title')}
+                    </Typography.Title>
                     <Space>
                       <Tag color="blue">ops</Tag>
                       {langButton}
                       <Tooltip title={t('auth.signOut')}>
-                        <Button icon={<LogoutOutlined />} onClick={() => signOut()} data-testid="sign-out">{t('auth.signOut')}</Button>
+                        <Button icon={<LogoutOutlined />} onClick={() => signOut()} data-testid="sign-out">
+                          {t('auth.signOut')}
+                        </Button>
                       </Tooltip>
                     </Space>
                   </Flex>

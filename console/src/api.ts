@@ -19,7 +19,9 @@ export function setToken(token: string | null): void {
   try {
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
     else sessionStorage.removeItem(TOKEN_KEY);
-  } catch { /* storage disabled: the session lasts as long as the page */ }
+  } catch {
+    /* storage disabled: the session lasts as long as the page */
+  }
 }
 
 export class ApiError extends Error {
@@ -54,7 +56,11 @@ export function newIdempotencyKey(): string {
   return `console-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
 }
 
-export async function api<T>(method: 'GET' | 'POST', path: string, o: { body?: unknown; idempotent?: boolean; token?: string } = {}): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  o: { body?: unknown; idempotent?: boolean; token?: string } = {},
+): Promise<T> {
   const token = o.token ?? getToken();
   const headers: Record<string, string> = { accept: 'application/json', 'x-meterhub-channel': 'ops-console' };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -74,7 +80,9 @@ export async function api<T>(method: 'GET' | 'POST', path: string, o: { body?: u
   let json: any = null;
   try {
     json = text ? JSON.parse(text) : null;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   if (!res.ok) {
     const err = json?.error;
     const e = new ApiError(
@@ -92,7 +100,10 @@ export async function api<T>(method: 'GET' | 'POST', path: string, o: { body?: u
 
 // ---- shapes of the API answers the console reads (see core/console/routes.ts and the domain routes)
 
-export interface LocalizedName { 'zh-CN': string; en: string }
+export interface LocalizedName {
+  'zh-CN': string;
+  en: string;
+}
 
 export interface PluginInfo {
   id: string;
@@ -157,8 +168,21 @@ export interface GatewayView {
   message?: LocalizedName | { zh: string; en: string };
   gatewayId?: string;
   profile?: string;
-  buses?: Array<{ path: string; baudRate: number; open: boolean; collectors: number; counters: Record<string, number>; meters: MeterStats[] }>;
-  mqtt?: { url: string; connected: boolean; counters: Record<string, number> | null; outboundBacklog: number; devices: number } | null;
+  buses?: Array<{
+    path: string;
+    baudRate: number;
+    open: boolean;
+    collectors: number;
+    counters: Record<string, number>;
+    meters: MeterStats[];
+  }>;
+  mqtt?: {
+    url: string;
+    connected: boolean;
+    counters: Record<string, number> | null;
+    outboundBacklog: number;
+    devices: number;
+  } | null;
   sinks: SinkStats[];
   pipeline: { submitted: number; inserted: number; duplicates: number; rejected: number };
   recentErrors?: string[];
@@ -176,7 +200,12 @@ export interface DeadLetter {
   meterTime: string | null;
 }
 
-export interface MeterSummary { meterId: string; maker: string; readings: number; lastReceivedAt: string }
+export interface MeterSummary {
+  meterId: string;
+  maker: string;
+  readings: number;
+  lastReceivedAt: string;
+}
 
 export interface MeterPoint {
   id: string;

@@ -17,7 +17,8 @@ const zh = {
   'auth.signIn': '登录',
   'auth.signOut': '退出',
   'auth.token': '运维令牌',
-  'auth.tokenHelp': '用 npx meterhub token create --role ops --name <名字> 创建；令牌只保存在本标签页（sessionStorage），关闭即清除。',
+  'auth.tokenHelp':
+    '用 npx meterhub token create --role ops --name <名字> 创建；令牌只保存在本标签页（sessionStorage），关闭即清除。',
   'auth.tokenRequired': '请输入令牌',
   'auth.notOps': '此令牌不是运维（ops）角色',
   'auth.invalid': '令牌无效或已吊销',
@@ -117,9 +118,11 @@ const zh = {
   'tx.confirmRewrite': '确认补气交易 {id}',
   'tx.cancelReissue': '补卡撤销（需在柜台读卡）',
   'tx.confirmRewriteTitle': '对交易 {id} 掉气补气？',
-  'tx.confirmRewriteBody': '将生成一笔新的待写卡交易（同样的卡数据），原交易标记为已重写。之后须在柜台工作站把新数据写卡并确认。',
+  'tx.confirmRewriteBody':
+    '将生成一笔新的待写卡交易（同样的卡数据），原交易标记为已重写。之后须在柜台工作站把新数据写卡并确认。',
   'tx.confirmReverseTitle': '冲正交易 {id}？',
-  'tx.confirmReverseBody': '只有确定这次写卡从未写到卡上时才能冲正：台账中该卡的次数将恢复到写卡之前。已写到卡上的购气请走退气。',
+  'tx.confirmReverseBody':
+    '只有确定这次写卡从未写到卡上时才能冲正：台账中该卡的次数将恢复到写卡之前。已写到卡上的购气请走退气。',
   'tx.rewriteOk': '已生成补气交易 {id}（待写卡）：请在柜台工作站写卡并确认。',
   'tx.reverseOk': '交易 {id} 已冲正',
   'tx.op.issue': '发新卡',
@@ -175,7 +178,8 @@ const zh = {
   'gw.consumerBacklog': '计费未拉取',
   'gw.showDead': '查看死信',
   'gw.deadTitle': '通道 {sink} 的死信',
-  'gw.deadIntro': '死信是计费系统明确拒绝的抄表（如 HTTP 400）。修正计费侧问题后重投；重投按原幂等键投递，计费不会重复入账。',
+  'gw.deadIntro':
+    '死信是计费系统明确拒绝的抄表（如 HTTP 400）。修正计费侧问题后重投；重投按原幂等键投递，计费不会重复入账。',
   'gw.replaySelected': '重投所选（{n}）',
   'gw.replayAll': '全部重投',
   'gw.confirmReplay': '重投 {n} 条死信到 {sink}？',
@@ -224,7 +228,8 @@ const en: Record<StringKey, string> = {
   'auth.signIn': 'Sign in',
   'auth.signOut': 'Sign out',
   'auth.token': 'Ops token',
-  'auth.tokenHelp': 'Create one with npx meterhub token create --role ops --name <name>. It is kept only in this tab (sessionStorage) and cleared when the tab closes.',
+  'auth.tokenHelp':
+    'Create one with npx meterhub token create --role ops --name <name>. It is kept only in this tab (sessionStorage) and cleared when the tab closes.',
   'auth.tokenRequired': 'Enter a token',
   'auth.notOps': 'This token does not have the ops role',
   'auth.invalid': 'The token is invalid or revoked',
@@ -247,7 +252,8 @@ const en: Record<StringKey, string> = {
   'common.audited': 'This action is recorded in the audit log.',
 
   'plugins.title': 'Maker plugins',
-  'plugins.intro': 'One plugin per maker; each library runs in its own driver process. A disabled maker\'s cards cannot be served.',
+  'plugins.intro':
+    "One plugin per maker; each library runs in its own driver process. A disabled maker's cards cannot be served.",
   'plugins.maker': 'Maker',
   'plugins.cardTypes': 'Card types',
   'plugins.state': 'State',
@@ -256,7 +262,7 @@ const en: Record<StringKey, string> = {
   'plugins.invalid': 'Invalid manifest (not loaded)',
   'plugins.library': 'Library',
   'plugins.standIn': 'stand-in library / 替身库',
-  'plugins.real': 'Maker\'s real library',
+  'plugins.real': "Maker's real library",
   'plugins.libraryMissing': 'Library missing',
   'plugins.driver': 'Driver process',
   'plugins.driverNotStarted': 'Not started (starts on first call)',
@@ -266,9 +272,10 @@ const en: Record<StringKey, string> = {
   'plugins.enable': 'Enable',
   'plugins.disable': 'Disable',
   'plugins.confirmEnable': 'Enable {name}?',
-  'plugins.confirmEnableBody': 'Counters and banks can then serve this maker\'s cards.',
+  'plugins.confirmEnableBody': "Counters and banks can then serve this maker's cards.",
   'plugins.confirmDisable': 'Disable {name}?',
-  'plugins.confirmDisableBody': 'This maker\'s cards can then no longer be sold, reissued or confirmed; its driver process is stopped.',
+  'plugins.confirmDisableBody':
+    "This maker's cards can then no longer be sold, reissued or confirmed; its driver process is stopped.",
   'plugins.enabledOk': '{name} enabled',
   'plugins.disabledOk': '{name} disabled',
   'plugins.conformance': 'Conformance',
@@ -299,10 +306,12 @@ const en: Record<StringKey, string> = {
   'plugins.status.fail': 'fail',
   'plugins.status.missing': 'missing',
   'plugins.com': 'Reader port',
-  'plugins.comHelp': 'CPU-card checks need a blank CPU card in the reader on this port (the stand-in has no real reader, so its CPU checks fail).',
+  'plugins.comHelp':
+    'CPU-card checks need a blank CPU card in the reader on this port (the stand-in has no real reader, so its CPU checks fail).',
 
   'tx.title': 'Card transaction ledger',
-  'tx.intro': 'Unconfirmed (PREPARED) and failed (FAILED) writes come first: the card cannot be sold gas until they are settled.',
+  'tx.intro':
+    'Unconfirmed (PREPARED) and failed (FAILED) writes come first: the card cannot be sold gas until they are settled.',
   'tx.cardNo': 'Card number',
   'tx.maker': 'Maker',
   'tx.state': 'State',
@@ -324,9 +333,11 @@ const en: Record<StringKey, string> = {
   'tx.confirmRewrite': 'Confirm rewrite {id}',
   'tx.cancelReissue': 'Cancel reissue (card read at the counter)',
   'tx.confirmRewriteTitle': 'Rewrite transaction {id}?',
-  'tx.confirmRewriteBody': 'A new unconfirmed write with the same card data is created and this one is marked REWRITTEN. The counter station must then write it onto the card and confirm.',
+  'tx.confirmRewriteBody':
+    'A new unconfirmed write with the same card data is created and this one is marked REWRITTEN. The counter station must then write it onto the card and confirm.',
   'tx.confirmReverseTitle': 'Reverse transaction {id}?',
-  'tx.confirmReverseBody': 'Reverse only a write that certainly never reached the card: the card\'s count in the ledger goes back to before it. A sale that reached the card is undone by a refund.',
+  'tx.confirmReverseBody':
+    "Reverse only a write that certainly never reached the card: the card's count in the ledger goes back to before it. A sale that reached the card is undone by a refund.",
   'tx.rewriteOk': 'Rewrite {id} created (unconfirmed): write it at the counter station and confirm.',
   'tx.reverseOk': 'Transaction {id} reversed',
   'tx.op.issue': 'Issue',
@@ -382,7 +393,8 @@ const en: Record<StringKey, string> = {
   'gw.consumerBacklog': 'Not yet pulled',
   'gw.showDead': 'Dead letters',
   'gw.deadTitle': 'Dead letters of sink {sink}',
-  'gw.deadIntro': 'A dead letter is a reading billing refused outright (e.g. HTTP 400). Fix the cause on the billing side, then replay; replays carry the original idempotency key, so billing never counts a reading twice.',
+  'gw.deadIntro':
+    'A dead letter is a reading billing refused outright (e.g. HTTP 400). Fix the cause on the billing side, then replay; replays carry the original idempotency key, so billing never counts a reading twice.',
   'gw.replaySelected': 'Replay selected ({n})',
   'gw.replayAll': 'Replay all',
   'gw.confirmReplay': 'Replay {n} dead letter(s) to {sink}?',
@@ -443,12 +455,16 @@ export function initialLang(): Lang {
   try {
     const v = localStorage.getItem(LANG_KEY);
     if (v === 'zh' || v === 'en') return v;
-  } catch { /* storage disabled */ }
+  } catch {
+    /* storage disabled */
+  }
   return 'zh';
 }
 
 export function rememberLang(lang: Lang): void {
   try {
     localStorage.setItem(LANG_KEY, lang);
-  } catch { /* storage disabled */ }
+  } catch {
+    /* storage disabled */
+  }
 }

@@ -106,7 +106,8 @@ declare module 'fastify' {
 }
 
 /** Audit everything under /v1 except the health and readiness probes (load balancers poll them every few seconds). */
-const audited = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/health') && !url.startsWith('/v1/ready');
+const audited = (url: string) =>
+  url.startsWith('/v1/') && !url.startsWith('/v1/health') && !url.startsWith('/v1/ready');
 
 /** A caller's X-Request-Id is kept (logs, audit, the response header) when it is a plain token; else a new one. */
 export { requestIdFor } from '../http/request-id.ts';
@@ -128,20 +129,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   applyConnectionCap(app.server, limits);
 
-  const thread = config.ledgerThread !== false && database.dialect === 'sqlite'
-    ? new LedgerThread({
-      file: database.location, vault: config.vault,
-      onExit: (x) => logger.error({ err: x.error, exitCode: x.code }, 'ledger thread stopped; calls in flight answered 503, next call starts a new one'),
-    })
-    : undefined;
+  const thread =
+    config.ledgerThread !== false && database.dialect === 'sqlite'
+      ? new LedgerThread({
+          file: database.location,
+          vault: config.vault,
+          onExit: (x) =>
+            logger.error(
+              { err: x.error, exitCode: x.code },
+              'ledger thread stopped; calls in flight answered 503, next call starts a new one',
+            ),
+        })
+      : undefined;
   if (thread) await thread.start();
-  const ledger = thread ? new ThreadedLedgerStore(database, config.vault, thread) : new LedgerStore(database, config.vault);
+  const ledger = thread
+    ? new ThreadedLedgerStore(database, config.vault, thread)
+    : new LedgerStore(database, config.vault);
   const cards = new CardService({ host: pluginHost, store: ledger, adoption: config.adoption });
   const tokens = new TokenStore(database, config.tokenCacheMs ?? 5000);
   const audit = new AuditLog(database, { thread });
   const rl = config.rateLimit === false ? undefined : { max: 600, timeWindow: 60_000, ...config.rateLimit };
   const windowMs = typeof rl?.timeWindow === 'number' ? rl.timeWindow : 60_000;
-  const refusals = new RefusalTally((e) => audit.append(e), windowMs, (err) => logger.error({ err }, 'audit append failed'));
+  const refusals = new RefusalTally(
+    (e) => audit.append(e),
+    windowMs,
+    (err) => logger.error({ err }, 'audit append failed'),
+  );
   const routeTable: AppServices['routeTable'] = [];
   app.decorate('meterhub', { cards, ledger, tokens, audit, refusals, routeTable });
   app.addHook('onRoute', (o) => {
@@ -179,7 +192,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // Per token id; no token, a malformed one and an unknown one all share one small bucket per address, so
       // random junk tokens cannot each open a fresh bucket.
       keyGenerator: (req) => (req.actor ? `t:${req.actor.tokenId}` : `anon:${req.ip}`),
-      errorResponseBuilder: (_req, ctx) => Object.assign(RateLimited({ limit: ctx.max, retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }), { statusCode: 429 }),
+      errorResponseBuilder: (_req, ctx) =>
+        Object.assign(RateLimited({ limit: ctx.max, retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }), {
+          statusCode: 429,
+        }),
     });
   }
 
@@ -194,10 +210,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     try {
       await audit.append({
-        at: new Date().toISOString(), requestId: req.id, actor: req.actor?.name ?? null, role: req.actor?.role ?? null,
-        channel: req.actor?.channel ?? null, clerk: req.actor?.clerk ?? null, method: req.method, path,
-        route: req.routeOptions?.url ?? null, status: reply.statusCode, transactionId: req.auditTx ?? null,
-        idempotencyKey: req.auditIdem ?? null, ip: req.ip ?? null, durationMs: reply.elapsedTime,
+        at: new Date().toISOString(),
+        requestId: req.id,
+        actor: req.actor?.name ?? null,
+        role: req.actor?.role ?? null,
+        channel: req.actor?.channel ?? null,
+        clerk: req.actor?.clerk ?? null,
+        method: req.method,
+        path,
+        route: req.routeOptions?.url ?? null,
+        status: reply.statusCode,
+        transactionId: req.auditTx ?? null,
+        idempotencyKey: req.auditIdem ?? null,
+        ip: req.ip ?? null,
+        durationMs: reply.elapsedTime,
       });
     } catch (err) {
       // The ledger already holds who did what; an audit outage is loud but does not lose a committed sale.
@@ -218,21 +244,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         info: {
           title: 'MeterHub 燃气表具统一接入平台 API',
           version: API_VERSION,
-          description: 'Card sales on every maker through one API. Every write is recorded in the ledger before the answer leaves; '
-            + 'retry with the same Idempotency-Key. 所有写卡操作先记台账再返回。',
+          description:
+            'Card sales on every maker through one API. Every write is recorded in the ledger before the answer leaves; ' +
+            'retry with the same Idempotency-Key. 所有写卡操作先记台账再返回。',
         },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'npx meterhub token create --role counter|bank|ops|billing --name <n>' } } },
+        components: {
+          securitySchemes: {
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'npx meterhub token create --role counter|bank|ops|billing --name <n>',
+            },
+          },
+        },
         security: [{ bearer: [] }],
       },
     });
     await app.register(swaggerUi, {
       routePrefix: '/docs',
-      staticCSP: "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'self'; img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'unsafe-inline'",
+      staticCSP:
+        "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'self'; img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https: 'unsafe-inline'",
       uiConfig: { validatorUrl: null },
     });
   }
 
-  await app.register(healthRoutes, { pluginHost, database, vault: config.vault, version: API_VERSION, requiredPlugins: config.requiredPlugins });
+  await app.register(healthRoutes, {
+    pluginHost,
+    database,
+    vault: config.vault,
+    version: API_VERSION,
+    requiredPlugins: config.requiredPlugins,
+  });
   if (deps.metrics && metricsAccess) await app.register(metricsRoute, { metrics: deps.metrics, access: metricsAccess });
   await app.register(catalogueRoutes, { pluginHost });
   await app.register(cardRoutes, { cards });
@@ -245,9 +287,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Default plugin routes (core/plugins/routes.ts); a registered "plugins" module replaces them.
   extra.set('plugins', {
     name: 'plugins',
-    routes: (child) => pluginRoutes(child, {
-      host: pluginHost, authorizeRead: authorize(rolesFor('plugins.read')), authorizeWrite: authorize(rolesFor('plugins.write')),
-    }),
+    routes: (child) =>
+      pluginRoutes(child, {
+        host: pluginHost,
+        authorizeRead: authorize(rolesFor('plugins.read')),
+        authorizeWrite: authorize(rolesFor('plugins.write')),
+      }),
   });
   for (const m of deps.routes ?? []) extra.set(m.name, m);
   for (const m of extra.values()) await app.register(async (child) => m.routes(child, ctx));

@@ -8,7 +8,12 @@ import { defineError } from '../errors/meterhub-error.ts';
 import { CPU_CARD_ROLES, type Role } from '../auth/roles.ts';
 import type { TokenStore } from '../auth/token-store.ts';
 
-export const ForbiddenCardType = defineError('FORBIDDEN_CARD_TYPE', 403, '此角色不能办理该卡型（银行不办理CPU卡）', 'This role may not handle this card type (banks never handle CPU cards)');
+export const ForbiddenCardType = defineError(
+  'FORBIDDEN_CARD_TYPE',
+  403,
+  '此角色不能办理该卡型（银行不办理CPU卡）',
+  'This role may not handle this card type (banks never handle CPU cards)',
+);
 
 export interface RequestActor {
   tokenId: string;
@@ -35,7 +40,10 @@ function namingHeader(req: FastifyRequest, name: 'x-meterhub-channel' | 'x-meter
   const v = req.headers[name];
   if (v === undefined || v === '') return null;
   if (typeof v !== 'string' || !NAME_RE.test(v)) {
-    throw BadInput({ field: `headers.${name}` }, { zh: `headers.${name}：1-64 个字母数字或 _.:@-`, en: `headers.${name} must be 1-64 of [A-Za-z0-9_.:@-]` });
+    throw BadInput(
+      { field: `headers.${name}` },
+      { zh: `headers.${name}：1-64 个字母数字或 _.:@-`, en: `headers.${name} must be 1-64 of [A-Za-z0-9_.:@-]` },
+    );
   }
   return v;
 }
@@ -64,7 +72,10 @@ export const authorize: Authorize = (roles) => {
   const checkRole = async function checkRole(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
     if (!req.actor) throw Unauthorized();
     if (!allowed.includes(req.actor.role)) {
-      throw Forbidden({ role: req.actor.role, allowed }, { zh: `角色 ${req.actor.role} 不能执行此操作`, en: `role ${req.actor.role} may not do this` });
+      throw Forbidden(
+        { role: req.actor.role, allowed },
+        { zh: `角色 ${req.actor.role} 不能执行此操作`, en: `role ${req.actor.role} may not do this` },
+      );
     }
   };
   return Object.assign(checkRole, { [ROLE_CHECK]: allowed });

@@ -6,7 +6,13 @@ import type { Actor, Idem, WriteResult } from '../ledger/ledger-store.ts';
 
 export function actorOf(req: FastifyRequest): Actor {
   if (!req.actor) throw Unauthorized();
-  return { tokenId: req.actor.tokenId, name: req.actor.name, role: req.actor.role, channel: req.actor.channel, clerk: req.actor.clerk };
+  return {
+    tokenId: req.actor.tokenId,
+    name: req.actor.name,
+    role: req.actor.role,
+    channel: req.actor.channel,
+    clerk: req.actor.clerk,
+  };
 }
 
 /**
@@ -17,7 +23,14 @@ export function idemOf(req: FastifyRequest): Idem | undefined {
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string' || !key) return undefined;
   req.auditIdem = key;
-  const requestHash = sha256Hex(canonicalJson({ method: req.method, route: req.routeOptions.url, params: req.params ?? {}, body: req.body ?? null }));
+  const requestHash = sha256Hex(
+    canonicalJson({
+      method: req.method,
+      route: req.routeOptions.url,
+      params: req.params ?? {},
+      body: req.body ?? null,
+    }),
+  );
   return { scope: req.actor?.tokenId ?? 'anonymous', key, requestHash };
 }
 

@@ -112,25 +112,37 @@ export async function openServerDatabase(
 /** The slow-client limits the configuration sets (the rest keep core/api/http-limits.ts defaults). */
 function httpLimitsOf(c: ServerConfig): NonNullable<ApiConfig['http']> {
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = c;
-  return Object.fromEntries(Object.entries({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections })
-    .filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
 }
 
 export async function startServer(o: ServerOptions = {}): Promise<RunningServer> {
   const config = o.config ?? loadServerConfig();
   const dataDir = resolve(o.dataDir ?? config.dataDir);
   const logger = o.logger ?? createApiLogger({ level: o.logLevel ?? config.logLevel });
-  const database = o.parts?.database
-    ?? await openServerDatabase({ dataDir, databaseUrl: o.databaseUrl ?? config.databaseUrl });
-  const vault = o.parts?.vault
-    ?? KeyVault.load({ dataDir, env: config.ledgerKey ? { METERHUB_LEDGER_KEY: config.ledgerKey } : {} });
+  const database =
+    o.parts?.database ?? (await openServerDatabase({ dataDir, databaseUrl: o.databaseUrl ?? config.databaseUrl }));
+  const vault =
+    o.parts?.vault ??
+    KeyVault.load({ dataDir, env: config.ledgerKey ? { METERHUB_LEDGER_KEY: config.ledgerKey } : {} });
   if (vault.info.warning) logger.warn(vault.info.warning);
   logger.info({ keyId: vault.keyId, source: vault.info.source }, 'ledger key loaded');
-  const metrics = o.metrics === false ? undefined : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
-  const pluginHost = o.parts?.pluginHost ?? await createPluginHost({
-    pluginPaths: [...(o.pluginPaths ?? config.pluginPaths), ...config.pluginPathEnv], ignoreEnv: true, dataDir, logger,
-    ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
-  });
+  const metrics =
+    o.metrics === false
+      ? undefined
+      : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
+  const pluginHost =
+    o.parts?.pluginHost ??
+    (await createPluginHost({
+      pluginPaths: [...(o.pluginPaths ?? config.pluginPaths), ...config.pluginPathEnv],
+      ignoreEnv: true,
+      dataDir,
+      logger,
+      ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
+    }));
 
   if (o.startDrivers !== false) {
     for (const p of pluginHost.list()) {
@@ -149,16 +161,22 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       const { token } = await tokens.create('bootstrap-ops', 'ops');
       // Printed once, to the terminal, never through the logger.
       (o.print ?? ((t) => process.stderr.write(t)))(
-        `\n  First start: created an ops API token (shown only this once) / 首次启动：已创建运维令牌（仅显示一次）\n`
-        + `    name: bootstrap-ops   role: ops\n    Authorization: Bearer ${token}\n`
-        + `  More tokens: npx meterhub token create --role counter|bank|ops|billing --name <name>\n\n`,
+        `\n  First start: created an ops API token (shown only this once) / 首次启动：已创建运维令牌（仅显示一次）\n` +
+          `    name: bootstrap-ops   role: ops\n    Authorization: Bearer ${token}\n` +
+          `  More tokens: npx meterhub token create --role counter|bank|ops|billing --name <name>\n\n`,
       );
     }
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
   const gateway = o.gateway ? createGateway(o.gateway, database) : undefined;
-  const readings = gateway?.pipeline ?? createReadingPipeline({ database, migrate: false, onError: (e) => logger.error({ err: e }, 'reading pipeline error') });
+  const readings =
+    gateway?.pipeline ??
+    createReadingPipeline({
+      database,
+      migrate: false,
+      onError: (e) => logger.error({ err: e }, 'reading pipeline error'),
+    });
   if (gateway) await gateway.start();
   else await readings.start();
   metrics?.attach({ readings, ...(gateway ? { gateway } : {}) });
@@ -169,9 +187,13 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     ...(config.metricsAllow?.length ? { allow: [...config.metricsAllow] } : {}),
   };
   const app = await buildApp({
-    pluginHost, database, logger, ...(metrics ? { metrics } : {}),
+    pluginHost,
+    database,
+    logger,
+    ...(metrics ? { metrics } : {}),
     config: {
-      vault, ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+      vault,
+      ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
       metricsAccess,
       requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(config.requiredPlugins),
       ...(o.ledgerThread !== undefined ? { ledgerThread: o.ledgerThread } : {}),
@@ -179,19 +201,29 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       http: { ...httpLimitsOf(config), ...o.http },
     },
-    routes: [{
-      name: 'readings',
-      routes: (child, ctx) => readingRoutes(child, {
-        pipeline: readings,
-        authorize: ctx.authorize(rolesFor('readings.read')),
-        authorizeOps: ctx.authorize(['ops']),
-      }),
-    }, consoleRouteModule({ readings, gateway })],
+    routes: [
+      {
+        name: 'readings',
+        routes: (child, ctx) =>
+          readingRoutes(child, {
+            pipeline: readings,
+            authorize: ctx.authorize(rolesFor('readings.read')),
+            authorizeOps: ctx.authorize(['ops']),
+          }),
+      },
+      consoleRouteModule({ readings, gateway }),
+    ],
   });
   const address = await app.listen({ port: o.port ?? config.port, host: o.host ?? config.host });
   let closed = false;
   return {
-    app, url: address, database, pluginHost, readings, ...(gateway ? { gateway } : {}), ...(metrics ? { metrics } : {}),
+    app,
+    url: address,
+    database,
+    pluginHost,
+    readings,
+    ...(gateway ? { gateway } : {}),
+    ...(metrics ? { metrics } : {}),
     async close() {
       if (closed) return;
       closed = true;

@@ -66,50 +66,67 @@ interface AuditTables {
   audit_head: { id: number; seq: number; hash: string };
 }
 
-export const AUDIT_MIGRATIONS: DomainMigration[] = [{
-  name: 'audit_0001_init',
-  async up(db: Kysely<any>) {
-    await db.schema.createTable('audit_log')
-      .addColumn('seq', 'bigint', (c) => c.primaryKey())
-      .addColumn('at', 'text', (c) => c.notNull())
-      .addColumn('request_id', 'text', (c) => c.notNull())
-      .addColumn('actor', 'text')
-      .addColumn('role', 'text')
-      .addColumn('channel', 'text')
-      .addColumn('method', 'text', (c) => c.notNull())
-      .addColumn('path', 'text', (c) => c.notNull())
-      .addColumn('route', 'text')
-      .addColumn('status', 'integer', (c) => c.notNull())
-      .addColumn('tx_id', 'text')
-      .addColumn('idem_key', 'text')
-      .addColumn('ip', 'text')
-      .addColumn('duration_ms', 'integer', (c) => c.notNull())
-      .addColumn('prev_hash', 'text', (c) => c.notNull())
-      .addColumn('hash', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema.createTable('audit_head')
-      .addColumn('id', 'integer', (c) => c.primaryKey())
-      .addColumn('seq', 'bigint', (c) => c.notNull())
-      .addColumn('hash', 'text', (c) => c.notNull())
-      .execute();
-    await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: GENESIS_HASH }).execute();
+export const AUDIT_MIGRATIONS: DomainMigration[] = [
+  {
+    name: 'audit_0001_init',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('role', 'text')
+        .addColumn('channel', 'text')
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('route', 'text')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('tx_id', 'text')
+        .addColumn('idem_key', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('audit_head')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: GENESIS_HASH }).execute();
+    },
   },
-}, {
-  // Which clerk (营业员) made each sale, and tallied rows for refused unauthenticated calls (one row per address
-  // and window instead of one per junk call). Both are hashed only when set, so older rows verify unchanged.
-  name: 'audit_0002_clerk_and_count',
-  async up(db: Kysely<any>) {
-    await db.schema.alterTable('audit_log').addColumn('clerk', 'text').execute();
-    await db.schema.alterTable('audit_log').addColumn('call_count', 'integer').execute();
+  {
+    // Which clerk (营业员) made each sale, and tallied rows for refused unauthenticated calls (one row per address
+    // and window instead of one per junk call). Both are hashed only when set, so older rows verify unchanged.
+    name: 'audit_0002_clerk_and_count',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('audit_log').addColumn('clerk', 'text').execute();
+      await db.schema.alterTable('audit_log').addColumn('call_count', 'integer').execute();
+    },
   },
-}];
+];
 
 /** The hashed content of a row: everything except its own hash. */
 export function rowContent(r: Omit<AuditRow, 'hash'>): string {
   return canonicalJson({
-    seq: Number(r.seq), at: r.at, requestId: r.request_id, actor: r.actor, role: r.role, channel: r.channel,
-    method: r.method, path: r.path, route: r.route, status: Number(r.status), transactionId: r.tx_id,
-    idempotencyKey: r.idem_key, ip: r.ip, durationMs: Number(r.duration_ms), prevHash: r.prev_hash,
+    seq: Number(r.seq),
+    at: r.at,
+    requestId: r.request_id,
+    actor: r.actor,
+    role: r.role,
+    channel: r.channel,
+    method: r.method,
+    path: r.path,
+    route: r.route,
+    status: Number(r.status),
+    transactionId: r.tx_id,
+    idempotencyKey: r.idem_key,
+    ip: r.ip,
+    durationMs: Number(r.duration_ms),
+    prevHash: r.prev_hash,
     // Added by audit_0002: part of the hash only when set, so rows written before it still verify.
     ...(r.clerk != null ? { clerk: r.clerk } : {}),
     ...(r.call_count != null ? { count: Number(r.call_count) } : {}),
@@ -179,21 +196,35 @@ export class AuditLog {
   private submit(): void {
     this.scheduled = true;
     let taken: Pending[] = [];
-    void this.commits.unit(async (trx) => {
-      // Everything appended until the unit runs goes in it.
-      taken = this.queue.splice(0, MAX_BATCH);
-      this.scheduled = false;
-      if (this.queue.length) this.submit();
-      await this.writeBatch(trx as Kysely<AuditTables>, taken.map((p) => p.entry));
-    }).then(
-      () => { for (const p of taken) p.resolve(); },
-      (e: unknown) => { for (const p of taken) p.reject(e); },
-    );
+    void this.commits
+      .unit(async (trx) => {
+        // Everything appended until the unit runs goes in it.
+        taken = this.queue.splice(0, MAX_BATCH);
+        this.scheduled = false;
+        if (this.queue.length) this.submit();
+        await this.writeBatch(
+          trx as Kysely<AuditTables>,
+          taken.map((p) => p.entry),
+        );
+      })
+      .then(
+        () => {
+          for (const p of taken) p.resolve();
+        },
+        (e: unknown) => {
+          for (const p of taken) p.reject(e);
+        },
+      );
   }
 
   private async writeBatch(trx: Kysely<AuditTables>, entries: AuditEntry[]): Promise<void> {
     // One writer at a time across instances: the head row is the lock (SQLite serialises writers anyway).
-    const head = await this.sql.selectOne<{ seq: number; hash: string }>(trx, 'audit_head', { id: 1 }, { forUpdate: true });
+    const head = await this.sql.selectOne<{ seq: number; hash: string }>(
+      trx,
+      'audit_head',
+      { id: 1 },
+      { forUpdate: true },
+    );
     if (!head) throw new Error('audit head row is missing');
     let seq = Number(head.seq);
     let prev = head.hash;
@@ -201,16 +232,30 @@ export class AuditLog {
     for (const e of entries) {
       seq += 1;
       const base = {
-        seq, at: e.at, request_id: e.requestId, actor: e.actor, role: e.role, channel: e.channel, method: e.method,
-        path: e.path.slice(0, 500), route: e.route, status: e.status, tx_id: e.transactionId,
-        idem_key: e.idempotencyKey, ip: e.ip, duration_ms: Math.round(e.durationMs),
-        clerk: e.clerk ?? null, call_count: e.count ?? null, prev_hash: prev,
+        seq,
+        at: e.at,
+        request_id: e.requestId,
+        actor: e.actor,
+        role: e.role,
+        channel: e.channel,
+        method: e.method,
+        path: e.path.slice(0, 500),
+        route: e.route,
+        status: e.status,
+        tx_id: e.transactionId,
+        idem_key: e.idempotencyKey,
+        ip: e.ip,
+        duration_ms: Math.round(e.durationMs),
+        clerk: e.clerk ?? null,
+        call_count: e.count ?? null,
+        prev_hash: prev,
       };
       const hash = rowHash(base);
       rows.push({ ...base, hash });
       prev = hash;
     }
-    for (let i = 0; i < rows.length; i += 200) await this.sql.insert(trx, 'audit_log', rows.slice(i, i + 200) as unknown as Array<Record<string, unknown>>);
+    for (let i = 0; i < rows.length; i += 200)
+      await this.sql.insert(trx, 'audit_log', rows.slice(i, i + 200) as unknown as Array<Record<string, unknown>>);
     await this.sql.update(trx, 'audit_head', { seq, hash: prev }, { id: 1 });
   }
 
@@ -221,12 +266,36 @@ export class AuditLog {
     let rows = 0;
     const page = 2000;
     for (;;) {
-      const batch = await this.db.selectFrom('audit_log').selectAll().where('seq', '>=', expectSeq).orderBy('seq').limit(page).execute();
+      const batch = await this.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>=', expectSeq)
+        .orderBy('seq')
+        .limit(page)
+        .execute();
       for (const r of batch) {
         const seq = Number(r.seq);
-        if (seq !== expectSeq) return { ok: false, rows, lastSeq: expectSeq - 1, firstBad: { seq: expectSeq, reason: `row ${expectSeq} is missing (next is ${seq})` } };
-        if (r.prev_hash !== prev) return { ok: false, rows, lastSeq: seq, firstBad: { seq, reason: 'prev_hash does not match the previous row' } };
-        if (rowHash(r) !== r.hash) return { ok: false, rows, lastSeq: seq, firstBad: { seq, reason: 'content does not match its hash (row edited)' } };
+        if (seq !== expectSeq)
+          return {
+            ok: false,
+            rows,
+            lastSeq: expectSeq - 1,
+            firstBad: { seq: expectSeq, reason: `row ${expectSeq} is missing (next is ${seq})` },
+          };
+        if (r.prev_hash !== prev)
+          return {
+            ok: false,
+            rows,
+            lastSeq: seq,
+            firstBad: { seq, reason: 'prev_hash does not match the previous row' },
+          };
+        if (rowHash(r) !== r.hash)
+          return {
+            ok: false,
+            rows,
+            lastSeq: seq,
+            firstBad: { seq, reason: 'content does not match its hash (row edited)' },
+          };
         prev = r.hash;
         expectSeq = seq + 1;
         rows++;
@@ -234,9 +303,23 @@ export class AuditLog {
       if (batch.length < page) break;
     }
     const head = await this.db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
-    if (!head) return { ok: false, rows, lastSeq: expectSeq - 1, firstBad: { seq: expectSeq, reason: 'audit head row is missing' } };
+    if (!head)
+      return {
+        ok: false,
+        rows,
+        lastSeq: expectSeq - 1,
+        firstBad: { seq: expectSeq, reason: 'audit head row is missing' },
+      };
     if (Number(head.seq) !== expectSeq - 1 || head.hash !== prev) {
-      return { ok: false, rows, lastSeq: expectSeq - 1, firstBad: { seq: expectSeq, reason: `the chain ends at ${expectSeq - 1} but the head says ${head.seq} (rows removed from the end)` } };
+      return {
+        ok: false,
+        rows,
+        lastSeq: expectSeq - 1,
+        firstBad: {
+          seq: expectSeq,
+          reason: `the chain ends at ${expectSeq - 1} but the head says ${head.seq} (rows removed from the end)`,
+        },
+      };
     }
     return { ok: true, rows, lastSeq: expectSeq - 1 };
   }

@@ -50,9 +50,20 @@ export class RefusalTally {
     this.tallies = new Map();
     for (const t of done) {
       await this.append({
-        at: t.first, requestId: `tally-${randomUUID()}`, actor: null, role: null, channel: null,
-        method: '*', path: t.lastPath, route: 'unauthenticated (tallied)', status: t.status, transactionId: null,
-        idempotencyKey: null, ip: t.ip, durationMs: 0, count: t.count,
+        at: t.first,
+        requestId: `tally-${randomUUID()}`,
+        actor: null,
+        role: null,
+        channel: null,
+        method: '*',
+        path: t.lastPath,
+        route: 'unauthenticated (tallied)',
+        status: t.status,
+        transactionId: null,
+        idempotencyKey: null,
+        ip: t.ip,
+        durationMs: 0,
+        count: t.count,
       });
     }
   }

@@ -11,7 +11,12 @@ import { BadInput } from '../errors/common-errors.ts';
 import { defineError } from '../errors/meterhub-error.ts';
 import { isRole, ROLES, type Role } from './roles.ts';
 
-export const TokenNameTaken = defineError('TOKEN_NAME_TAKEN', 409, '该令牌名称已被使用', 'A live token already has this name');
+export const TokenNameTaken = defineError(
+  'TOKEN_NAME_TAKEN',
+  409,
+  '该令牌名称已被使用',
+  'A live token already has this name',
+);
 export const TokenNotFound = defineError('TOKEN_NOT_FOUND', 404, '令牌不存在', 'Token not found');
 
 export interface TokenRow {
@@ -35,20 +40,23 @@ export interface TokenInfo {
   revokedAt: string | null;
 }
 
-export const AUTH_MIGRATIONS: DomainMigration[] = [{
-  name: 'auth_0001_init',
-  async up(db: Kysely<any>) {
-    await db.schema.createTable('api_tokens')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
-      .addColumn('created_at', 'text', (c) => c.notNull())
-      .addColumn('revoked_at', 'text')
-      .execute();
-    await sql`create unique index api_tokens_live_name on api_tokens (name) where revoked_at is null`.execute(db);
+export const AUTH_MIGRATIONS: DomainMigration[] = [
+  {
+    name: 'auth_0001_init',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await sql`create unique index api_tokens_live_name on api_tokens (name) where revoked_at is null`.execute(db);
+    },
   },
-}];
+];
 
 export const TOKEN_PREFIX = 'mht_';
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -63,15 +71,33 @@ export class TokenStore {
   /** sha256 -> token, for a few seconds: a revoked token stops working within `cacheMs`. */
   private readonly cache = new Map<string, { at: number; info: TokenInfo }>();
 
-  constructor(database: MeterHubDatabase, private readonly cacheMs = 5000) {
+  constructor(
+    database: MeterHubDatabase,
+    private readonly cacheMs = 5000,
+  ) {
     this.db = database.db as Kysely<AuthTables>;
   }
 
   async create(name: string, role: string): Promise<{ token: string; info: TokenInfo }> {
-    if (!NAME_RE.test(name)) throw BadInput({ field: 'name' }, { zh: 'name：1-64 个字母、数字或 _.@-', en: 'name: 1-64 letters, digits or _.@-' });
-    if (!isRole(role)) throw BadInput({ field: 'role', allowed: ROLES }, { zh: `role：${ROLES.join('|')}`, en: `role: one of ${ROLES.join('|')}` });
+    if (!NAME_RE.test(name))
+      throw BadInput(
+        { field: 'name' },
+        { zh: 'name：1-64 个字母、数字或 _.@-', en: 'name: 1-64 letters, digits or _.@-' },
+      );
+    if (!isRole(role))
+      throw BadInput(
+        { field: 'role', allowed: ROLES },
+        { zh: `role：${ROLES.join('|')}`, en: `role: one of ${ROLES.join('|')}` },
+      );
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const row: TokenRow = { id: randomUUID(), name, role, token_sha256: hashToken(token), created_at: new Date().toISOString(), revoked_at: null };
+    const row: TokenRow = {
+      id: randomUUID(),
+      name,
+      role,
+      token_sha256: hashToken(token),
+      created_at: new Date().toISOString(),
+      revoked_at: null,
+    };
     try {
       await this.db.insertInto('api_tokens').values(row).execute();
     } catch (e) {
@@ -109,12 +135,21 @@ export class TokenStore {
   }
 
   async liveCount(): Promise<number> {
-    const r = await this.db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
   async revoke(name: string): Promise<TokenInfo> {
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('name', '=', name)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     if (!row) throw TokenNotFound({ name });
     const at = new Date().toISOString();
     await this.db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', row.id).execute();

@@ -15,7 +15,12 @@ export interface BillingFigures {
   redeliveriesAbsorbed: number;
 }
 
-export function auditWebhook(expected: Set<string>, billing: WebhookBilling, violations: string[], label = 'webhook'): BillingFigures {
+export function auditWebhook(
+  expected: Set<string>,
+  billing: WebhookBilling,
+  violations: string[],
+  label = 'webhook',
+): BillingFigures {
   let lost = 0;
   for (const id of expected) if (!billing.byKey.has(id)) lost++;
   let phantom = 0;
@@ -26,18 +31,30 @@ export function auditWebhook(expected: Set<string>, billing: WebhookBilling, vio
       const b = JSON.parse(v.body) as { meterId: string; meterTime: string | null };
       const k = `${b.meterId}|${b.meterTime}`;
       byReading.set(k, (byReading.get(k) ?? 0) + 1);
-    } catch { phantom++; }
+    } catch {
+      phantom++;
+    }
   }
   const sameReadingTwice = [...byReading.values()].reduce((n, c) => n + (c > 1 ? c - 1 : 0), 0);
   const duplicated = phantom + sameReadingTwice + billing.conflicts;
   if (lost) violations.push(`${label}: ${lost} readings lost (billing never got them)`);
   if (phantom) violations.push(`${label}: ${phantom} readings billing got that no meter sent`);
   if (sameReadingTwice) violations.push(`${label}: ${sameReadingTwice} readings billed twice under different ids`);
-  if (billing.conflicts) violations.push(`${label}: ${billing.conflicts} redeliveries with a different body for the same id`);
-  return { expected: expected.size, billed: billing.byKey.size, lost, duplicated, redeliveriesAbsorbed: billing.duplicates };
+  if (billing.conflicts)
+    violations.push(`${label}: ${billing.conflicts} redeliveries with a different body for the same id`);
+  return {
+    expected: expected.size,
+    billed: billing.byKey.size,
+    lost,
+    duplicated,
+    redeliveriesAbsorbed: billing.duplicates,
+  };
 }
 
-export function countLostById(expected: Set<string>, got: Map<string, number>): { lost: number; phantom: number; redeliveries: number } {
+export function countLostById(
+  expected: Set<string>,
+  got: Map<string, number>,
+): { lost: number; phantom: number; redeliveries: number } {
   let lost = 0;
   let phantom = 0;
   let redeliveries = 0;

@@ -23,7 +23,10 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
   const report = newReport('broker-outages', outages);
   const tag = Math.floor(ctx.rand() * 1e6).toString(36);
   const meters = Array.from({ length: ctx.quick ? 5 : 10 }, (_, i) => `3300${String(i + 1).padStart(10, '0')}`);
-  const concentrators = Array.from({ length: ctx.quick ? 1 : 3 }, (_, c) => ({ id: `chaos-c${c}`, meters: Array.from({ length: ctx.quick ? 20 : 40 }, (_, i) => `34${c}0${String(i + 1).padStart(10, '0')}`) }));
+  const concentrators = Array.from({ length: ctx.quick ? 1 : 3 }, (_, c) => ({
+    id: `chaos-c${c}`,
+    meters: Array.from({ length: ctx.quick ? 20 : 40 }, (_, i) => `34${c}0${String(i + 1).padStart(10, '0')}`),
+  }));
   const paceMs = 60;
   // Enough rounds that every outage (≤ 2.5 s with its gap) happens while the meters publish.
   const rounds = Math.max(8, Math.ceil((outages * 2500) / paceMs) + 4);
@@ -42,11 +45,20 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
     db = temp.open();
     pipeline = createReadingPipeline({
       database: db,
-      sinks: [new WebhookSink({ url: webhook.url }), new MqttSink({ url: broker.url, clientId: `chaos-billing-sink-${tag}`, timeoutMs: 3000 })],
+      sinks: [
+        new WebhookSink({ url: webhook.url }),
+        new MqttSink({ url: broker.url, clientId: `chaos-billing-sink-${tag}`, timeoutMs: 3000 }),
+      ],
       dispatcher: { pollMs: 50, leaseMs: 10_000, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 1000 } },
     });
     await pipeline.start();
-    gw = new MqttGateway({ url: broker.url, gatewayId: `chaos-outage-${tag}`, database: db, pipeline, profile: 'chint' });
+    gw = new MqttGateway({
+      url: broker.url,
+      gatewayId: `chaos-outage-${tag}`,
+      database: db,
+      pipeline,
+      profile: 'chint',
+    });
     await gw.start();
     sim = new MqttSimulator({ url: broker.url, profile: 'chint', meters, concentrators, batch: 20 });
     await sim.connect();
@@ -55,7 +67,10 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
     const cutter = (async () => {
       for (let i = 0; i < outages; i++) {
         await sleep(200 + Math.floor(ctx.rand() * 600));
-        if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${outages} outages`); return; }
+        if (budgetSpent(ctx, i)) {
+          report.notes.push(`time budget reached after ${i} of ${outages} outages`);
+          return;
+        }
         await broker.stop('SIGTERM');
         const down = 300 + Math.floor(ctx.rand() * 1200);
         await sleep(down);
@@ -74,7 +89,10 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
     // meter's (a QoS 1 sender keeps it and sends it again), so it is counted, not called lost.
     const expected = sim.ackedIds;
     const neverAcked = [...sim.allIds].filter((id) => !expected.has(id)).length;
-    if (!allAcked) report.notes.push(`${neverAcked} readings in ${sim.counters.published - sim.counters.acked} uplinks were never acknowledged by the broker within the grace (still held by the simulated meters' MQTT client)`);
+    if (!allAcked)
+      report.notes.push(
+        `${neverAcked} readings in ${sim.counters.published - sim.counters.acked} uplinks were never acknowledged by the broker within the grace (still held by the simulated meters' MQTT client)`,
+      );
     await webhook.waitFor(expected, left());
     await mqttBilling.waitFor(expected, left());
     await pipeline.drained(left());
@@ -87,14 +105,25 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
     const storeDup = Math.max(0, stored - sim.allIds.size);
     if (storeDup) report.violations.push(`store: ${stored} rows for ${sim.allIds.size} readings`);
     report.figures = {
-      outages: report.injected, brokerStarts: broker.starts, brokerDownMs: downMsTotal, gatewayReconnects: Math.max(0, gw.counters.connects - 1),
-      readingsSent: sim.allIds.size, readingsAckedByBroker: expected.size, readingsNeverAckedByBroker: neverAcked, readingsStored: stored,
-      billedWebhook: wh.billed, billedMqtt: mqttBilling.byKey.size,
-      readingsLost: Math.max(wh.lost, mq.lost), readingsDuplicated: wh.duplicated + mq.phantom + storeDup,
+      outages: report.injected,
+      brokerStarts: broker.starts,
+      brokerDownMs: downMsTotal,
+      gatewayReconnects: Math.max(0, gw.counters.connects - 1),
+      readingsSent: sim.allIds.size,
+      readingsAckedByBroker: expected.size,
+      readingsNeverAckedByBroker: neverAcked,
+      readingsStored: stored,
+      billedWebhook: wh.billed,
+      billedMqtt: mqttBilling.byKey.size,
+      readingsLost: Math.max(wh.lost, mq.lost),
+      readingsDuplicated: wh.duplicated + mq.phantom + storeDup,
       redeliveriesAbsorbed: wh.redeliveriesAbsorbed + mq.redeliveries + pipeline.counters.duplicates,
     };
-    if (report.injected > 0 && broker.starts !== report.injected + 1) report.violations.push(`broker started ${broker.starts} times for ${report.injected} outages`);
-    report.notes.push(`${meters.length} MQTT meters + ${concentrators.length} concentrators × ${concentrators[0]!.meters.length} meters, ${rounds} rounds every ${paceMs} ms; billing = webhook + MQTT topic`);
+    if (report.injected > 0 && broker.starts !== report.injected + 1)
+      report.violations.push(`broker started ${broker.starts} times for ${report.injected} outages`);
+    report.notes.push(
+      `${meters.length} MQTT meters + ${concentrators.length} concentrators × ${concentrators[0]!.meters.length} meters, ${rounds} rounds every ${paceMs} ms; billing = webhook + MQTT topic`,
+    );
   } finally {
     await sim?.close().catch(() => {});
     await gw?.stop().catch(() => {});

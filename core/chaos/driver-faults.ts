@@ -23,7 +23,8 @@ const EXPECTED: Record<Kind, { status: number; code: string; respawn: boolean }>
   segv: { status: 503, code: 'DRIVER_CRASHED', respawn: true },
   abort: { status: 503, code: 'DRIVER_CRASHED', respawn: true },
   hang: { status: 503, code: 'DRIVER_TIMEOUT', respawn: true },
-  // Malformed card data: 502 and no Retry-After, as core/driver/driver-errors.ts declares (the library will answer the same).
+  // Malformed card data: 502 and no Retry-After, as core/driver/driver-errors.ts declares
+  // (the library will answer the same).
   overrun: { status: 502, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
   garbage: { status: 502, code: 'DRIVER_OUTPUT_INVALID', respawn: false },
   claim_all: { status: 409, code: 'CARD_CONFLICT', respawn: false },
@@ -35,8 +36,20 @@ const GOOD = 'chint';
 
 export async function driverFaultCampaign(count: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('driver-faults', count);
-  const f = (report.figures = { injected: 0, survived: 0, rightError: 0, wrongError: 0, respawns: 0, expectedRespawns: 0, serverRestarts: 0, ledgerRowsFromFailedCalls: 0, healthyCallsAfterFault: 0 });
-  const missing = DRIVER_FAULT_KINDS.filter((k) => !existsSync(join(ROOT, 'build', 'native', 'faults', `libgascard_fault_${k}.so`)));
+  const f = (report.figures = {
+    injected: 0,
+    survived: 0,
+    rightError: 0,
+    wrongError: 0,
+    respawns: 0,
+    expectedRespawns: 0,
+    serverRestarts: 0,
+    ledgerRowsFromFailedCalls: 0,
+    healthyCallsAfterFault: 0,
+  });
+  const missing = DRIVER_FAULT_KINDS.filter(
+    (k) => !existsSync(join(ROOT, 'build', 'native', 'faults', `libgascard_fault_${k}.so`)),
+  );
   if (missing.length) throw new Error(`fault builds missing (${missing.join(', ')}): run npm run build:native`);
 
   const work = mkdtempSync(join(tmpdir(), 'mh-chaos-driver-'));
@@ -52,15 +65,20 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
   try {
     server = await startServe({ dataDir: work, pluginPaths: pluginDirs });
     const s = server;
-    const api = (method: string, path: string, token: string, body?: unknown, idem?: string) => call(s.url, method, path, token, body, idem);
+    const api = (method: string, path: string, token: string, body?: unknown, idem?: string) =>
+      call(s.url, method, path, token, body, idem);
     // The kingcard stand-in shares the fault builds' layout: with both enabled every card would be a conflict.
     await expectOk(api('POST', '/v1/plugins/kingcard/disable', ops), 'disable kingcard');
-    const restarts = async (id: string) => ((await api('GET', '/v1/plugins', ops)).body.plugins as any[] ?? [])
-      .find((p: { id: string }) => p.id === id)?.driver?.restarts ?? 0;
+    const restarts = async (id: string) =>
+      (((await api('GET', '/v1/plugins', ops)).body.plugins as any[]) ?? []).find((p: { id: string }) => p.id === id)
+        ?.driver?.restarts ?? 0;
 
     let order: Kind[] = [];
     for (let i = 0; i < count; i++) {
-      if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${count} faults`); break; }
+      if (budgetSpent(ctx, i)) {
+        report.notes.push(`time budget reached after ${i} of ${count} faults`);
+        break;
+      }
       // Every kind once per cycle, in a seeded random order.
       if (i % DRIVER_FAULT_KINDS.length === 0) order = shuffled(DRIVER_FAULT_KINDS, ctx.rand);
       const kind = order[i % DRIVER_FAULT_KINDS.length]!;
@@ -73,20 +91,34 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
       let ledgerProbe: { maker: string; cardNo: string; op: string } | null = null;
       if (kind === 'overrun' || kind === 'garbage') {
         // WriteNew returns malformed card data: the issue must be refused before anything is recorded.
-        got = await api('POST', '/v1/cards/issue', counter, { maker: id, cardType: '4442', cardNo: no, gas: 5, meterKind: 1 }, `chaos-df-${no}`);
+        got = await api(
+          'POST',
+          '/v1/cards/issue',
+          counter,
+          { maker: id, cardType: '4442', cardNo: no, gas: 5, meterKind: 1 },
+          `chaos-df-${no}`,
+        );
         ledgerProbe = { maker: id, cardNo: no, op: 'issue' };
       } else if (kind === 'claim_all') {
-        const issued = await expectOk(api('POST', '/v1/cards/issue', counter, { maker: GOOD, cardType: '4442', cardNo: no, gas: 0, meterKind: 1 }), 'issue good card');
+        const issued = await expectOk(
+          api('POST', '/v1/cards/issue', counter, { maker: GOOD, cardType: '4442', cardNo: no, gas: 0, meterKind: 1 }),
+          'issue good card',
+        );
         got = await api('POST', '/v1/cards/read', counter, { cardType: '4442', data: issued.body.data });
         await api('POST', `/v1/transactions/${issued.body.transactionId}/reverse`, counter, {});
       } else {
         // WriteNew works in these builds; Read and Buy crash or hang. Alternate a card read and a write
         // confirmation (the read-back goes through Read): a failed confirmation must leave the write PREPARED.
-        const issued = await expectOk(api('POST', '/v1/cards/issue', counter, { maker: id, cardType: '4442', cardNo: no, gas: 0, meterKind: 1 }), `issue on ${id}`);
+        const issued = await expectOk(
+          api('POST', '/v1/cards/issue', counter, { maker: id, cardType: '4442', cardNo: no, gas: 0, meterKind: 1 }),
+          `issue on ${id}`,
+        );
         if (i % 2 === 0) {
           got = await api('POST', '/v1/cards/read', counter, { cardType: '4442', data: issued.body.data });
         } else {
-          got = await api('POST', `/v1/transactions/${issued.body.transactionId}/confirm`, counter, { data: issued.body.data });
+          got = await api('POST', `/v1/transactions/${issued.body.transactionId}/confirm`, counter, {
+            data: issued.body.data,
+          });
           const tx = await api('GET', `/v1/transactions/${issued.body.transactionId}`, counter);
           if (tx.body?.state !== 'PREPARED') {
             f.ledgerRowsFromFailedCalls++;
@@ -103,11 +135,15 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
       if (right) f.rightError++;
       else {
         f.wrongError++;
-        report.violations.push(`${kind}: expected ${want.status} ${want.code}, got ${got.status} ${code ?? JSON.stringify(got.body).slice(0, 120)}`);
+        report.violations.push(
+          `${kind}: expected ${want.status} ${want.code}, got ${got.status} ${code ?? JSON.stringify(got.body).slice(0, 120)}`,
+        );
       }
       if (ledgerProbe) {
         const h = await api('GET', `/v1/transactions?maker=${ledgerProbe.maker}&cardNo=${ledgerProbe.cardNo}`, counter);
-        const rows = ((h.body?.transactions ?? []) as Array<{ operation: string }>).filter((t) => t.operation === ledgerProbe.op);
+        const rows = ((h.body?.transactions ?? []) as Array<{ operation: string }>).filter(
+          (t) => t.operation === ledgerProbe.op,
+        );
         if (rows.length) {
           f.ledgerRowsFromFailedCalls += rows.length;
           report.violations.push(`${kind}: a failed ${ledgerProbe.op} left ${rows.length} ledger row(s)`);
@@ -117,7 +153,13 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
       let driverBack = true;
       if (want.respawn) {
         f.expectedRespawns++;
-        const again = await api('POST', '/v1/cards/issue', counter, { maker: id, cardType: '4442', cardNo: cardNo(), gas: 0, meterKind: 1 });
+        const again = await api('POST', '/v1/cards/issue', counter, {
+          maker: id,
+          cardType: '4442',
+          cardNo: cardNo(),
+          gas: 0,
+          meterKind: 1,
+        });
         driverBack = again.status === 201;
         if (driverBack) await api('POST', `/v1/transactions/${again.body.transactionId}/reverse`, counter, {});
         const delta = (await restarts(id)) - before;
@@ -128,12 +170,24 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
       await expectOk(api('POST', `/v1/plugins/${id}/disable`, ops), `disable ${id}`);
       // The server itself: same process, healthy, still sells on a healthy maker.
       const health = await api('GET', '/v1/health', ops);
-      const good = await api('POST', '/v1/cards/issue', counter, { maker: GOOD, cardType: '4442', cardNo: cardNo(), gas: 0, meterKind: 1 });
-      const read = good.status === 201 ? await api('POST', '/v1/cards/read', counter, { cardType: '4442', data: good.body.data }) : good;
+      const good = await api('POST', '/v1/cards/issue', counter, {
+        maker: GOOD,
+        cardType: '4442',
+        cardNo: cardNo(),
+        gas: 0,
+        meterKind: 1,
+      });
+      const read =
+        good.status === 201
+          ? await api('POST', '/v1/cards/read', counter, { cardType: '4442', data: good.body.data })
+          : good;
       if (good.status === 201) await api('POST', `/v1/transactions/${good.body.transactionId}/reverse`, counter, {});
       const serverOk = s.alive() && health.status === 200 && good.status === 201 && read.status === 200;
       if (serverOk) f.healthyCallsAfterFault++;
-      else report.violations.push(`${kind}: server not serving after the fault (alive ${s.alive()}, health ${health.status}, issue ${good.status}, read ${read.status})`);
+      else
+        report.violations.push(
+          `${kind}: server not serving after the fault (alive ${s.alive()}, health ${health.status}, issue ${good.status}, read ${read.status})`,
+        );
       if (right && serverOk && driverBack) f.survived++;
     }
     if (!s.alive()) f.serverRestarts++;
@@ -142,7 +196,9 @@ export async function driverFaultCampaign(count: number, ctx: CampaignContext): 
     for (const d of pluginDirs) rmSync(d, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }
-  report.notes.push(`server pid unchanged across ${f.injected} faults; fault plugins enabled one at a time through the ops API (kingcard disabled: same layout)`);
+  report.notes.push(
+    `server pid unchanged across ${f.injected} faults; fault plugins enabled one at a time through the ops API (kingcard disabled: same layout)`,
+  );
   return report;
 }
 

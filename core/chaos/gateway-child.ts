@@ -14,15 +14,28 @@ export interface GatewayChild {
 }
 
 export function startGateway(config: string): Promise<GatewayChild> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'gateway', 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'gateway', 'run', '--config', config], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<NodeJS.Signals | number | null>((r) => child.once('exit', (code, sig) => r(sig ?? code)));
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   return new Promise((resolve, reject) => {
     const t = setInterval(() => {
-      if (out.includes('"event":"started"')) { clearInterval(t); resolve({ child, exited, output: () => out }); }
-      if (child.exitCode !== null) { clearInterval(t); reject(new Error(`gateway exited: ${out.slice(-1500)}`)); }
+      if (out.includes('"event":"started"')) {
+        clearInterval(t);
+        resolve({ child, exited, output: () => out });
+      }
+      if (child.exitCode !== null) {
+        clearInterval(t);
+        reject(new Error(`gateway exited: ${out.slice(-1500)}`));
+      }
     }, 20);
   });
 }

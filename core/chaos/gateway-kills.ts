@@ -25,14 +25,23 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
   let sim: MqttSimulator | null = null;
   try {
     await webhook.start();
-    writeFileSync(configPath, JSON.stringify({
-      gatewayId: 'chaos-gw', database: dbPath, profile: 'chint', mqtt: { url: broker.url },
-      sinks: { webhook: { url: webhook.url }, rest: false },
-      dispatcher: { pollMs: 50, leaseMs: 3000, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 1000 } },
-    }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        gatewayId: 'chaos-gw',
+        database: dbPath,
+        profile: 'chint',
+        mqtt: { url: broker.url },
+        sinks: { webhook: { url: webhook.url }, rest: false },
+        dispatcher: { pollMs: 50, leaseMs: 3000, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 1000 } },
+      }),
+    );
     gw = await startGateway(configPath);
     const meters = Array.from({ length: 5 }, (_, i) => `3500${String(i + 1).padStart(10, '0')}`);
-    const concentrators = Array.from({ length: ctx.quick ? 1 : 2 }, (_, c) => ({ id: `chaos-cc${c}`, meters: Array.from({ length: ctx.quick ? 30 : 50 }, (_, i) => `36${c}0${String(i + 1).padStart(10, '0')}`) }));
+    const concentrators = Array.from({ length: ctx.quick ? 1 : 2 }, (_, c) => ({
+      id: `chaos-cc${c}`,
+      meters: Array.from({ length: ctx.quick ? 30 : 50 }, (_, i) => `36${c}0${String(i + 1).padStart(10, '0')}`),
+    }));
     sim = new MqttSimulator({ url: broker.url, profile: 'chint', meters, concentrators, batch: 25 });
     await sim.connect();
     const paceMs = 50;
@@ -42,7 +51,10 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
     const killer = (async () => {
       for (let i = 0; i < kills; i++) {
         await sleep(300 + Math.floor(ctx.rand() * 1000));
-        if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${kills} kills`); return; }
+        if (budgetSpent(ctx, i)) {
+          report.notes.push(`time budget reached after ${i} of ${kills} kills`);
+          return;
+        }
         billedAtKill.push(webhook.byKey.size);
         const g = gw!;
         g.child.kill('SIGKILL');
@@ -61,7 +73,10 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
     // MeterHub answers for what the broker acknowledged (see broker-outages.ts).
     const expected = sim.ackedIds;
     const neverAcked = [...sim.allIds].filter((id) => !expected.has(id)).length;
-    if (!allAcked) report.notes.push(`${neverAcked} readings were never acknowledged by the broker within the grace (still held by the simulated meters' MQTT client)`);
+    if (!allAcked)
+      report.notes.push(
+        `${neverAcked} readings were never acknowledged by the broker within the grace (still held by the simulated meters' MQTT client)`,
+      );
     await webhook.waitFor(expected, left());
     const midStream = billedAtKill.filter((n) => n < expected.size).length;
     const wh = auditWebhook(expected, webhook, report.violations, 'webhook billing');
@@ -69,12 +84,21 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
     const outboxPending = async () => {
       const db = openDatabase({ url: dbPath });
       try {
-        return Number((await db.db.selectFrom('reading_outbox').select((eb) => eb.fn.countAll().as('n')).where('sink', '=', 'webhook').executeTakeFirstOrThrow()).n);
+        return Number(
+          (
+            await db.db
+              .selectFrom('reading_outbox')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('sink', '=', 'webhook')
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       } finally {
         await db.close();
       }
     };
-    for (const end = Math.min(graceEnd, Date.now() + 15_000); Date.now() < end && (await outboxPending()) > 0;) await sleep(100);
+    for (const end = Math.min(graceEnd, Date.now() + 15_000); Date.now() < end && (await outboxPending()) > 0;)
+      await sleep(100);
     // Stop the last gateway cleanly, then look at what it stored.
     const last = gw!;
     last.child.kill('SIGTERM');
@@ -85,8 +109,23 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
     let stored = 0;
     let pending = 0;
     try {
-      stored = Number((await db.db.selectFrom('readings').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-      pending = Number((await db.db.selectFrom('reading_outbox').select((eb) => eb.fn.countAll().as('n')).where('sink', '=', 'webhook').executeTakeFirstOrThrow()).n);
+      stored = Number(
+        (
+          await db.db
+            .selectFrom('readings')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+      pending = Number(
+        (
+          await db.db
+            .selectFrom('reading_outbox')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('sink', '=', 'webhook')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     } finally {
       await db.close();
     }
@@ -95,12 +134,26 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
     if (stored < expected.size) report.violations.push(`store: only ${stored} of ${expected.size} readings stored`);
     if (pending) report.violations.push(`outbox: ${pending} webhook deliveries still pending`);
     report.figures = {
-      kills: report.injected, killsMidStream: midStream, readingsSent: sim.allIds.size, readingsAckedByBroker: expected.size, readingsNeverAckedByBroker: neverAcked, readingsStored: stored, billed: wh.billed,
-      readingsLost: wh.lost, readingsDuplicated: wh.duplicated + storeDup, redeliveriesAbsorbed: wh.redeliveriesAbsorbed, outboxPending: pending,
+      kills: report.injected,
+      killsMidStream: midStream,
+      readingsSent: sim.allIds.size,
+      readingsAckedByBroker: expected.size,
+      readingsNeverAckedByBroker: neverAcked,
+      readingsStored: stored,
+      billed: wh.billed,
+      readingsLost: wh.lost,
+      readingsDuplicated: wh.duplicated + storeDup,
+      redeliveriesAbsorbed: wh.redeliveriesAbsorbed,
+      outboxPending: pending,
     };
-    report.notes.push(`${meters.length} MQTT meters + ${concentrators.length} concentrators × ${concentrators[0]!.meters.length} meters, ${rounds} rounds every ${paceMs} ms`);
+    report.notes.push(
+      `${meters.length} MQTT meters + ${concentrators.length} concentrators × ${concentrators[0]!.meters.length} meters, ${rounds} rounds every ${paceMs} ms`,
+    );
   } finally {
-    if (gw) { gw.child.kill('SIGKILL'); await gw.exited; }
+    if (gw) {
+      gw.child.kill('SIGKILL');
+      await gw.exited;
+    }
     await sim?.close().catch(() => {});
     await webhook.close();
     await broker.destroy();

@@ -33,7 +33,11 @@ export class NoiseInjector {
   private hitInFrame = false;
   private readonly wire: Write;
 
-  constructor(sim: BusSimulator, private readonly rand: () => number, profile = 'chint') {
+  constructor(
+    sim: BusSimulator,
+    private readonly rand: () => number,
+    profile = 'chint',
+  ) {
     const clean = new FrameStreamDecoder({
       profile,
       onFrame: (ev) => {
@@ -60,9 +64,17 @@ export class NoiseInjector {
     const out: number[] = [];
     for (const byte of chunk) {
       const x = this.rand();
-      if (x < 0.25) { this.counters.bytesDropped++; this.hitInFrame = true; continue; }
+      if (x < 0.25) {
+        this.counters.bytesDropped++;
+        this.hitInFrame = true;
+        continue;
+      }
       out.push(byte);
-      if (x > 0.8) { out.push(Math.floor(this.rand() * 256)); this.counters.bytesInserted++; this.hitInFrame = true; }
+      if (x > 0.8) {
+        out.push(Math.floor(this.rand() * 256));
+        this.counters.bytesInserted++;
+        this.hitInFrame = true;
+      }
     }
     return Buffer.from(out);
   }
@@ -72,7 +84,10 @@ export class NoiseInjector {
     this.counters.bursts++;
     this.burstUntil = Date.now() + ms;
     const spray = () => {
-      if (Date.now() >= this.burstUntil) { this.glitch = null; return; }
+      if (Date.now() >= this.burstUntil) {
+        this.glitch = null;
+        return;
+      }
       const n = 1 + Math.floor(this.rand() * 4);
       const bytes = Buffer.from(Array.from({ length: n }, () => Math.floor(this.rand() * 256)));
       if (this.rand() < 0.3) bytes[0] = 0x68;

@@ -28,10 +28,24 @@ export interface ChaosOptions {
 }
 
 export const QUICK: Omit<ChaosOptions, 'seed' | 'log'> = {
-  budgetSeconds: 45, driverFaults: 6, serverKills: 2, brokerOutages: 1, noiseBursts: 6, gatewayKills: 1, databases: ['sqlite'], quick: true,
+  budgetSeconds: 45,
+  driverFaults: 6,
+  serverKills: 2,
+  brokerOutages: 1,
+  noiseBursts: 6,
+  gatewayKills: 1,
+  databases: ['sqlite'],
+  quick: true,
 };
 export const FULL: Omit<ChaosOptions, 'seed' | 'log'> = {
-  budgetSeconds: 300, driverFaults: 30, serverKills: 6, brokerOutages: 4, noiseBursts: 40, gatewayKills: 4, databases: ['sqlite', 'postgres'], quick: false,
+  budgetSeconds: 300,
+  driverFaults: 30,
+  serverKills: 6,
+  brokerOutages: 4,
+  noiseBursts: 40,
+  gatewayKills: 4,
+  databases: ['sqlite', 'postgres'],
+  quick: false,
 };
 
 export interface ChaosTotals {
@@ -72,10 +86,16 @@ export function machineInfo(): Omit<MachineInfo, 'loadAverageBefore' | 'loadAver
   try {
     const rel = execFileSync('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"'], { encoding: 'utf8' }).trim();
     os = `${rel}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()} (${process.arch})`;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return {
-    cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
-    freeMemoryGiB: +(freemem() / 2 ** 30).toFixed(1), os, node: process.version,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    freeMemoryGiB: +(freemem() / 2 ** 30).toFixed(1),
+    os,
+    node: process.version,
   };
 }
 
@@ -91,7 +111,13 @@ function hasCommand(cmd: string, arg = '-h'): boolean {
   }
 }
 
-interface Plan { name: CampaignName; count: number; weightSeconds: number; run(ctx: CampaignContext): Promise<CampaignReport>; needs?: () => Promise<string | null> }
+interface Plan {
+  name: CampaignName;
+  count: number;
+  weightSeconds: number;
+  run(ctx: CampaignContext): Promise<CampaignReport>;
+  needs?: () => Promise<string | null>;
+}
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
@@ -99,18 +125,48 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const loadBefore = load();
   const t0 = Date.now();
   const rand = seededRandom(o.seed);
-  const needMosquitto = async () => (hasCommand('mosquitto') ? null : 'mosquitto is not installed (apt-get install mosquitto)');
+  const needMosquitto = async () =>
+    hasCommand('mosquitto') ? null : 'mosquitto is not installed (apt-get install mosquitto)';
   const needSocat = async () => (hasCommand('socat', '-V') ? null : 'socat is not installed (apt-get install socat)');
   const plans: Plan[] = [
-    { name: 'driver-faults', count: o.driverFaults, weightSeconds: 3 + o.driverFaults * 0.9, run: (c) => driverFaultCampaign(o.driverFaults, c) },
+    {
+      name: 'driver-faults',
+      count: o.driverFaults,
+      weightSeconds: 3 + o.driverFaults * 0.9,
+      run: (c) => driverFaultCampaign(o.driverFaults, c),
+    },
     ...o.databases.map((db): Plan => ({
-      name: 'server-kills', count: o.serverKills, weightSeconds: 6 + o.serverKills * 4,
-      run: (c) => serverKillCampaign({ kills: o.serverKills, database: db, clients: o.quick ? 4 : 8, cardsPerClient: 2 }, c),
-      needs: async () => (db === 'postgres' && !(await serviceAvailable('postgres')) ? 'PostgreSQL is not reachable at 127.0.0.1:5432' : null),
+      name: 'server-kills',
+      count: o.serverKills,
+      weightSeconds: 6 + o.serverKills * 4,
+      run: (c) =>
+        serverKillCampaign({ kills: o.serverKills, database: db, clients: o.quick ? 4 : 8, cardsPerClient: 2 }, c),
+      needs: async () =>
+        db === 'postgres' && !(await serviceAvailable('postgres'))
+          ? 'PostgreSQL is not reachable at 127.0.0.1:5432'
+          : null,
     })),
-    { name: 'broker-outages', count: o.brokerOutages, weightSeconds: 3 + o.brokerOutages * 2.5, run: (c) => brokerOutageCampaign(o.brokerOutages, c), needs: needMosquitto },
-    { name: 'serial-noise', count: o.noiseBursts, weightSeconds: 3 + o.noiseBursts * 0.5, run: (c) => serialNoiseCampaign(o.noiseBursts, c), needs: needSocat },
-    { name: 'gateway-kills', count: o.gatewayKills, weightSeconds: 4 + o.gatewayKills * 3.5, run: (c) => gatewayKillCampaign(o.gatewayKills, c), needs: needMosquitto },
+    {
+      name: 'broker-outages',
+      count: o.brokerOutages,
+      weightSeconds: 3 + o.brokerOutages * 2.5,
+      run: (c) => brokerOutageCampaign(o.brokerOutages, c),
+      needs: needMosquitto,
+    },
+    {
+      name: 'serial-noise',
+      count: o.noiseBursts,
+      weightSeconds: 3 + o.noiseBursts * 0.5,
+      run: (c) => serialNoiseCampaign(o.noiseBursts, c),
+      needs: needSocat,
+    },
+    {
+      name: 'gateway-kills',
+      count: o.gatewayKills,
+      weightSeconds: 4 + o.gatewayKills * 3.5,
+      run: (c) => gatewayKillCampaign(o.gatewayKills, c),
+      needs: needMosquitto,
+    },
   ];
   const campaigns: CampaignReport[] = [];
   const active = plans.filter((p) => p.count > 0);
@@ -121,8 +177,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const share = Math.max(0, budgetEnd - started) * (p.weightSeconds / weightLeft);
     weightLeft -= p.weightSeconds;
     const ctx: CampaignContext = { deadline: started + share, rand, log, quick: o.quick };
-    const variant = p.name === 'server-kills' ? o.databases[campaigns.filter((c) => c.name === 'server-kills').length] : undefined;
-    log(`chaos: ${p.name}${variant ? ` (${variant})` : ''}: ${p.count} faults, ${Math.round(share / 1000)} s to inject`);
+    const variant =
+      p.name === 'server-kills' ? o.databases[campaigns.filter((c) => c.name === 'server-kills').length] : undefined;
+    log(
+      `chaos: ${p.name}${variant ? ` (${variant})` : ''}: ${p.count} faults, ${Math.round(share / 1000)} s to inject`,
+    );
     let r: CampaignReport;
     const missing = await p.needs?.().catch((e: Error) => e.message);
     if (missing) {
@@ -142,11 +201,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     if (variant) r.variant = variant;
     r.seconds = +((Date.now() - started) / 1000).toFixed(1);
-    log(`chaos: ${p.name}${variant ? ` (${variant})` : ''}: ${r.status} in ${r.seconds} s ${JSON.stringify(r.figures)}${r.error ? ` — ${r.error.split('\n')[0]}` : ''}`);
+    log(
+      `chaos: ${p.name}${variant ? ` (${variant})` : ''}: ${r.status} in ${r.seconds} s ${JSON.stringify(r.figures)}${r.error ? ` — ${r.error.split('\n')[0]}` : ''}`,
+    );
     for (const v of r.violations) log(`  ✗ ${v}`);
     campaigns.push(r);
   }
-  const sum = (name: CampaignName, key: string) => campaigns.filter((c) => c.name === name).reduce((s, c) => s + (c.figures[key] ?? 0), 0);
+  const sum = (name: CampaignName, key: string) =>
+    campaigns.filter((c) => c.name === name).reduce((s, c) => s + (c.figures[key] ?? 0), 0);
   const totals: ChaosTotals = {
     faultsInjected: campaigns.reduce((s, c) => s + c.injected, 0),
     driverFaultsInjected: sum('driver-faults', 'injected'),
@@ -162,7 +224,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const ok = campaigns.every((c) => c.status === 'passed' || !counts(c));
   const { log: _drop, ...options } = o;
   return {
-    ok, seed: o.seed, options, startedAt, seconds: +((Date.now() - t0) / 1000).toFixed(1), campaigns, totals,
+    ok,
+    seed: o.seed,
+    options,
+    startedAt,
+    seconds: +((Date.now() - t0) / 1000).toFixed(1),
+    campaigns,
+    totals,
     machine: { ...machineInfo(), loadAverageBefore: loadBefore, loadAverageAfter: load() },
   };
 }
@@ -172,23 +240,37 @@ export function formatChaosReport(r: ChaosReport): string {
   const key = (c: CampaignReport): string => {
     const f = c.figures;
     switch (c.name) {
-      case 'driver-faults': return `survived ${f.survived ?? 0}/${f.injected ?? 0}, right error ${f.rightError ?? 0}, respawns ${f.respawns ?? 0}/${f.expectedRespawns ?? 0}, server restarts ${f.serverRestarts ?? 0}`;
-      case 'server-kills': return `sales ${f.salesAcknowledged ?? 0} (${f.replayedAfterKill ?? 0} replayed after a kill), orphaned ${f.purchasesOrphaned ?? 0}, audit verify ${f.auditVerifyFailed ? 'FAILED' : 'ok'}`;
-      case 'broker-outages': return `sent ${f.readingsSent ?? 0}, billed webhook ${f.billedWebhook ?? 0} / MQTT ${f.billedMqtt ?? 0}, redeliveries absorbed ${f.redeliveriesAbsorbed ?? 0}`;
-      case 'serial-noise': return `live meters read ${f.liveMetersRead ?? 0}/${f.liveMeters ?? 0}, wrong readings stored ${f.wrongReadingsStored ?? 0}, corrupted frames rejected ${f.frameErrorsRejected ?? 0} (${f.repliesHitByNoise ?? 0} replies hit)`;
-      case 'gateway-kills': return `sent ${f.readingsSent ?? 0}, billed ${f.billed ?? 0}, kills mid-stream ${f.killsMidStream ?? 0}, redeliveries absorbed ${f.redeliveriesAbsorbed ?? 0}`;
+      case 'driver-faults':
+        return `survived ${f.survived ?? 0}/${f.injected ?? 0}, right error ${f.rightError ?? 0}, respawns ${f.respawns ?? 0}/${f.expectedRespawns ?? 0}, server restarts ${f.serverRestarts ?? 0}`;
+      case 'server-kills':
+        return `sales ${f.salesAcknowledged ?? 0} (${f.replayedAfterKill ?? 0} replayed after a kill), orphaned ${f.purchasesOrphaned ?? 0}, audit verify ${f.auditVerifyFailed ? 'FAILED' : 'ok'}`;
+      case 'broker-outages':
+        return `sent ${f.readingsSent ?? 0}, billed webhook ${f.billedWebhook ?? 0} / MQTT ${f.billedMqtt ?? 0}, redeliveries absorbed ${f.redeliveriesAbsorbed ?? 0}`;
+      case 'serial-noise':
+        return `live meters read ${f.liveMetersRead ?? 0}/${f.liveMeters ?? 0}, wrong readings stored ${f.wrongReadingsStored ?? 0}, corrupted frames rejected ${f.frameErrorsRejected ?? 0} (${f.repliesHitByNoise ?? 0} replies hit)`;
+      case 'gateway-kills':
+        return `sent ${f.readingsSent ?? 0}, billed ${f.billed ?? 0}, kills mid-stream ${f.killsMidStream ?? 0}, redeliveries absorbed ${f.redeliveriesAbsorbed ?? 0}`;
     }
   };
   const lostDup = (c: CampaignReport): [string, string] => {
     const f = c.figures;
     if (c.name === 'server-kills') return [String(f.purchasesLost ?? '-'), String(f.purchasesDuplicated ?? '-')];
-    if (c.name === 'broker-outages' || c.name === 'gateway-kills') return [String(f.readingsLost ?? '-'), String(f.readingsDuplicated ?? '-')];
+    if (c.name === 'broker-outages' || c.name === 'gateway-kills')
+      return [String(f.readingsLost ?? '-'), String(f.readingsDuplicated ?? '-')];
     if (c.name === 'serial-noise') return [String((f.liveMeters ?? 0) - (f.liveMetersRead ?? 0)), '-'];
     return ['-', '-'];
   };
   const rows = r.campaigns.map((c) => {
     const [lost, dup] = lostDup(c);
-    return [`${c.name}${c.variant ? ` (${c.variant})` : ''}`, `${c.injected}/${c.planned}`, lost, dup, c.status.toUpperCase(), `${c.seconds}`, c.error ? c.error.split('\n')[0]! : key(c)];
+    return [
+      `${c.name}${c.variant ? ` (${c.variant})` : ''}`,
+      `${c.injected}/${c.planned}`,
+      lost,
+      dup,
+      c.status.toUpperCase(),
+      `${c.seconds}`,
+      c.error ? c.error.split('\n')[0]! : key(c),
+    ];
   });
   const head = ['campaign', 'injected', 'lost', 'duplicated', 'status', 's', 'figures'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));

@@ -24,7 +24,10 @@ const MIN_SWEEPS_UNDER_NOISE = 3;
 export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('serial-noise', bursts);
   const n = ctx.quick ? 6 : 12;
-  const meters: SimMeterConfig[] = Array.from({ length: n }, (_, i) => ({ address: `3900${String(i + 1).padStart(10, '0')}`, kind: i === 2 ? 'dead' : 'normal' }));
+  const meters: SimMeterConfig[] = Array.from({ length: n }, (_, i) => ({
+    address: `3900${String(i + 1).padStart(10, '0')}`,
+    kind: i === 2 ? 'dead' : 'normal',
+  }));
   const live = meters.filter((m) => m.kind !== 'dead').map((m) => m.address);
   const pty = await openPtyPair();
   const sim = new BusSimulator({ path: pty.simPath, baudRate: BAUD, profile: 'chint', meters });
@@ -39,7 +42,13 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
     db = temp.open();
     pipeline = createReadingPipeline({ database: db, restFeed: true });
     await pipeline.start();
-    const master = new BusMaster({ link, meters: meters.map((m) => ({ address: m.address })), pipeline, retries: 2, timing: TIMING });
+    const master = new BusMaster({
+      link,
+      meters: meters.map((m) => ({ address: m.address })),
+      pipeline,
+      retries: 2,
+      timing: TIMING,
+    });
     const readDuringNoise = new Map<string, number>();
     let sweeps = 0;
     let missedPolls = 0;
@@ -50,7 +59,10 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
         // could otherwise be over within one sweep, and one unlucky sweep is not a meter that cannot be read.
         while (sweeps < Math.floor((i * MIN_SWEEPS_UNDER_NOISE) / bursts) && !budgetSpent(ctx, 1)) await sleep(20);
         await sleep(150 + Math.floor(ctx.rand() * 500));
-        if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${bursts} bursts`); break; }
+        if (budgetSpent(ctx, i)) {
+          report.notes.push(`time budget reached after ${i} of ${bursts} bursts`);
+          break;
+        }
         await relay.burst(20 + Math.floor(ctx.rand() * 100));
         report.injected++;
       }
@@ -81,21 +93,39 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
 
     const rows = await db.db.selectFrom('readings').select(['meter_id', 'cumulative', 'meter_time']).execute();
     const wrong = rows.filter((r) => !relay.truth.has(`${r.meter_id}|${r.cumulative}|${r.meter_time}`));
-    for (const w of wrong.slice(0, 5)) report.violations.push(`wrong reading stored: ${w.meter_id} ${w.cumulative} at ${w.meter_time} — no meter sent it`);
+    for (const w of wrong.slice(0, 5))
+      report.violations.push(
+        `wrong reading stored: ${w.meter_id} ${w.cumulative} at ${w.meter_time} — no meter sent it`,
+      );
     const neverRead = live.filter((a) => !readDuringNoise.has(a));
     if (neverRead.length) report.violations.push(`live meters never read during the noise: ${neverRead.join(', ')}`);
     const notBack = live.filter((a) => !recovered.has(a));
     if (notBack.length) report.violations.push(`live meters not read again after the noise: ${notBack.join(', ')}`);
     const stats = master.stats();
     report.figures = {
-      bursts: report.injected, sweepsUnderNoise: sweeps, liveMeters: live.length, liveMetersRead: live.length - neverRead.length,
-      liveMetersRecovered: recovered.size, missedPolls, readingsStored: rows.length, wrongReadingsStored: wrong.length,
-      repliesHitByNoise: relay.counters.framesHit, frameErrorsRejected: link.counters.frameErrors,
-      badFramesAtMaster: stats.reduce((s, x) => s + x.badFrames, 0), retries: stats.reduce((s, x) => s + Math.max(0, x.attempts - x.polls), 0),
-      simRequests: sim.counters.requests, simReplies: sim.counters.replies, cleanReplies: relay.counters.cleanReplies, timeouts: stats.reduce((s, x) => s + x.timeouts, 0),
-      bytesDropped: relay.counters.bytesDropped, bytesInserted: relay.counters.bytesInserted, staleFlushes: link.counters.staleFlushes,
+      bursts: report.injected,
+      sweepsUnderNoise: sweeps,
+      liveMeters: live.length,
+      liveMetersRead: live.length - neverRead.length,
+      liveMetersRecovered: recovered.size,
+      missedPolls,
+      readingsStored: rows.length,
+      wrongReadingsStored: wrong.length,
+      repliesHitByNoise: relay.counters.framesHit,
+      frameErrorsRejected: link.counters.frameErrors,
+      badFramesAtMaster: stats.reduce((s, x) => s + x.badFrames, 0),
+      retries: stats.reduce((s, x) => s + Math.max(0, x.attempts - x.polls), 0),
+      simRequests: sim.counters.requests,
+      simReplies: sim.counters.replies,
+      cleanReplies: relay.counters.cleanReplies,
+      timeouts: stats.reduce((s, x) => s + x.timeouts, 0),
+      bytesDropped: relay.counters.bytesDropped,
+      bytesInserted: relay.counters.bytesInserted,
+      staleFlushes: link.counters.staleFlushes,
     };
-    report.notes.push(`${n} meters (1 dead) at ${BAUD} 8E1 ; bursts 20–120 ms on the meters' transmit side: 25 % of reply bytes lost, 20 % followed by a spurious byte, glitch bytes on the line every 3–13 ms (30 % with a stray 68H)`);
+    report.notes.push(
+      `${n} meters (1 dead) at ${BAUD} 8E1 ; bursts 20–120 ms on the meters' transmit side: 25 % of reply bytes lost, 20 % followed by a spurious byte, glitch bytes on the line every 3–13 ms (30 % with a stray 68H)`,
+    );
   } finally {
     await pipeline?.close().catch(() => {});
     await db?.close().catch(() => {});

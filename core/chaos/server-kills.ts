@@ -31,14 +31,34 @@ export interface ServerKillOptions {
   cardsPerClient: number;
 }
 
-interface Ack { txId: string; maker: string; cardNo: string; count: number; gas: number; key: string; replayed: boolean }
+interface Ack {
+  txId: string;
+  maker: string;
+  cardNo: string;
+  count: number;
+  gas: number;
+  key: string;
+  replayed: boolean;
+}
 
 export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('server-kills', o.kills);
   report.variant = o.database;
   const f = (report.figures = {
-    kills: 0, externalKills: 0, commitPointKills: 0, restarts: 0, requestRetries: 0, salesAcknowledged: 0, replayedAfterKill: 0,
-    purchasesInLedger: 0, purchasesLost: 0, purchasesDuplicated: 0, purchasesOrphaned: 0, gasMismatchCards: 0, unexpectedErrors: 0, auditVerifyFailed: 0,
+    kills: 0,
+    externalKills: 0,
+    commitPointKills: 0,
+    restarts: 0,
+    requestRetries: 0,
+    salesAcknowledged: 0,
+    replayedAfterKill: 0,
+    purchasesInLedger: 0,
+    purchasesLost: 0,
+    purchasesDuplicated: 0,
+    purchasesOrphaned: 0,
+    gasMismatchCards: 0,
+    unexpectedErrors: 0,
+    auditVerifyFailed: 0,
   });
   const dataDir = mkdtempSync(join(tmpdir(), `mh-chaos-kill-${o.database}-`));
   let databaseUrl: string | undefined;
@@ -97,7 +117,11 @@ export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignCont
     const prefix = (Date.now() % 1e6).toString().padStart(6, '0');
     for (let i = 0; i < o.clients * o.cardsPerClient; i++) {
       const cardNo = `${prefix}${String(i).padStart(4, '0')}`;
-      const r = await reliably('/v1/cards/issue', { maker: MAKER, cardType: '4442', cardNo, gas: 0, meterKind: 1 }, `chaos-issue-${cardNo}`);
+      const r = await reliably(
+        '/v1/cards/issue',
+        { maker: MAKER, cardType: '4442', cardNo, gas: 0, meterKind: 1 },
+        `chaos-issue-${cardNo}`,
+      );
       if (r.status !== 201) throw new Error(`issue: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
       const c = await reliably(`/v1/transactions/${r.body.transactionId}/confirm`, { data: r.body.data });
       if (c.status !== 200) throw new Error(`confirm: ${c.status}`);
@@ -111,7 +135,11 @@ export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignCont
         const sale = Math.floor(n / mine.length);
         const key = `chaos-${card.cardNo}-${sale}`;
         const gas = 5 + ((k * 7 + n) % 20);
-        const p = await reliably('/v1/cards/purchase', { cardType: '4442', data: card.data, cardNo: card.cardNo, gas }, key);
+        const p = await reliably(
+          '/v1/cards/purchase',
+          { cardType: '4442', data: card.data, cardNo: card.cardNo, gas },
+          key,
+        );
         if (p.status !== 201) {
           f.unexpectedErrors++;
           report.violations.push(`purchase ${key}: ${p.status} ${p.body?.error?.code ?? ''}`);
@@ -119,7 +147,15 @@ export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignCont
         }
         const replayed = p.headers.get('idempotent-replayed') === 'true';
         if (replayed) f.replayedAfterKill++;
-        acks.push({ txId: p.body.transactionId, maker: MAKER, cardNo: card.cardNo, count: p.body.count, gas, key, replayed });
+        acks.push({
+          txId: p.body.transactionId,
+          maker: MAKER,
+          cardNo: card.cardNo,
+          count: p.body.count,
+          gas,
+          key,
+          replayed,
+        });
         const c = await reliably(`/v1/transactions/${p.body.transactionId}/confirm`, { data: p.body.data });
         if (c.status !== 200) {
           f.unexpectedErrors++;
@@ -132,23 +168,35 @@ export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignCont
     const clients = Array.from({ length: o.clients }, (_, k) => client(k));
 
     for (let i = 0; i < o.kills; i++) {
-      if (budgetSpent(ctx, i)) { report.notes.push(`time budget reached after ${i} of ${o.kills} kills`); break; }
+      if (budgetSpent(ctx, i)) {
+        report.notes.push(`time budget reached after ${i} of ${o.kills} kills`);
+        break;
+      }
       await sleep(300 + Math.floor(ctx.rand() * (ctx.quick ? 500 : 1500)));
       const s = server as ServeChild | null;
       if (i % 2 === 0) {
         // A random moment, with sales in flight.
         const x = await s!.kill('SIGKILL');
-        if (x.signal !== 'SIGKILL') report.violations.push(`kill ${i}: server ended by ${x.code ?? x.signal}, not SIGKILL`);
+        if (x.signal !== 'SIGKILL')
+          report.violations.push(`kill ${i}: server ended by ${x.code ?? x.signal}, not SIGKILL`);
         f.externalKills++;
       } else {
         // The worst moment: a restart armed to die right after its first ledger commit.
         await s!.kill('SIGTERM');
         const armed = await start('kill-after-ledger-commit');
         let timer: NodeJS.Timeout | undefined;
-        const x = await Promise.race([armed.exited, new Promise<null>((r) => { timer = setTimeout(() => r(null), Math.max(5_000, timeLeft(ctx))); })]);
+        const x = await Promise.race([
+          armed.exited,
+          new Promise<null>((r) => {
+            timer = setTimeout(() => r(null), Math.max(5_000, timeLeft(ctx)));
+          }),
+        ]);
         clearTimeout(timer);
-        if (!x) { await armed.kill('SIGKILL'); report.notes.push(`kill ${i}: no commit within the budget, killed from outside`); }
-        else if (x.signal !== 'SIGKILL') report.violations.push(`kill ${i}: armed server ended by ${x.code ?? x.signal}`);
+        if (!x) {
+          await armed.kill('SIGKILL');
+          report.notes.push(`kill ${i}: no commit within the budget, killed from outside`);
+        } else if (x.signal !== 'SIGKILL')
+          report.violations.push(`kill ${i}: armed server ended by ${x.code ?? x.signal}`);
         f.commitPointKills++;
       }
       f.kills++;
@@ -177,17 +225,25 @@ export async function serverKillCampaign(o: ServerKillOptions, ctx: CampaignCont
     await drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  report.notes.push(`${o.database}; ${o.clients} clients × ${o.cardsPerClient} cards; every request carries an Idempotency-Key and is retried with it`);
+  report.notes.push(
+    `${o.database}; ${o.clients} clients × ${o.cardsPerClient} cards; every request carries an Idempotency-Key and is retried with it`,
+  );
   return report;
 }
 
-async function audit(report: CampaignReport, acks: Ack[], dbOpts: { dataDir: string; databaseUrl?: string }): Promise<void> {
+async function audit(
+  report: CampaignReport,
+  acks: Ack[],
+  dbOpts: { dataDir: string; databaseUrl?: string },
+): Promise<void> {
   const f = report.figures;
   const db = await openServerDatabase(dbOpts);
   try {
-    const rows = await db.db.selectFrom('ledger_transactions')
+    const rows = await db.db
+      .selectFrom('ledger_transactions')
       .select(['id', 'op', 'base_op', 'state', 'maker', 'card_no', 'count', 'gas', 'idem_key'])
-      .where('base_op', '=', 'purchase').execute();
+      .where('base_op', '=', 'purchase')
+      .execute();
     const live = rows.filter((r) => ['PREPARED', 'CONFIRMED', 'FAILED'].includes(r.state));
     f.purchasesInLedger = live.length;
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -195,7 +251,9 @@ async function audit(report: CampaignReport, acks: Ack[], dbOpts: { dataDir: str
       const r = byId.get(a.txId);
       if (!r || r.card_no !== a.cardNo || r.count !== a.count || Number(r.gas) !== a.gas || r.state !== 'CONFIRMED') {
         f.purchasesLost!++;
-        report.violations.push(`lost: client got 201 for ${a.txId} (${a.cardNo} #${a.count}, ${a.gas}) but the ledger has ${r ? `${r.state} ${r.gas}` : 'nothing'}`);
+        report.violations.push(
+          `lost: client got 201 for ${a.txId} (${a.cardNo} #${a.count}, ${a.gas}) but the ledger has ${r ? `${r.state} ${r.gas}` : 'nothing'}`,
+        );
       }
     }
     const dup = (key: (r: (typeof live)[number]) => string | null, what: string) => {
@@ -204,26 +262,32 @@ async function audit(report: CampaignReport, acks: Ack[], dbOpts: { dataDir: str
         const k = key(r);
         if (k) groups.set(k, (groups.get(k) ?? 0) + 1);
       }
-      for (const [k, n] of groups) if (n > 1) {
-        f.purchasesDuplicated! += n - 1;
-        report.violations.push(`duplicated: ${n} live purchases for ${what} ${k}`);
-      }
+      for (const [k, n] of groups)
+        if (n > 1) {
+          f.purchasesDuplicated! += n - 1;
+          report.violations.push(`duplicated: ${n} live purchases for ${what} ${k}`);
+        }
     };
     dup((r) => `${r.maker}/${r.card_no}#${r.count}`, 'card count');
     dup((r) => (r.op === 'purchase' ? r.idem_key : null), 'Idempotency-Key');
     const told = new Set(acks.map((a) => a.txId));
-    for (const r of live) if (r.op === 'purchase' && !told.has(r.id)) {
-      f.purchasesOrphaned!++;
-      report.violations.push(`orphaned: ${r.id} (${r.card_no} #${r.count}) is in the ledger but no client was told`);
-    }
+    for (const r of live)
+      if (r.op === 'purchase' && !told.has(r.id)) {
+        f.purchasesOrphaned!++;
+        report.violations.push(`orphaned: ${r.id} (${r.card_no} #${r.count}) is in the ledger but no client was told`);
+      }
     // Gas per card: what the clients were told equals what the ledger will bill.
-    const sum = (xs: Array<{ cardNo: string; gas: number }>) => xs.reduce((m, x) => m.set(x.cardNo, (m.get(x.cardNo) ?? 0) + x.gas), new Map<string, number>());
+    const sum = (xs: Array<{ cardNo: string; gas: number }>) =>
+      xs.reduce((m, x) => m.set(x.cardNo, (m.get(x.cardNo) ?? 0) + x.gas), new Map<string, number>());
     const told2 = sum(acks);
     const held = sum(live.filter((r) => r.op === 'purchase').map((r) => ({ cardNo: r.card_no!, gas: Number(r.gas) })));
-    for (const [card, g] of new Map([...told2, ...held])) if ((told2.get(card) ?? 0) !== (held.get(card) ?? 0)) {
-      f.gasMismatchCards!++;
-      report.violations.push(`gas on ${card}: clients told ${told2.get(card) ?? 0}, ledger holds ${held.get(card) ?? 0} (${g})`);
-    }
+    for (const [card, g] of new Map([...told2, ...held]))
+      if ((told2.get(card) ?? 0) !== (held.get(card) ?? 0)) {
+        f.gasMismatchCards!++;
+        report.violations.push(
+          `gas on ${card}: clients told ${told2.get(card) ?? 0}, ledger holds ${held.get(card) ?? 0} (${g})`,
+        );
+      }
   } finally {
     await db.close();
   }
@@ -233,9 +297,17 @@ function auditVerify(dataDir: string, databaseUrl?: string): Promise<{ ok: boole
   const env: NodeJS.ProcessEnv = { ...environment() };
   delete env.DATABASE_URL;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'audit', 'verify', '--data', dataDir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'audit', 'verify', '--data', dataDir], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { out += d; });
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  p.stderr.on('data', (d) => {
+    out += d;
+  });
   return new Promise((resolve) => p.once('exit', (code) => resolve({ ok: code === 0, output: out })));
 }

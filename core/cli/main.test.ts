@@ -15,25 +15,43 @@ import { commandNamed, type CommandModule } from './main.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const COMMANDS = join(import.meta.dirname, 'commands');
 /** Modules that exist for tests, benchmarks, chaos runs and simulators, never for serving. */
-const NOT_FOR_PRODUCTION = /\/core\/(chaos|testing)\/|\/bench\/|\/gateways\/(sim|testing)\/|\/test\/|\.test\.ts$|simulat/;
+const NOT_FOR_PRODUCTION =
+  /\/core\/(chaos|testing)\/|\/bench\/|\/gateways\/(sim|testing)\/|\/test\/|\.test\.ts$|simulat/;
 
 /** Starts `meterhub <args>` with the module trace hook until it prints `until`, then stops it. */
 async function modulesLoadedBy(args: string[], until: RegExp): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mh-cli-trace-'));
   const trace = join(dir, 'modules.txt');
   try {
-    const child = spawn(process.execPath, ['--import', join(ROOT, 'core/testing/module-trace.mjs'), join(ROOT, 'bin/meterhub.mjs'),
-      ...args.map((a) => a.replace('$DIR', dir))], { cwd: ROOT, env: { ...process.env, MODULE_TRACE: trace }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        join(ROOT, 'core/testing/module-trace.mjs'),
+        join(ROOT, 'bin/meterhub.mjs'),
+        ...args.map((a) => a.replace('$DIR', dir)),
+      ],
+      { cwd: ROOT, env: { ...process.env, MODULE_TRACE: trace }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const seen = (d: Buffer) => { out += String(d); if (until.test(out)) resolve(); };
+      const seen = (d: Buffer) => {
+        out += String(d);
+        if (until.test(out)) resolve();
+      };
       child.stdout.on('data', seen);
-      child.stderr.on('data', (d: Buffer) => { out += String(d); });
-      child.once('exit', (code) => (until.test(out) ? resolve() : reject(new Error(`exited ${code}: ${out.slice(-1500)}`))));
+      child.stderr.on('data', (d: Buffer) => {
+        out += String(d);
+      });
+      child.once('exit', (code) =>
+        until.test(out) ? resolve() : reject(new Error(`exited ${code}: ${out.slice(-1500)}`)),
+      );
     });
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
-    return readFileSync(trace, 'utf8').split('\n').filter((u) => u && !u.includes('/node_modules/'));
+    return readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((u) => u && !u.includes('/node_modules/'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -46,7 +64,10 @@ describe('meterhub CLI loads only the command it runs', () => {
     for (const f of files) {
       const program = new Command('meterhub');
       ((await import(pathToFileURL(join(COMMANDS, f)).href)) as CommandModule).register(program);
-      expect(program.commands.map((c) => c.name()), f).toEqual([basename(f, '.ts')]);
+      expect(
+        program.commands.map((c) => c.name()),
+        f,
+      ).toEqual([basename(f, '.ts')]);
     }
   });
 
@@ -56,12 +77,18 @@ describe('meterhub CLI loads only the command it runs', () => {
     expect(commandNamed(['node', 'meterhub', 'plugins', 'list'])).toBe('plugins');
   });
 
-  it('`meterhub serve` loads no chaos, bench, simulator or test module', async () => {
-    const loaded = await modulesLoadedBy(
-      ['serve', '--port', '0', '--data', '$DIR', '--log-level', 'error', '--no-bootstrap-token'], /METERHUB_LISTENING/);
-    // The trace works: the server's own modules are in it.
-    expect(loaded.some((u) => u.endsWith('/core/api/server.ts'))).toBe(true);
-    expect(loaded.filter((u) => NOT_FOR_PRODUCTION.test(u))).toEqual([]);
-    expect(loaded.filter((u) => u.includes('/core/cli/commands/')).map((u) => basename(u))).toEqual(['serve.ts']);
-  }, cliBudgetMs(8)); // the server and its driver hosts
+  it(
+    '`meterhub serve` loads no chaos, bench, simulator or test module',
+    async () => {
+      const loaded = await modulesLoadedBy(
+        ['serve', '--port', '0', '--data', '$DIR', '--log-level', 'error', '--no-bootstrap-token'],
+        /METERHUB_LISTENING/,
+      );
+      // The trace works: the server's own modules are in it.
+      expect(loaded.some((u) => u.endsWith('/core/api/server.ts'))).toBe(true);
+      expect(loaded.filter((u) => NOT_FOR_PRODUCTION.test(u))).toEqual([]);
+      expect(loaded.filter((u) => u.includes('/core/cli/commands/')).map((u) => basename(u))).toEqual(['serve.ts']);
+    },
+    cliBudgetMs(8),
+  ); // the server and its driver hosts
 });

@@ -11,7 +11,9 @@ export interface CommandModule {
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
 function commandFiles(): string[] {
-  return readdirSync(commandsDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  return readdirSync(commandsDir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .sort();
 }
 
 /**

@@ -44,8 +44,8 @@ export const SW_TEXT: Record<number, { zh: string; en: string }> = {
 };
 
 export function swText(sw: number): { zh: string; en: string } {
-  if ((sw & 0xfff0) === 0x63c0) return { zh: `认证失败，还剩 ${sw & 0x0f} 次`,
-    en: `authentication failed, ${sw & 0x0f} tries left` };
+  if ((sw & 0xfff0) === 0x63c0)
+    return { zh: `认证失败，还剩 ${sw & 0x0f} 次`, en: `authentication failed, ${sw & 0x0f} tries left` };
   return SW_TEXT[sw] ?? { zh: '未知状态字', en: 'unknown status word' };
 }
 
@@ -105,8 +105,10 @@ export async function expectOk(channel: ApduChannel, apdu: Uint8Array, step: str
   const r = await exchange(channel, apdu);
   if (r.sw !== SW.OK) {
     const t = swText(r.sw);
-    throw CompanyCardStatus({ step, sw: swHex(r.sw) }, { zh: `${step}：${swHex(r.sw)} ${t.zh}`,
-      en: `${step}: ${swHex(r.sw)} ${t.en}` });
+    throw CompanyCardStatus(
+      { step, sw: swHex(r.sw) },
+      { zh: `${step}：${swHex(r.sw)} ${t.zh}`, en: `${step}: ${swHex(r.sw)} ${t.en}` },
+    );
   }
   return r.data;
 }

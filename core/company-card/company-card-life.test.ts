@@ -16,20 +16,36 @@ for (const algorithm of ['sm4', '3des'] as const) {
         const w = world(algorithm, { protocol });
         const card = blankCard('A1B2C3D4E5F60718', algorithm, protocol);
         const counter = w.counterFor(card);
-        const issued = await counter.issue({ ...base, algorithm, cardNo: '880001', gas: 20, count: 1,
-          date: '20261203090000' });
+        const issued = await counter.issue({
+          ...base,
+          algorithm,
+          cardNo: '880001',
+          gas: 20,
+          count: 1,
+          date: '20261203090000',
+        });
         expect(issued.view).toMatchObject({ genuine: true, source: 'purchase', unloadedGas: 20, writeBack: null });
-        expect(issued.view.info).toMatchObject({ cardNo: '880001', serial: 'A1B2C3D4E5F60718', keyVersion: 1,
-          algorithm });
+        expect(issued.view.info).toMatchObject({
+          cardNo: '880001',
+          serial: 'A1B2C3D4E5F60718',
+          keyVersion: 1,
+          algorithm,
+        });
         expect(card.keyVersion(GAS_DF_FID, 0x02)).toBe(1);
 
         const meter = w.meter('30000001');
-        expect(await w.insertInMeter(meter, card, '20261203100000')).toEqual({ outcome: 'loaded', loadedGas: 20,
-          wroteBack: true });
+        expect(await w.insertInMeter(meter, card, '20261203100000')).toEqual({
+          outcome: 'loaded',
+          loadedGas: 20,
+          wroteBack: true,
+        });
         expect(meter.remaining).toBe(2000);
         meter.use(1234);
 
-        for (const [i, gas] of [[2, 15], [3, 30]] as const) {
+        for (const [i, gas] of [
+          [2, 15],
+          [3, 30],
+        ] as const) {
           const c = w.counterFor(card);
           const before = await c.read();
           expect(before.unloadedGas).toBe(0); // the meter has loaded the last one
@@ -37,8 +53,10 @@ for (const algorithm of ['sm4', '3des'] as const) {
           const sold = await c.writePurchase({ gas, count: i, date: `2026120${i}120000` });
           expect(sold.view.purchase).toMatchObject({ gas, count: i });
           expect(sold.view.unloadedGas).toBe(gas);
-          expect(await w.insertInMeter(meter, card, `2026120${i}130000`)).toMatchObject({ outcome: 'loaded',
-            loadedGas: gas });
+          expect(await w.insertInMeter(meter, card, `2026120${i}130000`)).toMatchObject({
+            outcome: 'loaded',
+            loadedGas: gas,
+          });
           meter.use(500);
         }
         // 20 + 15 + 30 m³ loaded, 12.34 + 5 + 5 m³ used
@@ -46,8 +64,13 @@ for (const algorithm of ['sm4', '3des'] as const) {
         const read = await w.counterFor(card).read();
         expect(read.writeBackVerified).toBe(true);
         // the write-back shows the meter as it was when the card was last inserted (before the last 5 m³)
-        expect(read.writeBack).toMatchObject({ meterNo: '30000001', countSeen: 3, cumulative: 1734, remaining: 4766,
-          lastCode: 0 });
+        expect(read.writeBack).toMatchObject({
+          meterNo: '30000001',
+          countSeen: 3,
+          cumulative: 1734,
+          remaining: 4766,
+          lastCode: 0,
+        });
         expect(read.writeBack?.months[0]).toBe(1734);
 
         // a fourth sale, not yet in the meter, is refunded: gas 0 at the same count
@@ -63,27 +86,41 @@ for (const algorithm of ['sm4', '3des'] as const) {
         const lost = card;
         const card2 = blankCard('0F0E0D0C0B0A0908', algorithm, protocol);
         const reissued = await w.counterFor(card2).issue({
-          ...base, algorithm, cardNo: '880001', prevSerial: lost.serial, reissueCount: 1, gas: 10, count: 5,
+          ...base,
+          algorithm,
+          cardNo: '880001',
+          prevSerial: lost.serial,
+          reissueCount: 1,
+          gas: 10,
+          count: 5,
           date: '20261206090000',
         });
         expect(reissued.view.info.prevSerial).toBe('A1B2C3D4E5F60718');
-        expect(await w.insertInMeter(meter, card2, '20261206100000')).toMatchObject({ outcome: 'loaded',
-          loadedGas: 10 });
+        expect(await w.insertInMeter(meter, card2, '20261206100000')).toMatchObject({
+          outcome: 'loaded',
+          loadedGas: 10,
+        });
         expect(meter.blacklist.has('A1B2C3D4E5F60718')).toBe(true);
         // the old card is refused outright, nothing written to it
         const oldWb = lost.peek(GAS_DF_FID, FILES.writeBack.fid);
-        expect(await w.insertInMeter(meter, lost, '20261206110000')).toEqual({ outcome: 'blacklisted', loadedGas: 0,
-          wroteBack: false });
+        expect(await w.insertInMeter(meter, lost, '20261206110000')).toEqual({
+          outcome: 'blacklisted',
+          loadedGas: 0,
+          wroteBack: false,
+        });
         expect(lost.peek(GAS_DF_FID, FILES.writeBack.fid)).toEqual(oldWb);
 
         // format: the application is gone, the MF has its transport key again, and the card can be issued anew
         await w.counterFor(card2).format();
         await expect(w.counterFor(card2).read()).rejects.toMatchObject({ code: 'COMPANY_CARD_NOT_OURS' });
-        const again = await w.counterFor(card2).issue({ ...base, algorithm, cardNo: '880002', gas: 5, count: 1,
-          date: '20261207090000' });
+        const again = await w
+          .counterFor(card2)
+          .issue({ ...base, algorithm, cardNo: '880002', gas: 5, count: 1, date: '20261207090000' });
         expect(again.view.info.cardNo).toBe('880002');
-        expect(decodePurchase(card2.peek(GAS_DF_FID, FILES.purchase.fid) ?? Buffer.alloc(0))).toMatchObject({ gas: 5,
-          count: 1 });
+        expect(decodePurchase(card2.peek(GAS_DF_FID, FILES.purchase.fid) ?? Buffer.alloc(0))).toMatchObject({
+          gas: 5,
+          count: 1,
+        });
       });
     });
   }

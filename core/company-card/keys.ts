@@ -8,8 +8,14 @@ import { diversifyForCard } from './crypto/diversify.ts';
 import { encodeBcdNumber, encodeSerial } from './card-numbers.ts';
 
 export type KeyKind =
-  | 'transport' | 'cardMaster' | 'maintenance' | 'externalAuth' | 'internalAuth'
-  | 'purchaseMac' | 'writeBackMac' | 'lineProtection';
+  | 'transport'
+  | 'cardMaster'
+  | 'maintenance'
+  | 'externalAuth'
+  | 'internalAuth'
+  | 'purchaseMac'
+  | 'writeBackMac'
+  | 'lineProtection';
 
 /**
  * One code per kind: the PSAM's P1 when it derives a session key, and (for the kinds a card stores) the key
@@ -27,8 +33,7 @@ export const KEY_CODE: Record<KeyKind, number> = {
   transport: 0x0f,
 };
 
-export const KIND_BY_CODE = new Map<number, KeyKind>(
-  Object.entries(KEY_CODE).map(([k, v]) => [v, k as KeyKind]));
+export const KIND_BY_CODE = new Map<number, KeyKind>(Object.entries(KEY_CODE).map(([k, v]) => [v, k as KeyKind]));
 
 /** Key kinds written into a card's key files: cardMaster in the MF, the rest in the gas DF. */
 export const CARD_DF_KEYS: readonly KeyKind[] = ['maintenance', 'externalAuth', 'internalAuth', 'lineProtection'];
@@ -55,17 +60,29 @@ export function deriveCardKey(set: MasterKeySet, kind: KeyKind, cardNo: string, 
 }
 
 /** Usage byte of a key record on the card (spec §5.4). */
-export const KEY_USAGE = { keyManagement: 0x01, maintenance: 0x02, externalAuth: 0x03, internalAuth: 0x04,
-  line: 0x06 } as const;
+export const KEY_USAGE = {
+  keyManagement: 0x01,
+  maintenance: 0x02,
+  externalAuth: 0x03,
+  internalAuth: 0x04,
+  line: 0x06,
+} as const;
 
 export function usageOf(kind: KeyKind): number {
   switch (kind) {
-    case 'cardMaster': case 'transport': return KEY_USAGE.keyManagement;
-    case 'maintenance': return KEY_USAGE.maintenance;
-    case 'externalAuth': return KEY_USAGE.externalAuth;
-    case 'internalAuth': return KEY_USAGE.internalAuth;
-    case 'lineProtection': return KEY_USAGE.line;
-    default: throw new RangeError(`${kind} keys are never stored on a card`);
+    case 'cardMaster':
+    case 'transport':
+      return KEY_USAGE.keyManagement;
+    case 'maintenance':
+      return KEY_USAGE.maintenance;
+    case 'externalAuth':
+      return KEY_USAGE.externalAuth;
+    case 'internalAuth':
+      return KEY_USAGE.internalAuth;
+    case 'lineProtection':
+      return KEY_USAGE.line;
+    default:
+      throw new RangeError(`${kind} keys are never stored on a card`);
   }
 }
 

@@ -5,7 +5,13 @@
  */
 import { type CardAlgorithm, ALGORITHM_CODE, algorithmFromCode } from './crypto/block-cipher.ts';
 import {
-  NO_SERIAL, checkUint, decodeBcdDigits, decodeBcdNumber, encodeBcdDigits, encodeBcdNumber, encodeSerial,
+  NO_SERIAL,
+  checkUint,
+  decodeBcdDigits,
+  decodeBcdNumber,
+  encodeBcdDigits,
+  encodeBcdNumber,
+  encodeSerial,
 } from './card-numbers.ts';
 
 export const GAS_AID = Buffer.from('F047415343505501', 'hex'); // F0 'GASCPU' 01: proprietary (ISO 7816-5 'F')
@@ -44,8 +50,11 @@ export function encodeCardInfo(i: CardInfo): Buffer {
     encodeSerial(i.serial),
     encodeSerial(i.prevSerial, 'prevSerial'),
     encodeBcdDigits(i.issueDate, 8, 'issueDate'),
-    Buffer.of(checkUint(i.keyVersion, 255, 'keyVersion'), ALGORITHM_CODE[i.algorithm],
-      checkUint(i.reissueCount, 255, 'reissueCount')),
+    Buffer.of(
+      checkUint(i.keyVersion, 255, 'keyVersion'),
+      ALGORITHM_CODE[i.algorithm],
+      checkUint(i.reissueCount, 255, 'reissueCount'),
+    ),
   ]);
 }
 
@@ -99,16 +108,23 @@ export function decodePurchase(b: Uint8Array): PurchaseRecord | null {
   const buf = Buffer.from(b);
   const date = decodeBcdDigits(buf.subarray(7, 14));
   if (!date) return null;
-  return { gas: buf.readUInt32BE(1), count: buf.readUInt16BE(5), date, mac: buf.subarray(14,
-    18).toString('hex').toUpperCase() };
+  return {
+    gas: buf.readUInt32BE(1),
+    count: buf.readUInt16BE(5),
+    date,
+    mac: buf.subarray(14, 18).toString('hex').toUpperCase(),
+  };
 }
 
 /** What the purchase MAC covers: who the card is (so a record cannot move to another card) and the record. */
 export function purchaseMacData(info: CardInfo, p: Omit<PurchaseRecord, 'mac'>): Buffer {
   return Buffer.concat([
-    encodeBcdNumber(info.cardNo, 'cardNo'), encodeSerial(info.serial), encodeSerial(info.prevSerial, 'prevSerial'),
+    encodeBcdNumber(info.cardNo, 'cardNo'),
+    encodeSerial(info.serial),
+    encodeSerial(info.prevSerial, 'prevSerial'),
     Buffer.of(info.keyVersion, ALGORITHM_CODE[info.algorithm]),
-    encodeBcdDigits(info.companyCode, 4, 'companyCode'), Buffer.of(info.meterKind),
+    encodeBcdDigits(info.companyCode, 4, 'companyCode'),
+    Buffer.of(info.meterKind),
     purchaseBody(p),
   ]);
 }
@@ -122,7 +138,9 @@ export type RecordCheck = (p: PurchaseRecord) => boolean;
  * old record or the whole new one.
  */
 export function effectivePurchase(
-  purchase: PurchaseRecord | null, backup: PurchaseRecord | null, macOk: RecordCheck,
+  purchase: PurchaseRecord | null,
+  backup: PurchaseRecord | null,
+  macOk: RecordCheck,
 ): { record: PurchaseRecord; source: 'purchase' | 'backup' } | null {
   const p = purchase && macOk(purchase) ? purchase : null;
   const b = backup && macOk(backup) ? backup : null;

@@ -21,7 +21,11 @@ function specVectors(): Map<string, string> {
 
 describe('spec test vectors', () => {
   it('the spec prints exactly the vectors the code computes', () => {
-    const generated = new Map(vectorBlock().split('\n').map((l) => l.split(' = ') as [string, string]));
+    const generated = new Map(
+      vectorBlock()
+        .split('\n')
+        .map((l) => l.split(' = ') as [string, string]),
+    );
     expect(generated.size).toBe(80); // 40 per algorithm
     expect(Object.fromEntries(specVectors())).toEqual(Object.fromEntries(generated));
   });
@@ -33,22 +37,31 @@ describe('spec test vectors', () => {
       const w = world(alg);
       const card = blankCard(VECTOR_CARD.serial, alg);
       await w.counterFor(card).issue({
-        cardNo: VECTOR_CARD.cardNo, companyCode: '0571', meterKind: 1, issueDate: '20261203', keyVersion: 1,
-          algorithm: alg,
-        gas: 1, count: 1, date: '20261203080000',
+        cardNo: VECTOR_CARD.cardNo,
+        companyCode: '0571',
+        meterKind: 1,
+        issueDate: '20261203',
+        keyVersion: 1,
+        algorithm: alg,
+        gas: 1,
+        count: 1,
+        date: '20261203080000',
       });
       expect(card.peek(GAS_DF_FID, FILES.cardInfo.fid)).toEqual(get('cardinfo'));
       const slot = new CardSlot(card);
       card.reset();
       expect((await exchange(slot, command(0x00, 0xa4, 0x04, 0x00, GAS_AID))).sw).toBe(SW.OK);
-      const nextChallenge = (hex: string) => { card.random = () => Buffer.from(hex, 'hex'); };
+      const nextChallenge = (hex: string) => {
+        card.random = () => Buffer.from(hex, 'hex');
+      };
       // internal authentication answer
       const ia = await exchange(slot, command(0x00, 0x88, 0x00, 0x03, get('intauth.challenge'), 0x00));
       expect(ia).toEqual({ sw: SW.OK, data: get('intauth.answer') });
       // external authentication with the printed cryptogram
       nextChallenge('1122334455667788');
-      expect((await exchange(slot, command(0x00, 0x84, 0x00, 0x00, undefined,
-        8))).data).toEqual(get('extauth.challenge'));
+      expect((await exchange(slot, command(0x00, 0x84, 0x00, 0x00, undefined, 8))).data).toEqual(
+        get('extauth.challenge'),
+      );
       expect((await exchange(slot, command(0x00, 0x82, 0x00, 0x02, get('extauth.cryptogram')))).sw).toBe(SW.OK);
       // the printed secure-messaging UPDATE of the purchase file
       nextChallenge('0A0B0C0D');

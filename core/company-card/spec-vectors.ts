@@ -11,15 +11,28 @@ import { encodeBcdNumber, encodeSerial } from './card-numbers.ts';
 import { type KeyKind, AUTH_KEY_TRIES, deriveCardKey, cardKeyId, usageOf } from './keys.ts';
 import { ALGORITHM_CODE } from './crypto/block-cipher.ts';
 import {
-  type CardInfo, type WriteBack, encodeCardInfo, purchaseBody, purchaseMacData, writeBackMacData, NO_SERIAL,
+  type CardInfo,
+  type WriteBack,
+  encodeCardInfo,
+  purchaseBody,
+  purchaseMacData,
+  writeBackMacData,
+  NO_SERIAL,
 } from './records.ts';
 import { testKeySet, testTransportSet } from './testing/fixtures.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
 
 export const VECTOR_CARD = { cardNo: '880001', serial: 'A1B2C3D4E5F60718' } as const;
-const KINDS: KeyKind[] = ['cardMaster', 'maintenance', 'externalAuth', 'internalAuth', 'purchaseMac', 'writeBackMac',
-  'lineProtection'];
+const KINDS: KeyKind[] = [
+  'cardMaster',
+  'maintenance',
+  'externalAuth',
+  'internalAuth',
+  'purchaseMac',
+  'writeBackMac',
+  'lineProtection',
+];
 
 export function vectorLines(alg: CardAlgorithm): string[] {
   const set = testKeySet(1, alg);
@@ -32,8 +45,10 @@ export function vectorLines(alg: CardAlgorithm): string[] {
   line('card.serial', hex(serial8));
   const transport = testTransportSet(alg).keys.transport ?? Buffer.alloc(16);
   line('master.transport.v0', hex(transport));
-  line('key.transport', hex(deriveCardKey(testTransportSet(alg), 'transport', '0',
-    VECTOR_CARD.serial) ?? Buffer.alloc(0)));
+  line(
+    'key.transport',
+    hex(deriveCardKey(testTransportSet(alg), 'transport', '0', VECTOR_CARD.serial) ?? Buffer.alloc(0)),
+  );
   const keys = {} as Record<KeyKind, Buffer>;
   for (const kind of KINDS) {
     const master = set.keys[kind] ?? Buffer.alloc(16);
@@ -51,8 +66,15 @@ export function vectorLines(alg: CardAlgorithm): string[] {
   line('intauth.answer', hex(encryptEcb(alg, keys.internalAuth, zeroPad(term, size))));
 
   const info: CardInfo = {
-    cardNo: VECTOR_CARD.cardNo, companyCode: '0571', meterKind: 1, serial: VECTOR_CARD.serial, prevSerial: NO_SERIAL,
-    issueDate: '20261203', keyVersion: 1, algorithm: alg, reissueCount: 0,
+    cardNo: VECTOR_CARD.cardNo,
+    companyCode: '0571',
+    meterKind: 1,
+    serial: VECTOR_CARD.serial,
+    prevSerial: NO_SERIAL,
+    issueDate: '20261203',
+    keyVersion: 1,
+    algorithm: alg,
+    reissueCount: 0,
   };
   line('cardinfo', hex(encodeCardInfo(info)));
   const purchase = { gas: 20, count: 1, date: '20261203090000' };
@@ -71,16 +93,25 @@ export function vectorLines(alg: CardAlgorithm): string[] {
   line('sm.apdu', hex(Buffer.concat([header, record, smMac])));
 
   const wb: Omit<WriteBack, 'mac'> = {
-    meterNo: '30000001', countSeen: 1, cumulative: 1234, remaining: 766, monthStart: '2612',
-    months: [1234, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], status: 0, lastCode: 0, date: '20261203100000',
+    meterNo: '30000001',
+    countSeen: 1,
+    cumulative: 1234,
+    remaining: 766,
+    monthStart: '2612',
+    months: [1234, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    status: 0,
+    lastCode: 0,
+    date: '20261203100000',
   };
   const wbData = writeBackMacData(info, wb);
   line('writeback.macdata', hex(wbData));
   line('writeback.mac', hex(cardMac(alg, keys.writeBackMac, wbData, Buffer.alloc(size))));
 
   // WRITE KEY of the external authentication key, under the maintenance key, with challenge 0A0B0C0D
-  const rec = Buffer.concat([Buffer.of(cardKeyId('externalAuth'), usageOf('externalAuth'), 1, ALGORITHM_CODE[alg],
-    AUTH_KEY_TRIES), keys.externalAuth]);
+  const rec = Buffer.concat([
+    Buffer.of(cardKeyId('externalAuth'), usageOf('externalAuth'), 1, ALGORITHM_CODE[alg], AUTH_KEY_TRIES),
+    keys.externalAuth,
+  ]);
   const enc = encryptEcb(alg, keys.maintenance, padMethod2(rec, size));
   const wkHeader = Buffer.of(0x84, 0xd4, 0x00, 0x02, enc.length + 4);
   const wkMac = cardMac(alg, keys.maintenance, Buffer.concat([wkHeader, enc]), zeroPad(chal4, size));

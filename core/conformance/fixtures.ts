@@ -28,13 +28,17 @@ export function blankCards(t: MemoryCardType): Record<string, string> {
 export function randomCards(t: MemoryCardType, n: number, seed = 0x2545f491): string[] {
   let x = seed >>> 0;
   const next = () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x & 0xff;
   };
   const bytes = CARD_HEX_LENGTH[t] / 2;
-  return Array.from({ length: n }, () => Array.from({ length: bytes }, () => next().toString(16).padStart(2, '0').toUpperCase()).join(''));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: bytes }, () => next().toString(16).padStart(2, '0').toUpperCase()).join(''),
+  );
 }
 
 /** Parameters for the company-wide tool kinds (sdk/SPEC.zh-CN.md). */

@@ -22,7 +22,12 @@ export function formatReport(r: ConformanceReport): string {
     '',
     `核心检查 core: ${core.filter((c) => c.status === 'pass').length}/${core.length} 通过 passed; ` +
       `扩展 extensions: ${ext.filter((c) => c.status === 'pass').length}/${ext.length}` +
-      (ext.some((c) => c.status === 'missing') ? `（缺失 missing: ${ext.filter((c) => c.status === 'missing').map((c) => c.detail).join(', ')}）` : ''),
+      (ext.some((c) => c.status === 'missing')
+        ? `（缺失 missing: ${ext
+            .filter((c) => c.status === 'missing')
+            .map((c) => c.detail)
+            .join(', ')}）`
+        : ''),
     `驱动重启次数 driver restarts: ${r.driverRestarts}`,
     r.passed
       ? `结论：符合规范${r.strict ? '（严格模式）' : r.extensionsComplete ? '' : '（核心符合，扩展未全部实现）'} / Verdict: CONFORMANT${r.strict ? ' (strict)' : r.extensionsComplete ? '' : ' (core; extensions incomplete)'}`

@@ -20,7 +20,13 @@ export function bundledPeers(exclude: string, bundledDir = BUNDLED_PLUGINS_DIR):
     const libraries = librariesOf(loaded);
     if (Object.values(libraries).some((l) => resolve(l) === resolve(exclude))) continue;
     const library = libraryFor(loaded) ?? Object.values(libraries)[0]!;
-    out.push({ name: loaded.manifest.id, library, libraries, cardTypes: loaded.manifest.cardTypes, ...(loaded.manifest.symbols ? { symbols: loaded.manifest.symbols } : {}) });
+    out.push({
+      name: loaded.manifest.id,
+      library,
+      libraries,
+      cardTypes: loaded.manifest.cardTypes,
+      ...(loaded.manifest.symbols ? { symbols: loaded.manifest.symbols } : {}),
+    });
   }
   return out;
 }

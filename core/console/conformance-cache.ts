@@ -32,13 +32,20 @@ export class ConformanceCache {
   private readonly done = new Map<string, { fingerprint: string; result: CachedConformance }>();
   private readonly running = new Map<string, Promise<CachedConformance>>();
 
-  constructor(private readonly host: PluginHost, private readonly runner: Runner = runConformance) {}
+  constructor(
+    private readonly host: PluginHost,
+    private readonly runner: Runner = runConformance,
+  ) {}
 
   private target(id: string): { library: string; fingerprint: string } {
     const st = this.host.get(id);
     if (!st) throw PluginUnknown({ id }, { zh: id, en: id });
     const library = st.libraryPath;
-    if (!library) throw ConformanceLibraryMissing({ plugin: id }, { zh: '清单中没有本平台的动态库', en: 'the manifest names no library for this platform' });
+    if (!library)
+      throw ConformanceLibraryMissing(
+        { plugin: id },
+        { zh: '清单中没有本平台的动态库', en: 'the manifest names no library for this platform' },
+      );
     let fingerprint: string;
     try {
       const s = statSync(library);
@@ -71,14 +78,18 @@ export class ConformanceCache {
     }
     // Every other plugin's library must refuse this one's cards (the seed assumes no two makers claim a card).
     // A peer whose library is missing stays in: the kit reports the check it could not make (peer-unavailable).
-    const against = this.host.list()
+    const against = this.host
+      .list()
       .filter((p) => p.id !== id && p.libraryPath !== library)
       .filter((p) => !bridged(this.host.manifest(p.id)))
       .map((p) => {
         const m = this.host.manifest(p.id);
         const libraries = librariesOf({ dir: p.dir, manifest: m });
         return {
-          name: p.id, library: p.libraryPath ?? Object.values(libraries)[0]!, libraries, cardTypes: m.cardTypes,
+          name: p.id,
+          library: p.libraryPath ?? Object.values(libraries)[0]!,
+          libraries,
+          cardTypes: m.cardTypes,
           ...(m.symbols ? { symbols: m.symbols } : {}),
         };
       });
@@ -90,14 +101,22 @@ export class ConformanceCache {
       ...(loaded.driver?.callTimeoutMs ? { callTimeoutMs: Math.min(loaded.driver.callTimeoutMs, 5000) } : {}),
       against,
       com: o.com ?? 0,
-    }).then((report) => {
-      const result: CachedConformance = {
-        plugin: id, library, standIn: this.host.get(id)?.standIn === true,
-        startedAt: new Date(started).toISOString(), finishedAt: new Date().toISOString(), durationMs: Date.now() - started, com: o.com ?? 0, report,
-      };
-      this.done.set(id, { fingerprint, result });
-      return result;
-    }).finally(() => this.running.delete(id));
+    })
+      .then((report) => {
+        const result: CachedConformance = {
+          plugin: id,
+          library,
+          standIn: this.host.get(id)?.standIn === true,
+          startedAt: new Date(started).toISOString(),
+          finishedAt: new Date().toISOString(),
+          durationMs: Date.now() - started,
+          com: o.com ?? 0,
+          report,
+        };
+        this.done.set(id, { fingerprint, result });
+        return result;
+      })
+      .finally(() => this.running.delete(id));
     this.running.set(id, p);
     return p;
   }

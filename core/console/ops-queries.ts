@@ -13,13 +13,39 @@ import type { NextStep, OpsTx } from '../wire/ops.ts';
 /** Re-exported for the console routes' state filter: the table in core/wire/tx-states.ts is the source. */
 export { TX_STATES };
 
-/** A row of GET /v1/ops/transactions and its next steps: the wire's types (core/wire/ops.ts), which the console reads too. */
+/**
+ * A row of GET /v1/ops/transactions and its next steps: the wire's types (core/wire/ops.ts), which the console
+ * reads too.
+ */
 export type { NextStep };
 export type OpsTxRow = OpsTx;
 
-type Row = Pick<LedgerTxRow, 'id' | 'op' | 'base_op' | 'state' | 'maker' | 'card_type' | 'card_no' | 'gas' | 'count' | 'ref_id'
-  | 'actor_name' | 'actor_role' | 'channel' | 'clerk' | 'error_code' | 'error_message' | 'created_at' | 'updated_at' | 'confirmed_at'>
-  & { card_pending: LedgerCardRow['pending_tx_id'] | null; card_last: LedgerCardRow['last_tx_id'] | null; replaced_by: string | null };
+type Row = Pick<
+  LedgerTxRow,
+  | 'id'
+  | 'op'
+  | 'base_op'
+  | 'state'
+  | 'maker'
+  | 'card_type'
+  | 'card_no'
+  | 'gas'
+  | 'count'
+  | 'ref_id'
+  | 'actor_name'
+  | 'actor_role'
+  | 'channel'
+  | 'clerk'
+  | 'error_code'
+  | 'error_message'
+  | 'created_at'
+  | 'updated_at'
+  | 'confirmed_at'
+> & {
+  card_pending: LedgerCardRow['pending_tx_id'] | null;
+  card_last: LedgerCardRow['last_tx_id'] | null;
+  replaced_by: string | null;
+};
 
 /**
  * The state machine's table (core/wire/tx-states.ts) evaluated on the row and its card, the same table the
@@ -28,8 +54,10 @@ type Row = Pick<LedgerTxRow, 'id' | 'op' | 'base_op' | 'state' | 'maker' | 'card
  */
 export function nextStepsOf(r: Row): NextStep[] {
   const card = r.card_no !== null ? { pending: r.card_pending, last: r.card_last } : null;
-  const out: NextStep[] = actionsFor({ id: r.id, state: r.state, baseOp: r.base_op }, card)
-    .map((action) => ({ action, where: ACTIONS[action].where }));
+  const out: NextStep[] = actionsFor({ id: r.id, state: r.state, baseOp: r.base_op }, card).map((action) => ({
+    action,
+    where: ACTIONS[action].where,
+  }));
   if (r.state === REWRITTEN_HINT.state && r.replaced_by) {
     out.push({ action: REWRITTEN_HINT.nextStep, where: 'station', transactionId: r.replaced_by });
   }
@@ -37,7 +65,9 @@ export function nextStepsOf(r: Row): NextStep[] {
 }
 
 /** The console's list order (failed, then unconfirmed, then the rest), from the table. */
-const LIST_ORDER = sql.raw(`case t.state ${TX_STATES.map((s) => `when '${s}' then ${STATES[s].listOrder}`).join(' ')} end`);
+const LIST_ORDER = sql.raw(
+  `case t.state ${TX_STATES.map((s) => `when '${s}' then ${STATES[s].listOrder}`).join(' ')} end`,
+);
 
 export interface TxQuery {
   state?: TxState[];
@@ -47,16 +77,45 @@ export interface TxQuery {
 }
 
 /** Unconfirmed and failed writes first (FAILED, then PREPARED), then everything else, newest first. */
-export async function listTransactions(database: MeterHubDatabase, q: TxQuery): Promise<{ transactions: OpsTxRow[]; attention: number }> {
+export async function listTransactions(
+  database: MeterHubDatabase,
+  q: TxQuery,
+): Promise<{ transactions: OpsTxRow[]; attention: number }> {
   const db = database.db;
-  let query = db.selectFrom('ledger_transactions as t')
+  let query = db
+    .selectFrom('ledger_transactions as t')
     .leftJoin('ledger_cards as c', (j) => j.onRef('c.maker', '=', 't.maker').onRef('c.card_no', '=', 't.card_no'))
     .select([
-      't.id', 't.op', 't.base_op', 't.state', 't.maker', 't.card_type', 't.card_no', 't.gas', 't.count', 't.ref_id',
-      't.actor_name', 't.actor_role', 't.channel', 't.clerk', 't.error_code', 't.error_message', 't.created_at', 't.updated_at', 't.confirmed_at',
-      'c.pending_tx_id as card_pending', 'c.last_tx_id as card_last',
-      (eb) => eb.selectFrom('ledger_transactions as r').select('r.id').whereRef('r.ref_id', '=', 't.id').where('r.op', '=', 'rewrite')
-        .orderBy('r.created_at', 'desc').limit(1).as('replaced_by'),
+      't.id',
+      't.op',
+      't.base_op',
+      't.state',
+      't.maker',
+      't.card_type',
+      't.card_no',
+      't.gas',
+      't.count',
+      't.ref_id',
+      't.actor_name',
+      't.actor_role',
+      't.channel',
+      't.clerk',
+      't.error_code',
+      't.error_message',
+      't.created_at',
+      't.updated_at',
+      't.confirmed_at',
+      'c.pending_tx_id as card_pending',
+      'c.last_tx_id as card_last',
+      (eb) =>
+        eb
+          .selectFrom('ledger_transactions as r')
+          .select('r.id')
+          .whereRef('r.ref_id', '=', 't.id')
+          .where('r.op', '=', 'rewrite')
+          .orderBy('r.created_at', 'desc')
+          .limit(1)
+          .as('replaced_by'),
     ]);
   if (q.state?.length) query = query.where('t.state', 'in', q.state);
   if (q.maker) query = query.where('t.maker', '=', q.maker);
@@ -68,7 +127,10 @@ export async function listTransactions(database: MeterHubDatabase, q: TxQuery): 
     .limit(Math.min(Math.max(q.limit ?? 100, 1), 500))
     .execute()) as Row[];
 
-  let attentionQ = db.selectFrom('ledger_transactions').select((eb) => eb.fn.countAll().as('n')).where('state', 'in', [...LIVE_STATES]);
+  let attentionQ = db
+    .selectFrom('ledger_transactions')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('state', 'in', [...LIVE_STATES]);
   if (q.maker) attentionQ = attentionQ.where('maker', '=', q.maker);
   if (q.cardNo) attentionQ = attentionQ.where('card_no', '=', q.cardNo);
   const attention = Number((await attentionQ.executeTakeFirst())?.n ?? 0);
@@ -107,12 +169,24 @@ export interface MeterSummary {
 }
 
 /** Meters that have readings, most recently heard first (the console's meter picker). */
-export async function listMeters(database: MeterHubDatabase, o: { prefix?: string; limit?: number } = {}): Promise<MeterSummary[]> {
-  let q = database.db.selectFrom('readings')
-    .select(['meter_id', (eb) => eb.fn.max('maker').as('maker'), (eb) => eb.fn.countAll().as('n'), (eb) => eb.fn.max('received_at').as('last')])
+export async function listMeters(
+  database: MeterHubDatabase,
+  o: { prefix?: string; limit?: number } = {},
+): Promise<MeterSummary[]> {
+  let q = database.db
+    .selectFrom('readings')
+    .select([
+      'meter_id',
+      (eb) => eb.fn.max('maker').as('maker'),
+      (eb) => eb.fn.countAll().as('n'),
+      (eb) => eb.fn.max('received_at').as('last'),
+    ])
     .groupBy('meter_id');
   if (o.prefix) q = q.where('meter_id', 'like', `${o.prefix.replace(/[%_\\]/g, '')}%`);
-  const rows = await q.orderBy(sql`max(received_at)`, 'desc').limit(Math.min(o.limit ?? 200, 1000)).execute();
+  const rows = await q
+    .orderBy(sql`max(received_at)`, 'desc')
+    .limit(Math.min(o.limit ?? 200, 1000))
+    .execute();
   return rows.map((r: any) => ({ meterId: r.meter_id, maker: r.maker, readings: Number(r.n), lastReceivedAt: r.last }));
 }
 
@@ -133,7 +207,8 @@ export interface MeterPoint {
  * measured (falling back to arrival), which is what a consumption curve is about.
  */
 export async function meterHistory(database: MeterHubDatabase, meterId: string, limit = 500): Promise<MeterPoint[]> {
-  const rows = await database.db.selectFrom('readings')
+  const rows = await database.db
+    .selectFrom('readings')
     .selectAll()
     .where('meter_id', '=', meterId)
     .orderBy(sql`coalesce(meter_time, received_at)`, 'desc')

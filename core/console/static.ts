@@ -46,13 +46,21 @@ const TYPES: Record<string, string> = {
 
 const SAFE_PATH = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
-interface FileEntry { body: Buffer; gz: Buffer | null; etag: string; mtimeMs: number; size: number }
+interface FileEntry {
+  body: Buffer;
+  gz: Buffer | null;
+  etag: string;
+  mtimeMs: number;
+  size: number;
+}
 
 function notBuiltPage(): string {
-  return '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>MeterHub 运维控制台</title>'
-    + '<body style="font-family:sans-serif;margin:3em"><h1>运维控制台尚未构建 / The ops console is not built</h1>'
-    + '<p>请在安装目录运行 <code>node console/build.mjs</code>（<code>npm install</code> 会自动构建）。</p>'
-    + '<p>Run <code>node console/build.mjs</code> in the install folder (<code>npm install</code> builds it).</p></body></html>';
+  return (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>MeterHub 运维控制台</title>' +
+    '<body style="font-family:sans-serif;margin:3em"><h1>运维控制台尚未构建 / The ops console is not built</h1>' +
+    '<p>请在安装目录运行 <code>node console/build.mjs</code>（<code>npm install</code> 会自动构建）。</p>' +
+    '<p>Run <code>node console/build.mjs</code> in the install folder (<code>npm install</code> builds it).</p></body></html>'
+  );
 }
 
 export function consoleStatic(app: FastifyInstance, o: { buildDir?: string } = {}): void {
@@ -77,8 +85,16 @@ export function consoleStatic(app: FastifyInstance, o: { buildDir?: string } = {
     try {
       const gst = statSync(file + '.gz');
       if (gst.isFile() && gst.mtimeMs >= st.mtimeMs) gz = readFileSync(file + '.gz');
-    } catch { /* no precompressed copy */ }
-    const entry: FileEntry = { body, gz, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"`, mtimeMs: st.mtimeMs, size: st.size };
+    } catch {
+      /* no precompressed copy */
+    }
+    const entry: FileEntry = {
+      body,
+      gz,
+      etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"`,
+      mtimeMs: st.mtimeMs,
+      size: st.size,
+    };
     cache.set(file, entry);
     return entry;
   };

@@ -15,8 +15,19 @@ import { commitQueue, type CommitQueue } from './commit-queue.ts';
 const pgOk = await serviceAvailable('postgres');
 
 const entry = (i: number): AuditEntry => ({
-  at: new Date().toISOString(), requestId: `r${i}`, actor: 'c', role: 'counter', channel: 'counter', method: 'POST',
-  path: '/v1/cards/issue', route: '/v1/cards/issue', status: 201, transactionId: null, idempotencyKey: null, ip: null, durationMs: 1,
+  at: new Date().toISOString(),
+  requestId: `r${i}`,
+  actor: 'c',
+  role: 'counter',
+  channel: 'counter',
+  method: 'POST',
+  path: '/v1/cards/issue',
+  route: '/v1/cards/issue',
+  status: 201,
+  transactionId: null,
+  idempotencyKey: null,
+  ip: null,
+  durationMs: 1,
 });
 
 for (const kind of ['sqlite', 'postgres'] as const) {
@@ -32,30 +43,42 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     afterAll(async () => t?.cleanup());
 
     const rows = async (prefix: string) =>
-      (await sql<{ k: string }>`select k from cq_probe where k like ${`${prefix}%`} order by k`.execute(t.database.db)).rows.map((r) => r.k);
+      (
+        await sql<{ k: string }>`select k from cq_probe where k like ${`${prefix}%`} order by k`.execute(t.database.db)
+      ).rows.map((r) => r.k);
 
     it('is one queue per database', () => {
       expect(commitQueue(t.database)).toBe(q);
     });
 
     it('resolves each unit with its own result once its rows are there', async () => {
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => q.unit(async (db) => {
-        await sql`insert into cq_probe (k, v) values (${`a${String(i).padStart(2, '0')}`}, ${i})`.execute(db);
-        return i * 10;
-      })));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          q.unit(async (db) => {
+            await sql`insert into cq_probe (k, v) values (${`a${String(i).padStart(2, '0')}`}, ${i})`.execute(db);
+            return i * 10;
+          }),
+        ),
+      );
       expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i * 10));
       expect(await rows('a')).toHaveLength(12);
     });
 
     it('a refused unit leaves nothing and takes no other unit with it', async () => {
       const outcomes = await Promise.allSettled([
-        q.unit(async (db) => { await sql`insert into cq_probe (k, v) values ('b1', 1)`.execute(db); }),
+        q.unit(async (db) => {
+          await sql`insert into cq_probe (k, v) values ('b1', 1)`.execute(db);
+        }),
         q.unit(async (db) => {
           await sql`insert into cq_probe (k, v) values ('b2', 2)`.execute(db);
           throw new Error('refused after writing');
         }),
-        q.unit(async (db) => { await sql`insert into cq_probe (k, v) values ('b1', 3)`.execute(db); }), // duplicate key
-        q.unit(async (db) => { await sql`insert into cq_probe (k, v) values ('b3', 3)`.execute(db); }),
+        q.unit(async (db) => {
+          await sql`insert into cq_probe (k, v) values ('b1', 3)`.execute(db);
+        }), // duplicate key
+        q.unit(async (db) => {
+          await sql`insert into cq_probe (k, v) values ('b3', 3)`.execute(db);
+        }),
       ]);
       const status = outcomes.map((o) => o.status);
       // SQLite runs the units in order, so the first 'b1' wins; PostgreSQL runs them side by side: exactly one does.
@@ -68,14 +91,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     it('idle() waits for every unit submitted', async () => {
       let done = 0;
-      for (let i = 0; i < 5; i++) void q.unit(async (db) => { await sql`insert into cq_probe (k, v) values (${`c${i}`}, ${i})`.execute(db); done++; });
+      for (let i = 0; i < 5; i++)
+        void q.unit(async (db) => {
+          await sql`insert into cq_probe (k, v) values (${`c${i}`}, ${i})`.execute(db);
+          done++;
+        });
       await q.idle();
       expect(done).toBe(5);
       expect(await rows('c')).toHaveLength(5);
     });
 
     it('a lone caller never waits a commit window; units that come together make the next batch wait for more', async () => {
-      const insert = (k: string) => q.unit(async (db) => { await sql`insert into cq_probe (k, v) values (${k}, 0)`.execute(db); });
+      const insert = (k: string) =>
+        q.unit(async (db) => {
+          await sql`insert into cq_probe (k, v) values (${k}, 0)`.execute(db);
+        });
       // Let any crowded batch of the tests before this one age out of the busy interval.
       await new Promise((r) => setTimeout(r, 50));
       const w0 = q.windows;
@@ -99,8 +129,19 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const before = q.commits;
       const actor = { name: 'c', role: 'counter', channel: 'counter' };
       const [r] = await Promise.all([
-        ledger.commitIssue({ actor, maker: 'kingcard', cardType: '4442', cardNo: '7700001', gas: 0, count: 1, meterKind: 1, write: { data: 'D', oldKey: 'FFFFFF', newKey: 'ABCDEF' } }),
-        audit.append(entry(1)), audit.append(entry(2)), audit.append(entry(3)),
+        ledger.commitIssue({
+          actor,
+          maker: 'kingcard',
+          cardType: '4442',
+          cardNo: '7700001',
+          gas: 0,
+          count: 1,
+          meterKind: 1,
+          write: { data: 'D', oldKey: 'FFFFFF', newKey: 'ABCDEF' },
+        }),
+        audit.append(entry(1)),
+        audit.append(entry(2)),
+        audit.append(entry(3)),
       ]);
       expect(r.status).toBe(201);
       expect((await ledger.get(r.transactionId!)).state).toBe('PREPARED');

@@ -134,7 +134,13 @@ class PostgresCommitQueue implements CommitQueue {
   constructor(private readonly db: Kysely<any>) {}
 
   unit<T>(fn: (db: UnitDb) => Promise<T>): Promise<T> {
-    const p = this.db.transaction().execute(fn).then((v) => { this.commits++; return v; });
+    const p = this.db
+      .transaction()
+      .execute(fn)
+      .then((v) => {
+        this.commits++;
+        return v;
+      });
     const tracked = p.catch(() => undefined);
     this.running.add(tracked);
     void tracked.then(() => this.running.delete(tracked));

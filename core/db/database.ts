@@ -6,7 +6,16 @@ import { mkdirSync } from 'node:fs';
 import { ensurePrivateSqlite } from './private-files.ts';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+} from 'kysely';
 import pg from 'pg';
 import { DEFAULT_DATA_DIR, DEFAULT_SQLITE_FILE } from '../config/defaults.ts';
 import { environment, type Environment } from '../config/environment.ts';

@@ -11,8 +11,8 @@ export const FileInUse = defineError(
   'FILE_IN_USE',
   503,
   '文件被其他程序占用，未能保存（原文件未改动）；请关闭占用它的程序（如杀毒软件、备份、编辑器）后重试',
-  'The file is held open by another program and was not saved (the old file is unchanged); close that program '
-    + '(antivirus, backup, an editor) and try again',
+  'The file is held open by another program and was not saved (the old file is unchanged); close that program ' +
+    '(antivirus, backup, an editor) and try again',
 );
 
 const HELD = new Set(['EPERM', 'EACCES', 'EBUSY']);
@@ -30,7 +30,10 @@ export function replaceFileSync(tmp: string, target: string): void {
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
-      if (HELD.has(code) && attempt < DELAYS_MS.length) { pause(DELAYS_MS[attempt]!); continue; }
+      if (HELD.has(code) && attempt < DELAYS_MS.length) {
+        pause(DELAYS_MS[attempt]!);
+        continue;
+      }
       rmSync(tmp, { force: true });
       if (HELD.has(code)) throw FileInUse({ file: target, cause: code }, { zh: target, en: `${target} (${code})` });
       throw e;

@@ -37,23 +37,40 @@ export class Statements {
   constructor(readonly dialect: DialectName) {}
 
   /** `select * from table where k1 = ? and …` (`forUpdate`: PostgreSQL row lock, ignored on SQLite). */
-  async selectOne<R>(db: UnitDb, table: string, key: Record<string, unknown>, o: { forUpdate?: boolean } = {}): Promise<R | undefined> {
+  async selectOne<R>(
+    db: UnitDb,
+    table: string,
+    key: Record<string, unknown>,
+    o: { forUpdate?: boolean } = {},
+  ): Promise<R | undefined> {
     const cols = Object.keys(key);
     const lock = o.forUpdate && this.dialect === 'postgres';
-    const text = cached(`${this.dialect}|sel|${table}|${cols.join(',')}|${lock ? 'fu' : ''}`,
-      () => `select * from ${ident(table)} where ${where(this.dialect, cols, 0)}${lock ? ' for update' : ''}`);
+    const text = cached(
+      `${this.dialect}|sel|${table}|${cols.join(',')}|${lock ? 'fu' : ''}`,
+      () => `select * from ${ident(table)} where ${where(this.dialect, cols, 0)}${lock ? ' for update' : ''}`,
+    );
     const r = await db.executeQuery<R>(CompiledQuery.raw(text, Object.values(key)));
     return r.rows[0];
   }
 
   /** `select c1, … from table where k1 = ? and … and col in (?, …)`. */
-  async selectIn<R>(db: UnitDb, table: string, columns: readonly string[], key: Record<string, unknown>, inCol: string, values: readonly unknown[]): Promise<R[]> {
+  async selectIn<R>(
+    db: UnitDb,
+    table: string,
+    columns: readonly string[],
+    key: Record<string, unknown>,
+    inCol: string,
+    values: readonly unknown[],
+  ): Promise<R[]> {
     if (values.length === 0) return [];
     const keys = Object.keys(key);
-    const text = cached(`${this.dialect}|selin|${table}|${columns.join(',')}|${keys.join(',')}|${inCol}|${values.length}`, () => {
-      const list = values.map((_, i) => ph(this.dialect, keys.length + i)).join(', ');
-      return `select ${columns.map(ident).join(', ')} from ${ident(table)} where ${where(this.dialect, keys, 0)} and ${ident(inCol)} in (${list})`;
-    });
+    const text = cached(
+      `${this.dialect}|selin|${table}|${columns.join(',')}|${keys.join(',')}|${inCol}|${values.length}`,
+      () => {
+        const list = values.map((_, i) => ph(this.dialect, keys.length + i)).join(', ');
+        return `select ${columns.map(ident).join(', ')} from ${ident(table)} where ${where(this.dialect, keys, 0)} and ${ident(inCol)} in (${list})`;
+      },
+    );
     const r = await db.executeQuery<R>(CompiledQuery.raw(text, [...Object.values(key), ...values]));
     return r.rows;
   }
@@ -63,7 +80,9 @@ export class Statements {
     if (rows.length === 0) return;
     const cols = Object.keys(rows[0]!);
     const text = cached(`${this.dialect}|ins|${table}|${cols.join(',')}|${rows.length}`, () => {
-      const values = rows.map((_, r) => `(${cols.map((_, c) => ph(this.dialect, r * cols.length + c)).join(', ')})`).join(', ');
+      const values = rows
+        .map((_, r) => `(${cols.map((_, c) => ph(this.dialect, r * cols.length + c)).join(', ')})`)
+        .join(', ');
       return `insert into ${ident(table)} (${cols.map(ident).join(', ')}) values ${values}`;
     });
     const params: unknown[] = [];
@@ -78,9 +97,14 @@ export class Statements {
   async update(db: UnitDb, table: string, set: Record<string, unknown>, key: Record<string, unknown>): Promise<number> {
     const cols = Object.keys(set).filter((c) => set[c] !== undefined);
     const keys = Object.keys(key);
-    const text = cached(`${this.dialect}|upd|${table}|${cols.join(',')}|${keys.join(',')}`,
-      () => `update ${ident(table)} set ${cols.map((c, i) => `${ident(c)} = ${ph(this.dialect, i)}`).join(', ')} where ${where(this.dialect, keys, cols.length)}`);
-    const r: QueryResult<unknown> = await db.executeQuery(CompiledQuery.raw(text, [...cols.map((c) => set[c]), ...Object.values(key)]));
+    const text = cached(
+      `${this.dialect}|upd|${table}|${cols.join(',')}|${keys.join(',')}`,
+      () =>
+        `update ${ident(table)} set ${cols.map((c, i) => `${ident(c)} = ${ph(this.dialect, i)}`).join(', ')} where ${where(this.dialect, keys, cols.length)}`,
+    );
+    const r: QueryResult<unknown> = await db.executeQuery(
+      CompiledQuery.raw(text, [...cols.map((c) => set[c]), ...Object.values(key)]),
+    );
     return Number(r.numAffectedRows ?? 0n);
   }
 }

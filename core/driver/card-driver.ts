@@ -62,19 +62,37 @@ export interface CardDriver {
   info(): Promise<DriverInfo>;
   check(cardType: CardType, data: string | { com: number }, o?: DriverCallOptions): Promise<CheckResult>;
   read(cardType: CardType, data: string | { com: number }, o?: DriverCallOptions): Promise<ReadResult>;
-  writeNew(cardType: MemoryCardType, v: { cardNo: string; gas: number; count: number; meterKind: number }, o?: DriverCallOptions): Promise<WriteResult>;
-  buy(cardType: MemoryCardType, v: { source: string; cardNo: string; gas: number; count: number }, o?: DriverCallOptions): Promise<WriteResult>;
+  writeNew(
+    cardType: MemoryCardType,
+    v: { cardNo: string; gas: number; count: number; meterKind: number },
+    o?: DriverCallOptions,
+  ): Promise<WriteResult>;
+  buy(
+    cardType: MemoryCardType,
+    v: { source: string; cardNo: string; gas: number; count: number },
+    o?: DriverCallOptions,
+  ): Promise<WriteResult>;
   format(cardType: MemoryCardType, source: string, o?: DriverCallOptions): Promise<RcResult & { oldKey: string }>;
   listTools(cardType: CardType, o?: DriverCallOptions): Promise<RcResult & { kinds: string[] }>;
-  makeTool(cardType: MemoryCardType, v: { kind: string; params: Record<string, string>; source: string }, o?: DriverCallOptions): Promise<WriteResult>;
+  makeTool(
+    cardType: MemoryCardType,
+    v: { kind: string; params: Record<string, string>; source: string },
+    o?: DriverCallOptions,
+  ): Promise<WriteResult>;
   readUsage(cardType: CardType, data: string | { com: number }, o?: DriverCallOptions): Promise<UsageResult>;
   errorText(code: number, o?: DriverCallOptions): Promise<RcResult & { text: string }>;
   /** CPU cards: the library drives the reader itself. */
   cpu: {
-    writeNew(v: { com: number; cardNo: string; gas: number; count: number; meterKind: number }, o?: DriverCallOptions): Promise<RcResult>;
+    writeNew(
+      v: { com: number; cardNo: string; gas: number; count: number; meterKind: number },
+      o?: DriverCallOptions,
+    ): Promise<RcResult>;
     buy(v: { com: number; cardNo: string; gas: number; count: number }, o?: DriverCallOptions): Promise<RcResult>;
     format(v: { com: number; cardNo: string }, o?: DriverCallOptions): Promise<RcResult>;
-    makeTool(v: { com: number; kind: string; params: Record<string, string> }, o?: DriverCallOptions): Promise<RcResult>;
+    makeTool(
+      v: { com: number; kind: string; params: Record<string, string> },
+      o?: DriverCallOptions,
+    ): Promise<RcResult>;
   };
   health(): DriverHealth;
   close(): Promise<void>;

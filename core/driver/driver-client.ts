@@ -3,11 +3,25 @@
  * the library (a vendor library given bad input may crash or, worse, compute a card); `invoke` is the raw
  * door for the conformance kit: no validation, the whole host result including the `$out` guard report.
  */
-import { CARD_HEX_LENGTH, CARD_TYPES, LIMITS, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
+import {
+  CARD_HEX_LENGTH,
+  CARD_TYPES,
+  LIMITS,
+  PUBLIC_ZONE_102_HEX,
+  type CardType,
+  type MemoryCardType,
+} from '../cards/card-types.ts';
 import { isToolKindName } from '../cards/tool-kinds.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import type {
-  CardDriver, CheckResult, DriverCallOptions, DriverInfo, RcResult, ReadResult, UsageResult, WriteResult,
+  CardDriver,
+  CheckResult,
+  DriverCallOptions,
+  DriverInfo,
+  RcResult,
+  ReadResult,
+  UsageResult,
+  WriteResult,
 } from './card-driver.ts';
 import type { OutReport } from './protocol.ts';
 import { DriverOutputInvalid } from './driver-errors.ts';
@@ -66,7 +80,11 @@ function bad(field: string, zh: string, en: string): never {
 
 function cardTypeOf(t: unknown, memoryOnly: boolean): CardType {
   if (typeof t !== 'string' || !(CARD_TYPES as readonly string[]).includes(t) || (memoryOnly && t === 'cpu')) {
-    bad('cardType', memoryOnly ? '必须是 4442 或 102' : '必须是 4442、102 或 cpu', memoryOnly ? 'must be "4442" or "102"' : 'must be "4442", "102" or "cpu"');
+    bad(
+      'cardType',
+      memoryOnly ? '必须是 4442 或 102' : '必须是 4442、102 或 cpu',
+      memoryOnly ? 'must be "4442" or "102"' : 'must be "4442", "102" or "cpu"',
+    );
   }
   return t as CardType;
 }
@@ -89,7 +107,11 @@ function intIn(field: string, v: unknown, min: number, max: number): number {
 
 function cardNo(v: unknown): string {
   if (typeof v !== 'string' || !new RegExp(`^[0-9]{1,${LIMITS.cardNoMaxLength}}$`).test(v)) {
-    bad('cardNo', `必须是 1 到 ${LIMITS.cardNoMaxLength} 位数字`, `must be 1 to ${LIMITS.cardNoMaxLength} ASCII digits`);
+    bad(
+      'cardNo',
+      `必须是 1 到 ${LIMITS.cardNoMaxLength} 位数字`,
+      `must be 1 to ${LIMITS.cardNoMaxLength} ASCII digits`,
+    );
   }
   return v;
 }
@@ -104,20 +126,37 @@ function meterKind(v: unknown): number {
 }
 
 function toolKind(v: unknown): string {
-  if (typeof v !== 'string' || !isToolKindName(v)) bad('kind', '不是已知的工具卡种类（自定义种类以 X_ 开头）', 'is not a known tool-card kind (maker kinds start with X_)');
+  if (typeof v !== 'string' || !isToolKindName(v))
+    bad(
+      'kind',
+      '不是已知的工具卡种类（自定义种类以 X_ 开头）',
+      'is not a known tool-card kind (maker kinds start with X_)',
+    );
   return v;
 }
 
 /** Tool-card params are sent as "name=value;name=value" (sdk/include/gascard.h). */
 export function serialiseToolParams(params: unknown): string {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) bad('params', '必须是键值对象', 'must be an object of name/value strings');
-  return Object.entries(params as Record<string, unknown>).map(([k, v]) => {
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(k)) bad('params', `参数名 ${JSON.stringify(k).slice(0, 40)} 不合法`, `parameter name ${JSON.stringify(k).slice(0, 40)} is not valid`);
-    if (typeof v !== 'string' || !/^[\x20-\x7e]*$/.test(v) || /[;=]/.test(v)) {
-      bad('params', `参数 ${k} 的值必须是不含 ; 和 = 的 ASCII 字符串`, `the value of ${k} must be ASCII without ";" or "="`);
-    }
-    return `${k}=${v}`;
-  }).join(';');
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    bad('params', '必须是键值对象', 'must be an object of name/value strings');
+  return Object.entries(params as Record<string, unknown>)
+    .map(([k, v]) => {
+      if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(k))
+        bad(
+          'params',
+          `参数名 ${JSON.stringify(k).slice(0, 40)} 不合法`,
+          `parameter name ${JSON.stringify(k).slice(0, 40)} is not valid`,
+        );
+      if (typeof v !== 'string' || !/^[\x20-\x7e]*$/.test(v) || /[;=]/.test(v)) {
+        bad(
+          'params',
+          `参数 ${k} 的值必须是不含 ; 和 = 的 ASCII 字符串`,
+          `the value of ${k} must be ASCII without ";" or "="`,
+        );
+      }
+      return `${k}=${v}`;
+    })
+    .join(';');
 }
 
 function memoryData(field: string, t: MemoryCardType, v: unknown): string {
@@ -143,8 +182,13 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
 
   const invoke = async (fn: string, params: Record<string, unknown>, o?: DriverCallOptions): Promise<RawCallResult> => {
     // $load/$shutdown belong to the supervisor; through this door they would desynchronise it.
-    if (typeof fn !== 'string' || fn.startsWith('$')) bad('fn', '必须是接口函数名', 'must be an interface function name');
-    return (await sup.call(fn, params ?? {}, o?.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {})) as RawCallResult;
+    if (typeof fn !== 'string' || fn.startsWith('$'))
+      bad('fn', '必须是接口函数名', 'must be an interface function name');
+    return (await sup.call(
+      fn,
+      params ?? {},
+      o?.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {},
+    )) as RawCallResult;
   };
 
   // A library that says OK but hands back malformed card data must never have it written onto a card.
@@ -152,11 +196,14 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     const out: WriteResult = { rc: r.rc, data: str(r[dataName]), oldKey: str(r.oldKey), newKey: str(r.newKey) };
     if (r.rc !== 0) return out;
     const problems: string[] = [];
-    if (!new RegExp(`^[0-9A-F]{${CARD_HEX_LENGTH[t]}}$`).test(out.data)) problems.push(`${dataName}: ${out.data.length} characters, expected ${CARD_HEX_LENGTH[t]} upper-case hex`);
+    if (!new RegExp(`^[0-9A-F]{${CARD_HEX_LENGTH[t]}}$`).test(out.data))
+      problems.push(`${dataName}: ${out.data.length} characters, expected ${CARD_HEX_LENGTH[t]} upper-case hex`);
     const keyForm = t === '4442' ? /^[0-9A-F]{6}$/ : /^[0-9A-F]{4}(:[0-9A-F]{12}:[0-9A-F]{8})?$/;
-    for (const k of ['oldKey', 'newKey'] as const) if (!keyForm.test(out[k])) problems.push(`${k}: malformed (${out[k].length} characters)`);
+    for (const k of ['oldKey', 'newKey'] as const)
+      if (!keyForm.test(out[k])) problems.push(`${k}: malformed (${out[k].length} characters)`);
     for (const [name, rep] of Object.entries(r.$out ?? {})) {
-      if ('beyondSpecBytes' in rep && (rep.beyondSpecBytes ?? 0) > 0) problems.push(`${name}: ${rep.beyondSpecBytes} byte(s) written past the spec`);
+      if ('beyondSpecBytes' in rep && (rep.beyondSpecBytes ?? 0) > 0)
+        problems.push(`${name}: ${rep.beyondSpecBytes} byte(s) written past the spec`);
     }
     if (problems.length) throw DriverOutputInvalid({ function: fn, problems }, { en: `${fn}: ${problems.join('; ')}` });
     return out;
@@ -174,9 +221,13 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
         if (r.rc === 0) interfaceVersion = str(r.out);
       }
       return {
-        functions: [...load.functions], missing: [...load.missing],
+        functions: [...load.functions],
+        missing: [...load.missing],
         ...(interfaceVersion !== undefined ? { interfaceVersion } : {}),
-        pid: ready.pid, runtime: ready.runtime, arch: ready.arch, library,
+        pid: ready.pid,
+        runtime: ready.runtime,
+        arch: ready.arch,
+        library,
         ...(ready.platform ? { platform: ready.platform } : {}),
       };
     },
@@ -206,7 +257,12 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
 
     async buy(cardType, v, o): Promise<WriteResult> {
       const t = cardTypeOf(cardType, true) as MemoryCardType;
-      const params = { source: memoryData('source', t, v?.source), kh: cardNo(v.cardNo), ql: gas(v.gas), cs: count(v.count) };
+      const params = {
+        source: memoryData('source', t, v?.source),
+        kh: cardNo(v.cardNo),
+        ql: gas(v.gas),
+        cs: count(v.count),
+      };
       return write(await invoke(`Buy${t}Card`, params, o), 'dest', t, `Buy${t}Card`);
     },
 
@@ -219,13 +275,23 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
     async listTools(cardType, o) {
       const t = cardTypeOf(cardType, false);
       const r = await invoke('ListToolCards', { cardType: t }, o);
-      const kinds = r.rc === 0 ? str(r.out).split(',').map((k) => k.trim()).filter((k) => k !== '') : [];
+      const kinds =
+        r.rc === 0
+          ? str(r.out)
+              .split(',')
+              .map((k) => k.trim())
+              .filter((k) => k !== '')
+          : [];
       return { rc: r.rc, kinds };
     },
 
     async makeTool(cardType, v, o): Promise<WriteResult> {
       const t = cardTypeOf(cardType, true) as MemoryCardType;
-      const params = { kind: toolKind(v?.kind), params: serialiseToolParams(v.params ?? {}), source: memoryData('source', t, v.source) };
+      const params = {
+        kind: toolKind(v?.kind),
+        params: serialiseToolParams(v.params ?? {}),
+        source: memoryData('source', t, v.source),
+      };
       return write(await invoke(`MakeTool${t}`, params, o), 'data', t, `MakeTool${t}`);
     },
 
@@ -236,7 +302,10 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
       const months = Array.isArray(r.months) ? (r.months as number[]) : [];
       const usage = Array.isArray(r.usage) ? (r.usage as number[]) : [];
       return {
-        rc: r.rc, written: num(r.written) !== 0, status: num(r.status), lastCode: num(r.lastCode),
+        rc: r.rc,
+        written: num(r.written) !== 0,
+        status: num(r.status),
+        lastCode: num(r.lastCode),
         months: months.map((yyyymm, i) => ({ yyyymm, usage: usage[i] ?? 0 })),
       };
     },
@@ -248,7 +317,13 @@ export function createCardDriver(opts: CreateCardDriverOptions): HostedCardDrive
 
     cpu: {
       async writeNew(v, o): Promise<RcResult> {
-        const params = { com: com(v?.com), kh: cardNo(v.cardNo), ql: gas(v.gas), cs: count(v.count), klx: meterKind(v.meterKind) };
+        const params = {
+          com: com(v?.com),
+          kh: cardNo(v.cardNo),
+          ql: gas(v.gas),
+          cs: count(v.count),
+          klx: meterKind(v.meterKind),
+        };
         return { rc: (await invoke('WriteNewCpuCard', params, o)).rc };
       },
       async buy(v, o): Promise<RcResult> {

@@ -5,7 +5,12 @@
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
-import { createCardDriver, serialiseToolParams, type CreateCardDriverOptions, type HostedCardDriver } from './driver-client.ts';
+import {
+  createCardDriver,
+  serialiseToolParams,
+  type CreateCardDriverOptions,
+  type HostedCardDriver,
+} from './driver-client.ts';
 import { FRAME_MARKER } from './protocol.ts';
 import { DEFAULT_HOST_ENTRY, tsxLoaderUrl, type DriverLogger } from './supervisor.ts';
 import { buildFixture } from './test-fixtures/build-fixture.ts';
@@ -27,7 +32,9 @@ afterEach(async () => {
 
 function captureLogger() {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => { lines.push({ level, obj: obj as Record<string, unknown>, ...(msg ? { msg } : {}) }); };
+  const at = (level: string) => (obj: object, msg?: string) => {
+    lines.push({ level, obj: obj as Record<string, unknown>, ...(msg ? { msg } : {}) });
+  };
   const logger: DriverLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   return { logger, lines };
 }
@@ -57,7 +64,14 @@ async function waitFor(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   }
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 async function newCard(d: HostedCardDriver, cardNo = '12345'): Promise<string> {
   const w = await d.writeNew('4442', { cardNo, gas: 10, count: 1, meterKind: 1 });
@@ -85,18 +99,37 @@ describe('driver host: round trip through the fixture library', () => {
     expect(b.rc).toBe(0);
     expect(await d.read('4442', b.data)).toEqual({ rc: 0, cardNo: '3201001', gas: 40, count: 2, meterKind: 2 });
     // The library refused and wrote nothing: untouched buffers read as "", never as guard bytes.
-    expect(await d.buy('4442', { source: w.data, cardNo: '999', gas: 1, count: 2 })).toEqual({ rc: -16, data: '', oldKey: '', newKey: '' });
+    expect(await d.buy('4442', { source: w.data, cardNo: '999', gas: 1, count: 2 })).toEqual({
+      rc: -16,
+      data: '',
+      oldKey: '',
+      newKey: '',
+    });
     expect(await d.format('4442', b.data)).toEqual({ rc: 0, oldKey: 'C0FFEE' });
     expect(await d.listTools('4442')).toEqual({ rc: 0, kinds: ['CLEAR', 'CHECK', 'X_FIXTURE'] });
-    const tool = await d.makeTool('4442', { kind: 'X_FIXTURE', params: { alarmGas: '5', limit: '300' }, source: w.data });
+    const tool = await d.makeTool('4442', {
+      kind: 'X_FIXTURE',
+      params: { alarmGas: '5', limit: '300' },
+      source: w.data,
+    });
     expect(tool.rc).toBe(0);
     expect(await d.check('4442', tool.data)).toEqual({ rc: 1 });
     // The library saw exactly "kind|name=value;name=value" (the fixture stores it at byte 0x60).
-    const stored = Buffer.from(tool.data, 'hex').subarray(0x60, 0x60 + 32).toString('latin1').replace(/\0.*$/s, '');
+    const stored = Buffer.from(tool.data, 'hex')
+      .subarray(0x60, 0x60 + 32)
+      .toString('latin1')
+      .replace(/\0.*$/s, '');
     expect(stored).toBe('X_FIXTURE|alarmGas=5;limit=300');
     expect(await d.readUsage('4442', w.data)).toEqual({
-      rc: 0, written: true, status: 0x12, lastCode: 3,
-      months: [{ yyyymm: 202405, usage: 1234 }, { yyyymm: 202404, usage: 1100 }, { yyyymm: 202403, usage: 987 }],
+      rc: 0,
+      written: true,
+      status: 0x12,
+      lastCode: 3,
+      months: [
+        { yyyymm: 202405, usage: 1234 },
+        { yyyymm: 202404, usage: 1100 },
+        { yyyymm: 202403, usage: 987 },
+      ],
     });
     expect(await d.errorText(-9)).toEqual({ rc: 0, text: '密码校验错误 / PSC check failed' });
 
@@ -181,7 +214,12 @@ describe('driver host: round trip through the fixture library', () => {
 
   it('a host speaking another protocol version is refused with DRIVER_PROTOCOL', async () => {
     const ready = JSON.stringify({ event: 'ready', pid: 1, runtime: 'test', arch: 'x64', protocol: 2 });
-    const d = driver({ hostArgs: ['-e', `process.stdout.write(${JSON.stringify(FRAME_MARKER + ready + '\n')}); setInterval(() => {}, 1000)`] });
+    const d = driver({
+      hostArgs: [
+        '-e',
+        `process.stdout.write(${JSON.stringify(FRAME_MARKER + ready + '\n')}); setInterval(() => {}, 1000)`,
+      ],
+    });
     const e = await rejection(d.errorText(0));
     expect(e.code).toBe('DRIVER_PROTOCOL');
     expect(String(e.details?.reason)).toContain('protocol 2');
@@ -233,7 +271,9 @@ describe('driver host: isolation and respawn', () => {
     const d = driver({ callTimeoutMs: 120_000 });
     const data = await newCard(d);
     const pid1 = (await d.info()).pid;
-    const e = await rejection(d.buy('4442', { source: data, cardNo: '9000000003', gas: 1, count: 2 }, { timeoutMs: 400 }));
+    const e = await rejection(
+      d.buy('4442', { source: data, cardNo: '9000000003', gas: 1, count: 2 }, { timeoutMs: 400 }),
+    );
     expect(e.code).toBe('DRIVER_TIMEOUT');
     expect(e.status).toBe(503);
     expect(e.details).toMatchObject({ function: 'Buy4442Card', timeoutMs: 400 });
@@ -255,7 +295,7 @@ describe('driver host: isolation and respawn', () => {
     expect(d.health().restarts).toBe(1);
   });
 
-  it('pipelined calls around a crash: answers before it stand, the crash is that call\'s alone, calls after it run once on the new host', async () => {
+  it("pipelined calls around a crash: answers before it stand, the crash is that call's alone, calls after it run once on the new host", async () => {
     const d = driver();
     const data = await newCard(d);
     await d.errorText(1001); // a fresh count below starts at the next host
@@ -284,8 +324,13 @@ describe('driver host: isolation and respawn', () => {
     // requests parsed in one poll phase. A flush per microtask run would make this two writes.
     const calls = await new Promise<Array<Promise<{ rc: number }>>>((resolve) => {
       const made: Array<Promise<{ rc: number }>> = [];
-      setTimeout(() => { made.push(d.check('4442', data)); }, 1);
-      setTimeout(() => { made.push(d.read('4442', data)); resolve(made); }, 1);
+      setTimeout(() => {
+        made.push(d.check('4442', data));
+      }, 1);
+      setTimeout(() => {
+        made.push(d.read('4442', data));
+        resolve(made);
+      }, 1);
     });
     expect((await Promise.all(calls)).map((r) => r.rc)).toEqual([0, 0]);
     expect(writes).toEqual([2]);
@@ -308,11 +353,15 @@ describe('driver host: isolation and respawn', () => {
     const writes: Array<{ requests: number; inFlight: number }> = [];
     d.supervisor.on('write', (w: { requests: number; inFlight: number }) => writes.push(w));
     const calls = [d.errorText(1000), d.errorText(-9), d.check('4442', data)];
-    const [r, t, c] = await Promise.all(calls) as [{ text: string }, { text: string }, { rc: number }];
+    const [r, t, c] = (await Promise.all(calls)) as [{ text: string }, { text: string }, { rc: number }];
     expect(r.text).toBe('slow');
     expect(t.text).toContain('PSC');
     expect(c.rc).toBe(0);
-    expect(writes).toEqual([{ requests: 1, inFlight: 1 }, { requests: 1, inFlight: 1 }, { requests: 1, inFlight: 1 }]);
+    expect(writes).toEqual([
+      { requests: 1, inFlight: 1 },
+      { requests: 1, inFlight: 1 },
+      { requests: 1, inFlight: 1 },
+    ]);
     expect(() => driver({ pipelineDepth: 0 })).toThrow(/pipelineDepth/);
   });
 
@@ -344,7 +393,9 @@ describe('driver host: isolation and respawn', () => {
   it('never lets calls overlap inside the library', async () => {
     const d = driver();
     await d.info();
-    const calls = Array.from({ length: 25 }, (_, i) => (i % 2 === 0 ? d.errorText(1000) : d.invoke('GasCardErrorText', { code: 1000 })));
+    const calls = Array.from({ length: 25 }, (_, i) =>
+      i % 2 === 0 ? d.errorText(1000) : d.invoke('GasCardErrorText', { code: 1000 }),
+    );
     const results = await Promise.all(calls);
     expect(results.every((r) => r.rc === 0)).toBe(true);
     // The fixture counts how many calls were inside it at once.
@@ -381,22 +432,53 @@ describe('driver host: conformance reporting through invoke()', () => {
     const d = driver();
     const data = await newCard(d);
     const ok = await d.invoke('Buy4442Card', { source: data, kh: '12345', ql: 3, cs: 2 });
-    expect(ok.$out.dest).toEqual({ size: 4096, len: 512, terminated: true, touchedBytes: 0, overflowBytes: 0, writtenBytes: 513, specMax: 512, beyondSpecBytes: 0 });
+    expect(ok.$out.dest).toEqual({
+      size: 4096,
+      len: 512,
+      terminated: true,
+      touchedBytes: 0,
+      overflowBytes: 0,
+      writtenBytes: 513,
+      specMax: 512,
+      beyondSpecBytes: 0,
+    });
     expect(ok.$out.oldKey).toMatchObject({ size: 64, len: 6, terminated: true, touchedBytes: 0, specMax: 6 });
 
     // Bytes written after the string's NUL.
     const card7 = await newCard(d, '9000000007');
     const over = await d.invoke('Buy4442Card', { source: card7, kh: '9000000007', ql: 3, cs: 2 });
-    expect(over.$out.dest).toMatchObject({ len: 512, terminated: true, touchedBytes: 100, overflowBytes: 0, writtenBytes: 613, beyondSpecBytes: 100 });
+    expect(over.$out.dest).toMatchObject({
+      len: 512,
+      terminated: true,
+      touchedBytes: 100,
+      overflowBytes: 0,
+      writtenBytes: 613,
+      beyondSpecBytes: 100,
+    });
 
     // No NUL at all, and 10 bytes past the end of the 4096-byte buffer.
     const card8 = await newCard(d, '9000000008');
     const overflow = await d.invoke('Buy4442Card', { source: card8, kh: '9000000008', ql: 3, cs: 2 });
-    expect(overflow.$out.dest).toMatchObject({ len: 4096, terminated: false, touchedBytes: 10, overflowBytes: 10, writtenBytes: 4106 });
+    expect(overflow.$out.dest).toMatchObject({
+      len: 4096,
+      terminated: false,
+      touchedBytes: 10,
+      overflowBytes: 10,
+      writtenBytes: 4106,
+    });
 
     const refused = await d.invoke('Buy4442Card', { source: data, kh: '999', ql: 3, cs: 2 });
     expect(refused).toMatchObject({ rc: -16, dest: '' });
-    expect(refused.$out.dest).toEqual({ size: 4096, len: 0, terminated: false, touchedBytes: 0, overflowBytes: 0, writtenBytes: 0, specMax: 512, beyondSpecBytes: 0 });
+    expect(refused.$out.dest).toEqual({
+      size: 4096,
+      len: 0,
+      terminated: false,
+      touchedBytes: 0,
+      overflowBytes: 0,
+      writtenBytes: 0,
+      specMax: 512,
+      beyondSpecBytes: 0,
+    });
   });
 
   it('sends bad input straight to the library', async () => {
@@ -418,7 +500,9 @@ describe('driver host: conformance reporting through invoke()', () => {
     const e = await rejection(d.invoke('Buy4442Card', { source: '00', kh: '1', ql: 'ten', cs: 1 }));
     expect(e.code).toBe('BAD_INPUT');
     expect(e.details).toMatchObject({ field: 'ql' });
-    expect((await rejection(d.invoke('Buy4442Card', { source: '00', kh: '1', ql: 1, cs: 40000 }))).details).toMatchObject({ field: 'cs' });
+    expect(
+      (await rejection(d.invoke('Buy4442Card', { source: '00', kh: '1', ql: 1, cs: 40000 }))).details,
+    ).toMatchObject({ field: 'cs' });
     expect((await rejection(d.invoke('NoSuchFunction', {}))).code).toBe('FUNCTION_MISSING');
     expect((await rejection(d.invoke('$shutdown', {}))).details).toMatchObject({ field: 'fn' });
     expect(d.health()).toMatchObject({ state: 'ready', restarts: 0 });
@@ -445,7 +529,11 @@ describe('driver client: input validation', () => {
     ['format on cpu', (d) => d.format('cpu' as never, card), 'cardType'],
     ['negative com', (d) => d.read('cpu', { com: -1 }), 'com'],
     ['tool kind', (d) => d.makeTool('4442', { kind: 'BOGUS', params: {}, source: card }), 'kind'],
-    ['tool param value with ;', (d) => d.makeTool('4442', { kind: 'SETUP', params: { limit: '1;x=2' }, source: card }), 'params'],
+    [
+      'tool param value with ;',
+      (d) => d.makeTool('4442', { kind: 'SETUP', params: { limit: '1;x=2' }, source: card }),
+      'params',
+    ],
     ['errorText code', (d) => d.errorText(1.5), 'code'],
   ];
 
@@ -469,9 +557,13 @@ describe('driver client: input validation', () => {
 
 describe('driver host process', () => {
   it('exits when its stdin closes', async () => {
-    const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), DEFAULT_HOST_ENTRY], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), DEFAULT_HOST_ENTRY], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
     await waitFor(() => out.includes(`${FRAME_MARKER}{"event":"ready"`), 60_000);
     const ready = JSON.parse(out.slice(out.indexOf(FRAME_MARKER) + FRAME_MARKER.length).split('\n')[0]!);
     expect(ready).toMatchObject({ event: 'ready', pid: child.pid, protocol: 1, arch: process.arch });
@@ -481,9 +573,15 @@ describe('driver host process', () => {
   });
 
   it('exits when the supervising process is killed', async () => {
-    const parent = spawn(process.execPath, ['--import', tsxLoaderUrl(), new URL('./test-fixtures/parent.ts', import.meta.url).pathname, LIB], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(
+      process.execPath,
+      ['--import', tsxLoaderUrl(), new URL('./test-fixtures/parent.ts', import.meta.url).pathname, LIB],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
-    parent.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    parent.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
     await waitFor(() => /hostPid=\d+\n/.test(out), 60_000);
     const hostPid = Number(/hostPid=(\d+)/.exec(out)![1]);
     expect(alive(hostPid)).toBe(true);

@@ -41,11 +41,16 @@ describe('driver host without tsx', () => {
   it('started by hand with no loader, the bundle says ready and loads a library', async () => {
     const child = spawn(process.execPath, [join(HOST_BUNDLE_DIR, 'main.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
     child.stdin.write(`${JSON.stringify({ id: 1, method: '$load', params: { path: LIB } })}\n`);
     child.stdin.end();
     const code = await new Promise<number | null>((r) => child.on('exit', r));
-    const frames = out.split('\n').filter((l) => l.startsWith(FRAME_MARKER)).map((l) => JSON.parse(l.slice(FRAME_MARKER.length)));
+    const frames = out
+      .split('\n')
+      .filter((l) => l.startsWith(FRAME_MARKER))
+      .map((l) => JSON.parse(l.slice(FRAME_MARKER.length)));
     expect(code).toBe(0);
     expect(frames[0]).toMatchObject({ event: 'ready', arch: process.arch, platform: process.platform, protocol: 1 });
     expect(frames[1].result.functions).toContain('WriteNew4442Card');

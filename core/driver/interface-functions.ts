@@ -47,41 +47,84 @@ const p = (name: string, kind: ParamKind): ParamSpec => ({ name, kind });
 function memoryCore(t: '4442' | '102'): InterfaceFunction[] {
   return [
     {
-      name: `WriteNew${t}Card`, group: 'core', cardType: t,
-      params: [p('kh', 'strIn'), p('ql', 'int'), p('cs', 'int16'), p('klx', 'int16'), p('data', 'hexOut'), p('oldKey', 'keyOut'), p('newKey', 'keyOut')],
+      name: `WriteNew${t}Card`,
+      group: 'core',
+      cardType: t,
+      params: [
+        p('kh', 'strIn'),
+        p('ql', 'int'),
+        p('cs', 'int16'),
+        p('klx', 'int16'),
+        p('data', 'hexOut'),
+        p('oldKey', 'keyOut'),
+        p('newKey', 'keyOut'),
+      ],
       summary: { zh: '发新卡/补卡', en: 'Issue a new or replacement card' },
     },
     {
-      name: `Read${t}Card`, group: 'core', cardType: t,
+      name: `Read${t}Card`,
+      group: 'core',
+      cardType: t,
       params: [p('data', 'hexIn'), p('kh', 'keyOut'), p('ql', 'intOut'), p('cs', 'int16Out'), p('klx', 'int16Out')],
       summary: { zh: '读卡', en: 'Read a card' },
     },
     {
-      name: `Buy${t}Card`, group: 'core', cardType: t,
-      params: [p('source', 'hexIn'), p('kh', 'strIn'), p('ql', 'int'), p('cs', 'int16'), p('dest', 'hexOut'), p('oldKey', 'keyOut'), p('newKey', 'keyOut')],
+      name: `Buy${t}Card`,
+      group: 'core',
+      cardType: t,
+      params: [
+        p('source', 'hexIn'),
+        p('kh', 'strIn'),
+        p('ql', 'int'),
+        p('cs', 'int16'),
+        p('dest', 'hexOut'),
+        p('oldKey', 'keyOut'),
+        p('newKey', 'keyOut'),
+      ],
       summary: { zh: '购气/退气（退气时气量为0）', en: 'Buy gas / refund (gas 0)' },
     },
     {
-      name: `Format${t}Card`, group: 'core', cardType: t,
+      name: `Format${t}Card`,
+      group: 'core',
+      cardType: t,
       params: [p('source', 'hexIn'), p('oldKey', 'keyOut')],
       summary: { zh: '擦卡', en: 'Format (erase) a card' },
     },
     {
-      name: `Check${t}Card`, group: 'core', cardType: t,
+      name: `Check${t}Card`,
+      group: 'core',
+      cardType: t,
       params: t === '4442' ? [p('source', 'hexIn')] : [p('source', 'hexIn'), p('oldKey', 'keyOut')],
-      summary: { zh: '判卡', en: 'Check whether the card is this maker\'s' },
+      summary: { zh: '判卡', en: "Check whether the card is this maker's" },
     },
   ];
 }
 
 const usageParams = (first: ParamSpec): ParamSpec[] => [
-  first, p('written', 'intOut'), p('status', 'intOut'), p('lastCode', 'intOut'),
-  p('months', 'intArrayOut'), p('usage', 'intArrayOut'), p('capacity', 'capacity'), p('count', 'intOut'),
+  first,
+  p('written', 'intOut'),
+  p('status', 'intOut'),
+  p('lastCode', 'intOut'),
+  p('months', 'intArrayOut'),
+  p('usage', 'intArrayOut'),
+  p('capacity', 'capacity'),
+  p('count', 'intOut'),
 ];
 
 const makeToolMemory = (t: '4442' | '102'): InterfaceFunction => ({
-  name: `MakeTool${t}`, group: 'extension', cardType: t,
-  params: [p('kind', 'strIn'), p('params', 'strIn'), p('source', 'hexIn'), p('data', 'hexOut'), p('dataSize', 'size'), p('oldKey', 'keyOut'), p('newKey', 'keyOut'), p('keySize', 'size')],
+  name: `MakeTool${t}`,
+  group: 'extension',
+  cardType: t,
+  params: [
+    p('kind', 'strIn'),
+    p('params', 'strIn'),
+    p('source', 'hexIn'),
+    p('data', 'hexOut'),
+    p('dataSize', 'size'),
+    p('oldKey', 'keyOut'),
+    p('newKey', 'keyOut'),
+    p('keySize', 'size'),
+  ],
   summary: { zh: '制作工具卡', en: 'Make a tool card' },
 });
 
@@ -89,58 +132,93 @@ export const INTERFACE_FUNCTIONS: readonly InterfaceFunction[] = [
   ...memoryCore('4442'),
   ...memoryCore('102'),
   {
-    name: 'WriteNewCpuCard', group: 'core', cardType: 'cpu',
+    name: 'WriteNewCpuCard',
+    group: 'core',
+    cardType: 'cpu',
     params: [p('com', 'int16'), p('kh', 'strIn'), p('ql', 'int'), p('cs', 'int16'), p('klx', 'int16')],
     summary: { zh: '发新卡/补卡', en: 'Issue a new or replacement card' },
   },
   {
-    name: 'ReadCpuCard', group: 'core', cardType: 'cpu',
+    name: 'ReadCpuCard',
+    group: 'core',
+    cardType: 'cpu',
     params: [p('com', 'int16'), p('kh', 'keyOut'), p('ql', 'intOut'), p('cs', 'int16Out'), p('klx', 'int16Out')],
     summary: { zh: '读卡', en: 'Read a card' },
   },
   {
-    name: 'BuyCpuCard', group: 'core', cardType: 'cpu',
+    name: 'BuyCpuCard',
+    group: 'core',
+    cardType: 'cpu',
     params: [p('com', 'int16'), p('kh', 'strIn'), p('ql', 'int'), p('cs', 'int16')],
     summary: { zh: '购气/退气（退气时气量为0）', en: 'Buy gas / refund (gas 0)' },
   },
   {
-    name: 'FormatCpuCard', group: 'core', cardType: 'cpu',
+    name: 'FormatCpuCard',
+    group: 'core',
+    cardType: 'cpu',
     params: [p('com', 'int16'), p('kh', 'strIn')],
     summary: { zh: '擦卡', en: 'Format (erase) a card' },
   },
   {
-    name: 'CheckCpuCard', group: 'core', cardType: 'cpu',
+    name: 'CheckCpuCard',
+    group: 'core',
+    cardType: 'cpu',
     params: [p('com', 'int16')],
-    summary: { zh: '判卡', en: 'Check whether the card is this maker\'s' },
+    summary: { zh: '判卡', en: "Check whether the card is this maker's" },
   },
   {
-    name: 'GasCardInterfaceVersion', group: 'extension',
+    name: 'GasCardInterfaceVersion',
+    group: 'extension',
     params: [p('out', 'strOut'), p('outSize', 'size')],
     summary: { zh: '接口版本', en: 'Interface version' },
   },
   {
-    name: 'GasCardErrorText', group: 'extension',
+    name: 'GasCardErrorText',
+    group: 'extension',
     params: [p('code', 'int'), p('out', 'strOut'), p('outSize', 'size')],
     summary: { zh: '返回码说明', en: 'Text for a return code' },
   },
   {
-    name: 'ListToolCards', group: 'extension',
+    name: 'ListToolCards',
+    group: 'extension',
     params: [p('cardType', 'strIn'), p('out', 'strOut'), p('outSize', 'size')],
     summary: { zh: '可制作的工具卡种类', en: 'Tool-card kinds this library makes' },
   },
   makeToolMemory('4442'),
   makeToolMemory('102'),
   {
-    name: 'MakeToolCpu', group: 'extension', cardType: 'cpu',
+    name: 'MakeToolCpu',
+    group: 'extension',
+    cardType: 'cpu',
     params: [p('com', 'int16'), p('kind', 'strIn'), p('params', 'strIn')],
     summary: { zh: '制作工具卡', en: 'Make a tool card' },
   },
-  { name: 'ReadUsage4442', group: 'extension', cardType: '4442', params: usageParams(p('data', 'hexIn')), summary: { zh: '读取表回写（月用气量）', en: 'Read meter write-back (monthly usage)' } },
-  { name: 'ReadUsage102', group: 'extension', cardType: '102', params: usageParams(p('data', 'hexIn')), summary: { zh: '读取表回写（月用气量）', en: 'Read meter write-back (monthly usage)' } },
-  { name: 'ReadUsageCpu', group: 'extension', cardType: 'cpu', params: usageParams(p('com', 'int16')), summary: { zh: '读取表回写（月用气量）', en: 'Read meter write-back (monthly usage)' } },
+  {
+    name: 'ReadUsage4442',
+    group: 'extension',
+    cardType: '4442',
+    params: usageParams(p('data', 'hexIn')),
+    summary: { zh: '读取表回写（月用气量）', en: 'Read meter write-back (monthly usage)' },
+  },
+  {
+    name: 'ReadUsage102',
+    group: 'extension',
+    cardType: '102',
+    params: usageParams(p('data', 'hexIn')),
+    summary: { zh: '读取表回写（月用气量）', en: 'Read meter write-back (monthly usage)' },
+  },
+  {
+    name: 'ReadUsageCpu',
+    group: 'extension',
+    cardType: 'cpu',
+    params: usageParams(p('com', 'int16')),
+    summary: { zh: '读取表回写（月用气量）', en: 'Read meter write-back (monthly usage)' },
+  },
 ];
 
-export const INTERFACE_BY_NAME: ReadonlyMap<string, InterfaceFunction> = new Map(INTERFACE_FUNCTIONS.map((f) => [f.name, f]));
+export const INTERFACE_BY_NAME: ReadonlyMap<string, InterfaceFunction> = new Map(
+  INTERFACE_FUNCTIONS.map((f) => [f.name, f]),
+);
 
 /** Functions a library must export to be core-conformant for a card type (the seed's own five). */
 export function coreFunctionsFor(cardType: CardType): InterfaceFunction[] {

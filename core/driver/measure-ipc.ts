@@ -42,11 +42,26 @@ const direct = (label: string, f: () => void) => {
   }
   console.log(`in-process koffi  ${label.padEnd(26)} ${stats(s)}`);
 };
-direct('GasCardInterfaceVersion', () => { const b = Buffer.alloc(1024); version(b, b.length); });
-direct('Check4442Card', () => { check(Buffer.from(`${card}\0`)); });
-const writeNew = lib.func('__stdcall', 'WriteNew4442Card', 'int', ['uint8_t *', 'int32_t', 'int16_t', 'int16_t', 'uint8_t *', 'uint8_t *', 'uint8_t *']);
+direct('GasCardInterfaceVersion', () => {
+  const b = Buffer.alloc(1024);
+  version(b, b.length);
+});
+direct('Check4442Card', () => {
+  check(Buffer.from(`${card}\0`));
+});
+const writeNew = lib.func('__stdcall', 'WriteNew4442Card', 'int', [
+  'uint8_t *',
+  'int32_t',
+  'int16_t',
+  'int16_t',
+  'uint8_t *',
+  'uint8_t *',
+  'uint8_t *',
+]);
 direct('WriteNew4442Card', () => {
-  const data = Buffer.alloc(4096), k1 = Buffer.alloc(64), k2 = Buffer.alloc(64);
+  const data = Buffer.alloc(4096),
+    k1 = Buffer.alloc(64),
+    k2 = Buffer.alloc(64);
   writeNew(Buffer.from('3201001\0'), 10, 1, 1, data, k1, k2);
   data.toString('latin1', 0, data.indexOf(0));
 });
@@ -65,7 +80,9 @@ const viaHost = async (label: string, fn: string, params: Record<string, unknown
     inLib.push(r.$ms ?? 0);
   }
   const libMean = (inLib.reduce((a, b) => a + b, 0) / inLib.length) * 1000;
-  console.log(`driver host       ${label.padEnd(26)} ${stats(s)}  (host-side call incl. guard checks: ${libMean.toFixed(1)} µs)`);
+  console.log(
+    `driver host       ${label.padEnd(26)} ${stats(s)}  (host-side call incl. guard checks: ${libMean.toFixed(1)} µs)`,
+  );
 };
 await viaHost('GasCardInterfaceVersion', 'GasCardInterfaceVersion', {});
 await viaHost('Check4442Card', 'Check4442Card', { source: card });
@@ -76,8 +93,12 @@ await viaHost('WriteNew4442Card', 'WriteNew4442Card', { kh: '3201001', ql: 10, c
 const t0 = process.hrtime.bigint();
 await Promise.all(Array.from({ length: N }, () => d.invoke('Check4442Card', { source: card })));
 const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
-console.log(`driver host       ${'Check4442Card, N queued'.padEnd(26)} ${(N / (totalMs / 1000)).toFixed(0)} calls/s (${((totalMs * 1000) / N).toFixed(1)} µs/call)`);
+console.log(
+  `driver host       ${'Check4442Card, N queued'.padEnd(26)} ${(N / (totalMs / 1000)).toFixed(0)} calls/s (${((totalMs * 1000) / N).toFixed(1)} µs/call)`,
+);
 
 const h = d.health();
-console.log(`\nN=${N}, library=${library}, node ${process.version} ${process.arch}, host restarts=${h.restarts}, calls=${h.calls}`);
+console.log(
+  `\nN=${N}, library=${library}, node ${process.version} ${process.arch}, host restarts=${h.restarts}, calls=${h.calls}`,
+);
 await d.close();

@@ -6,7 +6,11 @@ function collect() {
   const frames: string[] = [];
   const noise: string[] = [];
   let overflows = 0;
-  const reader = new FrameReader({ frame: (f) => frames.push(f), noise: (n) => noise.push(n), overflow: () => overflows++ });
+  const reader = new FrameReader({
+    frame: (f) => frames.push(f),
+    noise: (n) => noise.push(n),
+    overflow: () => overflows++,
+  });
   return { reader, frames, noise, overflows: () => overflows };
 }
 

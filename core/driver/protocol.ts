@@ -52,8 +52,7 @@ export interface HostError {
 }
 
 export type ResponseFrame =
-  | { id: number | string; result: Record<string, unknown> }
-  | { id: number | string | null; error: HostError };
+  { id: number | string; result: Record<string, unknown> } | { id: number | string | null; error: HostError };
 
 export interface ReadyEvent {
   event: 'ready';
@@ -116,7 +115,10 @@ export type OutReport = OutBufferReport | OutArrayReport;
 
 /** JSON with every non-ASCII character escaped, so a frame is pure ASCII whatever the host's code page. */
 export function encodeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function encodeFrame(frame: HostFrame): string {

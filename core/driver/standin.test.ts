@@ -22,7 +22,9 @@ if (missing.length > 0 && process.env.CI === 'true') {
 const reason = missing.length > 0 ? ` [skipped: stand-ins not built — run node scripts/build-native.mjs]` : '';
 
 const drivers: HostedCardDriver[] = [];
-afterEach(async () => { await Promise.all(drivers.splice(0).map((d) => d.close())); });
+afterEach(async () => {
+  await Promise.all(drivers.splice(0).map((d) => d.close()));
+});
 
 function driver(o: CreateCardDriverOptions): HostedCardDriver {
   const d = createCardDriver({ startTimeoutMs: 60_000, ...o });
@@ -31,16 +33,25 @@ function driver(o: CreateCardDriverOptions): HostedCardDriver {
 }
 
 async function rejection(p: Promise<unknown>): Promise<MeterHubError> {
-  try { await p; } catch (e) { if (isMeterHubError(e)) return e; throw e; }
+  try {
+    await p;
+  } catch (e) {
+    if (isMeterHubError(e)) return e;
+    throw e;
+  }
   throw new Error('expected the call to fail');
 }
 
 /** The meter's side of a card (stand-in-only export), called in-process: test tooling, not server code. */
 function meterWriteBack(cardType: '4442' | '102', data: string, months: number[], usage: number[]): string {
   const l = koffi.load(lib('kingcard'));
-  const fn = l.func('int StandInMeterWriteBack(const char *cardType, const char *data, int status, int lastCode, const int *months, const int *usage, int count, _Out_ uint8_t *out, int outSize)');
+  const fn = l.func(
+    'int StandInMeterWriteBack(const char *cardType, const char *data, int status, int lastCode, const int *months, const int *usage, int count, _Out_ uint8_t *out, int outSize)',
+  );
   const out = Buffer.alloc(4096);
-  expect(fn(cardType, data, 0x21, 7, Int32Array.from(months), Int32Array.from(usage), months.length, out, out.length)).toBe(0);
+  expect(
+    fn(cardType, data, 0x21, 7, Int32Array.from(months), Int32Array.from(usage), months.length, out, out.length),
+  ).toBe(0);
   return out.toString('latin1', 0, out.indexOf(0));
 }
 
@@ -72,8 +83,14 @@ describe.skipIf(missing.length > 0)(`stand-in libraries${reason}`, () => {
       expect(await d.readUsage(t, b.data)).toEqual({ rc: 0, written: false, status: 0, lastCode: 0, months: [] });
       const back = meterWriteBack(t, b.data, [202405, 202404], [1234, 987]);
       expect(await d.readUsage(t, back)).toEqual({
-        rc: 0, written: true, status: 0x21, lastCode: 7,
-        months: [{ yyyymm: 202405, usage: 1234 }, { yyyymm: 202404, usage: 987 }],
+        rc: 0,
+        written: true,
+        status: 0x21,
+        lastCode: 7,
+        months: [
+          { yyyymm: 202405, usage: 1234 },
+          { yyyymm: 202404, usage: 987 },
+        ],
       });
     }
     expect((await d.listTools('cpu')).rc).toBe(-34);
@@ -98,7 +115,11 @@ describe.skipIf(missing.length > 0)(`stand-in libraries${reason}`, () => {
     expect((await d.check('cpu', { com: 0 })).rc).toBe(-1);
   });
 
-  for (const [name, code, reason2] of [['segv', 'DRIVER_CRASHED', /SIGSEGV/], ['abort', 'DRIVER_CRASHED', /SIGABRT/], ['hang', 'DRIVER_TIMEOUT', /./]] as const) {
+  for (const [name, code, reason2] of [
+    ['segv', 'DRIVER_CRASHED', /SIGSEGV/],
+    ['abort', 'DRIVER_CRASHED', /SIGABRT/],
+    ['hang', 'DRIVER_TIMEOUT', /./],
+  ] as const) {
     it(`fault build ${name}: ${code}, respawn, next call served`, async () => {
       const d = driver({ libraryPath: fault(name), callTimeoutMs: 1_000 });
       const w = await d.writeNew('4442', { cardNo: '1', gas: 1, count: 1, meterKind: 1 });
@@ -120,9 +141,20 @@ describe.skipIf(missing.length > 0)(`stand-in libraries${reason}`, () => {
     const d = driver({ libraryPath: fault('overrun') });
     const r = await d.invoke('WriteNew4442Card', { kh: '1', ql: 1, cs: 1, klx: 1 });
     expect(r.rc).toBe(0);
-    expect(r.$out.data).toMatchObject({ len: 812, terminated: true, writtenBytes: 813, specMax: 512, beyondSpecBytes: 300, overflowBytes: 0 });
+    expect(r.$out.data).toMatchObject({
+      len: 812,
+      terminated: true,
+      writtenBytes: 813,
+      specMax: 512,
+      beyondSpecBytes: 300,
+      overflowBytes: 0,
+    });
     expect(r.$out.oldKey).toMatchObject({ len: 40, specMax: 6, beyondSpecBytes: 34 });
-    const k = await d.invoke('Read4442Card', { data: (await driver({ libraryPath: lib('kingcard') }).writeNew('4442', { cardNo: '5', gas: 1, count: 1, meterKind: 1 })).data });
+    const k = await d.invoke('Read4442Card', {
+      data: (
+        await driver({ libraryPath: lib('kingcard') }).writeNew('4442', { cardNo: '5', gas: 1, count: 1, meterKind: 1 })
+      ).data,
+    });
     expect(k.$out.kh).toMatchObject({ len: 48, specMax: 32, beyondSpecBytes: 16 });
   });
 

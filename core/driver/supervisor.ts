@@ -22,12 +22,28 @@ import { BadInput } from '../errors/common-errors.ts';
 import type { DriverHealth } from './card-driver.ts';
 import { bundledHostFor } from './host-bundle.ts';
 import {
-  DriverClosed, DriverCrashed, DriverHostError, DriverOverloaded, DriverProtocol, DriverStartFailed,
-  DriverTimeout, FunctionMissing, LibraryLoadFailed, LibraryNotForHost,
+  DriverClosed,
+  DriverCrashed,
+  DriverHostError,
+  DriverOverloaded,
+  DriverProtocol,
+  DriverStartFailed,
+  DriverTimeout,
+  FunctionMissing,
+  LibraryLoadFailed,
+  LibraryNotForHost,
 } from './driver-errors.ts';
 import {
-  FrameReader, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeRequest, isReadyEvent, isResponse,
-  type HostError, type LoadResult, type ReadyEvent,
+  FrameReader,
+  HOST_ERROR,
+  METHOD,
+  PROTOCOL_VERSION,
+  encodeRequest,
+  isReadyEvent,
+  isResponse,
+  type HostError,
+  type LoadResult,
+  type ReadyEvent,
 } from './protocol.ts';
 import { environment } from '../config/environment.ts';
 
@@ -199,7 +215,10 @@ export interface SupervisorHealth extends DriverHealth {
 }
 
 export class DriverSupervisor extends EventEmitter {
-  private readonly o: Required<Pick<SupervisorOptions, 'callTimeoutMs' | 'startTimeoutMs' | 'maxQueue' | 'pipelineDepth'>> & SupervisorOptions;
+  private readonly o: Required<
+    Pick<SupervisorOptions, 'callTimeoutMs' | 'startTimeoutMs' | 'maxQueue' | 'pipelineDepth'>
+  > &
+    SupervisorOptions;
   private readonly backoff: Required<BackoffOptions>;
   private readonly log: DriverLogger;
   readonly name: string;
@@ -224,9 +243,18 @@ export class DriverSupervisor extends EventEmitter {
 
   constructor(opts: SupervisorOptions) {
     super();
-    this.o = { callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS, startTimeoutMs: DEFAULT_START_TIMEOUT_MS, maxQueue: 1000, pipelineDepth: DEFAULT_PIPELINE_DEPTH, ...opts };
+    this.o = {
+      callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
+      startTimeoutMs: DEFAULT_START_TIMEOUT_MS,
+      maxQueue: 1000,
+      pipelineDepth: DEFAULT_PIPELINE_DEPTH,
+      ...opts,
+    };
     if (!Number.isInteger(this.o.pipelineDepth) || this.o.pipelineDepth < 1) {
-      throw BadInput({ field: 'pipelineDepth' }, { zh: 'pipelineDepth 必须是正整数', en: 'pipelineDepth must be a positive integer' });
+      throw BadInput(
+        { field: 'pipelineDepth' },
+        { zh: 'pipelineDepth 必须是正整数', en: 'pipelineDepth must be a positive integer' },
+      );
     }
     this.backoff = { initialMs: 100, maxMs: 5_000, healthyResetMs: 30_000, ...opts.backoff };
     this.log = opts.logger ?? silentLogger;
@@ -251,11 +279,15 @@ export class DriverSupervisor extends EventEmitter {
   call(method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<Record<string, unknown>> {
     if (this.closed) return Promise.reject(DriverClosed({ library: this.name, function: method }));
     if (this.queue.length >= this.o.maxQueue) {
-      return Promise.reject(DriverOverloaded({ library: this.name, function: method, queued: this.queue.length, retryAfterSeconds: 1 }));
+      return Promise.reject(
+        DriverOverloaded({ library: this.name, function: method, queued: this.queue.length, retryAfterSeconds: 1 }),
+      );
     }
     const timeoutMs = opts.timeoutMs ?? this.o.callTimeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      return Promise.reject(BadInput({ field: 'timeoutMs' }, { zh: 'timeoutMs 必须是正数', en: 'timeoutMs must be a positive number' }));
+      return Promise.reject(
+        BadInput({ field: 'timeoutMs' }, { zh: 'timeoutMs 必须是正数', en: 'timeoutMs must be a positive number' }),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ method, params, timeoutMs, resolve, reject });
@@ -296,7 +328,9 @@ export class DriverSupervisor extends EventEmitter {
       try {
         h.child.stdin?.write(encodeRequest({ id: this.nextId++, method: METHOD.shutdown }));
         h.child.stdin?.end();
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
       const killer = setTimeout(() => h.child.kill('SIGKILL'), SHUTDOWN_GRACE_MS);
       await h.exited;
       clearTimeout(killer);
@@ -371,7 +405,8 @@ export class DriverSupervisor extends EventEmitter {
   private settle(job: Job, errorCode: string | undefined, finish: () => void): void {
     finish();
     // For metrics (core/metrics): one event per call once the caller has its answer.
-    if (this.listenerCount('call') > 0) this.emit('call', { method: job.method, durationMs: performance.now() - job.sentAt!, errorCode });
+    if (this.listenerCount('call') > 0)
+      this.emit('call', { method: job.method, durationMs: performance.now() - job.sentAt!, errorCode });
     if (this.inFlight() === 0) this.emit('idle');
     this.pump();
   }
@@ -399,13 +434,18 @@ export class DriverSupervisor extends EventEmitter {
         if (wait > 0 && !this.closed) {
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, wait);
-            this.wakeStart = () => { clearTimeout(t); resolve(); };
+            this.wakeStart = () => {
+              clearTimeout(t);
+              resolve();
+            };
           });
         }
         this.wakeStart = undefined;
       })()
         .then(() => this.startHost())
-        .finally(() => { this.starting = undefined; });
+        .finally(() => {
+          this.starting = undefined;
+        });
       this.starting.then(
         () => this.pump(),
         (e: Error) => {
@@ -444,12 +484,28 @@ export class DriverSupervisor extends EventEmitter {
       const ready = await this.waitReady(h);
       h.ready = ready;
       h.library = this.libraryForHost(ready);
-      const load = await this.request(h, METHOD.load, { path: h.library, ...(this.o.symbols ? { symbols: this.o.symbols } : {}) }, this.o.startTimeoutMs, true);
+      const load = await this.request(
+        h,
+        METHOD.load,
+        { path: h.library, ...(this.o.symbols ? { symbols: this.o.symbols } : {}) },
+        this.o.startTimeoutMs,
+        true,
+      );
       h.load = load as unknown as LoadResult;
       h.readyAt = Date.now();
       this.startError = undefined;
       this.state = 'ready';
-      this.log.info({ driver: this.name, pid: h.pid, runtime: ready.runtime, arch: ready.arch, library: h.library, missing: h.load.missing.length }, 'driver host ready');
+      this.log.info(
+        {
+          driver: this.name,
+          pid: h.pid,
+          runtime: ready.runtime,
+          arch: ready.arch,
+          library: h.library,
+          missing: h.load.missing.length,
+        },
+        'driver host ready',
+      );
       this.emit('ready', { pid: h.pid });
     } catch (e) {
       const err = e as MeterHubError;
@@ -468,10 +524,13 @@ export class DriverSupervisor extends EventEmitter {
     if (path) return path;
     const serverTarget = `${process.platform}-${process.arch}`;
     const available = Object.keys(this.o.libraries).sort();
-    throw LibraryNotForHost({ library: this.name, hostPlatform: hostTarget, serverPlatform: serverTarget, available }, {
-      zh: `驱动进程为 ${hostTarget}（服务器为 ${serverTarget}），清单只有 ${available.join('、') || '（无）'}`,
-      en: `the driver host runs as ${hostTarget} (this server is ${serverTarget}); the manifest has ${available.join(', ') || 'none'}`,
-    });
+    throw LibraryNotForHost(
+      { library: this.name, hostPlatform: hostTarget, serverPlatform: serverTarget, available },
+      {
+        zh: `驱动进程为 ${hostTarget}（服务器为 ${serverTarget}），清单只有 ${available.join('、') || '（无）'}`,
+        en: `the driver host runs as ${hostTarget} (this server is ${serverTarget}); the manifest has ${available.join(', ') || 'none'}`,
+      },
+    );
   }
 
   private startFailed(err: MeterHubError): MeterHubError {
@@ -483,7 +542,9 @@ export class DriverSupervisor extends EventEmitter {
 
   private attach(child: ChildProcess): Host {
     let resolveExit!: () => void;
-    const exited = new Promise<void>((r) => { resolveExit = r; });
+    const exited = new Promise<void>((r) => {
+      resolveExit = r;
+    });
     const h: Host = {
       child,
       pid: child.pid ?? -1,
@@ -507,9 +568,12 @@ export class DriverSupervisor extends EventEmitter {
     child.stderr!.on('data', (s: string) => {
       const lines = (errTail + s).split('\n');
       errTail = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.log.debug({ driver: this.name, pid: h.pid, stderr: redact(line) }, 'driver host stderr');
+      for (const line of lines)
+        if (line.trim()) this.log.debug({ driver: this.name, pid: h.pid, stderr: redact(line) }, 'driver host stderr');
     });
-    child.stdin!.on('error', () => { /* EPIPE when the host died; the exit handler reports it */ });
+    child.stdin!.on('error', () => {
+      /* EPIPE when the host died; the exit handler reports it */
+    });
     child.once('error', (e) => {
       // spawn failure (ENOENT execPath) arrives here instead of 'exit'
       this.onExit(h, null, null, e.message);
@@ -536,17 +600,39 @@ export class DriverSupervisor extends EventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
-        reject(DriverStartFailed({ library: this.name, reason: 'no ready event', timeoutMs: this.o.startTimeoutMs }, { zh: '驱动进程未按时就绪', en: 'the host did not become ready in time' }));
+        reject(
+          DriverStartFailed(
+            { library: this.name, reason: 'no ready event', timeoutMs: this.o.startTimeoutMs },
+            { zh: '驱动进程未按时就绪', en: 'the host did not become ready in time' },
+          ),
+        );
       }, this.o.startTimeoutMs);
-      const onReady = (ev: ReadyEvent) => { cleanup(); resolve(ev); };
-      const onGone = (err: Error) => { cleanup(); reject(err); };
-      const cleanup = () => { clearTimeout(timer); this.off(`ready:${h.pid}`, onReady); this.off(`gone:${h.pid}`, onGone); };
+      const onReady = (ev: ReadyEvent) => {
+        cleanup();
+        resolve(ev);
+      };
+      const onGone = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off(`ready:${h.pid}`, onReady);
+        this.off(`gone:${h.pid}`, onGone);
+      };
       this.on(`ready:${h.pid}`, onReady);
       this.on(`gone:${h.pid}`, onGone);
     });
   }
 
-  private request(h: Host, method: string, params: Record<string, unknown>, timeoutMs: number, startup = false, job?: Job): Promise<Record<string, unknown>> {
+  private request(
+    h: Host,
+    method: string,
+    params: Record<string, unknown>,
+    timeoutMs: number,
+    startup = false,
+    job?: Job,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       if (h.retired) {
         reject(this.transientError(DriverCrashed, { function: method, reason: 'host not running' }));
@@ -563,10 +649,21 @@ export class DriverSupervisor extends EventEmitter {
   private armTimer(h: Host, p: Pending): void {
     p.timer = setTimeout(() => {
       if (h.pending[0] !== p) return;
-      this.log.warn({ driver: this.name, pid: h.pid, function: p.method, timeoutMs: p.timeoutMs }, 'driver call timed out; killing host');
-      this.failHost(h, () => p.startup
-        ? DriverStartFailed({ library: this.name, function: p.method, timeoutMs: p.timeoutMs }, { zh: '加载动态库超时', en: 'loading the library timed out' })
-        : this.transientError(DriverTimeout, { function: p.method, timeoutMs: p.timeoutMs }), 'SIGKILL');
+      this.log.warn(
+        { driver: this.name, pid: h.pid, function: p.method, timeoutMs: p.timeoutMs },
+        'driver call timed out; killing host',
+      );
+      this.failHost(
+        h,
+        () =>
+          p.startup
+            ? DriverStartFailed(
+                { library: this.name, function: p.method, timeoutMs: p.timeoutMs },
+                { zh: '加载动态库超时', en: 'loading the library timed out' },
+              )
+            : this.transientError(DriverTimeout, { function: p.method, timeoutMs: p.timeoutMs }),
+        'SIGKILL',
+      );
     }, p.timeoutMs);
   }
 
@@ -581,7 +678,10 @@ export class DriverSupervisor extends EventEmitter {
     }
     if (isReadyEvent(f)) {
       if (h.ready || f.protocol !== PROTOCOL_VERSION) {
-        this.violation(h, h.ready ? 'second ready event' : `host speaks protocol ${f.protocol}, expected ${PROTOCOL_VERSION}`);
+        this.violation(
+          h,
+          h.ready ? 'second ready event' : `host speaks protocol ${f.protocol}, expected ${PROTOCOL_VERSION}`,
+        );
         return;
       }
       this.emit(`ready:${h.pid}`, f);
@@ -594,8 +694,11 @@ export class DriverSupervisor extends EventEmitter {
     // Answers come strictly in request order: anything else is not the host this protocol describes.
     const p = h.pending[0];
     if (!isResponse(f) || !p || f.id !== p.id) {
-      const reason = !isResponse(f) ? 'frame is neither a response nor an event'
-        : h.pending.some((q) => q.id === f.id) ? 'response out of order' : 'response to no request in flight';
+      const reason = !isResponse(f)
+        ? 'frame is neither a response nor an event'
+        : h.pending.some((q) => q.id === f.id)
+          ? 'response out of order'
+          : 'response to no request in flight';
       this.violation(h, reason);
       return;
     }
@@ -610,7 +713,11 @@ export class DriverSupervisor extends EventEmitter {
   private violation(h: Host, reason: string): void {
     if (h.retired) return;
     this.log.warn({ driver: this.name, pid: h.pid, reason }, 'driver protocol violation; killing host');
-    this.failHost(h, () => this.transientError(DriverProtocol, { reason, ...(h.pending[0] ? { function: h.pending[0].method } : {}) }), 'SIGKILL');
+    this.failHost(
+      h,
+      () => this.transientError(DriverProtocol, { reason, ...(h.pending[0] ? { function: h.pending[0].method } : {}) }),
+      'SIGKILL',
+    );
   }
 
   private onExit(h: Host, code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
@@ -622,11 +729,21 @@ export class DriverSupervisor extends EventEmitter {
       return;
     }
     this.log.error({ driver: this.name, pid: h.pid, exit: how }, 'driver host died');
-    this.failHost(h, () => spawnError
-      ? DriverStartFailed({ library: this.name, reason: spawnError })
-      : this.transientError(DriverCrashed, {
-        ...(h.pending[0] ? { function: h.pending[0].method } : {}), exitCode: code, signal, reason: how, pid: h.pid,
-      }, { zh: how, en: how }));
+    this.failHost(h, () =>
+      spawnError
+        ? DriverStartFailed({ library: this.name, reason: spawnError })
+        : this.transientError(
+            DriverCrashed,
+            {
+              ...(h.pending[0] ? { function: h.pending[0].method } : {}),
+              exitCode: code,
+              signal,
+              reason: how,
+              pid: h.pid,
+            },
+            { zh: how, en: how },
+          ),
+    );
   }
 
   /**
@@ -668,9 +785,17 @@ export class DriverSupervisor extends EventEmitter {
   private retire(h: Host, kill?: NodeJS.Signals): void {
     h.retired = true;
     if (kill) {
-      try { h.child.kill(kill); } catch { /* gone */ }
+      try {
+        h.child.kill(kill);
+      } catch {
+        /* gone */
+      }
     }
-    try { h.child.stdin?.end(); } catch { /* gone */ }
+    try {
+      h.child.stdin?.end();
+    } catch {
+      /* gone */
+    }
   }
 
   private bumpBackoff(h: Host): void {
@@ -698,7 +823,10 @@ export class DriverSupervisor extends EventEmitter {
       case HOST_ERROR.FUNCTION_MISSING:
         return FunctionMissing(details, { zh: method, en: method });
       case HOST_ERROR.LIBRARY_LOAD_FAILED:
-        return LibraryLoadFailed({ ...details, path: this.host?.library ?? this.o.libraryPath }, { zh: e.message, en: e.message });
+        return LibraryLoadFailed(
+          { ...details, path: this.host?.library ?? this.o.libraryPath },
+          { zh: e.message, en: e.message },
+        );
       case HOST_ERROR.BAD_PARAMS:
         return BadInput({ ...details, field: e.param }, { zh: e.message, en: e.message });
       default:

@@ -74,7 +74,13 @@ export class MeterHubError extends Error {
  * Declares an error kind once; domains keep their own tables (core/driver/driver-errors.ts, …).
  * `is(e)` narrows to this kind (its literal code), so a failed test leaves e a MeterHubError of another kind.
  */
-export function defineError<const C extends string>(code: C, status: number, zh: string, en: string, traits: ErrorTraits = {}) {
+export function defineError<const C extends string>(
+  code: C,
+  status: number,
+  zh: string,
+  en: string,
+  traits: ErrorTraits = {},
+) {
   const spec: ErrorSpec = Object.freeze({ code, status, zh, en, ...traits });
   const make = (details?: Record<string, unknown>, detailText?: { zh?: string; en?: string }) =>
     new MeterHubError(spec, details, detailText);

@@ -28,7 +28,16 @@ import { iterateSource, parseMapping, type SourceRow } from './import-source.ts'
 import { environment } from '../config/environment.ts';
 
 export const CARD_FIELDS = [
-  'maker', 'cardType', 'cardNo', 'userNo', 'meterNo', 'meterKind', 'count', 'lastSaleAt', 'lastSaleGas', 'state',
+  'maker',
+  'cardType',
+  'cardNo',
+  'userNo',
+  'meterNo',
+  'meterKind',
+  'count',
+  'lastSaleAt',
+  'lastSaleGas',
+  'state',
 ] as const;
 export const CARD_STATES = ['active', 'lost', 'blacklisted', 'retired'] as const;
 export type CardState = (typeof CARD_STATES)[number];
@@ -96,9 +105,10 @@ export interface CardImportOptions {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** One-shot hashing (Node ≥ 20.12) is several times cheaper per row than a Hash object; the result is the same. */
-const rowHash: (s: string) => string = typeof (crypto as { hash?: unknown }).hash === 'function'
-  ? (s) => (crypto as unknown as { hash(a: string, d: string): string }).hash('sha256', s)
-  : sha256;
+const rowHash: (s: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (s) => (crypto as unknown as { hash(a: string, d: string): string }).hash('sha256', s)
+    : sha256;
 const CARD_NO = new RegExp(`^[0-9A-Za-z]{1,${LIMITS.cardNoMaxLength}}$`);
 const INT = /^\d+$/;
 // eslint-disable-next-line no-control-regex
@@ -110,10 +120,11 @@ export function newBatchId(sourceSha256: string): string {
 
 /** The row's identity for idempotency: every imported value, in a fixed order. */
 function rowSha(c: ImportedCard): string {
-  return rowHash([
-    c.maker, c.cardType, c.cardNo, c.userNo, c.meterNo, c.meterKind, c.count, c.lastSaleAt, c.lastSaleGas, c.state,
-  ]
-    .map((v) => (v === null ? '\u0000' : String(v))).join('\u001f'));
+  return rowHash(
+    [c.maker, c.cardType, c.cardNo, c.userNo, c.meterNo, c.meterKind, c.count, c.lastSaleAt, c.lastSaleGas, c.state]
+      .map((v) => (v === null ? '\u0000' : String(v)))
+      .join('\u001f'),
+  );
 }
 
 /** The makers as they stand when the import starts (asking the host per row reads its state every time). */
@@ -125,7 +136,8 @@ export function makerLookup(host: PluginHost): MakerLookup {
 
 /** Checks one source row; a problem or the typed card. */
 export function checkCardRow(
-  r: SourceRow, makers: MakerLookup,
+  r: SourceRow,
+  makers: MakerLookup,
 ): { ok: true; card: ImportedCard } | { ok: false; code: RowProblemCode; details?: Record<string, unknown> } {
   const f = r.fields;
   const missing = ['maker', 'cardType', 'cardNo', 'count'].filter((k) => f[k] === undefined);
@@ -177,9 +189,16 @@ export function checkCardRow(
   return {
     ok: true,
     card: {
-      maker, cardType: f.cardType!, cardNo: f.cardNo!, userNo: f.userNo ?? null, meterNo: f.meterNo ?? null,
-      meterKind, count,
-      lastSaleAt, lastSaleGas, state,
+      maker,
+      cardType: f.cardType!,
+      cardNo: f.cardNo!,
+      userNo: f.userNo ?? null,
+      meterNo: f.meterNo ?? null,
+      meterKind,
+      count,
+      lastSaleAt,
+      lastSaleGas,
+      state,
     },
   };
 }
@@ -187,8 +206,15 @@ export function checkCardRow(
 /** The ledger row's columns an import sets (what a conflict compares and an update changes). */
 function columnsOf(c: ImportedCard) {
   return {
-    card_type: c.cardType, meter_kind: c.meterKind, count: c.count, open_gas: c.lastSaleGas ?? 0, status: c.state,
-    user_no: c.userNo, meter_no: c.meterNo, last_sale_at: c.lastSaleAt, last_sale_gas: c.lastSaleGas,
+    card_type: c.cardType,
+    meter_kind: c.meterKind,
+    count: c.count,
+    open_gas: c.lastSaleGas ?? 0,
+    status: c.state,
+    user_no: c.userNo,
+    meter_no: c.meterNo,
+    last_sale_at: c.lastSaleAt,
+    last_sale_gas: c.lastSaleGas,
   };
 }
 type Columns = ReturnType<typeof columnsOf>;
@@ -202,7 +228,11 @@ interface Existing extends Columns {
   import_row_sha256: string | null;
 }
 
-interface Item { line: number; card: ImportedCard; sha: string }
+interface Item {
+  line: number;
+  card: ImportedCard;
+  sha: string;
+}
 
 export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   const t0 = Date.now();
@@ -216,13 +246,31 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   const update = o.update === true;
   const maxProblems = o.maxProblems ?? 10_000;
   const report: ImportReport = {
-    kind: 'cards', batchId: dryRun ? null : newBatchId(sourceSha256), dryRun, update, sourceSha256,
+    kind: 'cards',
+    batchId: dryRun ? null : newBatchId(sourceSha256),
+    dryRun,
+    update,
+    sourceSha256,
     fileName: o.fileName ?? null,
-    rows: 0, valid: 0, inserted: 0, unchanged: 0, updated: 0, conflicts: 0, invalid: 0, byCode: {}, problems: [],
-    problemsLeftOff: 0, changes: [], seconds: 0,
+    rows: 0,
+    valid: 0,
+    inserted: 0,
+    unchanged: 0,
+    updated: 0,
+    conflicts: 0,
+    invalid: 0,
+    byCode: {},
+    problems: [],
+    problemsLeftOff: 0,
+    changes: [],
+    seconds: 0,
   };
   const problem = (
-    line: number, maker: string | null, cardNo: string | null, code: RowProblemCode, details?: Record<string, unknown>,
+    line: number,
+    maker: string | null,
+    cardNo: string | null,
+    code: RowProblemCode,
+    details?: Record<string, unknown>,
   ) => {
     report.byCode[code] = (report.byCode[code] ?? 0) + 1;
     if (report.problems.length >= maxProblems) {
@@ -255,9 +303,11 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
       return null;
     }
     const after = columnsOf(item.card);
-    const differences = Object.fromEntries(Object.entries(after)
-      .filter(([k, v]) => (ex as unknown as Record<string, unknown>)[k] !== v)
-      .map(([k, v]) => [k, { ledger: (ex as unknown as Record<string, unknown>)[k], file: v }]));
+    const differences = Object.fromEntries(
+      Object.entries(after)
+        .filter(([k, v]) => (ex as unknown as Record<string, unknown>)[k] !== v)
+        .map(([k, v]) => [k, { ledger: (ex as unknown as Record<string, unknown>)[k], file: v }]),
+    );
     const base = { maker: item.card.maker, cardNo: item.card.cardNo };
     if (ex.import_row_sha256 === null) {
       report.conflicts++;
@@ -281,7 +331,9 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
     report.changes.push({ ...base, before, after });
     return { version: ex.version, set: after };
   };
-  const inserted = (n: number) => { report.inserted += n; };
+  const inserted = (n: number) => {
+    report.inserted += n;
+  };
   // PostgreSQL: two chunks in flight (two server backends work while this process reads the next rows); chunks
   // never share a card (a number twice in the file is refused), so their order does not matter. SQLite: one.
   const inflight: Array<Promise<void>> = [];
@@ -325,7 +377,11 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
 }
 
 type Decide = (item: Item, existing: Existing) => { version: number; set: Columns } | null;
-interface Origin { batchId: string; sourceSha256: string; now: string }
+interface Origin {
+  batchId: string;
+  sourceSha256: string;
+  now: string;
+}
 
 interface Writer {
   parallel: number;
@@ -334,23 +390,44 @@ interface Writer {
   close(): void;
 }
 
-const EXISTING_COLS = 'maker, card_no, import_batch_id, version, last_tx_id, import_row_sha256, card_type, ' +
+const EXISTING_COLS =
+  'maker, card_no, import_batch_id, version, last_tx_id, import_row_sha256, card_type, ' +
   'meter_kind, count, open_gas, status, user_no, meter_no, last_sale_at, last_sale_gas';
-const UPDATE_SET = 'card_type = ?, meter_kind = ?, count = ?, open_gas = ?, status = ?, user_no = ?, meter_no = ?, ' +
+const UPDATE_SET =
+  'card_type = ?, meter_kind = ?, count = ?, open_gas = ?, status = ?, user_no = ?, meter_no = ?, ' +
   'last_sale_at = ?, last_sale_gas = ?, import_batch_id = ?, import_sha256 = ?, import_row_sha256 = ?, ' +
   'version = version + 1, updated_at = ?';
 const setValues = (s: Columns) => [
-  s.card_type, s.meter_kind, s.count, s.open_gas, s.status, s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas,
+  s.card_type,
+  s.meter_kind,
+  s.count,
+  s.open_gas,
+  s.status,
+  s.user_no,
+  s.meter_no,
+  s.last_sale_at,
+  s.last_sale_gas,
 ];
 
 function batchRow(report: ImportReport, actor: Actor, now: string) {
   return {
-    id: report.batchId!, kind: report.kind, source_sha256: report.sourceSha256, file_name: report.fileName,
-    actor_name: actor.name, actor_role: actor.role, channel: actor.channel, rows: report.rows,
+    id: report.batchId!,
+    kind: report.kind,
+    source_sha256: report.sourceSha256,
+    file_name: report.fileName,
+    actor_name: actor.name,
+    actor_role: actor.role,
+    channel: actor.channel,
+    rows: report.rows,
     inserted: report.inserted,
-    unchanged: report.unchanged, updated: report.updated, conflicts: report.conflicts, invalid: report.invalid,
+    unchanged: report.unchanged,
+    updated: report.updated,
+    conflicts: report.conflicts,
+    invalid: report.invalid,
     report: JSON.stringify({
-      byCode: report.byCode, problems: report.problems, problemsLeftOff: report.problemsLeftOff,
+      byCode: report.byCode,
+      problems: report.problems,
+      problemsLeftOff: report.problemsLeftOff,
       changes: report.changes,
     }),
     created_at: now,
@@ -375,9 +452,24 @@ function sqliteWriter(database: MeterHubDatabase): Writer {
       const c = it.card;
       if (!dryRun) {
         const s = columnsOf(c);
-        const r = insert.run(c.maker, c.cardNo, s.card_type, s.meter_kind, s.count, s.open_gas, s.status, origin.now,
-          origin.now, s.user_no, s.meter_no, s.last_sale_at, s.last_sale_gas, origin.batchId, origin.sourceSha256,
-          it.sha);
+        const r = insert.run(
+          c.maker,
+          c.cardNo,
+          s.card_type,
+          s.meter_kind,
+          s.count,
+          s.open_gas,
+          s.status,
+          origin.now,
+          origin.now,
+          s.user_no,
+          s.meter_no,
+          s.last_sale_at,
+          s.last_sale_gas,
+          origin.batchId,
+          origin.sourceSha256,
+          it.sha,
+        );
         if (r.changes === 1) {
           n++;
           continue;
@@ -441,27 +533,43 @@ function pgCopyWriter(database: MeterHubDatabase): Writer {
         let payload = '';
         items.forEach((it, i) => {
           const k = it.card;
-          payload += [
-            i, copyText(k.maker), copyText(k.cardNo), copyText(k.cardType), copyText(k.meterKind), k.count,
-            k.lastSaleGas ?? 0, k.state, copyText(k.userNo), copyText(k.meterNo), copyText(k.lastSaleAt),
-            copyText(k.lastSaleGas), it.sha,
-          ].join('\t') + '\n';
+          payload +=
+            [
+              i,
+              copyText(k.maker),
+              copyText(k.cardNo),
+              copyText(k.cardType),
+              copyText(k.meterKind),
+              k.count,
+              k.lastSaleGas ?? 0,
+              k.state,
+              copyText(k.userNo),
+              copyText(k.meterNo),
+              copyText(k.lastSaleAt),
+              copyText(k.lastSaleGas),
+              it.sha,
+            ].join('\t') + '\n';
         });
         await copyFrom(c, 'copy import_stage from stdin', payload);
         if (!dryRun) {
-          const r = await c.query(`insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas,
+          const r = await c.query(
+            `insert into ledger_cards (maker, card_no, card_type, meter_kind, count, open_gas,
             reissues, status, version, created_at, updated_at, user_no, meter_no, last_sale_at, last_sale_gas,
             import_batch_id, import_sha256, import_row_sha256)
             select maker, card_no, card_type, meter_kind, count, open_gas, 0, status, 1, $1, $1, user_no, meter_no,
               last_sale_at, last_sale_gas, $2, $3, row_sha from import_stage
-            on conflict (maker, card_no) do nothing`, [origin.now, origin.batchId, origin.sourceSha256]);
+            on conflict (maker, card_no) do nothing`,
+            [origin.now, origin.batchId, origin.sourceSha256],
+          );
           if (r.rowCount === items.length) {
             inserted(items.length);
             await c.query('commit');
             return;
           }
         }
-        const cols = EXISTING_COLS.split(', ').map((x) => `l.${x}`).join(', ');
+        const cols = EXISTING_COLS.split(', ')
+          .map((x) => `l.${x}`)
+          .join(', ');
         const found = await c.query<Existing & { idx: number }>(`select s.idx, ${cols}
           from import_stage s join ledger_cards l on l.maker = s.maker and l.card_no = s.card_no`);
         let fresh = dryRun ? items.length - found.rows.length : 0;
@@ -477,8 +585,14 @@ function pgCopyWriter(database: MeterHubDatabase): Writer {
             const text = UPDATE_SET.replace(/\?/g, () => `$${++n}`);
             const where = `maker = $${n + 1} and card_no = $${n + 2} and version = $${n + 3}`;
             await c.query(`update ledger_cards set ${text} where ${where}`, [
-              ...setValues(d.set), origin.batchId, origin.sourceSha256, it.sha, origin.now,
-              it.card.maker, it.card.cardNo, d.version,
+              ...setValues(d.set),
+              origin.batchId,
+              origin.sourceSha256,
+              it.sha,
+              origin.now,
+              it.card.maker,
+              it.card.cardNo,
+              d.version,
             ]);
           }
         }

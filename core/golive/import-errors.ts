@@ -4,10 +4,18 @@
  */
 import { defineError } from '../errors/meterhub-error.ts';
 
-export const ImportFileUnreadable = defineError('IMPORT_FILE_UNREADABLE', 400,
-  '导入文件无法解析', 'The import file cannot be parsed');
-export const ImportMappingInvalid = defineError('IMPORT_MAPPING_INVALID', 400,
-  '映射文件格式错误', 'The mapping file is invalid');
+export const ImportFileUnreadable = defineError(
+  'IMPORT_FILE_UNREADABLE',
+  400,
+  '导入文件无法解析',
+  'The import file cannot be parsed',
+);
+export const ImportMappingInvalid = defineError(
+  'IMPORT_MAPPING_INVALID',
+  400,
+  '映射文件格式错误',
+  'The mapping file is invalid',
+);
 
 /** Row problems: code → texts. One table, so the docs and the report say the same thing. */
 export const ROW_PROBLEMS = {
@@ -24,8 +32,14 @@ export const ROW_PROBLEMS = {
     zh: '购气次数应为 0–32767 的整数（__int16）',
     en: 'the purchase count must be a whole number 0–32767 (__int16)',
   },
-  IMPORT_METER_KIND_INVALID: { zh: '表类型应为 1（民用）或 2（工业）', en: 'meter kind must be 1 (residential) or 2 (industrial)' },
-  IMPORT_GAS_INVALID: { zh: '最后购气量应为 0–99999999 的整数', en: 'the last sale gas must be a whole number 0–99999999' },
+  IMPORT_METER_KIND_INVALID: {
+    zh: '表类型应为 1（民用）或 2（工业）',
+    en: 'meter kind must be 1 (residential) or 2 (industrial)',
+  },
+  IMPORT_GAS_INVALID: {
+    zh: '最后购气量应为 0–99999999 的整数',
+    en: 'the last sale gas must be a whole number 0–99999999',
+  },
   IMPORT_TIME_INVALID: {
     zh: '最后购气时间无法识别（应为 ISO-8601 或 YYYY-MM-DD HH:mm:ss）',
     en: 'the last sale time is not a date (ISO-8601 or YYYY-MM-DD HH:mm:ss)',

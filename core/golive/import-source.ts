@@ -55,9 +55,13 @@ export function parseMapping(text: string, known: readonly string[]): ImportMapp
   if (o.values !== undefined) {
     const v = o.values;
     if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every(isStringMap)) {
-      throw ImportMappingInvalid({ part: 'values' }, {
-        zh: 'values 应为 字段→{原值→新值}', en: 'values must map field → {their code → ours}',
-      });
+      throw ImportMappingInvalid(
+        { part: 'values' },
+        {
+          zh: 'values 应为 字段→{原值→新值}',
+          en: 'values must map field → {their code → ours}',
+        },
+      );
     }
     const bad = Object.keys(v).filter((k) => !known.includes(k));
     if (bad.length) throw ImportMappingInvalid({ part: 'values', unknownFields: bad, known });
@@ -84,7 +88,9 @@ export function readSource(text: string, fields: readonly string[], mapping: Imp
  * busy for most of an import; the importer walks the file twice instead (card numbers first, then chunks).
  */
 export function* iterateSource(
-  text: string, fields: readonly string[], mapping: ImportMapping = {},
+  text: string,
+  fields: readonly string[],
+  mapping: ImportMapping = {},
 ): Generator<SourceRow> {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const first = body.trimStart()[0];
@@ -122,7 +128,7 @@ function fromJson(text: string, fields: readonly string[], mapping: ImportMappin
   }
   const map = mapper(fields, mapping);
   return arr.map((item, i) => {
-    const o = item && typeof item === 'object' ? item as Record<string, unknown> : {};
+    const o = item && typeof item === 'object' ? (item as Record<string, unknown>) : {};
     return { line: i + 1, fields: map((c) => (o[c] === undefined || o[c] === null ? undefined : String(o[c]))) };
   });
 }
@@ -168,20 +174,29 @@ function* csvRecords(text: string, delim: string): Generator<{ line: number; r: 
       const ch = text[i]!;
       if (quoted) {
         if (ch === '"') {
-          if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+          if (text[i + 1] === '"') {
+            field += '"';
+            i++;
+          } else quoted = false;
         } else {
           if (ch === '\n') line++;
           field += ch;
         }
       } else if (ch === '"') quoted = true;
-      else if (ch === delim) { rec.push(field); field = ''; }
-      else if (ch === '\n') break;
+      else if (ch === delim) {
+        rec.push(field);
+        field = '';
+      } else if (ch === '\n') break;
       else if (ch !== '\r') field += ch;
     }
     if (quoted) {
-      throw ImportFileUnreadable({ format: 'csv', line: startLine }, {
-        zh: `第 ${startLine} 行引号未闭合`, en: `unclosed quote at line ${startLine}`,
-      });
+      throw ImportFileUnreadable(
+        { format: 'csv', line: startLine },
+        {
+          zh: `第 ${startLine} 行引号未闭合`,
+          en: `unclosed quote at line ${startLine}`,
+        },
+      );
     }
     rec.push(field);
     yield { line: startLine, r: rec };

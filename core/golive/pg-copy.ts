@@ -18,7 +18,9 @@ export function copyFrom(client: pg.PoolClient, text: string, payload: string): 
     let error: unknown = null;
     const submittable = {
       text,
-      submit(connection: CopyConnection) { connection.query(text); },
+      submit(connection: CopyConnection) {
+        connection.query(text);
+      },
       handleCopyInResponse(connection: CopyConnection) {
         const buf = Buffer.from(payload, 'utf8');
         for (let o = 0; o < buf.length; o += 65_536) connection.sendCopyFromChunk(buf.subarray(o, o + 65_536));
@@ -28,12 +30,17 @@ export function copyFrom(client: pg.PoolClient, text: string, payload: string): 
         const m = /^COPY (\d+)/.exec(msg.text ?? '');
         if (m) rows = Number(m[1]);
       },
-      handleError(e: unknown) { error = e; },
+      handleError(e: unknown) {
+        error = e;
+      },
       handleReadyForQuery() {
         if (error) reject(error instanceof Error ? error : new Error(String(error)));
         else resolve(rows);
       },
-      handleRowDescription() {}, handleDataRow() {}, handlePortalSuspended() {}, handleEmptyQuery() {},
+      handleRowDescription() {},
+      handleDataRow() {},
+      handlePortalSuspended() {},
+      handleEmptyQuery() {},
       handleCopyData() {},
     };
     client.query(submittable as never);

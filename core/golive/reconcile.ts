@@ -42,18 +42,26 @@ export interface ReconcileReport {
 }
 
 export async function reconcileCards(o: {
-  database: MeterHubDatabase; host: PluginHost; text: string; mappingText?: string | undefined;
+  database: MeterHubDatabase;
+  host: PluginHost;
+  text: string;
+  mappingText?: string | undefined;
 }): Promise<ReconcileReport> {
   const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, CARD_FIELDS) : {};
   const source = readSource(o.text, CARD_FIELDS, mapping);
-  const ledger = await o.database.db.selectFrom('ledger_cards')
-    .select(['maker', 'card_no', 'count', 'status', 'last_tx_id']).execute() as
-    Array<{ maker: string; card_no: string; count: number; status: string; last_tx_id: string | null }>;
+  const ledger = (await o.database.db
+    .selectFrom('ledger_cards')
+    .select(['maker', 'card_no', 'count', 'status', 'last_tx_id'])
+    .execute()) as Array<{ maker: string; card_no: string; count: number; status: string; last_tx_id: string | null }>;
   const byKey = new Map(ledger.map((c) => [`${c.maker}\u0000${c.card_no}`, c]));
   const seen = new Set<string>();
   const makers = makerLookup(o.host);
   const report: ReconcileReport = {
-    rows: source.length, ledgerCards: ledger.length, same: 0, byKind: {}, differences: [],
+    rows: source.length,
+    ledgerCards: ledger.length,
+    same: 0,
+    byKind: {},
+    differences: [],
   };
   const add = (d: Omit<ReconcileDifference, 'zh' | 'en'>) => {
     report.byKind[d.kind] = (report.byKind[d.kind] ?? 0) + 1;
@@ -79,8 +87,7 @@ export async function reconcileCards(o: {
     // A card formatted (退户) in MeterHub is what the old system calls retired.
     else if (m.status !== c.card.state && !(m.status === 'formatted' && c.card.state === 'retired')) {
       add({ kind: 'STATE_DIFFERS', ...base, meterhub });
-    }
-    else report.same++;
+    } else report.same++;
   }
   for (const m of ledger) {
     if (seen.has(`${m.maker}\u0000${m.card_no}`)) continue;

@@ -7,4 +7,9 @@ import { defineError } from '../errors/meterhub-error.ts';
  */
 export const RateLimited = defineError('RATE_LIMITED', 429, '请求过于频繁，请稍后再试', 'Too many requests; slow down');
 export const PayloadTooLarge = defineError('PAYLOAD_TOO_LARGE', 413, '请求体过大', 'Request body too large');
-export const UnsupportedMediaType = defineError('UNSUPPORTED_MEDIA_TYPE', 415, '请求体必须是 JSON', 'The request body must be JSON');
+export const UnsupportedMediaType = defineError(
+  'UNSUPPORTED_MEDIA_TYPE',
+  415,
+  '请求体必须是 JSON',
+  'The request body must be JSON',
+);

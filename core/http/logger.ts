@@ -11,10 +11,19 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
-  'authorization', '*.authorization',
-  'token', '*.token', '*.*.token',
-  'oldKey', 'newKey', '*.oldKey', '*.newKey', '*.*.oldKey', '*.*.newKey',
-  'password', '*.password',
+  'authorization',
+  '*.authorization',
+  'token',
+  '*.token',
+  '*.*.token',
+  'oldKey',
+  'newKey',
+  '*.oldKey',
+  '*.newKey',
+  '*.*.oldKey',
+  '*.*.newKey',
+  'password',
+  '*.password',
 ];
 
 export interface Redaction {
@@ -30,8 +39,20 @@ export function redaction(extraPaths: readonly string[] = []): Redaction {
 export const REDACT: Redaction = redaction();
 
 export const requestSerializers = {
-  req(req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown>; socket?: { remoteAddress?: string } }) {
-    return { id: req.id, method: req.method, url: req.url, headers: { ...req.headers }, remoteAddress: req.socket?.remoteAddress };
+  req(req: {
+    id?: unknown;
+    method?: string;
+    url?: string;
+    headers?: Record<string, unknown>;
+    socket?: { remoteAddress?: string };
+  }) {
+    return {
+      id: req.id,
+      method: req.method,
+      url: req.url,
+      headers: { ...req.headers },
+      remoteAddress: req.socket?.remoteAddress,
+    };
   },
 };
 
@@ -45,7 +66,10 @@ export interface HttpLoggerOptions {
 
 export function createHttpLogger(o: HttpLoggerOptions = {}): Logger {
   const opts: LoggerOptions = {
-    level: o.level ?? 'info', redact: o.redact ?? REDACT, serializers: requestSerializers, ...(o.base ? { base: o.base } : {}),
+    level: o.level ?? 'info',
+    redact: o.redact ?? REDACT,
+    serializers: requestSerializers,
+    ...(o.base ? { base: o.base } : {}),
   };
   return o.destination ? pino(opts, o.destination) : pino(opts);
 }

@@ -29,16 +29,33 @@ export function toMeterHubError(err: unknown): MeterHubError {
   if (e?.validation && e.validation.length) {
     const first = e.validation[0]!;
     const field = fieldOf(e.validationContext, first);
-    const what = first.keyword === 'additionalProperties' ? 'is not allowed' : first.keyword === 'required' ? 'is required' : first.message ?? 'is invalid';
-    return BadInput({ field, problems: e.validation.slice(0, 5).map((v) => ({ field: fieldOf(e.validationContext, v), problem: v.message })) }, {
-      zh: `${field}：${what}`, en: `${field} ${what}`,
-    });
+    const what =
+      first.keyword === 'additionalProperties'
+        ? 'is not allowed'
+        : first.keyword === 'required'
+          ? 'is required'
+          : (first.message ?? 'is invalid');
+    return BadInput(
+      {
+        field,
+        problems: e.validation.slice(0, 5).map((v) => ({ field: fieldOf(e.validationContext, v), problem: v.message })),
+      },
+      {
+        zh: `${field}：${what}`,
+        en: `${field} ${what}`,
+      },
+    );
   }
   // Fastify's own codes (FST_*), not ours: these are the body parser's refusals.
   const code = e?.code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return PayloadTooLarge();
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return UnsupportedMediaType();
-  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e instanceof SyntaxError || (e?.statusCode === 400 && code?.startsWith('FST_ERR_CTP'))) {
+  if (
+    code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    e instanceof SyntaxError ||
+    (e?.statusCode === 400 && code?.startsWith('FST_ERR_CTP'))
+  ) {
     return BadInput({ field: 'body' }, { zh: 'body：不是有效的 JSON', en: 'body is not valid JSON' });
   }
   if (e?.statusCode === 429) return RateLimited();

@@ -26,14 +26,22 @@ export class ByteReader {
 
   /** True when [offset, offset+length) lies inside the file. */
   has(offset: number, length: number): boolean {
-    return Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.buf.length;
+    return (
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(length) &&
+      offset >= 0 &&
+      length >= 0 &&
+      offset + length <= this.buf.length
+    );
   }
 
   need(offset: number, length: number, what: string): void {
     if (!this.has(offset, length)) {
-      throw corrupt(`${what} lies outside the file (offset ${offset}, ${length} bytes, file ${this.buf.length} bytes)`,
+      throw corrupt(
+        `${what} lies outside the file (offset ${offset}, ${length} bytes, file ${this.buf.length} bytes)`,
         `${what} 超出文件范围（偏移 ${offset}，${length} 字节，文件 ${this.buf.length} 字节）`,
-        { what, offset, length, fileSize: this.buf.length });
+        { what, offset, length, fileSize: this.buf.length },
+      );
     }
   }
 

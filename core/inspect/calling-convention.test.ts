@@ -37,7 +37,8 @@ describe.skipIf(mingw32.skip || mingw64.skip)('calling conventions from the code
     dll64 = build(mingw64.bin, 'conventions64.dll', true);
   });
 
-  const popped = (file: string, name: string) => inspectLibrary(file, { host }).exports.find((e) => e.name === name)!.popped;
+  const popped = (file: string, name: string) =>
+    inspectLibrary(file, { host }).exports.find((e) => e.name === name)!.popped;
 
   it('stdcall pops N, cdecl ends in a plain ret, whatever the (undecorated) names say', () => {
     expect(popped(dll32, 'StdFive')).toEqual({ kind: 'stdcall', bytes: 20, via: [] });
@@ -61,15 +62,42 @@ describe.skipIf(mingw32.skip || mingw64.skip)('calling conventions from the code
   });
 
   it('warns when the symbol map binds an export whose popped bytes differ from what the function needs', () => {
-    const r = inspectLibrary(dll32, { host, symbols: { Buy4442Card: 'ThunkSeven', Read4442Card: 'SelfForward', Check4442Card: 'CdeclThree', Format4442Card: 'ThunkOne' } });
-    expect(r.functions.find((f) => f.name === 'Buy4442Card')!.popped).toMatchObject({ bytes: 28, expectedBytes: 28, ok: true });
-    expect(r.functions.find((f) => f.name === 'Read4442Card')!.popped).toMatchObject({ bytes: 20, expectedBytes: 20, ok: true });
+    const r = inspectLibrary(dll32, {
+      host,
+      symbols: {
+        Buy4442Card: 'ThunkSeven',
+        Read4442Card: 'SelfForward',
+        Check4442Card: 'CdeclThree',
+        Format4442Card: 'ThunkOne',
+      },
+    });
+    expect(r.functions.find((f) => f.name === 'Buy4442Card')!.popped).toMatchObject({
+      bytes: 28,
+      expectedBytes: 28,
+      ok: true,
+    });
+    expect(r.functions.find((f) => f.name === 'Read4442Card')!.popped).toMatchObject({
+      bytes: 20,
+      expectedBytes: 20,
+      ok: true,
+    });
     expect(r.conventionMismatches).toEqual([
       { interfaceName: 'Format4442Card', exportName: 'ThunkOne', popped: 'ret 4 (stdcall 4)', expectedBytes: 8 },
-      { interfaceName: 'Check4442Card', exportName: 'CdeclThree', popped: 'plain ret (cdecl or register)', expectedBytes: 4 },
+      {
+        interfaceName: 'Check4442Card',
+        exportName: 'CdeclThree',
+        popped: 'plain ret (cdecl or register)',
+        expectedBytes: 4,
+      },
     ]);
-    expect(r.warnings.filter((w) => w.code === 'CALLING_CONVENTION_MISMATCH').map((w) => w.en.split(' ')[0])).toEqual(['Format4442Card', 'Check4442Card']);
-    expect(r.cardTypes.find((c) => c.cardType === '4442')!.stdcallMismatch).toEqual(['Format4442Card', 'Check4442Card']);
+    expect(r.warnings.filter((w) => w.code === 'CALLING_CONVENTION_MISMATCH').map((w) => w.en.split(' ')[0])).toEqual([
+      'Format4442Card',
+      'Check4442Card',
+    ]);
+    expect(r.cardTypes.find((c) => c.cardType === '4442')!.stdcallMismatch).toEqual([
+      'Format4442Card',
+      'Check4442Card',
+    ]);
     expect(formatReport(r)).toContain('调用约定不符');
   });
 

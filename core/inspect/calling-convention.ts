@@ -51,12 +51,21 @@ export function analyseExports(ctx: ConventionContext): Map<ExportedSymbol, Popp
     const dll = fwd.slice(0, dot);
     const name = fwd.slice(dot + 1);
     if (!ctx.libraryName || dllBase(dll) !== dllBase(ctx.libraryName) || depth > MAX_HOPS) {
-      return { kind: 'unknown', reason: `forwarded to ${fwd}: the code is in another DLL; inspect that one`, via: [`forwarder ${fwd}`] };
+      return {
+        kind: 'unknown',
+        reason: `forwarded to ${fwd}: the code is in another DLL; inspect that one`,
+        via: [`forwarder ${fwd}`],
+      };
     }
     const target = name.startsWith('#')
       ? ctx.exports.find((x) => x.ordinal === Number(name.slice(1)))
       : ctx.exports.find((x) => x.name === name);
-    if (!target) return { kind: 'unknown', reason: `forwarded to ${fwd}, which this DLL does not export`, via: [`forwarder ${fwd}`] };
+    if (!target)
+      return {
+        kind: 'unknown',
+        reason: `forwarded to ${fwd}, which this DLL does not export`,
+        via: [`forwarder ${fwd}`],
+      };
     const r = analyse(target, depth + 1);
     return { ...r, via: [`forwarder ${fwd}`, ...r.via] };
   };
@@ -80,7 +89,11 @@ function followThunks(ctx: ConventionContext, entry: number): { rva: number; via
       continue;
     }
     if (d.op === 0xff && d.modrm !== undefined && ((d.modrm >> 3) & 7) === 4 && (d.modrm & 0xc7) === 0x05) {
-      return { kind: 'unknown', reason: `jumps through a pointer at RVA ${hex(rva)} (an import from another DLL)`, via };
+      return {
+        kind: 'unknown',
+        reason: `jumps through a pointer at RVA ${hex(rva)} (an import from another DLL)`,
+        via,
+      };
     }
     return { rva, via };
   }
@@ -99,7 +112,8 @@ function walk(ctx: ConventionContext, rva: number, next: number | undefined): Wa
     if (d.op === 0xc3) return { kind: 'plain-ret' };
     if (d.op === 0xc2 && d.imm16 !== undefined) return { kind: 'stdcall', bytes: d.imm16 };
     // int3 is padding or a debug break, never the middle of a function body that still has its ret ahead.
-    if (d.op === 0xcc) return { kind: 'unknown', reason: `no ret before padding at RVA ${hex(rva + at)} (ends in a jump?)` };
+    if (d.op === 0xcc)
+      return { kind: 'unknown', reason: `no ret before padding at RVA ${hex(rva + at)} (ends in a jump?)` };
     at += d.length;
   }
   return { kind: 'unknown', reason: `no ret before RVA ${hex(rva + code.length)}` };

@@ -4,7 +4,11 @@ import { expectedStdcallBytes, undecorate } from './decorate.ts';
 
 describe('x86 name decoration', () => {
   it('recognises MSVC and mingw stdcall, fastcall and vectorcall; leaves other names alone', () => {
-    expect(undecorate('_Buy4442Card@28')).toEqual({ base: 'Buy4442Card', decoration: 'stdcall-underscore', argBytes: 28 });
+    expect(undecorate('_Buy4442Card@28')).toEqual({
+      base: 'Buy4442Card',
+      decoration: 'stdcall-underscore',
+      argBytes: 28,
+    });
     expect(undecorate('Buy4442Card@28')).toEqual({ base: 'Buy4442Card', decoration: 'stdcall', argBytes: 28 });
     expect(undecorate('@Read4442Card@20')).toEqual({ base: 'Read4442Card', decoration: 'fastcall', argBytes: 20 });
     expect(undecorate('Read4442Card@@20')).toEqual({ base: 'Read4442Card', decoration: 'vectorcall', argBytes: 20 });

@@ -41,7 +41,10 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
 export function buildElf(input: ElfSpec): Buffer {
   // gABI: local symbols precede the others in a symbol table, and sh_info counts them (+ the null entry).
-  const spec = { ...input, symbols: [...input.symbols].sort((a, b) => Number(b.bind === 'LOCAL') - Number(a.bind === 'LOCAL')) };
+  const spec = {
+    ...input,
+    symbols: [...input.symbols].sort((a, b) => Number(b.bind === 'LOCAL') - Number(a.bind === 'LOCAL')),
+  };
   const firstGlobal = 1 + spec.symbols.filter((s) => s.bind === 'LOCAL').length;
   const is64 = spec.bits === 64;
   const le = spec.endian === 'little';
@@ -87,7 +90,8 @@ export function buildElf(input: ElfSpec): Buffer {
   const b = Buffer.alloc(total);
   const u16 = (o: number, v: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
   const u32 = (o: number, v: number) => (le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
-  const word = (o: number, v: number) => (is64 ? (le ? b.writeBigUInt64LE(BigInt(v), o) : b.writeBigUInt64BE(BigInt(v), o)) : u32(o, v));
+  const word = (o: number, v: number) =>
+    is64 ? (le ? b.writeBigUInt64LE(BigInt(v), o) : b.writeBigUInt64BE(BigInt(v), o)) : u32(o, v);
 
   b.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1, 0], 0);
   u16(16, 3); // ET_DYN
@@ -174,7 +178,12 @@ export function buildElf(input: ElfSpec): Buffer {
 
   const dyn: Array<[number, number]> = [
     ...(spec.soname ? ([[14, strIndex.get(spec.soname)!]] as Array<[number, number]>) : []),
-    [spec.gnuHash ? 0x6ffffef5 : 4, spec.gnuHash ? offGnu : offHash], [5, offDynstr], [6, offDynsym], [10, dynstr.length], [11, symentsize], [0, 0],
+    [spec.gnuHash ? 0x6ffffef5 : 4, spec.gnuHash ? offGnu : offHash],
+    [5, offDynstr],
+    [6, offDynsym],
+    [10, dynstr.length],
+    [11, symentsize],
+    [0, 0],
   ];
   dyn.forEach(([tag, val], i) => {
     word(offDynamic + i * 2 * W, tag);
@@ -184,16 +193,39 @@ export function buildElf(input: ElfSpec): Buffer {
   shstr.copy(b, offShstr);
 
   if (withSections) {
-    const sh = (i: number, name: number, type: number, flags: number, offset: number, size: number, link: number, info: number, al: number, ent: number) => {
+    const sh = (
+      i: number,
+      name: number,
+      type: number,
+      flags: number,
+      offset: number,
+      size: number,
+      link: number,
+      info: number,
+      al: number,
+      ent: number,
+    ) => {
       const p = offSh + i * shentsize;
       u32(p, name);
       u32(p + 4, type);
       if (is64) {
-        word(p + 8, flags); word(p + 16, offset); word(p + 24, offset); word(p + 32, size);
-        u32(p + 40, link); u32(p + 44, info); word(p + 48, al); word(p + 56, ent);
+        word(p + 8, flags);
+        word(p + 16, offset);
+        word(p + 24, offset);
+        word(p + 32, size);
+        u32(p + 40, link);
+        u32(p + 44, info);
+        word(p + 48, al);
+        word(p + 56, ent);
       } else {
-        u32(p + 8, flags); u32(p + 12, offset); u32(p + 16, offset); u32(p + 20, size);
-        u32(p + 24, link); u32(p + 28, info); u32(p + 32, al); u32(p + 36, ent);
+        u32(p + 8, flags);
+        u32(p + 12, offset);
+        u32(p + 16, offset);
+        u32(p + 20, size);
+        u32(p + 24, link);
+        u32(p + 28, info);
+        u32(p + 32, al);
+        u32(p + 36, ent);
       }
     };
     sh(1, shName('.dynstr'), 3, 2, offDynstr, dynstr.length, 0, 0, 1, 0);

@@ -87,7 +87,11 @@ function readSections(h: Header, warnings: Notice[]): SectionHeader[] {
   if (h.shoff === 0) return [];
   const minEnt = is64 ? 64 : 40;
   if (h.shentsize < minEnt || !r.has(h.shoff, minEnt)) {
-    warnings.push({ code: 'ELF_BAD_SECTIONS', en: 'section header table is damaged; using the dynamic segment', zh: '节头表已损坏；改用动态段' });
+    warnings.push({
+      code: 'ELF_BAD_SECTIONS',
+      en: 'section header table is damaged; using the dynamic segment',
+      zh: '节头表已损坏；改用动态段',
+    });
     return [];
   }
   const at = (i: number): SectionHeader => {
@@ -105,7 +109,11 @@ function readSections(h: Header, warnings: Notice[]): SectionHeader[] {
   let count = h.shnum;
   if (count === 0 || count === SHN_XINDEX) count = at(0).size;
   if (!r.has(h.shoff, count * h.shentsize)) {
-    warnings.push({ code: 'ELF_BAD_SECTIONS', en: 'section header table runs past the end of the file; using the dynamic segment', zh: '节头表超出文件末尾；改用动态段' });
+    warnings.push({
+      code: 'ELF_BAD_SECTIONS',
+      en: 'section header table runs past the end of the file; using the dynamic segment',
+      zh: '节头表超出文件末尾；改用动态段',
+    });
     return [];
   }
   const out: SectionHeader[] = [];
@@ -118,10 +126,17 @@ function tableFromSections(h: Header, sections: SectionHeader[]): SymbolTable | 
   if (!dynsym) return null;
   const str = sections[dynsym.link];
   const entSize = dynsym.entsize || (h.is64 ? 24 : 16);
-  if (!str || entSize < (h.is64 ? 24 : 16)) throw corrupt('.dynsym has no valid string table or entry size', '.dynsym 缺少有效的字符串表或表项大小');
+  if (!str || entSize < (h.is64 ? 24 : 16))
+    throw corrupt('.dynsym has no valid string table or entry size', '.dynsym 缺少有效的字符串表或表项大小');
   h.r.need(dynsym.offset, dynsym.size, '.dynsym');
   h.r.need(str.offset, str.size, '.dynstr');
-  return { symOffset: dynsym.offset, count: Math.floor(dynsym.size / entSize), entSize, strOffset: str.offset, strSize: str.size };
+  return {
+    symOffset: dynsym.offset,
+    count: Math.floor(dynsym.size / entSize),
+    entSize,
+    strOffset: str.offset,
+    strSize: str.size,
+  };
 }
 
 interface Segment {
@@ -135,14 +150,17 @@ function readSegments(h: Header): Segment[] {
   const { r, is64 } = h;
   if (h.phoff === 0 || h.phnum === 0) return [];
   const minEnt = is64 ? 56 : 32;
-  if (h.phentsize < minEnt) throw corrupt(`program header entry size ${h.phentsize} is too small`, `程序头表项大小 ${h.phentsize} 过小`);
+  if (h.phentsize < minEnt)
+    throw corrupt(`program header entry size ${h.phentsize} is too small`, `程序头表项大小 ${h.phentsize} 过小`);
   r.need(h.phoff, h.phnum * h.phentsize, 'program header table');
   const out: Segment[] = [];
   for (let i = 0; i < h.phnum; i++) {
     const o = h.phoff + i * h.phentsize;
-    out.push(is64
-      ? { type: r.u32(o), offset: r.u64(o + 8), vaddr: r.u64(o + 16), filesz: r.u64(o + 32) }
-      : { type: r.u32(o), offset: r.u32(o + 4), vaddr: r.u32(o + 8), filesz: r.u32(o + 16) });
+    out.push(
+      is64
+        ? { type: r.u32(o), offset: r.u64(o + 8), vaddr: r.u64(o + 16), filesz: r.u64(o + 32) }
+        : { type: r.u32(o), offset: r.u32(o + 4), vaddr: r.u32(o + 8), filesz: r.u32(o + 16) },
+    );
   }
   return out;
 }
@@ -202,7 +220,8 @@ function tableFromDynamic(h: Header, info: DynamicInfo): { table: SymbolTable; s
   if (symtab === undefined || strtab === undefined) return null;
   const symOffset = info.toOffset(symtab);
   const strOffset = info.toOffset(strtab);
-  if (symOffset === null || strOffset === null) throw corrupt('DT_SYMTAB/DT_STRTAB point outside every loaded segment', 'DT_SYMTAB/DT_STRTAB 指向所有可加载段之外');
+  if (symOffset === null || strOffset === null)
+    throw corrupt('DT_SYMTAB/DT_STRTAB point outside every loaded segment', 'DT_SYMTAB/DT_STRTAB 指向所有可加载段之外');
   const entSize = e.get(DT_SYMENT) ?? (is64 ? 24 : 16);
   if (entSize < (is64 ? 24 : 16)) throw corrupt(`DT_SYMENT ${entSize} is too small`, `DT_SYMENT ${entSize} 过小`);
   const strSize = Math.min(e.get(DT_STRSZ) ?? r.size - strOffset, r.size - strOffset);
@@ -267,7 +286,11 @@ export function parseElf(buf: Buffer): ParsedBinary {
     table = tableFromSections(h, sections);
   } catch (e) {
     // A damaged .dynsym section header still leaves the dynamic segment, which is what the loader uses.
-    warnings.push({ code: 'ELF_BAD_SECTIONS', en: '.dynsym section header is damaged; using the dynamic segment', zh: '.dynsym 节头已损坏；改用动态段' });
+    warnings.push({
+      code: 'ELF_BAD_SECTIONS',
+      en: '.dynsym section header is damaged; using the dynamic segment',
+      zh: '.dynsym 节头已损坏；改用动态段',
+    });
     if (!segmentsPresent(h)) throw e;
   }
   let source: ExportSource = table ? 'elf-section-dynsym' : 'elf-none';
@@ -277,7 +300,11 @@ export function parseElf(buf: Buffer): ParsedBinary {
   } catch (e) {
     // Damaged program headers only matter when the sections cannot give us the symbols.
     if (!table) throw e;
-    warnings.push({ code: 'ELF_BAD_DYNAMIC', en: 'program headers are damaged; used the section headers', zh: '程序头已损坏；已使用节头' });
+    warnings.push({
+      code: 'ELF_BAD_DYNAMIC',
+      en: 'program headers are damaged; used the section headers',
+      zh: '程序头已损坏；已使用节头',
+    });
   }
   if (!table && dynamic) {
     const fromDyn = tableFromDynamic(h, dynamic);
@@ -294,7 +321,11 @@ export function parseElf(buf: Buffer): ParsedBinary {
     libraryName = (off !== null ? h.r.cstring(off + soname) : null) ?? undefined;
   }
   if (h.type !== ET_DYN) {
-    warnings.push({ code: 'ELF_NOT_SHARED', en: `ELF type ${h.type} is not a shared object (ET_DYN)`, zh: `ELF 类型 ${h.type} 不是共享库（ET_DYN）` });
+    warnings.push({
+      code: 'ELF_NOT_SHARED',
+      en: `ELF type ${h.type} is not a shared object (ET_DYN)`,
+      zh: `ELF 类型 ${h.type} 不是共享库（ET_DYN）`,
+    });
   }
   return {
     format: h.is64 ? 'ELF64' : 'ELF32',

@@ -10,36 +10,71 @@ const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());
 
 function cli(...args: string[]) {
-  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'meterhub.mjs'), 'inspect', ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
+  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'meterhub.mjs'), 'inspect', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: REPO_ROOT,
+  });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
 const lib = join(tmp.dir, 'libmaker.so');
-writeFileSync(lib, buildElf({
-  bits: 64, endian: 'little', machine: 62, soname: 'libmaker.so',
-  symbols: ['Gold_Writecard', 'Gold_Readcard', 'Gold_Buycard', 'Gold_Formatcard', 'Gold_CheckCard', 'Check4442Card']
-    .map((name) => ({ name, type: 'FUNC', bind: 'GLOBAL', defined: true })),
-}));
+writeFileSync(
+  lib,
+  buildElf({
+    bits: 64,
+    endian: 'little',
+    machine: 62,
+    soname: 'libmaker.so',
+    symbols: [
+      'Gold_Writecard',
+      'Gold_Readcard',
+      'Gold_Buycard',
+      'Gold_Formatcard',
+      'Gold_CheckCard',
+      'Check4442Card',
+    ].map((name) => ({ name, type: 'FUNC', bind: 'GLOBAL', defined: true })),
+  }),
+);
 
 describe('meterhub inspect (CLI)', () => {
   it('--json prints the report; exit 0', () => {
     const r = cli(lib, '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ format: 'ELF64', machine: { name: 'x86-64' }, libraryName: 'libmaker.so', present: ['Check4442Card'] });
+    expect(report).toMatchObject({
+      format: 'ELF64',
+      machine: { name: 'x86-64' },
+      libraryName: 'libmaker.so',
+      present: ['Check4442Card'],
+    });
     // An ELF symbol table shows no signatures and no popped bytes: names alone are never suggested.
     expect(report.suggestedSymbols).toEqual({});
   });
 
   it('--symbols takes a map file (or a plugin manifest) and --card-type narrows suggestions', () => {
     const map = join(tmp.dir, 'map.json');
-    writeFileSync(map, JSON.stringify({ WriteNew4442Card: 'Gold_Writecard', Read4442Card: 'Gold_Readcard', Buy4442Card: 'Gold_Buycard', Format4442Card: 'Gold_Formatcard' }));
+    writeFileSync(
+      map,
+      JSON.stringify({
+        WriteNew4442Card: 'Gold_Writecard',
+        Read4442Card: 'Gold_Readcard',
+        Buy4442Card: 'Gold_Buycard',
+        Format4442Card: 'Gold_Formatcard',
+      }),
+    );
     const r = JSON.parse(cli(lib, '--json', '--symbols', map).stdout);
     expect(r.completeCardTypes).toEqual(['4442']);
     const manifest = join(tmp.dir, 'meterhub-plugin.json');
-    writeFileSync(manifest, JSON.stringify({ id: 'x', library: { 'linux-x64': 'libmaker.so' }, symbols: { Buy102Card: 'Gold_Buycard' } }));
+    writeFileSync(
+      manifest,
+      JSON.stringify({ id: 'x', library: { 'linux-x64': 'libmaker.so' }, symbols: { Buy102Card: 'Gold_Buycard' } }),
+    );
     const m = JSON.parse(cli(lib, '--json', '--symbols', manifest, '--card-type', '102').stdout);
-    expect(m.functions.find((f: { name: string }) => f.name === 'Buy102Card')).toMatchObject({ present: true, via: 'symbol-map' });
+    expect(m.functions.find((f: { name: string }) => f.name === 'Buy102Card')).toMatchObject({
+      present: true,
+      via: 'symbol-map',
+    });
     expect(m.suggestedSymbols).toEqual({});
   });
 

@@ -39,7 +39,7 @@ function reportOrBadFile(buf: Buffer): 'report' | 'error' {
 /** Deterministic PRNG so a failure reproduces. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('files that are not libraries', () => {
@@ -77,13 +77,22 @@ describe('files that are not libraries', () => {
 
   it('a bad symbol map is its own error', () => {
     const buf = buildElf({ bits: 64, endian: 'little', machine: 62, symbols: [] });
-    expect(errorOf(() => inspectLibrary(buf, { symbols: [] as unknown as Record<string, string> })).code).toBe('INSPECT_BAD_SYMBOL_MAP');
-    expect(errorOf(() => inspectLibrary(buf, { symbols: { Buy4442Card: 3 } as unknown as Record<string, string> })).code).toBe('INSPECT_BAD_SYMBOL_MAP');
+    expect(errorOf(() => inspectLibrary(buf, { symbols: [] as unknown as Record<string, string> })).code).toBe(
+      'INSPECT_BAD_SYMBOL_MAP',
+    );
+    expect(
+      errorOf(() => inspectLibrary(buf, { symbols: { Buy4442Card: 3 } as unknown as Record<string, string> })).code,
+    ).toBe('INSPECT_BAD_SYMBOL_MAP');
   });
 });
 
 describe('truncated and corrupted synthetic ELF (always available)', () => {
-  const syms = ['Check4442Card', 'Read4442Card', 'x'].map((name) => ({ name, type: 'FUNC' as const, bind: 'GLOBAL' as const, defined: true }));
+  const syms = ['Check4442Card', 'Read4442Card', 'x'].map((name) => ({
+    name,
+    type: 'FUNC' as const,
+    bind: 'GLOBAL' as const,
+    defined: true,
+  }));
   for (const sections of [true, false]) {
     it(`every truncation and random corruption ends in a report or INSPECT_BAD_FILE (sections: ${sections})`, () => {
       const buf = buildElf({ bits: 32, endian: 'big', machine: 8, symbols: syms, sections, soname: 'libx.so' });
@@ -101,7 +110,12 @@ describe('truncated and corrupted synthetic ELF (always available)', () => {
 });
 
 describe('GNU hash walk', () => {
-  const symbols = ['Check4442Card', 'Read4442Card', 'Buy4442Card'].map((name) => ({ name, type: 'FUNC' as const, bind: 'GLOBAL' as const, defined: true }));
+  const symbols = ['Check4442Card', 'Read4442Card', 'Buy4442Card'].map((name) => ({
+    name,
+    type: 'FUNC' as const,
+    bind: 'GLOBAL' as const,
+    defined: true,
+  }));
 
   it('a terminated chain gives the symbol count', () => {
     for (const bits of [32, 64] as const) {
@@ -112,7 +126,14 @@ describe('GNU hash walk', () => {
   });
 
   it('a chain without its end bit stops at the end of the file with INSPECT_BAD_FILE', () => {
-    const buf = buildElf({ bits: 64, endian: 'little', machine: 62, symbols, sections: false, gnuHash: 'unterminated' });
+    const buf = buildElf({
+      bits: 64,
+      endian: 'little',
+      machine: 62,
+      symbols,
+      sections: false,
+      gnuHash: 'unterminated',
+    });
     const started = Date.now();
     const e = errorOf(() => inspectLibrary(buf));
     expect(e.code).toBe('INSPECT_BAD_FILE');
@@ -121,79 +142,94 @@ describe('GNU hash walk', () => {
   });
 });
 
-describe.skipIf(gcc.skip)(`truncated and corrupted real shared object${gcc.skip ? ` (skipped: ${gcc.reason})` : ''}`, () => {
-  let so: Buffer;
-  beforeAll(() => {
-    const out = join(tmp.dir, 'libfull.so');
-    run(gcc.bin, ['-shared', '-fPIC', '-DGASCARD_BUILD', `-I${SDK_INCLUDE}`, join(FIXTURES, 'full-interface.c'), '-o', out]);
-    so = readFileSync(out);
-  });
+describe.skipIf(gcc.skip)(
+  `truncated and corrupted real shared object${gcc.skip ? ` (skipped: ${gcc.reason})` : ''}`,
+  () => {
+    let so: Buffer;
+    beforeAll(() => {
+      const out = join(tmp.dir, 'libfull.so');
+      run(gcc.bin, [
+        '-shared',
+        '-fPIC',
+        '-DGASCARD_BUILD',
+        `-I${SDK_INCLUDE}`,
+        join(FIXTURES, 'full-interface.c'),
+        '-o',
+        out,
+      ]);
+      so = readFileSync(out);
+    });
 
-  it('truncations (with and without section headers) never crash', () => {
-    const stripped = stripSectionHeaders(so);
-    for (const b of [so, stripped]) {
-      for (let n = 0; n < b.length; n += 13) reportOrBadFile(b.subarray(0, n));
-    }
-    // Cut just before the section header table: a clear error or the dynamic-segment fallback.
-    const r = reportOrBadFile(so.subarray(0, so.length - 10));
-    expect(['report', 'error']).toContain(r);
-  });
+    it('truncations (with and without section headers) never crash', () => {
+      const stripped = stripSectionHeaders(so);
+      for (const b of [so, stripped]) {
+        for (let n = 0; n < b.length; n += 13) reportOrBadFile(b.subarray(0, n));
+      }
+      // Cut just before the section header table: a clear error or the dynamic-segment fallback.
+      const r = reportOrBadFile(so.subarray(0, so.length - 10));
+      expect(['report', 'error']).toContain(r);
+    });
 
-  it('random corruption never crashes', () => {
-    const rand = rng(42);
-    for (let i = 0; i < 1500; i++) {
-      const b = Buffer.from(i % 2 ? so : stripSectionHeaders(so));
-      // Aim at the headers and tables, where the offsets and counts live.
-      for (let k = 0; k < 3; k++) b[Math.floor(rand() * Math.min(b.length, 0x1000))] = Math.floor(rand() * 256);
-      reportOrBadFile(b);
-    }
-  });
-});
+    it('random corruption never crashes', () => {
+      const rand = rng(42);
+      for (let i = 0; i < 1500; i++) {
+        const b = Buffer.from(i % 2 ? so : stripSectionHeaders(so));
+        // Aim at the headers and tables, where the offsets and counts live.
+        for (let k = 0; k < 3; k++) b[Math.floor(rand() * Math.min(b.length, 0x1000))] = Math.floor(rand() * 256);
+        reportOrBadFile(b);
+      }
+    });
+  },
+);
 
-describe.skipIf(mingw32.skip)(`truncated and corrupted real DLL${mingw32.skip ? ` (skipped: ${mingw32.reason})` : ''}`, () => {
-  let dll: Buffer;
-  beforeAll(() => {
-    const out = join(tmp.dir, 'goldlike.dll');
-    run(mingw32.bin, ['-shared', join(FIXTURES, 'maker-like.c'), join(FIXTURES, 'maker-like.def'), '-o', out]);
-    dll = readFileSync(out);
-  });
+describe.skipIf(mingw32.skip)(
+  `truncated and corrupted real DLL${mingw32.skip ? ` (skipped: ${mingw32.reason})` : ''}`,
+  () => {
+    let dll: Buffer;
+    beforeAll(() => {
+      const out = join(tmp.dir, 'goldlike.dll');
+      run(mingw32.bin, ['-shared', join(FIXTURES, 'maker-like.c'), join(FIXTURES, 'maker-like.def'), '-o', out]);
+      dll = readFileSync(out);
+    });
 
-  it('truncations never crash; a cut inside the headers is INSPECT_BAD_FILE', () => {
-    for (let n = 0; n < dll.length; n += 17) reportOrBadFile(dll.subarray(0, n));
-    expect(reportOrBadFile(dll.subarray(0, 200))).toBe('error');
-  });
+    it('truncations never crash; a cut inside the headers is INSPECT_BAD_FILE', () => {
+      for (let n = 0; n < dll.length; n += 17) reportOrBadFile(dll.subarray(0, n));
+      expect(reportOrBadFile(dll.subarray(0, 200))).toBe('error');
+    });
 
-  it('an export directory claiming 2^32-1 names is rejected without allocating or looping', () => {
-    const r = inspectLibrary(dll);
-    expect(r.exports.length).toBeGreaterThan(5);
-    // Find the export directory through the same header fields the parser uses.
-    const pe = dll.readUInt32LE(0x3c);
-    const opt = pe + 24;
-    const exportRva = dll.readUInt32LE(opt + 96);
-    const nsec = dll.readUInt16LE(pe + 6);
-    const secs = opt + dll.readUInt16LE(pe + 20);
-    let dirOff = -1;
-    for (let i = 0; i < nsec; i++) {
-      const s = secs + i * 40;
-      const va = dll.readUInt32LE(s + 12);
-      if (exportRva >= va && exportRva < va + dll.readUInt32LE(s + 16)) dirOff = dll.readUInt32LE(s + 20) + exportRva - va;
-    }
-    expect(dirOff).toBeGreaterThan(0);
-    for (const field of [20, 24]) {
-      const b = Buffer.from(dll);
-      b.writeUInt32LE(0xffffffff, dirOff + field);
-      const started = Date.now();
-      expect(errorOf(() => inspectLibrary(b)).code).toBe('INSPECT_BAD_FILE');
-      expect(Date.now() - started).toBeLessThan(5000);
-    }
-  });
+    it('an export directory claiming 2^32-1 names is rejected without allocating or looping', () => {
+      const r = inspectLibrary(dll);
+      expect(r.exports.length).toBeGreaterThan(5);
+      // Find the export directory through the same header fields the parser uses.
+      const pe = dll.readUInt32LE(0x3c);
+      const opt = pe + 24;
+      const exportRva = dll.readUInt32LE(opt + 96);
+      const nsec = dll.readUInt16LE(pe + 6);
+      const secs = opt + dll.readUInt16LE(pe + 20);
+      let dirOff = -1;
+      for (let i = 0; i < nsec; i++) {
+        const s = secs + i * 40;
+        const va = dll.readUInt32LE(s + 12);
+        if (exportRva >= va && exportRva < va + dll.readUInt32LE(s + 16))
+          dirOff = dll.readUInt32LE(s + 20) + exportRva - va;
+      }
+      expect(dirOff).toBeGreaterThan(0);
+      for (const field of [20, 24]) {
+        const b = Buffer.from(dll);
+        b.writeUInt32LE(0xffffffff, dirOff + field);
+        const started = Date.now();
+        expect(errorOf(() => inspectLibrary(b)).code).toBe('INSPECT_BAD_FILE');
+        expect(Date.now() - started).toBeLessThan(5000);
+      }
+    });
 
-  it('random corruption never crashes', () => {
-    const rand = rng(7);
-    for (let i = 0; i < 1500; i++) {
-      const b = Buffer.from(dll);
-      for (let k = 0; k < 3; k++) b[Math.floor(rand() * Math.min(b.length, 0x800))] = Math.floor(rand() * 256);
-      reportOrBadFile(b);
-    }
-  });
-});
+    it('random corruption never crashes', () => {
+      const rand = rng(7);
+      for (let i = 0; i < 1500; i++) {
+        const b = Buffer.from(dll);
+        for (let k = 0; k < 3; k++) b[Math.floor(rand() * Math.min(b.length, 0x800))] = Math.floor(rand() * 256);
+        reportOrBadFile(b);
+      }
+    });
+  },
+);

@@ -35,7 +35,8 @@ function readLibraryFile(path: string): Buffer {
   let size: number;
   try {
     const st = statSync(path);
-    if (!st.isFile()) throw InspectFileNotFound({ path }, { zh: `不是普通文件：${path}`, en: `not a regular file: ${path}` });
+    if (!st.isFile())
+      throw InspectFileNotFound({ path }, { zh: `不是普通文件：${path}`, en: `not a regular file: ${path}` });
     size = st.size;
   } catch (e) {
     if (isMeterHubError(e)) throw e;
@@ -60,10 +61,17 @@ export function validateSymbolMap(value: unknown): { symbols: Record<string, str
   const warnings: Notice[] = [];
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string' || v.length === 0) {
-      throw InspectBadSymbolMap({ key: k }, { zh: `"${k}" 的值必须是非空字符串`, en: `the value of "${k}" must be a non-empty string` });
+      throw InspectBadSymbolMap(
+        { key: k },
+        { zh: `"${k}" 的值必须是非空字符串`, en: `the value of "${k}" must be a non-empty string` },
+      );
     }
     if (!INTERFACE_BY_NAME.has(k)) {
-      warnings.push({ code: 'SYMBOL_MAP_UNKNOWN_FUNCTION', zh: `符号映射中的 "${k}" 不是接口函数`, en: `symbol map key "${k}" is not an interface function` });
+      warnings.push({
+        code: 'SYMBOL_MAP_UNKNOWN_FUNCTION',
+        zh: `符号映射中的 "${k}" 不是接口函数`,
+        en: `symbol map key "${k}" is not an interface function`,
+      });
     }
     symbols[k] = v;
   }
@@ -81,10 +89,16 @@ export function parseBinary(buf: Buffer): ParsedBinary {
     throw InspectBadFile({ cause: String(e) }, { zh: '解析失败', en: `parse failed: ${String(e)}` });
   }
   const head = buf.subarray(0, 4);
-  const machO = [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(buf.length >= 4 ? buf.readUInt32BE(0) : -1);
+  const machO = [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(
+    buf.length >= 4 ? buf.readUInt32BE(0) : -1,
+  );
   throw corrupt(
-    machO ? 'Mach-O (macOS) files are not supported; makers ship Windows DLLs or Linux shared objects' : `not a PE (MZ) or ELF file (starts with ${head.toString('hex')})`,
-    machO ? '不支持 Mach-O（macOS）文件；厂家应提供 Windows DLL 或 Linux 共享库' : `不是 PE（MZ）或 ELF 文件（开头字节 ${head.toString('hex')}）`,
+    machO
+      ? 'Mach-O (macOS) files are not supported; makers ship Windows DLLs or Linux shared objects'
+      : `not a PE (MZ) or ELF file (starts with ${head.toString('hex')})`,
+    machO
+      ? '不支持 Mach-O（macOS）文件；厂家应提供 Windows DLL 或 Linux 共享库'
+      : `不是 PE（MZ）或 ELF 文件（开头字节 ${head.toString('hex')}）`,
     { magic: head.toString('hex') },
   );
 }

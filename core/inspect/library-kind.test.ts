@@ -28,8 +28,11 @@ __declspec(dllexport) int __stdcall FillCard(short com, char *a, char *b,
 `;
 
 function cli(...args: string[]) {
-  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'meterhub.mjs'), 'inspect', ...args],
-    { encoding: 'utf8', timeout: 120_000, cwd: REPO_ROOT });
+  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'meterhub.mjs'), 'inspect', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    cwd: REPO_ROOT,
+  });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -37,12 +40,18 @@ function cli(...args: string[]) {
 function plugin(name: string, library: string, kind?: 'native' | 'dotnet'): string {
   const dir = join(tmp.dir, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({
-    id: name, name: { 'zh-CN': name, en: name }, cardTypes: ['cpu'], library: { 'win32-ia32': library },
-    ...(kind ? { libraryKind: { 'win32-ia32': kind } } : {}),
-    bridge: { exe: { 'win32-ia32': 'MeterHub.TancyBridge.exe' } },
-    catalogues: { returnCodes: [], toolCards: [] },
-  }));
+  writeFileSync(
+    join(dir, 'meterhub-plugin.json'),
+    JSON.stringify({
+      id: name,
+      name: { 'zh-CN': name, en: name },
+      cardTypes: ['cpu'],
+      library: { 'win32-ia32': library },
+      ...(kind ? { libraryKind: { 'win32-ia32': kind } } : {}),
+      bridge: { exe: { 'win32-ia32': 'MeterHub.TancyBridge.exe' } },
+      catalogues: { returnCodes: [], toolCards: [] },
+    }),
+  );
   return dir;
 }
 
@@ -73,7 +82,11 @@ describe.skipIf(mingw32.skip || mcs.skip)('library kind: native DLL or .NET asse
     expect(ok.code).toBe(0);
     const r = JSON.parse(ok.stdout);
     expect(r.manifestKind).toMatchObject({
-      platform: 'win32-ia32', declared: 'native', explicit: false, required: 'native', ok: true,
+      platform: 'win32-ia32',
+      declared: 'native',
+      explicit: false,
+      required: 'native',
+      ok: true,
     });
     expect(r.warnings.map((w: { code: string }) => w.code)).not.toContain('LIBRARY_KIND_MISMATCH');
     const dn = JSON.parse(cli(STANDIN, '--json', '--manifest', plugin('kinddn', STANDIN, 'dotnet')).stdout);

@@ -42,8 +42,14 @@ export const peMachine = (code: number): MachineInfo => lookup(PE_MACHINES, code
 /** ELF needs the class too: EM_MIPS/EM_RISCV cover 32 and 64 bits, and mipsel is a little-endian MIPS. */
 export function elfMachine(code: number, bits: 32 | 64, endian: 'little' | 'big'): MachineInfo {
   const m = lookup(ELF_MACHINES, code);
-  if (code === 8) return { ...m, name: bits === 64 ? 'MIPS64' : 'MIPS', nodeArch: bits === 64 ? (endian === 'little' ? 'mips64el' : null) : endian === 'little' ? 'mipsel' : 'mips' };
-  if (code === 243) return { ...m, name: bits === 64 ? 'RISC-V 64' : 'RISC-V 32', nodeArch: bits === 64 ? 'riscv64' : null };
+  if (code === 8)
+    return {
+      ...m,
+      name: bits === 64 ? 'MIPS64' : 'MIPS',
+      nodeArch: bits === 64 ? (endian === 'little' ? 'mips64el' : null) : endian === 'little' ? 'mipsel' : 'mips',
+    };
+  if (code === 243)
+    return { ...m, name: bits === 64 ? 'RISC-V 64' : 'RISC-V 32', nodeArch: bits === 64 ? 'riscv64' : null };
   if (code === 20 && bits === 64) return { ...m, nodeArch: 'ppc64' };
   return m;
 }

@@ -19,7 +19,8 @@ export interface MatchResult {
   warnings: Notice[];
 }
 
-const isStdcall = (d: Undecorated | null): boolean => d?.decoration === 'stdcall' || d?.decoration === 'stdcall-underscore';
+const isStdcall = (d: Undecorated | null): boolean =>
+  d?.decoration === 'stdcall' || d?.decoration === 'stdcall-underscore';
 
 export function decorateAll(exports: ExportedSymbol[]): DecoratedExport[] {
   return exports.map((e) => ({ ...e, dec: e.name === null ? null : undecorate(e.name) }));
@@ -29,17 +30,32 @@ function findExport(target: string, exports: DecoratedExport[]): { exp: Decorate
   const exact = exports.find((e) => e.name === target);
   if (exact) return { exp: exact, exact: true };
   // MSVC style first, then mingw style: the order only matters when a library exports both.
-  const decorated = exports.filter((e) => isStdcall(e.dec) && e.dec!.base === target)
-    .sort((a, b) => (a.dec!.decoration === 'stdcall-underscore' ? -1 : 0) - (b.dec!.decoration === 'stdcall-underscore' ? -1 : 0));
+  const decorated = exports
+    .filter((e) => isStdcall(e.dec) && e.dec!.base === target)
+    .sort(
+      (a, b) =>
+        (a.dec!.decoration === 'stdcall-underscore' ? -1 : 0) - (b.dec!.decoration === 'stdcall-underscore' ? -1 : 0),
+    );
   return decorated[0] ? { exp: decorated[0], exact: false } : null;
 }
 
 function matchOne(f: InterfaceFunction, exports: DecoratedExport[], symbols: Record<string, string>): FunctionMatch {
   const mapped = symbols[f.name];
-  const base: FunctionMatch = { name: f.name, group: f.group, ...(f.cardType ? { cardType: f.cardType } : {}), present: false, ...(mapped ? { mappedTo: mapped } : {}) };
+  const base: FunctionMatch = {
+    name: f.name,
+    group: f.group,
+    ...(f.cardType ? { cardType: f.cardType } : {}),
+    present: false,
+    ...(mapped ? { mappedTo: mapped } : {}),
+  };
   const hit = findExport(mapped ?? f.name, exports);
   if (!hit) return base;
-  const m: FunctionMatch = { ...base, present: true, exportName: hit.exp.name!, via: mapped ? 'symbol-map' : hit.exact ? 'exact' : 'undecorated' };
+  const m: FunctionMatch = {
+    ...base,
+    present: true,
+    exportName: hit.exp.name!,
+    via: mapped ? 'symbol-map' : hit.exact ? 'exact' : 'undecorated',
+  };
   if (isStdcall(hit.exp.dec)) {
     const expectedBytes = expectedStdcallBytes(f.params.length);
     const declaredBytes = hit.exp.dec!.argBytes!;
@@ -53,7 +69,11 @@ export function matchInterface(exports: DecoratedExport[], symbols: Record<strin
   const used = new Set(functions.flatMap((f) => (f.exportName ? [f.exportName] : [])));
   const warnings: Notice[] = [];
   for (const e of exports) {
-    if (e.dec && (e.dec.decoration === 'fastcall' || e.dec.decoration === 'vectorcall') && INTERFACE_BY_NAME.has(e.dec.base)) {
+    if (
+      e.dec &&
+      (e.dec.decoration === 'fastcall' || e.dec.decoration === 'vectorcall') &&
+      INTERFACE_BY_NAME.has(e.dec.base)
+    ) {
       warnings.push({
         code: 'WRONG_CALLING_CONVENTION',
         en: `${e.name} is exported as __${e.dec.decoration}; the interface requires __stdcall, so it is not counted`,

@@ -31,7 +31,10 @@ export function parsePe(buf: Buffer): ParsedBinary {
   const peOffset = r.u32(0x3c, 'DOS header e_lfanew');
   r.need(peOffset, 24, 'PE header');
   if (r.u32(peOffset, 'PE signature') !== 0x00004550) {
-    throw corrupt('MZ file without a "PE\\0\\0" signature (DOS program or damaged file)', 'MZ 文件缺少 "PE\\0\\0" 签名（DOS 程序或文件已损坏）');
+    throw corrupt(
+      'MZ file without a "PE\\0\\0" signature (DOS program or damaged file)',
+      'MZ 文件缺少 "PE\\0\\0" 签名（DOS 程序或文件已损坏）',
+    );
   }
   const coff = peOffset + 4;
   const machine = peMachine(r.u16(coff));
@@ -39,20 +42,28 @@ export function parsePe(buf: Buffer): ParsedBinary {
   const optSize = r.u16(coff + 16);
   const characteristics = r.u16(coff + 18);
   const opt = coff + 20;
-  if (optSize < 2) throw corrupt('PE file without an optional header (object file, not an image)', 'PE 文件缺少可选头（目标文件而非映像）');
+  if (optSize < 2)
+    throw corrupt(
+      'PE file without an optional header (object file, not an image)',
+      'PE 文件缺少可选头（目标文件而非映像）',
+    );
   r.need(opt, optSize, 'PE optional header');
   const magic = r.u16(opt);
   let is64: boolean;
   if (magic === 0x10b) is64 = false;
   else if (magic === 0x20b) is64 = true;
-  else throw corrupt(`unknown optional header magic 0x${magic.toString(16)}`, `未知的可选头标识 0x${magic.toString(16)}`);
+  else
+    throw corrupt(`unknown optional header magic 0x${magic.toString(16)}`, `未知的可选头标识 0x${magic.toString(16)}`);
 
   const dirCountOffset = is64 ? 108 : 92;
   const dirsOffset = is64 ? 112 : 96;
   const declaredDirs = optSize >= dirCountOffset + 4 ? r.u32(opt + dirCountOffset) : 0;
   // The count is only trusted as far as the optional header actually has room for the entries.
   const dirCount = Math.min(declaredDirs, Math.max(0, Math.floor((optSize - dirsOffset) / 8)), 16);
-  const dir = (i: number) => (i < dirCount ? { rva: r.u32(opt + dirsOffset + i * 8), size: r.u32(opt + dirsOffset + i * 8 + 4) } : { rva: 0, size: 0 });
+  const dir = (i: number) =>
+    i < dirCount
+      ? { rva: r.u32(opt + dirsOffset + i * 8), size: r.u32(opt + dirsOffset + i * 8 + 4) }
+      : { rva: 0, size: 0 };
   const sizeOfHeaders = optSize >= 64 ? r.u32(opt + 60) : 0;
 
   const sectionTable = opt + optSize;
@@ -85,13 +96,23 @@ export function parsePe(buf: Buffer): ParsedBinary {
   };
   const mustOffset = (rva: number, length: number, what: string): number => {
     const off = toOffset(rva, length);
-    if (off === null) throw corrupt(`${what} (RVA 0x${rva.toString(16)}, ${length} bytes) is not in the file`, `${what}（RVA 0x${rva.toString(16)}，${length} 字节）不在文件中`, { what, rva, length });
+    if (off === null)
+      throw corrupt(
+        `${what} (RVA 0x${rva.toString(16)}, ${length} bytes) is not in the file`,
+        `${what}（RVA 0x${rva.toString(16)}，${length} 字节）不在文件中`,
+        { what, rva, length },
+      );
     return off;
   };
   const stringAt = (rva: number, what: string): string => {
     const off = toOffset(rva);
     const s = off === null ? null : r.cstring(off);
-    if (s === null) throw corrupt(`${what} at RVA 0x${rva.toString(16)} is not a terminated string inside the file`, `${what}（RVA 0x${rva.toString(16)}）不是文件内以 NUL 结尾的字符串`, { what, rva });
+    if (s === null)
+      throw corrupt(
+        `${what} at RVA 0x${rva.toString(16)} is not a terminated string inside the file`,
+        `${what}（RVA 0x${rva.toString(16)}）不是文件内以 NUL 结尾的字符串`,
+        { what, rva },
+      );
     return s;
   };
 
@@ -132,7 +153,11 @@ export function parsePe(buf: Buffer): ParsedBinary {
       const name = stringAt(r.u32(names + j * 4), `export name #${j}`);
       const index = r.u16(ords + j * 2);
       if (index >= functionCount) {
-        warnings.push({ code: 'PE_EXPORT_BAD_ORDINAL', en: `export "${name}" points past the address table; ignored`, zh: `导出名 "${name}" 指向导出地址表之外，已忽略` });
+        warnings.push({
+          code: 'PE_EXPORT_BAD_ORDINAL',
+          en: `export "${name}" points past the address table; ignored`,
+          zh: `导出名 "${name}" 指向导出地址表之外，已忽略`,
+        });
         continue;
       }
       const list = namesByIndex.get(index) ?? [];
@@ -147,7 +172,12 @@ export function parsePe(buf: Buffer): ParsedBinary {
       if (rva >= exp.rva && rva < exp.rva + exp.size) {
         const off = toOffset(rva);
         forwarder = (off !== null ? r.cstring(off) : null) ?? undefined;
-        if (forwarder === undefined) warnings.push({ code: 'PE_BAD_FORWARDER', en: `forwarder of ordinal ${base + i} is unreadable`, zh: `序号 ${base + i} 的转发项无法读取` });
+        if (forwarder === undefined)
+          warnings.push({
+            code: 'PE_BAD_FORWARDER',
+            en: `forwarder of ordinal ${base + i} is unreadable`,
+            zh: `序号 ${base + i} 的转发项无法读取`,
+          });
       }
       for (const name of assigned ?? [null]) {
         exports.push({ name, ordinal: base + i, ...(forwarder !== undefined ? { forwarder } : { address: rva }) });

@@ -12,7 +12,8 @@ import { expectedStdcallBytes } from './decorate.ts';
 import type { DecoratedExport } from './match.ts';
 import type { FunctionMatch, PoppedBytes, SymbolSuggestion } from './types.ts';
 
-type Concept = 'issue' | 'read' | 'buy' | 'format' | 'check' | 'errorText' | 'version' | 'listTools' | 'makeTool' | 'usage';
+type Concept =
+  'issue' | 'read' | 'buy' | 'format' | 'check' | 'errorText' | 'version' | 'listTools' | 'makeTool' | 'usage';
 
 interface Rule {
   /** Tested against the undecorated name (case-sensitive where a rule needs case). */
@@ -67,7 +68,11 @@ function conceptOf(f: InterfaceFunction): Concept {
   return 'makeTool';
 }
 
-const CARD_TOKEN: Array<[CardType, RegExp]> = [['4442', /4442/], ['102', /102/], ['cpu', /cpu/i]];
+const CARD_TOKEN: Array<[CardType, RegExp]> = [
+  ['4442', /4442/],
+  ['102', /102/],
+  ['cpu', /cpu/i],
+];
 
 /** Card type the export name itself names, if any. */
 function cardTypeIn(name: string): CardType | null {
@@ -83,7 +88,10 @@ interface Candidate {
 }
 
 /** Bytes the export pops per its decoration or, undecorated, per its code; undefined when neither shows it. */
-function poppedBytes(exp: DecoratedExport, popped: (e: DecoratedExport) => PoppedBytes | undefined): number | undefined {
+function poppedBytes(
+  exp: DecoratedExport,
+  popped: (e: DecoratedExport) => PoppedBytes | undefined,
+): number | undefined {
   if (exp.dec?.argBytes !== undefined && exp.dec.decoration.startsWith('stdcall')) return exp.dec.argBytes;
   const p = popped(exp);
   return p?.kind === 'stdcall' ? p.bytes : undefined;
@@ -118,7 +126,13 @@ export function suggestSymbols(
   const all: Candidate[] = [];
   for (const exp of candidates) {
     // Forwarders live in another DLL; fastcall/vectorcall exports are the wrong convention outright.
-    if (exp.name === null || exp.forwarder || exp.dec?.decoration === 'fastcall' || exp.dec?.decoration === 'vectorcall') continue;
+    if (
+      exp.name === null ||
+      exp.forwarder ||
+      exp.dec?.decoration === 'fastcall' ||
+      exp.dec?.decoration === 'vectorcall'
+    )
+      continue;
     const bytes = poppedBytes(exp, popped);
     if (bytes === undefined) continue;
     for (const fn of missing) {
@@ -134,7 +148,10 @@ export function suggestSymbols(
     if (taken.has(c.fn.name) || used.has(c.exp.name!)) continue;
     taken.add(c.fn.name);
     used.add(c.exp.name!);
-    const alternatives = all.filter((a) => a.fn === c.fn && a.exp !== c.exp).slice(0, 3).map((a) => a.exp.name!);
+    const alternatives = all
+      .filter((a) => a.fn === c.fn && a.exp !== c.exp)
+      .slice(0, 3)
+      .map((a) => a.exp.name!);
     const bytes = expectedStdcallBytes(c.fn.params.length);
     out.push({
       interfaceName: c.fn.name,

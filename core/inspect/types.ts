@@ -29,12 +29,7 @@ export interface ExportedSymbol {
 }
 
 export type ExportSource =
-  | 'pe-export-directory'
-  | 'pe-none'
-  | 'elf-section-dynsym'
-  | 'elf-dynamic-gnu-hash'
-  | 'elf-dynamic-hash'
-  | 'elf-none';
+  'pe-export-directory' | 'pe-none' | 'elf-section-dynsym' | 'elf-dynamic-gnu-hash' | 'elf-dynamic-hash' | 'elf-none';
 
 /**
  * What a function's code says about its calling convention (x86): the bytes its `ret N` pops (stdcall N),

@@ -26,14 +26,28 @@ const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 
 /** One-byte opcodes with a ModRM byte. */
 function hasModrm1(op: number): boolean {
   if (op < 0x40) return (op & 7) < 4;
-  return (op >= 0x62 && op <= 0x63) || op === 0x69 || op === 0x6b || (op >= 0x80 && op <= 0x8f) ||
-    op === 0xc0 || op === 0xc1 || (op >= 0xc4 && op <= 0xc7) || (op >= 0xd0 && op <= 0xd3) ||
-    (op >= 0xd8 && op <= 0xdf) || op === 0xf6 || op === 0xf7 || op === 0xfe || op === 0xff;
+  return (
+    (op >= 0x62 && op <= 0x63) ||
+    op === 0x69 ||
+    op === 0x6b ||
+    (op >= 0x80 && op <= 0x8f) ||
+    op === 0xc0 ||
+    op === 0xc1 ||
+    (op >= 0xc4 && op <= 0xc7) ||
+    (op >= 0xd0 && op <= 0xd3) ||
+    (op >= 0xd8 && op <= 0xdf) ||
+    op === 0xf6 ||
+    op === 0xf7 ||
+    op === 0xfe ||
+    op === 0xff
+  );
 }
 
 /** Two-byte (0F xx) opcodes without a ModRM byte. */
-const NO_MODRM_0F = new Set([0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x77,
-  0xa0, 0xa1, 0xa2, 0xa8, 0xa9, 0xaa, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf]);
+const NO_MODRM_0F = new Set([
+  0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x77, 0xa0, 0xa1, 0xa2, 0xa8, 0xa9, 0xaa,
+  0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+]);
 const IMM8_0F = new Set([0x70, 0x71, 0x72, 0x73, 0xa4, 0xac, 0xba, 0xc2, 0xc4, 0xc5, 0xc6]);
 
 export function decodeLength(code: Buffer, at: number, is64: boolean): Decoded | null {
@@ -84,9 +98,14 @@ export function decodeLength(code: Buffer, at: number, is64: boolean): Decoded |
     const op2 = byte();
     if (op2 === null) return null;
     out.op2 = op2;
-    if (op2 === 0x38) { if (byte() === null) return null; modrm = true; }
-    else if (op2 === 0x3a) { if (byte() === null) return null; modrm = true; imm = 1; }
-    else if (op2 >= 0x80 && op2 <= 0x8f) {
+    if (op2 === 0x38) {
+      if (byte() === null) return null;
+      modrm = true;
+    } else if (op2 === 0x3a) {
+      if (byte() === null) return null;
+      modrm = true;
+      imm = 1;
+    } else if (op2 >= 0x80 && op2 <= 0x8f) {
       if (p + 4 > code.length) return null;
       out.rel = code.readInt32LE(p);
       p += 4;
@@ -101,9 +120,23 @@ export function decodeLength(code: Buffer, at: number, is64: boolean): Decoded |
     if (op < 0x40 && (op & 7) === 4) imm = 1;
     else if (op < 0x40 && (op & 7) === 5) imm = immV;
     else if (op === 0x68 || op === 0x69 || op === 0x81 || op === 0xc7 || op === 0xa9) imm = immV;
-    else if (op === 0x6a || op === 0x6b || op === 0x80 || op === 0x82 || op === 0x83 || op === 0xc0 || op === 0xc1 ||
-      op === 0xc6 || op === 0xa8 || op === 0xcd || op === 0xd4 || op === 0xd5 || (op >= 0xe4 && op <= 0xe7) ||
-      (op >= 0xb0 && op <= 0xb7)) imm = 1;
+    else if (
+      op === 0x6a ||
+      op === 0x6b ||
+      op === 0x80 ||
+      op === 0x82 ||
+      op === 0x83 ||
+      op === 0xc0 ||
+      op === 0xc1 ||
+      op === 0xc6 ||
+      op === 0xa8 ||
+      op === 0xcd ||
+      op === 0xd4 ||
+      op === 0xd5 ||
+      (op >= 0xe4 && op <= 0xe7) ||
+      (op >= 0xb0 && op <= 0xb7)
+    )
+      imm = 1;
     else if (op >= 0xb8 && op <= 0xbf) imm = rexW ? 8 : immV;
     else if (op >= 0xa0 && op <= 0xa3) imm = is64 ? 8 : 4;
     else if (op === 0xc2 || op === 0xca) imm = 2;

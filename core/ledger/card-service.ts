@@ -13,9 +13,7 @@
  * read-back `{cardNo, gas, count, meterKind}`.
  */
 import { createHash } from 'node:crypto';
-import {
-  CARD_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType,
-} from '../cards/card-types.ts';
+import { CARD_HEX_LENGTH, PUBLIC_ZONE_102_HEX, type CardType, type MemoryCardType } from '../cards/card-types.ts';
 import type { CardDriver, ReadResult, UsageResult } from '../driver/card-driver.ts';
 import { FunctionMissing } from '../driver/driver-errors.ts';
 import { BadInput } from '../errors/common-errors.ts';
@@ -26,23 +24,62 @@ import type { Identification, PluginHost } from '../plugins/plugin-types.ts';
 import { hitFault } from './faults.ts';
 import { saleAhead } from './sale-ahead.ts';
 import {
-  CardDataLength, CardNumberMismatch, CardReadFailed, CpuCardAtStation, CpuCardNotBlank, CpuObservedRequired, CpuReadBackRequired,
-  LedgerCardNotFound, LibraryRefused, MemoryDataRequired, NotAUserCard, ReverseCardChanged, ReverseNeedsReadBack, ReverseReachedCard,
-  TransactionNotFound, TransactionState, WriteVerifyFailed,
+  CardDataLength,
+  CardNumberMismatch,
+  CardReadFailed,
+  CpuCardAtStation,
+  CpuCardNotBlank,
+  CpuObservedRequired,
+  CpuReadBackRequired,
+  LedgerCardNotFound,
+  LibraryRefused,
+  MemoryDataRequired,
+  NotAUserCard,
+  ReverseCardChanged,
+  ReverseNeedsReadBack,
+  ReverseReachedCard,
+  TransactionNotFound,
+  TransactionState,
+  WriteVerifyFailed,
 } from './ledger-errors.ts';
 import type { Decoration, TxView } from './ledger-present.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
 import { ACTIONS, isLive, nextStepsFor } from '../wire/tx-states.ts';
-import { alreadyInLedger, type Actor, type CardView, type Idem, type LedgerStore, type ObservedCard, type Verdict, type WriteResult } from './ledger-store.ts';
-import { AdoptionContradictsLedger, AdoptionDisabled, AdoptionForbidden, AdoptionReasonRequired } from './ledger-errors.ts';
+import {
+  alreadyInLedger,
+  type Actor,
+  type CardView,
+  type Idem,
+  type LedgerStore,
+  type ObservedCard,
+  type Verdict,
+  type WriteResult,
+} from './ledger-store.ts';
+import {
+  AdoptionContradictsLedger,
+  AdoptionDisabled,
+  AdoptionForbidden,
+  AdoptionReasonRequired,
+} from './ledger-errors.ts';
 
 /** Standard return codes of gascard.h, used when a library has no GasCardErrorText. */
 const STANDARD_RC: Record<number, string> = {
-  [-1]: '非注册用户 / not a registered user', [-4]: '无卡 / no card', [-6]: '卡损坏 / card damaged', [-7]: '读卡错误 / read error',
-  [-8]: '非用户卡 / not a user card', [-9]: '密码校验错误 / PSC check failed', [-13]: '可能是新卡或插反 / new card or inserted backwards',
-  [-14]: '非本系统卡 / not this system\'s card', [-15]: '非新卡 / not a new card', [-16]: '卡号不符 / card number mismatch',
-  [-17]: '擦卡失败 / format failed', [-18]: '气量超限 / gas over limit', [-31]: '参数错误 / bad parameter',
-  [-32]: '卡数据格式错误 / bad card data', [-34]: '不支持 / unsupported', [-35]: '卡数据校验和错误 / card checksum error',
+  [-1]: '非注册用户 / not a registered user',
+  [-4]: '无卡 / no card',
+  [-6]: '卡损坏 / card damaged',
+  [-7]: '读卡错误 / read error',
+  [-8]: '非用户卡 / not a user card',
+  [-9]: '密码校验错误 / PSC check failed',
+  [-13]: '可能是新卡或插反 / new card or inserted backwards',
+  [-14]: "非本系统卡 / not this system's card",
+  [-15]: '非新卡 / not a new card',
+  [-16]: '卡号不符 / card number mismatch',
+  [-17]: '擦卡失败 / format failed',
+  [-18]: '气量超限 / gas over limit',
+  [-31]: '参数错误 / bad parameter',
+  [-32]: '卡数据格式错误 / bad card data',
+  [-34]: '不支持 / unsupported',
+  [-35]: '卡数据校验和错误 / card checksum error',
 };
 
 export interface CardRef {
@@ -97,7 +134,8 @@ export interface CpuReadBack {
   meterKind?: number;
 }
 
-type NormalReadBack = { kind: 'user'; cardNo: string; gas: number; count: number; meterKind: number | null } | { kind: 'tool' | 'blank' };
+type NormalReadBack =
+  { kind: 'user'; cardNo: string; gas: number; count: number; meterKind: number | null } | { kind: 'tool' | 'blank' };
 
 /**
  * Who may adopt a card the ledger does not know (go-live, configuration `adoption`): nobody; ops only; or any
@@ -111,9 +149,13 @@ export function adoptionPolicy(text: string | undefined): AdoptionPolicy {
   const v = text?.trim();
   if (!v) return 'ops';
   if ((ADOPTION_POLICIES as readonly string[]).includes(v)) return v as AdoptionPolicy;
-  throw BadInput({ field: 'METERHUB_ADOPTION', value: v, allowed: ADOPTION_POLICIES }, {
-    zh: `METERHUB_ADOPTION 应为 ${ADOPTION_POLICIES.join(' / ')}`, en: `METERHUB_ADOPTION must be ${ADOPTION_POLICIES.join(', ')}`,
-  });
+  throw BadInput(
+    { field: 'METERHUB_ADOPTION', value: v, allowed: ADOPTION_POLICIES },
+    {
+      zh: `METERHUB_ADOPTION 应为 ${ADOPTION_POLICIES.join(' / ')}`,
+      en: `METERHUB_ADOPTION must be ${ADOPTION_POLICIES.join(', ')}`,
+    },
+  );
 }
 
 export interface CardServiceOptions {
@@ -164,8 +206,15 @@ export class CardService {
     const data = cardData(cardType, ref.data);
     const { maker, kind, driver } = await this.identifyDriver(cardType, data);
     const st = this.host.get(maker);
-    const base = { maker, makerName: st?.name ?? null, kind, standIn: st?.standIn === true, ...(st?.standIn ? { library: STAND_IN_LABEL } : {}) };
-    if (kind !== 'user') return { ...base, cardNo: null, gas: null, count: null, meterKind: null, writeBack: null, ledger: null };
+    const base = {
+      maker,
+      makerName: st?.name ?? null,
+      kind,
+      standIn: st?.standIn === true,
+      ...(st?.standIn ? { library: STAND_IN_LABEL } : {}),
+    };
+    if (kind !== 'user')
+      return { ...base, cardNo: null, gas: null, count: null, meterKind: null, writeBack: null, ledger: null };
     const values = await this.readValues(maker, driver, cardType, data);
     const usage = await this.usage(driver, cardType, data);
     const ledger = await this.store.card(maker, values.cardNo);
@@ -177,7 +226,13 @@ export class CardService {
       meterKind: values.meterKind,
       writeBack: usage ? this.presentUsage(maker, usage) : null,
       ledger: ledger
-        ? { known: true, count: ledger.count, status: ledger.status, reissues: ledger.reissues, pendingTransactionId: ledger.pending_tx_id }
+        ? {
+            known: true,
+            count: ledger.count,
+            status: ledger.status,
+            reissues: ledger.reissues,
+            pendingTransactionId: ledger.pending_tx_id,
+          }
         : { known: false },
     };
   }
@@ -205,18 +260,36 @@ export class CardService {
     if (replay) return replay;
     this.cpuMaker(b.maker);
     const o = b.observed;
-    const base = { actor, maker: b.maker, cardType: 'cpu', idem, decorate: this.decorate(b.maker, true), observedRecord: o ? { ...o } : null };
+    const base = {
+      actor,
+      maker: b.maker,
+      cardType: 'cpu',
+      idem,
+      decorate: this.decorate(b.maker, true),
+      observedRecord: o ? { ...o } : null,
+    };
     const need = <T>(v: T | undefined, field: string): T => {
-      if (v === undefined) throw BadInput({ field, operation: b.operation }, { zh: `${b.operation} 需要 ${field}`, en: `${b.operation} needs ${field}` });
+      if (v === undefined)
+        throw BadInput(
+          { field, operation: b.operation },
+          { zh: `${b.operation} 需要 ${field}`, en: `${b.operation} needs ${field}` },
+        );
       return v;
     };
     const blankOnly = () => {
-      if (o) throw CpuCardNotBlank({ operation: b.operation, onCard: o.cardNo }, { zh: `卡上是用户卡 ${o.cardNo}`, en: `the card is user card ${o.cardNo}` });
+      if (o)
+        throw CpuCardNotBlank(
+          { operation: b.operation, onCard: o.cardNo },
+          { zh: `卡上是用户卡 ${o.cardNo}`, en: `the card is user card ${o.cardNo}` },
+        );
     };
     const userCard = (): { cardNo: string; observed: ObservedCard } => {
       if (!o) throw CpuObservedRequired({ operation: b.operation });
       if (b.cardNo !== undefined && b.cardNo !== o.cardNo) {
-        throw CardNumberMismatch({ requested: b.cardNo, onCard: o.cardNo }, { zh: `卡上卡号 ${o.cardNo}`, en: `the card says ${o.cardNo}` });
+        throw CardNumberMismatch(
+          { requested: b.cardNo, onCard: o.cardNo },
+          { zh: `卡上卡号 ${o.cardNo}`, en: `the card says ${o.cardNo}` },
+        );
       }
       // Gas counts as taken once the meter has written back onto the card since the sale.
       return { cardNo: o.cardNo, observed: { cardNo: o.cardNo, count: o.count, gas: o.written ? 0 : o.gas } };
@@ -225,22 +298,42 @@ export class CardService {
     switch (b.operation) {
       case 'issue':
         blankOnly();
-        r = await this.store.commitIssue({ ...base, cardNo: need(b.cardNo, 'cardNo'), gas: need(b.gas, 'gas'), count: 1, meterKind: need(b.meterKind, 'meterKind') });
+        r = await this.store.commitIssue({
+          ...base,
+          cardNo: need(b.cardNo, 'cardNo'),
+          gas: need(b.gas, 'gas'),
+          count: 1,
+          meterKind: need(b.meterKind, 'meterKind'),
+        });
         break;
       case 'reissue': {
         blankOnly();
         const cardNo = need(b.cardNo, 'cardNo');
         // The ledger's count unless the station named one (then it must be the ledger's); checked again at commit.
         const count = b.count ?? (await this.store.card(b.maker, cardNo))?.count ?? 1;
-        r = await this.store.commitReissue({ ...base, cardNo, gas: need(b.gas, 'gas'), count, meterKind: need(b.meterKind, 'meterKind') });
+        r = await this.store.commitReissue({
+          ...base,
+          cardNo,
+          gas: need(b.gas, 'gas'),
+          count,
+          meterKind: need(b.meterKind, 'meterKind'),
+        });
         break;
       }
       case 'purchase': {
         const u = userCard();
         const gas = need(b.gas, 'gas');
-        if (gas < 1) throw BadInput({ field: 'gas' }, { zh: 'gas：购气气量至少为 1', en: 'gas: a purchase sells at least 1' });
+        if (gas < 1)
+          throw BadInput({ field: 'gas' }, { zh: 'gas：购气气量至少为 1', en: 'gas: a purchase sells at least 1' });
         const requireEmpty = this.host.manifest(b.maker).rules?.requireEmptyCardBeforePurchase === true;
-        r = await this.store.commitPurchase({ ...base, cardNo: u.cardNo, gas, count: u.observed.count + 1, observed: u.observed, requireEmpty });
+        r = await this.store.commitPurchase({
+          ...base,
+          cardNo: u.cardNo,
+          gas,
+          count: u.observed.count + 1,
+          observed: u.observed,
+          requireEmpty,
+        });
         break;
       }
       case 'refund': {
@@ -279,10 +372,20 @@ export class CardService {
     await this.store.precheckIssue(b.maker, b.cardNo);
     const w = await driver.writeNew(cardType, { cardNo: b.cardNo, gas: b.gas, count: 1, meterKind: b.meterKind });
     if (w.rc !== 0) throw await this.refused(driver, w.rc, 'WriteNew');
-    return this.after(await this.store.commitIssue({
-      actor, maker: b.maker, cardType, cardNo: b.cardNo, gas: b.gas, count: 1, meterKind: b.meterKind,
-      write: w, idem, decorate: this.decorate(b.maker),
-    }));
+    return this.after(
+      await this.store.commitIssue({
+        actor,
+        maker: b.maker,
+        cardType,
+        cardNo: b.cardNo,
+        gas: b.gas,
+        count: 1,
+        meterKind: b.meterKind,
+        write: w,
+        idem,
+        decorate: this.decorate(b.maker),
+      }),
+    );
   }
 
   async reissue(actor: Actor, b: ReissueBody, idem?: Idem): Promise<WriteResult> {
@@ -293,10 +396,20 @@ export class CardService {
     await this.store.precheckReissue(b.maker, b.cardNo, b.count, b.gas);
     const w = await driver.writeNew(cardType, { cardNo: b.cardNo, gas: b.gas, count: b.count, meterKind: b.meterKind });
     if (w.rc !== 0) throw await this.refused(driver, w.rc, 'WriteNew');
-    return this.after(await this.store.commitReissue({
-      actor, maker: b.maker, cardType, cardNo: b.cardNo, gas: b.gas, count: b.count, meterKind: b.meterKind,
-      write: w, idem, decorate: this.decorate(b.maker),
-    }));
+    return this.after(
+      await this.store.commitReissue({
+        actor,
+        maker: b.maker,
+        cardType,
+        cardNo: b.cardNo,
+        gas: b.gas,
+        count: b.count,
+        meterKind: b.meterKind,
+        write: w,
+        idem,
+        decorate: this.decorate(b.maker),
+      }),
+    );
   }
 
   async purchase(actor: Actor, b: CardRef & { cardNo: string; gas: number }, idem?: Idem): Promise<WriteResult> {
@@ -304,7 +417,9 @@ export class CardService {
       const cardType = memoryType(b.cardType);
       const data = cardData(cardType, b.data);
       // Read and Buy go out with the 判卡 Checks; used only if 判卡 and the card agree (sale-ahead.ts).
-      const ahead = this.saleAhead ? await saleAhead(this.host, this.store, cardType, data, b.cardNo, b.gas) : undefined;
+      const ahead = this.saleAhead
+        ? await saleAhead(this.host, this.store, cardType, data, b.cardNo, b.gas)
+        : undefined;
       const asked = ahead?.start();
       const { maker, driver } = await this.userCard(cardType, data);
       const early = ahead?.maker === maker && ahead.driver === driver ? asked : undefined;
@@ -312,14 +427,27 @@ export class CardService {
       const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
       // The count comes from the card; the commit refuses it unless the ledger agrees (card count = ledger count).
       const count = observed.count + 1;
-      const w = early && ahead!.count === count
-        ? await early.buy
-        : await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
+      const w =
+        early && ahead!.count === count
+          ? await early.buy
+          : await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: b.gas, count });
       if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
-      return this.after(await this.store.commitPurchase({
-        actor, maker, cardType, cardNo: b.cardNo, gas: b.gas, count, observed, requireEmpty, write: w,
-        sourceSha256: sha256(data), idem, decorate: this.decorate(maker),
-      }));
+      return this.after(
+        await this.store.commitPurchase({
+          actor,
+          maker,
+          cardType,
+          cardNo: b.cardNo,
+          gas: b.gas,
+          count,
+          observed,
+          requireEmpty,
+          write: w,
+          sourceSha256: sha256(data),
+          idem,
+          decorate: this.decorate(maker),
+        }),
+      );
     });
   }
 
@@ -335,10 +463,20 @@ export class CardService {
       if (observed.gas <= 0) await this.store.precheckRefund(maker, b.cardNo, observed);
       const w = await driver.buy(cardType, { source: data, cardNo: b.cardNo, gas: 0, count });
       if (w.rc !== 0) throw await this.refused(driver, w.rc, 'Buy');
-      return this.after(await this.store.commitRefund({
-        actor, maker, cardType, cardNo: b.cardNo, count, observed, write: w, sourceSha256: sha256(data), idem,
-        decorate: this.decorate(maker),
-      }));
+      return this.after(
+        await this.store.commitRefund({
+          actor,
+          maker,
+          cardType,
+          cardNo: b.cardNo,
+          count,
+          observed,
+          write: w,
+          sourceSha256: sha256(data),
+          idem,
+          decorate: this.decorate(maker),
+        }),
+      );
     });
   }
 
@@ -352,13 +490,25 @@ export class CardService {
     await this.store.precheckFormat(maker, observed);
     const f = await driver.format(cardType, data);
     if (f.rc !== 0) throw await this.refused(driver, f.rc, 'Format');
-    return this.after(await this.store.commitFormat({
-      actor, maker, cardType, observed, write: { data: null, oldKey: f.oldKey, newKey: null },
-      sourceSha256: sha256(data), idem, decorate: this.decorate(maker),
-    }));
+    return this.after(
+      await this.store.commitFormat({
+        actor,
+        maker,
+        cardType,
+        observed,
+        write: { data: null, oldKey: f.oldKey, newKey: null },
+        sourceSha256: sha256(data),
+        idem,
+        decorate: this.decorate(maker),
+      }),
+    );
   }
 
-  async tool(actor: Actor, b: { maker: string; cardType: CardType; tool: string; params?: Record<string, string>; data?: string }, idem?: Idem): Promise<WriteResult> {
+  async tool(
+    actor: Actor,
+    b: { maker: string; cardType: CardType; tool: string; params?: Record<string, string>; data?: string },
+    idem?: Idem,
+  ): Promise<WriteResult> {
     const replay = await this.replayFirst(idem);
     if (replay) return replay;
     const cardType = memoryType(b.cardType);
@@ -368,10 +518,19 @@ export class CardService {
     const params = b.params ?? {};
     const w = await driver.makeTool(cardType, { kind: b.tool, params, source });
     if (w.rc !== 0) throw await this.refused(driver, w.rc, 'MakeTool');
-    return this.after(await this.store.commitTool({
-      actor, maker: b.maker, cardType, tool: b.tool, params, write: w, sourceSha256: sha256(source), idem,
-      decorate: this.decorate(b.maker),
-    }));
+    return this.after(
+      await this.store.commitTool({
+        actor,
+        maker: b.maker,
+        cardType,
+        tool: b.tool,
+        params,
+        write: w,
+        sourceSha256: sha256(source),
+        idem,
+        decorate: this.decorate(b.maker),
+      }),
+    );
   }
 
   /**
@@ -381,9 +540,11 @@ export class CardService {
    */
   async adopt(actor: Actor, b: CardRef & { cardNo: string; reason?: string }, idem?: Idem): Promise<WriteResult> {
     const reason = b.reason?.trim() || null;
-    if (actor.role === 'bank' || actor.channel === 'bank') throw AdoptionForbidden({ role: actor.role, channel: actor.channel, policy: this.adoption });
+    if (actor.role === 'bank' || actor.channel === 'bank')
+      throw AdoptionForbidden({ role: actor.role, channel: actor.channel, policy: this.adoption });
     if (this.adoption === 'nobody') throw AdoptionDisabled({ policy: this.adoption });
-    if (this.adoption === 'ops' && actor.role !== 'ops') throw AdoptionForbidden({ role: actor.role, policy: this.adoption, nextStep: 'ask-ops' });
+    if (this.adoption === 'ops' && actor.role !== 'ops')
+      throw AdoptionForbidden({ role: actor.role, policy: this.adoption, nextStep: 'ask-ops' });
     if (actor.role !== 'ops' && !reason) throw AdoptionReasonRequired({ field: 'reason', policy: this.adoption });
     const replay = await this.replayFirst(idem);
     if (replay) return replay;
@@ -392,21 +553,45 @@ export class CardService {
     const { maker, driver } = await this.userCard(cardType, data);
     const values = await this.readValues(maker, driver, cardType, data);
     if (values.cardNo !== b.cardNo) {
-      throw CardNumberMismatch({ requested: b.cardNo, onCard: values.cardNo }, { zh: `卡上卡号 ${values.cardNo}`, en: `the card says ${values.cardNo}` });
+      throw CardNumberMismatch(
+        { requested: b.cardNo, onCard: values.cardNo },
+        { zh: `卡上卡号 ${values.cardNo}`, en: `the card says ${values.cardNo}` },
+      );
     }
     const observed = await this.observe(maker, driver, cardType, data, b.cardNo);
-    const known = await this.store.cardsByNumber(b.cardNo, this.host.list().map((p) => p.id));
+    const known = await this.store.cardsByNumber(
+      b.cardNo,
+      this.host.list().map((p) => p.id),
+    );
     const same = known.find((k) => k.maker === maker);
     if (same) throw alreadyInLedger({ ...same, card_no: b.cardNo }, observed);
     if (known.length) {
-      throw AdoptionContradictsLedger({
-        cardNo: b.cardNo, differences: { maker: { ledger: known.map((k) => k.maker), card: maker } }, nextStep: 'reconcile',
-      }, { zh: `台账中此卡号属于 ${known.map((k) => k.maker).join('、')}，卡片属于 ${maker}`, en: `the ledger holds this number under ${known.map((k) => k.maker).join(', ')}; the card is ${maker}'s` });
+      throw AdoptionContradictsLedger(
+        {
+          cardNo: b.cardNo,
+          differences: { maker: { ledger: known.map((k) => k.maker), card: maker } },
+          nextStep: 'reconcile',
+        },
+        {
+          zh: `台账中此卡号属于 ${known.map((k) => k.maker).join('、')}，卡片属于 ${maker}`,
+          en: `the ledger holds this number under ${known.map((k) => k.maker).join(', ')}; the card is ${maker}'s`,
+        },
+      );
     }
-    return this.after(await this.store.commitAdopt({
-      actor, maker, cardType, cardNo: b.cardNo, observed, meterKind: values.meterKind ?? null, reason, idem,
-      sourceSha256: sha256(data), decorate: this.decorate(maker),
-    }));
+    return this.after(
+      await this.store.commitAdopt({
+        actor,
+        maker,
+        cardType,
+        cardNo: b.cardNo,
+        observed,
+        meterKind: values.meterKind ?? null,
+        reason,
+        idem,
+        sourceSha256: sha256(data),
+        decorate: this.decorate(maker),
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- transaction administration
@@ -415,17 +600,24 @@ export class CardService {
   async confirm(id: string, b: { data?: string; readBack?: CpuReadBack }, idem?: Idem): Promise<WriteResult> {
     const tx = await this.mustTx(id);
     if (tx.card_type === 'cpu') return this.confirmCpu(tx, b, idem);
-    if (b.data === undefined || b.readBack !== undefined) throw MemoryDataRequired({ transactionId: id, cardType: tx.card_type });
+    if (b.data === undefined || b.readBack !== undefined)
+      throw MemoryDataRequired({ transactionId: id, cardType: tx.card_type });
     const cardType = memoryType(tx.card_type as CardType);
     const data = cardData(cardType, b.data);
     if (verifiable(tx.state)) {
       const v = await this.verify(tx, data);
       const res = await this.store.confirm(id, v.verdict, idem);
       if (!v.verdict.ok) {
-        throw WriteVerifyFailed({
-          transactionId: id, state: (res.body as { state?: string }).state ?? 'FAILED', expected: v.expected, actual: v.actual,
-          nextStep: nextStepsFor('memoryVerifyFailed'),
-        }, { zh: v.verdict.message, en: v.verdict.message });
+        throw WriteVerifyFailed(
+          {
+            transactionId: id,
+            state: (res.body as { state?: string }).state ?? 'FAILED',
+            expected: v.expected,
+            actual: v.actual,
+            nextStep: nextStepsFor('memoryVerifyFailed'),
+          },
+          { zh: v.verdict.message, en: v.verdict.message },
+        );
       }
       return res;
     }
@@ -433,17 +625,27 @@ export class CardService {
   }
 
   /** The station read the card back through the maker library; the ledger records whether it says what was meant. */
-  private async confirmCpu(tx: LedgerTxRow, b: { data?: string; readBack?: CpuReadBack }, idem?: Idem): Promise<WriteResult> {
+  private async confirmCpu(
+    tx: LedgerTxRow,
+    b: { data?: string; readBack?: CpuReadBack },
+    idem?: Idem,
+  ): Promise<WriteResult> {
     if (!b.readBack || b.data !== undefined) throw CpuReadBackRequired({ transactionId: tx.id });
     const rb = readBackOf(b.readBack);
     if (verifiable(tx.state)) {
       const v = verifyCpu(tx, rb);
       const res = await this.store.confirm(tx.id, v.verdict, idem, JSON.stringify(rb));
       if (!v.verdict.ok) {
-        throw WriteVerifyFailed({
-          transactionId: tx.id, state: (res.body as { state?: string }).state ?? 'FAILED', expected: v.expected, actual: v.actual,
-          nextStep: nextStepsFor('cpuVerifyFailed'),
-        }, { zh: v.verdict.message, en: v.verdict.message });
+        throw WriteVerifyFailed(
+          {
+            transactionId: tx.id,
+            state: (res.body as { state?: string }).state ?? 'FAILED',
+            expected: v.expected,
+            actual: v.actual,
+            nextStep: nextStepsFor('cpuVerifyFailed'),
+          },
+          { zh: v.verdict.message, en: v.verdict.message },
+        );
       }
       return res;
     }
@@ -459,13 +661,19 @@ export class CardService {
    * 冲正. With the card read-back, a write that did reach the card is refused (confirm it instead). A CPU
    * card's read-back must show the card exactly as it was before the write; without one only ops may reverse.
    */
-  async reverse(actor: Actor, id: string, b: { data?: string; readBack?: CpuReadBack } | undefined, idem?: Idem): Promise<WriteResult> {
+  async reverse(
+    actor: Actor,
+    id: string,
+    b: { data?: string; readBack?: CpuReadBack } | undefined,
+    idem?: Idem,
+  ): Promise<WriteResult> {
     const tx = await this.mustTx(id);
     const live = isLive(tx.state);
     if (tx.card_type === 'cpu') {
       if (b?.data !== undefined) throw CpuReadBackRequired({ transactionId: id });
       if (!b?.readBack) {
-        if (live && actor.role !== 'ops') throw ReverseNeedsReadBack({ transactionId: id, nextStep: ['insert-card-and-reverse', 'ops-reverse'] });
+        if (live && actor.role !== 'ops')
+          throw ReverseNeedsReadBack({ transactionId: id, nextStep: ['insert-card-and-reverse', 'ops-reverse'] });
         return this.store.reverse(id, actor, idem);
       }
       const rb = readBackOf(b.readBack);
@@ -474,7 +682,12 @@ export class CardService {
         if (v.verdict.ok) throw ReverseReachedCard({ transactionId: id, actual: v.actual, nextStep: 'confirm' });
         const before = cpuBefore(tx);
         if (before && !sameCard(before, rb)) {
-          throw ReverseCardChanged({ transactionId: id, expected: before, actual: rb, nextStep: ['rewrite', 'confirm'] });
+          throw ReverseCardChanged({
+            transactionId: id,
+            expected: before,
+            actual: rb,
+            nextStep: ['rewrite', 'confirm'],
+          });
         }
       }
       return this.store.reverse(id, actor, idem, JSON.stringify(rb));
@@ -492,22 +705,34 @@ export class CardService {
   async cancelReissue(actor: Actor, id: string, b: { data: string }, idem?: Idem): Promise<WriteResult> {
     const tx = await this.mustTx(id);
     if (tx.base_op !== 'reissue') {
-      throw TransactionState({ transactionId: id, operation: tx.base_op }, { zh: '不是补卡交易', en: 'not a reissue transaction' });
+      throw TransactionState(
+        { transactionId: id, operation: tx.base_op },
+        { zh: '不是补卡交易', en: 'not a reissue transaction' },
+      );
     }
     const cardType = memoryType(tx.card_type as CardType);
     const data = cardData(cardType, b.data);
     const driver = driverFor(this.host, tx.maker, cardType);
     const r = await driver.read(cardType, data);
     if (r.rc !== 0 || r.cardNo !== tx.card_no) {
-      throw CardNumberMismatch({ transactionId: id, expected: tx.card_no, actual: r.rc === 0 ? r.cardNo : null }, {
-        zh: '读回的卡不是这张补卡', en: 'the card sent is not this replacement card',
-      });
+      throw CardNumberMismatch(
+        { transactionId: id, expected: tx.card_no, actual: r.rc === 0 ? r.cardNo : null },
+        {
+          zh: '读回的卡不是这张补卡',
+          en: 'the card sent is not this replacement card',
+        },
+      );
     }
     const f = await driver.format(cardType, data);
     if (f.rc !== 0) throw await this.refused(driver, f.rc, 'Format');
-    return this.after(await this.store.cancelReissue(id, {
-      actor, write: { data: null, oldKey: f.oldKey, newKey: null }, idem, decorate: this.decorate(tx.maker),
-    }));
+    return this.after(
+      await this.store.cancelReissue(id, {
+        actor,
+        write: { data: null, oldKey: f.oldKey, newKey: null },
+        idem,
+        decorate: this.decorate(tx.maker),
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- helpers
@@ -540,7 +765,10 @@ export class CardService {
 
   private decorate(maker: string, cpu = false): Decoration {
     const st = this.host.get(maker);
-    return { fields: { standIn: st?.standIn === true, ...(st?.standIn ? { library: STAND_IN_LABEL } : {}) }, cpuLinks: cpu };
+    return {
+      fields: { standIn: st?.standIn === true, ...(st?.standIn ? { library: STAND_IN_LABEL } : {}) },
+      cpuLinks: cpu,
+    };
   }
 
   private async mustTx(id: string): Promise<LedgerTxRow> {
@@ -581,7 +809,13 @@ export class CardService {
   }
 
   /** `read`: the same Read already asked (sale-ahead); otherwise it is asked now. */
-  private async readValues(maker: string, driver: CardDriver, cardType: MemoryCardType, data: string, read?: Promise<ReadResult>) {
+  private async readValues(
+    maker: string,
+    driver: CardDriver,
+    cardType: MemoryCardType,
+    data: string,
+    read?: Promise<ReadResult>,
+  ) {
     const r = await (read ?? driver.read(cardType, data));
     if (r.rc !== 0) {
       const e = await this.refused(driver, r.rc, 'Read');
@@ -595,11 +829,19 @@ export class CardService {
    * once the meter has written back onto the card since it was sold (Buy clears that flag).
    */
   private async observe(
-    maker: string, driver: CardDriver, cardType: MemoryCardType, data: string, cardNo?: string, read?: Promise<ReadResult>,
+    maker: string,
+    driver: CardDriver,
+    cardType: MemoryCardType,
+    data: string,
+    cardNo?: string,
+    read?: Promise<ReadResult>,
   ): Promise<ObservedCard> {
     const r = await this.readValues(maker, driver, cardType, data, read);
     if (cardNo !== undefined && r.cardNo !== cardNo) {
-      throw CardNumberMismatch({ requested: cardNo, onCard: r.cardNo }, { zh: `卡上卡号 ${r.cardNo}`, en: `the card says ${r.cardNo}` });
+      throw CardNumberMismatch(
+        { requested: cardNo, onCard: r.cardNo },
+        { zh: `卡上卡号 ${r.cardNo}`, en: `the card says ${r.cardNo}` },
+      );
     }
     const u = r.gas > 0 ? await this.usage(driver, cardType, data) : null;
     return { cardNo: r.cardNo, count: r.count, gas: u?.written ? 0 : r.gas };
@@ -643,21 +885,36 @@ export class CardService {
     } catch {
       // errorText is an extension; the standard table is the fallback.
     }
-    return LibraryRefused({ function: fn, rc, meaning: text }, { zh: `${fn} 返回 ${rc}${text ? `（${text}）` : ''}`, en: `${fn} returned ${rc}${text ? ` (${text})` : ''}` });
+    return LibraryRefused(
+      { function: fn, rc, meaning: text },
+      { zh: `${fn} 返回 ${rc}${text ? `（${text}）` : ''}`, en: `${fn} returned ${rc}${text ? ` (${text})` : ''}` },
+    );
   }
 
   /** Does the card read-back say what this transaction meant to write? */
-  private async verify(tx: LedgerTxRow, data: string): Promise<{ verdict: Verdict; expected: Record<string, unknown>; actual: Record<string, unknown> }> {
+  private async verify(
+    tx: LedgerTxRow,
+    data: string,
+  ): Promise<{ verdict: Verdict; expected: Record<string, unknown>; actual: Record<string, unknown> }> {
     const cardType = tx.card_type as MemoryCardType;
     const driver = driverFor(this.host, tx.maker, cardType);
-    const fail = (message: string, expected: Record<string, unknown>, actual: Record<string, unknown>) =>
-      ({ verdict: { ok: false as const, code: 'WRITE_VERIFY_FAILED', message }, expected, actual });
-    const ok = (expected: Record<string, unknown>, actual: Record<string, unknown>) => ({ verdict: { ok: true as const }, expected, actual });
+    const fail = (message: string, expected: Record<string, unknown>, actual: Record<string, unknown>) => ({
+      verdict: { ok: false as const, code: 'WRITE_VERIFY_FAILED', message },
+      expected,
+      actual,
+    });
+    const ok = (expected: Record<string, unknown>, actual: Record<string, unknown>) => ({
+      verdict: { ok: true as const },
+      expected,
+      actual,
+    });
     const checkInput = cardType === '102' ? data.slice(0, PUBLIC_ZONE_102_HEX) : data;
 
     if (tx.base_op === 'tool') {
       const c = await driver.check(cardType, checkInput);
-      return c.rc === 1 ? ok({ kind: 'tool' }, { kind: 'tool' }) : fail(`read-back is not a tool card (Check returned ${c.rc})`, { kind: 'tool' }, { check: c.rc });
+      return c.rc === 1
+        ? ok({ kind: 'tool' }, { kind: 'tool' })
+        : fail(`read-back is not a tool card (Check returned ${c.rc})`, { kind: 'tool' }, { check: c.rc });
     }
     if (tx.base_op === 'format' || tx.base_op === 'cancel_reissue') {
       const expected = { erased: true, cardNo: tx.card_no };
@@ -668,13 +925,22 @@ export class CardService {
       return fail('read-back still holds the user card', expected, { cardNo: r.cardNo, count: r.count, gas: r.gas });
     }
     const expected = {
-      cardNo: tx.card_no, count: tx.count, gas: tx.gas,
+      cardNo: tx.card_no,
+      count: tx.count,
+      gas: tx.gas,
       ...(tx.base_op === 'issue' || tx.base_op === 'reissue' ? { meterKind: tx.meter_kind } : {}),
     };
     const r = await driver.read(cardType, data);
     if (r.rc !== 0) return fail(`the maker's Read returned ${r.rc} for the read-back`, expected, { rc: r.rc });
-    const actual = { cardNo: r.cardNo, count: r.count, gas: r.gas, ...('meterKind' in expected ? { meterKind: r.meterKind } : {}) };
-    const diffs = Object.entries(expected).filter(([k, v]) => (actual as Record<string, unknown>)[k] !== v).map(([k]) => k);
+    const actual = {
+      cardNo: r.cardNo,
+      count: r.count,
+      gas: r.gas,
+      ...('meterKind' in expected ? { meterKind: r.meterKind } : {}),
+    };
+    const diffs = Object.entries(expected)
+      .filter(([k, v]) => (actual as Record<string, unknown>)[k] !== v)
+      .map(([k]) => k);
     if (diffs.length) return fail(`read-back differs in ${diffs.join(', ')}`, expected, actual);
     return ok(expected, actual);
   }
@@ -695,10 +961,13 @@ function readBackOf(r: CpuReadBack): NormalReadBack {
   const kind = r.kind ?? (r.cardNo !== undefined ? 'user' : undefined);
   if (kind === 'tool' || kind === 'blank') return { kind };
   if (kind !== 'user' || r.cardNo === undefined || r.gas === undefined || r.count === undefined) {
-    throw BadInput({ field: 'readBack' }, {
-      zh: 'readBack：用户卡需要 cardNo、gas、count（及 meterKind），否则 kind 为 tool 或 blank',
-      en: 'readBack: a user card needs cardNo, gas, count (and meterKind); otherwise kind is tool or blank',
-    });
+    throw BadInput(
+      { field: 'readBack' },
+      {
+        zh: 'readBack：用户卡需要 cardNo、gas、count（及 meterKind），否则 kind 为 tool 或 blank',
+        en: 'readBack: a user card needs cardNo, gas, count (and meterKind); otherwise kind is tool or blank',
+      },
+    );
   }
   return { kind: 'user', cardNo: r.cardNo, gas: r.gas, count: r.count, meterKind: r.meterKind ?? null };
 }
@@ -707,11 +976,20 @@ type Verified = { verdict: Verdict; expected: Record<string, unknown>; actual: R
 
 /** Does the CPU read-back say what this transaction meant to write? (The same comparison as memory cards.) */
 function verifyCpu(tx: LedgerTxRow, rb: NormalReadBack): Verified {
-  const fail = (message: string, expected: Record<string, unknown>, actual: Record<string, unknown>): Verified =>
-    ({ verdict: { ok: false, code: 'WRITE_VERIFY_FAILED', message }, expected, actual });
-  const ok = (expected: Record<string, unknown>, actual: Record<string, unknown>): Verified => ({ verdict: { ok: true }, expected, actual });
+  const fail = (message: string, expected: Record<string, unknown>, actual: Record<string, unknown>): Verified => ({
+    verdict: { ok: false, code: 'WRITE_VERIFY_FAILED', message },
+    expected,
+    actual,
+  });
+  const ok = (expected: Record<string, unknown>, actual: Record<string, unknown>): Verified => ({
+    verdict: { ok: true },
+    expected,
+    actual,
+  });
   if (tx.base_op === 'tool') {
-    return rb.kind === 'tool' ? ok({ kind: 'tool' }, { kind: 'tool' }) : fail(`read-back is not a tool card (${rb.kind})`, { kind: 'tool' }, { ...rb });
+    return rb.kind === 'tool'
+      ? ok({ kind: 'tool' }, { kind: 'tool' })
+      : fail(`read-back is not a tool card (${rb.kind})`, { kind: 'tool' }, { ...rb });
   }
   if (tx.base_op === 'format' || tx.base_op === 'cancel_reissue') {
     const expected = { erased: true, cardNo: tx.card_no };
@@ -719,10 +997,24 @@ function verifyCpu(tx: LedgerTxRow, rb: NormalReadBack): Verified {
     return fail('read-back still holds the user card', expected, { ...rb });
   }
   const withKind = tx.base_op === 'issue' || tx.base_op === 'reissue';
-  const expected = { kind: 'user', cardNo: tx.card_no, count: tx.count, gas: tx.gas, ...(withKind ? { meterKind: tx.meter_kind } : {}) };
+  const expected = {
+    kind: 'user',
+    cardNo: tx.card_no,
+    count: tx.count,
+    gas: tx.gas,
+    ...(withKind ? { meterKind: tx.meter_kind } : {}),
+  };
   if (rb.kind !== 'user') return fail(`read-back is not a user card (${rb.kind})`, expected, { ...rb });
-  const actual = { kind: 'user', cardNo: rb.cardNo, count: rb.count, gas: rb.gas, ...(withKind ? { meterKind: rb.meterKind } : {}) };
-  const diffs = Object.entries(expected).filter(([k, v]) => (actual as Record<string, unknown>)[k] !== v).map(([k]) => k);
+  const actual = {
+    kind: 'user',
+    cardNo: rb.cardNo,
+    count: rb.count,
+    gas: rb.gas,
+    ...(withKind ? { meterKind: rb.meterKind } : {}),
+  };
+  const diffs = Object.entries(expected)
+    .filter(([k, v]) => (actual as Record<string, unknown>)[k] !== v)
+    .map(([k]) => k);
   if (diffs.length) return fail(`read-back differs in ${diffs.join(', ')}`, expected, actual);
   return ok(expected, actual);
 }
@@ -746,10 +1038,13 @@ export function cardData(cardType: MemoryCardType, data: string, allowPublicZone
   const ok = data.length === len || (allowPublicZone && cardType === '102' && data.length === PUBLIC_ZONE_102_HEX);
   if (!ok || !/^[0-9A-Fa-f]+$/.test(data)) {
     const want = allowPublicZone && cardType === '102' ? `${PUBLIC_ZONE_102_HEX} / ${len}` : String(len);
-    throw CardDataLength({ field: 'data', cardType, length: data.length, expected: want }, {
-      zh: `data：${cardType} 卡数据应为 ${want} 个十六进制字符，实际 ${data.length}`,
-      en: `data: ${cardType} card data must be ${want} hex characters, got ${data.length}`,
-    });
+    throw CardDataLength(
+      { field: 'data', cardType, length: data.length, expected: want },
+      {
+        zh: `data：${cardType} 卡数据应为 ${want} 个十六进制字符，实际 ${data.length}`,
+        en: `data: ${cardType} card data must be ${want} hex characters, got ${data.length}`,
+      },
+    );
   }
   return data.toUpperCase();
 }

@@ -6,8 +6,14 @@ import { KeyVault, LEDGER_KEY_FILE } from './key-vault.ts';
 
 describe('ledger key vault', () => {
   const dirs: string[] = [];
-  const dir = () => { const d = mkdtempSync(join(tmpdir(), 'mh-kv-')); dirs.push(d); return d; };
-  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'mh-kv-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
 
   it('generates ./data/ledger.key once with mode 0600 and reuses it', () => {
     const d = dir();
@@ -26,7 +32,10 @@ describe('ledger key vault', () => {
   it('prefers METERHUB_LEDGER_KEY (hex or base64) and rejects a wrong-size key', () => {
     const hex = 'ab'.repeat(32);
     const v1 = KeyVault.load({ dataDir: dir(), env: { METERHUB_LEDGER_KEY: hex } });
-    const v2 = KeyVault.load({ dataDir: dir(), env: { METERHUB_LEDGER_KEY: Buffer.from(hex, 'hex').toString('base64') } });
+    const v2 = KeyVault.load({
+      dataDir: dir(),
+      env: { METERHUB_LEDGER_KEY: Buffer.from(hex, 'hex').toString('base64') },
+    });
     expect(v1.info.source).toBe('env');
     expect(v2.decrypt(v1.encrypt('x', 'id'), 'id')).toBe('x');
     expect(() => KeyVault.load({ dataDir: dir(), env: { METERHUB_LEDGER_KEY: 'abcd' } })).toThrow(/LEDGER_KEY_INVALID/);

@@ -35,7 +35,8 @@ export interface VaultForThread {
 function parseKey(text: string): Buffer {
   const t = text.trim();
   const buf = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
-  if (buf.length !== 32) throw LedgerKeyInvalid({}, { zh: '密钥必须是32字节', en: 'the key must be 32 bytes (64 hex or base64)' });
+  if (buf.length !== 32)
+    throw LedgerKeyInvalid({}, { zh: '密钥必须是32字节', en: 'the key must be 32 bytes (64 hex or base64)' });
   return buf;
 }
 
@@ -43,7 +44,10 @@ export class KeyVault {
   readonly keyId: string;
   private readonly keys = new Map<string, Buffer>();
 
-  constructor(private readonly key: Buffer, readonly info: KeyVaultSource = { source: 'memory', keyId: '' }) {
+  constructor(
+    private readonly key: Buffer,
+    readonly info: KeyVaultSource = { source: 'memory', keyId: '' },
+  ) {
     if (key.length !== 32) throw LedgerKeyInvalid({}, { en: 'the key must be 32 bytes' });
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 8);
     this.keys.set(this.keyId, key);
@@ -53,7 +57,8 @@ export class KeyVault {
   /** Env first, then the key file (created 0600 when missing). */
   static load(opts: { dataDir: string; env?: Environment }): KeyVault {
     const env = opts.env ?? environment();
-    if (env.METERHUB_LEDGER_KEY?.trim()) return new KeyVault(parseKey(env.METERHUB_LEDGER_KEY), { source: 'env', keyId: '' });
+    if (env.METERHUB_LEDGER_KEY?.trim())
+      return new KeyVault(parseKey(env.METERHUB_LEDGER_KEY), { source: 'env', keyId: '' });
     const dir = resolve(opts.dataDir);
     const path = join(dir, LEDGER_KEY_FILE);
     if (!existsSync(path)) {
@@ -67,8 +72,14 @@ export class KeyVault {
       chmodSync(path, 0o600);
     }
     const mode = statSync(path).mode & 0o777;
-    const warning = mode & 0o077 ? `${path} is readable by group/others (mode ${mode.toString(8)}); chmod 600 it` : undefined;
-    return new KeyVault(parseKey(readFileSync(path, 'utf8')), { source: 'file', keyId: '', path, ...(warning ? { warning } : {}) });
+    const warning =
+      mode & 0o077 ? `${path} is readable by group/others (mode ${mode.toString(8)}); chmod 600 it` : undefined;
+    return new KeyVault(parseKey(readFileSync(path, 'utf8')), {
+      source: 'file',
+      keyId: '',
+      path,
+      ...(warning ? { warning } : {}),
+    });
   }
 
   /**
@@ -99,7 +110,10 @@ export class KeyVault {
     const [version, kid, b64] = blob.split(':');
     const key = kid ? this.keys.get(kid) : undefined;
     if (version !== VERSION || !key || !b64) {
-      throw LedgerKeyInvalid({ keyId: kid ?? null }, { zh: '密文使用了未知的密钥', en: 'the ciphertext was made with an unknown key' });
+      throw LedgerKeyInvalid(
+        { keyId: kid ?? null },
+        { zh: '密文使用了未知的密钥', en: 'the ciphertext was made with an unknown key' },
+      );
     }
     const raw = Buffer.from(b64, 'base64');
     try {

@@ -38,7 +38,8 @@ async function cardImport(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('ledger_cards').addColumn('last_sale_gas', 'integer').execute();
   // Why a card was adopted at the counter (the policy may require a reason); null for every other operation.
   await db.schema.alterTable('ledger_transactions').addColumn('reason', 'text').execute();
-  await db.schema.createTable('import_batches')
+  await db.schema
+    .createTable('import_batches')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('source_sha256', 'text', (c) => c.notNull())
@@ -57,6 +58,4 @@ async function cardImport(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export const LEDGER_IMPORT_MIGRATIONS: DomainMigration[] = [
-  { name: 'ledger_0003_card_import', up: cardImport },
-];
+export const LEDGER_IMPORT_MIGRATIONS: DomainMigration[] = [{ name: 'ledger_0003_card_import', up: cardImport }];

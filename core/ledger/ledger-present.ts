@@ -2,7 +2,10 @@
 import type { TxView } from '../wire/transaction.ts';
 import type { LedgerTxRow } from './ledger-schema.ts';
 
-/** The view's schema and type are the wire's (core/wire/transaction.ts): the routes serialise it, the station reads it. */
+/**
+ * The view's schema and type are the wire's (core/wire/transaction.ts): the routes serialise it, the station
+ * reads it.
+ */
 export type { TxView };
 
 export function presentTx(r: LedgerTxRow): TxView {
@@ -18,7 +21,9 @@ export function presentTx(r: LedgerTxRow): TxView {
     count: r.count,
     meterKind: r.meter_kind,
     ...(r.refunded_gas !== null ? { refundedGas: r.refunded_gas } : {}),
-    ...(r.tool ? { tool: r.tool, toolParams: r.tool_params ? (JSON.parse(r.tool_params) as Record<string, string>) : {} } : {}),
+    ...(r.tool
+      ? { tool: r.tool, toolParams: r.tool_params ? (JSON.parse(r.tool_params) as Record<string, string>) : {} }
+      : {}),
     data: r.data,
     refId: r.ref_id,
     actor: { tokenId: r.actor_token_id ?? null, name: r.actor_name, role: r.actor_role, channel: r.channel },

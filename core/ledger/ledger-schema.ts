@@ -101,7 +101,8 @@ export interface LedgerTables {
 }
 
 async function init(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('ledger_cards')
+  await db.schema
+    .createTable('ledger_cards')
     .addColumn('maker', 'text', (c) => c.notNull())
     .addColumn('card_no', 'text', (c) => c.notNull())
     .addColumn('card_type', 'text', (c) => c.notNull())
@@ -118,7 +119,8 @@ async function init(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('ledger_cards_pk', ['maker', 'card_no'])
     .execute();
 
-  await db.schema.createTable('ledger_transactions')
+  await db.schema
+    .createTable('ledger_transactions')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('op', 'text', (c) => c.notNull())
     .addColumn('base_op', 'text', (c) => c.notNull())
@@ -147,14 +149,24 @@ async function init(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addColumn('confirmed_at', 'text')
-    .addCheckConstraint('ledger_tx_state_ck', sql`state in ('PREPARED','CONFIRMED','FAILED','REVERSED','REWRITTEN','CANCELLED')`)
+    .addCheckConstraint(
+      'ledger_tx_state_ck',
+      sql`state in ('PREPARED','CONFIRMED','FAILED','REVERSED','REWRITTEN','CANCELLED')`,
+    )
     .addCheckConstraint('ledger_tx_live_ck', sql`seq_live in (0, 1)`)
     .execute();
   // Partial indexes are plain SQL on both engines.
-  await sql`create unique index ledger_tx_live_count on ledger_transactions (maker, card_no, count) where seq_live = 1`.execute(db);
-  await db.schema.createIndex('ledger_tx_card').on('ledger_transactions').columns(['maker', 'card_no', 'created_at']).execute();
+  await sql`create unique index ledger_tx_live_count on ledger_transactions (maker, card_no, count) where seq_live = 1`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('ledger_tx_card')
+    .on('ledger_transactions')
+    .columns(['maker', 'card_no', 'created_at'])
+    .execute();
 
-  await db.schema.createTable('ledger_idempotency')
+  await db.schema
+    .createTable('ledger_idempotency')
     .addColumn('scope', 'text', (c) => c.notNull())
     .addColumn('idem_key', 'text', (c) => c.notNull())
     .addColumn('request_hash', 'text', (c) => c.notNull())
@@ -195,9 +207,12 @@ async function tokenIdsAndClerk(db: Kysely<any>, dialect: DialectName): Promise<
 /** The data part of ledger_0004 (exported for its test): rows written by name are tied to token ids. Runs once. */
 export async function backfillTokenIds(db: Kysely<any>, dialect: DialectName): Promise<void> {
   // A database that only ever held the ledger (tests, tools) has no token table: nothing can be matched.
-  const tokens = dialect === 'postgres'
-    ? await sql<{ t: string | null }>`select to_regclass('api_tokens')::text as t`.execute(db)
-    : await sql<{ t: string | null }>`select name as t from sqlite_master where type = 'table' and name = 'api_tokens'`.execute(db);
+  const tokens =
+    dialect === 'postgres'
+      ? await sql<{ t: string | null }>`select to_regclass('api_tokens')::text as t`.execute(db)
+      : await sql<{
+          t: string | null;
+        }>`select name as t from sqlite_master where type = 'table' and name = 'api_tokens'`.execute(db);
   const haveTokens = tokens.rows.some((r) => r.t);
   if (haveTokens) {
     await sql`update ledger_transactions set actor_token_id = (

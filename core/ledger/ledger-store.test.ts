@@ -19,7 +19,11 @@ const ops: Actor = { name: 'ops-1', role: 'ops', channel: 'ops' };
 const M = 'kingcard';
 let seq = 0;
 const nextCardNo = () => `9${Date.now() % 100000}${String(++seq).padStart(4, '0')}`;
-const write = (tag: string): CardWriteOut => ({ data: `DATA-${tag}`, oldKey: `OK${tag}`.slice(0, 6), newKey: `NK${tag}`.slice(0, 6) });
+const write = (tag: string): CardWriteOut => ({
+  data: `DATA-${tag}`,
+  oldKey: `OK${tag}`.slice(0, 6),
+  newKey: `NK${tag}`.slice(0, 6),
+});
 const idem = (key: string, hash = 'h1'): Idem => ({ scope: 'counter-1', key, requestHash: hash });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -54,31 +58,88 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
     /** Issue and confirm a card with `gas`; returns its number. */
     async function issued(gas = 0): Promise<string> {
       const cardNo = nextCardNo();
-      const r = await store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo, gas, count: 1, meterKind: 1, write: write('I') });
+      const r = await store.commitIssue({
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        gas,
+        count: 1,
+        meterKind: 1,
+        write: write('I'),
+      });
       await store.confirm(r.transactionId!, { ok: true });
       return cardNo;
     }
-    const purchase = (cardNo: string, count: number, cardCount: number, cardGas = 0, extra: { idem?: Idem; gas?: number } = {}) =>
+    const purchase = (
+      cardNo: string,
+      count: number,
+      cardCount: number,
+      cardGas = 0,
+      extra: { idem?: Idem; gas?: number } = {},
+    ) =>
       store.commitPurchase({
-        actor: counter, maker: M, cardType: '4442', cardNo, gas: extra.gas ?? 10, count,
-        observed: { cardNo, count: cardCount, gas: cardGas }, requireEmpty: true, write: write(`P${count}`), idem: extra.idem,
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        gas: extra.gas ?? 10,
+        count,
+        observed: { cardNo, count: cardCount, gas: cardGas },
+        requireEmpty: true,
+        write: write(`P${count}`),
+        idem: extra.idem,
       });
 
     it('issue records a PREPARED transaction and the card sequence row at count 1', async () => {
       const cardNo = nextCardNo();
-      const r = await store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo, gas: 20, count: 1, meterKind: 1, write: write('A') });
+      const r = await store.commitIssue({
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        gas: 20,
+        count: 1,
+        meterKind: 1,
+        write: write('A'),
+      });
       expect(r.status).toBe(201);
-      expect(r.body).toMatchObject({ state: 'PREPARED', operation: 'issue', count: 1, gas: 20, oldKey: 'OKA', newKey: 'NKA' });
+      expect(r.body).toMatchObject({
+        state: 'PREPARED',
+        operation: 'issue',
+        count: 1,
+        gas: 20,
+        oldKey: 'OKA',
+        newKey: 'NKA',
+      });
       const card = await store.card(M, cardNo);
       expect(card).toMatchObject({ count: 1, open_gas: 20, pending_tx_id: r.transactionId, version: 1 });
-      expect(await codeOf(store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo, gas: 1, count: 1, meterKind: 1, write: write('B') })))
-        .toBe('CARD_ALREADY_ISSUED');
+      expect(
+        await codeOf(
+          store.commitIssue({
+            actor: counter,
+            maker: M,
+            cardType: '4442',
+            cardNo,
+            gas: 1,
+            count: 1,
+            meterKind: 1,
+            write: write('B'),
+          }),
+        ),
+      ).toBe('CARD_ALREADY_ISSUED');
     });
 
     it('stores card keys encrypted only (AES-GCM bound to the transaction id)', async () => {
       const cardNo = nextCardNo();
       const r = await store.commitIssue({
-        actor: counter, maker: M, cardType: '4442', cardNo, gas: 5, count: 1, meterKind: 1,
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        gas: 5,
+        count: 1,
+        meterKind: 1,
         write: { data: 'AB', oldKey: 'C0FFEE', newKey: 'BADA55' },
       });
       const raw = await store.tx(r.transactionId!);
@@ -110,7 +171,8 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       } catch (e) {
         expect(e).toMatchObject({ code: 'LAST_WRITE_UNCONFIRMED', status: 409 });
         expect((e as { details: Record<string, unknown> }).details).toMatchObject({
-          transactionId: first.transactionId, nextStep: ['confirm', 'rewrite', 'reverse'],
+          transactionId: first.transactionId,
+          nextStep: ['confirm', 'rewrite', 'reverse'],
         });
       }
       await store.confirm(first.transactionId!, { ok: true });
@@ -130,7 +192,9 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       expect(b.transactionId).toBe(a.transactionId);
       expect(b.body).toEqual(a.body);
       expect(b.body.oldKey).toBe('OKP2');
-      expect(await codeOf(purchase(cardNo, 2, 1, 0, { idem: idem(`k-${cardNo}`, 'other-hash') }))).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect(await codeOf(purchase(cardNo, 2, 1, 0, { idem: idem(`k-${cardNo}`, 'other-hash') }))).toBe(
+        'IDEMPOTENCY_KEY_REUSED',
+      );
       const rows = await store.history(M, cardNo);
       expect(rows.filter((r) => r.operation === 'purchase')).toHaveLength(1);
     });
@@ -158,21 +222,37 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       const cardNo = await issued();
       const r = await purchase(cardNo, 2, 1);
       const row = (await store.tx(r.transactionId!))!;
-      const clash = store.db.insertInto('ledger_transactions').values({ ...row, id: 'tx_forged' }).execute();
+      const clash = store.db
+        .insertInto('ledger_transactions')
+        .values({ ...row, id: 'tx_forged' })
+        .execute();
       await expect(clash).rejects.toThrow(/unique|UNIQUE/);
       // A non-live copy (e.g. a reversed one) is allowed: only live count owners are unique.
-      await store.db.insertInto('ledger_transactions').values({ ...row, id: 'tx_forged_dead', seq_live: 0, state: 'REVERSED' }).execute();
+      await store.db
+        .insertInto('ledger_transactions')
+        .values({ ...row, id: 'tx_forged_dead', seq_live: 0, state: 'REVERSED' })
+        .execute();
       await store.db.deleteFrom('ledger_transactions').where('id', '=', 'tx_forged_dead').execute();
     });
 
     it('a failed confirm keeps the card blocked; rewrite (掉气补气) gives the same data and keys again', async () => {
       const cardNo = await issued();
       const p = await purchase(cardNo, 2, 1);
-      const failed = await store.confirm(p.transactionId!, { ok: false, code: 'WRITE_VERIFY_FAILED', message: 'count differs' });
+      const failed = await store.confirm(p.transactionId!, {
+        ok: false,
+        code: 'WRITE_VERIFY_FAILED',
+        message: 'count differs',
+      });
       expect(failed.body).toMatchObject({ state: 'FAILED', error: { code: 'WRITE_VERIFY_FAILED' } });
       expect(await codeOf(purchase(cardNo, 3, 2))).toBe('LAST_WRITE_UNCONFIRMED');
       const rw = await store.rewrite(p.transactionId!, ops);
-      expect(rw.body).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', state: 'PREPARED', count: 2, refId: p.transactionId });
+      expect(rw.body).toMatchObject({
+        operation: 'rewrite',
+        baseOperation: 'purchase',
+        state: 'PREPARED',
+        count: 2,
+        refId: p.transactionId,
+      });
       expect(rw.body.data).toBe(p.body.data);
       expect([rw.body.oldKey, rw.body.newKey]).toEqual([p.body.oldKey, p.body.newKey]);
       expect((await store.get(p.transactionId!)).state).toBe('REWRITTEN');
@@ -180,7 +260,12 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       expect(await codeOf(store.confirm(p.transactionId!, { ok: true }))).toBe('TRANSACTION_STATE');
       await store.confirm(rw.transactionId!, { ok: true });
       expect((await purchase(cardNo, 3, 2)).body).toMatchObject({ count: 3 });
-      const live = await store.db.selectFrom('ledger_transactions').select(['id']).where('card_no', '=', cardNo).where('seq_live', '=', 1).execute();
+      const live = await store.db
+        .selectFrom('ledger_transactions')
+        .select(['id'])
+        .where('card_no', '=', cardNo)
+        .where('seq_live', '=', 1)
+        .execute();
       expect(live).toHaveLength(3); // issue, the rewrite of purchase 2, purchase 3
     });
 
@@ -191,7 +276,9 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       const c = await store.confirm(p.transactionId!, { ok: true });
       expect(c.body).toMatchObject({ state: 'CONFIRMED' });
       expect((await store.card(M, cardNo))!.pending_tx_id).toBeNull();
-      expect(await codeOf(store.confirm(p.transactionId!, { ok: false, code: 'X', message: 'x' }))).toBe('TRANSACTION_STATE');
+      expect(await codeOf(store.confirm(p.transactionId!, { ok: false, code: 'X', message: 'x' }))).toBe(
+        'TRANSACTION_STATE',
+      );
     });
 
     it('reverse (冲正) restores the sequence row; the count is sold again; a confirmed sale cannot be reversed', async () => {
@@ -222,10 +309,28 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
 
     it('reversing an issue removes the card from the ledger', async () => {
       const cardNo = nextCardNo();
-      const r = await store.commitIssue({ actor: counter, maker: M, cardType: '102', cardNo, gas: 0, count: 1, meterKind: 2, write: write('I') });
+      const r = await store.commitIssue({
+        actor: counter,
+        maker: M,
+        cardType: '102',
+        cardNo,
+        gas: 0,
+        count: 1,
+        meterKind: 2,
+        write: write('I'),
+      });
       await store.reverse(r.transactionId!, ops);
       expect(await store.card(M, cardNo)).toBeUndefined();
-      const again = await store.commitIssue({ actor: counter, maker: M, cardType: '102', cardNo, gas: 0, count: 1, meterKind: 2, write: write('J') });
+      const again = await store.commitIssue({
+        actor: counter,
+        maker: M,
+        cardType: '102',
+        cardNo,
+        gas: 0,
+        count: 1,
+        meterKind: 2,
+        write: write('J'),
+      });
       expect(again.body).toMatchObject({ count: 1 });
     });
 
@@ -233,9 +338,28 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       const cardNo = await issued();
       const p = await purchase(cardNo, 2, 1, 0, { gas: 33 });
       await store.confirm(p.transactionId!, { ok: true });
-      expect(await codeOf(store.commitRefund({ actor: counter, maker: M, cardType: '4442', cardNo, count: 2, observed: { cardNo, count: 2, gas: 0 }, write: write('R') })))
-        .toBe('NOTHING_TO_REFUND');
-      const r = await store.commitRefund({ actor: counter, maker: M, cardType: '4442', cardNo, count: 2, observed: { cardNo, count: 2, gas: 33 }, write: write('R') });
+      expect(
+        await codeOf(
+          store.commitRefund({
+            actor: counter,
+            maker: M,
+            cardType: '4442',
+            cardNo,
+            count: 2,
+            observed: { cardNo, count: 2, gas: 0 },
+            write: write('R'),
+          }),
+        ),
+      ).toBe('NOTHING_TO_REFUND');
+      const r = await store.commitRefund({
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        count: 2,
+        observed: { cardNo, count: 2, gas: 33 },
+        write: write('R'),
+      });
       expect(r.body).toMatchObject({ operation: 'refund', gas: 0, count: 2, refundedGas: 33 });
       await store.confirm(r.transactionId!, { ok: true });
       expect(await store.card(M, cardNo)).toMatchObject({ count: 2, open_gas: 0 });
@@ -254,40 +378,97 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       await store.confirm(re.transactionId!, { ok: true });
       expect((await store.card(M, cardNo))!.reissues).toBe(1);
 
-      const cancel = await store.cancelReissue(re.transactionId!, { actor: ops, write: { data: null, oldKey: 'ABCDEF', newKey: null } });
-      expect(cancel.body).toMatchObject({ operation: 'cancel_reissue', state: 'PREPARED', refId: re.transactionId, oldKey: 'ABCDEF', data: null });
+      const cancel = await store.cancelReissue(re.transactionId!, {
+        actor: ops,
+        write: { data: null, oldKey: 'ABCDEF', newKey: null },
+      });
+      expect(cancel.body).toMatchObject({
+        operation: 'cancel_reissue',
+        state: 'PREPARED',
+        refId: re.transactionId,
+        oldKey: 'ABCDEF',
+        data: null,
+      });
       expect((await store.get(re.transactionId!)).state).toBe('CANCELLED');
       expect(await store.card(M, cardNo)).toMatchObject({ reissues: 0, count: 2, pending_tx_id: cancel.transactionId });
       expect(await codeOf(purchase(cardNo, 3, 2))).toBe('LAST_WRITE_UNCONFIRMED');
       expect(await codeOf(store.reverse(cancel.transactionId!, ops))).toBe('TRANSACTION_STATE');
       await store.confirm(cancel.transactionId!, { ok: true });
       expect((await purchase(cardNo, 3, 2)).body).toMatchObject({ count: 3 });
-      expect(await codeOf(store.cancelReissue(re.transactionId!, { actor: ops, write: { data: null, oldKey: 'x', newKey: null } }))).toBe('TRANSACTION_STATE');
+      expect(
+        await codeOf(
+          store.cancelReissue(re.transactionId!, { actor: ops, write: { data: null, oldKey: 'x', newKey: null } }),
+        ),
+      ).toBe('TRANSACTION_STATE');
     });
 
     it('a replacement that has been used since cannot be cancelled', async () => {
       const cardNo = await issued();
-      const re = await store.commitReissue({ actor: counter, maker: M, cardType: '4442', cardNo, gas: 0, count: 1, meterKind: 1, write: write('B') });
+      const re = await store.commitReissue({
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        gas: 0,
+        count: 1,
+        meterKind: 1,
+        write: write('B'),
+      });
       await store.confirm(re.transactionId!, { ok: true });
       const p = await purchase(cardNo, 2, 1);
       await store.confirm(p.transactionId!, { ok: true });
-      expect(await codeOf(store.cancelReissue(re.transactionId!, { actor: ops, write: { data: null, oldKey: 'x', newKey: null } }))).toBe('REISSUE_IN_USE');
+      expect(
+        await codeOf(
+          store.cancelReissue(re.transactionId!, { actor: ops, write: { data: null, oldKey: 'x', newKey: null } }),
+        ),
+      ).toBe('REISSUE_IN_USE');
     });
 
     it('format marks the card retired; a sale is refused until a reissue', async () => {
       const cardNo = await issued();
-      expect(await codeOf(store.commitFormat({ actor: counter, maker: M, cardType: '4442', observed: { cardNo, count: 1, gas: 5 }, write: write('F') })))
-        .toBe('CARD_NOT_EMPTY');
-      const f = await store.commitFormat({ actor: counter, maker: M, cardType: '4442', observed: { cardNo, count: 1, gas: 0 }, write: { data: null, oldKey: 'ABCDEF', newKey: null } });
+      expect(
+        await codeOf(
+          store.commitFormat({
+            actor: counter,
+            maker: M,
+            cardType: '4442',
+            observed: { cardNo, count: 1, gas: 5 },
+            write: write('F'),
+          }),
+        ),
+      ).toBe('CARD_NOT_EMPTY');
+      const f = await store.commitFormat({
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        observed: { cardNo, count: 1, gas: 0 },
+        write: { data: null, oldKey: 'ABCDEF', newKey: null },
+      });
       await store.confirm(f.transactionId!, { ok: true });
       expect(await codeOf(purchase(cardNo, 2, 1))).toBe('CARD_FORMATTED');
-      const re = await store.commitReissue({ actor: counter, maker: M, cardType: '4442', cardNo, gas: 0, count: 1, meterKind: 1, write: write('B') });
+      const re = await store.commitReissue({
+        actor: counter,
+        maker: M,
+        cardType: '4442',
+        cardNo,
+        gas: 0,
+        count: 1,
+        meterKind: 1,
+        write: write('B'),
+      });
       await store.confirm(re.transactionId!, { ok: true });
       expect((await purchase(cardNo, 2, 1)).body).toMatchObject({ count: 2 });
     });
 
     it('tool cards are recorded without touching any card sequence', async () => {
-      const r = await store.commitTool({ actor: ops, maker: M, cardType: '4442', tool: 'CLEAR', params: {}, write: write('T') });
+      const r = await store.commitTool({
+        actor: ops,
+        maker: M,
+        cardType: '4442',
+        tool: 'CLEAR',
+        params: {},
+        write: write('T'),
+      });
       expect(r.body).toMatchObject({ operation: 'tool', tool: 'CLEAR', toolParams: {}, cardNo: null });
       expect((await store.confirm(r.transactionId!, { ok: true })).body).toMatchObject({ state: 'CONFIRMED' });
     });
@@ -300,17 +481,55 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       expect(i.body).not.toHaveProperty('oldKey');
       const row = (await store.tx(i.transactionId!))!;
       expect(row).toMatchObject({ keys_enc: null, data: null, card_observed: null, read_back: null });
-      await store.confirm(i.transactionId!, { ok: true }, undefined, JSON.stringify({ kind: 'user', cardNo, gas: 0, count: 1 }));
+      await store.confirm(
+        i.transactionId!,
+        { ok: true },
+        undefined,
+        JSON.stringify({ kind: 'user', cardNo, gas: 0, count: 1 }),
+      );
       expect(JSON.parse((await store.tx(i.transactionId!))!.read_back!)).toMatchObject({ cardNo, count: 1 });
       const observed = { cardNo, count: 1, gas: 0 };
       const key = idem(`cpu-${cardNo}`);
-      const p = await store.commitPurchase({ ...cpu, cardNo, gas: 8, count: 2, observed, requireEmpty: true, idem: key, observedRecord: { ...observed, meterKind: 2 } });
+      const p = await store.commitPurchase({
+        ...cpu,
+        cardNo,
+        gas: 8,
+        count: 2,
+        observed,
+        requireEmpty: true,
+        idem: key,
+        observedRecord: { ...observed, meterKind: 2 },
+      });
       expect(p.body).not.toHaveProperty('oldKey');
-      const replay = await store.commitPurchase({ ...cpu, cardNo, gas: 8, count: 2, observed, requireEmpty: true, idem: key });
+      const replay = await store.commitPurchase({
+        ...cpu,
+        cardNo,
+        gas: 8,
+        count: 2,
+        observed,
+        requireEmpty: true,
+        idem: key,
+      });
       expect(replay).toMatchObject({ replayed: true, transactionId: p.transactionId });
       expect(replay.body).toEqual(p.body);
-      expect(JSON.parse((await store.tx(p.transactionId!))!.card_observed!)).toEqual({ cardNo, count: 1, gas: 0, meterKind: 2 });
-      expect(await codeOf(store.commitPurchase({ ...cpu, cardNo, gas: 8, count: 3, observed: { cardNo, count: 2, gas: 0 }, requireEmpty: true }))).toBe('LAST_WRITE_UNCONFIRMED');
+      expect(JSON.parse((await store.tx(p.transactionId!))!.card_observed!)).toEqual({
+        cardNo,
+        count: 1,
+        gas: 0,
+        meterKind: 2,
+      });
+      expect(
+        await codeOf(
+          store.commitPurchase({
+            ...cpu,
+            cardNo,
+            gas: 8,
+            count: 3,
+            observed: { cardNo, count: 2, gas: 0 },
+            requireEmpty: true,
+          }),
+        ),
+      ).toBe('LAST_WRITE_UNCONFIRMED');
       const rw = await store.rewrite(p.transactionId!, counter);
       expect(rw.body).toMatchObject({ operation: 'rewrite', baseOperation: 'purchase', count: 2, gas: 8, data: null });
       expect(rw.body).not.toHaveProperty('oldKey');
@@ -319,15 +538,27 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       expect(await store.card('tancy', cardNo)).toMatchObject({ count: 1, pending_tx_id: null });
       expect((await store.tx(rw.transactionId!))!.read_back).toContain(cardNo);
       // Concurrent CPU prepares from one card state: exactly one commits.
-      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, n) =>
-        store.commitPurchase({ ...cpu, cardNo, gas: 10 + n, count: 2, observed, requireEmpty: true })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, n) =>
+          store.commitPurchase({ ...cpu, cardNo, gas: 10 + n, count: 2, observed, requireEmpty: true }),
+        ),
+      );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason.status === 409)).toBe(true);
+      expect(
+        results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason.status === 409),
+      ).toBe(true);
     });
 
     it('every ledger migration is applied', async () => {
-      const names = await sql<{ name: string }>`select name from kysely_migration where name like 'ledger_%' order by name`.execute(store.db);
-      expect(names.rows.map((r) => r.name)).toEqual(['ledger_0001_init', 'ledger_0002_cpu_cards', 'ledger_0003_card_import', 'ledger_0004_token_ids_and_clerk']);
+      const names = await sql<{
+        name: string;
+      }>`select name from kysely_migration where name like 'ledger_%' order by name`.execute(store.db);
+      expect(names.rows.map((r) => r.name)).toEqual([
+        'ledger_0001_init',
+        'ledger_0002_cpu_cards',
+        'ledger_0003_card_import',
+        'ledger_0004_token_ids_and_clerk',
+      ]);
     });
 
     it('no key material in clear anywhere in the ledger tables', async () => {

@@ -17,9 +17,26 @@ import { Statements } from '../db/statements.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
 import {
-  AdoptionContradictsLedger, CardAlreadyInLedger, CardAlreadyIssued, CardFormatted, CardLost, CardNotEmpty, CardRetired, CardNotInLedger, ConcurrentCardWrite, CountMismatch, CountSequence,
-  IdempotencyKeyReused, LastWriteUnconfirmed, NothingToRefund, ReissueCountMismatch, ReissueGasMismatch, ReissueInUse,
-  TransactionNotFound, TransactionNotLatest, TransactionState,
+  AdoptionContradictsLedger,
+  CardAlreadyInLedger,
+  CardAlreadyIssued,
+  CardFormatted,
+  CardLost,
+  CardNotEmpty,
+  CardRetired,
+  CardNotInLedger,
+  ConcurrentCardWrite,
+  CountMismatch,
+  CountSequence,
+  IdempotencyKeyReused,
+  LastWriteUnconfirmed,
+  NothingToRefund,
+  ReissueCountMismatch,
+  ReissueGasMismatch,
+  ReissueInUse,
+  TransactionNotFound,
+  TransactionNotLatest,
+  TransactionState,
 } from './ledger-errors.ts';
 import { decorateView, presentTx, type Decoration, type TxView } from './ledger-present.ts';
 import type { LedgerCardRow, LedgerIdemRow, LedgerTables, LedgerTxRow, TxOp } from './ledger-schema.ts';
@@ -146,7 +163,10 @@ export class LedgerStore {
   /** The statements every sale runs, without the query builder (core/db/statements.ts). */
   private readonly sql: Statements;
 
-  constructor(database: MeterHubDatabase, private readonly vault: KeyVault) {
+  constructor(
+    database: MeterHubDatabase,
+    private readonly vault: KeyVault,
+  ) {
     this.db = database.db as Kysely<LedgerTables>;
     this.dialect = database.dialect;
     this.commits = commitQueue(database);
@@ -160,8 +180,18 @@ export class LedgerStore {
   }
 
   /** Who holds this card number among the given makers, at which count (one probe of the primary key per maker). */
-  async cardsByNumber(cardNo: string, makers: string[]): Promise<Array<Pick<LedgerCardRow, 'maker' | 'count' | 'status' | 'pending_tx_id'>>> {
-    return this.sql.selectIn(this.db, 'ledger_cards', ['maker', 'count', 'status', 'pending_tx_id'], { card_no: cardNo }, 'maker', makers);
+  async cardsByNumber(
+    cardNo: string,
+    makers: string[],
+  ): Promise<Array<Pick<LedgerCardRow, 'maker' | 'count' | 'status' | 'pending_tx_id'>>> {
+    return this.sql.selectIn(
+      this.db,
+      'ledger_cards',
+      ['maker', 'count', 'status', 'pending_tx_id'],
+      { card_no: cardNo },
+      'maker',
+      makers,
+    );
   }
 
   async tx(id: string, db: Db = this.db): Promise<LedgerTxRow | undefined> {
@@ -180,17 +210,33 @@ export class LedgerStore {
     if (!c) return undefined;
     const p = c.pending_tx_id ? await this.tx(c.pending_tx_id) : undefined;
     return {
-      maker: c.maker, cardNo: c.card_no, cardType: c.card_type, meterKind: c.meter_kind, count: c.count, openGas: c.open_gas,
-      reissues: c.reissues, status: c.status, lastTransactionId: c.last_tx_id, version: c.version, updatedAt: c.updated_at,
-      pendingTransaction: p && isLive(p.state)
-        ? { transactionId: p.id, operation: p.base_op, state: p.state, nextStep: nextStepsFor('unsettled') }
-        : null,
+      maker: c.maker,
+      cardNo: c.card_no,
+      cardType: c.card_type,
+      meterKind: c.meter_kind,
+      count: c.count,
+      openGas: c.open_gas,
+      reissues: c.reissues,
+      status: c.status,
+      lastTransactionId: c.last_tx_id,
+      version: c.version,
+      updatedAt: c.updated_at,
+      pendingTransaction:
+        p && isLive(p.state)
+          ? { transactionId: p.id, operation: p.base_op, state: p.state, nextStep: nextStepsFor('unsettled') }
+          : null,
     };
   }
 
   async history(maker: string, cardNo: string): Promise<TxView[]> {
-    const rows = await this.db.selectFrom('ledger_transactions').selectAll()
-      .where('maker', '=', maker).where('card_no', '=', cardNo).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('ledger_transactions')
+      .selectAll()
+      .where('maker', '=', maker)
+      .where('card_no', '=', cardNo)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(presentTx);
   }
 
@@ -209,7 +255,12 @@ export class LedgerStore {
   // ---------------------------------------------------------------- prechecks (read-only, before the library call)
 
   /** The count the library must use for a purchase; throws the error the commit would throw. */
-  async precheckPurchase(maker: string, cardNo: string, observed: ObservedCard, requireEmpty: boolean): Promise<number> {
+  async precheckPurchase(
+    maker: string,
+    cardNo: string,
+    observed: ObservedCard,
+    requireEmpty: boolean,
+  ): Promise<number> {
     const card = await this.card(maker, cardNo);
     await this.assertSellable(this.db, card, observed, requireEmpty);
     return card!.count + 1;
@@ -241,9 +292,17 @@ export class LedgerStore {
     return this.write(i.idem, async (trx) => {
       const card = await this.card(i.maker, i.cardNo, trx);
       await this.assertSellable(trx, card, i.observed, i.requireEmpty);
-      if (i.count !== card!.count + 1) throw CountSequence({ count: i.count, expected: card!.count + 1, nextStep: 'reread-card' });
+      if (i.count !== card!.count + 1)
+        throw CountSequence({ count: i.count, expected: card!.count + 1, nextStep: 'reread-card' });
       const row = await this.insertTx(trx, {
-        op: 'purchase', i, cardNo: i.cardNo, gas: i.gas, count: i.count, meterKind: card!.meter_kind, seqLive: 1, cardBefore: card!,
+        op: 'purchase',
+        i,
+        cardNo: i.cardNo,
+        gas: i.gas,
+        count: i.count,
+        meterKind: card!.meter_kind,
+        seqLive: 1,
+        cardBefore: card!,
       });
       await this.bumpCard(trx, card!, { count: i.count, open_gas: i.gas, pending_tx_id: row.id, last_tx_id: row.id });
       return this.created(row, i);
@@ -254,9 +313,17 @@ export class LedgerStore {
     return this.write(i.idem, async (trx) => {
       const card = await this.card(i.maker, i.cardNo, trx);
       await this.assertRefundable(trx, card, i.observed);
-      if (i.count !== card!.count) throw CountSequence({ count: i.count, expected: card!.count, nextStep: 'reread-card' });
+      if (i.count !== card!.count)
+        throw CountSequence({ count: i.count, expected: card!.count, nextStep: 'reread-card' });
       const row = await this.insertTx(trx, {
-        op: 'refund', i, cardNo: i.cardNo, gas: 0, count: i.count, meterKind: card!.meter_kind, seqLive: 0, cardBefore: card!,
+        op: 'refund',
+        i,
+        cardNo: i.cardNo,
+        gas: 0,
+        count: i.count,
+        meterKind: card!.meter_kind,
+        seqLive: 0,
+        cardBefore: card!,
         refundedGas: i.observed.gas,
       });
       await this.bumpCard(trx, card!, { open_gas: 0, pending_tx_id: row.id, last_tx_id: row.id });
@@ -270,13 +337,34 @@ export class LedgerStore {
       if (card) throw alreadyIssued(card);
       if (i.count !== 1) throw CountSequence({ count: i.count, expected: 1 });
       const row = await this.insertTx(trx, {
-        op: 'issue', i, cardNo: i.cardNo, gas: i.gas, count: 1, meterKind: i.meterKind, seqLive: 1, cardBefore: null,
+        op: 'issue',
+        i,
+        cardNo: i.cardNo,
+        gas: i.gas,
+        count: 1,
+        meterKind: i.meterKind,
+        seqLive: 1,
+        cardBefore: null,
       });
       const t = row.created_at;
-      await trx.insertInto('ledger_cards').values({
-        maker: i.maker, card_no: i.cardNo, card_type: i.cardType, meter_kind: i.meterKind, count: 1, open_gas: i.gas,
-        reissues: 0, status: 'active', pending_tx_id: row.id, last_tx_id: row.id, version: 1, created_at: t, updated_at: t,
-      }).execute();
+      await trx
+        .insertInto('ledger_cards')
+        .values({
+          maker: i.maker,
+          card_no: i.cardNo,
+          card_type: i.cardType,
+          meter_kind: i.meterKind,
+          count: 1,
+          open_gas: i.gas,
+          reissues: 0,
+          status: 'active',
+          pending_tx_id: row.id,
+          last_tx_id: row.id,
+          version: 1,
+          created_at: t,
+          updated_at: t,
+        })
+        .execute();
       return this.created(row, i);
     });
   }
@@ -286,11 +374,22 @@ export class LedgerStore {
       const card = await this.card(i.maker, i.cardNo, trx);
       await this.assertReissuable(trx, card, i.cardNo, i.count, i.gas);
       const row = await this.insertTx(trx, {
-        op: 'reissue', i, cardNo: i.cardNo, gas: i.gas, count: i.count, meterKind: i.meterKind, seqLive: 0, cardBefore: card!,
+        op: 'reissue',
+        i,
+        cardNo: i.cardNo,
+        gas: i.gas,
+        count: i.count,
+        meterKind: i.meterKind,
+        seqLive: 0,
+        cardBefore: card!,
       });
       await this.bumpCard(trx, card!, {
-        reissues: card!.reissues + 1, status: 'active', card_type: i.cardType, meter_kind: i.meterKind,
-        pending_tx_id: row.id, last_tx_id: row.id,
+        reissues: card!.reissues + 1,
+        status: 'active',
+        card_type: i.cardType,
+        meter_kind: i.meterKind,
+        pending_tx_id: row.id,
+        last_tx_id: row.id,
       });
       return this.created(row, i);
     });
@@ -301,8 +400,14 @@ export class LedgerStore {
       const card = i.observed ? await this.card(i.maker, i.observed.cardNo, trx) : undefined;
       if (i.observed) await this.assertFormattable(trx, card, i.observed);
       const row = await this.insertTx(trx, {
-        op: 'format', i, cardNo: i.observed?.cardNo ?? null, gas: 0, count: i.observed?.count ?? null,
-        meterKind: card?.meter_kind ?? null, seqLive: 0, cardBefore: card ?? null,
+        op: 'format',
+        i,
+        cardNo: i.observed?.cardNo ?? null,
+        gas: 0,
+        count: i.observed?.count ?? null,
+        meterKind: card?.meter_kind ?? null,
+        seqLive: 0,
+        cardBefore: card ?? null,
       });
       if (card) await this.bumpCard(trx, card, { status: 'formatted', pending_tx_id: row.id, last_tx_id: row.id });
       return this.created(row, i);
@@ -312,8 +417,16 @@ export class LedgerStore {
   async commitTool(i: ToolInput): Promise<WriteResult> {
     return this.write(i.idem, async (trx) => {
       const row = await this.insertTx(trx, {
-        op: 'tool', i, cardNo: null, gas: null, count: null, meterKind: null, seqLive: 0, cardBefore: null,
-        tool: i.tool, toolParams: i.params,
+        op: 'tool',
+        i,
+        cardNo: null,
+        gas: null,
+        count: null,
+        meterKind: null,
+        seqLive: 0,
+        cardBefore: null,
+        tool: i.tool,
+        toolParams: i.params,
       });
       return this.created(row, i);
     });
@@ -330,14 +443,39 @@ export class LedgerStore {
       const card = await this.card(i.maker, i.cardNo, trx);
       if (card) throw alreadyInLedger(card, i.observed);
       const row = await this.insertTx(trx, {
-        op: 'adopt', i, cardNo: i.cardNo, gas: i.observed.gas, count: i.observed.count, meterKind: i.meterKind, seqLive: 0, cardBefore: null,
+        op: 'adopt',
+        i,
+        cardNo: i.cardNo,
+        gas: i.observed.gas,
+        count: i.observed.count,
+        meterKind: i.meterKind,
+        seqLive: 0,
+        cardBefore: null,
       });
       const t = row.created_at;
-      await trx.updateTable('ledger_transactions').set({ state: 'CONFIRMED', confirmed_at: t, reason: i.reason }).where('id', '=', row.id).execute();
-      await trx.insertInto('ledger_cards').values({
-        maker: i.maker, card_no: i.cardNo, card_type: i.cardType, meter_kind: i.meterKind, count: i.observed.count, open_gas: i.observed.gas,
-        reissues: 0, status: 'active', pending_tx_id: null, last_tx_id: row.id, version: 1, created_at: t, updated_at: t,
-      }).execute();
+      await trx
+        .updateTable('ledger_transactions')
+        .set({ state: 'CONFIRMED', confirmed_at: t, reason: i.reason })
+        .where('id', '=', row.id)
+        .execute();
+      await trx
+        .insertInto('ledger_cards')
+        .values({
+          maker: i.maker,
+          card_no: i.cardNo,
+          card_type: i.cardType,
+          meter_kind: i.meterKind,
+          count: i.observed.count,
+          open_gas: i.observed.gas,
+          reissues: 0,
+          status: 'active',
+          pending_tx_id: null,
+          last_tx_id: row.id,
+          version: 1,
+          created_at: t,
+          updated_at: t,
+        })
+        .execute();
       return this.created({ ...row, state: 'CONFIRMED', confirmed_at: t, reason: i.reason }, i);
     });
   }
@@ -347,23 +485,45 @@ export class LedgerStore {
     return this.write(idem, async (trx) => {
       const old = await this.mustTx(trx, id);
       if (!allows('rewrite', old.state, old.base_op)) {
-        throw TransactionState({ transactionId: id, state: old.state, allowed: LIVE_STATES }, {
-          zh: `只能对未确认或失败的写卡重写（当前 ${old.state}）`, en: `only a PREPARED or FAILED write can be rewritten (now ${old.state})`,
-        });
+        throw TransactionState(
+          { transactionId: id, state: old.state, allowed: LIVE_STATES },
+          {
+            zh: `只能对未确认或失败的写卡重写（当前 ${old.state}）`,
+            en: `only a PREPARED or FAILED write can be rewritten (now ${old.state})`,
+          },
+        );
       }
       const card = old.card_no ? await this.card(old.maker, old.card_no, trx) : undefined;
-      if (card && !cardAllows('rewrite', old.id, cardOf(card))) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
+      if (card && !cardAllows('rewrite', old.id, cardOf(card)))
+        throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
       const t = now();
       // The old row gives up its count first: the unique index is checked per statement.
-      await trx.updateTable('ledger_transactions').set({ state: ACTIONS.rewrite.to, seq_live: 0, updated_at: t }).where('id', '=', old.id).execute();
+      await trx
+        .updateTable('ledger_transactions')
+        .set({ state: ACTIONS.rewrite.to, seq_live: 0, updated_at: t })
+        .where('id', '=', old.id)
+        .execute();
       const newId = newTxId();
       const keys = this.keysOf(old);
       const row: LedgerTxRow = {
-        ...old, id: newId, op: 'rewrite', state: 'PREPARED', ref_id: old.id,
+        ...old,
+        id: newId,
+        op: 'rewrite',
+        state: 'PREPARED',
+        ref_id: old.id,
         keys_enc: old.keys_enc ? this.vault.encrypt(JSON.stringify({ o: keys.oldKey, n: keys.newKey }), newId) : null,
-        actor_name: actor.name, actor_role: actor.role, channel: actor.channel, idem_key: idem?.key ?? null,
-        actor_token_id: actor.tokenId ?? null, clerk: actor.clerk ?? null,
-        error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null, read_back: null,
+        actor_name: actor.name,
+        actor_role: actor.role,
+        channel: actor.channel,
+        idem_key: idem?.key ?? null,
+        actor_token_id: actor.tokenId ?? null,
+        clerk: actor.clerk ?? null,
+        error_code: null,
+        error_message: null,
+        created_at: t,
+        updated_at: t,
+        confirmed_at: null,
+        read_back: null,
       };
       await trx.insertInto('ledger_transactions').values(row).execute();
       if (card) await this.bumpCard(trx, card, { pending_tx_id: newId, last_tx_id: newId });
@@ -377,41 +537,70 @@ export class LedgerStore {
       const tx = await this.mustTx(trx, id);
       if (tx.state === ACTIONS.reverse.settledIn) return this.snapshot(tx);
       if (!allows('reverse', tx.state, tx.base_op)) {
-        throw TransactionState({ transactionId: id, state: tx.state, allowed: LIVE_STATES }, {
-          zh: `只能冲正未确认或失败的写卡（当前 ${tx.state}）；已确认的购气请退气`,
-          en: `only a PREPARED or FAILED write can be reversed (now ${tx.state}); refund a confirmed sale instead`,
-        });
+        throw TransactionState(
+          { transactionId: id, state: tx.state, allowed: LIVE_STATES },
+          {
+            zh: `只能冲正未确认或失败的写卡（当前 ${tx.state}）；已确认的购气请退气`,
+            en: `only a PREPARED or FAILED write can be reversed (now ${tx.state}); refund a confirmed sale instead`,
+          },
+        );
       }
       const card = tx.card_no ? await this.card(tx.maker, tx.card_no, trx) : undefined;
-      if (card && !cardAllows('reverse', tx.id, cardOf(card))) throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
+      if (card && !cardAllows('reverse', tx.id, cardOf(card)))
+        throw TransactionNotLatest({ transactionId: id, latest: card.last_tx_id });
       const t = now();
-      await trx.updateTable('ledger_transactions')
+      await trx
+        .updateTable('ledger_transactions')
         .set({
-          state: ACTIONS.reverse.to, seq_live: 0, updated_at: t, error_code: 'REVERSED', error_message: `reversed by ${actor.name} (${actor.role})`,
+          state: ACTIONS.reverse.to,
+          seq_live: 0,
+          updated_at: t,
+          error_code: 'REVERSED',
+          error_message: `reversed by ${actor.name} (${actor.role})`,
           ...(readBack !== undefined ? { read_back: readBack } : {}),
         })
-        .where('id', '=', tx.id).execute();
+        .where('id', '=', tx.id)
+        .execute();
       if (card) await this.restoreCard(trx, card, tx.card_before, { pending_tx_id: null });
       return this.snapshot((await this.tx(id, trx))!);
     });
   }
 
   /** 补卡撤销: the replacement is cancelled and the card must be erased (a new PREPARED erase transaction). */
-  async cancelReissue(id: string, i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decoration | undefined }): Promise<WriteResult> {
+  async cancelReissue(
+    id: string,
+    i: { actor: Actor; write: CardWriteOut; idem?: Idem | undefined; decorate?: Decoration | undefined },
+  ): Promise<WriteResult> {
     return this.write(i.idem, async (trx) => {
       const tx = await this.mustTx(trx, id);
       if (!allows('cancel-reissue', tx.state, tx.base_op)) {
-        throw TransactionState({ transactionId: id, state: tx.state, operation: tx.base_op }, {
-          zh: '只能撤销有效的补卡交易', en: 'only a live reissue transaction can be cancelled',
-        });
+        throw TransactionState(
+          { transactionId: id, state: tx.state, operation: tx.base_op },
+          {
+            zh: '只能撤销有效的补卡交易',
+            en: 'only a live reissue transaction can be cancelled',
+          },
+        );
       }
       const card = await this.card(tx.maker, tx.card_no!, trx);
-      if (!card || !cardAllows('cancel-reissue', tx.id, cardOf(card))) throw ReissueInUse({ transactionId: id, latest: card?.last_tx_id ?? null });
+      if (!card || !cardAllows('cancel-reissue', tx.id, cardOf(card)))
+        throw ReissueInUse({ transactionId: id, latest: card?.last_tx_id ?? null });
       const t = now();
-      await trx.updateTable('ledger_transactions').set({ state: ACTIONS['cancel-reissue'].to, updated_at: t }).where('id', '=', tx.id).execute();
+      await trx
+        .updateTable('ledger_transactions')
+        .set({ state: ACTIONS['cancel-reissue'].to, updated_at: t })
+        .where('id', '=', tx.id)
+        .execute();
       const row = await this.insertTx(trx, {
-        op: 'cancel_reissue', i: { actor: i.actor, maker: tx.maker, cardType: tx.card_type, idem: i.idem, decorate: i.decorate },
-        cardNo: tx.card_no, gas: 0, count: tx.count, meterKind: tx.meter_kind, seqLive: 0, cardBefore: card, refId: tx.id,
+        op: 'cancel_reissue',
+        i: { actor: i.actor, maker: tx.maker, cardType: tx.card_type, idem: i.idem, decorate: i.decorate },
+        cardNo: tx.card_no,
+        gas: 0,
+        count: tx.count,
+        meterKind: tx.meter_kind,
+        seqLive: 0,
+        cardBefore: card,
+        refId: tx.id,
         write: i.write,
       });
       await this.restoreCard(trx, card, tx.card_before, { pending_tx_id: row.id, last_tx_id: row.id });
@@ -428,22 +617,44 @@ export class LedgerStore {
       const tx = await this.mustTx(trx, id);
       if (tx.state === ACTIONS.confirm.settledIn && verdict.ok) return this.snapshot(tx);
       if (!allows('confirm', tx.state, tx.base_op)) {
-        const hint = tx.state === REWRITTEN_HINT.state ? { nextStep: REWRITTEN_HINT.nextStep, hint: REWRITTEN_HINT.hint } : {};
-        throw TransactionState({ transactionId: id, state: tx.state, ...hint }, {
-          zh: `交易状态为 ${tx.state}，不能确认`, en: `the transaction is ${tx.state} and cannot be confirmed`,
-        });
+        const hint =
+          tx.state === REWRITTEN_HINT.state ? { nextStep: REWRITTEN_HINT.nextStep, hint: REWRITTEN_HINT.hint } : {};
+        throw TransactionState(
+          { transactionId: id, state: tx.state, ...hint },
+          {
+            zh: `交易状态为 ${tx.state}，不能确认`,
+            en: `the transaction is ${tx.state} and cannot be confirmed`,
+          },
+        );
       }
       const t = now();
       if (verdict.ok) {
-        await trx.updateTable('ledger_transactions')
-          .set({ state: ACTIONS.confirm.to, confirmed_at: t, updated_at: t, error_code: null, error_message: null, ...(readBack !== undefined ? { read_back: readBack } : {}) })
-          .where('id', '=', id).execute();
+        await trx
+          .updateTable('ledger_transactions')
+          .set({
+            state: ACTIONS.confirm.to,
+            confirmed_at: t,
+            updated_at: t,
+            error_code: null,
+            error_message: null,
+            ...(readBack !== undefined ? { read_back: readBack } : {}),
+          })
+          .where('id', '=', id)
+          .execute();
         const card = tx.card_no ? await this.card(tx.maker, tx.card_no, trx) : undefined;
         if (card && card.pending_tx_id === id) await this.bumpCard(trx, card, { pending_tx_id: null });
       } else {
-        await trx.updateTable('ledger_transactions')
-          .set({ state: 'FAILED', updated_at: t, error_code: verdict.code, error_message: verdict.message.slice(0, 500), ...(readBack !== undefined ? { read_back: readBack } : {}) })
-          .where('id', '=', id).execute();
+        await trx
+          .updateTable('ledger_transactions')
+          .set({
+            state: 'FAILED',
+            updated_at: t,
+            error_code: verdict.code,
+            error_message: verdict.message.slice(0, 500),
+            ...(readBack !== undefined ? { read_back: readBack } : {}),
+          })
+          .where('id', '=', id)
+          .execute();
       }
       return this.snapshot((await this.tx(id, trx))!);
     });
@@ -456,51 +667,86 @@ export class LedgerStore {
     const p = await this.tx(card.pending_tx_id, db);
     if (p && isLive(p.state)) {
       throw LastWriteUnconfirmed({
-        transactionId: p.id, state: p.state, operation: p.base_op,
+        transactionId: p.id,
+        state: p.state,
+        operation: p.base_op,
         nextStep: nextStepsFor('unsettled'),
-        links: { confirm: `/v1/transactions/${p.id}/confirm`, rewrite: `/v1/transactions/${p.id}/rewrite`, reverse: `/v1/transactions/${p.id}/reverse` },
+        links: {
+          confirm: `/v1/transactions/${p.id}/confirm`,
+          rewrite: `/v1/transactions/${p.id}/rewrite`,
+          reverse: `/v1/transactions/${p.id}/reverse`,
+        },
       });
     }
   }
 
-  private async assertSellable(db: Db, card: LedgerCardRow | undefined, o: ObservedCard, requireEmpty: boolean): Promise<void> {
+  private async assertSellable(
+    db: Db,
+    card: LedgerCardRow | undefined,
+    o: ObservedCard,
+    requireEmpty: boolean,
+  ): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo: o.cardNo, nextStep: 'issue' });
-    if (card.status === 'formatted') throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
+    if (card.status === 'formatted')
+      throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
     assertNotBlocked(card);
     await this.pendingGuard(db, card);
     if (o.count !== card.count) {
-      throw CountMismatch({ cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' }, {
-        zh: `卡上次数 ${o.count}，台账次数 ${card.count}`, en: `card count ${o.count}, ledger count ${card.count}`,
-      });
+      throw CountMismatch(
+        { cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' },
+        {
+          zh: `卡上次数 ${o.count}，台账次数 ${card.count}`,
+          en: `card count ${o.count}, ledger count ${card.count}`,
+        },
+      );
     }
     if (requireEmpty && o.gas > 0) throw CardNotEmpty({ cardGas: o.gas, nextStep: 'use-in-meter-or-refund' });
   }
 
   private async assertRefundable(db: Db, card: LedgerCardRow | undefined, o: ObservedCard): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo: o.cardNo, nextStep: 'issue' });
-    if (card.status === 'formatted') throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
+    if (card.status === 'formatted')
+      throw CardFormatted({ cardNo: card.card_no, nextStep: 'reissue', ledgerCount: card.count });
     assertNotBlocked(card);
     await this.pendingGuard(db, card);
     if (o.count !== card.count) {
-      throw CountMismatch({ cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' }, {
-        zh: `卡上次数 ${o.count}，台账次数 ${card.count}`, en: `card count ${o.count}, ledger count ${card.count}`,
-      });
+      throw CountMismatch(
+        { cardCount: o.count, ledgerCount: card.count, nextStep: 'reconcile' },
+        {
+          zh: `卡上次数 ${o.count}，台账次数 ${card.count}`,
+          en: `card count ${o.count}, ledger count ${card.count}`,
+        },
+      );
     }
     if (o.gas <= 0) throw NothingToRefund({ cardGas: o.gas });
   }
 
-  private async assertReissuable(db: Db, card: LedgerCardRow | undefined, cardNo: string, count: number, gas: number): Promise<void> {
+  private async assertReissuable(
+    db: Db,
+    card: LedgerCardRow | undefined,
+    cardNo: string,
+    count: number,
+    gas: number,
+  ): Promise<void> {
     if (!card) throw CardNotInLedger({ cardNo, nextStep: 'issue' });
     await this.pendingGuard(db, card);
     if (count !== card.count) {
-      throw ReissueCountMismatch({ count, ledgerCount: card.count, nextStep: 'reissue-with-ledger-count' }, {
-        zh: `台账次数为 ${card.count}`, en: `the ledger count is ${card.count}`,
-      });
+      throw ReissueCountMismatch(
+        { count, ledgerCount: card.count, nextStep: 'reissue-with-ledger-count' },
+        {
+          zh: `台账次数为 ${card.count}`,
+          en: `the ledger count is ${card.count}`,
+        },
+      );
     }
     if (gas !== 0 && gas !== card.open_gas) {
-      throw ReissueGasMismatch({ gas, allowed: [...new Set([0, card.open_gas])] }, {
-        zh: `可为 0 或 ${card.open_gas}`, en: `allowed: 0 or ${card.open_gas}`,
-      });
+      throw ReissueGasMismatch(
+        { gas, allowed: [...new Set([0, card.open_gas])] },
+        {
+          zh: `可为 0 或 ${card.open_gas}`,
+          en: `allowed: 0 or ${card.open_gas}`,
+        },
+      );
     }
   }
 
@@ -517,27 +763,61 @@ export class LedgerStore {
     return row;
   }
 
-  private async insertTx(trx: Db, a: {
-    op: TxOp; i: Base & { write?: MaybeWrite; observed?: ObservedCard | null }; cardNo: string | null; gas: number | null; count: number | null;
-    meterKind: number | null; seqLive: 0 | 1; cardBefore: LedgerCardRow | null; refundedGas?: number; tool?: string;
-    toolParams?: Record<string, string>; refId?: string; write?: MaybeWrite;
-  }): Promise<LedgerTxRow> {
+  private async insertTx(
+    trx: Db,
+    a: {
+      op: TxOp;
+      i: Base & { write?: MaybeWrite; observed?: ObservedCard | null };
+      cardNo: string | null;
+      gas: number | null;
+      count: number | null;
+      meterKind: number | null;
+      seqLive: 0 | 1;
+      cardBefore: LedgerCardRow | null;
+      refundedGas?: number;
+      tool?: string;
+      toolParams?: Record<string, string>;
+      refId?: string;
+      write?: MaybeWrite;
+    },
+  ): Promise<LedgerTxRow> {
     const id = newTxId();
     const t = now();
     const w = a.write ?? a.i.write ?? null;
     const observed = a.i.observedRecord !== undefined ? a.i.observedRecord : (a.i.observed ?? null);
     const row: LedgerTxRow = {
-      id, op: a.op, base_op: a.op, state: 'PREPARED', maker: a.i.maker, card_type: a.i.cardType, card_no: a.cardNo,
-      gas: a.gas, refunded_gas: a.refundedGas ?? null, count: a.count, meter_kind: a.meterKind,
-      tool: a.tool ?? null, tool_params: a.toolParams ? JSON.stringify(a.toolParams) : null,
+      id,
+      op: a.op,
+      base_op: a.op,
+      state: 'PREPARED',
+      maker: a.i.maker,
+      card_type: a.i.cardType,
+      card_no: a.cardNo,
+      gas: a.gas,
+      refunded_gas: a.refundedGas ?? null,
+      count: a.count,
+      meter_kind: a.meterKind,
+      tool: a.tool ?? null,
+      tool_params: a.toolParams ? JSON.stringify(a.toolParams) : null,
       data: w?.data ?? null,
       keys_enc: w ? this.vault.encrypt(JSON.stringify({ o: w.oldKey, n: w.newKey }), id) : null,
-      source_sha256: a.i.sourceSha256 ?? null, ref_id: a.refId ?? null, seq_live: a.seqLive,
+      source_sha256: a.i.sourceSha256 ?? null,
+      ref_id: a.refId ?? null,
+      seq_live: a.seqLive,
       card_before: a.cardBefore ? JSON.stringify(a.cardBefore) : null,
-      actor_name: a.i.actor.name, actor_role: a.i.actor.role, channel: a.i.actor.channel, idem_key: a.i.idem?.key ?? null,
-      actor_token_id: a.i.actor.tokenId ?? null, clerk: a.i.actor.clerk ?? null,
-      error_code: null, error_message: null, created_at: t, updated_at: t, confirmed_at: null,
-      card_observed: observed ? JSON.stringify(observed) : null, read_back: null,
+      actor_name: a.i.actor.name,
+      actor_role: a.i.actor.role,
+      channel: a.i.actor.channel,
+      idem_key: a.i.idem?.key ?? null,
+      actor_token_id: a.i.actor.tokenId ?? null,
+      clerk: a.i.actor.clerk ?? null,
+      error_code: null,
+      error_message: null,
+      created_at: t,
+      updated_at: t,
+      confirmed_at: null,
+      card_observed: observed ? JSON.stringify(observed) : null,
+      read_back: null,
     };
     await this.sql.insert(trx, 'ledger_transactions', [row as unknown as Record<string, unknown>]);
     return row;
@@ -545,22 +825,41 @@ export class LedgerStore {
 
   /** The conditional UPDATE that makes two writes from one card state impossible. */
   private async bumpCard(trx: Db, card: LedgerCardRow, set: Partial<LedgerCardRow>): Promise<void> {
-    const changed = await this.sql.update(trx, 'ledger_cards', { ...set, version: card.version + 1, updated_at: now() },
-      { maker: card.maker, card_no: card.card_no, version: card.version });
+    const changed = await this.sql.update(
+      trx,
+      'ledger_cards',
+      { ...set, version: card.version + 1, updated_at: now() },
+      { maker: card.maker, card_no: card.card_no, version: card.version },
+    );
     if (changed !== 1) throw ConcurrentCardWrite({ cardNo: card.card_no, nextStep: 'reread-card' });
   }
 
-  private async restoreCard(trx: Db, card: LedgerCardRow, beforeJson: string | null, extra: Partial<LedgerCardRow>): Promise<void> {
+  private async restoreCard(
+    trx: Db,
+    card: LedgerCardRow,
+    beforeJson: string | null,
+    extra: Partial<LedgerCardRow>,
+  ): Promise<void> {
     if (beforeJson === null) {
-      const res = await trx.deleteFrom('ledger_cards')
-        .where('maker', '=', card.maker).where('card_no', '=', card.card_no).where('version', '=', card.version).executeTakeFirst();
+      const res = await trx
+        .deleteFrom('ledger_cards')
+        .where('maker', '=', card.maker)
+        .where('card_no', '=', card.card_no)
+        .where('version', '=', card.version)
+        .executeTakeFirst();
       if (Number(res.numDeletedRows) !== 1) throw ConcurrentCardWrite({ cardNo: card.card_no });
       return;
     }
     const b = JSON.parse(beforeJson) as LedgerCardRow;
     await this.bumpCard(trx, card, {
-      count: b.count, open_gas: b.open_gas, reissues: b.reissues, status: b.status, card_type: b.card_type,
-      meter_kind: b.meter_kind, last_tx_id: b.last_tx_id, ...extra,
+      count: b.count,
+      open_gas: b.open_gas,
+      reissues: b.reissues,
+      status: b.status,
+      card_type: b.card_type,
+      meter_kind: b.meter_kind,
+      last_tx_id: b.last_tx_id,
+      ...extra,
     });
   }
 
@@ -574,11 +873,19 @@ export class LedgerStore {
   }
 
   private snapshot(row: LedgerTxRow): StoredResult {
-    return { status: 200, body: presentTx(row) as unknown as Record<string, unknown>, keys: null, transactionId: row.id };
+    return {
+      status: 200,
+      body: presentTx(row) as unknown as Record<string, unknown>,
+      keys: null,
+      transactionId: row.id,
+    };
   }
 
   private async replayIn(db: Db, idem: Idem): Promise<WriteResult | undefined> {
-    const r = await this.sql.selectOne<LedgerIdemRow>(db, 'ledger_idempotency', { scope: idem.scope, idem_key: idem.key });
+    const r = await this.sql.selectOne<LedgerIdemRow>(db, 'ledger_idempotency', {
+      scope: idem.scope,
+      idem_key: idem.key,
+    });
     if (!r) return undefined;
     if (r.request_hash !== idem.requestHash) {
       throw IdempotencyKeyReused({ idempotencyKey: idem.key, transactionId: r.tx_id });
@@ -605,10 +912,17 @@ export class LedgerStore {
         }
         const out = await fn(trx);
         if (idem) {
-          await this.sql.insert(trx, 'ledger_idempotency', [{
-            scope: idem.scope, idem_key: idem.key, request_hash: idem.requestHash, tx_id: out.transactionId,
-            status: out.status, response: JSON.stringify({ body: out.body, withKeys: out.keys !== null }), created_at: now(),
-          }]);
+          await this.sql.insert(trx, 'ledger_idempotency', [
+            {
+              scope: idem.scope,
+              idem_key: idem.key,
+              request_hash: idem.requestHash,
+              tx_id: out.transactionId,
+              status: out.status,
+              response: JSON.stringify({ body: out.body, withKeys: out.keys !== null }),
+              created_at: now(),
+            },
+          ]);
         }
         const body = out.keys ? { ...out.body, oldKey: out.keys.oldKey, newKey: out.keys.newKey } : out.body;
         return { status: out.status, body, replayed: false, transactionId: out.transactionId };
@@ -663,25 +977,49 @@ function cardOf(card: LedgerCardRow): { pending: string | null; last: string | n
 /** Imported as lost, blacklisted or retired in the old system: never sold onto (a lost card may be reissued). */
 function assertNotBlocked(card: LedgerCardRow): void {
   if (card.status === 'lost' || card.status === 'blacklisted') {
-    throw CardLost({ cardNo: card.card_no, state: card.status, nextStep: 'reissue' }, {
-      zh: `原系统状态：${card.status === 'lost' ? '挂失' : '黑名单'}`, en: `old-system state: ${card.status}`,
-    });
+    throw CardLost(
+      { cardNo: card.card_no, state: card.status, nextStep: 'reissue' },
+      {
+        zh: `原系统状态：${card.status === 'lost' ? '挂失' : '黑名单'}`,
+        en: `old-system state: ${card.status}`,
+      },
+    );
   }
-  if (card.status === 'retired') throw CardRetired({ cardNo: card.card_no, state: card.status, nextStep: 'check-account' });
+  if (card.status === 'retired')
+    throw CardRetired({ cardNo: card.card_no, state: card.status, nextStep: 'check-account' });
 }
 
 /** Adoption of a card the ledger knows: the same count → nothing to adopt; another count → the difference. */
-export function alreadyInLedger(card: Pick<LedgerCardRow, 'maker' | 'card_no' | 'count' | 'status'>, o: ObservedCard): MeterHubError {
+export function alreadyInLedger(
+  card: Pick<LedgerCardRow, 'maker' | 'card_no' | 'count' | 'status'>,
+  o: ObservedCard,
+): MeterHubError {
   if (card.count === o.count) {
-    return CardAlreadyInLedger({ maker: card.maker, cardNo: card.card_no, ledgerCount: card.count, status: card.status, nextStep: 'purchase' });
+    return CardAlreadyInLedger({
+      maker: card.maker,
+      cardNo: card.card_no,
+      ledgerCount: card.count,
+      status: card.status,
+      nextStep: 'purchase',
+    });
   }
-  return AdoptionContradictsLedger({
-    maker: card.maker, cardNo: card.card_no, differences: { count: { ledger: card.count, card: o.count } }, nextStep: 'reconcile',
-  }, { zh: `卡上次数 ${o.count}，台账次数 ${card.count}`, en: `card count ${o.count}, ledger count ${card.count}` });
+  return AdoptionContradictsLedger(
+    {
+      maker: card.maker,
+      cardNo: card.card_no,
+      differences: { count: { ledger: card.count, card: o.count } },
+      nextStep: 'reconcile',
+    },
+    { zh: `卡上次数 ${o.count}，台账次数 ${card.count}`, en: `card count ${o.count}, ledger count ${card.count}` },
+  );
 }
 
 function alreadyIssued(card: LedgerCardRow): MeterHubError {
-  return CardAlreadyIssued({ cardNo: card.card_no, ledgerCount: card.count, nextStep: 'reissue' }, {
-    zh: `台账次数 ${card.count}`, en: `ledger count ${card.count}`,
-  });
+  return CardAlreadyIssued(
+    { cardNo: card.card_no, ledgerCount: card.count, nextStep: 'reissue' },
+    {
+      zh: `台账次数 ${card.count}`,
+      en: `ledger count ${card.count}`,
+    },
+  );
 }

@@ -70,19 +70,29 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('sale ahead', () => {
-  it('sends 判卡, Read and Buy to the maker in one write, and answers with the Buy for the card\'s own count', async () => {
+  it("sends 判卡, Read and Buy to the maker in one write, and answers with the Buy for the card's own count", async () => {
     const c = await readyCard('kingcard');
     const expected = await host.driver('kingcard').buy('4442', { source: c.data, cardNo: c.cardNo, gas: 12, count: 2 });
     let r: Awaited<ReturnType<CardService['purchase']>> | undefined;
-    const writes = await writesTo('kingcard', async () => { r = await ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 12 }); });
+    const writes = await writesTo('kingcard', async () => {
+      r = await ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 12 });
+    });
     expect(writes).toEqual([3]);
     expect(r!.status).toBe(201);
-    expect(r!.body).toMatchObject({ count: 2, gas: 12, data: expected.data, oldKey: expected.oldKey, newKey: expected.newKey });
+    expect(r!.body).toMatchObject({
+      count: 2,
+      gas: 12,
+      data: expected.data,
+      oldKey: expected.oldKey,
+      newKey: expected.newKey,
+    });
   });
 
   it('without it the same sale takes three writes, one per step', async () => {
     const c = await readyCard('kingcard');
-    const writes = await writesTo('kingcard', () => plain.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 12 }));
+    const writes = await writesTo('kingcard', () =>
+      plain.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 12 }),
+    );
     expect(writes).toEqual([1, 1, 1]);
   });
 
@@ -92,21 +102,29 @@ describe('sale ahead', () => {
     const w = await host.driver('kingcard').writeNew('4442', { cardNo: other.cardNo, gas: 0, count: 1, meterKind: 1 });
     const data = meterWriteBack('kingcard', '4442', w.data);
     const asked = await writesTo('lanbaoshi', async () => {
-      expect(await codeOf(ahead.purchase(counter, { cardType: '4442', data, cardNo: other.cardNo, gas: 5 }))).toBe('CARD_NOT_IN_LEDGER');
+      expect(await codeOf(ahead.purchase(counter, { cardType: '4442', data, cardNo: other.cardNo, gas: 5 }))).toBe(
+        'CARD_NOT_IN_LEDGER',
+      );
     });
     // lanbaoshi was asked ahead (its Check, Read and Buy), and its answers were dropped.
     expect(asked).toEqual([3]);
-    expect(await codeOf(plain.purchase(counter, { cardType: '4442', data, cardNo: other.cardNo, gas: 5 }))).toBe('CARD_NOT_IN_LEDGER');
+    expect(await codeOf(plain.purchase(counter, { cardType: '4442', data, cardNo: other.cardNo, gas: 5 }))).toBe(
+      'CARD_NOT_IN_LEDGER',
+    );
     // The lanbaoshi card itself still sells normally.
-    expect((await ahead.purchase(counter, { cardType: '4442', data: other.data, cardNo: other.cardNo, gas: 5 })).status).toBe(201);
+    expect(
+      (await ahead.purchase(counter, { cardType: '4442', data: other.data, cardNo: other.cardNo, gas: 5 })).status,
+    ).toBe(201);
   });
 
-  it('a card whose count is not the ledger\'s is refused as without it (the early Buy is not used)', async () => {
+  it("a card whose count is not the ledger's is refused as without it (the early Buy is not used)", async () => {
     const c = await readyCard('kingcard');
     const sold = await ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 });
     await ahead.confirm(sold.transactionId!, { data: sold.body.data as string });
     // The card as it was before that sale (count 1); the ledger is at count 2.
-    const withAhead = await codeOf(ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 }));
+    const withAhead = await codeOf(
+      ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 }),
+    );
     const without = await codeOf(plain.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 }));
     expect(withAhead).toBe('COUNT_MISMATCH');
     expect(without).toBe('COUNT_MISMATCH');
@@ -116,7 +134,9 @@ describe('sale ahead', () => {
     const c = await readyCard('kingcard');
     await ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 });
     const writes = await writesTo('kingcard', async () => {
-      expect(await codeOf(ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 }))).toBe('LAST_WRITE_UNCONFIRMED');
+      expect(await codeOf(ahead.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 8 }))).toBe(
+        'LAST_WRITE_UNCONFIRMED',
+      );
     });
     // Nothing asked ahead: 判卡 answers from its cache (the same image, seconds ago), then Read, then Buy, one
     // write each; the commit refuses the sale.

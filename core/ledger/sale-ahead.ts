@@ -39,7 +39,12 @@ function quiet<T>(p: Promise<T>): Promise<T> {
  * unconfirmed — that sale is refused anyway).
  */
 export async function saleAhead(
-  host: PluginHost, store: LedgerStore, cardType: MemoryCardType, data: string, cardNo: string, gas: number,
+  host: PluginHost,
+  store: LedgerStore,
+  cardType: MemoryCardType,
+  data: string,
+  cardNo: string,
+  gas: number,
 ): Promise<SaleAhead | undefined> {
   const makers = host.enabledFor(cardType);
   if (makers.length === 0) return undefined;
@@ -61,7 +66,9 @@ export async function saleAhead(
   }
   const count = row.count + 1;
   return {
-    maker: row.maker, driver, count,
+    maker: row.maker,
+    driver,
+    count,
     start: () => ({
       read: quiet(driver.read(cardType, data)),
       buy: quiet(driver.buy(cardType, { source: data, cardNo, gas, count })),

@@ -106,7 +106,10 @@ describe('the ledger store agrees with the table (SQLite)', () => {
     await t?.cleanup();
   });
 
-  /** A fresh transaction of base operation `op` brought to `state` through the store's own calls; null if none can be. */
+  /**
+   * A fresh transaction of base operation `op` brought to `state` through the store's own calls; null if none
+   * can be.
+   */
   async function inState(op: Op, state: TxState): Promise<{ id: string; cardNo: string } | null> {
     const cardNo = nextCardNo();
     const issue = await store.commitIssue({

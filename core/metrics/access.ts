@@ -33,13 +33,20 @@ export function buildAllowList(entries: string[]): BlockList {
     const [addr, bits] = raw.split('/');
     const ip = normaliseIp(addr ?? '');
     const family = isIP(ip);
-    if (!family) throw BadInput({ field: 'METERHUB_METRICS_ALLOW', value: raw.slice(0, 60) }, { zh: `不是 IP 或 CIDR：${raw.slice(0, 60)}`, en: `not an IP or CIDR: ${raw.slice(0, 60)}` });
+    if (!family)
+      throw BadInput(
+        { field: 'METERHUB_METRICS_ALLOW', value: raw.slice(0, 60) },
+        { zh: `不是 IP 或 CIDR：${raw.slice(0, 60)}`, en: `not an IP or CIDR: ${raw.slice(0, 60)}` },
+      );
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) list.addAddress(ip, type);
     else {
       const prefix = Number(bits);
       if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
-        throw BadInput({ field: 'METERHUB_METRICS_ALLOW', value: raw.slice(0, 60) }, { zh: `前缀长度不对：${raw.slice(0, 60)}`, en: `bad prefix length: ${raw.slice(0, 60)}` });
+        throw BadInput(
+          { field: 'METERHUB_METRICS_ALLOW', value: raw.slice(0, 60) },
+          { zh: `前缀长度不对：${raw.slice(0, 60)}`, en: `bad prefix length: ${raw.slice(0, 60)}` },
+        );
       }
       list.addSubnet(ip, prefix, type);
     }
@@ -54,7 +61,10 @@ export class MetricsAccess {
   constructor(config: MetricsAccessConfig = {}) {
     if (config.token !== undefined) {
       if (config.token.length < 16) {
-        throw BadInput({ field: 'METERHUB_METRICS_TOKEN' }, { zh: '抓取令牌至少 16 个字符', en: 'the scrape token must be at least 16 characters' });
+        throw BadInput(
+          { field: 'METERHUB_METRICS_TOKEN' },
+          { zh: '抓取令牌至少 16 个字符', en: 'the scrape token must be at least 16 characters' },
+        );
       }
       this.tokenHash = sha(config.token);
     }
@@ -76,9 +86,12 @@ export class MetricsAccess {
     if (this.allowedAddress(req.ip)) return;
     // No token, or one that is neither a live API token nor the scrape token: not authenticated (401).
     if (!req.actor) throw Unauthorized();
-    throw Forbidden({ route: '/metrics' }, {
-      zh: '只有运维令牌、抓取令牌（METERHUB_METRICS_TOKEN）或白名单地址（METERHUB_METRICS_ALLOW）可以读取指标',
-      en: 'metrics need an ops token, the scrape token (METERHUB_METRICS_TOKEN) or an allow-listed address (METERHUB_METRICS_ALLOW)',
-    });
+    throw Forbidden(
+      { route: '/metrics' },
+      {
+        zh: '只有运维令牌、抓取令牌（METERHUB_METRICS_TOKEN）或白名单地址（METERHUB_METRICS_ALLOW）可以读取指标',
+        en: 'metrics need an ops token, the scrape token (METERHUB_METRICS_TOKEN) or an allow-listed address (METERHUB_METRICS_ALLOW)',
+      },
+    );
   }
 }

@@ -76,8 +76,15 @@ export class ApiMetrics {
   install(app: FastifyInstance, isMaker: (id: string) => boolean): void {
     app.addHook('preSerialization', async (req: FastifyRequest, _reply: FastifyReply, payload: unknown) => {
       if (cardOperationOf(req.method, req.routeOptions?.url) && payload && typeof payload === 'object') {
-        const p = payload as { maker?: unknown; cardType?: unknown; error?: { details?: { maker?: unknown; cardType?: unknown } } };
-        this.seen.set(req, { maker: str(p.maker) ?? str(p.error?.details?.maker), cardType: str(p.cardType) ?? str(p.error?.details?.cardType) });
+        const p = payload as {
+          maker?: unknown;
+          cardType?: unknown;
+          error?: { details?: { maker?: unknown; cardType?: unknown } };
+        };
+        this.seen.set(req, {
+          maker: str(p.maker) ?? str(p.error?.details?.maker),
+          cardType: str(p.cardType) ?? str(p.error?.details?.cardType),
+        });
       }
       return payload;
     });
@@ -89,7 +96,10 @@ export class ApiMetrics {
       this.duration.observe({ method, route }, seconds);
       const operation = cardOperationOf(req.method, req.routeOptions?.url);
       if (!operation) return;
-      const body = (req.body && typeof req.body === 'object' ? req.body : {}) as { maker?: unknown; cardType?: unknown };
+      const body = (req.body && typeof req.body === 'object' ? req.body : {}) as {
+        maker?: unknown;
+        cardType?: unknown;
+      };
       const seen = this.seen.get(req) ?? {};
       const makerRaw = seen.maker ?? str(body.maker);
       const typeRaw = seen.cardType ?? str(body.cardType);

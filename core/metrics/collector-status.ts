@@ -10,7 +10,12 @@ import { Snapshot } from './snapshot.ts';
 export class Source<T> {
   private readonly snap: Snapshot<T>;
 
-  constructor(readonly name: string, load: () => Promise<T>, ttlMs: number, timeoutMs?: number) {
+  constructor(
+    readonly name: string,
+    load: () => Promise<T>,
+    ttlMs: number,
+    timeoutMs?: number,
+  ) {
     this.snap = new Snapshot(load, ttlMs, timeoutMs);
   }
 

@@ -21,10 +21,14 @@ export const DRIVER_CALL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 /** How a lost host is named in `meterhub_driver_crashes_total{reason}`. */
 export function crashReason(code: string): string {
   switch (code) {
-    case 'DRIVER_CRASHED': return 'crash';
-    case 'DRIVER_TIMEOUT': return 'timeout';
-    case 'DRIVER_PROTOCOL': return 'protocol';
-    default: return 'other';
+    case 'DRIVER_CRASHED':
+      return 'crash';
+    case 'DRIVER_TIMEOUT':
+      return 'timeout';
+    case 'DRIVER_PROTOCOL':
+      return 'protocol';
+    default:
+      return 'other';
   }
 }
 
@@ -68,34 +72,67 @@ export class DriverMetrics {
 
     // list() is cheap (no I/O beyond a stat per plugin): not cached across scrapes, only shared within one.
     const plugins = status.add(new Source<PluginState[]>('plugins', async () => this.pluginHost?.list() ?? [], 0));
-    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, list: PluginState[]) => void) =>
+    const gauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      fill: (g: Gauge<string>, list: PluginState[]) => void,
+    ) =>
       new Gauge({
-        name, help, labelNames, registers: [registry],
+        name,
+        help,
+        labelNames,
+        registers: [registry],
         async collect() {
           const list = await plugins.read();
           this.reset();
           if (list) fill(this, list);
         },
       });
-    gauge('meterhub_plugin_enabled', 'Whether the maker plugin is enabled (1) or disabled (0)', ['plugin'], (g, list) => {
-      for (const p of list) g.set({ plugin: p.id }, p.enabled ? 1 : 0);
-    });
-    gauge('meterhub_plugin_library_found', 'Whether the plugin library for this platform exists on disk', ['plugin'], (g, list) => {
-      for (const p of list) g.set({ plugin: p.id }, p.libraryFound ? 1 : 0);
-    });
-    gauge('meterhub_plugin_stand_in', 'Whether the plugin uses a stand-in library (替身库), never for real meters', ['plugin'], (g, list) => {
-      for (const p of list) g.set({ plugin: p.id }, p.standIn ? 1 : 0);
-    });
-    gauge('meterhub_driver_state', 'Driver host state per enabled plugin (1 for the current state)', ['plugin', 'state'], (g, list) => {
-      for (const p of list) {
-        if (!p.enabled) continue;
-        const current = p.driver?.state ?? 'not_started';
-        for (const s of DRIVER_STATES) g.set({ plugin: p.id, state: s }, s === current ? 1 : 0);
-      }
-    });
-    gauge('meterhub_driver_queued_calls', 'Calls waiting for or in flight at the driver host (calls to one library are serialised)', ['plugin'], (g, list) => {
-      for (const p of list) if (p.driver) g.set({ plugin: p.id }, p.driver.queued ?? 0);
-    });
+    gauge(
+      'meterhub_plugin_enabled',
+      'Whether the maker plugin is enabled (1) or disabled (0)',
+      ['plugin'],
+      (g, list) => {
+        for (const p of list) g.set({ plugin: p.id }, p.enabled ? 1 : 0);
+      },
+    );
+    gauge(
+      'meterhub_plugin_library_found',
+      'Whether the plugin library for this platform exists on disk',
+      ['plugin'],
+      (g, list) => {
+        for (const p of list) g.set({ plugin: p.id }, p.libraryFound ? 1 : 0);
+      },
+    );
+    gauge(
+      'meterhub_plugin_stand_in',
+      'Whether the plugin uses a stand-in library (替身库), never for real meters',
+      ['plugin'],
+      (g, list) => {
+        for (const p of list) g.set({ plugin: p.id }, p.standIn ? 1 : 0);
+      },
+    );
+    gauge(
+      'meterhub_driver_state',
+      'Driver host state per enabled plugin (1 for the current state)',
+      ['plugin', 'state'],
+      (g, list) => {
+        for (const p of list) {
+          if (!p.enabled) continue;
+          const current = p.driver?.state ?? 'not_started';
+          for (const s of DRIVER_STATES) g.set({ plugin: p.id, state: s }, s === current ? 1 : 0);
+        }
+      },
+    );
+    gauge(
+      'meterhub_driver_queued_calls',
+      'Calls waiting for or in flight at the driver host (calls to one library are serialised)',
+      ['plugin'],
+      (g, list) => {
+        for (const p of list) if (p.driver) g.set({ plugin: p.id }, p.driver.queued ?? 0);
+      },
+    );
     gauge('meterhub_driver_backoff_seconds', 'Delay used for the latest driver host respawn', ['plugin'], (g, list) => {
       for (const p of list) if (p.driver) g.set({ plugin: p.id }, (p.driver.backoffMs ?? 0) / 1000);
     });

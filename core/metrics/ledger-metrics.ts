@@ -9,7 +9,6 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import { TX_STATES } from '../wire/tx-states.ts';
 import { Source, type CollectorStatus } from './collector-status.ts';
 
-
 export interface LedgerCounts {
   byState: Map<string, number>;
   /** created_at of the oldest PREPARED transaction (ISO text), or null. */
@@ -18,7 +17,9 @@ export interface LedgerCounts {
 
 export async function ledgerCounts(database: MeterHubDatabase): Promise<LedgerCounts> {
   const rows = await sql<{ state: string; n: number | string; oldest: string | null }>`
-    select state, count(*) as n, min(created_at) as oldest from ledger_transactions group by state`.execute(database.db);
+    select state, count(*) as n, min(created_at) as oldest from ledger_transactions group by state`.execute(
+    database.db,
+  );
   const byState = new Map<string, number>();
   let oldestPrepared: string | null = null;
   for (const r of rows.rows) {
@@ -33,7 +34,9 @@ export class LedgerMetrics {
   private readonly source: Source<LedgerCounts | null>;
 
   constructor(registry: Registry, status: CollectorStatus, cacheMs: number) {
-    const source = status.add(new Source('ledger', async () => (this.database ? ledgerCounts(this.database) : null), cacheMs));
+    const source = status.add(
+      new Source('ledger', async () => (this.database ? ledgerCounts(this.database) : null), cacheMs),
+    );
     this.source = source;
     new Gauge({
       name: 'meterhub_ledger_transactions',

@@ -57,9 +57,12 @@ export class MeterHubMetrics {
     this.drivers = new DriverMetrics(this.registry, status);
     this.ledger = new LedgerMetrics(this.registry, status, cacheMs);
     this.readings = new ReadingsMetrics(this.registry, status, cacheMs);
-    const db = status.add(new Source<boolean>('database', async () => (this.database ? pingDatabase(this.database) : false), 1_000));
+    const db = status.add(
+      new Source<boolean>('database', async () => (this.database ? pingDatabase(this.database) : false), 1_000),
+    );
     new Gauge({
-      name: 'meterhub_database_up', help: 'Whether the database answered `select 1` on this scrape',
+      name: 'meterhub_database_up',
+      help: 'Whether the database answered `select 1` on this scrape',
       registers: [this.registry],
       async collect() {
         const ok = await db.read();
@@ -67,8 +70,10 @@ export class MeterHubMetrics {
       },
     });
     new Gauge({
-      name: 'meterhub_build_info', help: 'Always 1; labels say which MeterHub and Node run here',
-      labelNames: ['version', 'node'], registers: [this.registry],
+      name: 'meterhub_build_info',
+      help: 'Always 1; labels say which MeterHub and Node run here',
+      labelNames: ['version', 'node'],
+      registers: [this.registry],
     }).set({ version: o.version ?? 'unknown', node: process.versions.node }, 1);
   }
 

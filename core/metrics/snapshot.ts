@@ -21,7 +21,9 @@ export class Snapshot<T> {
         this.value = { at: Date.now(), data };
         return data;
       })
-      .finally(() => { this.inflight = undefined; });
+      .finally(() => {
+        this.inflight = undefined;
+      });
     return this.inflight;
   }
 
@@ -36,8 +38,14 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     t.unref();
     p.then(
-      (v) => { clearTimeout(t); resolve(v); },
-      (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); },
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
     );
   });
 }

@@ -41,13 +41,17 @@ export interface BackupManifest {
 export function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(path).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
   });
 }
 
 /** The server's ledger key as `serve` would load it — but never creates a key file. */
 export function currentLedgerKey(
-  dataDir: string, env: Environment = environment(),
+  dataDir: string,
+  env: Environment = environment(),
 ): { vault: KeyVault; source: 'env' | 'file'; path?: string } | null {
   if (env.METERHUB_LEDGER_KEY?.trim()) return { vault: KeyVault.load({ dataDir, env }), source: 'env' };
   const path = join(dataDir, LEDGER_KEY_FILE);
@@ -69,8 +73,16 @@ export function vaultFromKeyFile(path: string): KeyVault {
  * Proves a key opens the ledger: decrypts one stored card-key ciphertext. Returns the key id the ledger's
  * ciphertexts name (null when the ledger holds no encrypted keys yet), and whether `vault` opened it.
  */
-export async function checkLedgerKey(database: MeterHubDatabase, vault: KeyVault | null): Promise<{ ledgerKeyId: string | null; opens: boolean | null }> {
-  const r = await sql<{ id: string; keys_enc: string }>`select id, keys_enc from ledger_transactions where keys_enc is not null order by created_at desc limit 1`.execute(database.db);
+export async function checkLedgerKey(
+  database: MeterHubDatabase,
+  vault: KeyVault | null,
+): Promise<{ ledgerKeyId: string | null; opens: boolean | null }> {
+  const r = await sql<{
+    id: string;
+    keys_enc: string;
+  }>`select id, keys_enc from ledger_transactions where keys_enc is not null order by created_at desc limit 1`.execute(
+    database.db,
+  );
   const row = r.rows[0];
   if (!row) return { ledgerKeyId: null, opens: null };
   const ledgerKeyId = row.keys_enc.split(':')[1] ?? null;
@@ -98,12 +110,21 @@ export function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pr
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      err += s;
+    });
     child.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT'
-        ? ToolMissing({ program: cmd }, { zh: `${cmd}（请安装 PostgreSQL 客户端工具）`, en: `${cmd} (install the PostgreSQL client tools)` })
-        : e);
+      reject(
+        e.code === 'ENOENT'
+          ? ToolMissing(
+              { program: cmd },
+              { zh: `${cmd}（请安装 PostgreSQL 客户端工具）`, en: `${cmd} (install the PostgreSQL client tools)` },
+            )
+          : e,
+      );
     });
     child.once('close', (code) => {
       if (code === 0) resolve(out);

@@ -18,8 +18,19 @@ import Database from 'better-sqlite3';
 import { AuditLog } from '../audit/audit-log.ts';
 import { openDatabase, redactUrl, resolveDatabaseUrl } from '../db/database.ts';
 import {
-  BACKUP_FORMAT, BACKUP_VERSION, KEY_ENTRY, MANIFEST, PG_ENTRY, PLUGIN_STATE_ENTRY, SQLITE_ENTRY, checkLedgerKey,
-  currentLedgerKey, pgToolArgs, runTool, sha256File, type BackupManifest,
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  KEY_ENTRY,
+  MANIFEST,
+  PG_ENTRY,
+  PLUGIN_STATE_ENTRY,
+  SQLITE_ENTRY,
+  checkLedgerKey,
+  currentLedgerKey,
+  pgToolArgs,
+  runTool,
+  sha256File,
+  type BackupManifest,
 } from './backup-common.ts';
 import { BackupFailed } from './ops-errors.ts';
 import { writeTarGz, type TarInput } from './tar.ts';
@@ -55,13 +66,22 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     const key = currentLedgerKey(dataDir, env);
     const includeKey = o.includeKey !== false && key?.source === 'file';
     if (!key) warnings.push('no ledger key found (METERHUB_LEDGER_KEY unset and no ledger.key in the data dir)');
-    else if (key.source === 'env') warnings.push('the ledger key comes from METERHUB_LEDGER_KEY and is NOT in this archive: keep it in your secret store');
-    else if (!includeKey) warnings.push('ledger.key was left out (--no-key): keep it with this backup, or the card keys cannot be read');
+    else if (key.source === 'env')
+      warnings.push(
+        'the ledger key comes from METERHUB_LEDGER_KEY and is NOT in this archive: keep it in your secret store',
+      );
+    else if (!includeKey)
+      warnings.push('ledger.key was left out (--no-key): keep it with this backup, or the card keys cannot be read');
 
     const inputs: TarInput[] = [];
     const manifest: BackupManifest = {
-      format: BACKUP_FORMAT, version: BACKUP_VERSION, createdAt: new Date().toISOString(), meterhubVersion: o.meterhubVersion ?? '0.1.0',
-      dialect: pg ? 'postgres' : 'sqlite', source: '', files: [],
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      createdAt: new Date().toISOString(),
+      meterhubVersion: o.meterhubVersion ?? '0.1.0',
+      dialect: pg ? 'postgres' : 'sqlite',
+      source: '',
+      files: [],
       ledgerKey: { included: includeKey, keyId: key?.vault.keyId ?? null, source: key?.source ?? 'none' },
     };
 
@@ -69,22 +89,32 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
       manifest.source = redactUrl(url);
       const dump = join(work, PG_ENTRY);
       const { dbname, env: pgEnv } = pgToolArgs(url);
-      await runTool('pg_dump', ['--format=custom', '--no-owner', '--no-privileges', `--file=${dump}`, `--dbname=${dbname}`], pgEnv);
+      await runTool(
+        'pg_dump',
+        ['--format=custom', '--no-owner', '--no-privileges', `--file=${dump}`, `--dbname=${dbname}`],
+        pgEnv,
+      );
       // A dump pg_restore cannot list is not a backup.
       await runTool('pg_restore', ['--list', dump], pgEnv);
       inputs.push({ name: PG_ENTRY, path: dump });
     } else {
       const file = url ? resolve(url.replace(/^sqlite:(\/\/)?/, '')) : join(dataDir, 'meterhub.db');
-      if (!existsSync(file)) throw BackupFailed({ database: file }, { zh: `数据库不存在：${file}`, en: `no database at ${file}` });
+      if (!existsSync(file))
+        throw BackupFailed({ database: file }, { zh: `数据库不存在：${file}`, en: `no database at ${file}` });
       manifest.source = file;
       const copy = join(work, SQLITE_ENTRY);
       await sqliteOnlineCopy(file, copy);
       const checks = await checkSqliteCopy(copy, key?.vault ?? null);
       manifest.counts = checks.counts;
       manifest.audit = checks.audit;
-      if (!checks.audit.ok) warnings.push(`the audit chain in the copy does not verify (${checks.auditReason ?? 'broken'}): the source was already damaged`);
+      if (!checks.audit.ok)
+        warnings.push(
+          `the audit chain in the copy does not verify (${checks.auditReason ?? 'broken'}): the source was already damaged`,
+        );
       if (checks.keyOpens === false) {
-        warnings.push(`the ledger key ${key?.vault.keyId ?? '(none)'} does not open the card keys in the ledger (they name key ${checks.ledgerKeyId})`);
+        warnings.push(
+          `the ledger key ${key?.vault.keyId ?? '(none)'} does not open the card keys in the ledger (they name key ${checks.ledgerKeyId})`,
+        );
       }
       inputs.push({ name: SQLITE_ENTRY, path: copy });
     }
@@ -93,7 +123,8 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     const pluginState = join(dataDir, PLUGIN_STATE_ENTRY);
     if (existsSync(pluginState)) inputs.push({ name: PLUGIN_STATE_ENTRY, path: pluginState });
 
-    for (const i of inputs) manifest.files.push({ name: i.name, bytes: statSync(i.path!).size, sha256: await sha256File(i.path!) });
+    for (const i of inputs)
+      manifest.files.push({ name: i.name, bytes: statSync(i.path!).size, sha256: await sha256File(i.path!) });
     const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
 
     // Same directory as the target, then rename: a crash never leaves a half archive under the final name.
@@ -138,17 +169,28 @@ export interface SqliteCopyChecks {
 }
 
 /** integrity_check, row counts, the audit chain and the key, on a copy (never on the live database). */
-export async function checkSqliteCopy(copy: string, vault: Parameters<typeof checkLedgerKey>[1]): Promise<SqliteCopyChecks> {
+export async function checkSqliteCopy(
+  copy: string,
+  vault: Parameters<typeof checkLedgerKey>[1],
+): Promise<SqliteCopyChecks> {
   const raw = new Database(copy, { fileMustExist: true });
   let counts: SqliteCopyChecks['counts'];
   try {
     const integrity = raw.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') throw BackupFailed({ integrity: String(integrity).slice(0, 200) }, { zh: '副本完整性检查失败', en: 'integrity_check of the copy failed' });
+    if (integrity !== 'ok')
+      throw BackupFailed(
+        { integrity: String(integrity).slice(0, 200) },
+        { zh: '副本完整性检查失败', en: 'integrity_check of the copy failed' },
+      );
     const n = (t: string) => {
       const exists = raw.prepare(`select 1 from sqlite_master where type = 'table' and name = ?`).get(t);
       return exists ? Number((raw.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n) : 0;
     };
-    counts = { ledgerTransactions: n('ledger_transactions'), ledgerCards: n('ledger_cards'), auditRows: n('audit_log') };
+    counts = {
+      ledgerTransactions: n('ledger_transactions'),
+      ledgerCards: n('ledger_cards'),
+      auditRows: n('audit_log'),
+    };
   } finally {
     raw.close();
   }
@@ -157,8 +199,11 @@ export async function checkSqliteCopy(copy: string, vault: Parameters<typeof che
     const v = await new AuditLog(database).verify();
     const key = await checkLedgerKey(database, vault);
     return {
-      counts, audit: { ok: v.ok, rows: v.rows, lastSeq: v.lastSeq }, ...(v.firstBad ? { auditReason: `row ${v.firstBad.seq}: ${v.firstBad.reason}` } : {}),
-      ledgerKeyId: key.ledgerKeyId, keyOpens: key.opens,
+      counts,
+      audit: { ok: v.ok, rows: v.rows, lastSeq: v.lastSeq },
+      ...(v.firstBad ? { auditReason: `row ${v.firstBad.seq}: ${v.firstBad.reason}` } : {}),
+      ledgerKeyId: key.ledgerKeyId,
+      keyOpens: key.opens,
     };
   } finally {
     await database.close();

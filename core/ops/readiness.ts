@@ -46,7 +46,14 @@ export function parseRequiredPlugins(text: string | undefined): string[] | undef
   if (text === undefined) return undefined;
   const t = text.trim();
   if (t === '' || t.toLowerCase() === 'none') return [];
-  return [...new Set(t.split(',').map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      t
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 export class ReadinessChecker {
@@ -70,7 +77,12 @@ export class ReadinessChecker {
     } catch (e) {
       error = (e as Error).message;
     }
-    return { ok, dialect: this.o.database.dialect, latencyMs: Math.round(performance.now() - started), ...(error ? { error } : {}) };
+    return {
+      ok,
+      dialect: this.o.database.dialect,
+      latencyMs: Math.round(performance.now() - started),
+      ...(error ? { error } : {}),
+    };
   }
 
   private checkDrivers(): ReadinessReport['checks']['drivers'] {
@@ -89,7 +101,8 @@ export class ReadinessChecker {
   private checkDriver(id: string, p: PluginState | undefined): DriverCheck {
     if (!p) return { plugin: id, ok: false, state: 'absent', reason: 'not-installed' };
     if (!p.enabled) return { plugin: id, ok: false, state: 'disabled', reason: 'disabled' };
-    if (!p.libraryFound) return { plugin: id, ok: false, state: p.driver?.state ?? 'not-started', reason: 'library-missing' };
+    if (!p.libraryFound)
+      return { plugin: id, ok: false, state: p.driver?.state ?? 'not-started', reason: 'library-missing' };
     if (!p.driver) {
       // Start it now; the next probe sees it ready (or why it is not).
       try {
@@ -117,7 +130,9 @@ export class ReadinessChecker {
   private poke(id: string): void {
     try {
       (this.o.pluginHost.driver(id) as Partial<HostedCardDriver>).supervisor?.start();
-    } catch { /* reported through state */ }
+    } catch {
+      /* reported through state */
+    }
   }
 }
 

@@ -16,7 +16,8 @@ function octal(n: number, width: number): string {
 
 export function tarHeader(name: string, size: number, mode = 0o600, mtime = Math.floor(Date.now() / 1000)): Buffer {
   const nameBytes = Buffer.from(name, 'utf8');
-  if (nameBytes.length > 100 || name.includes('..') || name.startsWith('/')) throw new Error(`bad archive entry name ${name}`);
+  if (nameBytes.length > 100 || name.includes('..') || name.startsWith('/'))
+    throw new Error(`bad archive entry name ${name}`);
   const h = Buffer.alloc(BLOCK, 0);
   nameBytes.copy(h, 0);
   h.write(octal(mode, 8), 100, 'ascii');
@@ -76,7 +77,11 @@ export interface TarEntry {
 }
 
 function parseOctal(b: Buffer, off: number, len: number): number {
-  const s = b.subarray(off, off + len).toString('ascii').replace(/\0.*$/s, '').trim();
+  const s = b
+    .subarray(off, off + len)
+    .toString('ascii')
+    .replace(/\0.*$/s, '')
+    .trim();
   return s ? parseInt(s, 8) : 0;
 }
 
@@ -90,20 +95,25 @@ export async function readTarGz(file: string, open: (e: TarEntry) => Writable | 
   let current: { entry: TarEntry; remaining: number; pad: number; sink: Writable | null } | null = null;
   let ended = false;
 
-  const writeTo = (sink: Writable, chunk: Buffer) => new Promise<void>((resolve, reject) => {
-    sink.write(chunk, (e) => (e ? reject(e) : resolve()));
-  });
-  const finish = (sink: Writable) => new Promise<void>((resolve, reject) => {
-    sink.once('error', reject);
-    sink.end(() => resolve());
-  });
+  const writeTo = (sink: Writable, chunk: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      sink.write(chunk, (e) => (e ? reject(e) : resolve()));
+    });
+  const finish = (sink: Writable) =>
+    new Promise<void>((resolve, reject) => {
+      sink.once('error', reject);
+      sink.end(() => resolve());
+    });
 
   const parser = new Writable({
     async write(chunk: Buffer, _enc, cb) {
       try {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
         for (;;) {
-          if (ended) { buf = Buffer.alloc(0); break; }
+          if (ended) {
+            buf = Buffer.alloc(0);
+            break;
+          }
           if (current) {
             if (current.remaining > 0) {
               if (!buf.length) break;
@@ -122,7 +132,10 @@ export async function readTarGz(file: string, open: (e: TarEntry) => Writable | 
           if (buf.length < BLOCK) break;
           const h = buf.subarray(0, BLOCK);
           buf = buf.subarray(BLOCK);
-          if (h.every((b) => b === 0)) { ended = true; continue; }
+          if (h.every((b) => b === 0)) {
+            ended = true;
+            continue;
+          }
           const stored = parseOctal(h, 148, 8);
           let sum = 0;
           for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
@@ -133,7 +146,12 @@ export async function readTarGz(file: string, open: (e: TarEntry) => Writable | 
           const entry: TarEntry = { name, size, mode: parseOctal(h, 100, 8) };
           const regular = type === '0' || type === '\0';
           if (regular) entries.push(entry);
-          current = { entry, remaining: size, pad: (BLOCK - (size % BLOCK)) % BLOCK, sink: regular ? open(entry) : null };
+          current = {
+            entry,
+            remaining: size,
+            pad: (BLOCK - (size % BLOCK)) % BLOCK,
+            sink: regular ? open(entry) : null,
+          };
         }
         cb();
       } catch (e) {

@@ -22,7 +22,10 @@ export interface PluginSource {
 export const BUNDLED_PLUGINS_DIR = resolve(import.meta.dirname, '../../plugins');
 
 export function pluginPathFromEnv(env: Environment = environment()): string[] {
-  return (env.METERHUB_PLUGIN_PATH ?? '').split(delimiter).map((s) => s.trim()).filter(Boolean);
+  return (env.METERHUB_PLUGIN_PATH ?? '')
+    .split(delimiter)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function isDir(p: string): boolean {

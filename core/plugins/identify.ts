@@ -41,13 +41,20 @@ export async function identifyCard(cardType: CardType, data: string, candidates:
       continue;
     }
     const { rc, oldKey } = a.result;
-    if (rc === 0 || rc === 1) claims.push({ maker: a.id, kind: rc === 0 ? 'user' : 'tool', ...(oldKey ? { oldKey } : {}) });
+    if (rc === 0 || rc === 1)
+      claims.push({ maker: a.id, kind: rc === 0 ? 'user' : 'tool', ...(oldKey ? { oldKey } : {}) });
   }
   if (claims.length > 1) {
-    throw CardConflict({ makers: claims.map((c) => c.maker) }, { zh: claims.map((c) => c.maker).join('、'), en: claims.map((c) => c.maker).join(', ') });
+    throw CardConflict(
+      { makers: claims.map((c) => c.maker) },
+      { zh: claims.map((c) => c.maker).join('、'), en: claims.map((c) => c.maker).join(', ') },
+    );
   }
   if (failed.length) {
-    throw IdentifyIncomplete({ failed, retryAfterSeconds: 5 }, { zh: failed.map((f) => f.maker).join('、'), en: failed.map((f) => `${f.maker} (${f.code})`).join(', ') });
+    throw IdentifyIncomplete(
+      { failed, retryAfterSeconds: 5 },
+      { zh: failed.map((f) => f.maker).join('、'), en: failed.map((f) => `${f.maker} (${f.code})`).join(', ') },
+    );
   }
   const [claim] = claims;
   if (!claim) throw CardUnknown({ cardType, asked: candidates.map((c) => c.id) });

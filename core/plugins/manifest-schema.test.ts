@@ -17,7 +17,9 @@ const good = {
 
 describe('sdk/meterhub-plugin.schema.json', () => {
   it('spells the maker id as the wire does (JSON cannot import the one pattern, so this test ties them)', () => {
-    const schema = JSON.parse(readFileSync(MANIFEST_SCHEMA_FILE, 'utf8')) as { properties: { id: { pattern: string } } };
+    const schema = JSON.parse(readFileSync(MANIFEST_SCHEMA_FILE, 'utf8')) as {
+      properties: { id: { pattern: string } };
+    };
     expect(schema.properties.id.pattern).toBe(MAKER_ID_PATTERN);
   });
   it('is published in the SDK and every bundled manifest satisfies it', () => {

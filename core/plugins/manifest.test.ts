@@ -45,7 +45,8 @@ describe('manifest validation', () => {
     const kinds = { 'win32-ia32': 'dotnet', 'linux-x64': 'native' };
     expect(validateManifest({ ...good, bridge, libraryKind: kinds })).toEqual([]);
     const problems = validateManifest({
-      ...good, libraryKind: { 'win32-ia32': 'dotnet', 'linux-x64': 'clr', 'win32-x64': 'native' },
+      ...good,
+      libraryKind: { 'win32-ia32': 'dotnet', 'linux-x64': 'clr', 'win32-x64': 'native' },
     }).join('\n');
     expect(problems).toMatch(/libraryKind.win32-ia32 is dotnet, so bridge.exe.win32-ia32 must name the bridge program/);
     expect(problems).toMatch(/libraryKind.linux-x64 must be one of native, dotnet/);
@@ -60,9 +61,20 @@ describe('manifest validation', () => {
     const dir = join(work, 'broken');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'meterhub-plugin.json'), '{ "id": ');
-    expect(() => loadManifest(dir)).toThrow(expect.objectContaining({ code: 'PLUGIN_MANIFEST_INVALID', message: expect.stringContaining('JSON') }));
-    writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({ ...good, catalogues: { returnCodes: 'rc.json', toolCards: [] } }));
-    writeFileSync(join(dir, 'rc.json'), JSON.stringify([{ code: '1', zh: 'a', en: 'b', source: 's' }, { code: '1', zh: 'a', en: 'b', source: 's' }]));
+    expect(() => loadManifest(dir)).toThrow(
+      expect.objectContaining({ code: 'PLUGIN_MANIFEST_INVALID', message: expect.stringContaining('JSON') }),
+    );
+    writeFileSync(
+      join(dir, 'meterhub-plugin.json'),
+      JSON.stringify({ ...good, catalogues: { returnCodes: 'rc.json', toolCards: [] } }),
+    );
+    writeFileSync(
+      join(dir, 'rc.json'),
+      JSON.stringify([
+        { code: '1', zh: 'a', en: 'b', source: 's' },
+        { code: '1', zh: 'a', en: 'b', source: 's' },
+      ]),
+    );
     expect(() => loadManifest(dir)).toThrow(/duplicate code 1/);
     writeFileSync(join(dir, 'rc.json'), JSON.stringify([{ code: '1', zh: 'a', en: 'b' }]));
     expect(() => loadManifest(dir)).toThrow(/needs code, zh, en and source/);
@@ -77,12 +89,20 @@ describe('plugin discovery', () => {
       mkdirSync(d, { recursive: true });
       writeFileSync(join(d, 'meterhub-plugin.json'), JSON.stringify(good));
     }
-    const found = discoverPlugins({ bundledDir: join(work, 'bundled'), extraPaths: [join(work, 'extra'), b, join(work, 'missing')] });
-    expect(found).toEqual([{ dir: a, bundled: true }, { dir: b, bundled: false }]);
+    const found = discoverPlugins({
+      bundledDir: join(work, 'bundled'),
+      extraPaths: [join(work, 'extra'), b, join(work, 'missing')],
+    });
+    expect(found).toEqual([
+      { dir: a, bundled: true },
+      { dir: b, bundled: false },
+    ]);
   });
 
   it('splits METERHUB_PLUGIN_PATH like NODE_PATH', () => {
-    expect(pluginPathFromEnv({ METERHUB_PLUGIN_PATH: `/a${process.platform === 'win32' ? ';' : ':'}/b:` })).toEqual(process.platform === 'win32' ? ['/a', '/b:'] : ['/a', '/b']);
+    expect(pluginPathFromEnv({ METERHUB_PLUGIN_PATH: `/a${process.platform === 'win32' ? ';' : ':'}/b:` })).toEqual(
+      process.platform === 'win32' ? ['/a', '/b:'] : ['/a', '/b'],
+    );
   });
 });
 

@@ -35,10 +35,18 @@ function validateReturnCodes(list: unknown, where: string): ReturnCodeEntry[] {
   if (!Array.isArray(list)) throw ManifestInvalid({ file: where }, { en: `${where}: return codes must be an array` });
   const seen = new Set<string>();
   list.forEach((e, i) => {
-    if (!isObject(e) || typeof e.code !== 'string' || typeof e.zh !== 'string' || typeof e.en !== 'string' || typeof e.source !== 'string' || !e.source) {
+    if (
+      !isObject(e) ||
+      typeof e.code !== 'string' ||
+      typeof e.zh !== 'string' ||
+      typeof e.en !== 'string' ||
+      typeof e.source !== 'string' ||
+      !e.source
+    ) {
       throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}] needs code, zh, en and source` });
     }
-    if (seen.has(e.code)) throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}]: duplicate code ${e.code}` });
+    if (seen.has(e.code))
+      throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}]: duplicate code ${e.code}` });
     seen.add(e.code);
   });
   return list as ReturnCodeEntry[];
@@ -47,8 +55,19 @@ function validateReturnCodes(list: unknown, where: string): ReturnCodeEntry[] {
 function validateToolCards(list: unknown, where: string): ToolCardEntry[] {
   if (!Array.isArray(list)) throw ManifestInvalid({ file: where }, { en: `${where}: tool cards must be an array` });
   list.forEach((e, i) => {
-    if (!isObject(e) || typeof e.kind !== 'string' || !isToolKindName(e.kind) || typeof e.zh !== 'string' || typeof e.en !== 'string' || !Array.isArray(e.cardTypes) || typeof e.source !== 'string') {
-      throw ManifestInvalid({ file: where, index: i }, { en: `${where}[${i}] needs a valid kind, zh, en, cardTypes and source` });
+    if (
+      !isObject(e) ||
+      typeof e.kind !== 'string' ||
+      !isToolKindName(e.kind) ||
+      typeof e.zh !== 'string' ||
+      typeof e.en !== 'string' ||
+      !Array.isArray(e.cardTypes) ||
+      typeof e.source !== 'string'
+    ) {
+      throw ManifestInvalid(
+        { file: where, index: i },
+        { en: `${where}[${i}] needs a valid kind, zh, en, cardTypes and source` },
+      );
     }
   });
   return list as ToolCardEntry[];
@@ -79,10 +98,13 @@ export function loadManifest(dir: string): LoadedManifest {
   const raw = readJson(file);
   const found = manifestProblems(raw);
   if (found.length) {
-    throw ManifestInvalid({ file, problems: found.map((p) => p.en), fields: found.map((p) => p.field) }, {
-      zh: `${file}：${found.map((p) => p.zh).join('；')}`,
-      en: `${file}: ${found.map((p) => p.en).join('; ')}`,
-    });
+    throw ManifestInvalid(
+      { file, problems: found.map((p) => p.en), fields: found.map((p) => p.field) },
+      {
+        zh: `${file}：${found.map((p) => p.zh).join('；')}`,
+        en: `${file}: ${found.map((p) => p.en).join('; ')}`,
+      },
+    );
   }
   const manifest = raw as PluginManifest;
   const rc = catalogue(dir, manifest.catalogues.returnCodes);
@@ -106,7 +128,10 @@ export function libraryKindFor(manifest: Pick<PluginManifest, 'libraryKind'>, pl
  * The bridge program that hosts this plugin's library on this platform: only for a library declared dotnet.
  * A native library goes to the Node driver host even when the manifest also lists a bridge for its platform.
  */
-export function bridgeFor(loaded: LoadedManifest, platformArch = `${process.platform}-${process.arch}`): { exe: string; args: string[] } | undefined {
+export function bridgeFor(
+  loaded: LoadedManifest,
+  platformArch = `${process.platform}-${process.arch}`,
+): { exe: string; args: string[] } | undefined {
   if (libraryKindFor(loaded.manifest, platformArch) !== 'dotnet') return undefined;
   const exe = loaded.manifest.bridge?.exe[platformArch];
   if (!exe) return undefined;
@@ -124,7 +149,10 @@ export function librariesOf(loaded: Pick<LoadedManifest, 'dir' | 'manifest'>): R
 }
 
 /** The library this process would load: the manifest entry for process.platform-process.arch, if any. */
-export function libraryFor(loaded: LoadedManifest, platformArch = `${process.platform}-${process.arch}`): string | undefined {
+export function libraryFor(
+  loaded: LoadedManifest,
+  platformArch = `${process.platform}-${process.arch}`,
+): string | undefined {
   const rel = loaded.manifest.library[platformArch];
   return rel ? resolve(loaded.dir, rel) : undefined;
 }

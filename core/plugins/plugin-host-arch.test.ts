@@ -22,15 +22,28 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function plugin(name: string, library: Record<string, string>, execPath: string): string {
   const dir = join(work, 'plugins', name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({
-    id: name, name: { 'zh-CN': name, en: name }, cardTypes: ['102'], library, standIn: true,
-    driver: { execPath }, catalogues: { returnCodes: [], toolCards: [] },
-  }));
+  writeFileSync(
+    join(dir, 'meterhub-plugin.json'),
+    JSON.stringify({
+      id: name,
+      name: { 'zh-CN': name, en: name },
+      cardTypes: ['102'],
+      library,
+      standIn: true,
+      driver: { execPath },
+      catalogues: { returnCodes: [], toolCards: [] },
+    }),
+  );
   return dir;
 }
 
 async function hostFor(dir: string) {
-  const host = await createPluginHost({ bundledDir: null, pluginPaths: [dir], ignoreEnv: true, dataDir: join(work, 'data') });
+  const host = await createPluginHost({
+    bundledDir: null,
+    pluginPaths: [dir],
+    ignoreEnv: true,
+    dataDir: join(work, 'data'),
+  });
   // Plugins found on a path start disabled until ops enable them.
   for (const p of host.list()) await host.enable(p.id);
   return host;
@@ -52,12 +65,23 @@ describe('library per driver host platform-arch', () => {
   });
 
   it('no entry for the host’s platform-arch fails the start, naming the host’s and the server’s', async () => {
-    const host = await hostFor(plugin('archnone', { 'linux-x64': ZENNER, 'win32-ia32': 'lib/win32-ia32/x.dll' }, NODE_IA32));
+    const host = await hostFor(
+      plugin('archnone', { 'linux-x64': ZENNER, 'win32-ia32': 'lib/win32-ia32/x.dll' }, NODE_IA32),
+    );
     try {
-      const e = await host.driver('archnone').info().then(() => undefined, (err: unknown) => err);
+      const e = await host
+        .driver('archnone')
+        .info()
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
       expect(isMeterHubError(e) && e.code).toBe('LIBRARY_NOT_FOR_HOST');
       if (!isMeterHubError(e)) return;
-      expect(e.details).toMatchObject({ hostPlatform: 'linux-ia32', serverPlatform: `${process.platform}-${process.arch}` });
+      expect(e.details).toMatchObject({
+        hostPlatform: 'linux-ia32',
+        serverPlatform: `${process.platform}-${process.arch}`,
+      });
       expect(e.en).toContain('linux-ia32');
       expect(e.en).toContain(`${process.platform}-${process.arch}`);
       expect(e.zh).toContain('linux-ia32');

@@ -21,7 +21,12 @@ afterAll(() => {
 
 function capturingLogger() {
   const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
   return { logger: pino({ level: 'info' }, sink), lines };
 }
 

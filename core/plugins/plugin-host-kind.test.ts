@@ -40,19 +40,29 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function plugin(name: string, library: string, kind: 'native' | 'dotnet' | undefined): string {
   const dir = join(work, 'plugins', name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({
-    id: name, name: { 'zh-CN': name, en: name }, cardTypes: ['cpu'], library: { [PLATFORM]: library },
-    ...(kind ? { libraryKind: { [PLATFORM]: kind } } : {}), standIn: true,
-    driver: { callTimeoutMs: 30_000 },
-    bridge: { exe: { [PLATFORM]: 'mono' }, args: [BRIDGE, '--profile', 'auto'] },
-    catalogues: { returnCodes: [], toolCards: [] },
-  }));
+  writeFileSync(
+    join(dir, 'meterhub-plugin.json'),
+    JSON.stringify({
+      id: name,
+      name: { 'zh-CN': name, en: name },
+      cardTypes: ['cpu'],
+      library: { [PLATFORM]: library },
+      ...(kind ? { libraryKind: { [PLATFORM]: kind } } : {}),
+      standIn: true,
+      driver: { callTimeoutMs: 30_000 },
+      bridge: { exe: { [PLATFORM]: 'mono' }, args: [BRIDGE, '--profile', 'auto'] },
+      catalogues: { returnCodes: [], toolCards: [] },
+    }),
+  );
   return dir;
 }
 
 async function hostFor(...dirs: string[]) {
   const host = await createPluginHost({
-    bundledDir: null, pluginPaths: dirs, ignoreEnv: true, dataDir: join(work, 'data'),
+    bundledDir: null,
+    pluginPaths: dirs,
+    ignoreEnv: true,
+    dataDir: join(work, 'data'),
   });
   for (const p of host.list()) await host.enable(p.id);
   return host;
@@ -64,8 +74,11 @@ function insertBlank(com: number): void {
 
 describe.skipIf(monoMissing)('libraryKind picks the driver host', () => {
   it('native (declared or by default) goes to the koffi host, dotnet to the bridge; both serve one card', async () => {
-    const host = await hostFor(plugin('tnative', NATIVE, 'native'), plugin('tdefault', NATIVE, undefined),
-      plugin('tdotnet', STANDIN, 'dotnet'));
+    const host = await hostFor(
+      plugin('tnative', NATIVE, 'native'),
+      plugin('tdefault', NATIVE, undefined),
+      plugin('tdotnet', STANDIN, 'dotnet'),
+    );
     try {
       const native = await host.driver('tnative').info();
       expect(native.runtime).toMatch(/^node /);
@@ -89,17 +102,31 @@ describe.skipIf(monoMissing)('libraryKind picks the driver host', () => {
   it('a dotnet declaration without a bridge for that platform is an invalid plugin, never a koffi load', async () => {
     const dir = join(work, 'plugins', 'tnobridge');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'meterhub-plugin.json'), JSON.stringify({
-      id: 'tnobridge', name: { 'zh-CN': 'x', en: 'x' }, cardTypes: ['cpu'], library: { [PLATFORM]: STANDIN },
-      libraryKind: { [PLATFORM]: 'dotnet' }, catalogues: { returnCodes: [], toolCards: [] },
-    }));
+    writeFileSync(
+      join(dir, 'meterhub-plugin.json'),
+      JSON.stringify({
+        id: 'tnobridge',
+        name: { 'zh-CN': 'x', en: 'x' },
+        cardTypes: ['cpu'],
+        library: { [PLATFORM]: STANDIN },
+        libraryKind: { [PLATFORM]: 'dotnet' },
+        catalogues: { returnCodes: [], toolCards: [] },
+      }),
+    );
     const host = await hostFor(dir);
     try {
       expect(host.get('tnobridge')).toBeUndefined();
       const bad = host.invalid().find((p) => p.id === 'tnobridge');
       expect(bad).toBeDefined();
       expect(JSON.stringify(bad)).toContain(`bridge.exe.${PLATFORM}`);
-      const e = (() => { try { host.driver('tnobridge'); return undefined; } catch (err) { return err; } })();
+      const e = (() => {
+        try {
+          host.driver('tnobridge');
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      })();
       expect(isMeterHubError(e) && e.code).toBe('PLUGIN_UNKNOWN');
     } finally {
       await host.close();

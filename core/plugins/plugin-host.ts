@@ -10,12 +10,26 @@ import type { CardDriver } from '../driver/card-driver.ts';
 import { BUNDLED_PLUGINS_DIR, discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { identifyCard } from './identify.ts';
 import { bridgeFor, librariesOf, libraryFor, loadManifest, MANIFEST_FILE, type LoadedManifest } from './manifest.ts';
-import { CardTypeUnsupported, LibraryMissing, PluginDisabled, PluginDuplicate, PluginUnknown } from './plugin-errors.ts';
+import {
+  CardTypeUnsupported,
+  LibraryMissing,
+  PluginDisabled,
+  PluginDuplicate,
+  PluginUnknown,
+} from './plugin-errors.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
 import { pushPluginProfiles } from './plugin-profiles.ts';
 import { defaultProfiles, type ProfileSink } from '../telemetry/profiles.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
-import type { Identification, InvalidPlugin, PluginHost, PluginManifest, PluginState, ReturnCodeEntry, ToolCardEntry } from './plugin-types.ts';
+import type {
+  Identification,
+  InvalidPlugin,
+  PluginHost,
+  PluginManifest,
+  PluginState,
+  ReturnCodeEntry,
+  ToolCardEntry,
+} from './plugin-types.ts';
 import { isMakerId } from '../wire/patterns.ts';
 import { DEFAULT_DATA_DIR } from '../config/defaults.ts';
 
@@ -88,23 +102,33 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
       const loaded = loadManifest(src.dir);
       const id = loaded.manifest.id;
       const prior = entries.get(id);
-      if (prior) throw PluginDuplicate({ id, dirs: [prior.loaded.dir, src.dir] }, { en: `${id} in ${prior.loaded.dir} and ${src.dir}` });
+      if (prior)
+        throw PluginDuplicate(
+          { id, dirs: [prior.loaded.dir, src.dir] },
+          { en: `${id} in ${prior.loaded.dir} and ${src.dir}` },
+        );
       entries.set(id, { loaded, bundled: src.bundled });
       if (loaded.manifest.standIn) logger?.warn({ plugin: id }, `plugin ${id} uses a ${STAND_IN_LABEL}`);
     } catch (err) {
       if (!isMeterHubError(err)) throw err;
       const bad: InvalidPlugin = {
-        id: manifestIdOf(src.dir) ?? basename(src.dir), dir: src.dir, state: 'invalid',
+        id: manifestIdOf(src.dir) ?? basename(src.dir),
+        dir: src.dir,
+        state: 'invalid',
         error: { ...err.toJSON(), details: err.details ?? {} },
       };
       invalid.push(bad);
-      logger?.error({ plugin: bad.id, dir: src.dir, code: err.code, error: err.en },
-        `插件 ${bad.id} 清单无效，未加载 / plugin ${bad.id} not loaded: invalid manifest`);
+      logger?.error(
+        { plugin: bad.id, dir: src.dir, code: err.code, error: err.en },
+        `插件 ${bad.id} 清单无效，未加载 / plugin ${bad.id} not loaded: invalid manifest`,
+      );
     }
   }
   if (entries.size === 0) {
-    logger?.warn({ bundledDir: bundledDir ?? null, pluginPaths: opts.pluginPaths ?? [] },
-      '未找到任何表厂插件，无法售气 / no maker plugins found: no card can be sold');
+    logger?.warn(
+      { bundledDir: bundledDir ?? null, pluginPaths: opts.pluginPaths ?? [] },
+      '未找到任何表厂插件，无法售气 / no maker plugins found: no card can be sold',
+    );
   }
 
   const profiles = opts.profiles === undefined ? defaultProfiles : opts.profiles;
@@ -158,12 +182,17 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     // Another runtime (a 32-bit node.exe) says its platform-arch when it starts; the supervisor then picks
     // its library. Only a host that is this process's twin can be checked here, before it starts.
     const hostPicks = !bridge && execPath !== undefined;
-    const libraryPath = hostPicks ? libraryFor(e.loaded) ?? Object.values(librariesOf(e.loaded))[0] : libraryFor(e.loaded);
+    const libraryPath = hostPicks
+      ? (libraryFor(e.loaded) ?? Object.values(librariesOf(e.loaded))[0])
+      : libraryFor(e.loaded);
     if (!libraryPath || (!hostPicks && !existsSync(libraryPath))) {
-      throw LibraryMissing({ id, platform: `${process.platform}-${process.arch}`, path: libraryPath ?? null }, {
-        zh: `${id}（${libraryPath ?? '清单中没有本平台的动态库'}）`,
-        en: `${id} (${libraryPath ?? 'no library for this platform in the manifest'})`,
-      });
+      throw LibraryMissing(
+        { id, platform: `${process.platform}-${process.arch}`, path: libraryPath ?? null },
+        {
+          zh: `${id}（${libraryPath ?? '清单中没有本平台的动态库'}）`,
+          en: `${id} (${libraryPath ?? 'no library for this platform in the manifest'})`,
+        },
+      );
     }
     e.driver = factory({
       name: id,
@@ -207,7 +236,11 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     driver,
     enabledFor,
     async identify(cardType: CardType, data: string): Promise<Identification> {
-      return identifyCard(cardType, data, enabledFor(cardType).map((id) => ({ id, driver: driver(id) })));
+      return identifyCard(
+        cardType,
+        data,
+        enabledFor(cardType).map((id) => ({ id, driver: driver(id) })),
+      );
     },
     async close() {
       await Promise.all([...entries.values()].map(stopDriver));

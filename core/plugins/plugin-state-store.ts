@@ -19,7 +19,10 @@ export class PluginStateStore {
    * `maxAgeMs`: how long a read is reused. Every card operation asks whether each maker is enabled, so the
    * file is not re-read each time; a change made by another process (the CLI) is seen within this delay.
    */
-  constructor(dataDir: string, private readonly maxAgeMs = 1000) {
+  constructor(
+    dataDir: string,
+    private readonly maxAgeMs = 1000,
+  ) {
     this.file = join(dataDir, 'plugins.json');
   }
 

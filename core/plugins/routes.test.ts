@@ -13,7 +13,11 @@ let host: PluginHost;
 const app = Fastify();
 
 beforeAll(async () => {
-  host = await createPluginHost({ dataDir, bundledDir: resolve(import.meta.dirname, '../../plugins'), ignoreEnv: true });
+  host = await createPluginHost({
+    dataDir,
+    bundledDir: resolve(import.meta.dirname, '../../plugins'),
+    ignoreEnv: true,
+  });
   await app.register(pluginRoutes, {
     host,
     authorizeWrite: async (req, reply) => {
@@ -32,14 +36,31 @@ describe('GET /v1/plugins and enable/disable', () => {
     const r = await app.inject({ method: 'GET', url: '/v1/plugins' });
     expect(r.statusCode).toBe(200);
     const { plugins } = r.json();
-    expect(plugins.map((p: { id: string }) => p.id)).toEqual(['chint', 'kingcard', 'lanbaoshi', 'songchuan', 'tancy', 'zenner']);
-    for (const p of plugins) expect(p).toMatchObject({ enabled: true, standIn: true, libraryFound: true, library: 'stand-in library / 替身库' });
+    expect(plugins.map((p: { id: string }) => p.id)).toEqual([
+      'chint',
+      'kingcard',
+      'lanbaoshi',
+      'songchuan',
+      'tancy',
+      'zenner',
+    ]);
+    for (const p of plugins)
+      expect(p).toMatchObject({
+        enabled: true,
+        standIn: true,
+        libraryFound: true,
+        library: 'stand-in library / 替身库',
+      });
   });
 
   it('disables a maker so it is no longer asked, and enables it again', async () => {
     const card = await host.driver('lanbaoshi').writeNew('4442', { cardNo: '77', gas: 1, count: 1, meterKind: 1 });
     expect((await app.inject({ method: 'POST', url: '/v1/plugins/lanbaoshi/disable' })).statusCode).toBe(403);
-    const off = await app.inject({ method: 'POST', url: '/v1/plugins/lanbaoshi/disable', headers: { 'x-role': 'ops' } });
+    const off = await app.inject({
+      method: 'POST',
+      url: '/v1/plugins/lanbaoshi/disable',
+      headers: { 'x-role': 'ops' },
+    });
     expect(off.json()).toMatchObject({ id: 'lanbaoshi', enabled: false });
     await expect(host.identify('4442', card.data)).rejects.toMatchObject({ code: 'CARD_UNKNOWN' });
     expect(() => host.driver('lanbaoshi')).toThrow(expect.objectContaining({ code: 'PLUGIN_DISABLED' }));
@@ -49,7 +70,11 @@ describe('GET /v1/plugins and enable/disable', () => {
   });
 
   it('answers 404 for an unknown maker and 400 for a malformed id', async () => {
-    const unknown = await app.inject({ method: 'POST', url: '/v1/plugins/nosuch/enable', headers: { 'x-role': 'ops' } });
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/plugins/nosuch/enable',
+      headers: { 'x-role': 'ops' },
+    });
     expect(unknown.statusCode).toBe(404);
     const bad = await app.inject({ method: 'POST', url: '/v1/plugins/Bad!/enable', headers: { 'x-role': 'ops' } });
     expect(bad.statusCode).toBe(400);

@@ -25,7 +25,11 @@ const pluginStateSchema = {
     id: { type: 'string' },
     name: localized,
     cardTypes: { type: 'array', items: { type: 'string' } },
-    state: { type: 'string', enum: ['enabled', 'disabled', 'invalid'], description: 'invalid: the manifest could not be loaded (see error); never served' },
+    state: {
+      type: 'string',
+      enum: ['enabled', 'disabled', 'invalid'],
+      description: 'invalid: the manifest could not be loaded (see error); never served',
+    },
     error: { type: 'object', additionalProperties: true, description: 'Why an invalid plugin was not loaded' },
     dir: { type: 'string' },
     enabled: { type: 'boolean' },
@@ -36,13 +40,22 @@ const pluginStateSchema = {
     driver: {
       type: 'object',
       additionalProperties: true,
-      properties: { state: { type: 'string' }, restarts: { type: 'integer' }, calls: { type: 'integer' }, pid: { type: 'integer' } },
+      properties: {
+        state: { type: 'string' },
+        restarts: { type: 'integer' },
+        calls: { type: 'integer' },
+        pid: { type: 'integer' },
+      },
     },
   },
 } as const;
 
 export function presentPlugin(p: PluginState) {
-  return { ...p, state: p.enabled ? 'enabled' as const : 'disabled' as const, library: p.standIn ? STAND_IN_LABEL : 'real / 厂家正式库' };
+  return {
+    ...p,
+    state: p.enabled ? ('enabled' as const) : ('disabled' as const),
+    library: p.standIn ? STAND_IN_LABEL : 'real / 厂家正式库',
+  };
 }
 
 /**
@@ -54,7 +67,12 @@ export function presentAll(host: PluginHost) {
   return [
     ...host.list().map(presentPlugin),
     ...host.invalid().map((p) => ({
-      ...p, name: { 'zh-CN': p.id, en: p.id }, cardTypes: [], enabled: false, standIn: false, libraryFound: false,
+      ...p,
+      name: { 'zh-CN': p.id, en: p.id },
+      cardTypes: [],
+      enabled: false,
+      standIn: false,
+      libraryFound: false,
       library: '清单无效 / invalid manifest',
     })),
   ];
@@ -64,20 +82,50 @@ export async function pluginRoutes(app: FastifyInstance, opts: PluginRoutesOptio
   const { host } = opts;
   const read = opts.authorizeRead ? { preHandler: opts.authorizeRead } : {};
   const write = opts.authorizeWrite ? { preHandler: opts.authorizeWrite } : {};
-  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: MAKER_ID_PATTERN } } } as const;
+  const idParams = {
+    type: 'object',
+    required: ['id'],
+    properties: { id: { type: 'string', pattern: MAKER_ID_PATTERN } },
+  } as const;
 
-  app.get('/v1/plugins', {
-    ...read,
-    schema: { tags: ['plugins'], summary: '表厂插件列表 / List maker plugins', response: { 200: { type: 'object', properties: { plugins: { type: 'array', items: pluginStateSchema } } } } },
-  }, async () => ({ plugins: presentAll(host) }));
+  app.get(
+    '/v1/plugins',
+    {
+      ...read,
+      schema: {
+        tags: ['plugins'],
+        summary: '表厂插件列表 / List maker plugins',
+        response: { 200: { type: 'object', properties: { plugins: { type: 'array', items: pluginStateSchema } } } },
+      },
+    },
+    async () => ({ plugins: presentAll(host) }),
+  );
 
-  app.post<{ Params: { id: string } }>('/v1/plugins/:id/enable', {
-    ...write,
-    schema: { tags: ['plugins'], summary: '启用表厂插件 / Enable a maker plugin', params: idParams, response: { 200: pluginStateSchema } },
-  }, async (req) => presentPlugin(await host.enable(req.params.id)));
+  app.post<{ Params: { id: string } }>(
+    '/v1/plugins/:id/enable',
+    {
+      ...write,
+      schema: {
+        tags: ['plugins'],
+        summary: '启用表厂插件 / Enable a maker plugin',
+        params: idParams,
+        response: { 200: pluginStateSchema },
+      },
+    },
+    async (req) => presentPlugin(await host.enable(req.params.id)),
+  );
 
-  app.post<{ Params: { id: string } }>('/v1/plugins/:id/disable', {
-    ...write,
-    schema: { tags: ['plugins'], summary: '停用表厂插件 / Disable a maker plugin', params: idParams, response: { 200: pluginStateSchema } },
-  }, async (req) => presentPlugin(await host.disable(req.params.id)));
+  app.post<{ Params: { id: string } }>(
+    '/v1/plugins/:id/disable',
+    {
+      ...write,
+      schema: {
+        tags: ['plugins'],
+        summary: '停用表厂插件 / Disable a maker plugin',
+        params: idParams,
+        response: { 200: pluginStateSchema },
+      },
+    },
+    async (req) => presentPlugin(await host.disable(req.params.id)),
+  );
 }

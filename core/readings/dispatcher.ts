@@ -27,7 +27,11 @@ export class OutboxDispatcher {
   readonly instance = randomUUID().slice(0, 8);
   batches = 0;
 
-  constructor(private readonly store: ReadingStore, readonly sink: BillingSink, private readonly opts: DispatcherOptions = {}) {
+  constructor(
+    private readonly store: ReadingStore,
+    readonly sink: BillingSink,
+    private readonly opts: DispatcherOptions = {},
+  ) {
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 250;
@@ -62,9 +66,10 @@ export class OutboxDispatcher {
     const owner = `${this.instance}:${++this.batches}`;
     const rows = await this.store.claim(this.sink.name, owner, this.sink.batchSize ?? 200, this.leaseMs, now);
     if (!rows.length) return 0;
-    const readings = this.sink.needsReadings === false
-      ? new Map(rows.map((r) => [r.readingId, { id: r.readingId } as StoredReading]))
-      : await this.store.getMany(rows.map((r) => r.readingId));
+    const readings =
+      this.sink.needsReadings === false
+        ? new Map(rows.map((r) => [r.readingId, { id: r.readingId } as StoredReading]))
+        : await this.store.getMany(rows.map((r) => r.readingId));
     const deliverable = rows.filter((r) => readings.has(r.readingId));
     let results: DeliveryResult[];
     try {
@@ -81,7 +86,8 @@ export class OutboxDispatcher {
       else failed.push({ outboxId: deliverable[i]!.id, error: res.error, permanent: res.permanent ?? false });
     }
     // A row whose reading vanished can never be delivered: that is for ops to see, not to retry.
-    for (const r of rows) if (!readings.has(r.readingId)) failed.push({ outboxId: r.id, error: 'reading not found', permanent: true });
+    for (const r of rows)
+      if (!readings.has(r.readingId)) failed.push({ outboxId: r.id, error: 'reading not found', permanent: true });
     await this.store.complete(this.sink.name, owner, ok, Date.now(), ok.length === rows.length);
     await this.store.fail(this.sink.name, owner, failed, this.retry);
     return rows.length;

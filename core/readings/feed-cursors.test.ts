@@ -54,7 +54,9 @@ describe('REST feed cursors', () => {
 
   it('pages above 2^53 without repeating or skipping a reading (cursors are digit strings)', async () => {
     // A feed that has run long: the next position is 2^53 + 1, which a JS number cannot hold.
-    await sql`insert into reading_feed (pos, reading_id, added_at) values (${9007199254740992n}, 'gone', 0)`.execute(db.db);
+    await sql`insert into reading_feed (pos, reading_id, added_at) values (${9007199254740992n}, 'gone', 0)`.execute(
+      db.db,
+    );
     const res = await pipeline.submit([fakeReading(1), fakeReading(2), fakeReading(3)]);
     expect(await pipeline.drained(10_000)).toBe(true);
     const seen: string[] = [];
@@ -73,7 +75,9 @@ describe('REST feed cursors', () => {
     expect(cursors).toEqual(['9007199254740993', '9007199254740994', '9007199254740995']);
     expect(seen.sort()).toEqual(res.inserted.map((x) => x.id).sort());
     const ops = await get('/v1/readings/sinks', 'Bearer ops');
-    const rest = (ops.json().sinks as Array<{ sink: string; consumers: Array<{ consumer: string; cursor: string }> }>).find((s) => s.sink === 'rest')!;
+    const rest = (
+      ops.json().sinks as Array<{ sink: string; consumers: Array<{ consumer: string; cursor: string }> }>
+    ).find((s) => s.sink === 'rest')!;
     expect(rest.consumers.find((c) => c.consumer === 'tok-a')?.cursor).toBe('9007199254740995');
   });
 
@@ -94,8 +98,9 @@ describe('REST feed cursors', () => {
     // B starts late, at 0; a named consumer behind token B keeps a cursor of its own.
     await get('/v1/readings?after=0&limit=5', 'Bearer b');
     await get('/v1/readings?after=3&limit=5&consumer=audit', 'Bearer b');
-    const consumers = ((await get('/v1/readings/sinks', 'Bearer ops')).json().sinks as Array<{ sink: string; consumers: any[] }>)
-      .find((s) => s.sink === 'rest')!.consumers;
+    const consumers = (
+      (await get('/v1/readings/sinks', 'Bearer ops')).json().sinks as Array<{ sink: string; consumers: any[] }>
+    ).find((s) => s.sink === 'rest')!.consumers;
     const by = new Map(consumers.map((c) => [c.consumer, c]));
     expect(by.get('tok-a')).toMatchObject({ cursor: all.nextCursor, backlog: 0, tokenName: 'billing-a' });
     expect(by.get('tok-b')).toMatchObject({ cursor: '0', backlog: 12, tokenName: 'billing-b' });

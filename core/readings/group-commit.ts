@@ -28,7 +28,10 @@ export class GroupCommitter {
   readonly maxBatch: number;
   committedBatches = 0;
 
-  constructor(private readonly store: ReadingStore, private readonly opts: GroupCommitOptions = {}) {
+  constructor(
+    private readonly store: ReadingStore,
+    private readonly opts: GroupCommitOptions = {},
+  ) {
     this.maxBatch = opts.maxBatch ?? 2000;
   }
 
@@ -56,7 +59,10 @@ export class GroupCommitter {
           n += p.items.length;
         }
         try {
-          const result = await this.store.ingest(batch.flatMap((p) => p.items), batch.flatMap((p) => p.hooks));
+          const result = await this.store.ingest(
+            batch.flatMap((p) => p.items),
+            batch.flatMap((p) => p.hooks),
+          );
           this.committedBatches++;
           this.opts.onCommitted?.(result);
           split(batch, result);

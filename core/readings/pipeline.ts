@@ -11,7 +11,15 @@ import { SinkUnknown } from './errors.ts';
 import { GroupCommitter } from './group-commit.ts';
 import type { BillingSink } from './sink-types.ts';
 import { FeedSink } from './sinks/feed-sink.ts';
-import { FEED_SINK, ReadingStore, type DeadLetter, type IngestItem, type IngestResult, type SinkStats, type TxHook } from './store.ts';
+import {
+  FEED_SINK,
+  ReadingStore,
+  type DeadLetter,
+  type IngestItem,
+  type IngestResult,
+  type SinkStats,
+  type TxHook,
+} from './store.ts';
 
 export interface ReadingPipelineOptions {
   database: MeterHubDatabase;
@@ -48,7 +56,10 @@ export class ReadingPipeline {
     this.store = new ReadingStore(opts.database, names);
     if (opts.restFeed !== false) sinks.push(new FeedSink(this.store));
     for (const sink of sinks) {
-      this.dispatchers.set(sink.name, new OutboxDispatcher(this.store, sink, { onError: opts.onError, ...opts.dispatcher }));
+      this.dispatchers.set(
+        sink.name,
+        new OutboxDispatcher(this.store, sink, { onError: opts.onError, ...opts.dispatcher }),
+      );
     }
     this.committer = new GroupCommitter(this.store, {
       maxBatch: opts.maxBatch,

@@ -57,77 +57,114 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
   const billing = opts.authorize ? { preHandler: opts.authorize } : {};
 
   const maxPage = Math.min(Math.max(opts.maxPageSize ?? 1000, 1), 10_000);
-  app.get<{ Querystring: { after?: string; limit?: string; consumer?: string } }>('/v1/readings', {
-    ...billing,
-    schema: {
-      tags: ['readings'],
-      summary: '按游标拉取抄表数据（计费）/ Pull readings after a cursor (billing)',
-      querystring: {
-        type: 'object',
-        properties: {
-          after: { type: 'string', maxLength: 20, description: 'Cursor (digit string, int64) from the previous page; omit or 0 to start' },
-          // A string, parsed below: the API validates without type coercion, and query strings are text.
-          limit: { type: 'string', pattern: '^[1-9][0-9]{0,4}$', description: `1..${maxPage} (the server's bound), default 100` },
-          consumer: { type: 'string', pattern: CONSUMER_NAME, description: 'Optional consumer name behind this token; each has its own cursor' },
+  app.get<{ Querystring: { after?: string; limit?: string; consumer?: string } }>(
+    '/v1/readings',
+    {
+      ...billing,
+      schema: {
+        tags: ['readings'],
+        summary: '按游标拉取抄表数据（计费）/ Pull readings after a cursor (billing)',
+        querystring: {
+          type: 'object',
+          properties: {
+            after: {
+              type: 'string',
+              maxLength: 20,
+              description: 'Cursor (digit string, int64) from the previous page; omit or 0 to start',
+            },
+            // A string, parsed below: the API validates without type coercion, and query strings are text.
+            limit: {
+              type: 'string',
+              pattern: '^[1-9][0-9]{0,4}$',
+              description: `1..${maxPage} (the server's bound), default 100`,
+            },
+            consumer: {
+              type: 'string',
+              pattern: CONSUMER_NAME,
+              description: 'Optional consumer name behind this token; each has its own cursor',
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: readingSchema }, nextCursor: { type: 'string' } },
+          },
         },
       },
-      response: {
-        200: { type: 'object', properties: { items: { type: 'array', items: readingSchema }, nextCursor: { type: 'string' } } },
-      },
     },
-  }, async (req) => {
-    const raw = req.query.after ?? '0';
-    // Kept as a string: a JS number would silently round positions above 2^53 and repeat or skip readings.
-    if (!isFeedCursor(raw)) throw ReadingCursorInvalid({ after: raw.slice(0, 20) });
-    const after = raw.replace(/^0+(?=\d)/, '');
-    const limit = Math.min(Number(req.query.limit ?? 100), maxPage);
-    const page = await pipeline.store.feedPage(after, limit);
-    // Asking for after=N acknowledges everything up to N for this consumer only: its lag for ops.
-    await pipeline.store.recordConsumerCursor(consumerOf(req, req.query.consumer), after);
-    return { items: page.items.map((i) => ({ cursor: i.cursor, ...readingPayload(i.reading) })), nextCursor: page.nextCursor };
-  });
+    async (req) => {
+      const raw = req.query.after ?? '0';
+      // Kept as a string: a JS number would silently round positions above 2^53 and repeat or skip readings.
+      if (!isFeedCursor(raw)) throw ReadingCursorInvalid({ after: raw.slice(0, 20) });
+      const after = raw.replace(/^0+(?=\d)/, '');
+      const limit = Math.min(Number(req.query.limit ?? 100), maxPage);
+      const page = await pipeline.store.feedPage(after, limit);
+      // Asking for after=N acknowledges everything up to N for this consumer only: its lag for ops.
+      await pipeline.store.recordConsumerCursor(consumerOf(req, req.query.consumer), after);
+      return {
+        items: page.items.map((i) => ({ cursor: i.cursor, ...readingPayload(i.reading) })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
 
   if (!opts.authorizeOps) return;
   const ops = { preHandler: opts.authorizeOps };
 
-  app.get('/v1/readings/sinks', {
-    ...ops,
-    schema: { tags: ['readings'], summary: '计费通道积压与延迟 / Billing sink backlog and lag' },
-  }, async () => ({ sinks: await pipeline.stats() }));
+  app.get(
+    '/v1/readings/sinks',
+    {
+      ...ops,
+      schema: { tags: ['readings'], summary: '计费通道积压与延迟 / Billing sink backlog and lag' },
+    },
+    async () => ({ sinks: await pipeline.stats() }),
+  );
 
-  app.get<{ Querystring: { sink?: string; after?: string; limit?: string } }>('/v1/readings/dead-letters', {
-    ...ops,
-    schema: {
-      tags: ['readings'],
-      summary: '死信列表 / List dead letters',
-      querystring: {
-        type: 'object',
-        properties: {
-          sink: { type: 'string', maxLength: 64 },
-          after: { type: 'string', pattern: '^[0-9]{1,15}$' },
-          // A string, parsed below: the API validates without type coercion, and query strings are text.
-          limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000, default 100' },
+  app.get<{ Querystring: { sink?: string; after?: string; limit?: string } }>(
+    '/v1/readings/dead-letters',
+    {
+      ...ops,
+      schema: {
+        tags: ['readings'],
+        summary: '死信列表 / List dead letters',
+        querystring: {
+          type: 'object',
+          properties: {
+            sink: { type: 'string', maxLength: 64 },
+            after: { type: 'string', pattern: '^[0-9]{1,15}$' },
+            // A string, parsed below: the API validates without type coercion, and query strings are text.
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: '1..1000, default 100' },
+          },
         },
       },
     },
-  }, async (req) => ({
-    deadLetters: await pipeline.listDeadLetters({
-      sink: req.query.sink,
-      afterId: req.query.after === undefined ? undefined : Number(req.query.after),
-      limit: req.query.limit === undefined ? undefined : Math.min(Number(req.query.limit), 1000),
+    async (req) => ({
+      deadLetters: await pipeline.listDeadLetters({
+        sink: req.query.sink,
+        afterId: req.query.after === undefined ? undefined : Number(req.query.after),
+        limit: req.query.limit === undefined ? undefined : Math.min(Number(req.query.limit), 1000),
+      }),
     }),
-  }));
+  );
 
-  app.post<{ Body: { sink: string; ids?: number[] } }>('/v1/readings/dead-letters/replay', {
-    ...ops,
-    schema: {
-      tags: ['readings'],
-      summary: '重投死信 / Replay dead letters',
-      body: {
-        type: 'object',
-        required: ['sink'],
-        properties: { sink: { type: 'string', maxLength: 64 }, ids: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 10000 } },
+  app.post<{ Body: { sink: string; ids?: number[] } }>(
+    '/v1/readings/dead-letters/replay',
+    {
+      ...ops,
+      schema: {
+        tags: ['readings'],
+        summary: '重投死信 / Replay dead letters',
+        body: {
+          type: 'object',
+          required: ['sink'],
+          properties: {
+            sink: { type: 'string', maxLength: 64 },
+            ids: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 10000 },
+          },
+        },
       },
     },
-  }, async (req) => ({ replayed: await pipeline.replayDeadLetters(req.body.sink, req.body.ids) }));
+    async (req) => ({ replayed: await pipeline.replayDeadLetters(req.body.sink, req.body.ids) }),
+  );
 }

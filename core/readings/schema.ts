@@ -26,7 +26,9 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
     name: 'telemetry_0001_readings',
     async up(db, dialect) {
       const big = dialect === 'postgres' ? 'bigint' : 'integer';
-      await exec(db, `create table readings (
+      await exec(
+        db,
+        `create table readings (
         seq ${serialPk(dialect)},
         id text not null unique,
         dedupe_key text not null,
@@ -44,10 +46,13 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
         raw_frame text not null,
         meta text not null,
         stored_at ${big} not null
-      )`);
+      )`,
+      );
       await exec(db, 'create index readings_meter on readings (meter_id, meter_time)');
       // One row per reading per sink, written in the reading's transaction; deleted once delivered.
-      await exec(db, `create table reading_outbox (
+      await exec(
+        db,
+        `create table reading_outbox (
         id ${serialPk(dialect)},
         reading_id text not null,
         sink text not null,
@@ -60,21 +65,28 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
         created_at ${big} not null,
         dead_at ${big},
         unique (reading_id, sink)
-      )`);
+      )`,
+      );
       await exec(db, 'create index reading_outbox_due on reading_outbox (sink, status, next_attempt_at)');
       // The REST cursor feed: positions are assigned under a lock, so they are in commit order.
-      await exec(db, `create table reading_feed (
+      await exec(
+        db,
+        `create table reading_feed (
         pos ${serialPk(dialect)},
         reading_id text not null unique,
         added_at ${big} not null
-      )`);
-      await exec(db, `create table reading_sink_state (
+      )`,
+      );
+      await exec(
+        db,
+        `create table reading_sink_state (
         sink text primary key,
         delivered_total ${big} not null default 0,
         last_delivered_at ${big},
         consumer_cursor ${big},
         consumer_seen_at ${big}
-      )`);
+      )`,
+      );
     },
   },
   {
@@ -82,7 +94,9 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
     async up(db, dialect) {
       const big = dialect === 'postgres' ? 'bigint' : 'integer';
       // The gateway's own durable queue for MQTT publishes (never mqtt.js's in-memory store).
-      await exec(db, `create table gateway_outbound (
+      await exec(
+        db,
+        `create table gateway_outbound (
         id ${serialPk(dialect)},
         gateway_id text not null,
         topic text not null,
@@ -94,9 +108,12 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
         command_id text,
         created_at ${big} not null,
         sent_at ${big}
-      )`);
+      )`,
+      );
       await exec(db, 'create index gateway_outbound_pending on gateway_outbound (gateway_id, status, id)');
-      await exec(db, `create table meter_commands (
+      await exec(
+        db,
+        `create table meter_commands (
         id text primary key,
         meter_id text not null,
         transport text not null,
@@ -108,24 +125,31 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
         error_code text,
         created_at ${big} not null,
         updated_at ${big} not null
-      )`);
+      )`,
+      );
       // What the gateway has durably stored from each collector: the ack it owes the collector.
-      await exec(db, `create table collector_progress (
+      await exec(
+        db,
+        `create table collector_progress (
         collector_id text primary key,
         committed_seq ${big} not null,
         acked_seq ${big} not null,
         updated_at ${big} not null
-      )`);
+      )`,
+      );
       // Collector records that are not readable readings: kept (durably) so they can be acknowledged
       // without ever deleting something the gateway has not stored.
-      await exec(db, `create table collector_quarantine (
+      await exec(
+        db,
+        `create table collector_quarantine (
         collector_id text not null,
         seq ${big} not null,
         raw text not null,
         reason text not null,
         created_at ${big} not null,
         primary key (collector_id, seq)
-      )`);
+      )`,
+      );
     },
   },
   {
@@ -135,13 +159,16 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
       // One cursor per billing consumer (token id, or token id + consumer name). Cursors are stored as digit
       // strings: SQLite drivers hand back integers as JS numbers, which lose precision above 2^53.
       // reading_sink_state.consumer_cursor (one shared cursor any caller could move) is no longer used.
-      await exec(db, `create table reading_feed_consumers (
+      await exec(
+        db,
+        `create table reading_feed_consumers (
         consumer text primary key,
         token_id text,
         token_name text,
         cursor text not null,
         seen_at ${big} not null
-      )`);
+      )`,
+      );
     },
   },
 ];

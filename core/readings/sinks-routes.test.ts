@@ -77,26 +77,64 @@ describe('webhook sink and readings routes', () => {
     billing.failStatus = 500;
     await pipeline.submit([fakeReading(2)]);
     await waitUntil(async () => (await pipeline.listDeadLetters()).length === 2);
-    const list = await app.inject({ method: 'GET', url: '/v1/readings/dead-letters?sink=webhook', headers: { authorization: 'Bearer ops' } });
+    const list = await app.inject({
+      method: 'GET',
+      url: '/v1/readings/dead-letters?sink=webhook',
+      headers: { authorization: 'Bearer ops' },
+    });
     expect(list.statusCode).toBe(200);
     const dead = list.json().deadLetters as Array<{ id: number; lastError: string; attempts: number }>;
     expect(dead.map((d) => d.lastError).sort()).toEqual(['HTTP 422', 'HTTP 500']);
     expect(dead.find((d) => d.lastError === 'HTTP 500')!.attempts).toBe(4);
-    expect((await app.inject({ method: 'GET', url: '/v1/readings/dead-letters', headers: { authorization: 'Bearer billing' } })).statusCode).toBe(403);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/v1/readings/dead-letters',
+          headers: { authorization: 'Bearer billing' },
+        })
+      ).statusCode,
+    ).toBe(403);
     // Paging: query strings are text, and the API does not coerce types.
     const ids = dead.map((d) => d.id).sort((a, b) => a - b);
-    const first = await app.inject({ method: 'GET', url: '/v1/readings/dead-letters?sink=webhook&limit=1', headers: { authorization: 'Bearer ops' } });
+    const first = await app.inject({
+      method: 'GET',
+      url: '/v1/readings/dead-letters?sink=webhook&limit=1',
+      headers: { authorization: 'Bearer ops' },
+    });
     expect(first.json().deadLetters.map((d: { id: number }) => d.id)).toEqual([ids[0]]);
-    const next = await app.inject({ method: 'GET', url: `/v1/readings/dead-letters?sink=webhook&after=${ids[0]}&limit=5`, headers: { authorization: 'Bearer ops' } });
+    const next = await app.inject({
+      method: 'GET',
+      url: `/v1/readings/dead-letters?sink=webhook&after=${ids[0]}&limit=5`,
+      headers: { authorization: 'Bearer ops' },
+    });
     expect(next.json().deadLetters.map((d: { id: number }) => d.id)).toEqual([ids[1]]);
-    expect((await app.inject({ method: 'GET', url: '/v1/readings/dead-letters?after=-1', headers: { authorization: 'Bearer ops' } })).statusCode).toBe(400);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/v1/readings/dead-letters?after=-1',
+          headers: { authorization: 'Bearer ops' },
+        })
+      ).statusCode,
+    ).toBe(400);
 
-    const replay = await app.inject({ method: 'POST', url: '/v1/readings/dead-letters/replay', headers: { authorization: 'Bearer ops' }, payload: { sink: 'webhook' } });
+    const replay = await app.inject({
+      method: 'POST',
+      url: '/v1/readings/dead-letters/replay',
+      headers: { authorization: 'Bearer ops' },
+      payload: { sink: 'webhook' },
+    });
     expect(replay.json()).toEqual({ replayed: 2 });
     expect(await pipeline.drained(10_000)).toBe(true);
     expect(billing.byKey.size).toBe(2);
     expect((await pipeline.listDeadLetters()).length).toBe(0);
-    const unknown = await app.inject({ method: 'POST', url: '/v1/readings/dead-letters/replay', headers: { authorization: 'Bearer ops' }, payload: { sink: 'nope' } });
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/readings/dead-letters/replay',
+      headers: { authorization: 'Bearer ops' },
+      payload: { sink: 'nope' },
+    });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('READING_SINK_UNKNOWN');
   });
@@ -108,7 +146,11 @@ describe('webhook sink and readings routes', () => {
     const seen: string[] = [];
     let cursor = '0';
     for (;;) {
-      const r = await app.inject({ method: 'GET', url: `/v1/readings?after=${cursor}&limit=10`, headers: { authorization: 'Bearer billing' } });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/v1/readings?after=${cursor}&limit=10`,
+        headers: { authorization: 'Bearer billing' },
+      });
       expect(r.statusCode).toBe(200);
       const body = r.json() as { items: Array<{ id: string; cursor: string; cumulative: string }>; nextCursor: string };
       if (!body.items.length) {
@@ -120,12 +162,25 @@ describe('webhook sink and readings routes', () => {
     }
     expect(new Set(seen).size).toBe(25);
     expect(seen).toHaveLength(25);
-    const bad = await app.inject({ method: 'GET', url: '/v1/readings?after=-1', headers: { authorization: 'Bearer billing' } });
+    const bad = await app.inject({
+      method: 'GET',
+      url: '/v1/readings?after=-1',
+      headers: { authorization: 'Bearer billing' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('READING_CURSOR_INVALID');
-    const sinks = await app.inject({ method: 'GET', url: '/v1/readings/sinks', headers: { authorization: 'Bearer ops' } });
-    const rest = (sinks.json().sinks as Array<{ sink: string; consumerBacklog: number; consumers: Array<{ consumer: string; cursor: string }> }>)
-      .find((s) => s.sink === 'rest')!;
+    const sinks = await app.inject({
+      method: 'GET',
+      url: '/v1/readings/sinks',
+      headers: { authorization: 'Bearer ops' },
+    });
+    const rest = (
+      sinks.json().sinks as Array<{
+        sink: string;
+        consumerBacklog: number;
+        consumers: Array<{ consumer: string; cursor: string }>;
+      }>
+    ).find((s) => s.sink === 'rest')!;
     expect(rest.consumerBacklog).toBe(0);
     // This harness's authorize sets no req.actor, so the one consumer is the anonymous one.
     expect(rest.consumers).toEqual([expect.objectContaining({ consumer: 'anonymous', cursor })]);

@@ -38,7 +38,9 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
 
     it('stores volumes as exact decimal strings', async () => {
       const values = ['0.10', '556677.00', '12345678.90', '0.001', '99999999.99'];
-      const res = await store.ingest(values.map((v, i) => ({ reading: fakeReading(i, { cumulative: v, settlement: v, history: { D120: v } }) })));
+      const res = await store.ingest(
+        values.map((v, i) => ({ reading: fakeReading(i, { cumulative: v, settlement: v, history: { D120: v } }) })),
+      );
       expect(res.inserted).toHaveLength(values.length);
       const got = await store.getMany(res.inserted.map((x) => x.id));
       const byCum = [...got.values()].map((r) => [r.cumulative, r.settlement, r.history.D120]);
@@ -46,7 +48,10 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
     });
 
     it('keeps the bytes a dialect appends after 16H (NB-IoT RSSI) with the reading', async () => {
-      const res = await store.ingest([{ reading: { ...fakeReading(1), trailer: { name: 'rssi', hex: '1A05' } } }, { reading: fakeReading(2) }]);
+      const res = await store.ingest([
+        { reading: { ...fakeReading(1), trailer: { name: 'rssi', hex: '1A05' } } },
+        { reading: fakeReading(2) },
+      ]);
       const got = await store.getMany(res.inserted.map((x) => x.id));
       expect([...got.values()].map((r) => r.trailer ?? null).sort()).toEqual([{ name: 'rssi', hex: '1A05' }, null]);
     });
@@ -88,13 +93,30 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
     });
 
     it('writes readings and outbox rows in one transaction (a failing hook leaves nothing)', async () => {
-      await expect(store.ingest([{ reading: fakeReading(1) }], [async () => { throw new Error('boom'); }])).rejects.toThrow('boom');
+      await expect(
+        store.ingest(
+          [{ reading: fakeReading(1) }],
+          [
+            async () => {
+              throw new Error('boom');
+            },
+          ],
+        ),
+      ).rejects.toThrow('boom');
       expect(await store.count()).toBe(0);
       const outbox = await h.db.selectFrom('reading_outbox').selectAll().execute();
       expect(outbox).toHaveLength(0);
-      const ok = await store.ingest([{ reading: fakeReading(1) }], [async (trx) => {
-        await trx.insertInto('collector_progress').values({ collector_id: 'c1', committed_seq: 5, acked_seq: 0, updated_at: 1 }).execute();
-      }]);
+      const ok = await store.ingest(
+        [{ reading: fakeReading(1) }],
+        [
+          async (trx) => {
+            await trx
+              .insertInto('collector_progress')
+              .values({ collector_id: 'c1', committed_seq: 5, acked_seq: 0, updated_at: 1 })
+              .execute();
+          },
+        ],
+      );
       expect(ok.inserted).toHaveLength(1);
       const progress = await h.db.selectFrom('collector_progress').selectAll().execute();
       expect(progress.map((p) => Number(p.committed_seq))).toEqual([5]);
@@ -103,7 +125,10 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
     it('leases rows to one claimer at a time and re-offers expired leases', async () => {
       await store.ingest(Array.from({ length: 10 }, (_, i) => ({ reading: fakeReading(i) })));
       const now = Date.now();
-      const [a, b] = await Promise.all([store.claim('webhook', 'A', 6, 1000, now), store.claim('webhook', 'B', 6, 1000, now)]);
+      const [a, b] = await Promise.all([
+        store.claim('webhook', 'A', 6, 1000, now),
+        store.claim('webhook', 'B', 6, 1000, now),
+      ]);
       const ids = [...a, ...b].map((r) => r.id);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toHaveLength(10);
@@ -111,8 +136,20 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       const again = await store.claim('webhook', 'C', 10, 1000, now + 2000);
       expect(again).toHaveLength(10);
       // The old owner's completion no longer counts: the lease moved on.
-      expect(await store.complete('webhook', 'A', a.map((r) => r.id))).toBe(0);
-      expect(await store.complete('webhook', 'C', again.map((r) => r.id))).toBe(10);
+      expect(
+        await store.complete(
+          'webhook',
+          'A',
+          a.map((r) => r.id),
+        ),
+      ).toBe(0);
+      expect(
+        await store.complete(
+          'webhook',
+          'C',
+          again.map((r) => r.id),
+        ),
+      ).toBe(10);
       const stats = (await store.stats()).find((s) => s.sink === 'webhook')!;
       expect(stats).toMatchObject({ backlog: 0, deliveredTotal: 10, deadLetters: 0 });
       expect((await store.stats()).find((s) => s.sink === 'rest')!.backlog).toBe(10);
@@ -122,7 +159,16 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       await store.ingest([{ reading: fakeReading(1) }, { reading: fakeReading(2) }]);
       let now = Date.now();
       let rows = await store.claim('webhook', 'o1', 10, 1000, now);
-      await store.fail('webhook', 'o1', [{ outboxId: rows[0]!.id, error: 'HTTP 503' }, { outboxId: rows[1]!.id, error: 'HTTP 400', permanent: true }], POLICY, now);
+      await store.fail(
+        'webhook',
+        'o1',
+        [
+          { outboxId: rows[0]!.id, error: 'HTTP 503' },
+          { outboxId: rows[1]!.id, error: 'HTTP 400', permanent: true },
+        ],
+        POLICY,
+        now,
+      );
       let dead = await store.listDeadLetters({ sink: 'webhook' });
       expect(dead.map((d) => d.lastError)).toEqual(['HTTP 400']);
       expect(dead[0]!.meterId).toBe(fakeReading(2).meterId);
@@ -190,7 +236,8 @@ export function storeContract(name: string, makeDb: () => Promise<TempDatabase |
       await pipeline.start();
       const N = 300;
       const submits = Array.from({ length: 30 }, (_, k) =>
-        pipeline.submit(Array.from({ length: 10 }, (_, j) => fakeReading(k * 10 + j)).concat(fakeReading(k * 10))));
+        pipeline.submit(Array.from({ length: 10 }, (_, j) => fakeReading(k * 10 + j)).concat(fakeReading(k * 10))),
+      );
       const results = await Promise.all(submits);
       expect(results.reduce((n, r) => n + r.inserted.length, 0)).toBe(N);
       expect(results.reduce((n, r) => n + r.duplicates.length, 0)).toBe(30);

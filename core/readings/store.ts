@@ -92,8 +92,33 @@ export interface FeedItem {
 }
 
 const INSERT_CHUNK = 400;
-const READING_COLUMNS = ['id', 'dedupe_key', 'meter_id', 'maker', 'meter_type', 'meter_time', 'received_at', 'cumulative', 'settlement', 'history', 'status', 'source', 'origin', 'raw_frame', 'meta', 'stored_at'] as const;
-const OUTBOX_COLUMNS = ['reading_id', 'sink', 'status', 'attempts', 'next_attempt_at', 'lease_until', 'created_at'] as const;
+const READING_COLUMNS = [
+  'id',
+  'dedupe_key',
+  'meter_id',
+  'maker',
+  'meter_type',
+  'meter_time',
+  'received_at',
+  'cumulative',
+  'settlement',
+  'history',
+  'status',
+  'source',
+  'origin',
+  'raw_frame',
+  'meta',
+  'stored_at',
+] as const;
+const OUTBOX_COLUMNS = [
+  'reading_id',
+  'sink',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'lease_until',
+  'created_at',
+] as const;
 
 export function backoffMs(attempts: number, p: RetryPolicy, rand: () => number = Math.random): number {
   const exp = Math.min(p.maxMs, p.baseMs * 2 ** Math.max(0, attempts - 1));
@@ -108,7 +133,10 @@ function validate(r: UnifiedReading): string | null {
   if (!Number.isInteger(r.meterType)) return 'meterType';
   if (r.meterTime !== null && (typeof r.meterTime !== 'string' || r.meterTime.length > 40)) return 'meterTime';
   if (typeof r.receivedAt !== 'string' || Number.isNaN(Date.parse(r.receivedAt))) return 'receivedAt';
-  for (const [k, v] of [['cumulative', r.cumulative], ['settlement', r.settlement]] as const) {
+  for (const [k, v] of [
+    ['cumulative', r.cumulative],
+    ['settlement', r.settlement],
+  ] as const) {
     if (v !== null && (typeof v !== 'string' || !isDecimalString(v))) return k;
   }
   for (const v of Object.values(r.history ?? {})) if (typeof v !== 'string' || !isDecimalString(v)) return 'history';
@@ -122,7 +150,10 @@ export class ReadingStore {
   readonly db: Kysely<any>;
   readonly dialect: MeterHubDatabase['dialect'];
 
-  constructor(readonly handle: MeterHubDatabase, readonly sinks: readonly string[]) {
+  constructor(
+    readonly handle: MeterHubDatabase,
+    readonly sinks: readonly string[],
+  ) {
     this.db = handle.db;
     this.dialect = handle.dialect;
   }
@@ -164,7 +195,12 @@ export class ReadingStore {
         source: r.source,
         origin: item.origin ?? null,
         raw_frame: r.rawFrame.toUpperCase(),
-        meta: JSON.stringify({ di: r.di ?? null, ser: r.ser ?? null, rawStatus: r.rawStatus ?? null, ...(r.trailer ? { trailer: r.trailer } : {}) }),
+        meta: JSON.stringify({
+          di: r.di ?? null,
+          ser: r.ser ?? null,
+          rawStatus: r.rawStatus ?? null,
+          ...(r.trailer ? { trailer: r.trailer } : {}),
+        }),
         stored_at: now,
       });
     });
@@ -172,7 +208,13 @@ export class ReadingStore {
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const chunk = rows.slice(i, i + INSERT_CHUNK);
-        const inserted = (await this.rawInsert(trx, 'readings', READING_COLUMNS, chunk, 'on conflict (id) do nothing returning seq, id')) as Array<{ seq: number; id: string }>;
+        const inserted = (await this.rawInsert(
+          trx,
+          'readings',
+          READING_COLUMNS,
+          chunk,
+          'on conflict (id) do nothing returning seq, id',
+        )) as Array<{ seq: number; id: string }>;
         const fresh = new Set(inserted.map((x) => x.id));
         for (const row of chunk) if (!fresh.has(row.id as string)) result.duplicates.push(row.id as string);
         result.inserted.push(...inserted.map((x) => ({ id: x.id, seq: Number(x.seq) })));
@@ -180,7 +222,15 @@ export class ReadingStore {
           const outbox = [];
           for (const x of inserted) {
             for (const sink of this.sinks) {
-              outbox.push({ reading_id: x.id, sink, status: 'pending', attempts: 0, next_attempt_at: now, lease_until: 0, created_at: now });
+              outbox.push({
+                reading_id: x.id,
+                sink,
+                status: 'pending',
+                attempts: 0,
+                next_attempt_at: now,
+                lease_until: 0,
+                created_at: now,
+              });
             }
           }
           for (let j = 0; j < outbox.length; j += INSERT_CHUNK) {
@@ -198,13 +248,24 @@ export class ReadingStore {
    * Multi-row INSERT compiled by hand: Kysely's query builder costs more CPU than SQLite's commit for
    * thousands of rows per second. Column names are constants; values are always bound parameters.
    */
-  private async rawInsert(trx: Transaction<any>, table: string, columns: readonly string[], rows: Record<string, unknown>[], tail: string): Promise<unknown[]> {
+  private async rawInsert(
+    trx: Transaction<any>,
+    table: string,
+    columns: readonly string[],
+    rows: Record<string, unknown>[],
+    tail: string,
+  ): Promise<unknown[]> {
     const params: unknown[] = [];
     const pg = this.dialect === 'postgres';
-    const tuples = rows.map((row) => `(${columns.map((c) => {
-      params.push(row[c] ?? null);
-      return pg ? `$${params.length}` : '?';
-    }).join(',')})`);
+    const tuples = rows.map(
+      (row) =>
+        `(${columns
+          .map((c) => {
+            params.push(row[c] ?? null);
+            return pg ? `$${params.length}` : '?';
+          })
+          .join(',')})`,
+    );
     const text = `insert into ${table} (${columns.join(',')}) values ${tuples.join(',')} ${tail}`;
     const res = await trx.executeQuery(CompiledQuery.raw(text, params));
     return res.rows as unknown[];
@@ -213,7 +274,11 @@ export class ReadingStore {
   async getMany(ids: string[]): Promise<Map<string, StoredReading>> {
     const out = new Map<string, StoredReading>();
     for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-      const rows = await this.db.selectFrom('readings').selectAll().where('id', 'in', ids.slice(i, i + INSERT_CHUNK)).execute();
+      const rows = await this.db
+        .selectFrom('readings')
+        .selectAll()
+        .where('id', 'in', ids.slice(i, i + INSERT_CHUNK))
+        .execute();
       for (const row of rows) out.set(row.id, rowToReading(row));
     }
     return out;
@@ -224,7 +289,10 @@ export class ReadingStore {
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom('readings').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('readings')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -256,13 +324,23 @@ export class ReadingStore {
   }
 
   /** Delivered: the rows go, the sink's counters move. Only rows still leased by `owner` count. */
-  async complete(sink: string, owner: string, outboxIds: number[], now = Date.now(), wholeLease = false): Promise<number> {
+  async complete(
+    sink: string,
+    owner: string,
+    outboxIds: number[],
+    now = Date.now(),
+    wholeLease = false,
+  ): Promise<number> {
     if (!outboxIds.length) return 0;
     return this.db.transaction().execute(async (trx) => {
       let n = 0;
       if (wholeLease) {
         // Every row of this lease was delivered: the lease token names exactly them.
-        const res = await trx.deleteFrom('reading_outbox').where('sink', '=', sink).where('lease_owner', '=', owner).executeTakeFirst();
+        const res = await trx
+          .deleteFrom('reading_outbox')
+          .where('sink', '=', sink)
+          .where('lease_owner', '=', owner)
+          .executeTakeFirst();
         n = Number(res.numDeletedRows);
         await this.bumpSinkState(trx, sink, n, now);
         return n;
@@ -296,13 +374,24 @@ export class ReadingStore {
   }
 
   /** Failed deliveries: retry later with exponential backoff, or dead-letter after maxAttempts. */
-  async fail(sink: string, owner: string, failures: DeliveryFailure[], policy: RetryPolicy, now = Date.now()): Promise<{ retried: number; dead: number }> {
+  async fail(
+    sink: string,
+    owner: string,
+    failures: DeliveryFailure[],
+    policy: RetryPolicy,
+    now = Date.now(),
+  ): Promise<{ retried: number; dead: number }> {
     let retried = 0;
     let dead = 0;
     if (!failures.length) return { retried, dead };
     await this.db.transaction().execute(async (trx) => {
       const ids = failures.map((f) => f.outboxId);
-      const current = await trx.selectFrom('reading_outbox').select(['id', 'attempts']).where('id', 'in', ids).where('lease_owner', '=', owner).execute();
+      const current = await trx
+        .selectFrom('reading_outbox')
+        .select(['id', 'attempts'])
+        .where('id', 'in', ids)
+        .where('lease_owner', '=', owner)
+        .execute();
       const attemptsById = new Map(current.map((r) => [Number(r.id), Number(r.attempts)]));
       for (const f of failures) {
         const prev = attemptsById.get(f.outboxId);
@@ -310,14 +399,24 @@ export class ReadingStore {
         const attempts = prev + 1;
         const error = f.error.slice(0, 500);
         if (f.permanent || attempts >= policy.maxAttempts) {
-          await trx.updateTable('reading_outbox')
+          await trx
+            .updateTable('reading_outbox')
             .set({ status: 'dead', attempts, last_error: error, dead_at: now, lease_until: 0, lease_owner: null })
-            .where('id', '=', f.outboxId).execute();
+            .where('id', '=', f.outboxId)
+            .execute();
           dead++;
         } else {
-          await trx.updateTable('reading_outbox')
-            .set({ attempts, last_error: error, next_attempt_at: now + backoffMs(attempts, policy), lease_until: 0, lease_owner: null })
-            .where('id', '=', f.outboxId).execute();
+          await trx
+            .updateTable('reading_outbox')
+            .set({
+              attempts,
+              last_error: error,
+              next_attempt_at: now + backoffMs(attempts, policy),
+              lease_until: 0,
+              lease_owner: null,
+            })
+            .where('id', '=', f.outboxId)
+            .execute();
           retried++;
         }
       }
@@ -329,7 +428,17 @@ export class ReadingStore {
     let q = this.db
       .selectFrom('reading_outbox as o')
       .leftJoin('readings as r', 'r.id', 'o.reading_id')
-      .select(['o.id', 'o.reading_id', 'o.sink', 'o.attempts', 'o.created_at', 'o.last_error', 'o.dead_at', 'r.meter_id', 'r.meter_time'])
+      .select([
+        'o.id',
+        'o.reading_id',
+        'o.sink',
+        'o.attempts',
+        'o.created_at',
+        'o.last_error',
+        'o.dead_at',
+        'r.meter_id',
+        'r.meter_time',
+      ])
       .where('o.status', '=', 'dead')
       .orderBy('o.id')
       .limit(Math.min(Math.max(opts.limit ?? 100, 1), 1000));
@@ -347,7 +456,8 @@ export class ReadingStore {
 
   /** Puts dead letters back in the queue with a fresh attempt budget. No ids = every dead letter of the sink. */
   async replayDeadLetters(sink: string, ids?: number[], now = Date.now()): Promise<number> {
-    let q = this.db.updateTable('reading_outbox')
+    let q = this.db
+      .updateTable('reading_outbox')
       .set({ status: 'pending', attempts: 0, next_attempt_at: now, lease_until: 0, lease_owner: null, dead_at: null })
       .where('status', '=', 'dead')
       .where('sink', '=', sink);
@@ -447,8 +557,11 @@ export class ReadingStore {
   }
 
   private async feedBacklog(cursor: string): Promise<number> {
-    const row = await this.db.selectFrom('reading_feed').select((eb) => eb.fn.countAll().as('n'))
-      .where('pos', '>', this.cursorParam(cursor)).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('reading_feed')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('pos', '>', this.cursorParam(cursor))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -469,8 +582,12 @@ export class ReadingStore {
     const out: FeedConsumer[] = [];
     for (const r of rows) {
       out.push({
-        consumer: r.consumer, tokenId: r.token_id ?? null, tokenName: r.token_name ?? null, cursor: String(r.cursor),
-        seenAt: Number(r.seen_at), backlog: await this.feedBacklog(String(r.cursor)),
+        consumer: r.consumer,
+        tokenId: r.token_id ?? null,
+        tokenName: r.token_name ?? null,
+        cursor: String(r.cursor),
+        seenAt: Number(r.seen_at),
+        backlog: await this.feedBacklog(String(r.cursor)),
       });
     }
     return out;
@@ -480,7 +597,13 @@ export class ReadingStore {
 export const FEED_SINK = 'rest';
 
 function toOutboxRow(r: any): OutboxRow {
-  return { id: Number(r.id), readingId: r.reading_id, sink: r.sink, attempts: Number(r.attempts), createdAt: Number(r.created_at) };
+  return {
+    id: Number(r.id),
+    readingId: r.reading_id,
+    sink: r.sink,
+    attempts: Number(r.attempts),
+    createdAt: Number(r.created_at),
+  };
 }
 
 function toVolume(v: unknown): string | null {
@@ -489,7 +612,12 @@ function toVolume(v: unknown): string | null {
 }
 
 export function rowToReading(row: any): StoredReading {
-  const meta = JSON.parse(row.meta ?? '{}') as { di?: number | null; ser?: number | null; rawStatus?: string | null; trailer?: { name: string; hex: string } };
+  const meta = JSON.parse(row.meta ?? '{}') as {
+    di?: number | null;
+    ser?: number | null;
+    rawStatus?: string | null;
+    trailer?: { name: string; hex: string };
+  };
   const r: StoredReading = {
     id: row.id,
     seq: Number(row.seq),

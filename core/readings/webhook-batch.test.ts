@@ -32,7 +32,9 @@ describe('batched webhook sink', () => {
 
   async function start(sink: WebhookSink): Promise<ReadingPipeline> {
     pipeline = createReadingPipeline({
-      database: db, sinks: [sink], restFeed: false,
+      database: db,
+      sinks: [sink],
+      restFeed: false,
       dispatcher: { pollMs: 10, retry: { baseMs: 20, maxMs: 80, maxAttempts: 4 } },
     });
     await pipeline.start();

@@ -27,17 +27,24 @@ export interface CardSnapshot {
 
 export function snapshotOf(raw: RawCard): CardSnapshot {
   if (raw.cardType === '4442') return { cardType: '4442', chipSerial: raw.chipSerial, data: raw.data };
-  if (raw.cardType === '102') return { cardType: '102', chipSerial: raw.chipSerial, data: raw.data, publicZone: raw.publicZone };
+  if (raw.cardType === '102')
+    return { cardType: '102', chipSerial: raw.chipSerial, data: raw.data, publicZone: raw.publicZone };
   throw new Error('CPU cards have no memory snapshot');
 }
 
 /** 102 card bytes that the station compares (FZ, IZ, CPZ): SC and SCAC change with every verification. */
-const PUB_COMPARED: Array<[number, number]> = [[0, 10], [14, 22]];
+const PUB_COMPARED: Array<[number, number]> = [
+  [0, 10],
+  [14, 22],
+];
 
 function pubEqual(a: string, b: string): boolean {
   const x = fromHex(a.slice(0, 44));
   const y = fromHex(b.slice(0, 44));
-  return PUB_COMPARED.every(([s, e]) => { for (let i = s; i < e; i++) if (x[i] !== y[i]) return false; return true; });
+  return PUB_COMPARED.every(([s, e]) => {
+    for (let i = s; i < e; i++) if (x[i] !== y[i]) return false;
+    return true;
+  });
 }
 
 const swapped = (why: string) => StationCardSwapped({ why }, { zh: WHY_ZH[why] ?? why, en: why });
@@ -50,7 +57,11 @@ const WHY_ZH: Record<string, string> = {
 };
 
 /** Throws STATION_CARD_SWAPPED (or READER_* when the reader fails) unless the same card is in the reader. */
-export async function assertSameCard(reader: ReaderDriver, snap: CardSnapshot, o: { allowTarget?: string } = {}): Promise<void> {
+export async function assertSameCard(
+  reader: ReaderDriver,
+  snap: CardSnapshot,
+  o: { allowTarget?: string } = {},
+): Promise<void> {
   const type = await reader.detectCard();
   if (type === 'none') throw ReaderNoCard({ reader: reader.kind });
   if (type !== snap.cardType) throw swapped('card type');
@@ -86,17 +97,28 @@ function pubMix(now: string, old: string, target: string): boolean {
   const n = fromHex(now);
   const a = fromHex(old.slice(0, 44));
   const t = fromHex(target.slice(0, 44));
-  return PUB_COMPARED.every(([s, e]) => { for (let i = s; i < e; i++) if (n[i] !== a[i] && n[i] !== t[i]) return false; return true; });
+  return PUB_COMPARED.every(([s, e]) => {
+    for (let i = s; i < e; i++) if (n[i] !== a[i] && n[i] !== t[i]) return false;
+    return true;
+  });
 }
 
 /**
  * A reader whose first full read inside writeCard (the "read-card" step) must match the snapshot; later
  * reads (the read-back) pass through. With `allowTarget`, bytes may also already hold the new data.
  */
-export function guardedReader(reader: ReaderDriver, snap: CardSnapshot, o: { allowTarget?: string; onWrite?: (bytes: number) => void } = {}): ReaderDriver {
+export function guardedReader(
+  reader: ReaderDriver,
+  snap: CardSnapshot,
+  o: { allowTarget?: string; onWrite?: (bytes: number) => void } = {},
+): ReaderDriver {
   const checked = new Set<string>();
-  const az = snap.cardType === '102' && snap.data ? { 1: snap.data.slice(44, 172), 2: snap.data.slice(172, 300) } : undefined;
-  const tAz = snap.cardType === '102' && o.allowTarget ? { 1: o.allowTarget.slice(44, 172), 2: o.allowTarget.slice(172, 300) } : undefined;
+  const az =
+    snap.cardType === '102' && snap.data ? { 1: snap.data.slice(44, 172), 2: snap.data.slice(172, 300) } : undefined;
+  const tAz =
+    snap.cardType === '102' && o.allowTarget
+      ? { 1: o.allowTarget.slice(44, 172), 2: o.allowTarget.slice(172, 300) }
+      : undefined;
   return new Proxy(reader, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver);

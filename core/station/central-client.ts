@@ -35,7 +35,11 @@ export type ServerWrite = CardWriteView;
 
 /** An error answer from the server, re-thrown with the server's own code and texts. */
 export function serverError(status: number, body: unknown): MeterHubError {
-  const e = (body as { error?: { code?: string; messageZh?: string; messageEn?: string; details?: Record<string, unknown> } } | null)?.error;
+  const e = (
+    body as {
+      error?: { code?: string; messageZh?: string; messageEn?: string; details?: Record<string, unknown> };
+    } | null
+  )?.error;
   if (!e?.code) return StationServerError({ status });
   return new MeterHubError(
     { code: e.code, status, zh: e.messageZh ?? e.code, en: e.messageEn ?? e.code },
@@ -63,7 +67,10 @@ export class CentralClient {
   }
 
   async call<T = Record<string, unknown>>(method: string, path: string, o: CallOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${o.token ?? this.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${o.token ?? this.token}`,
+      accept: 'application/json',
+    };
     if (this.channel) headers['x-meterhub-channel'] = this.channel;
     // The clerk the station is working for (set per request by the station's guard); the server records it.
     const clerk = currentClerk();
@@ -81,23 +88,40 @@ export class CentralClient {
       if (i > 0) await new Promise((r) => setTimeout(r, 200 * i));
       let res: Response;
       try {
-        res = await fetch(this.url + path, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
+        res = await fetch(this.url + path, {
+          method,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
       } catch (e) {
         lastCause = causeOf(e);
         continue;
       }
       const text = await res.text().catch(() => '');
       let parsed: unknown = null;
-      try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON */
+      }
       if (res.status >= 200 && res.status < 300) return parsed as T;
       // 503 from a closing server or a restarting driver is worth one more try with the same key.
-      if (res.status === 503 && i + 1 < attempts) { lastCause = `http-503`; continue; }
+      if (res.status === 503 && i + 1 < attempts) {
+        lastCause = `http-503`;
+        continue;
+      }
       throw serverError(res.status, parsed);
     }
-    throw StationServerUnreachable({
-      server: this.url, path, cause: lastCause,
-      ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
-    }, { zh: `${this.url}（${lastCause}）`, en: `${this.url} (${lastCause})` });
+    throw StationServerUnreachable(
+      {
+        server: this.url,
+        path,
+        cause: lastCause,
+        ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
+      },
+      { zh: `${this.url}（${lastCause}）`, en: `${this.url} (${lastCause})` },
+    );
   }
 }
 

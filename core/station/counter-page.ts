@@ -9,22 +9,31 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
 const DIR = join(import.meta.dirname, 'counter-page');
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-  + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function registerCounterPage(app: FastifyInstance, o: { training: boolean }): void {
   const files: Record<string, { type: string; body: string }> = {
-    '/': { type: 'text/html; charset=utf-8', body: readFileSync(join(DIR, 'index.html'), 'utf8').replace('data-training="0"', `data-training="${o.training ? 1 : 0}"`) },
+    '/': {
+      type: 'text/html; charset=utf-8',
+      body: readFileSync(join(DIR, 'index.html'), 'utf8').replace(
+        'data-training="0"',
+        `data-training="${o.training ? 1 : 0}"`,
+      ),
+    },
     '/counter.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(DIR, 'counter.js'), 'utf8') },
     '/counter.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(DIR, 'counter.css'), 'utf8') },
   };
   for (const [path, f] of Object.entries(files)) {
-    app.get(path, { schema: { hide: true } }, async (_req, reply) => reply
-      .header('content-type', f.type)
-      .header('content-security-policy', CSP)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      .header('cache-control', 'no-store')
-      .send(f.body));
+    app.get(path, { schema: { hide: true } }, async (_req, reply) =>
+      reply
+        .header('content-type', f.type)
+        .header('content-security-policy', CSP)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer')
+        .header('cache-control', 'no-store')
+        .send(f.body),
+    );
   }
 }

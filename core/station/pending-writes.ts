@@ -32,11 +32,20 @@ export type PendingView = Omit<PendingWrite, 'oldKey' | 'newKey' | 'data' | 'sna
 export class PendingWrites {
   private readonly map = new Map<string, PendingWrite>();
 
-  set(p: PendingWrite): void { this.map.set(p.transactionId, p); }
-  get(id: string): PendingWrite | undefined { return this.map.get(id); }
-  delete(id: string): void { this.map.delete(id); }
+  set(p: PendingWrite): void {
+    this.map.set(p.transactionId, p);
+  }
+  get(id: string): PendingWrite | undefined {
+    return this.map.get(id);
+  }
+  delete(id: string): void {
+    this.map.delete(id);
+  }
 
   list(): PendingView[] {
-    return [...this.map.values()].map(({ oldKey: _o, newKey: _n, data, snapshot: _s, ...rest }) => ({ ...rest, hasData: data !== null }));
+    return [...this.map.values()].map(({ oldKey: _o, newKey: _n, data, snapshot: _s, ...rest }) => ({
+      ...rest,
+      hasData: data !== null,
+    }));
   }
 }

@@ -29,11 +29,17 @@ export interface SimInsertBody {
   serial?: string;
 }
 
-const bad = (field: string, zh: string, en: string) => StationBadInput({ field }, { zh: `${field}：${zh}`, en: `${field} ${en}` });
+const bad = (field: string, zh: string, en: string) =>
+  StationBadInput({ field }, { zh: `${field}：${zh}`, en: `${field} ${en}` });
 
 export class CpuSimFile {
-  constructor(readonly dir: string, readonly com: number) {}
-  get path(): string { return join(this.dir, `com${this.com}.card`); }
+  constructor(
+    readonly dir: string,
+    readonly com: number,
+  ) {}
+  get path(): string {
+    return join(this.dir, `com${this.com}.card`);
+  }
 
   read(): { card: boolean; psam: boolean; data: string } {
     if (!existsSync(this.path)) return { card: false, psam: true, data: 'F'.repeat(512) };
@@ -57,18 +63,29 @@ export class CpuSimFile {
 export class SimControl {
   private present = false;
 
-  constructor(readonly sim: SimReader, readonly cpu: CpuSimFile, readonly psamSlot: 1 | 2 | 3) {
-    sim.on('inserted', () => { this.present = true; });
-    sim.on('removed', () => { this.present = false; });
+  constructor(
+    readonly sim: SimReader,
+    readonly cpu: CpuSimFile,
+    readonly psamSlot: 1 | 2 | 3,
+  ) {
+    sim.on('inserted', () => {
+      this.present = true;
+    });
+    sim.on('removed', () => {
+      this.present = false;
+    });
   }
 
   insert(b: SimInsertBody): Record<string, unknown> {
     const serial = b.serial ?? randomBytes(6).toString('hex').toUpperCase();
-    if (b.serial !== undefined && (typeof b.serial !== 'string' || !/^[0-9A-Za-z_-]{1,64}$/.test(b.serial))) throw bad('serial', '1-64 个字母数字', 'must be 1-64 letters or digits');
-    if (b.psc !== undefined && (b.cardType !== '4442' || typeof b.psc !== 'string' || !isHex(b.psc, 3))) throw bad('psc', '仅 4442，6 个十六进制字符', 'is for 4442 only, 6 hex digits');
+    if (b.serial !== undefined && (typeof b.serial !== 'string' || !/^[0-9A-Za-z_-]{1,64}$/.test(b.serial)))
+      throw bad('serial', '1-64 个字母数字', 'must be 1-64 letters or digits');
+    if (b.psc !== undefined && (b.cardType !== '4442' || typeof b.psc !== 'string' || !isHex(b.psc, 3)))
+      throw bad('psc', '仅 4442，6 个十六进制字符', 'is for 4442 only, 6 hex digits');
     this.cpu.write({ ...this.cpu.read(), card: false });
     if (b.cardType === 'cpu') {
-      if (b.image !== undefined && (typeof b.image !== 'string' || !isHex(b.image, 256))) throw bad('image', 'CPU 卡镜像应为 512 个十六进制字符', 'must be 512 hex for a CPU card');
+      if (b.image !== undefined && (typeof b.image !== 'string' || !isHex(b.image, 256)))
+        throw bad('image', 'CPU 卡镜像应为 512 个十六进制字符', 'must be 512 hex for a CPU card');
       const s = this.cpu.read();
       this.cpu.write({ card: true, psam: s.psam, data: (b.image ?? 'F'.repeat(512)).toUpperCase() });
       this.sim.insert({ type: 'cpu' });
@@ -79,15 +96,22 @@ export class SimControl {
       const base = Sle4442.factory({ serial, ...(b.psc ? { psc: b.psc } : {}) }).toImage();
       if (b.image === undefined) image = base;
       else {
-        if (typeof b.image !== 'string' || !isHex(b.image, 256)) throw bad('image', '4442 卡镜像应为 512 个十六进制字符', 'must be 512 hex for a 4442 card');
+        if (typeof b.image !== 'string' || !isHex(b.image, 256))
+          throw bad('image', '4442 卡镜像应为 512 个十六进制字符', 'must be 512 hex for a 4442 card');
         image = { ...base, main: b.image.toUpperCase() };
       }
     } else if (b.cardType === '102') {
       const base = At88sc102.factory({ serial }).toImage();
       if (b.image === undefined) image = base;
       else if (typeof b.image === 'string' && isHex(b.image, 196)) image = { ...base, memory: b.image.toUpperCase() };
-      else if (typeof b.image === 'string' && isHex(b.image, 150)) image = { ...base, memory: apply102(base.memory, b.image) };
-      else throw bad('image', '102 卡镜像应为 392（整卡）或 300（公共区+1区+2区）个十六进制字符', 'must be 392 hex (whole card) or 300 hex (public zone + zones 1 and 2)');
+      else if (typeof b.image === 'string' && isHex(b.image, 150))
+        image = { ...base, memory: apply102(base.memory, b.image) };
+      else
+        throw bad(
+          'image',
+          '102 卡镜像应为 392（整卡）或 300（公共区+1区+2区）个十六进制字符',
+          'must be 392 hex (whole card) or 300 hex (public zone + zones 1 and 2)',
+        );
     } else {
       throw bad('cardType', '应为 4442、102 或 cpu', 'must be 4442, 102 or cpu');
     }
@@ -112,8 +136,13 @@ export class SimControl {
     const c = this.cpu.read();
     const img = this.sim.image();
     const present = this.present;
-    if (c.card) return { present: true, cardType: 'cpu', psam: c.psam, library: 'stand-in library / 替身库', data: c.data };
-    if (!img || !present) return { present: false, ...(img ? { lastRemoved: { summary: this.sim.summary(), image: redactImage(img) } } : {}) };
+    if (c.card)
+      return { present: true, cardType: 'cpu', psam: c.psam, library: 'stand-in library / 替身库', data: c.data };
+    if (!img || !present)
+      return {
+        present: false,
+        ...(img ? { lastRemoved: { summary: this.sim.summary(), image: redactImage(img) } } : {}),
+      };
     const sum = this.sim.summary();
     return { present, cardType: img.chip === 'sle4442' ? '4442' : '102', summary: sum, image: redactImage(img) };
   }
@@ -145,9 +174,10 @@ export class SimControl {
   putInterfaceData(data: string): Record<string, unknown> {
     const img = this.sim.image();
     if (!img) throw bad('card', '没有卡', 'no card');
-    const next: CardImage = img.chip === 'sle4442'
-      ? { ...img, main: img.main.slice(0, 64) + data.slice(64).toUpperCase() }
-      : { ...img, memory: apply102(img.memory, data) };
+    const next: CardImage =
+      img.chip === 'sle4442'
+        ? { ...img, main: img.main.slice(0, 64) + data.slice(64).toUpperCase() }
+        : { ...img, memory: apply102(img.memory, data) };
     return this.sim.insert({ image: next }) as Record<string, unknown>;
   }
 }
@@ -168,9 +198,16 @@ function apply102(memory: string, data: string): string {
  * process (vendor-style native code never runs in the station process). Real maker libraries have no such
  * export; this exists only with stand-in plugins.
  */
-export function standInMeterWriteBack(libraryPath: string, cardType: '4442' | '102', data: string, o: {
-  status?: number; lastCode?: number; months?: Array<[number, number]>;
-}): string {
+export function standInMeterWriteBack(
+  libraryPath: string,
+  cardType: '4442' | '102',
+  data: string,
+  o: {
+    status?: number;
+    lastCode?: number;
+    months?: Array<[number, number]>;
+  },
+): string {
   const koffiPath = createRequire(import.meta.url).resolve('koffi');
   const script = `
     const k = require(process.env.MH_KOFFI);
@@ -181,18 +218,35 @@ export function standInMeterWriteBack(libraryPath: string, cardType: '4442' | '1
     const rc = fn(a.cardType, a.data, a.status, a.lastCode, Int32Array.from(a.months.map((m) => m[0])), Int32Array.from(a.months.map((m) => m[1])), a.months.length, out, out.length);
     process.stdout.write(JSON.stringify({ rc, data: rc === 0 ? out.subarray(0, out.indexOf(0)).toString('ascii') : null }));`;
   const r = spawnSync(process.execPath, ['-e', script], {
-    encoding: 'utf8', timeout: 15_000,
+    encoding: 'utf8',
+    timeout: 15_000,
     env: {
-      ...environment(), MH_KOFFI: koffiPath,
+      ...environment(),
+      MH_KOFFI: koffiPath,
       MH_ARGS: JSON.stringify({
-        lib: libraryPath, cardType, data, status: o.status ?? 0, lastCode: o.lastCode ?? 0, months: o.months ?? [],
+        lib: libraryPath,
+        cardType,
+        data,
+        status: o.status ?? 0,
+        lastCode: o.lastCode ?? 0,
+        months: o.months ?? [],
       }),
     },
   });
   let out: { rc: number; data: string | null } | undefined;
-  try { out = JSON.parse(r.stdout) as { rc: number; data: string | null }; } catch { /* child failed */ }
+  try {
+    out = JSON.parse(r.stdout) as { rc: number; data: string | null };
+  } catch {
+    /* child failed */
+  }
   if (!out || out.rc !== 0 || !out.data) {
-    throw StationBadInput({ field: 'meter', rc: out?.rc ?? null }, { zh: `替身表写回失败（${out?.rc ?? 'no answer'}）`, en: `the stand-in meter write-back failed (${out?.rc ?? 'no answer'})` });
+    throw StationBadInput(
+      { field: 'meter', rc: out?.rc ?? null },
+      {
+        zh: `替身表写回失败（${out?.rc ?? 'no answer'}）`,
+        en: `the stand-in meter write-back failed (${out?.rc ?? 'no answer'})`,
+      },
+    );
   }
   return out.data;
 }

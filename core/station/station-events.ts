@@ -10,7 +10,14 @@ export type StationEvent =
   | { type: 'card.removed' }
   | { type: 'reader.gone'; code: string }
   | { type: 'reader.back' }
-  | { type: 'step'; operationId: string; operation: string; step: string; status: 'start' | 'ok' | 'failed'; detail?: Record<string, unknown> }
+  | {
+      type: 'step';
+      operationId: string;
+      operation: string;
+      step: string;
+      status: 'start' | 'ok' | 'failed';
+      detail?: Record<string, unknown>;
+    }
   | { type: 'operation.done'; operationId: string; operation: string; transactionId?: string | null }
   | { type: 'operation.failed'; operationId: string; operation: string; code: string; transactionId?: string | null };
 
@@ -41,30 +48,66 @@ export class StationEvents {
 
 /** Tracks one operation's steps, so each event names the operation it belongs to. */
 export class OperationProgress {
-  constructor(private readonly events: StationEvents, readonly operationId: string, readonly operation: string) {}
+  constructor(
+    private readonly events: StationEvents,
+    readonly operationId: string,
+    readonly operation: string,
+  ) {}
 
   async step<T>(step: string, fn: () => Promise<T>, detail?: (r: T) => Record<string, unknown>): Promise<T> {
     this.events.emit({ type: 'step', operationId: this.operationId, operation: this.operation, step, status: 'start' });
     try {
       const r = await fn();
-      this.events.emit({ type: 'step', operationId: this.operationId, operation: this.operation, step, status: 'ok', ...(detail ? { detail: detail(r) } : {}) });
+      this.events.emit({
+        type: 'step',
+        operationId: this.operationId,
+        operation: this.operation,
+        step,
+        status: 'ok',
+        ...(detail ? { detail: detail(r) } : {}),
+      });
       return r;
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'ERROR';
-      this.events.emit({ type: 'step', operationId: this.operationId, operation: this.operation, step, status: 'failed', detail: { code } });
+      this.events.emit({
+        type: 'step',
+        operationId: this.operationId,
+        operation: this.operation,
+        step,
+        status: 'failed',
+        detail: { code },
+      });
       throw e;
     }
   }
 
   note(step: string, status: 'ok' | 'failed', detail?: Record<string, unknown>): void {
-    this.events.emit({ type: 'step', operationId: this.operationId, operation: this.operation, step, status, ...(detail ? { detail } : {}) });
+    this.events.emit({
+      type: 'step',
+      operationId: this.operationId,
+      operation: this.operation,
+      step,
+      status,
+      ...(detail ? { detail } : {}),
+    });
   }
 
   done(transactionId?: string | null): void {
-    this.events.emit({ type: 'operation.done', operationId: this.operationId, operation: this.operation, transactionId: transactionId ?? null });
+    this.events.emit({
+      type: 'operation.done',
+      operationId: this.operationId,
+      operation: this.operation,
+      transactionId: transactionId ?? null,
+    });
   }
 
   failed(code: string, transactionId?: string | null): void {
-    this.events.emit({ type: 'operation.failed', operationId: this.operationId, operation: this.operation, code, transactionId: transactionId ?? null });
+    this.events.emit({
+      type: 'operation.failed',
+      operationId: this.operationId,
+      operation: this.operation,
+      code,
+      transactionId: transactionId ?? null,
+    });
   }
 }

@@ -44,8 +44,16 @@ export function parseOrigin(s: string): string {
   } catch {
     throw new Error(`--allow-origin ${JSON.stringify(s)} is not an origin (scheme://host[:port]) / 不是有效的来源`);
   }
-  if (!['http:', 'https:'].includes(u.protocol) || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username) {
-    throw new Error(`--allow-origin ${JSON.stringify(s)} must be scheme://host[:port] with no path / 只写协议、主机和端口`);
+  if (
+    !['http:', 'https:'].includes(u.protocol) ||
+    (u.pathname !== '/' && u.pathname !== '') ||
+    u.search ||
+    u.hash ||
+    u.username
+  ) {
+    throw new Error(
+      `--allow-origin ${JSON.stringify(s)} must be scheme://host[:port] with no path / 只写协议、主机和端口`,
+    );
   }
   return u.origin;
 }
@@ -60,7 +68,10 @@ export function bearerKey(req: FastifyRequest): string | null {
 const clerkOf = new WeakMap<FastifyRequest, string | null>();
 const isWrite = (req: FastifyRequest) => req.method !== 'GET' && req.method !== 'HEAD';
 
-export function registerStationGuards(app: FastifyInstance, o: GuardOptions): {
+export function registerStationGuards(
+  app: FastifyInstance,
+  o: GuardOptions,
+): {
   allowed(origin: string): boolean;
 } {
   const allowOrigins = o.allowOrigins.map(parseOrigin);
@@ -81,7 +92,8 @@ export function registerStationGuards(app: FastifyInstance, o: GuardOptions): {
       reply.header('access-control-allow-methods', 'GET, POST');
       reply.header('access-control-allow-headers', CORS_HEADERS);
       reply.header('access-control-max-age', '600');
-      if (req.headers['access-control-request-private-network'] === 'true') reply.header('access-control-allow-private-network', 'true');
+      if (req.headers['access-control-request-private-network'] === 'true')
+        reply.header('access-control-allow-private-network', 'true');
       reply.code(204).send();
       return;
     }
@@ -91,7 +103,8 @@ export function registerStationGuards(app: FastifyInstance, o: GuardOptions): {
     if (path === '/v1/station/events' && req.headers.upgrade?.toLowerCase() === 'websocket') return done();
     if (!o.pairing.verify(bearerKey(req))) return done(StationNotPaired({}));
     const clerk = req.headers['x-meterhub-clerk'];
-    if (clerk !== undefined && (typeof clerk !== 'string' || !CLERK_RE.test(clerk))) return done(StationClerkRequired({ field: 'x-meterhub-clerk' }));
+    if (clerk !== undefined && (typeof clerk !== 'string' || !CLERK_RE.test(clerk)))
+      return done(StationClerkRequired({ field: 'x-meterhub-clerk' }));
     if (clerk === undefined && isWrite(req)) return done(StationClerkRequired({ field: 'x-meterhub-clerk' }));
     clerkOf.set(req, typeof clerk === 'string' ? clerk : null);
     done();

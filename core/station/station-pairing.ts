@@ -48,11 +48,17 @@ function writePairings(dataDir: string, pairings: Pairing[]): void {
 /** Makes a pairing key for `name` (replacing an earlier one of that name) and returns it: shown once, kept nowhere. */
 export function createPairing(dataDir: string, name: string): { name: string; key: string } {
   if (!NAME_RE.test(name)) {
-    throw StationBadInput({ field: 'name' }, { zh: '名称应为 1-64 个字母数字或 _.:@-', en: 'the name must be 1-64 of [A-Za-z0-9_.:@-]' });
+    throw StationBadInput(
+      { field: 'name' },
+      { zh: '名称应为 1-64 个字母数字或 _.:@-', en: 'the name must be 1-64 of [A-Za-z0-9_.:@-]' },
+    );
   }
   const key = `mhs_${randomBytes(32).toString('base64url')}`;
   const rest = readPairings(dataDir).filter((p) => p.name !== name);
-  writePairings(dataDir, [...rest, { name, keySha256: sha256(key).toString('hex'), created: new Date().toISOString() }]);
+  writePairings(dataDir, [
+    ...rest,
+    { name, keySha256: sha256(key).toString('hex'), created: new Date().toISOString() },
+  ]);
   return { name, key };
 }
 
@@ -77,7 +83,9 @@ export class PairingStore {
     try {
       const s = statSync(p);
       stamp = `${s.mtimeMs}:${s.size}:${s.ino}`;
-    } catch { /* no file: nobody is paired */ }
+    } catch {
+      /* no file: nobody is paired */
+    }
     if (stamp !== this.stamp) {
       this.cached = stamp === 'none' ? [] : readPairings(this.dataDir);
       this.stamp = stamp;

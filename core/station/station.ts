@@ -72,12 +72,27 @@ export interface RunningStation {
 }
 
 export const STATION_REDACT = {
-  paths: [...REDACT_PATHS, 'supervisorToken', '*.supervisorToken', '*.*.supervisorToken', 'psc', '*.psc', 'key102', '*.key102', 'req.headers["idempotency-key"]'],
+  paths: [
+    ...REDACT_PATHS,
+    'supervisorToken',
+    '*.supervisorToken',
+    '*.*.supervisorToken',
+    'psc',
+    '*.psc',
+    'key102',
+    '*.key102',
+    'req.headers["idempotency-key"]',
+  ],
   censor: '[REDACTED]',
 };
 
 export function createStationLogger(o: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
-  const opts = { level: o.level ?? 'info', redact: STATION_REDACT, serializers: requestSerializers, base: { role: 'station' } };
+  const opts = {
+    level: o.level ?? 'info',
+    redact: STATION_REDACT,
+    serializers: requestSerializers,
+    base: { role: 'station' },
+  };
   return o.destination ? pino(opts, o.destination) : pino(opts);
 }
 
@@ -88,34 +103,57 @@ export function defaultMwicLibrary(root = process.cwd()): string {
 }
 
 /** Parses --reader. pcsc is designed (readers/README.md §2) but not built: a clear error, not a guess. */
-export function createReader(spec: string | undefined, o: { psamSlot: SamSlot; mwicLibrary?: string | undefined; logger?: Logger | undefined }): ReaderDriver {
+export function createReader(
+  spec: string | undefined,
+  o: { psamSlot: SamSlot; mwicLibrary?: string | undefined; logger?: Logger | undefined },
+): ReaderDriver {
   if (!spec) throw StationReaderRequired({ choices: ['mwic:<port>', 'sim', 'pcsc:<name>'] });
   if (spec === 'sim') return new SimReader({ sams: [o.psamSlot] });
   const m = /^(mwic|pcsc):(.+)$/.exec(spec);
   if (m?.[1] === 'mwic') {
     const port = Number(m[2]);
     if (!Number.isInteger(port) || port < 0 || port > 255) {
-      throw StationBadInput({ field: 'reader' }, { zh: 'mwic:<端口号>，端口号 0-255（0 = COM1，USB 型号用 100）', en: 'mwic:<port>, port 0-255 (0 = COM1, USB models 100)' });
+      throw StationBadInput(
+        { field: 'reader' },
+        {
+          zh: 'mwic:<端口号>，端口号 0-255（0 = COM1，USB 型号用 100）',
+          en: 'mwic:<port>, port 0-255 (0 = COM1, USB models 100)',
+        },
+      );
     }
     return new MwicReader({ libraryPath: o.mwicLibrary ?? defaultMwicLibrary(), port });
   }
   if (m?.[1] === 'pcsc') {
-    throw StationReaderUnsupported({ reader: 'pcsc', name: m[2] }, {
-      zh: 'PC/SC 读卡器暂不支持（设计见 core/station/readers/README.md）；请用 --reader mwic:<端口> 或 --reader sim',
-      en: 'PC/SC readers are not supported yet (design in core/station/readers/README.md); use --reader mwic:<port> or --reader sim',
-    });
+    throw StationReaderUnsupported(
+      { reader: 'pcsc', name: m[2] },
+      {
+        zh: 'PC/SC 读卡器暂不支持（设计见 core/station/readers/README.md）；请用 --reader mwic:<端口> 或 --reader sim',
+        en: 'PC/SC readers are not supported yet (design in core/station/readers/README.md); use --reader mwic:<port> or --reader sim',
+      },
+    );
   }
-  throw StationBadInput({ field: 'reader' }, { zh: '应为 sim、mwic:<端口> 或 pcsc:<名称>', en: 'must be sim, mwic:<port> or pcsc:<name>' });
+  throw StationBadInput(
+    { field: 'reader' },
+    { zh: '应为 sim、mwic:<端口> 或 pcsc:<名称>', en: 'must be sim, mwic:<port> or pcsc:<name>' },
+  );
 }
 
 export async function startStation(o: StationOptions): Promise<RunningStation> {
   const config = o.config ?? loadStationConfig();
-  if (!o.server || !/^https?:\/\//.test(o.server)) throw StationBadInput({ field: 'server' }, { zh: '中心服务器地址应为 http(s)://…', en: 'the server URL must be http(s)://…' });
+  if (!o.server || !/^https?:\/\//.test(o.server))
+    throw StationBadInput(
+      { field: 'server' },
+      { zh: '中心服务器地址应为 http(s)://…', en: 'the server URL must be http(s)://…' },
+    );
   const token = o.token ?? config.token;
   if (!token) {
-    throw StationBadInput({ field: 'token' }, {
-      zh: '需要柜台令牌（--token 或 METERHUB_STATION_TOKEN）', en: 'a counter token is required (--token or METERHUB_STATION_TOKEN)',
-    });
+    throw StationBadInput(
+      { field: 'token' },
+      {
+        zh: '需要柜台令牌（--token 或 METERHUB_STATION_TOKEN）',
+        en: 'a counter token is required (--token or METERHUB_STATION_TOKEN)',
+      },
+    );
   }
   const logger = o.logger
     ? o.logger.child({}, { redact: STATION_REDACT })
@@ -137,7 +175,10 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
 
   const pluginHost = await createPluginHost({
     ...(o.bundledPlugins === false ? { bundledDir: null } : o.pluginsDir ? { bundledDir: o.pluginsDir } : {}),
-    pluginPaths: [...pluginPaths, ...config.pluginPathEnv], ignoreEnv: true, dataDir, logger,
+    pluginPaths: [...pluginPaths, ...config.pluginPathEnv],
+    ignoreEnv: true,
+    dataDir,
+    logger,
   });
   // Plugins added from extra folders start disabled on a server; a station that is given a folder means it.
   for (const p of pluginHost.list()) {
@@ -157,23 +198,47 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
 
   // Sales on the simulated reader are training: the server records their channel so billing can tell them apart.
   const central = new CentralClient({
-    url: o.server, token, channel: sim ? 'station-sim' : 'station',
-    ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}), ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
+    url: o.server,
+    token,
+    channel: sim ? 'station-sim' : 'station',
+    ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}),
+    ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
   });
   const pending = new PendingWrites();
   const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken });
   const cpu = new CpuCardOps({
-    reader, host: pluginHost, central, logger, com, psamSlot, supervisorToken,
+    reader,
+    host: pluginHost,
+    central,
+    logger,
+    com,
+    psamSlot,
+    supervisorToken,
     yieldReader: !(reader instanceof SimReader),
   });
   const pairing = new PairingStore(dataDir);
   const app = await buildStationApp({
-    reader, central, memory, cpu, pending, events, host: pluginHost, logger, sim, pairing, allowOrigins: o.allowOrigins ?? [],
+    reader,
+    central,
+    memory,
+    cpu,
+    pending,
+    events,
+    host: pluginHost,
+    logger,
+    sim,
+    pairing,
+    allowOrigins: o.allowOrigins ?? [],
   });
   const url = await app.listen({ port: o.port ?? config.port, host: o.host ?? config.host });
   let closed = false;
   return {
-    url, app, reader, sim, events, pluginHost,
+    url,
+    app,
+    reader,
+    sim,
+    events,
+    pluginHost,
     async close() {
       if (closed) return;
       closed = true;

@@ -56,18 +56,18 @@ const progress = () => new OperationProgress(new StationEvents(), 'op-1', 'test'
 // The fields of the server's write answer that the flow reads; the rest of the view does not matter here.
 const answer = (id: string): ServerWrite =>
   ({
-  transactionId: id,
-  operation: 'purchase',
-  state: 'PREPARED',
-  maker: 'kingcard',
-  cardType: 'x',
-  cardNo: '1',
-  gas: 5,
-  count: 2,
-  meterKind: 1,
-  data: 'D',
-  oldKey: 'K',
-  newKey: null,
+    transactionId: id,
+    operation: 'purchase',
+    state: 'PREPARED',
+    maker: 'kingcard',
+    cardType: 'x',
+    cardNo: '1',
+    gas: 5,
+    count: 2,
+    meterKind: 1,
+    data: 'D',
+    oldKey: 'K',
+    newKey: null,
   }) as ServerWrite;
 
 async function codeOf(p: Promise<unknown>): Promise<MeterHubError> {

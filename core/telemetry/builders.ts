@@ -25,25 +25,67 @@ function build(frame: Cjt188Frame, profile: DialectProfile | string, opts: Build
 }
 
 /** Read-data request (01H): DATA = DI + SER. */
-export function buildReadRequest(address: string, di: number, ser: number, profile: DialectProfile | string, opts: BuildOptions = {}): Uint8Array {
+export function buildReadRequest(
+  address: string,
+  di: number,
+  ser: number,
+  profile: DialectProfile | string,
+  opts: BuildOptions = {},
+): Uint8Array {
   checkDi(di);
-  return build({ meterType: opts.meterType ?? METER_TYPE.GAS, address, control: FUNCTION.READ_DATA, di, ser, payload: new Uint8Array(0) }, profile, opts);
+  return build(
+    {
+      meterType: opts.meterType ?? METER_TYPE.GAS,
+      address,
+      control: FUNCTION.READ_DATA,
+      di,
+      ser,
+      payload: new Uint8Array(0),
+    },
+    profile,
+    opts,
+  );
 }
 
 /** Valve control (04H, DI A017): 55H open, 99H close. */
-export function buildValveCommand(address: string, action: 'open' | 'close', ser: number, profile: DialectProfile | string, opts: BuildOptions = {}): Uint8Array {
-  if (action !== 'open' && action !== 'close') throw BadValue({ action }, { zh: '阀门动作必须是 open 或 close', en: 'valve action must be open or close' });
+export function buildValveCommand(
+  address: string,
+  action: 'open' | 'close',
+  ser: number,
+  profile: DialectProfile | string,
+  opts: BuildOptions = {},
+): Uint8Array {
+  if (action !== 'open' && action !== 'close')
+    throw BadValue({ action }, { zh: '阀门动作必须是 open 或 close', en: 'valve action must be open or close' });
   return build(
-    { meterType: opts.meterType ?? METER_TYPE.GAS, address, control: FUNCTION.WRITE_DATA, di: DI.VALVE, ser, payload: Uint8Array.of(VALVE_ACTION[action]) },
+    {
+      meterType: opts.meterType ?? METER_TYPE.GAS,
+      address,
+      control: FUNCTION.WRITE_DATA,
+      di: DI.VALVE,
+      ser,
+      payload: Uint8Array.of(VALVE_ACTION[action]),
+    },
     profile,
     opts,
   );
 }
 
 /** Read address (03H, DI 810A). Defaults to type AA and address AA×7: only for a link with a single meter. */
-export function buildReadAddressRequest(ser: number, profile: DialectProfile | string, opts: BuildOptions & { address?: string } = {}): Uint8Array {
+export function buildReadAddressRequest(
+  ser: number,
+  profile: DialectProfile | string,
+  opts: BuildOptions & { address?: string } = {},
+): Uint8Array {
   return build(
-    { meterType: opts.meterType ?? METER_TYPE.WILDCARD, address: opts.address ?? WILDCARD_ADDRESS, control: FUNCTION.READ_ADDRESS, di: DI.ADDRESS, ser, payload: new Uint8Array(0) },
+    {
+      meterType: opts.meterType ?? METER_TYPE.WILDCARD,
+      address: opts.address ?? WILDCARD_ADDRESS,
+      control: FUNCTION.READ_ADDRESS,
+      di: DI.ADDRESS,
+      ser,
+      payload: new Uint8Array(0),
+    },
     profile,
     opts,
   );
@@ -74,7 +116,11 @@ function writeVolume(value: string | null | undefined, unit: number, out: Uint8A
 }
 
 /** Reply payload (after DI, SER) for 901F or D120–D12B. */
-export function encodeReadPayload(di: number, values: ReadReplyValues, profileOrName: DialectProfile | string): Uint8Array {
+export function encodeReadPayload(
+  di: number,
+  values: ReadReplyValues,
+  profileOrName: DialectProfile | string,
+): Uint8Array {
   const profile = resolveProfile(profileOrName);
   const unit = values.unit ?? UNIT_M3;
   if (di === DI.CURRENT) {
@@ -92,7 +138,10 @@ export function encodeReadPayload(di: number, values: ReadReplyValues, profileOr
     writeVolume(values.value, unit, p, 0);
     return p;
   }
-  throw BadDi({ di }, { zh: '只能构造 901F 与 D120–D12B 的抄表应答', en: 'read replies can be built for 901F and D120–D12B only' });
+  throw BadDi(
+    { di },
+    { zh: '只能构造 901F 与 D120–D12B 的抄表应答', en: 'read replies can be built for 901F and D120–D12B only' },
+  );
 }
 
 /** Normal read reply (81H) as a meter would send it; used by simulators so they share this codec. */
@@ -105,22 +154,62 @@ export function buildReadReply(
   opts: BuildOptions & { moreFollows?: boolean } = {},
 ): Uint8Array {
   const control = CONTROL.DIR_REPLY | FUNCTION.READ_DATA | (opts.moreFollows ? CONTROL.MORE : 0);
-  return build({ meterType: opts.meterType ?? METER_TYPE.GAS, address, control, di, ser, payload: encodeReadPayload(di, values, profile) }, profile, opts);
+  return build(
+    {
+      meterType: opts.meterType ?? METER_TYPE.GAS,
+      address,
+      control,
+      di,
+      ser,
+      payload: encodeReadPayload(di, values, profile),
+    },
+    profile,
+    opts,
+  );
 }
 
 /** Valve reply (84H, DI A017): DATA = DI + SER + ST. */
-export function buildValveReply(address: string, ser: number, status: StatusInput | readonly [number, number], profileOrName: DialectProfile | string, opts: BuildOptions = {}): Uint8Array {
+export function buildValveReply(
+  address: string,
+  ser: number,
+  status: StatusInput | readonly [number, number],
+  profileOrName: DialectProfile | string,
+  opts: BuildOptions = {},
+): Uint8Array {
   const profile = resolveProfile(profileOrName);
   return build(
-    { meterType: opts.meterType ?? METER_TYPE.GAS, address, control: CONTROL.DIR_REPLY | FUNCTION.WRITE_DATA, di: DI.VALVE, ser, payload: Uint8Array.from(encodeStatus(status, profile)) },
+    {
+      meterType: opts.meterType ?? METER_TYPE.GAS,
+      address,
+      control: CONTROL.DIR_REPLY | FUNCTION.WRITE_DATA,
+      di: DI.VALVE,
+      ser,
+      payload: Uint8Array.from(encodeStatus(status, profile)),
+    },
     profile,
     opts,
   );
 }
 
 /** Read-address reply (83H): the meter's own address is in the header; DATA = DI 810A + SER. */
-export function buildReadAddressReply(address: string, ser: number, profile: DialectProfile | string, opts: BuildOptions = {}): Uint8Array {
-  return build({ meterType: opts.meterType ?? METER_TYPE.GAS, address, control: CONTROL.DIR_REPLY | FUNCTION.READ_ADDRESS, di: DI.ADDRESS, ser, payload: new Uint8Array(0) }, profile, opts);
+export function buildReadAddressReply(
+  address: string,
+  ser: number,
+  profile: DialectProfile | string,
+  opts: BuildOptions = {},
+): Uint8Array {
+  return build(
+    {
+      meterType: opts.meterType ?? METER_TYPE.GAS,
+      address,
+      control: CONTROL.DIR_REPLY | FUNCTION.READ_ADDRESS,
+      di: DI.ADDRESS,
+      ser,
+      payload: new Uint8Array(0),
+    },
+    profile,
+    opts,
+  );
 }
 
 /**
@@ -137,10 +226,16 @@ export function buildErrorReply(
   opts: BuildOptions = {},
 ): Uint8Array {
   const profile = resolveProfile(profileOrName);
-  if (!Number.isInteger(fn) || fn < 0 || fn > 0x1f) throw BadFrame({ fn }, { zh: '功能码必须是 0..1F', en: 'function code must be 0..1F' });
+  if (!Number.isInteger(fn) || fn < 0 || fn > 0x1f)
+    throw BadFrame({ fn }, { zh: '功能码必须是 0..1F', en: 'function code must be 0..1F' });
   const layout = profile.errorReply ?? 'di-ser-st';
   const st = Uint8Array.from(encodeStatus(status, profile));
-  const frame: Cjt188Frame = { meterType: opts.meterType ?? METER_TYPE.GAS, address, control: CONTROL.DIR_REPLY | CONTROL.ERROR | fn, payload: st };
+  const frame: Cjt188Frame = {
+    meterType: opts.meterType ?? METER_TYPE.GAS,
+    address,
+    control: CONTROL.DIR_REPLY | CONTROL.ERROR | fn,
+    payload: st,
+  };
   if (layout === 'di-ser-st') {
     checkDi(di);
     frame.di = di;

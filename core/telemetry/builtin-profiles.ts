@@ -24,7 +24,10 @@ const le: DialectProfile = {
   clockOrder: 'le',
   preamble: 2,
   errorReply: 'ser-st',
-  description: { zh: '通用小端方言（DI 低字节在前，时钟小端）', en: 'Generic little-endian dialect (DI and clock little-endian)' },
+  description: {
+    zh: '通用小端方言（DI 低字节在前，时钟小端）',
+    en: 'Generic little-endian dialect (DI and clock little-endian)',
+  },
   source:
     'hftangyu.com/563.html sample (1F 90, clock LE); CaiYongCode/KingDa-NBWaterMeterCode-BC95:USER/inc/CJT-188-2004.h (2×FE, clock LE, error = SER+ST); HslCommunication CJT188Helper (DI LE)',
 };
@@ -36,9 +39,14 @@ const be: DialectProfile = {
   clockOrder: 'le',
   preamble: 4,
   errorReply: 'ser-st',
-  description: { zh: '通用大端 DI 方言（2004 版常见：90 1F），时钟仍为小端', en: 'Generic big-endian-DI dialect (common for 2004: 90 1F); clock stays little-endian' },
+  description: {
+    zh: '通用大端 DI 方言（2004 版常见：90 1F），时钟仍为小端',
+    en: 'Generic big-endian-DI dialect (common for 2004: 90 1F); clock stays little-endian',
+  },
   source:
     'shiyuecamus/ng-gateway:ng-gateway-southward/cjt188/src/protocol/frame/body.rs (2004 = DI big-endian, 4×FE, decode_datetime LE); blog.youkuaiyun.com/sym_robot/article/details/129044258 (90 1F)',
 };
 
-export const BUILTIN_PROFILES: readonly DialectProfile[] = Object.freeze([company, le, be].map((p) => Object.freeze(p)));
+export const BUILTIN_PROFILES: readonly DialectProfile[] = Object.freeze(
+  [company, le, be].map((p) => Object.freeze(p)),
+);

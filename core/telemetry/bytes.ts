@@ -60,7 +60,7 @@ export function bcdByte(v: number): number {
 }
 
 export function toBcdByte(n: number): number {
-  return (Math.floor(n / 10) << 4) | n % 10;
+  return (Math.floor(n / 10) << 4) | (n % 10);
 }
 
 export type BcdValue = { ok: true; digits: string } | { ok: false; reason: 'no-data' | 'invalid' };
@@ -120,7 +120,8 @@ export function decimalToBcdDigits(value: string, exp: number, totalDigits = 8):
   if (scale >= 0) digits = all + '0'.repeat(scale);
   else {
     const cut = all.slice(all.length + scale);
-    if (/[^0]/.test(cut)) throw BadValue({ value, exp }, { zh: '精度超出单位允许范围', en: 'more precision than the unit allows' });
+    if (/[^0]/.test(cut))
+      throw BadValue({ value, exp }, { zh: '精度超出单位允许范围', en: 'more precision than the unit allows' });
     digits = all.slice(0, all.length + scale);
   }
   digits = digits.replace(/^0+/, '') || '0';

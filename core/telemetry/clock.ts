@@ -1,12 +1,26 @@
 import { BadValue } from './errors.ts';
 import { bcdByte, toBcdByte } from './bytes.ts';
 
-export type ClockResult = { ok: true; time: string } | { ok: false; reason: 'no-data' | 'invalid-bcd' | 'out-of-range' };
+export type ClockResult =
+  { ok: true; time: string } | { ok: false; reason: 'no-data' | 'invalid-bcd' | 'out-of-range' };
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 export function daysInMonth(year: number, month: number): number {
-  return [31, (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return [
+    31,
+    (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28,
+    31,
+    30,
+    31,
+    30,
+    31,
+    31,
+    30,
+    31,
+    30,
+    31,
+  ][month - 1]!;
 }
 
 /**
@@ -48,7 +62,11 @@ export function writeClock(time: string | null, order: 'le' | 'be', out: Uint8Ar
     return;
   }
   const p = parseMeterTime(time);
-  if (!p) throw BadValue(undefined, { zh: `meter time must be a valid "YYYY-MM-DDTHH:mm:ss", got ${time}`, en: `meter time must be a valid "YYYY-MM-DDTHH:mm:ss", got ${time}` });
+  if (!p)
+    throw BadValue(undefined, {
+      zh: `meter time must be a valid "YYYY-MM-DDTHH:mm:ss", got ${time}`,
+      en: `meter time must be a valid "YYYY-MM-DDTHH:mm:ss", got ${time}`,
+    });
   const [y, mo, d, h, mi, s] = p;
   const f = [s, mi, h, d, mo, y % 100, Math.floor(y / 100)];
   for (let k = 0; k < 7; k++) out[offset + (order === 'le' ? k : 6 - k)] = toBcdByte(f[k]!);

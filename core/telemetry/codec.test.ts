@@ -18,7 +18,8 @@ import {
 } from './index.ts';
 
 // hftangyu.com/563.html via reference §1.8: as published, the checksum byte (08) does not verify.
-const PUBLISHED = '68 10 44 33 22 11 00 33 78 81 16 1F 90 00 00 77 66 55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84 08 16';
+const PUBLISHED =
+  '68 10 44 33 22 11 00 33 78 81 16 1F 90 00 00 77 66 55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84 08 16';
 
 describe('published sample frame (reference §1.8)', () => {
   it('is rejected as a checksum error as published', () => {
@@ -41,7 +42,11 @@ describe('published sample frame (reference §1.8)', () => {
     expect(res.ok).toBe(true);
     if (!res.ok) return;
     expect(res.frame).toMatchObject({ meterType: 0x10, address: '78330011223344', control: 0x81, di: 0x901f, ser: 0 });
-    const r = frameToReading(res.frame, 'le', { source: 'serial', receivedAt: '2024-03-01T00:00:00.000Z', raw: res.raw });
+    const r = frameToReading(res.frame, 'le', {
+      source: 'serial',
+      receivedAt: '2024-03-01T00:00:00.000Z',
+      raw: res.raw,
+    });
     expect(r.meterId).toBe('78330011223344');
     expect(r.cumulative).toBe('556677.00');
     expect(r.settlement).toBe('556677.00');
@@ -90,17 +95,27 @@ describe('one-shot decode errors never throw', () => {
 describe('request builders (byte-exact, checksums computed by hand)', () => {
   it('901F read, company profile: 4×FE, DI little-endian', () => {
     // 68+30+44+33+22+11+00+33+78+01+03+1F+90+00 = 0x2A0 → CS A0
-    expect(toHex(buildReadRequest('78330011223344', 0x901f, 0, 'cjt188-company'), ' ')).toBe('FE FE FE FE 68 30 44 33 22 11 00 33 78 01 03 1F 90 00 A0 16');
+    expect(toHex(buildReadRequest('78330011223344', 0x901f, 0, 'cjt188-company'), ' ')).toBe(
+      'FE FE FE FE 68 30 44 33 22 11 00 33 78 01 03 1F 90 00 A0 16',
+    );
   });
   it('901F read, be profile: DI big-endian', () => {
-    expect(toHex(buildReadRequest('78330011223344', 0x901f, 0, 'be', { preamble: 0 }), ' ')).toBe('68 30 44 33 22 11 00 33 78 01 03 90 1F 00 A0 16');
+    expect(toHex(buildReadRequest('78330011223344', 0x901f, 0, 'be', { preamble: 0 }), ' ')).toBe(
+      '68 30 44 33 22 11 00 33 78 01 03 90 1F 00 A0 16',
+    );
   });
   it('valve close and open (04H, A017, 99H/55H)', () => {
-    expect(toHex(buildValveCommand('78330011223344', 'close', 1, 'cjt188-company', { preamble: 0 }), ' ')).toBe('68 30 44 33 22 11 00 33 78 04 04 17 A0 01 99 46 16');
-    expect(toHex(buildValveCommand('78330011223344', 'open', 1, 'cjt188-company', { preamble: 0 }), ' ')).toBe('68 30 44 33 22 11 00 33 78 04 04 17 A0 01 55 02 16');
+    expect(toHex(buildValveCommand('78330011223344', 'close', 1, 'cjt188-company', { preamble: 0 }), ' ')).toBe(
+      '68 30 44 33 22 11 00 33 78 04 04 17 A0 01 99 46 16',
+    );
+    expect(toHex(buildValveCommand('78330011223344', 'open', 1, 'cjt188-company', { preamble: 0 }), ' ')).toBe(
+      '68 30 44 33 22 11 00 33 78 04 04 17 A0 01 55 02 16',
+    );
   });
   it('read address with AA wildcard (03H, DI 810A)', () => {
-    expect(toHex(buildReadAddressRequest(0, 'cjt188-company', { preamble: 0 }), ' ')).toBe('68 AA AA AA AA AA AA AA AA 03 03 0A 81 00 49 16');
+    expect(toHex(buildReadAddressRequest(0, 'cjt188-company', { preamble: 0 }), ' ')).toBe(
+      '68 AA AA AA AA AA AA AA AA 03 03 0A 81 00 49 16',
+    );
     const res = decodeFrame(buildReadAddressRequest(0, 'cjt188-company'), 'cjt188-company');
     expect(res.ok && res.frame.address).toBe('AAAAAAAAAAAAAA');
   });
@@ -108,7 +123,9 @@ describe('request builders (byte-exact, checksums computed by hand)', () => {
     expect(() => buildReadRequest('1234', 0x901f, 0, 'cjt188-company')).toThrow(/TELEMETRY_BAD_ADDRESS/);
     expect(() => buildReadRequest('1234567890123A', 0x901f, 0, 'cjt188-company')).toThrow(/TELEMETRY_BAD_ADDRESS/);
     expect(() => buildReadRequest('12345678901234', 0x1_0000, 0, 'cjt188-company')).toThrow(/TELEMETRY_BAD_DI/);
-    expect(() => buildValveCommand('12345678901234', 'half' as 'open', 0, 'cjt188-company')).toThrow(/TELEMETRY_BAD_VALUE/);
+    expect(() => buildValveCommand('12345678901234', 'half' as 'open', 0, 'cjt188-company')).toThrow(
+      /TELEMETRY_BAD_VALUE/,
+    );
     expect(() => buildReadRequest('12345678901234', 0x901f, 0, 'nope')).toThrow(/TELEMETRY_PROFILE_UNKNOWN/);
   });
 });
@@ -129,7 +146,10 @@ describe('reply builders round-trip through the decoder', () => {
   });
 
   it('valve reply carries ST and frameStatus reads it', () => {
-    const res = decodeFrame(buildValveReply('12345678901234', 3, { valve: 'closed' }, 'cjt188-company'), 'cjt188-company');
+    const res = decodeFrame(
+      buildValveReply('12345678901234', 3, { valve: 'closed' }, 'cjt188-company'),
+      'cjt188-company',
+    );
     expect(res.ok).toBe(true);
     if (!res.ok) return;
     expect(res.frame).toMatchObject({ control: 0x84, di: DI.VALVE, ser: 3 });
@@ -137,7 +157,9 @@ describe('reply builders round-trip through the decoder', () => {
   });
 
   it('error reply layout follows the profile: company DI+SER+ST, le SER+ST', () => {
-    const company = buildErrorReply('12345678901234', 0x04, DI.VALVE, 9, { valve: 'fault' }, 'cjt188-company', { preamble: 0 });
+    const company = buildErrorReply('12345678901234', 0x04, DI.VALVE, 9, { valve: 'fault' }, 'cjt188-company', {
+      preamble: 0,
+    });
     expect(toHex(company.subarray(9, 16), ' ')).toBe('C4 05 17 A0 09 03 00');
     const c = decodeFrame(company, 'cjt188-company');
     expect(c.ok && c.frame).toMatchObject({ di: DI.VALVE, ser: 9 });
@@ -160,7 +182,9 @@ describe('reply builders round-trip through the decoder', () => {
     const base = { meterType: 0x30, address: '12345678901234', control: 0x81, payload: new Uint8Array(3) };
     expect(() => encodeFrame(base, 'cjt188-company')).toThrow(/TELEMETRY_BAD_FRAME/);
     expect(() => encodeFrame({ ...base, control: 0xc1, di: 0x901f, ser: 1 }, 'le')).toThrow(/TELEMETRY_BAD_FRAME/);
-    expect(() => encodeFrame({ ...base, payload: new Uint8Array(253), di: 1, ser: 1 }, 'cjt188-company')).toThrow(/TELEMETRY_BAD_FRAME/);
+    expect(() => encodeFrame({ ...base, payload: new Uint8Array(253), di: 1, ser: 1 }, 'cjt188-company')).toThrow(
+      /TELEMETRY_BAD_FRAME/,
+    );
   });
 
   it('checksum is sum mod 256', () => {

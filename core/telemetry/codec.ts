@@ -7,15 +7,15 @@ import { resolveProfile } from './profiles.ts';
 
 export type DecodeResult =
   | {
-    ok: true;
-    frame: Cjt188Frame;
-    /** The frame bytes 68…16, without preamble. */
-    raw: Uint8Array;
-    /** Offset of the 0x68 in the input. */
-    offset: number;
-    /** Bytes after 16H that the profile's `trailer` option takes (e.g. NB-IoT RSSI). */
-    trailer?: Uint8Array;
-  }
+      ok: true;
+      frame: Cjt188Frame;
+      /** The frame bytes 68…16, without preamble. */
+      raw: Uint8Array;
+      /** Offset of the 0x68 in the input. */
+      offset: number;
+      /** Bytes after 16H that the profile's `trailer` option takes (e.g. NB-IoT RSSI). */
+      trailer?: Uint8Array;
+    }
   | { ok: false; code: FrameErrorCode; error: MeterHubError; offset: number };
 
 /** Sum mod 256 of bytes [from, to). */
@@ -82,19 +82,33 @@ export function parseVerifiedFrame(raw: Uint8Array, profile: DialectProfile): Cj
 }
 
 function fail(code: FrameErrorCode, offset: number, details: Record<string, unknown>, en?: string): DecodeResult {
-  return { ok: false, code, offset, error: frameErrorFactories[code]({ offset, ...details }, en ? { zh: en, en } : undefined) };
+  return {
+    ok: false,
+    code,
+    offset,
+    error: frameErrorFactories[code]({ offset, ...details }, en ? { zh: en, en } : undefined),
+  };
 }
 
 /** Checks one candidate at `i` (a 0x68): framing only. `end` bounds the input the frame may use. */
 function checkCandidate(bytes: Uint8Array, i: number): DecodeResult | { ok: true; total: number } {
-  if (bytes.length - i < 11) return fail('FRAME_TRUNCATED', i, { have: bytes.length - i, need: 11 }, 'header incomplete');
+  if (bytes.length - i < 11)
+    return fail('FRAME_TRUNCATED', i, { have: bytes.length - i, need: 11 }, 'header incomplete');
   const len = bytes[i + 10]!;
   const total = FRAME_OVERHEAD + len;
-  if (bytes.length - i < total) return fail('FRAME_TRUNCATED', i, { have: bytes.length - i, need: total }, `L=${len} needs ${total} bytes, have ${bytes.length - i}`);
+  if (bytes.length - i < total)
+    return fail(
+      'FRAME_TRUNCATED',
+      i,
+      { have: bytes.length - i, need: total },
+      `L=${len} needs ${total} bytes, have ${bytes.length - i}`,
+    );
   const cs = checksum(bytes, i, i + 11 + len);
   const got = bytes[i + 11 + len]!;
-  if (cs !== got) return fail('FRAME_CHECKSUM', i, { expected: cs, actual: got }, `computed ${hex2(cs)}, frame has ${hex2(got)}`);
-  if (bytes[i + 12 + len] !== END) return fail('FRAME_END', i, { actual: bytes[i + 12 + len] }, `got ${hex2(bytes[i + 12 + len]!)}`);
+  if (cs !== got)
+    return fail('FRAME_CHECKSUM', i, { expected: cs, actual: got }, `computed ${hex2(cs)}, frame has ${hex2(got)}`);
+  if (bytes[i + 12 + len] !== END)
+    return fail('FRAME_END', i, { actual: bytes[i + 12 + len] }, `got ${hex2(bytes[i + 12 + len]!)}`);
   return { ok: true, total };
 }
 
@@ -117,7 +131,12 @@ export function decodeFrame(bytes: Uint8Array, profileOrName: DialectProfile | s
     const extra = bytes.length - i - total;
     const trailerLen = profile.trailer?.length ?? 0;
     if (extra > trailerLen) {
-      return fail('FRAME_LENGTH', i, { have: bytes.length - i, need: total + trailerLen }, `L=${bytes[i + 10]} gives ${total} bytes but ${bytes.length - i} follow the noise`);
+      return fail(
+        'FRAME_LENGTH',
+        i,
+        { have: bytes.length - i, need: total + trailerLen },
+        `L=${bytes[i + 10]} gives ${total} bytes but ${bytes.length - i} follow the noise`,
+      );
     }
     const raw = bytes.slice(i, i + total);
     const res: DecodeResult = { ok: true, frame: parseVerifiedFrame(raw, profile), raw, offset: i };
@@ -138,7 +157,11 @@ export interface EncodeOptions {
  * Encodes a frame. Throws TELEMETRY_BAD_* for frames the wire cannot carry, including frames whose
  * DATA would decode differently under the profile (so decode(encode(f)) = f for every accepted frame).
  */
-export function encodeFrame(frame: Cjt188Frame, profileOrName: DialectProfile | string, opts: EncodeOptions = {}): Uint8Array {
+export function encodeFrame(
+  frame: Cjt188Frame,
+  profileOrName: DialectProfile | string,
+  opts: EncodeOptions = {},
+): Uint8Array {
   const profile = resolveProfile(profileOrName);
   const { meterType, control, di, ser, payload } = frame;
   const byteOk = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 255;
@@ -157,10 +180,10 @@ export function encodeFrame(frame: Cjt188Frame, profileOrName: DialectProfile | 
     if (di === undefined && payload.length >= 3) bad('DATA of 3+ bytes must start with DI and SER');
     head = di === undefined ? 0 : 3;
   } else if (layout === 'ser-st') {
-    if (di !== undefined) bad('this profile\'s error replies carry no DI');
-    if (ser === undefined && payload.length > 0) bad('this profile\'s error replies start with SER');
+    if (di !== undefined) bad("this profile's error replies carry no DI");
+    if (ser === undefined && payload.length > 0) bad("this profile's error replies start with SER");
     head = ser === undefined ? 0 : 1;
-  } else if (di !== undefined || ser !== undefined) bad('this profile\'s error replies carry only ST');
+  } else if (di !== undefined || ser !== undefined) bad("this profile's error replies carry only ST");
   const len = head + payload.length;
   if (len > MAX_DATA_LENGTH) bad(`DATA is ${len} bytes, at most ${MAX_DATA_LENGTH}`);
   const pre = opts.preamble ?? profile.preamble;

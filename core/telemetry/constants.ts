@@ -59,7 +59,10 @@ export const isHistoryDi = (di: number): boolean => di >= DI.HISTORY_FIRST && di
 
 /** Standard DIs and their meanings, for display (CLI, docs). */
 export const STANDARD_DIS: Record<number, { zh: string; en: string }> = {
-  [DI.CURRENT]: { zh: '计量数据（当前累计、结算日累计、表内时钟、状态）', en: 'Metering data (current, settlement-day, clock, status)' },
+  [DI.CURRENT]: {
+    zh: '计量数据（当前累计、结算日累计、表内时钟、状态）',
+    en: 'Metering data (current, settlement-day, clock, status)',
+  },
   [DI.PRICE_TABLE]: { zh: '读价格表', en: 'Read price table' },
   [DI.SETTLEMENT_DAY]: { zh: '读结算日', en: 'Read settlement day' },
   [DI.READING_DAY]: { zh: '读抄表日', en: 'Read reading day' },
@@ -78,7 +81,10 @@ export const STANDARD_DIS: Record<number, { zh: string; en: string }> = {
   [DI.FACTORY_ENABLE]: { zh: '出厂启用', en: 'Factory enable' },
 };
 for (let i = 0; i < 12; i++) {
-  STANDARD_DIS[DI.HISTORY_FIRST + i] = { zh: `上${i + 1}月结算日累计`, en: `Settlement-day cumulative, ${i + 1} month(s) ago` };
+  STANDARD_DIS[DI.HISTORY_FIRST + i] = {
+    zh: `上${i + 1}月结算日累计`,
+    en: `Settlement-day cumulative, ${i + 1} month(s) ago`,
+  };
 }
 
 /**
@@ -97,12 +103,19 @@ export const UNIT_M3 = 0x2c;
 
 export function functionName(control: number): { zh: string; en: string } {
   switch (control & CONTROL.FUNCTION_MASK) {
-    case FUNCTION.READ_DATA: return { zh: '读数据', en: 'read data' };
-    case FUNCTION.READ_ADDRESS: return { zh: '读地址', en: 'read address' };
-    case FUNCTION.WRITE_DATA: return { zh: '写数据', en: 'write data' };
-    case FUNCTION.READ_KEY_VERSION: return { zh: '读密钥版本号', en: 'read key version' };
-    case FUNCTION.WRITE_ADDRESS: return { zh: '写地址', en: 'write address' };
-    case FUNCTION.WRITE_SYNC: return { zh: '写机电同步数据', en: 'write electromechanical sync' };
-    default: return { zh: '未知功能', en: 'unknown function' };
+    case FUNCTION.READ_DATA:
+      return { zh: '读数据', en: 'read data' };
+    case FUNCTION.READ_ADDRESS:
+      return { zh: '读地址', en: 'read address' };
+    case FUNCTION.WRITE_DATA:
+      return { zh: '写数据', en: 'write data' };
+    case FUNCTION.READ_KEY_VERSION:
+      return { zh: '读密钥版本号', en: 'read key version' };
+    case FUNCTION.WRITE_ADDRESS:
+      return { zh: '写地址', en: 'write address' };
+    case FUNCTION.WRITE_SYNC:
+      return { zh: '写机电同步数据', en: 'write electromechanical sync' };
+    default:
+      return { zh: '未知功能', en: 'unknown function' };
   }
 }

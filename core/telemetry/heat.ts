@@ -55,11 +55,23 @@ export interface HeatMetering {
 
 const alarm = (code: string, zh: string, en: string): ReadingAlarm => ({ code, zh, en, kind: 'data' });
 
-function quantity(p: Uint8Array, at: number, decimals: number, field: string, alarms: ReadingAlarm[]): HeatQuantity | null {
+function quantity(
+  p: Uint8Array,
+  at: number,
+  decimals: number,
+  field: string,
+  alarms: ReadingAlarm[],
+): HeatQuantity | null {
   const v = readBcdLe(p, at, 4);
   const u = HEAT_UNITS[p[at + 4]!];
   if (!v.ok) {
-    alarms.push(alarm(v.reason === 'no-data' ? 'VALUE_NO_DATA' : 'VALUE_INVALID_BCD', `${field}：无有效数据`, `${field}: no valid data`));
+    alarms.push(
+      alarm(
+        v.reason === 'no-data' ? 'VALUE_NO_DATA' : 'VALUE_INVALID_BCD',
+        `${field}：无有效数据`,
+        `${field}: no valid data`,
+      ),
+    );
     return null;
   }
   if (!u) {
@@ -73,7 +85,13 @@ function quantity(p: Uint8Array, at: number, decimals: number, field: string, al
 function bcd3(p: Uint8Array, at: number, decimals: number, field: string, alarms: ReadingAlarm[]): string | null {
   const v = readBcdLe(p, at, 3);
   if (!v.ok) {
-    alarms.push(alarm(v.reason === 'no-data' ? 'VALUE_NO_DATA' : 'VALUE_INVALID_BCD', `${field}：无有效数据`, `${field}: no valid data`));
+    alarms.push(
+      alarm(
+        v.reason === 'no-data' ? 'VALUE_NO_DATA' : 'VALUE_INVALID_BCD',
+        `${field}：无有效数据`,
+        `${field}: no valid data`,
+      ),
+    );
     return null;
   }
   if (decimals === 0) return v.digits.replace(/^0+(?=\d)/, '');
@@ -82,10 +100,13 @@ function bcd3(p: Uint8Array, at: number, decimals: number, field: string, alarms
 
 /** Whether the frame is a heat meter's 901F read reply in the standard heat layout. */
 export function isHeatMeteringFrame(frame: Cjt188Frame): boolean {
-  return isHeatMeterType(frame.meterType)
-    && (frame.control & (CONTROL.DIR_REPLY | CONTROL.ERROR)) === CONTROL.DIR_REPLY
-    && (frame.control & CONTROL.FUNCTION_MASK) === FUNCTION.READ_DATA
-    && frame.di === DI.CURRENT && frame.payload.length === HEAT_901F_LENGTH;
+  return (
+    isHeatMeterType(frame.meterType) &&
+    (frame.control & (CONTROL.DIR_REPLY | CONTROL.ERROR)) === CONTROL.DIR_REPLY &&
+    (frame.control & CONTROL.FUNCTION_MASK) === FUNCTION.READ_DATA &&
+    frame.di === DI.CURRENT &&
+    frame.payload.length === HEAT_901F_LENGTH
+  );
 }
 
 /** Decodes a heat meter's 901F reply; null when the frame is not one (see isHeatMeteringFrame). */
@@ -95,7 +116,14 @@ export function decodeHeatMetering(frame: Cjt188Frame, profileOrName: DialectPro
   const p = frame.payload;
   const alarms: ReadingAlarm[] = [];
   const clock = readClock(p, 34, profile.clockOrder);
-  if (!clock.ok) alarms.push(alarm('CLOCK_INVALID', `表内时钟无效：${toHex(p.subarray(34, 41), ' ')}`, `meter clock invalid: ${toHex(p.subarray(34, 41), ' ')}`));
+  if (!clock.ok)
+    alarms.push(
+      alarm(
+        'CLOCK_INVALID',
+        `表内时钟无效：${toHex(p.subarray(34, 41), ' ')}`,
+        `meter clock invalid: ${toHex(p.subarray(34, 41), ' ')}`,
+      ),
+    );
   return {
     meterId: frame.address,
     meterType: frame.meterType,

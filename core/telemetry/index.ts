@@ -54,7 +54,15 @@ export {
 
 export { fromHex, isValidAddress, toHex } from './bytes.ts';
 
-export { checksum, decodeFrame, diWireOrder, encodeFrame, readDi, type DecodeResult, type EncodeOptions } from './codec.ts';
+export {
+  checksum,
+  decodeFrame,
+  diWireOrder,
+  encodeFrame,
+  readDi,
+  type DecodeResult,
+  type EncodeOptions,
+} from './codec.ts';
 
 export {
   FrameStreamDecoder,
@@ -99,5 +107,18 @@ export {
 
 export { decodeStatus, encodeStatus, type DecodedStatus, type StatusInput } from './status.ts';
 export { parseMeterTime, readClock } from './clock.ts';
-export { frameStatus, frameToReading, historyMonthOf, isReadingFrame, readingRefusal, type ReadingContext } from './reading.ts';
-export { decodeHeatMetering, isHeatMeterType, isHeatMeteringFrame, type HeatMetering, type HeatQuantity } from './heat.ts';
+export {
+  frameStatus,
+  frameToReading,
+  historyMonthOf,
+  isReadingFrame,
+  readingRefusal,
+  type ReadingContext,
+} from './reading.ts';
+export {
+  decodeHeatMetering,
+  isHeatMeterType,
+  isHeatMeteringFrame,
+  type HeatMetering,
+  type HeatQuantity,
+} from './heat.ts';

@@ -16,13 +16,16 @@ export function validateProfile(obj: unknown, origin = 'profile'): DialectProfil
   if (o.maker !== undefined && typeof o.maker !== 'string') fail('maker must be a string');
   if (o.diOrder !== 'le' && o.diOrder !== 'be') fail('diOrder must be "le" or "be"');
   if (o.clockOrder !== 'le' && o.clockOrder !== 'be') fail('clockOrder must be "le" or "be"');
-  if (typeof o.preamble !== 'number' || !Number.isInteger(o.preamble) || o.preamble < 0 || o.preamble > 16) fail('preamble must be an integer 0..16');
+  if (typeof o.preamble !== 'number' || !Number.isInteger(o.preamble) || o.preamble < 0 || o.preamble > 16)
+    fail('preamble must be an integer 0..16');
   if (typeof o.source !== 'string' || o.source.length === 0) fail('source is required');
-  if (o.errorReply !== undefined && !LAYOUTS.includes(o.errorReply as ErrorReplyLayout)) fail(`errorReply must be one of ${LAYOUTS.join(', ')}`);
+  if (o.errorReply !== undefined && !LAYOUTS.includes(o.errorReply as ErrorReplyLayout))
+    fail(`errorReply must be one of ${LAYOUTS.join(', ')}`);
   if (o.valveCodes !== undefined) {
     if (typeof o.valveCodes !== 'object' || o.valveCodes === null) fail('valveCodes must be an object');
     for (const [k, v] of Object.entries(o.valveCodes as object)) {
-      if (!['00', '01', '10', '11'].includes(k) || !VALVE_STATES.includes(v as ValveState)) fail(`bad valveCodes entry ${k}`);
+      if (!['00', '01', '10', '11'].includes(k) || !VALVE_STATES.includes(v as ValveState))
+        fail(`bad valveCodes entry ${k}`);
     }
   }
   if (o.privateDis !== undefined) {
@@ -34,7 +37,8 @@ export function validateProfile(obj: unknown, origin = 'profile'): DialectProfil
     }
   }
   if (o.diOrders !== undefined) {
-    if (typeof o.diOrders !== 'object' || o.diOrders === null || Array.isArray(o.diOrders)) fail('diOrders must be an object');
+    if (typeof o.diOrders !== 'object' || o.diOrders === null || Array.isArray(o.diOrders))
+      fail('diOrders must be an object');
     for (const [k, v] of Object.entries(o.diOrders as object)) {
       if (!/^[0-9A-F]{4}$/.test(k)) fail(`diOrders key ${k} must be 4 upper-case hex digits`);
       if (v !== 'le' && v !== 'be') fail(`diOrders ${k} must be "le" or "be"`);
@@ -43,25 +47,35 @@ export function validateProfile(obj: unknown, origin = 'profile'): DialectProfil
   if (o.meterTypes !== undefined) {
     if (!Array.isArray(o.meterTypes) || o.meterTypes.length === 0) fail('meterTypes must be a non-empty array');
     for (const t of o.meterTypes as unknown[]) {
-      if (typeof t !== 'string' || parseTypeRange(t) === null) fail(`meterTypes entry ${String(t)} must be "HH" or "HH-HH" (hex)`);
+      if (typeof t !== 'string' || parseTypeRange(t) === null)
+        fail(`meterTypes entry ${String(t)} must be "HH" or "HH-HH" (hex)`);
     }
   }
   if (o.trailer !== undefined) {
     const t = o.trailer as Record<string, unknown> | null;
     if (typeof t !== 'object' || t === null) fail('trailer must be an object');
     const n = t!.length;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 16) fail('trailer.length must be an integer 1..16');
-    if (typeof t!.name !== 'string' || !/^[a-z][a-zA-Z0-9_]*$/.test(t!.name)) fail('trailer.name must be an identifier');
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 16)
+      fail('trailer.length must be an integer 1..16');
+    if (typeof t!.name !== 'string' || !/^[a-z][a-zA-Z0-9_]*$/.test(t!.name))
+      fail('trailer.name must be an identifier');
     if (typeof t!.zh !== 'string' || typeof t!.en !== 'string') fail('trailer needs zh and en');
   }
   if (o.statusBits !== undefined) {
     if (!Array.isArray(o.statusBits)) fail('statusBits must be an array');
     for (const s of o.statusBits as Array<Record<string, unknown>>) {
-      if ((s.byte !== 0 && s.byte !== 1) || typeof s.bit !== 'number' || !Number.isInteger(s.bit) || s.bit < 0 || s.bit > 7) {
+      if (
+        (s.byte !== 0 && s.byte !== 1) ||
+        typeof s.bit !== 'number' ||
+        !Number.isInteger(s.bit) ||
+        s.bit < 0 ||
+        s.bit > 7
+      ) {
         fail('statusBits entries need byte 0|1 and bit 0..7');
       }
       if (s.byte === 0 && (s.bit as number) < 3) fail('statusBits may not redefine byte 0 bits 0..2 (valve, battery)');
-      if (typeof s.code !== 'string' || typeof s.zh !== 'string' || typeof s.en !== 'string') fail('statusBits entries need code, zh, en');
+      if (typeof s.code !== 'string' || typeof s.zh !== 'string' || typeof s.en !== 'string')
+        fail('statusBits entries need code, zh, en');
     }
   }
   return o as unknown as DialectProfile;

@@ -6,7 +6,12 @@ import { getProfile, listProfiles, loadProfilesFrom, profileLoadErrors, validate
 
 describe('profile registry', () => {
   it('has the company standard and the generic le/be variants', () => {
-    expect(getProfile('cjt188-company')).toMatchObject({ diOrder: 'le', clockOrder: 'le', preamble: 4, errorReply: 'di-ser-st' });
+    expect(getProfile('cjt188-company')).toMatchObject({
+      diOrder: 'le',
+      clockOrder: 'le',
+      preamble: 4,
+      errorReply: 'di-ser-st',
+    });
     expect(getProfile('le')).toMatchObject({ diOrder: 'le', clockOrder: 'le' });
     expect(getProfile('be')).toMatchObject({ diOrder: 'be', clockOrder: 'le' });
     expect(listProfiles().map((p) => p.name)).toEqual(expect.arrayContaining(['be', 'chint', 'cjt188-company', 'le']));
@@ -42,7 +47,10 @@ describe('profile registry', () => {
   it('loads maker profiles from plugins/<maker>/telemetry/*.profile.json and records broken ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mh-profiles-'));
     mkdirSync(join(dir, 'acme', 'telemetry'), { recursive: true });
-    writeFileSync(join(dir, 'acme', 'telemetry', 'acme.profile.json'), JSON.stringify({ name: 'acme', maker: 'acme', diOrder: 'be', clockOrder: 'be', preamble: 3, source: 'test' }));
+    writeFileSync(
+      join(dir, 'acme', 'telemetry', 'acme.profile.json'),
+      JSON.stringify({ name: 'acme', maker: 'acme', diOrder: 'be', clockOrder: 'be', preamble: 3, source: 'test' }),
+    );
     writeFileSync(join(dir, 'acme', 'telemetry', 'broken.profile.json'), '{ nope');
     const before = profileLoadErrors().length;
     const loaded = loadProfilesFrom(dir);

@@ -15,10 +15,7 @@ import {
 
 const PROFILES = ['cjt188-company', 'le', 'be', 'chint'];
 
-const address = fc.oneof(
-  fc.stringMatching(/^[0-9]{14}$/),
-  fc.constant('AAAAAAAAAAAAAA'),
-);
+const address = fc.oneof(fc.stringMatching(/^[0-9]{14}$/), fc.constant('AAAAAAAAAAAAAA'));
 
 /** Any frame the wire can carry under the profile (see encodeFrame's layout rules). */
 function frameArb(profile: DialectProfile): fc.Arbitrary<Cjt188Frame> {
@@ -34,7 +31,8 @@ function frameArb(profile: DialectProfile): fc.Arbitrary<Cjt188Frame> {
     })
     .map(({ withHead, di, ser, payload, ...rest }) => {
       const layout = rest.control & 0x40 ? (profile.errorReply ?? 'di-ser-st') : 'di-ser-st';
-      if (layout === 'di-ser-st') return withHead ? { ...rest, di, ser, payload } : { ...rest, payload: payload.subarray(0, 2) };
+      if (layout === 'di-ser-st')
+        return withHead ? { ...rest, di, ser, payload } : { ...rest, payload: payload.subarray(0, 2) };
       if (layout === 'ser-st') return withHead ? { ...rest, ser, payload } : { ...rest, payload: new Uint8Array(0) };
       return { ...rest, payload };
     });
@@ -49,7 +47,9 @@ const plain = (f: Cjt188Frame) => ({ ...f, payload: Array.from(f.payload) });
 
 /** Feeds bytes in random-sized chunks, then flushes; returns every event in order. */
 function feed(bytes: Uint8Array, cuts: number[], profile: DialectProfile) {
-  const events: Array<{ kind: 'frame'; raw: string; offset: number } | { kind: 'error'; code: string; offset: number }> = [];
+  const events: Array<
+    { kind: 'frame'; raw: string; offset: number } | { kind: 'error'; code: string; offset: number }
+  > = [];
   const d = new FrameStreamDecoder({
     profile,
     onFrame: (e) => events.push({ kind: 'frame', raw: toHex(e.raw), offset: e.streamOffset }),
@@ -67,7 +67,9 @@ function feed(bytes: Uint8Array, cuts: number[], profile: DialectProfile) {
 }
 
 // Noise rich in the bytes that matter to framing.
-const noise = fc.array(fc.oneof(fc.constantFrom(0x68, 0x16, 0xfe), fc.integer({ min: 0, max: 255 })), { maxLength: 80 }).map((a) => Uint8Array.from(a));
+const noise = fc
+  .array(fc.oneof(fc.constantFrom(0x68, 0x16, 0xfe), fc.integer({ min: 0, max: 255 })), { maxLength: 80 })
+  .map((a) => Uint8Array.from(a));
 const cuts = fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 20 });
 
 describe('codec properties (fast-check)', () => {
@@ -133,7 +135,9 @@ describe('codec properties (fast-check)', () => {
         const found = events.some((e) => e.kind === 'frame' && e.offset === start && e.raw === want);
         if (!found) {
           // The only way to miss it: a frame that really verifies starts in the noise and overlaps ours.
-          const overlapping = events.some((e) => e.kind === 'frame' && e.offset < start && e.offset + e.raw.length / 2 > start);
+          const overlapping = events.some(
+            (e) => e.kind === 'frame' && e.offset < start && e.offset + e.raw.length / 2 > start,
+          );
           expect(overlapping).toBe(true);
         }
         // Chunking never changes the outcome.
@@ -145,7 +149,14 @@ describe('codec properties (fast-check)', () => {
   });
 
   it('volumes survive encode → decode exactly for every unit (no floats)', () => {
-    const units: Array<[number, number]> = [[0x29, -3], [0x2a, -2], [0x2b, -1], [0x2c, 0], [0x2d, 1], [0x2e, 2]];
+    const units: Array<[number, number]> = [
+      [0x29, -3],
+      [0x2a, -2],
+      [0x2b, -1],
+      [0x2c, 0],
+      [0x2d, 1],
+      [0x2e, 2],
+    ];
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 99_999_999 }), fc.constantFrom(...units), (cents, [unit, exp]) => {
         // Independent oracle: BigInt in units of 1e-5 m³.

@@ -33,11 +33,17 @@ const FIELD_NAMES = {
  * 4-byte BCD (LE, 2 implied decimals) + unit → exact m³ decimal string, or null with a data alarm.
  * FF nibbles mean "no data"; units other than L/m³ volume steps are not volumes and give null.
  */
-export function readVolume(b: Uint8Array, offset: number, field: keyof typeof FIELD_NAMES, alarms: ReadingAlarm[]): string | null {
+export function readVolume(
+  b: Uint8Array,
+  offset: number,
+  field: keyof typeof FIELD_NAMES,
+  alarms: ReadingAlarm[],
+): string | null {
   const name = FIELD_NAMES[field];
   const v = readBcdLe(b, offset, 4);
   if (!v.ok) {
-    if (v.reason === 'no-data') alarms.push(dataAlarm('VALUE_NO_DATA', `${name.zh}：表计无数据（FF）`, `${name.en}: meter reports no data (FF)`));
+    if (v.reason === 'no-data')
+      alarms.push(dataAlarm('VALUE_NO_DATA', `${name.zh}：表计无数据（FF）`, `${name.en}: meter reports no data (FF)`));
     else alarms.push(dataAlarm('VALUE_INVALID_BCD', `${name.zh}：BCD 码无效`, `${name.en}: invalid BCD`));
     return null;
   }
@@ -45,14 +51,23 @@ export function readVolume(b: Uint8Array, offset: number, field: keyof typeof FI
   const unit = VOLUME_UNITS[unitCode];
   if (!unit) {
     const h = unitCode.toString(16).toUpperCase().padStart(2, '0');
-    alarms.push(dataAlarm('UNIT_UNKNOWN', `${name.zh}：单位代码 ${h}H 不是体积单位`, `${name.en}: unit code ${h}H is not a volume unit`));
+    alarms.push(
+      dataAlarm(
+        'UNIT_UNKNOWN',
+        `${name.zh}：单位代码 ${h}H 不是体积单位`,
+        `${name.en}: unit code ${h}H is not a volume unit`,
+      ),
+    );
     return null;
   }
   return scaleDecimal(v.digits, 2, unit.exp);
 }
 
 function isReadReply(frame: Cjt188Frame): boolean {
-  return (frame.control & (CONTROL.DIR_REPLY | CONTROL.ERROR)) === CONTROL.DIR_REPLY && (frame.control & CONTROL.FUNCTION_MASK) === FUNCTION.READ_DATA;
+  return (
+    (frame.control & (CONTROL.DIR_REPLY | CONTROL.ERROR)) === CONTROL.DIR_REPLY &&
+    (frame.control & CONTROL.FUNCTION_MASK) === FUNCTION.READ_DATA
+  );
 }
 
 /** Whether frameToReading accepts this frame: a normal read reply (81H/A1H) for 901F or D120–D12B. */
@@ -63,7 +78,8 @@ export function isReadingFrame(frame: Cjt188Frame): boolean {
 const h2 = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');
 const h4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
 const swapDi = (di: number) => ((di & 0xff) << 8) | (di >> 8);
-const isKnownDi = (di: number, profile: DialectProfile) => STANDARD_DIS[di] !== undefined || profile.privateDis?.[h4(di)] !== undefined;
+const isKnownDi = (di: number, profile: DialectProfile) =>
+  STANDARD_DIS[di] !== undefined || profile.privateDis?.[h4(di)] !== undefined;
 
 /**
  * Why a reply must not become a reading under this profile, or null. Gateways check it before frameToReading and
@@ -89,8 +105,17 @@ export function readingRefusal(frame: Cjt188Frame, profileOrName: DialectProfile
     }
     if (di === DI.CURRENT && frame.payload.length > 19) {
       return LayoutUndefined(
-        { meterType: h2(frame.meterType), di: h4(di), length: frame.payload.length, expected: 19, profile: profile.name },
-        { zh: `901F 数据 ${frame.payload.length} 字节，方言只定义 19 字节格式`, en: `901F data is ${frame.payload.length} bytes; the profile defines the 19-byte layout only` },
+        {
+          meterType: h2(frame.meterType),
+          di: h4(di),
+          length: frame.payload.length,
+          expected: 19,
+          profile: profile.name,
+        },
+        {
+          zh: `901F 数据 ${frame.payload.length} 字节，方言只定义 19 字节格式`,
+          en: `901F data is ${frame.payload.length} bytes; the profile defines the 19-byte layout only`,
+        },
       );
     }
     return null;
@@ -115,10 +140,20 @@ export function readingRefusal(frame: Cjt188Frame, profileOrName: DialectProfile
  * reply carries no clock and the month boundary depends on the settlement day; see historyMonthOf().
  * Throws TELEMETRY_NOT_A_READING for frames that are not read replies with 901F/D120–D12B.
  */
-export function frameToReading(frame: Cjt188Frame, profileOrName: DialectProfile | string, ctx: ReadingContext): UnifiedReading {
+export function frameToReading(
+  frame: Cjt188Frame,
+  profileOrName: DialectProfile | string,
+  ctx: ReadingContext,
+): UnifiedReading {
   const profile = resolveProfile(profileOrName);
   if (!isReadingFrame(frame)) {
-    throw NotAReading({ control: frame.control, di: frame.di }, { zh: `控制码 ${frame.control.toString(16)}H`, en: `control ${frame.control.toString(16)}H, DI ${frame.di?.toString(16) ?? '-'}` });
+    throw NotAReading(
+      { control: frame.control, di: frame.di },
+      {
+        zh: `控制码 ${frame.control.toString(16)}H`,
+        en: `control ${frame.control.toString(16)}H, DI ${frame.di?.toString(16) ?? '-'}`,
+      },
+    );
   }
   const refusal = readingRefusal(frame, profile);
   if (refusal) throw refusal;
@@ -132,7 +167,13 @@ export function frameToReading(frame: Cjt188Frame, profileOrName: DialectProfile
   let status: DecodedStatus = { valve: 'unknown', lowBattery: false, alarms: [] };
   let rawStatus: string | null = null;
   const short = (need: number) =>
-    alarms.push(dataAlarm('PAYLOAD_SHORT', `数据域过短：需要 ${need} 字节，实际 ${p.length}`, `payload too short: need ${need} bytes, have ${p.length}`));
+    alarms.push(
+      dataAlarm(
+        'PAYLOAD_SHORT',
+        `数据域过短：需要 ${need} 字节，实际 ${p.length}`,
+        `payload too short: need ${need} bytes, have ${p.length}`,
+      ),
+    );
 
   if (di === DI.CURRENT) {
     if (p.length < 19) short(19);
@@ -142,8 +183,18 @@ export function frameToReading(frame: Cjt188Frame, profileOrName: DialectProfile
       const c = readClock(p, 10, profile.clockOrder);
       if (c.ok) meterTime = c.time;
       else {
-        const why = { 'no-data': ['无数据（FF）', 'no data (FF)'], 'invalid-bcd': ['BCD 码无效', 'invalid BCD'], 'out-of-range': ['日期时间超出范围', 'date/time out of range'] }[c.reason];
-        alarms.push(dataAlarm('CLOCK_INVALID', `表内时钟${why[0]}：${toHex(p.subarray(10, 17), ' ')}`, `meter clock ${why[1]}: ${toHex(p.subarray(10, 17), ' ')}`));
+        const why = {
+          'no-data': ['无数据（FF）', 'no data (FF)'],
+          'invalid-bcd': ['BCD 码无效', 'invalid BCD'],
+          'out-of-range': ['日期时间超出范围', 'date/time out of range'],
+        }[c.reason];
+        alarms.push(
+          dataAlarm(
+            'CLOCK_INVALID',
+            `表内时钟${why[0]}：${toHex(p.subarray(10, 17), ' ')}`,
+            `meter clock ${why[1]}: ${toHex(p.subarray(10, 17), ' ')}`,
+          ),
+        );
       }
     }
     if (p.length >= 19) {
@@ -157,7 +208,12 @@ export function frameToReading(frame: Cjt188Frame, profileOrName: DialectProfile
       if (v !== null) history[`M-${di - DI.HISTORY_FIRST + 1}`] = v;
     }
   }
-  const receivedAt = ctx.receivedAt === undefined ? new Date().toISOString() : typeof ctx.receivedAt === 'string' ? ctx.receivedAt : ctx.receivedAt.toISOString();
+  const receivedAt =
+    ctx.receivedAt === undefined
+      ? new Date().toISOString()
+      : typeof ctx.receivedAt === 'string'
+        ? ctx.receivedAt
+        : ctx.receivedAt.toISOString();
   const raw = ctx.raw ?? encodeFrame(frame, profile, { preamble: 0 });
   return {
     meterId: frame.address,
@@ -186,7 +242,11 @@ export function frameStatus(frame: Cjt188Frame, profileOrName: DialectProfile | 
   const profile = resolveProfile(profileOrName);
   const p = frame.payload;
   if ((frame.control & CONTROL.ERROR) !== 0) {
-    return p.length >= 2 ? decodeStatus(p[0]!, p[1]!, profile) : p.length === 1 ? decodeStatus(p[0]!, 0, profile) : null;
+    return p.length >= 2
+      ? decodeStatus(p[0]!, p[1]!, profile)
+      : p.length === 1
+        ? decodeStatus(p[0]!, 0, profile)
+        : null;
   }
   if (frame.di === DI.VALVE && p.length >= 2) return decodeStatus(p[0]!, p[1]!, profile);
   if (frame.di === DI.CURRENT && p.length >= 19) return decodeStatus(p[17]!, p[18]!, profile);

@@ -7,13 +7,27 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeAll, decodeFrame, decodeHeatMetering, encodeFrame, frameStatus, frameToReading, fromHex, isReadingFrame,
-  readingRefusal, registerProfile, toHex, type DialectProfile,
+  decodeAll,
+  decodeFrame,
+  decodeHeatMetering,
+  encodeFrame,
+  frameStatus,
+  frameToReading,
+  fromHex,
+  isReadingFrame,
+  readingRefusal,
+  registerProfile,
+  toHex,
+  type DialectProfile,
 } from './index.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/meterhub.mjs', 'telemetry', ...args], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['bin/meterhub.mjs', 'telemetry', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -26,20 +40,55 @@ function frame(type: number, control: number, data: number[]): number[] {
 const hex = (b: number[]) => toHex(Uint8Array.from(b), ' ');
 
 /** Standard 19-byte gas/water 901F data: 1234.56 m³, 1200.00 m³, 2024-06-30 08:15:42, ST 00 00. */
-const GAS_901F = [0x56, 0x34, 0x12, 0x00, 0x2c, 0x00, 0x00, 0x12, 0x00, 0x2c, 0x42, 0x15, 0x08, 0x30, 0x06, 0x24, 0x20, 0x00, 0x00];
+const GAS_901F = [
+  0x56, 0x34, 0x12, 0x00, 0x2c, 0x00, 0x00, 0x12, 0x00, 0x2c, 0x42, 0x15, 0x08, 0x30, 0x06, 0x24, 0x20, 0x00, 0x00,
+];
 
 /** Heat 901F after DI+SER (43 bytes, L = 2EH = 46 with DI and SER). */
 const HEAT_901F = [
-  0x56, 0x34, 0x12, 0x00, 0x05, //   settlement-day heat 1234.56 kWh
-  0x00, 0x00, 0x13, 0x00, 0x05, //   current heat 1300.00 kWh
-  0x34, 0x12, 0x00, 0x00, 0x17, //   heat power 12.34 kW
-  0x78, 0x56, 0x00, 0x00, 0x35, //   flow 0.5678 m³/h
-  0x67, 0x45, 0x03, 0x00, 0x2c, //   accumulated flow 345.67 m³
-  0x43, 0x65, 0x00, //               supply 65.43 °C
-  0x21, 0x45, 0x00, //               return 45.21 °C
-  0x60, 0x87, 0x00, //               working time 8760 h
-  0x42, 0x15, 0x08, 0x30, 0x06, 0x24, 0x20, // clock 2024-06-30 08:15:42
-  0x00, 0x00, //                     ST
+  0x56,
+  0x34,
+  0x12,
+  0x00,
+  0x05, //   settlement-day heat 1234.56 kWh
+  0x00,
+  0x00,
+  0x13,
+  0x00,
+  0x05, //   current heat 1300.00 kWh
+  0x34,
+  0x12,
+  0x00,
+  0x00,
+  0x17, //   heat power 12.34 kW
+  0x78,
+  0x56,
+  0x00,
+  0x00,
+  0x35, //   flow 0.5678 m³/h
+  0x67,
+  0x45,
+  0x03,
+  0x00,
+  0x2c, //   accumulated flow 345.67 m³
+  0x43,
+  0x65,
+  0x00, //               supply 65.43 °C
+  0x21,
+  0x45,
+  0x00, //               return 45.21 °C
+  0x60,
+  0x87,
+  0x00, //               working time 8760 h
+  0x42,
+  0x15,
+  0x08,
+  0x30,
+  0x06,
+  0x24,
+  0x20, // clock 2024-06-30 08:15:42
+  0x00,
+  0x00, //                     ST
 ];
 
 describe('heat-meter replies are never turned into gas readings', () => {
@@ -51,7 +100,9 @@ describe('heat-meter replies are never turned into gas readings', () => {
     expect(d.ok).toBe(true);
     if (!d.ok) return;
     expect(readingRefusal(d.frame, 'cjt188-company')?.code).toBe('TELEMETRY_METER_TYPE_UNSUPPORTED');
-    expect(() => frameToReading(d.frame, 'cjt188-company', { source: 'mqtt' })).toThrow(/TELEMETRY_METER_TYPE_UNSUPPORTED/);
+    expect(() => frameToReading(d.frame, 'cjt188-company', { source: 'mqtt' })).toThrow(
+      /TELEMETRY_METER_TYPE_UNSUPPORTED/,
+    );
   });
 
   it('a gas-type reply with a 901F body of a layout the profile does not define is refused (TELEMETRY_LAYOUT_UNDEFINED)', () => {
@@ -124,15 +175,27 @@ describe('a dialect gives the byte order per DI (maker 7833)', () => {
   });
 
   it('encodes each DI in its own order', () => {
-    const valve = encodeFrame({ meterType: 0x10, address: '78330011223344', control: 0x04, di: 0xa017, ser: 6, payload: Uint8Array.of(0x99) }, maker7833, { preamble: 0 });
+    const valve = encodeFrame(
+      { meterType: 0x10, address: '78330011223344', control: 0x04, di: 0xa017, ser: 6, payload: Uint8Array.of(0x99) },
+      maker7833,
+      { preamble: 0 },
+    );
     expect(toHex(valve.subarray(11, 13), ' ')).toBe('A0 17');
-    const read = encodeFrame({ meterType: 0x10, address: '78330011223344', control: 0x01, di: 0x901f, ser: 6, payload: new Uint8Array(0) }, maker7833, { preamble: 0 });
+    const read = encodeFrame(
+      { meterType: 0x10, address: '78330011223344', control: 0x01, di: 0x901f, ser: 6, payload: new Uint8Array(0) },
+      maker7833,
+      { preamble: 0 },
+    );
     expect(toHex(read.subarray(11, 13), ' ')).toBe('1F 90');
   });
 
   it('a profile with a bad diOrders entry is refused', () => {
-    expect(() => registerProfile({ ...maker7833, name: 'bad-7833', diOrders: { a017: 'be' } } as DialectProfile)).toThrow(/TELEMETRY_PROFILE_INVALID/);
-    expect(() => registerProfile({ ...maker7833, name: 'bad-7833', diOrders: { A017: 'middle' } } as unknown as DialectProfile)).toThrow(/TELEMETRY_PROFILE_INVALID/);
+    expect(() =>
+      registerProfile({ ...maker7833, name: 'bad-7833', diOrders: { a017: 'be' } } as DialectProfile),
+    ).toThrow(/TELEMETRY_PROFILE_INVALID/);
+    expect(() =>
+      registerProfile({ ...maker7833, name: 'bad-7833', diOrders: { A017: 'middle' } } as unknown as DialectProfile),
+    ).toThrow(/TELEMETRY_PROFILE_INVALID/);
   });
 });
 
@@ -182,7 +245,10 @@ describe('NB-IoT trailing bytes after 16H', () => {
 
   it('are recorded by the stream decoder too (MQTT uplinks)', () => {
     const evs = decodeAll(Uint8Array.from([...good, 0x1a, 0x05, ...good, 0x1b, 0x06]), nb);
-    expect(evs.map((e) => (e.type === 'frame' ? toHex(e.trailer ?? new Uint8Array(0)) : e.code))).toEqual(['1A05', '1B06']);
+    expect(evs.map((e) => (e.type === 'frame' ? toHex(e.trailer ?? new Uint8Array(0)) : e.code))).toEqual([
+      '1A05',
+      '1B06',
+    ]);
   });
 
   it('stay a length error without the option', () => {

@@ -1,14 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { FrameStreamDecoder, buildReadReply, buildReadRequest, decodeAll, fromHex, toHex, type DecodedFrameEvent, type FrameErrorEvent } from './index.ts';
+import {
+  FrameStreamDecoder,
+  buildReadReply,
+  buildReadRequest,
+  decodeAll,
+  fromHex,
+  toHex,
+  type DecodedFrameEvent,
+  type FrameErrorEvent,
+} from './index.ts';
 
 function collect(profile = 'cjt188-company', maxDataLength?: number) {
   const frames: DecodedFrameEvent[] = [];
   const errors: FrameErrorEvent[] = [];
-  const d = new FrameStreamDecoder({ profile, onFrame: (e) => frames.push(e), onError: (e) => errors.push(e), ...(maxDataLength ? { maxDataLength } : {}) });
+  const d = new FrameStreamDecoder({
+    profile,
+    onFrame: (e) => frames.push(e),
+    onError: (e) => errors.push(e),
+    ...(maxDataLength ? { maxDataLength } : {}),
+  });
   return { d, frames, errors };
 }
 
-const reply = buildReadReply('00000012345678', 0x901f, 5, { cumulative: '12.34', settlement: '10.00', meterTime: '2024-02-29T23:59:59', status: { valve: 'open' } }, 'cjt188-company');
+const reply = buildReadReply(
+  '00000012345678',
+  0x901f,
+  5,
+  { cumulative: '12.34', settlement: '10.00', meterTime: '2024-02-29T23:59:59', status: { valve: 'open' } },
+  'cjt188-company',
+);
 
 describe('FrameStreamDecoder', () => {
   it('reassembles a frame delivered one byte at a time', () => {

@@ -196,7 +196,12 @@ export class FrameStreamDecoder {
   }
 
   private emitFrame(raw: Uint8Array, streamOffset: number, trailer: Uint8Array | undefined): void {
-    const ev: { type: 'frame' } & DecodedFrameEvent = { type: 'frame', frame: parseVerifiedFrame(raw, this.profile), raw, streamOffset };
+    const ev: { type: 'frame' } & DecodedFrameEvent = {
+      type: 'frame',
+      frame: parseVerifiedFrame(raw, this.profile),
+      raw,
+      streamOffset,
+    };
     if (trailer) ev.trailer = trailer;
     this.queue.push(ev);
   }
@@ -205,7 +210,12 @@ export class FrameStreamDecoder {
     this.stats.errors++;
     if (!this.onError) return;
     const streamOffset = this.posOf(b, from, i);
-    this.queue.push({ type: 'error', code, streamOffset, error: frameErrorFactories[code]({ streamOffset, ...details }) });
+    this.queue.push({
+      type: 'error',
+      code,
+      streamOffset,
+      error: frameErrorFactories[code]({ streamOffset, ...details }),
+    });
   }
 
   /**
@@ -223,8 +233,7 @@ export class FrameStreamDecoder {
         if (ev.type === 'frame') {
           const { type: _t, ...frameEvent } = ev;
           this.onFrame(frameEvent);
-        }
-        else this.onError?.({ code: ev.code, error: ev.error, streamOffset: ev.streamOffset });
+        } else this.onError?.({ code: ev.code, error: ev.error, streamOffset: ev.streamOffset });
       } catch (e) {
         if (!failed) {
           failed = true;
@@ -237,7 +246,10 @@ export class FrameStreamDecoder {
 }
 
 /** Convenience for tests, the CLI and batch uploads: decodes a whole byte string into frames and errors in order. */
-export function decodeAll(bytes: Uint8Array, profile: DialectProfile | string): Array<({ type: 'frame' } & DecodedFrameEvent) | ({ type: 'error' } & FrameErrorEvent)> {
+export function decodeAll(
+  bytes: Uint8Array,
+  profile: DialectProfile | string,
+): Array<({ type: 'frame' } & DecodedFrameEvent) | ({ type: 'error' } & FrameErrorEvent)> {
   const out: Array<({ type: 'frame' } & DecodedFrameEvent) | ({ type: 'error' } & FrameErrorEvent)> = [];
   const d = new FrameStreamDecoder({
     profile,

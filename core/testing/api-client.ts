@@ -34,7 +34,11 @@ export function apiClient(baseUrl: string, defaultToken: () => string | undefine
     const res = await fetch(baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
     return { status: res.status, headers: res.headers, body: parsed as any, text };
   };
 }

@@ -15,11 +15,17 @@ export function faultPlugin(fault: string, id: string, cardTypes: string[] = ['4
   const lib = `lib/libgascard_fault_${fault}.so`;
   mkdirSync(join(pdir, 'lib'), { recursive: true });
   cpSync(join(ROOT, 'build', 'native', 'faults', `libgascard_fault_${fault}.so`), join(pdir, lib));
-  writeFileSync(join(pdir, 'meterhub-plugin.json'), JSON.stringify({
-    id, name: { 'zh-CN': `故障库 ${fault}`, en: `fault build ${fault}` }, cardTypes,
-    library: { [`${process.platform}-${process.arch}`]: lib }, standIn: true,
-    driver: { callTimeoutMs: 1500 },
-    catalogues: { returnCodes: [], toolCards: [] },
-  }));
+  writeFileSync(
+    join(pdir, 'meterhub-plugin.json'),
+    JSON.stringify({
+      id,
+      name: { 'zh-CN': `故障库 ${fault}`, en: `fault build ${fault}` },
+      cardTypes,
+      library: { [`${process.platform}-${process.arch}`]: lib },
+      standIn: true,
+      driver: { callTimeoutMs: 1500 },
+      catalogues: { returnCodes: [], toolCards: [] },
+    }),
+  );
   return dir;
 }

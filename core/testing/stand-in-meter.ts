@@ -11,27 +11,52 @@ type Fn = ReturnType<LibraryHandle['func']>;
 const libs = new Map<string, Fn>();
 
 export function standInLibraryPath(maker: string): string {
-  return join(ROOT, 'plugins', maker, 'lib', `${process.platform}-${process.arch}`, `libgascard_${maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+  return join(
+    ROOT,
+    'plugins',
+    maker,
+    'lib',
+    `${process.platform}-${process.arch}`,
+    `libgascard_${maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`,
+  );
 }
 
 function writeBackFn(maker: string): Fn {
   let fn = libs.get(maker);
   if (!fn) {
     const lib = koffi.load(standInLibraryPath(maker));
-    fn = lib.func('int StandInMeterWriteBack(const char *cardType, const char *data, int status, int lastCode, const int *months, const int *usage, int count, _Out_ uint8_t *out, int outSize)');
+    fn = lib.func(
+      'int StandInMeterWriteBack(const char *cardType, const char *data, int status, int lastCode, const int *months, const int *usage, int count, _Out_ uint8_t *out, int outSize)',
+    );
     libs.set(maker, fn);
   }
   return fn;
 }
 
 /** Returns the card image after the meter has read it and written back. */
-export function meterWriteBack(maker: string, cardType: '4442' | '102', data: string, o: {
-  status?: number; lastCode?: number; months?: Array<[number, number]>;
-} = {}): string {
+export function meterWriteBack(
+  maker: string,
+  cardType: '4442' | '102',
+  data: string,
+  o: {
+    status?: number;
+    lastCode?: number;
+    months?: Array<[number, number]>;
+  } = {},
+): string {
   const months = o.months ?? [];
   const out = Buffer.alloc(1024);
-  const rc = writeBackFn(maker)(cardType, data, o.status ?? 0, o.lastCode ?? 0,
-    Int32Array.from(months.map((m) => m[0])), Int32Array.from(months.map((m) => m[1])), months.length, out, out.length) as number;
+  const rc = writeBackFn(maker)(
+    cardType,
+    data,
+    o.status ?? 0,
+    o.lastCode ?? 0,
+    Int32Array.from(months.map((m) => m[0])),
+    Int32Array.from(months.map((m) => m[1])),
+    months.length,
+    out,
+    out.length,
+  ) as number;
   if (rc !== 0) throw new Error(`StandInMeterWriteBack(${maker}, ${cardType}) returned ${rc}`);
   return out.subarray(0, out.indexOf(0)).toString('ascii');
 }
@@ -51,7 +76,8 @@ function readFn(maker: string, cardType: '4442' | '102'): ReadFn {
   let fn = readers.get(key);
   if (!fn) {
     const lib = koffi.load(standInLibraryPath(maker));
-    const signature = `int Read${cardType}Card(const char *data, _Out_ uint8_t *kh, _Out_ int *ql, _Out_ int16_t *cs, ` +
+    const signature =
+      `int Read${cardType}Card(const char *data, _Out_ uint8_t *kh, _Out_ int *ql, _Out_ int16_t *cs, ` +
       '_Out_ int16_t *klx)';
     fn = lib.func(signature) as ReadFn;
     readers.set(key, fn);
@@ -66,7 +92,11 @@ function readFn(maker: string, cardType: '4442' | '102'): ReadFn {
  * back (StandInMeterWriteBack). Stand-in library / 替身库 only; the count rule is this model's, not a maker's.
  */
 export class StandInMeter {
-  constructor(readonly maker: string, readonly cardType: '4442' | '102', public count: number) {}
+  constructor(
+    readonly maker: string,
+    readonly cardType: '4442' | '102',
+    public count: number,
+  ) {}
 
   take(data: string): { accepted: boolean; cardCount: number; meterCount: number; gas: number; data: string } {
     const kh = Buffer.alloc(64);

@@ -18,8 +18,11 @@ let measured: number | undefined;
 export function cliStartMs(): number {
   if (measured === undefined) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), 'telemetry', 'encode', 'read', '--address', '1'],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin', 'meterhub.mjs'), 'telemetry', 'encode', 'read', '--address', '1'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
     measured = performance.now() - t0;
     if (r.error) throw r.error;
   }

@@ -14,12 +14,18 @@ export function Nullable<T extends TSchema>(schema: T, options: TSchemaOptions =
 }
 
 /** `{ type: 'string', enum: [...] }` typed as the union of its values. */
-export function StringEnum<const V extends readonly string[]>(values: V, options: TSchemaOptions = {}): TUnsafe<V[number]> {
+export function StringEnum<const V extends readonly string[]>(
+  values: V,
+  options: TSchemaOptions = {},
+): TUnsafe<V[number]> {
   return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...options } as unknown as TSchema);
 }
 
 /** `{ type: 'integer', enum: [...] }` typed as the union of its values. */
-export function IntegerEnum<const V extends readonly number[]>(values: V, options: TSchemaOptions = {}): TUnsafe<V[number]> {
+export function IntegerEnum<const V extends readonly number[]>(
+  values: V,
+  options: TSchemaOptions = {},
+): TUnsafe<V[number]> {
   return Type.Unsafe<V[number]>({ type: 'integer', enum: [...values], ...options } as unknown as TSchema);
 }
 

@@ -12,7 +12,17 @@ import { errorSchema } from './fields.ts';
 import { Nullable, StringEnum } from './schema-kit.ts';
 import { TX_STATES } from './tx-states.ts';
 
-export const TX_OPERATIONS = ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool', 'rewrite', 'cancel_reissue', 'adopt'] as const;
+export const TX_OPERATIONS = [
+  'issue',
+  'reissue',
+  'purchase',
+  'refund',
+  'format',
+  'tool',
+  'rewrite',
+  'cancel_reissue',
+  'adopt',
+] as const;
 /** The states are the state machine's (tx-states.ts), so a new state reaches the wire schema with no edit here. */
 export { TX_STATES };
 
@@ -41,7 +51,12 @@ const sentAlso = {
   tool: Type.Optional(Type.String()),
   toolParams: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Who wrote it: the token (its immutable id and its name at the time), its role and the channel. */
-  actor: Type.Object({ tokenId: Nullable(Type.String()), name: Type.String(), role: Type.String(), channel: Type.String() }),
+  actor: Type.Object({
+    tokenId: Nullable(Type.String()),
+    name: Type.String(),
+    role: Type.String(),
+    channel: Type.String(),
+  }),
   /** The channel the sale came through (station, station-sim for training sales, bank, …). */
   channel: Type.String(),
   /** The clerk (营业员) the station named for this sale; null when none was named. */
@@ -52,7 +67,9 @@ const sentAlso = {
 };
 
 const writeDocumented = {
-  oldKey: Nullable(Type.String(), { description: 'Password to present before writing (never logged, encrypted at rest)' }),
+  oldKey: Nullable(Type.String(), {
+    description: 'Password to present before writing (never logged, encrypted at rest)',
+  }),
   newKey: Nullable(Type.String(), { description: 'Password to set on the card' }),
   standIn: Type.Optional(Type.Boolean({ description: 'true: computed by a stand-in library / 替身库' })),
 };
@@ -61,9 +78,14 @@ const writeSentAlso = {
   /** The stand-in label, with standIn. */
   library: Type.Optional(Type.String()),
   /** What the client does next with this write (CPU writes also link rewrite and reverse). */
-  links: Type.Optional(Type.Object({
-    self: Type.String(), confirm: Type.String(), rewrite: Type.Optional(Type.String()), reverse: Type.Optional(Type.String()),
-  })),
+  links: Type.Optional(
+    Type.Object({
+      self: Type.String(),
+      confirm: Type.String(),
+      rewrite: Type.Optional(Type.String()),
+      reverse: Type.Optional(Type.String()),
+    }),
+  ),
 };
 
 /** A transaction as the API presents it (GET /v1/transactions/:id, confirm, reverse, a card's history). */
@@ -84,7 +106,8 @@ export const txSchema = Type.Partial(Type.Object(documented), { additionalProper
 /** Response schema of a write (201). */
 export const cardWriteSchema = Type.Partial(Type.Object({ ...documented, ...writeDocumented }), {
   additionalProperties: true,
-  description: 'Recorded in the ledger (PREPARED) before this response left. Write `data` with `oldKey`, set `newKey`, read the card back, then confirm.',
+  description:
+    'Recorded in the ledger (PREPARED) before this response left. Write `data` with `oldKey`, set `newKey`, read the card back, then confirm.',
 });
 
 export const writeResponses = { 201: cardWriteSchema, '4xx': errorSchema, '5xx': errorSchema };

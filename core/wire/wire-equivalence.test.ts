@@ -12,10 +12,18 @@ import { cardWriteSchema, txSchema } from './transaction.ts';
 
 // ---- fixtures: the schemas as they were written by hand (LIMITS inlined)
 const before = {
-  cardType: { type: 'string', enum: ['4442', '102', 'cpu'], description: '4442 | 102 | cpu (cpu: station only; banks never)' },
+  cardType: {
+    type: 'string',
+    enum: ['4442', '102', 'cpu'],
+    description: '4442 | 102 | cpu (cpu: station only; banks never)',
+  },
   cardData: {
-    type: 'string', pattern: '^[0-9A-Fa-f]+$', minLength: 2, maxLength: 512,
-    description: 'Card image as hex: 4442 = 512 hex; 102 = 300 hex (public zone 44 + zone 1 + zone 2); identify also takes the 102 public zone alone (44 hex)',
+    type: 'string',
+    pattern: '^[0-9A-Fa-f]+$',
+    minLength: 2,
+    maxLength: 512,
+    description:
+      'Card image as hex: 4442 = 512 hex; 102 = 300 hex (public zone 44 + zone 1 + zone 2); identify also takes the 102 public zone alone (44 hex)',
   },
   cardNo: { type: 'string', pattern: '^[0-9]{1,32}$', description: '卡号 kh: 1-32 digits' },
   gas: { type: 'integer', minimum: 0, maximum: 99_999_999, description: '气量 ql: whole m³' },
@@ -25,7 +33,10 @@ const before = {
 };
 const beforeTxProps = {
   transactionId: { type: 'string' },
-  operation: { type: 'string', enum: ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool', 'rewrite', 'cancel_reissue', 'adopt'] },
+  operation: {
+    type: 'string',
+    enum: ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool', 'rewrite', 'cancel_reissue', 'adopt'],
+  },
   baseOperation: { type: 'string' },
   state: { type: 'string', enum: ['PREPARED', 'CONFIRMED', 'FAILED', 'REVERSED', 'REWRITTEN', 'CANCELLED'] },
   maker: { type: 'string' },
@@ -45,10 +56,14 @@ const beforeSchemas = {
   cardWriteSchema: {
     type: 'object',
     additionalProperties: true,
-    description: 'Recorded in the ledger (PREPARED) before this response left. Write `data` with `oldKey`, set `newKey`, read the card back, then confirm.',
+    description:
+      'Recorded in the ledger (PREPARED) before this response left. Write `data` with `oldKey`, set `newKey`, read the card back, then confirm.',
     properties: {
       ...beforeTxProps,
-      oldKey: { type: ['string', 'null'], description: 'Password to present before writing (never logged, encrypted at rest)' },
+      oldKey: {
+        type: ['string', 'null'],
+        description: 'Password to present before writing (never logged, encrypted at rest)',
+      },
       newKey: { type: ['string', 'null'], description: 'Password to set on the card' },
       standIn: { type: 'boolean', description: 'true: computed by a stand-in library / 替身库' },
     },
@@ -59,7 +74,10 @@ const beforeSchemas = {
       error: {
         type: 'object',
         properties: {
-          code: { type: 'string' }, message: { type: 'string' }, messageZh: { type: 'string' }, messageEn: { type: 'string' },
+          code: { type: 'string' },
+          message: { type: 'string' },
+          messageZh: { type: 'string' },
+          messageEn: { type: 'string' },
           details: { type: 'object', additionalProperties: true },
         },
       },
@@ -69,57 +87,106 @@ const beforeSchemas = {
     type: 'object',
     properties: {
       'idempotency-key': {
-        type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$',
-        description: 'A retry with the same key returns the same result (same card data and keys); a different request under the same key is refused (422)',
+        type: 'string',
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_.:-]+$',
+        description:
+          'A retry with the same key returns the same result (same card data and keys); a different request under the same key is refused (422)',
       },
     },
   },
   purchaseBody: {
-    type: 'object', additionalProperties: false, required: ['cardType', 'data', 'cardNo', 'gas'],
-    properties: { cardType: before.cardType, data: before.cardData, cardNo: before.cardNo, gas: { ...before.gas, minimum: 1 } },
+    type: 'object',
+    additionalProperties: false,
+    required: ['cardType', 'data', 'cardNo', 'gas'],
+    properties: {
+      cardType: before.cardType,
+      data: before.cardData,
+      cardNo: before.cardNo,
+      gas: { ...before.gas, minimum: 1 },
+    },
   },
   cpuPrepareBody: {
-    type: 'object', additionalProperties: false, required: ['operation', 'maker', 'observed'],
+    type: 'object',
+    additionalProperties: false,
+    required: ['operation', 'maker', 'observed'],
     properties: {
       operation: { type: 'string', enum: ['issue', 'reissue', 'purchase', 'refund', 'format', 'tool'] },
       maker: before.maker,
-      cardNo: { ...before.cardNo, description: 'issue/reissue: the new card number; purchase/refund/format: optional, must match observed' },
-      gas: { ...before.gas, description: 'issue: gas on the new card; reissue: 0 or the last sale not refunded; purchase: gas to sell (≥ 1)' },
+      cardNo: {
+        ...before.cardNo,
+        description: 'issue/reissue: the new card number; purchase/refund/format: optional, must match observed',
+      },
+      gas: {
+        ...before.gas,
+        description:
+          'issue: gas on the new card; reissue: 0 or the last sale not refunded; purchase: gas to sell (≥ 1)',
+      },
       meterKind: before.meterKind,
-      count: { ...before.count, description: 'reissue only, optional: must equal the ledger count (the server uses the ledger count)' },
-      tool: { type: 'string', pattern: '^(CLEAR|CHECK|SETUP|VALVE_OPEN|VALVE_CLOSE|TRANSFER|CLOCK|REKEY|X_[A-Z0-9_]{1,30})$' },
+      count: {
+        ...before.count,
+        description: 'reissue only, optional: must equal the ledger count (the server uses the ledger count)',
+      },
+      tool: {
+        type: 'string',
+        pattern: '^(CLEAR|CHECK|SETUP|VALVE_OPEN|VALVE_CLOSE|TRANSFER|CLOCK|REKEY|X_[A-Z0-9_]{1,30})$',
+      },
       params: {
-        type: 'object', maxProperties: 16, additionalProperties: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,40}$' },
+        type: 'object',
+        maxProperties: 16,
+        additionalProperties: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{1,40}$' },
         propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,30}$' },
       },
       observed: {
-        type: ['object', 'null'], additionalProperties: false, required: ['cardNo', 'gas', 'count', 'meterKind'],
+        type: ['object', 'null'],
+        additionalProperties: false,
+        required: ['cardNo', 'gas', 'count', 'meterKind'],
         description: 'The card in the reader as the maker library read it (null: a blank card, for issue/reissue/tool)',
         properties: {
-          cardNo: before.cardNo, gas: before.gas, count: { type: 'integer', minimum: 0, maximum: 32_767 }, meterKind: { type: 'integer', minimum: 0, maximum: 255 },
-          written: { type: 'boolean', description: 'the meter has written back since the last sale (the gas counts as taken)' },
+          cardNo: before.cardNo,
+          gas: before.gas,
+          count: { type: 'integer', minimum: 0, maximum: 32_767 },
+          meterKind: { type: 'integer', minimum: 0, maximum: 255 },
+          written: {
+            type: 'boolean',
+            description: 'the meter has written back since the last sale (the gas counts as taken)',
+          },
         },
       },
     },
   },
   confirmBody: {
-    type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
     properties: {
       data: { ...before.cardData, description: 'Memory cards: the card data read back (hex)' },
       readBack: {
-        type: 'object', additionalProperties: false,
-        description: 'CPU cards: the card as the maker library read it back at the station (kind defaults to user when cardNo is given)',
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'CPU cards: the card as the maker library read it back at the station (kind defaults to user when cardNo is given)',
         properties: {
-          kind: { type: 'string', enum: ['user', 'tool', 'blank'] }, cardNo: before.cardNo, gas: before.gas,
-          count: { type: 'integer', minimum: 0, maximum: 65535 }, meterKind: { type: 'integer', minimum: 0, maximum: 255 },
+          kind: { type: 'string', enum: ['user', 'tool', 'blank'] },
+          cardNo: before.cardNo,
+          gas: before.gas,
+          count: { type: 'integer', minimum: 0, maximum: 65535 },
+          meterKind: { type: 'integer', minimum: 0, maximum: 255 },
         },
       },
     },
   },
 };
 const after = {
-  txSchema, cardWriteSchema, errorSchema, idempotencyHeaders,
-  purchaseBody: PurchaseBody, cpuPrepareBody: CpuPrepareBody, confirmBody: ConfirmBody,
+  txSchema,
+  cardWriteSchema,
+  errorSchema,
+  idempotencyHeaders,
+  purchaseBody: PurchaseBody,
+  cpuPrepareBody: CpuPrepareBody,
+  confirmBody: ConfirmBody,
 };
 
 /** As JSON goes to Ajv, fast-json-stringify and Swagger (TypeBox's own markers are not enumerable). */
@@ -142,7 +209,10 @@ describe('wire schemas: the same inputs are accepted and refused, with the same 
     return inputs.map((input) => {
       const copy = structuredClone(input);
       const ok = validate(copy);
-      return { ok, errors: (validate.errors ?? []).map((e) => `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)}`).sort() };
+      return {
+        ok,
+        errors: (validate.errors ?? []).map((e) => `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)}`).sort(),
+      };
     });
   };
   const card = 'A2'.repeat(256);
@@ -157,10 +227,18 @@ describe('wire schemas: the same inputs are accepted and refused, with the same 
     { cardType: '4442', data: card, cardNo: '1'.repeat(33), gas: 5, extra: true },
     { cardType: 'cpu', data: 'AB', cardNo: '1', gas: 99_999_999 },
     { data: card, cardNo: '123' },
-    null, [], 'purchase',
+    null,
+    [],
+    'purchase',
   ];
   const prepares: unknown[] = [
-    { operation: 'purchase', maker: 'tancy', cardNo: '1', gas: 3, observed: { cardNo: '1', gas: 0, count: 0, meterKind: 1, written: true } },
+    {
+      operation: 'purchase',
+      maker: 'tancy',
+      cardNo: '1',
+      gas: 3,
+      observed: { cardNo: '1', gas: 0, count: 0, meterKind: 1, written: true },
+    },
     { operation: 'issue', maker: 'tancy', cardNo: '1', gas: 3, meterKind: 2, observed: null },
     { operation: 'tool', maker: 'tancy', tool: 'X_FOO', params: { a1: 'x:y' }, observed: null },
     { operation: 'tool', maker: 'tancy', tool: 'foo', params: { '1a': 'x y' }, observed: null },
@@ -169,15 +247,33 @@ describe('wire schemas: the same inputs are accepted and refused, with the same 
     { operation: 'purchase', maker: 'tancy' },
   ];
   const confirms: unknown[] = [
-    { data: card }, { readBack: { kind: 'user', cardNo: '1', gas: 1, count: 2, meterKind: 1 } }, {}, { data: card, readBack: {} },
-    { readBack: { kind: 'meter', count: 70_000 } }, { data: 'x' },
+    { data: card },
+    { readBack: { kind: 'user', cardNo: '1', gas: 1, count: 2, meterKind: 1 } },
+    {},
+    { data: card, readBack: {} },
+    { readBack: { kind: 'meter', count: 70_000 } },
+    { data: 'x' },
   ];
 
   it('purchase body', () => {
     const old = verdicts(beforeSchemas.purchaseBody, purchases);
     expect(verdicts(PurchaseBody, purchases)).toEqual(old);
     // The table does exercise both sides of the schema.
-    expect(old.map((v) => v.ok)).toEqual([true, false, false, false, false, false, false, false, true, false, false, false, false]);
+    expect(old.map((v) => v.ok)).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('CPU prepare body', () => {

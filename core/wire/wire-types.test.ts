@@ -5,7 +5,12 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Static } from 'typebox';
-import type { FeedConsumer as ConsoleFeedConsumer, MeterStats as ConsoleMeterStats, OpsTx as ConsoleOpsTx, SinkStats as ConsoleSinkStats } from '../../console/src/api.ts';
+import type {
+  FeedConsumer as ConsoleFeedConsumer,
+  MeterStats as ConsoleMeterStats,
+  OpsTx as ConsoleOpsTx,
+  SinkStats as ConsoleSinkStats,
+} from '../../console/src/api.ts';
 import type { MeterStats as BusMeterStats } from '../../gateways/serial/bus-master.ts';
 import { listTransactions, type OpsTxRow } from '../console/ops-queries.ts';
 import { presentTx, type TxView as LedgerTxView } from '../ledger/ledger-present.ts';
@@ -31,7 +36,7 @@ describe('one wire type per API object', () => {
     expect(TX_STATES).toContain('PREPARED');
   });
 
-  it('the console reads the server\'s ops types', () => {
+  it("the console reads the server's ops types", () => {
     expectTypeOf<ConsoleOpsTx>().toEqualTypeOf<Static<typeof OpsTx>>();
     expectTypeOf<ConsoleOpsTx>().toEqualTypeOf<OpsTxRow>();
     expectTypeOf(listTransactions).returns.resolves.toHaveProperty('transactions').toEqualTypeOf<ConsoleOpsTx[]>();

@@ -12,16 +12,33 @@ import type { MeterHubDatabase } from '../../core/db/database.ts';
 import { CollectorProtocol } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult, TxHook } from '../../core/readings/store.ts';
 import {
-  CONTROL, FRAME_OVERHEAD, FUNCTION, METER_TYPE, decodeFrame, frameToReading, isReadingFrame, readingRefusal, resolveProfile, toHex,
-  type Cjt188Frame, type DialectProfile,
+  CONTROL,
+  FRAME_OVERHEAD,
+  FUNCTION,
+  METER_TYPE,
+  decodeFrame,
+  frameToReading,
+  isReadingFrame,
+  readingRefusal,
+  resolveProfile,
+  toHex,
+  type Cjt188Frame,
+  type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import { matchReply, SerCounter } from '../reply-match.ts';
 import { BusArbiter } from '../serial/bus-arbiter.ts';
 import type { SerialLink } from '../serial/serial-link.ts';
 import { replyTimeoutMs, type TimingOptions } from '../serial/timing.ts';
 import {
-  COLLECTOR_DI, collectorRequest, decodeAckReply, decodeRecords, decodeStatus, encodeReadRecords, encodeU32,
-  type CollectorRecord, type CollectorStatus,
+  COLLECTOR_DI,
+  collectorRequest,
+  decodeAckReply,
+  decodeRecords,
+  decodeStatus,
+  encodeReadRecords,
+  encodeU32,
+  type CollectorRecord,
+  type CollectorStatus,
 } from './collector-protocol.ts';
 
 export interface TxSubmitter {
@@ -74,21 +91,40 @@ export class CollectorClient {
   }
 
   /** One request/reply with bounded retries; throws GATEWAY_COLLECTOR_PROTOCOL when it stays silent. */
-  private async request(fn: typeof FUNCTION.READ_DATA | typeof FUNCTION.WRITE_DATA, di: number, payload: Uint8Array): Promise<Cjt188Frame> {
+  private async request(
+    fn: typeof FUNCTION.READ_DATA | typeof FUNCTION.WRITE_DATA,
+    di: number,
+    payload: Uint8Array,
+  ): Promise<Cjt188Frame> {
     const tries = 1 + (this.opts.retries ?? 2);
     for (let i = 0; i < tries; i++) {
       const ser = this.ser.next();
-      const req = collectorRequest(this.opts.address, this.opts.meterType ?? METER_TYPE.GAS, fn, di, ser, payload, this.profile);
+      const req = collectorRequest(
+        this.opts.address,
+        this.opts.meterType ?? METER_TYPE.GAS,
+        fn,
+        di,
+        ser,
+        payload,
+        this.profile,
+      );
       let kind = 'no';
       this.counters.exchanges++;
-      const r = await this.arbiter.run('poll', () => this.opts.link.exchange({
-        request: req,
-        timeoutMs: replyTimeoutMs(req.length, this.profile.preamble + FRAME_OVERHEAD + 255, this.opts.link.opts, this.opts.timing),
-        accept: (ev) => {
-          kind = matchReply(ev.frame, { address: this.opts.address, fn, di, ser });
-          return kind !== 'no';
-        },
-      }));
+      const r = await this.arbiter.run('poll', () =>
+        this.opts.link.exchange({
+          request: req,
+          timeoutMs: replyTimeoutMs(
+            req.length,
+            this.profile.preamble + FRAME_OVERHEAD + 255,
+            this.opts.link.opts,
+            this.opts.timing,
+          ),
+          accept: (ev) => {
+            kind = matchReply(ev.frame, { address: this.opts.address, fn, di, ser });
+            return kind !== 'no';
+          },
+        }),
+      );
       if (!r.reply) {
         this.counters.timeouts++;
         continue;
@@ -96,7 +132,10 @@ export class CollectorClient {
       if (kind === 'error-reply') throw CollectorProtocol({ di: di.toString(16), reason: 'error reply' });
       return r.reply.frame;
     }
-    throw CollectorProtocol({ di: di.toString(16), reason: 'no reply', attempts: tries }, { zh: '抄表器无应答', en: 'collector did not answer' });
+    throw CollectorProtocol(
+      { di: di.toString(16), reason: 'no reply', attempts: tries },
+      { zh: '抄表器无应答', en: 'collector did not answer' },
+    );
   }
 
   async status(): Promise<CollectorStatus> {
@@ -107,7 +146,11 @@ export class CollectorClient {
   }
 
   async progress(): Promise<{ committed: number; acked: number }> {
-    const row = await this.db.selectFrom('collector_progress').selectAll().where('collector_id', '=', this.id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('collector_progress')
+      .selectAll()
+      .where('collector_id', '=', this.id)
+      .executeTakeFirst();
     return row ? { committed: Number(row.committed_seq), acked: Number(row.acked_seq) } : { committed: 0, acked: 0 };
   }
 
@@ -115,12 +158,19 @@ export class CollectorClient {
     await this.opts.beforeAck?.(uptoSeq);
     const f = await this.request(FUNCTION.WRITE_DATA, COLLECTOR_DI.ACK_UPTO, encodeU32(uptoSeq));
     if (!decodeAckReply(f.payload)) throw CollectorProtocol({ reason: 'bad ack reply' });
-    await this.db.updateTable('collector_progress').set({ acked_seq: uptoSeq, updated_at: Date.now() })
-      .where('collector_id', '=', this.id).where('acked_seq', '<', uptoSeq).execute();
+    await this.db
+      .updateTable('collector_progress')
+      .set({ acked_seq: uptoSeq, updated_at: Date.now() })
+      .where('collector_id', '=', this.id)
+      .where('acked_seq', '<', uptoSeq)
+      .execute();
   }
 
   /** Records → readings (+ quarantine rows for unreadable ones); commit with the given extra hooks. */
-  private async commit(records: CollectorRecord[], extra: TxHook[]): Promise<{ stored: number; duplicates: number; quarantined: number }> {
+  private async commit(
+    records: CollectorRecord[],
+    extra: TxHook[],
+  ): Promise<{ stored: number; duplicates: number; quarantined: number }> {
     const items: IngestItem[] = [];
     const bad: Array<{ seq: number; raw: string; reason: string }> = [];
     const receivedAt = new Date().toISOString();
@@ -135,16 +185,25 @@ export class CollectorClient {
         bad.push({ seq: rec.seq, raw: toHex(rec.frame), reason: refusal?.code ?? 'NOT_A_READING' });
         continue;
       }
-      const ctx = { source: 'collector', raw: d.raw, receivedAt, ...(d.trailer ? { trailer: d.trailer } : {}) } as const;
+      const ctx = {
+        source: 'collector',
+        raw: d.raw,
+        receivedAt,
+        ...(d.trailer ? { trailer: d.trailer } : {}),
+      } as const;
       items.push({ reading: frameToReading(d.frame, this.profile, ctx), origin: `collector:${this.id}#${rec.seq}` });
     }
     const now = Date.now();
     const hooks: TxHook[] = [...extra];
     if (bad.length) {
       hooks.push(async (trx) => {
-        await trx.insertInto('collector_quarantine')
-          .values(bad.map((b) => ({ collector_id: this.id, seq: b.seq, raw: b.raw, reason: b.reason, created_at: now })))
-          .onConflict((oc) => oc.columns(['collector_id', 'seq']).doNothing()).execute();
+        await trx
+          .insertInto('collector_quarantine')
+          .values(
+            bad.map((b) => ({ collector_id: this.id, seq: b.seq, raw: b.raw, reason: b.reason, created_at: now })),
+          )
+          .onConflict((oc) => oc.columns(['collector_id', 'seq']).doNothing())
+          .execute();
       });
     }
     const res = await this.opts.pipeline.submit(items, hooks);
@@ -154,19 +213,30 @@ export class CollectorClient {
   private progressHook(uptoSeq: number): TxHook {
     return async (trx) => {
       const now = Date.now();
-      await trx.insertInto('collector_progress')
+      await trx
+        .insertInto('collector_progress')
         .values({ collector_id: this.id, committed_seq: uptoSeq, acked_seq: 0, updated_at: now })
-        .onConflict((oc) => oc.column('collector_id').doUpdateSet({
-          committed_seq: sql`case when collector_progress.committed_seq > ${uptoSeq} then collector_progress.committed_seq else ${uptoSeq} end`,
-          updated_at: now,
-        }))
+        .onConflict((oc) =>
+          oc.column('collector_id').doUpdateSet({
+            committed_seq: sql`case when collector_progress.committed_seq > ${uptoSeq} then collector_progress.committed_seq else ${uptoSeq} end`,
+            updated_at: now,
+          }),
+        )
         .execute();
     };
   }
 
   /** Bulk transfer with acknowledgement: everything the collector holds, oldest first. */
   async uploadAll(): Promise<UploadResult> {
-    const result: UploadResult = { records: 0, stored: 0, duplicates: 0, quarantined: 0, acked: 0, blocks: 0, resumedAck: null };
+    const result: UploadResult = {
+      records: 0,
+      stored: 0,
+      duplicates: 0,
+      quarantined: 0,
+      acked: 0,
+      blocks: 0,
+      resumedAck: null,
+    };
     const prog = await this.progress();
     if (prog.committed > prog.acked) {
       await this.ack(prog.committed);
@@ -190,13 +260,18 @@ export class CollectorClient {
       result.acked = upto;
     };
     for (;;) {
-      const f = await this.request(FUNCTION.READ_DATA, COLLECTOR_DI.READ_RECORDS, encodeReadRecords(next, this.opts.blockRecords ?? 6));
+      const f = await this.request(
+        FUNCTION.READ_DATA,
+        COLLECTOR_DI.READ_RECORDS,
+        encodeReadRecords(next, this.opts.blockRecords ?? 6),
+      );
       const recs = decodeRecords(f.payload);
       if (!recs) throw CollectorProtocol({ reason: 'bad record block' });
       let last = next - 1;
       for (const r of recs) {
         // Strictly increasing and never behind what we asked for: anything else is a protocol violation.
-        if (r.seq <= last) throw CollectorProtocol({ reason: 'record sequence not increasing', seq: r.seq, after: last });
+        if (r.seq <= last)
+          throw CollectorProtocol({ reason: 'record sequence not increasing', seq: r.seq, after: last });
         last = r.seq;
       }
       result.blocks++;
@@ -213,7 +288,9 @@ export class CollectorClient {
   }
 
   /** By address list: the latest stored record of each meter, each committed and then deleted exactly. */
-  async readByAddresses(addresses: string[]): Promise<{ stored: number; duplicates: number; missing: string[]; quarantined: number }> {
+  async readByAddresses(
+    addresses: string[],
+  ): Promise<{ stored: number; duplicates: number; missing: string[]; quarantined: number }> {
     const out = { stored: 0, duplicates: 0, missing: [] as string[], quarantined: 0 };
     for (const address of addresses) {
       const wire = new Uint8Array(7);

@@ -148,6 +148,13 @@ export function collectorReply(
   profile: DialectProfile | string,
   more = false,
 ): Uint8Array {
-  const frame: Cjt188Frame = { meterType, address, control: CONTROL.DIR_REPLY | fn | (more ? CONTROL.MORE : 0), di, ser, payload };
+  const frame: Cjt188Frame = {
+    meterType,
+    address,
+    control: CONTROL.DIR_REPLY | fn | (more ? CONTROL.MORE : 0),
+    di,
+    ser,
+    payload,
+  };
   return encodeFrame(frame, profile);
 }

@@ -34,22 +34,38 @@ describe('collector (抄表器) exchange', () => {
   let allIds: Map<number, string>;
 
   const client = (extra: Partial<ConstructorParameters<typeof CollectorClient>[0]> = {}) =>
-    new CollectorClient({ link, arbiter: new BusArbiter(), database: db, pipeline, address: COLLECTOR, blockRecords: 6, commitEveryBlocks: 2, retries: 1, timing: TEST_TIMING, ...extra });
+    new CollectorClient({
+      link,
+      arbiter: new BusArbiter(),
+      database: db,
+      pipeline,
+      address: COLLECTOR,
+      blockRecords: 6,
+      commitEveryBlocks: 2,
+      retries: 1,
+      timing: TEST_TIMING,
+      ...extra,
+    });
 
-  const storedIds = async () => new Set((await db.db.selectFrom('readings').select('id').execute()).map((r) => r.id as string));
+  const storedIds = async () =>
+    new Set((await db.db.selectFrom('readings').select('id').execute()).map((r) => r.id as string));
   const heldSeqs = () => new Set(sim.collectorRecords.map((r) => r.seq));
 
   /** The invariant at any point: every record gone from the collector is in the store. */
   async function assertNothingLost(): Promise<void> {
     const stored = await storedIds();
     const held = heldSeqs();
-    for (const [seq, id] of allIds) if (!held.has(seq)) expect(stored.has(id), `record ${seq} deleted but not stored`).toBe(true);
+    for (const [seq, id] of allIds)
+      if (!held.has(seq)) expect(stored.has(id), `record ${seq} deleted but not stored`).toBe(true);
   }
 
   beforeEach(async () => {
     pty = await openPtyPair();
     sim = new BusSimulator({
-      path: pty.simPath, baudRate: 9600, profile: 'chint', meters: [],
+      path: pty.simPath,
+      baudRate: 9600,
+      profile: 'chint',
+      meters: [],
       collector: { address: COLLECTOR, meters: METERS, recordsPerMeter: PER_METER },
     });
     await sim.open();
@@ -59,12 +75,14 @@ describe('collector (抄表器) exchange', () => {
     db = temp.open();
     pipeline = createReadingPipeline({ database: db });
     await pipeline.start();
-    allIds = new Map(sim.collectorRecords.map((r) => {
-      const d = decodeFrame(r.frame, 'chint');
-      if (!d.ok) throw new Error('sim record does not decode');
-      const reading = frameToReading(d.frame, 'chint', { source: 'collector', raw: d.raw });
-      return [r.seq, readingId(dedupeKey(reading))];
-    }));
+    allIds = new Map(
+      sim.collectorRecords.map((r) => {
+        const d = decodeFrame(r.frame, 'chint');
+        if (!d.ok) throw new Error('sim record does not decode');
+        const reading = frameToReading(d.frame, 'chint', { source: 'collector', raw: d.raw });
+        return [r.seq, readingId(dedupeKey(reading))];
+      }),
+    );
   });
 
   afterEach(async () => {
@@ -102,7 +120,9 @@ describe('collector (抄表器) exchange', () => {
 
   it('line dies mid-upload: nothing deleted unstored; resume stores the rest once', async () => {
     sim.setCollectorBehaviour({ failAfterBlocks: 5 }); // answers 5 blocks (30 records), then goes silent
-    const err = await client().uploadAll().catch((e) => e);
+    const err = await client()
+      .uploadAll()
+      .catch((e) => e);
     expect(CollectorProtocol.is(err)).toBe(true);
     await assertNothingLost();
     expect(sim.collectorRecords.length).toBe(40 - 24); // two commits of 2 blocks each were acknowledged
@@ -119,7 +139,11 @@ describe('collector (抄表器) exchange', () => {
 
   it('gateway dies between commit and acknowledgement: the next session acknowledges first, reads nothing twice', async () => {
     let calls = 0;
-    const crashing = client({ beforeAck: () => { if (++calls === 1) throw new Error('power cut'); } });
+    const crashing = client({
+      beforeAck: () => {
+        if (++calls === 1) throw new Error('power cut');
+      },
+    });
     await expect(crashing.uploadAll()).rejects.toThrow('power cut');
     expect(sim.collectorRecords).toHaveLength(40); // nothing acknowledged, nothing deleted
     expect((await storedIds()).size).toBe(12);
@@ -134,7 +158,9 @@ describe('collector (抄表器) exchange', () => {
 
   it('lost acknowledgement reply: the ack is repeated (idempotent), nothing duplicated', async () => {
     sim.setCollectorBehaviour({ dropAckReplies: true });
-    const err = await client().uploadAll().catch((e) => e);
+    const err = await client()
+      .uploadAll()
+      .catch((e) => e);
     expect(CollectorProtocol.is(err)).toBe(true);
     await assertNothingLost();
     expect(sim.collectorRecords).toHaveLength(28); // the collector applied the first ack (12)

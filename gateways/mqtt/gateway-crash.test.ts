@@ -15,7 +15,6 @@ import { startGateway, type GatewayChild } from '../../core/chaos/gateway-child.
 import { WebhookBilling } from '../testing/billing.ts';
 import { PrivateMosquitto } from '../testing/mosquitto.ts';
 
-
 describe('gateway process SIGKILLed mid-stream', async () => {
   const available = await serviceAvailable('mosquitto');
   let broker: PrivateMosquitto;
@@ -32,14 +31,17 @@ describe('gateway process SIGKILLed mid-stream', async () => {
     dir = mkdtempSync(join(tmpdir(), 'mh-crash-'));
     dbPath = join(dir, 'gateway.db');
     configPath = join(dir, 'gateway.json');
-    writeFileSync(configPath, JSON.stringify({
-      gatewayId: 'crash-test',
-      database: dbPath,
-      profile: 'chint',
-      mqtt: { url: broker.url },
-      sinks: { webhook: { url: webhook.url } },
-      dispatcher: { pollMs: 50, leaseMs: 3000, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 1000 } },
-    }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        gatewayId: 'crash-test',
+        database: dbPath,
+        profile: 'chint',
+        mqtt: { url: broker.url },
+        sinks: { webhook: { url: webhook.url } },
+        dispatcher: { pollMs: 50, leaseMs: 3000, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 1000 } },
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -54,7 +56,10 @@ describe('gateway process SIGKILLed mid-stream', async () => {
     if (!available) ctx.skip();
     gw = await startGateway(configPath);
     const meters = Array.from({ length: 5 }, (_, i) => `3500${String(i + 1).padStart(10, '0')}`);
-    const concentrators = [0, 1].map((c) => ({ id: `cc${c}`, meters: Array.from({ length: 50 }, (_, i) => `36${c}0${String(i + 1).padStart(10, '0')}`) }));
+    const concentrators = [0, 1].map((c) => ({
+      id: `cc${c}`,
+      meters: Array.from({ length: 50 }, (_, i) => `36${c}0${String(i + 1).padStart(10, '0')}`),
+    }));
     const sim = new MqttSimulator({ url: broker.url, profile: 'chint', meters, concentrators, batch: 25 });
     await sim.connect();
     let billedAtKill = -1;
@@ -66,7 +71,12 @@ describe('gateway process SIGKILLed mid-stream', async () => {
         if (r === 6) {
           billedAtKill = webhook.byKey.size;
           const child = gw!.child;
-          const exited = new Promise<void>((res) => child.once('exit', (_c, sig) => { killSignal = sig; res(); }));
+          const exited = new Promise<void>((res) =>
+            child.once('exit', (_c, sig) => {
+              killSignal = sig;
+              res();
+            }),
+          );
           child.kill('SIGKILL');
           await exited;
           // Restart a little later, while the meters keep publishing into the gateway's broker session.
@@ -97,9 +107,16 @@ describe('gateway process SIGKILLed mid-stream', async () => {
     expect(await exited).toBe(0);
     const db = openDatabase({ url: dbPath });
     try {
-      const n = await db.db.selectFrom('readings').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const n = await db.db
+        .selectFrom('readings')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(n.n)).toBe(expected.size);
-      const pending = await db.db.selectFrom('reading_outbox').select((eb) => eb.fn.countAll().as('n')).where('sink', '=', 'webhook').executeTakeFirstOrThrow();
+      const pending = await db.db
+        .selectFrom('reading_outbox')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('sink', '=', 'webhook')
+        .executeTakeFirstOrThrow();
       expect(Number(pending.n)).toBe(0);
     } finally {
       await db.close();

@@ -17,8 +17,20 @@ import type { MeterHubDatabase } from '../../core/db/database.ts';
 import { CommandRejected, CommandTimeout } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult } from '../../core/readings/store.ts';
 import {
-  CONTROL, DI, FUNCTION, FrameStreamDecoder, buildValveCommand, frameStatus, frameToReading, fromHex, isReadingFrame, readingRefusal,
-  resolveProfile, toHex, type DecodedFrameEvent, type DialectProfile,
+  CONTROL,
+  DI,
+  FUNCTION,
+  FrameStreamDecoder,
+  buildValveCommand,
+  frameStatus,
+  frameToReading,
+  fromHex,
+  isReadingFrame,
+  readingRefusal,
+  resolveProfile,
+  toHex,
+  type DecodedFrameEvent,
+  type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import { CommandLog } from '../command-log.ts';
 import { matchReply, SerCounter } from '../reply-match.ts';
@@ -90,8 +102,18 @@ export class MqttGateway {
   readonly outbound: OutboundQueue;
   readonly commands: CommandLog;
   readonly counters: MqttGatewayCounters = {
-    uplinks: 0, frames: 0, readings: 0, badPayloads: 0, otherFrames: 0, refusedFrames: 0, acked: 0, ackSkipped: 0, commitFailures: 0,
-    downlinksPublished: 0, replies: 0, connects: 0,
+    uplinks: 0,
+    frames: 0,
+    readings: 0,
+    badPayloads: 0,
+    otherFrames: 0,
+    refusedFrames: 0,
+    acked: 0,
+    ackSkipped: 0,
+    commitFailures: 0,
+    downlinksPublished: 0,
+    replies: 0,
+    connects: 0,
   };
   /** Refused read replies by code (counters.refusedFrames is their sum). */
   readonly refusals: Record<string, number> = {};
@@ -132,7 +154,12 @@ export class MqttGateway {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       resubscribe: true,
-      will: { topic: t.gatewayStatus(this.opts.gatewayId), payload: Buffer.from(JSON.stringify({ online: false, kind: 'gateway' })), qos: 1, retain: true },
+      will: {
+        topic: t.gatewayStatus(this.opts.gatewayId),
+        payload: Buffer.from(JSON.stringify({ online: false, kind: 'gateway' })),
+        qos: 1,
+        retain: true,
+      },
       ...this.opts.mqtt,
     });
     this.client = client;
@@ -146,7 +173,11 @@ export class MqttGateway {
           if (err) this.opts.onError?.(err);
         });
       }
-      client.publish(t.gatewayStatus(this.opts.gatewayId), JSON.stringify({ online: true, kind: 'gateway', ts: new Date().toISOString() }), { qos: 1, retain: true });
+      client.publish(
+        t.gatewayStatus(this.opts.gatewayId),
+        JSON.stringify({ online: true, kind: 'gateway', ts: new Date().toISOString() }),
+        { qos: 1, retain: true },
+      );
       void this.pump();
     });
     await new Promise<void>((resolve, reject) => {
@@ -177,8 +208,9 @@ export class MqttGateway {
       this.counters.acked++;
       // Private mqtt.js API: mqtt is pinned exactly in package.json; gateways/mqtt/mqtt-private-api.test.ts fails
       // loudly if an upgrade removes _sendPacket, changes its arity or stops honouring the deferred ack.
-      (client as unknown as { _sendPacket(p: object, cb?: () => void, cbStore?: () => void, noStore?: boolean): void })
-        ._sendPacket({ cmd: 'puback', messageId: packet.messageId }, undefined, undefined, true);
+      (
+        client as unknown as { _sendPacket(p: object, cb?: () => void, cbStore?: () => void, noStore?: boolean): void }
+      )._sendPacket({ cmd: 'puback', messageId: packet.messageId }, undefined, undefined, true);
     };
     // Returning an error tells mqtt.js not to PUBACK itself; it still moves on to the next packet.
     done(ackLater ? new Error('deferred-ack') : undefined);
@@ -267,7 +299,9 @@ export class MqttGateway {
     }
     const ev = frames[0];
     if (!ev) return;
-    const pend = reply.id ? this.pending.get(reply.id) : [...this.pending.values()].find((p) => p.address === ev.frame.address && p.ser === ev.frame.ser);
+    const pend = reply.id
+      ? this.pending.get(reply.id)
+      : [...this.pending.values()].find((p) => p.address === ev.frame.address && p.ser === ev.frame.ser);
     const commandId = reply.id ?? pend?.id;
     if (!commandId) return;
     const stored = pend ?? (await this.commands.get(commandId));
@@ -297,7 +331,11 @@ export class MqttGateway {
   }
 
   /** Valve open/close over MQTT. The command is durable before anything is published. */
-  async valve(meterId: string, action: 'open' | 'close', timeoutMs = this.opts.commandTimeoutMs ?? 30_000): Promise<MqttValveResult> {
+  async valve(
+    meterId: string,
+    action: 'open' | 'close',
+    timeoutMs = this.opts.commandTimeoutMs ?? 30_000,
+  ): Promise<MqttValveResult> {
     const id = randomUUID();
     const ser = this.ser.next();
     const frame = buildValveCommand(meterId, action, ser, this.profile);
@@ -315,8 +353,18 @@ export class MqttGateway {
       this.pending.set(id, { id, address: meterId, ser, action, resolve, reject, timer });
     });
     await this.opts.database.db.transaction().execute(async (trx) => {
-      await new CommandLog(trx).create({ id, meterId, transport: 'mqtt', action: `valve-${action}`, ser, requestFrame: toHex(frame) });
-      await this.outbound.enqueue({ topic: this.topics.down(meterId), payload: JSON.stringify(body), qos: 1, commandId: id }, trx);
+      await new CommandLog(trx).create({
+        id,
+        meterId,
+        transport: 'mqtt',
+        action: `valve-${action}`,
+        ser,
+        requestFrame: toHex(frame),
+      });
+      await this.outbound.enqueue(
+        { topic: this.topics.down(meterId), payload: JSON.stringify(body), qos: 1, commandId: id },
+        trx,
+      );
     });
     void this.pump();
     return result;
@@ -352,13 +400,16 @@ export class MqttGateway {
               this.inflightIds.delete(row.id);
               return;
             }
-            void this.outbound.markSent(row.id).then(async () => {
-              this.counters.downlinksPublished++;
-              if (row.commandId) await this.commands.update(row.commandId, { status: 'sent' }).catch(() => {});
-            }).finally(() => {
-              this.inflightIds.delete(row.id);
-              void this.pump();
-            });
+            void this.outbound
+              .markSent(row.id)
+              .then(async () => {
+                this.counters.downlinksPublished++;
+                if (row.commandId) await this.commands.update(row.commandId, { status: 'sent' }).catch(() => {});
+              })
+              .finally(() => {
+                this.inflightIds.delete(row.id);
+                void this.pump();
+              });
           });
         }
         this.publishAgain = true;
@@ -384,7 +435,14 @@ export class MqttGateway {
     const client = this.client;
     if (!client) return;
     if (client.connected) {
-      await new Promise<void>((r) => client.publish(this.topics.gatewayStatus(this.opts.gatewayId), JSON.stringify({ online: false, kind: 'gateway' }), { qos: 1, retain: true }, () => r()));
+      await new Promise<void>((r) =>
+        client.publish(
+          this.topics.gatewayStatus(this.opts.gatewayId),
+          JSON.stringify({ online: false, kind: 'gateway' }),
+          { qos: 1, retain: true },
+          () => r(),
+        ),
+      );
     }
     await client.endAsync();
   }

@@ -10,8 +10,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  CONTROL, DI, FRAME_OVERHEAD, FUNCTION, buildReadRequest, buildValveCommand, frameStatus, frameToReading,
-  isReadingFrame, readingRefusal, resolveProfile, toHex, type DialectProfile, type UnifiedReading,
+  CONTROL,
+  DI,
+  FRAME_OVERHEAD,
+  FUNCTION,
+  buildReadRequest,
+  buildValveCommand,
+  frameStatus,
+  frameToReading,
+  isReadingFrame,
+  readingRefusal,
+  resolveProfile,
+  toHex,
+  type DialectProfile,
+  type UnifiedReading,
 } from '../../core/telemetry/index.ts';
 import { CommandRejected, CommandTimeout, MeterUnknown } from '../../core/readings/errors.ts';
 import type { IngestItem, IngestResult } from '../../core/readings/store.ts';
@@ -101,8 +113,19 @@ export class BusMaster {
     for (const m of opts.meters) {
       this.meters.set(m.address, m);
       this.state.set(m.address, {
-        address: m.address, state: 'unknown', polls: 0, attempts: 0, timeouts: 0, successes: 0, errorReplies: 0, refused: 0, lastRefusal: null,
-        badFrames: 0, consecutiveFailures: 0, nextCycle: 0, lastReadAt: null,
+        address: m.address,
+        state: 'unknown',
+        polls: 0,
+        attempts: 0,
+        timeouts: 0,
+        successes: 0,
+        errorReplies: 0,
+        refused: 0,
+        lastRefusal: null,
+        badFrames: 0,
+        consecutiveFailures: 0,
+        nextCycle: 0,
+        lastReadAt: null,
       });
     }
   }
@@ -126,7 +149,12 @@ export class BusMaster {
 
   /** Timeout for one read exchange with this DI under this link's settings. */
   readTimeoutMs(requestBytes: number, di: number): number {
-    return replyTimeoutMs(requestBytes, this.profile.preamble + FRAME_OVERHEAD + replyDataLength(di), this.opts.link.opts, this.opts.timing);
+    return replyTimeoutMs(
+      requestBytes,
+      this.profile.preamble + FRAME_OVERHEAD + replyDataLength(di),
+      this.opts.link.opts,
+      this.opts.timing,
+    );
   }
 
   /** One sweep over every meter that is due. Resolves after the sweep's readings are committed. */
@@ -185,9 +213,19 @@ export class BusMaster {
     return anyOk;
   }
 
-  private async readOnce(m: BusMeterConfig, di: number, s: MeterStats): Promise<'ok' | 'timeout' | 'bad' | 'error-reply'> {
+  private async readOnce(
+    m: BusMeterConfig,
+    di: number,
+    s: MeterStats,
+  ): Promise<'ok' | 'timeout' | 'bad' | 'error-reply'> {
     const ser = this.ser.next();
-    const request = buildReadRequest(m.address, di, ser, this.profile, m.meterType === undefined ? {} : { meterType: m.meterType });
+    const request = buildReadRequest(
+      m.address,
+      di,
+      ser,
+      this.profile,
+      m.meterType === undefined ? {} : { meterType: m.meterType },
+    );
     s.attempts++;
     let kind = 'reply' as 'reply' | 'error-reply';
     const r = await this.opts.link.exchange({
@@ -225,7 +263,9 @@ export class BusMaster {
     this.opts.onReading?.(reading);
     if (this.opts.pipeline) {
       // The wire does not wait for the database; a crash before commit only means the next sweep re-reads.
-      const p = this.opts.pipeline.submit([{ reading, origin: `serial:${this.opts.link.path}` }]).catch((e) => this.opts.onError?.(e));
+      const p = this.opts.pipeline
+        .submit([{ reading, origin: `serial:${this.opts.link.path}` }])
+        .catch((e) => this.opts.onError?.(e));
       this.inflight.add(p);
       void p.finally(() => this.inflight.delete(p));
     }
@@ -241,32 +281,63 @@ export class BusMaster {
     let lastFrame = '';
     for (let attempt = 1; attempt <= tries; attempt++) {
       const ser = this.ser.next();
-      const request = buildValveCommand(address, action, ser, this.profile, m.meterType === undefined ? {} : { meterType: m.meterType });
+      const request = buildValveCommand(
+        address,
+        action,
+        ser,
+        this.profile,
+        m.meterType === undefined ? {} : { meterType: m.meterType },
+      );
       if (attempt === 1) {
-        await this.opts.commands?.create({ id: commandId, meterId: address, transport: 'serial', action: `valve-${action}`, ser, requestFrame: toHex(request), status: 'sent' });
+        await this.opts.commands?.create({
+          id: commandId,
+          meterId: address,
+          transport: 'serial',
+          action: `valve-${action}`,
+          ser,
+          requestFrame: toHex(request),
+          status: 'sent',
+        });
       }
       lastFrame = toHex(request);
       let kind = 'reply' as 'reply' | 'error-reply';
-      const r = await this.arbiter.run('command', () => this.opts.link.exchange({
-        request,
-        timeoutMs: replyTimeoutMs(request.length, this.profile.preamble + FRAME_OVERHEAD + 8, this.opts.link.opts, this.opts.timing),
-        accept: (ev) => {
-          const k = matchReply(ev.frame, { address, fn: FUNCTION.WRITE_DATA, di: DI.VALVE, ser });
-          if (k === 'no') return false;
-          kind = k;
-          return true;
-        },
-      }));
+      const r = await this.arbiter.run('command', () =>
+        this.opts.link.exchange({
+          request,
+          timeoutMs: replyTimeoutMs(
+            request.length,
+            this.profile.preamble + FRAME_OVERHEAD + 8,
+            this.opts.link.opts,
+            this.opts.timing,
+          ),
+          accept: (ev) => {
+            const k = matchReply(ev.frame, { address, fn: FUNCTION.WRITE_DATA, di: DI.VALVE, ser });
+            if (k === 'no') return false;
+            kind = k;
+            return true;
+          },
+        }),
+      );
       if (!r.reply) continue;
       const replyFrame = toHex(r.reply.raw);
       const st = frameStatus(r.reply.frame, this.profile);
       if (kind === 'error-reply' || (r.reply.frame.control & CONTROL.ERROR) !== 0) {
-        await this.opts.commands?.update(commandId, { status: 'rejected', replyFrame, errorCode: 'GATEWAY_COMMAND_REJECTED' });
+        await this.opts.commands?.update(commandId, {
+          status: 'rejected',
+          replyFrame,
+          errorCode: 'GATEWAY_COMMAND_REJECTED',
+        });
         throw CommandRejected({ commandId, address, valve: st?.valve ?? 'unknown' });
       }
       const valve = st?.valve ?? 'unknown';
       await this.opts.commands?.update(commandId, { status: 'replied', replyFrame });
-      return { commandId, valve, confirmed: valve === (action === 'open' ? 'open' : 'closed'), attempts: attempt, replyFrame };
+      return {
+        commandId,
+        valve,
+        confirmed: valve === (action === 'open' ? 'open' : 'closed'),
+        attempts: attempt,
+        replyFrame,
+      };
     }
     await this.opts.commands?.update(commandId, { status: 'timeout', errorCode: 'GATEWAY_COMMAND_TIMEOUT' });
     throw CommandTimeout({ commandId, address, attempts: tries, request: lastFrame });

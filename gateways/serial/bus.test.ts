@@ -61,7 +61,14 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
     db = temp.open();
     pipeline = createReadingPipeline({ database: db, restFeed: true });
     await pipeline.start();
-    master = new BusMaster({ link, meters: kinds.map((k) => ({ address: k.address })), pipeline, retries: RETRIES, commands: new CommandLog(db.db), timing: TEST_TIMING });
+    master = new BusMaster({
+      link,
+      meters: kinds.map((k) => ({ address: k.address })),
+      pipeline,
+      retries: RETRIES,
+      commands: new CommandLog(db.db),
+      timing: TEST_TIMING,
+    });
   });
 
   afterAll(async () => {
@@ -89,48 +96,53 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
 
   // The budget is the work's own upper bound, not a fixed 30 s: every poll of every sweep timing out and being
   // retried. A loaded CI machine (load 13–17 on 2 cores) took more than 30 s for the real work.
-  const worstCaseMs = SWEEPS * kinds.length * (1 + RETRIES) * replyTimeoutMs(20, 4 + 13 + 22, { baudRate: BAUD }, TEST_TIMING);
-  it('reads every live meter every sweep; a dead meter costs only its bounded timeouts', async () => {
-    const sweeps = [];
-    for (let s = 0; s < SWEEPS; s++) sweeps.push(await master.sweep());
-    for (const sw of sweeps) expect(sw.read).toBe(live.length);
+  const worstCaseMs =
+    SWEEPS * kinds.length * (1 + RETRIES) * replyTimeoutMs(20, 4 + 13 + 22, { baudRate: BAUD }, TEST_TIMING);
+  it(
+    'reads every live meter every sweep; a dead meter costs only its bounded timeouts',
+    async () => {
+      const sweeps = [];
+      for (let s = 0; s < SWEEPS; s++) sweeps.push(await master.sweep());
+      for (const sw of sweeps) expect(sw.read).toBe(live.length);
 
-    const stats = new Map(master.stats().map((s) => [s.address, s]));
-    for (const a of live) {
-      expect(stats.get(a)!.successes, a).toBe(SWEEPS);
-      expect(stats.get(a)!.state).toBe('ok');
-    }
-    const expectedDead = deadMeterAttempts(SWEEPS, RETRIES, master.maxBackoffCycles);
-    expect(expectedDead).toBe(5); // 3 in sweep 0, 1 in sweep 1, skipped in sweep 2, 1 in sweep 3
-    for (const a of dead) {
-      const s = stats.get(a)!;
-      expect(s.attempts).toBe(expectedDead);
-      expect(s.timeouts).toBe(expectedDead);
-      expect(s.successes).toBe(0);
-      expect(s.state).toBe('suspect');
-      // What the wire actually carried to that address.
-      expect(sim.counters.perMeter.get(a)).toBe(expectedDead);
-    }
-    // Healthy meters were asked once per sweep, and again only after an attempt that really got no answer: no
-    // retry is wasted on a meter that answered. (On this shared 2-core box a host stall can still push one reply
-    // past the timeout now and then: a CI run saw 1 of 172 such polls. More than a few would be a pattern.)
-    const healthy = kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow').map((k) => stats.get(k.address)!);
-    // A stall can also cut one reply in two: after it, the expired inter-byte timer runs before the bytes that
-    // waited are read, so the first half is flushed as a bad frame (a loaded run saw one). The bound is the same
-    // few; a decoding fault would show on every meter, every sweep.
-    for (const h of healthy) expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
-    expect(healthy.reduce((n, h) => n + h.timeouts, 0)).toBeLessThanOrEqual(3);
-    expect(healthy.reduce((n, h) => n + h.badFrames, 0)).toBeLessThanOrEqual(3);
-    // Noisy meters: corrupted replies rejected (checksum) and stray-68H garbage salvaged by the silence flush.
-    const noisy = kinds.filter((k) => k.kind === 'noisy').map((k) => stats.get(k.address)!);
-    expect(noisy.every((s) => s.badFrames > 0)).toBe(true);
-    expect(noisy.reduce((n, s) => n + s.attempts, 0)).toBeGreaterThan(noisy.length * SWEEPS);
-    expect(noisy.reduce((n, s) => n + s.attempts, 0)).toBeLessThanOrEqual(noisy.length * SWEEPS * (1 + RETRIES));
-    expect(link.counters.staleFlushes).toBeGreaterThan(0);
+      const stats = new Map(master.stats().map((s) => [s.address, s]));
+      for (const a of live) {
+        expect(stats.get(a)!.successes, a).toBe(SWEEPS);
+        expect(stats.get(a)!.state).toBe('ok');
+      }
+      const expectedDead = deadMeterAttempts(SWEEPS, RETRIES, master.maxBackoffCycles);
+      expect(expectedDead).toBe(5); // 3 in sweep 0, 1 in sweep 1, skipped in sweep 2, 1 in sweep 3
+      for (const a of dead) {
+        const s = stats.get(a)!;
+        expect(s.attempts).toBe(expectedDead);
+        expect(s.timeouts).toBe(expectedDead);
+        expect(s.successes).toBe(0);
+        expect(s.state).toBe('suspect');
+        // What the wire actually carried to that address.
+        expect(sim.counters.perMeter.get(a)).toBe(expectedDead);
+      }
+      // Healthy meters were asked once per sweep, and again only after an attempt that really got no answer: no
+      // retry is wasted on a meter that answered. (On this shared 2-core box a host stall can still push one reply
+      // past the timeout now and then: a CI run saw 1 of 172 such polls. More than a few would be a pattern.)
+      const healthy = kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow').map((k) => stats.get(k.address)!);
+      // A stall can also cut one reply in two: after it, the expired inter-byte timer runs before the bytes that
+      // waited are read, so the first half is flushed as a bad frame (a loaded run saw one). The bound is the same
+      // few; a decoding fault would show on every meter, every sweep.
+      for (const h of healthy) expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
+      expect(healthy.reduce((n, h) => n + h.timeouts, 0)).toBeLessThanOrEqual(3);
+      expect(healthy.reduce((n, h) => n + h.badFrames, 0)).toBeLessThanOrEqual(3);
+      // Noisy meters: corrupted replies rejected (checksum) and stray-68H garbage salvaged by the silence flush.
+      const noisy = kinds.filter((k) => k.kind === 'noisy').map((k) => stats.get(k.address)!);
+      expect(noisy.every((s) => s.badFrames > 0)).toBe(true);
+      expect(noisy.reduce((n, s) => n + s.attempts, 0)).toBeGreaterThan(noisy.length * SWEEPS);
+      expect(noisy.reduce((n, s) => n + s.attempts, 0)).toBeLessThanOrEqual(noisy.length * SWEEPS * (1 + RETRIES));
+      expect(link.counters.staleFlushes).toBeGreaterThan(0);
 
-    // Every reading reached the store once.
-    expect(await pipeline.store.count()).toBe(live.length * SWEEPS);
-  }, Math.max(30_000, worstCaseMs));
+      // Every reading reached the store once.
+      expect(await pipeline.store.count()).toBe(live.length * SWEEPS);
+    },
+    Math.max(30_000, worstCaseMs),
+  );
 
   it('valve round trip over serial, with priority over a running poll loop', async () => {
     const target = live[10]!;

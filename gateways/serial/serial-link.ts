@@ -91,7 +91,10 @@ export class SerialLink {
 
   open(): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.port.open((err) => (err ? reject(SerialPortFailed({ path: this.opts.path }, { zh: err.message, en: err.message })) : resolve())));
+      this.port.open((err) =>
+        err ? reject(SerialPortFailed({ path: this.opts.path }, { zh: err.message, en: err.message })) : resolve(),
+      ),
+    );
   }
 
   close(): Promise<void> {

@@ -43,14 +43,26 @@ export function wireTimeMs(bytes: number, s: LineSettings): number {
   return bytes * charTimeMs(s);
 }
 
-export function replyTimeoutMs(requestBytes: number, maxReplyBytes: number, s: LineSettings, t: TimingOptions = {}): number {
+export function replyTimeoutMs(
+  requestBytes: number,
+  maxReplyBytes: number,
+  s: LineSettings,
+  t: TimingOptions = {},
+): number {
   const o = { ...DEFAULT_TIMING, ...t };
   const turnaround = (o.turnaroundMaxBits * 1000) / s.baudRate + o.turnaroundMaxExtraMs;
-  return Math.ceil(wireTimeMs(requestBytes, s) + turnaround + wireTimeMs(maxReplyBytes, s) + 2 * o.adapterLatencyMs + o.marginMs);
+  return Math.ceil(
+    wireTimeMs(requestBytes, s) + turnaround + wireTimeMs(maxReplyBytes, s) + 2 * o.adapterLatencyMs + o.marginMs,
+  );
 }
 
 /** The physical lower bound of one request/reply exchange: both frames on the wire + minimum turnaround. */
-export function exchangeBoundMs(requestBytes: number, replyBytes: number, s: LineSettings, t: TimingOptions = {}): number {
+export function exchangeBoundMs(
+  requestBytes: number,
+  replyBytes: number,
+  s: LineSettings,
+  t: TimingOptions = {},
+): number {
   const o = { ...DEFAULT_TIMING, ...t };
   return wireTimeMs(requestBytes + replyBytes, s) + (o.turnaroundMinBits * 1000) / s.baudRate;
 }

@@ -9,11 +9,25 @@
  */
 import { SerialPort } from 'serialport';
 import {
-  CONTROL, DI, FUNCTION, VALVE_ACTION, buildErrorReply, buildReadReply, buildValveReply,
-  FrameStreamDecoder, resolveProfile, type Cjt188Frame, type DialectProfile,
+  CONTROL,
+  DI,
+  FUNCTION,
+  VALVE_ACTION,
+  buildErrorReply,
+  buildReadReply,
+  buildValveReply,
+  FrameStreamDecoder,
+  resolveProfile,
+  type Cjt188Frame,
+  type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import {
-  COLLECTOR_DI, collectorReply, decodeReadRecordsRequest, encodeAckReply, encodeRecords, encodeStatus,
+  COLLECTOR_DI,
+  collectorReply,
+  decodeReadRecordsRequest,
+  encodeAckReply,
+  encodeRecords,
+  encodeStatus,
   type CollectorRecord,
 } from '../collector/collector-protocol.ts';
 import { charTimeMs, DEFAULT_TIMING, type LineSettings } from '../serial/timing.ts';
@@ -79,7 +93,14 @@ export class BusSimulator {
   readonly profile: DialectProfile;
   private readonly decoder: FrameStreamDecoder;
   private readonly meters = new Map<string, MeterModel>();
-  readonly counters: SimCounters = { requests: 0, replies: 0, perMeter: new Map(), corrupted: 0, collectorBlocks: 0, collectorAcks: 0 };
+  readonly counters: SimCounters = {
+    requests: 0,
+    replies: 0,
+    perMeter: new Map(),
+    corrupted: 0,
+    collectorBlocks: 0,
+    collectorAcks: 0,
+  };
   /** Records the collector still holds, ordered by seq. */
   collectorRecords: CollectorRecord[] = [];
   private collectorSilent = false;
@@ -91,12 +112,23 @@ export class BusSimulator {
     this.profile = resolveProfile(opts.profile);
     this.charMs = charTimeMs(opts);
     this.port = new SerialPort({
-      path: opts.path, baudRate: opts.baudRate, dataBits: opts.dataBits ?? 8, parity: opts.parity ?? 'even', stopBits: opts.stopBits ?? 1, autoOpen: false,
+      path: opts.path,
+      baudRate: opts.baudRate,
+      dataBits: opts.dataBits ?? 8,
+      parity: opts.parity ?? 'even',
+      stopBits: opts.stopBits ?? 1,
+      autoOpen: false,
     });
     opts.meters.forEach((cfg, i) => {
       const start = cfg.start ?? `${100 + i}.00`;
       const [int, frac = '0'] = start.split('.');
-      this.meters.set(cfg.address, { cfg, kind: cfg.kind ?? 'normal', cents: Number(int) * 100 + Number(frac.padEnd(2, '0').slice(0, 2)), valve: 'open', replies: 0 });
+      this.meters.set(cfg.address, {
+        cfg,
+        kind: cfg.kind ?? 'normal',
+        cents: Number(int) * 100 + Number(frac.padEnd(2, '0').slice(0, 2)),
+        valve: 'open',
+        replies: 0,
+      });
     });
     if (opts.collector) this.collectorRecords = this.makeRecords(opts.collector);
     this.decoder = new FrameStreamDecoder({
@@ -118,9 +150,19 @@ export class BusSimulator {
     for (let k = 0; k < c.recordsPerMeter; k++) {
       c.meters.forEach((address, i) => {
         const cents = 10_000 * (i + 1) + k * 37;
-        const frame = buildReadReply(address, DI.CURRENT, 0, {
-          cumulative: centsText(cents), settlement: centsText(10_000 * (i + 1)), meterTime: clockText(new Date(base + k * 3_600_000)), status: { valve: 'open' },
-        }, this.profile, { preamble: 0 });
+        const frame = buildReadReply(
+          address,
+          DI.CURRENT,
+          0,
+          {
+            cumulative: centsText(cents),
+            settlement: centsText(10_000 * (i + 1)),
+            meterTime: clockText(new Date(base + k * 3_600_000)),
+            status: { valve: 'open' },
+          },
+          this.profile,
+          { preamble: 0 },
+        );
         out.push({ seq: seq++, frame });
       });
     }
@@ -154,7 +196,8 @@ export class BusSimulator {
 
   private turnaround(kind: SimMeterKind): number {
     if (kind === 'slow') {
-      const window = (DEFAULT_TIMING.turnaroundMaxBits * 1000) / this.opts.baudRate + DEFAULT_TIMING.turnaroundMaxExtraMs;
+      const window =
+        (DEFAULT_TIMING.turnaroundMaxBits * 1000) / this.opts.baudRate + DEFAULT_TIMING.turnaroundMaxExtraMs;
       return window * 0.8;
     }
     return this.opts.turnaroundMs ?? 5;
@@ -187,16 +230,34 @@ export class BusSimulator {
     const opts = { meterType: m.cfg.meterType ?? f.meterType };
     if (fn === FUNCTION.READ_DATA && f.di === DI.CURRENT) {
       m.cents += 1 + (m.replies % 50);
-      return buildReadReply(m.cfg.address, DI.CURRENT, f.ser ?? 0, {
-        cumulative: centsText(m.cents), settlement: centsText(Math.floor(m.cents / 2)), meterTime: clockText(this.opts.clock?.() ?? new Date()),
-        status: { valve: m.valve },
-      }, this.profile, opts);
+      return buildReadReply(
+        m.cfg.address,
+        DI.CURRENT,
+        f.ser ?? 0,
+        {
+          cumulative: centsText(m.cents),
+          settlement: centsText(Math.floor(m.cents / 2)),
+          meterTime: clockText(this.opts.clock?.() ?? new Date()),
+          status: { valve: m.valve },
+        },
+        this.profile,
+        opts,
+      );
     }
     if (fn === FUNCTION.WRITE_DATA && f.di === DI.VALVE) {
       const action = f.payload[0];
       if (action === VALVE_ACTION.open) m.valve = 'open';
       else if (action === VALVE_ACTION.close) m.valve = 'closed';
-      else return buildErrorReply(m.cfg.address, FUNCTION.WRITE_DATA, DI.VALVE, f.ser ?? 0, { valve: m.valve }, this.profile, opts);
+      else
+        return buildErrorReply(
+          m.cfg.address,
+          FUNCTION.WRITE_DATA,
+          DI.VALVE,
+          f.ser ?? 0,
+          { valve: m.valve },
+          this.profile,
+          opts,
+        );
       return buildValveReply(m.cfg.address, f.ser ?? 0, { valve: m.valve }, this.profile, opts);
     }
     return buildErrorReply(m.cfg.address, fn, f.di ?? 0, f.ser ?? 0, { valve: m.valve }, this.profile, opts);
@@ -231,9 +292,18 @@ export class BusSimulator {
     const t = c.meterType ?? f.meterType;
     const ser = f.ser ?? 0;
     const recs = this.collectorRecords;
-    const reply = (di: number, payload: Uint8Array, more = false) => collectorReply(c.address, t, fn, di, ser, payload, this.profile, more);
+    const reply = (di: number, payload: Uint8Array, more = false) =>
+      collectorReply(c.address, t, fn, di, ser, payload, this.profile, more);
     if (fn === FUNCTION.READ_DATA && f.di === COLLECTOR_DI.STATUS) {
-      return reply(COLLECTOR_DI.STATUS, encodeStatus({ count: recs.length, firstSeq: recs[0]?.seq ?? 0, lastSeq: recs.at(-1)?.seq ?? 0, meters: c.meters.length }));
+      return reply(
+        COLLECTOR_DI.STATUS,
+        encodeStatus({
+          count: recs.length,
+          firstSeq: recs[0]?.seq ?? 0,
+          lastSeq: recs.at(-1)?.seq ?? 0,
+          meters: c.meters.length,
+        }),
+      );
     }
     if (fn === FUNCTION.READ_DATA && f.di === COLLECTOR_DI.READ_RECORDS) {
       const req = decodeReadRecordsRequest(f.payload);
@@ -247,17 +317,28 @@ export class BusSimulator {
       const { payload, packed } = encodeRecords(from.slice(0, Math.max(1, req.max)));
       return reply(COLLECTOR_DI.READ_RECORDS, payload, from.length > packed);
     }
-    if (fn === FUNCTION.WRITE_DATA && (f.di === COLLECTOR_DI.ACK_UPTO || f.di === COLLECTOR_DI.ACK_ONE) && f.payload.length >= 4) {
+    if (
+      fn === FUNCTION.WRITE_DATA &&
+      (f.di === COLLECTOR_DI.ACK_UPTO || f.di === COLLECTOR_DI.ACK_ONE) &&
+      f.payload.length >= 4
+    ) {
       const seq = (f.payload[0]! | (f.payload[1]! << 8) | (f.payload[2]! << 16)) + f.payload[3]! * 0x1000000;
-      this.collectorRecords = f.di === COLLECTOR_DI.ACK_UPTO ? recs.filter((r) => r.seq > seq) : recs.filter((r) => r.seq !== seq);
+      this.collectorRecords =
+        f.di === COLLECTOR_DI.ACK_UPTO ? recs.filter((r) => r.seq > seq) : recs.filter((r) => r.seq !== seq);
       this.counters.collectorAcks++;
       if (c.dropAckReplies) return null;
       return reply(f.di, encodeAckReply(this.collectorRecords.length, this.collectorRecords[0]?.seq ?? 0));
     }
     if (fn === FUNCTION.READ_DATA && f.di === COLLECTOR_DI.READ_LATEST && f.payload.length >= 7) {
-      const address = [...f.payload.subarray(0, 7)].reverse().map((b) => b.toString(16).padStart(2, '0')).join('');
+      const address = [...f.payload.subarray(0, 7)]
+        .reverse()
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join('');
       const mine = recs.filter((r) => {
-        const a = [...r.frame.subarray(2, 9)].reverse().map((b) => b.toString(16).padStart(2, '0')).join('');
+        const a = [...r.frame.subarray(2, 9)]
+          .reverse()
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join('');
         return a === address;
       });
       const latest = mine.at(-1);
@@ -291,4 +372,3 @@ export class BusSimulator {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-

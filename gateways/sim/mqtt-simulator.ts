@@ -8,8 +8,18 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { dedupeKey, readingId } from '../../core/readings/reading-id.ts';
 import {
-  CONTROL, DI, FUNCTION, FrameStreamDecoder, VALVE_ACTION, buildErrorReply, buildReadReply, buildValveReply, fromHex,
-  resolveProfile, toHex, type DialectProfile,
+  CONTROL,
+  DI,
+  FUNCTION,
+  FrameStreamDecoder,
+  VALVE_ACTION,
+  buildErrorReply,
+  buildReadReply,
+  buildValveReply,
+  fromHex,
+  resolveProfile,
+  toHex,
+  type DialectProfile,
 } from '../../core/telemetry/index.ts';
 import { topics, type DownlinkJson, type ReplyJson, type Topics } from '../mqtt/topics.ts';
 
@@ -69,11 +79,20 @@ export class MqttSimulator {
         properties: { sessionExpiryInterval: 3600 },
         reconnectPeriod: 300,
         connectTimeout: 5000,
-        will: { topic: this.topics.status(id), payload: Buffer.from(JSON.stringify({ online: false, kind })), qos: 1, retain: true },
+        will: {
+          topic: this.topics.status(id),
+          payload: Buffer.from(JSON.stringify({ online: false, kind })),
+          qos: 1,
+          retain: true,
+        },
       });
       client.on('error', () => {});
       client.on('connect', () => {
-        client.publish(this.topics.status(id), JSON.stringify({ online: true, kind, meters, ts: new Date().toISOString() }), { qos: 1, retain: true });
+        client.publish(
+          this.topics.status(id),
+          JSON.stringify({ online: true, kind, meters, ts: new Date().toISOString() }),
+          { qos: 1, retain: true },
+        );
         client.subscribe(this.topics.down(id), { qos: 1 });
         for (const m of kind === 'concentrator' ? meters : []) client.subscribe(this.topics.down(m), { qos: 1 });
       });
@@ -94,9 +113,18 @@ export class MqttSimulator {
     this.step.set(meter, k + 1);
     const meterTime = simClock(this.start + k * 60_000);
     const cents = 10_000 + k * 13;
-    const frame = buildReadReply(meter, DI.CURRENT, k & 0xff, {
-      cumulative: `${Math.floor(cents / 100)}.${pad(cents % 100)}`, settlement: '100.00', meterTime, status: { valve: this.valves.get(meter) ?? 'open' },
-    }, this.profile);
+    const frame = buildReadReply(
+      meter,
+      DI.CURRENT,
+      k & 0xff,
+      {
+        cumulative: `${Math.floor(cents / 100)}.${pad(cents % 100)}`,
+        settlement: '100.00',
+        meterTime,
+        status: { valve: this.valves.get(meter) ?? 'open' },
+      },
+      this.profile,
+    );
     const id = readingId(dedupeKey({ meterId: meter, meterTime, rawFrame: '' }));
     this.allIds.add(id);
     return { hex: toHex(frame), id };
@@ -126,12 +154,26 @@ export class MqttSimulator {
       for (const dev of this.devices) {
         if (dev.kind === 'meter') {
           const f = this.nextFrame(dev.id);
-          work.push(this.publish(dev, this.opts.form === 'hex' ? f.hex : JSON.stringify({ v: 1, frames: [f.hex], ts: new Date().toISOString() }), [f.id]));
+          work.push(
+            this.publish(
+              dev,
+              this.opts.form === 'hex'
+                ? f.hex
+                : JSON.stringify({ v: 1, frames: [f.hex], ts: new Date().toISOString() }),
+              [f.id],
+            ),
+          );
         } else {
           const frames = dev.meters.map((m) => this.nextFrame(m));
           for (let i = 0; i < frames.length; i += batch) {
             const part = frames.slice(i, i + batch);
-            work.push(this.publish(dev, JSON.stringify({ v: 1, frames: part.map((f) => f.hex), ts: new Date().toISOString() }), part.map((f) => f.id)));
+            work.push(
+              this.publish(
+                dev,
+                JSON.stringify({ v: 1, frames: part.map((f) => f.hex), ts: new Date().toISOString() }),
+                part.map((f) => f.id),
+              ),
+            );
           }
         }
       }
@@ -147,7 +189,8 @@ export class MqttSimulator {
   /** Resolves when every publish so far has been acknowledged by the broker. */
   async settled(timeoutMs = 120_000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    while (this.counters.acked < this.counters.published && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while (this.counters.acked < this.counters.published && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 20));
     return this.counters.acked >= this.counters.published;
   }
 
@@ -172,12 +215,23 @@ export class MqttSimulator {
     if (!f || !this.valves.has(f.address)) return;
     let reply: Uint8Array;
     const fn = f.control & CONTROL.FUNCTION_MASK;
-    if (fn === FUNCTION.WRITE_DATA && f.di === DI.VALVE && (f.payload[0] === VALVE_ACTION.open || f.payload[0] === VALVE_ACTION.close)) {
+    if (
+      fn === FUNCTION.WRITE_DATA &&
+      f.di === DI.VALVE &&
+      (f.payload[0] === VALVE_ACTION.open || f.payload[0] === VALVE_ACTION.close)
+    ) {
       const v = f.payload[0] === VALVE_ACTION.open ? 'open' : 'closed';
       this.valves.set(f.address, v);
       reply = buildValveReply(f.address, f.ser ?? 0, { valve: v }, this.profile);
     } else {
-      reply = buildErrorReply(f.address, fn, f.di ?? 0, f.ser ?? 0, { valve: this.valves.get(f.address) ?? 'open' }, this.profile);
+      reply = buildErrorReply(
+        f.address,
+        fn,
+        f.di ?? 0,
+        f.ser ?? 0,
+        { valve: this.valves.get(f.address) ?? 'open' },
+        this.profile,
+      );
     }
     const body: ReplyJson = { v: 1, id: cmd.id, frame: toHex(reply) };
     this.counters.replies++;

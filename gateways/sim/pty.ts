@@ -16,7 +16,9 @@ export interface PtyPair {
   close(): Promise<void>;
 }
 
-export async function openPtyPair(opts: { dir?: string; gatewayPath?: string; simPath?: string } = {}): Promise<PtyPair> {
+export async function openPtyPair(
+  opts: { dir?: string; gatewayPath?: string; simPath?: string } = {},
+): Promise<PtyPair> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'mh-pty-'));
   const gatewayPath = opts.gatewayPath ?? join(dir, 'gateway');
   const simPath = opts.simPath ?? join(dir, 'meters');
@@ -27,7 +29,9 @@ export async function openPtyPair(opts: { dir?: string; gatewayPath?: string; si
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`socat: ${e.message} (apt-get install socat)`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (e) => reject(new Error(`socat: ${e.message} (apt-get install socat)`))),
+  );
   const ready = (async () => {
     for (let i = 0; i < 200; i++) {
       if (stderr.includes('starting data transfer loop') && existsSync(gatewayPath) && existsSync(simPath)) return;

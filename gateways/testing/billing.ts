@@ -95,14 +95,22 @@ export class MqttBilling {
   client: MqttClient | null = null;
 
   async start(url: string, topic = 'meterhub/v1/billing/readings/#', clientId = 'billing-subscriber'): Promise<void> {
-    this.client = mqtt.connect(url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 300 });
+    this.client = mqtt.connect(url, {
+      clientId,
+      clean: false,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 300,
+    });
     this.client.on('error', () => {});
     this.client.on('message', (_t, payload) => {
       this.messages++;
       try {
         const id = (JSON.parse(payload.toString('utf8')) as { id: string }).id;
         this.byKey.set(id, (this.byKey.get(id) ?? 0) + 1);
-      } catch { /* counted as a message, not a reading */ }
+      } catch {
+        /* counted as a message, not a reading */
+      }
     });
     await new Promise<void>((r) => this.client!.once('connect', () => r()));
     await new Promise<void>((r) => this.client!.subscribe(topic, { qos: 1 }, () => r()));

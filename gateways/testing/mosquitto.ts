@@ -22,7 +22,10 @@ export async function freePort(): Promise<number> {
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = createConnection({ host: '127.0.0.1', port });
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 }
@@ -41,22 +44,28 @@ export class PrivateMosquitto {
   log = '';
   starts = 0;
 
-  private constructor(readonly port: number, opts: MosquittoOptions) {
+  private constructor(
+    readonly port: number,
+    opts: MosquittoOptions,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'mh-mosq-'));
     // Started as root, mosquitto drops to user "mosquitto": it must be able to write its persistence file.
     chmodSync(this.dir, 0o777);
     this.conf = join(this.dir, 'mosquitto.conf');
-    writeFileSync(this.conf, [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      `persistence ${opts.persistence === false ? 'false' : 'true'}`,
-      `persistence_location ${this.dir}/`,
-      'autosave_interval 1',
-      `max_inflight_messages ${opts.maxInflight ?? 100}`,
-      `max_queued_messages ${opts.maxQueued ?? 1000000}`,
-      'log_type error',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      this.conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous true',
+        `persistence ${opts.persistence === false ? 'false' : 'true'}`,
+        `persistence_location ${this.dir}/`,
+        'autosave_interval 1',
+        `max_inflight_messages ${opts.maxInflight ?? 100}`,
+        `max_queued_messages ${opts.maxQueued ?? 1000000}`,
+        'log_type error',
+        '',
+      ].join('\n'),
+    );
   }
 
   static async start(opts: MosquittoOptions = {}): Promise<PrivateMosquitto> {
@@ -71,8 +80,12 @@ export class PrivateMosquitto {
 
   async start(): Promise<void> {
     const p = spawn('mosquitto', ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout?.on('data', (d) => { this.log += d; });
-    p.stderr?.on('data', (d) => { this.log += d; });
+    p.stdout?.on('data', (d) => {
+      this.log += d;
+    });
+    p.stderr?.on('data', (d) => {
+      this.log += d;
+    });
     this.proc = p;
     this.starts++;
     for (let i = 0; i < 200; i++) {

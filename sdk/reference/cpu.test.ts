@@ -19,7 +19,9 @@ beforeAll(() => {
   s = new StandIn('tancy');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => { com++; }); // a fresh simulated reader per test
+beforeEach(() => {
+  com++;
+}); // a fresh simulated reader per test
 
 describe('tancy CPU stand-in', () => {
   test('an empty reader reports no card', () => {
@@ -77,7 +79,7 @@ describe('tancy CPU stand-in', () => {
     expect(s.cpuFormat(com, KH)).toBe(GC.PSAM);
     expect(s.cpuMakeTool(com, 'CLEAR', '')).toBe(GC.PSAM);
     expect(s.cpuReadUsage(com).rc).toBe(GC.PSAM);
-    expect(s.cpuInsertBlank(com)).toBe(0);                // PSAM state survives a card swap
+    expect(s.cpuInsertBlank(com)).toBe(0); // PSAM state survives a card swap
     expect(s.cpuWriteNew(com, KH, 10, 1, 1)).toBe(GC.PSAM);
     expect(s.errorText(GC.PSAM).text).toContain('PSAM');
     expect(s.cpuSetPsam(com, true)).toBe(0);
@@ -124,7 +126,15 @@ describe('tancy CPU stand-in', () => {
     expect(s.cpuWriteNew(com, KH, 10, 1, 1)).toBe(0);
     expect(s.cpuReadUsage(com)).toEqual({ rc: 0, written: 0, status: 0, lastCode: 0, months: [], usage: [], count: 0 });
     expect(s.cpuMeterWriteBack(com, 0x0102, 4, [202503, 202502], [1250, 980])).toBe(0);
-    expect(s.cpuReadUsage(com)).toEqual({ rc: 0, written: 1, status: 0x0102, lastCode: 4, months: [202503, 202502], usage: [1250, 980], count: 2 });
+    expect(s.cpuReadUsage(com)).toEqual({
+      rc: 0,
+      written: 1,
+      status: 0x0102,
+      lastCode: 4,
+      months: [202503, 202502],
+      usage: [1250, 980],
+      count: 2,
+    });
     expect(s.cpuMeterWriteBack(com, 0, 10, [], [])).toBe(GC.BAD_PARAM);
     expect(s.cpuBuy(com, KH, 5, 2)).toBe(0);
     expect(s.cpuReadUsage(com)).toMatchObject({ rc: 0, written: 0, count: 2 });

@@ -28,10 +28,21 @@ describe('build-native', () => {
     expect(m.makers.map((x) => [x.maker, x.cardTypes])).toEqual(MAKERS.map((x) => [x.maker, x.cardTypes]));
     for (const x of m.makers) {
       expect(x.standIn).toBe(true);
-      expect(x.path).toBe(`plugins/${x.maker}/lib/${process.platform}-${process.arch}/libgascard_${x.maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`);
+      expect(x.path).toBe(
+        `plugins/${x.maker}/lib/${process.platform}-${process.arch}/libgascard_${x.maker}.${process.platform === 'darwin' ? 'dylib' : 'so'}`,
+      );
       expect(existsSync(join(ROOT, x.path))).toBe(true);
     }
-    expect(m.faults.map((f) => f.name)).toEqual(['segv', 'abort', 'hang', 'overrun', 'garbage', 'claim_all', 'nondet', 'kh_length']);
+    expect(m.faults.map((f) => f.name)).toEqual([
+      'segv',
+      'abort',
+      'hang',
+      'overrun',
+      'garbage',
+      'claim_all',
+      'nondet',
+      'kh_length',
+    ]);
     for (const f of m.faults) expect(existsSync(join(ROOT, f.path))).toBe(true);
     expect((m as unknown as { headerCheck: Record<string, string> }).headerCheck.c89).toBe('ok');
   });
@@ -39,12 +50,16 @@ describe('build-native', () => {
   test('every stand-in exports every function of the interface', () => {
     for (const { maker } of MAKERS) {
       const lib = koffi.load(libraryPath(maker));
-      for (const f of INTERFACE_FUNCTIONS) expect(() => lib.func(`int ${f.name}()`), `${maker} ${f.name}`).not.toThrow();
+      for (const f of INTERFACE_FUNCTIONS)
+        expect(() => lib.func(`int ${f.name}()`), `${maker} ${f.name}`).not.toThrow();
     }
   });
 
   test('a second run is incremental: nothing is rebuilt', () => {
-    const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], { cwd: ROOT, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(out).not.toMatch(/^built /m);
     // stand-ins + fault builds + demo + header checks (C89, C++); the Tancy .NET bridge reports its own lines
     expect(out.match(/^up-to-date (?!.*build\/tancy\/)/gm)?.length).toBe(MAKERS.length + 8 + 1 + 2);
@@ -52,11 +67,19 @@ describe('build-native', () => {
 
   test('a missing compiler: exit 0 with --if-compiler, exit 1 without, explained in Chinese and English', () => {
     const env = { ...process.env, CC: join(ROOT, 'no-such-compiler') };
-    const soft = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs'), '--if-compiler'], { cwd: ROOT, env, encoding: 'utf8' });
+    const soft = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs'), '--if-compiler'], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
     expect(soft.status).toBe(0);
     expect(soft.stdout).toContain('未找到C编译器');
     expect(soft.stdout).toContain('were NOT built');
-    const hard = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], { cwd: ROOT, env, encoding: 'utf8' });
+    const hard = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
     expect(hard.status).toBe(1);
     expect(hard.stderr).toContain('No C compiler found');
   });
@@ -64,7 +87,12 @@ describe('build-native', () => {
 
 describe('gascard_demo', () => {
   test.each([
-    ['kingcard', '4442'], ['kingcard', '102'], ['zenner', '102'], ['lanbaoshi', '4442'], ['songchuan', '102'], ['chint', '4442'],
+    ['kingcard', '4442'],
+    ['kingcard', '102'],
+    ['zenner', '102'],
+    ['lanbaoshi', '4442'],
+    ['songchuan', '102'],
+    ['chint', '4442'],
   ])('runs every function of the %s stand-in for %s cards', (maker, t) => {
     const r = runDemo([libraryPath(maker), t, '--kh', KH]);
     expect(r.stderr).toBe('');

@@ -3,8 +3,19 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
-  blankCards, FACTORY_KEY, GC, HEX_LEN, KEY_LEN, MAKERS, StandIn, TOOL_PARAMS, ensureBuilt, cstr, readC,
-  type CardType, type MemType,
+  blankCards,
+  FACTORY_KEY,
+  GC,
+  HEX_LEN,
+  KEY_LEN,
+  MAKERS,
+  StandIn,
+  TOOL_PARAMS,
+  ensureBuilt,
+  cstr,
+  readC,
+  type CardType,
+  type MemType,
 } from './test-support.ts';
 
 const UPPER_HEX = /^[0-9A-F]+$/;
@@ -24,7 +35,9 @@ function setByte(hex: string, i: number, byte: string): string {
   return hex.slice(0, 2 * i) + byte + hex.slice(2 * i + 2);
 }
 
-const memoryCases = MAKERS.flatMap((m) => m.cardTypes.filter((t): t is MemType => t !== 'cpu').map((t) => ({ ...m, t })));
+const memoryCases = MAKERS.flatMap((m) =>
+  m.cardTypes.filter((t): t is MemType => t !== 'cpu').map((t) => ({ ...m, t })),
+);
 
 describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds }) => {
   test('identifies itself as a stand-in and its layouts are consistent', () => {
@@ -44,8 +57,8 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     expect(w.newKey).not.toBe(FACTORY_KEY[t]);
     if (t === '4442') expect(w.data.slice(0, 64)).toBe('A2131091FFFF8115' + 'FF'.repeat(24));
     else {
-      expect(w.data.slice(0, 4)).toBe('0F0F');        // FZ
-      expect(w.data.slice(20, 28)).toBe('F0F0FFFF');  // SC, SCAC: factory values, the key is not in the data
+      expect(w.data.slice(0, 4)).toBe('0F0F'); // FZ
+      expect(w.data.slice(20, 28)).toBe('F0F0FFFF'); // SC, SCAC: factory values, the key is not in the data
     }
     expect(lib(maker).read(t, w.data)).toEqual({ rc: 0, kh: KH, ql: 120, cs: 1, klx: 2 });
     // input is case-insensitive
@@ -63,7 +76,9 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
 
   test('outputs never go past the spec length plus NUL', () => {
     const s = lib(maker);
-    const data = Buffer.alloc(4096, 0xee), o = Buffer.alloc(64, 0xee), n = Buffer.alloc(64, 0xee);
+    const data = Buffer.alloc(4096, 0xee),
+      o = Buffer.alloc(64, 0xee),
+      n = Buffer.alloc(64, 0xee);
     expect(s.fns[`WriteNew${t}Card`]!(cstr(KH), 5, 1, 1, data, o, n)).toBe(0);
     expect(data[HEX_LEN[t]]).toBe(0);
     expect(data.subarray(HEX_LEN[t] + 1).every((b) => b === 0xee)).toBe(true);
@@ -71,7 +86,9 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     expect(o.subarray(KEY_LEN[t] + 1).every((b) => b === 0xee)).toBe(true);
     expect(n.subarray(KEY_LEN[t] + 1).every((b) => b === 0xee)).toBe(true);
     const kh = Buffer.alloc(64, 0xee);
-    const ql = new Int32Array(1), cs = new Int16Array(1), klx = new Int16Array(1);
+    const ql = new Int32Array(1),
+      cs = new Int16Array(1),
+      klx = new Int16Array(1);
     expect(s.fns[`Read${t}Card`]!(cstr(readC(data)), kh, ql, cs, klx)).toBe(0);
     expect(kh[KH.length]).toBe(0);
     expect(kh.subarray(KH.length + 1).every((b) => b === 0xee)).toBe(true);
@@ -81,23 +98,30 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     const a1 = lib(maker).writeNew(t, KH, 10, 1, 1);
     const a2 = lib(maker).writeNew(t, KH, 10, 1, 1);
     expect(a2).toEqual(a1);
-    const keys = new Set(['3701020026', '3701020027', '1', '99999999999999999999999999999999', KH].map((kh) => lib(maker).writeNew(t, kh, 10, 1, 1).newKey));
+    const keys = new Set(
+      ['3701020026', '3701020027', '1', '99999999999999999999999999999999', KH].map(
+        (kh) => lib(maker).writeNew(t, kh, 10, 1, 1).newKey,
+      ),
+    );
     expect(keys.size).toBe(5);
   });
 
   test('Buy -> Read, bytes the library does not own pass through, keys are the card key', () => {
     const w = lib(maker).writeNew(t, KH, 100, 1, 1);
     // a reader returns its own factory bytes: they must come back unchanged
-    const src = t === '4442' ? 'A2131091460B8115' + w.data.slice(16) : '7155' + w.data.slice(4, 20) + '0000' + '0FFF' + w.data.slice(28);
+    const src =
+      t === '4442'
+        ? 'A2131091460B8115' + w.data.slice(16)
+        : '7155' + w.data.slice(4, 20) + '0000' + '0FFF' + w.data.slice(28);
     const b = lib(maker).buy(t, src, KH, 50, 2);
     expect(b.rc).toBe(0);
     expect(b.data).toHaveLength(HEX_LEN[t]);
     expect(b.data).toMatch(UPPER_HEX);
     if (t === '4442') expect(b.data.slice(0, 64)).toBe(src.slice(0, 64));
     else {
-      expect(b.data.slice(0, 4)).toBe('7155');       // FZ
-      expect(b.data.slice(24, 28)).toBe('0FFF');     // SCAC
-      expect(b.data.slice(20, 24)).toBe('0000');     // SC bytes: passed through, the key never goes into data
+      expect(b.data.slice(0, 4)).toBe('7155'); // FZ
+      expect(b.data.slice(24, 28)).toBe('0FFF'); // SCAC
+      expect(b.data.slice(20, 24)).toBe('0000'); // SC bytes: passed through, the key never goes into data
     }
     expect(b.oldKey).toBe(w.newKey);
     expect(b.newKey).toBe(w.newKey);
@@ -116,7 +140,8 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     const w = lib(maker).writeNew(t, KH, 100, 1, 1);
     expect(lib(maker).buy(t, w.data, '3701020026', 50, 2).rc).toBe(GC.CARDNO_MISMATCH);
     expect(lib(maker).buy(t, w.data, '37010200250', 50, 2).rc).toBe(GC.CARDNO_MISMATCH);
-    for (const blank of Object.values(blankCards(t))) expect(lib(maker).buy(t, blank, KH, 50, 2).rc).toBe(GC.NEW_OR_BACKWARDS);
+    for (const blank of Object.values(blankCards(t)))
+      expect(lib(maker).buy(t, blank, KH, 50, 2).rc).toBe(GC.NEW_OR_BACKWARDS);
     const tool = lib(maker).makeTool(t, toolKinds[0]!, TOOL_PARAMS[toolKinds[0]!]!, blankCards(t).allFF);
     expect(lib(maker).buy(t, tool.data, KH, 50, 2).rc).toBe(GC.NOT_USER_CARD);
     expect(lib(maker).read(t, tool.data).rc).toBe(GC.NOT_USER_CARD);
@@ -153,12 +178,13 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
     expect(lib(maker).read(t, tampered).rc).toBe(GC.CHECKSUM);
     expect(lib(maker).buy(t, tampered, KH, 1, 2).rc).toBe(GC.CHECKSUM);
     expect(lib(maker).check(t, pub(t, tampered)).rc).toBe(GC.OK); // still ours: identity is intact
-    expect(lib(maker).format(t, tampered).rc).toBe(GC.OK);       // and a damaged card can be erased
+    expect(lib(maker).format(t, tampered).rc).toBe(GC.OK); // and a damaged card can be erased
   });
 
   test('bad parameters give GC_E_BAD_PARAM', () => {
     const s = lib(maker);
-    for (const kh of ['', 'abc', '12 3', '-1', '1'.repeat(33), null]) expect(s.writeNew(t, kh, 1, 1, 1).rc).toBe(GC.BAD_PARAM);
+    for (const kh of ['', 'abc', '12 3', '-1', '1'.repeat(33), null])
+      expect(s.writeNew(t, kh, 1, 1, 1).rc).toBe(GC.BAD_PARAM);
     expect(s.writeNew(t, KH, -1, 1, 1).rc).toBe(GC.BAD_PARAM);
     expect(s.writeNew(t, KH, 100_000_000, 1, 1).rc).toBe(GC.BAD_PARAM);
     expect(s.writeNew(t, KH, 1, -1, 1).rc).toBe(GC.BAD_PARAM);
@@ -174,7 +200,15 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
   test('bad card data gives GC_E_BAD_DATA', () => {
     const s = lib(maker);
     const d = s.writeNew(t, KH, 1, 1, 1).data;
-    for (const bad of [d + '00', d.slice(0, -2), d.slice(0, -1), 'G' + d.slice(1), d.slice(0, 10) + ' ' + d.slice(11), '', null]) {
+    for (const bad of [
+      d + '00',
+      d.slice(0, -2),
+      d.slice(0, -1),
+      'G' + d.slice(1),
+      d.slice(0, 10) + ' ' + d.slice(11),
+      '',
+      null,
+    ]) {
       expect(s.read(t, bad).rc).toBe(GC.BAD_DATA);
       expect(s.buy(t, bad, KH, 1, 2).rc).toBe(GC.BAD_DATA);
       expect(s.format(t, bad).rc).toBe(GC.BAD_DATA);
@@ -207,7 +241,15 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
   test('tool cards: unknown kinds, bad params and small buffers are refused', () => {
     const s = lib(maker);
     const blank = blankCards(t).allFF;
-    for (const kind of ['REKEY', 'X_NOPE', '', 'clear', ...['CLEAR', 'CHECK', 'SETUP', 'VALVE_OPEN', 'VALVE_CLOSE', 'TRANSFER', 'CLOCK'].filter((k) => !toolKinds.includes(k))]) {
+    for (const kind of [
+      'REKEY',
+      'X_NOPE',
+      '',
+      'clear',
+      ...['CLEAR', 'CHECK', 'SETUP', 'VALVE_OPEN', 'VALVE_CLOSE', 'TRANSFER', 'CLOCK'].filter(
+        (k) => !toolKinds.includes(k),
+      ),
+    ]) {
       expect(s.makeTool(t, kind, '', blank).rc, kind).toBe(GC.UNSUPPORTED);
     }
     const k0 = toolKinds[0]!;
@@ -234,14 +276,35 @@ describe.each(memoryCases)('$maker stand-in, $t card', ({ maker, t, toolKinds })
   test('meter write-back round trip through StandInMeterWriteBack and ReadUsage', () => {
     const s = lib(maker);
     const b = s.buy(t, s.writeNew(t, KH, 100, 1, 1).data, KH, 50, 2);
-    expect(s.readUsage(t, b.data)).toEqual({ rc: 0, written: 0, status: 0, lastCode: 0, months: [], usage: [], count: 0 });
+    expect(s.readUsage(t, b.data)).toEqual({
+      rc: 0,
+      written: 0,
+      status: 0,
+      lastCode: 0,
+      months: [],
+      usage: [],
+      count: 0,
+    });
     const months = [202512, 202511, 202510, 202509, 202508, 202507, 202506, 202505, 202504, 202503, 202502, 202501];
     const usage = months.map((_, i) => 1000 * i + 37 + (i === 0 ? 16_000_000 : 0));
     const wb = s.meterWriteBack(t, b.data, 0x8005, 9, months, usage);
     expect(wb.rc).toBe(0);
     expect(wb.data).toHaveLength(HEX_LEN[t]);
-    expect(s.readUsage(t, wb.data)).toEqual({ rc: 0, written: 1, status: 0x8005, lastCode: 9, months, usage, count: 12 });
-    expect(s.readUsage(t, wb.data, 3)).toMatchObject({ rc: 0, count: 3, months: months.slice(0, 3), usage: usage.slice(0, 3) });
+    expect(s.readUsage(t, wb.data)).toEqual({
+      rc: 0,
+      written: 1,
+      status: 0x8005,
+      lastCode: 9,
+      months,
+      usage,
+      count: 12,
+    });
+    expect(s.readUsage(t, wb.data, 3)).toMatchObject({
+      rc: 0,
+      count: 3,
+      months: months.slice(0, 3),
+      usage: usage.slice(0, 3),
+    });
     expect(s.readUsage(t, wb.data, 0)).toMatchObject({ rc: 0, count: 0, written: 1 });
     expect(s.readUsage(t, wb.data, -1).rc).toBe(GC.BAD_PARAM);
     // the purchase record is untouched by the meter, and a new sale clears the flag but keeps the history

@@ -28,14 +28,31 @@ export const HEX_LEN: Record<MemType, number> = { '4442': 512, '102': 300 };
 export const KEY_LEN: Record<MemType, number> = { '4442': 6, '102': 4 };
 export const FACTORY_KEY: Record<MemType, string> = { '4442': 'FFFFFF', '102': 'F0F0' };
 export const GC = {
-  OK: 0, NOT_OURS: -1, NO_CARD: -4, NOT_USER_CARD: -8, NEW_OR_BACKWARDS: -13, NOT_THIS_SYSTEM: -14, NOT_NEW_CARD: -15,
-  CARDNO_MISMATCH: -16, BAD_PARAM: -31, BAD_DATA: -32, BUFFER_TOO_SMALL: -33, UNSUPPORTED: -34, CHECKSUM: -35, PSAM: -100,
+  OK: 0,
+  NOT_OURS: -1,
+  NO_CARD: -4,
+  NOT_USER_CARD: -8,
+  NEW_OR_BACKWARDS: -13,
+  NOT_THIS_SYSTEM: -14,
+  NOT_NEW_CARD: -15,
+  CARDNO_MISMATCH: -16,
+  BAD_PARAM: -31,
+  BAD_DATA: -32,
+  BUFFER_TOO_SMALL: -33,
+  UNSUPPORTED: -34,
+  CHECKSUM: -35,
+  PSAM: -100,
 } as const;
 
 /** Valid parameters for each tool kind (the params the SPEC names). */
 export const TOOL_PARAMS: Record<string, string> = {
-  CLEAR: '', CHECK: '', VALVE_OPEN: '', VALVE_CLOSE: '', SETUP: 'alarmGas=5;overdraft=10;limit=500',
-  TRANSFER: 'cardNo=2024000001', CLOCK: 'time=20250315083000',
+  CLEAR: '',
+  CHECK: '',
+  VALVE_OPEN: '',
+  VALVE_CLOSE: '',
+  SETUP: 'alarmGas=5;overdraft=10;limit=500',
+  TRANSFER: 'cardNo=2024000001',
+  CLOCK: 'time=20250315083000',
 };
 
 interface Manifest {
@@ -110,9 +127,28 @@ const DEFS = [
 
 type Fn = (...args: unknown[]) => number;
 
-export interface CardOut { rc: number; data: string; oldKey: string; newKey: string }
-export interface ReadOut { rc: number; kh: string; ql: number; cs: number; klx: number }
-export interface UsageOut { rc: number; written: number; status: number; lastCode: number; months: number[]; usage: number[]; count: number }
+export interface CardOut {
+  rc: number;
+  data: string;
+  oldKey: string;
+  newKey: string;
+}
+export interface ReadOut {
+  rc: number;
+  kh: string;
+  ql: number;
+  cs: number;
+  klx: number;
+}
+export interface UsageOut {
+  rc: number;
+  written: number;
+  status: number;
+  lastCode: number;
+  months: number[];
+  usage: number[];
+  count: number;
+}
 
 const DATA = 4096;
 const KEY = 64;
@@ -121,7 +157,10 @@ const KEY = 64;
 export class StandIn {
   readonly fns: Record<string, Fn> = {};
 
-  constructor(readonly maker: string, path = libraryPath(maker)) {
+  constructor(
+    readonly maker: string,
+    path = libraryPath(maker),
+  ) {
     const lib = koffi.load(path);
     for (const d of DEFS) {
       const name = /(\w+)\(/.exec(d)![1]!;
@@ -136,19 +175,26 @@ export class StandIn {
   }
 
   writeNew(t: MemType, kh: string | null, ql: number, cs: number, klx: number): CardOut {
-    const data = Buffer.alloc(DATA), o = Buffer.alloc(KEY), n = Buffer.alloc(KEY);
+    const data = Buffer.alloc(DATA),
+      o = Buffer.alloc(KEY),
+      n = Buffer.alloc(KEY);
     const rc = this.f(`WriteNew${t}Card`)(cstr(kh), ql, cs, klx, data, o, n);
     return { rc, data: readC(data), oldKey: readC(o), newKey: readC(n) };
   }
 
   read(t: MemType, data: string | null): ReadOut {
-    const kh = Buffer.alloc(KEY), ql = new Int32Array(1), cs = new Int16Array(1), klx = new Int16Array(1);
+    const kh = Buffer.alloc(KEY),
+      ql = new Int32Array(1),
+      cs = new Int16Array(1),
+      klx = new Int16Array(1);
     const rc = this.f(`Read${t}Card`)(cstr(data), kh, ql, cs, klx);
     return { rc, kh: readC(kh), ql: ql[0]!, cs: cs[0]!, klx: klx[0]! };
   }
 
   buy(t: MemType, source: string | null, kh: string | null, ql: number, cs: number): CardOut {
-    const data = Buffer.alloc(DATA), o = Buffer.alloc(KEY), n = Buffer.alloc(KEY);
+    const data = Buffer.alloc(DATA),
+      o = Buffer.alloc(KEY),
+      n = Buffer.alloc(KEY);
     const rc = this.f(`Buy${t}Card`)(cstr(source), cstr(kh), ql, cs, data, o, n);
     return { rc, data: readC(data), oldKey: readC(o), newKey: readC(n) };
   }
@@ -174,23 +220,53 @@ export class StandIn {
   }
 
   makeTool(t: MemType, kind: string, params: string | null, source: string, dataSize = DATA, keySize = KEY): CardOut {
-    const data = Buffer.alloc(DATA), o = Buffer.alloc(KEY), n = Buffer.alloc(KEY);
+    const data = Buffer.alloc(DATA),
+      o = Buffer.alloc(KEY),
+      n = Buffer.alloc(KEY);
     const rc = this.f(`MakeTool${t}`)(cstr(kind), cstr(params), cstr(source), data, dataSize, o, n, keySize);
     return { rc, data: readC(data), oldKey: readC(o), newKey: readC(n) };
   }
 
   readUsage(t: MemType, data: string, capacity = 24): UsageOut {
-    const w = new Int32Array(1), s = new Int32Array(1), l = new Int32Array(1), c = new Int32Array(1);
-    const months = new Int32Array(Math.max(capacity, 1)), usage = new Int32Array(Math.max(capacity, 1));
+    const w = new Int32Array(1),
+      s = new Int32Array(1),
+      l = new Int32Array(1),
+      c = new Int32Array(1);
+    const months = new Int32Array(Math.max(capacity, 1)),
+      usage = new Int32Array(Math.max(capacity, 1));
     const rc = this.f(`ReadUsage${t}`)(cstr(data), w, s, l, months, usage, capacity, c);
     const n = rc === 0 ? c[0]! : 0;
-    return { rc, written: w[0]!, status: s[0]!, lastCode: l[0]!, months: [...months.slice(0, n)], usage: [...usage.slice(0, n)], count: c[0]! };
+    return {
+      rc,
+      written: w[0]!,
+      status: s[0]!,
+      lastCode: l[0]!,
+      months: [...months.slice(0, n)],
+      usage: [...usage.slice(0, n)],
+      count: c[0]!,
+    };
   }
 
-  meterWriteBack(t: string, data: string, status: number, lastCode: number, months: number[], usage: number[]): { rc: number; data: string } {
+  meterWriteBack(
+    t: string,
+    data: string,
+    status: number,
+    lastCode: number,
+    months: number[],
+    usage: number[],
+  ): { rc: number; data: string } {
     const out = Buffer.alloc(DATA);
-    const rc = this.f('StandInMeterWriteBack')(cstr(t), cstr(data), status, lastCode,
-      Int32Array.from(months.length ? months : [0]), Int32Array.from(usage.length ? usage : [0]), months.length, out, out.length);
+    const rc = this.f('StandInMeterWriteBack')(
+      cstr(t),
+      cstr(data),
+      status,
+      lastCode,
+      Int32Array.from(months.length ? months : [0]),
+      Int32Array.from(usage.length ? usage : [0]),
+      months.length,
+      out,
+      out.length,
+    );
     return { rc, data: readC(out) };
   }
 
@@ -219,33 +295,70 @@ export class StandIn {
   }
 
   cpuRead(com: number): ReadOut {
-    const kh = Buffer.alloc(KEY), ql = new Int32Array(1), cs = new Int16Array(1), klx = new Int16Array(1);
+    const kh = Buffer.alloc(KEY),
+      ql = new Int32Array(1),
+      cs = new Int16Array(1),
+      klx = new Int16Array(1);
     const rc = this.f('ReadCpuCard')(com, kh, ql, cs, klx);
     return { rc, kh: readC(kh), ql: ql[0]!, cs: cs[0]!, klx: klx[0]! };
   }
 
-  cpuBuy(com: number, kh: string | null, ql: number, cs: number): number { return this.f('BuyCpuCard')(com, cstr(kh), ql, cs); }
-  cpuFormat(com: number, kh: string | null): number { return this.f('FormatCpuCard')(com, cstr(kh)); }
-  cpuCheck(com: number): number { return this.f('CheckCpuCard')(com); }
-  cpuMakeTool(com: number, kind: string, params: string | null): number { return this.f('MakeToolCpu')(com, cstr(kind), cstr(params)); }
+  cpuBuy(com: number, kh: string | null, ql: number, cs: number): number {
+    return this.f('BuyCpuCard')(com, cstr(kh), ql, cs);
+  }
+  cpuFormat(com: number, kh: string | null): number {
+    return this.f('FormatCpuCard')(com, cstr(kh));
+  }
+  cpuCheck(com: number): number {
+    return this.f('CheckCpuCard')(com);
+  }
+  cpuMakeTool(com: number, kind: string, params: string | null): number {
+    return this.f('MakeToolCpu')(com, cstr(kind), cstr(params));
+  }
 
   cpuReadUsage(com: number, capacity = 24): UsageOut {
-    const w = new Int32Array(1), s = new Int32Array(1), l = new Int32Array(1), c = new Int32Array(1);
-    const months = new Int32Array(Math.max(capacity, 1)), usage = new Int32Array(Math.max(capacity, 1));
+    const w = new Int32Array(1),
+      s = new Int32Array(1),
+      l = new Int32Array(1),
+      c = new Int32Array(1);
+    const months = new Int32Array(Math.max(capacity, 1)),
+      usage = new Int32Array(Math.max(capacity, 1));
     const rc = this.f('ReadUsageCpu')(com, w, s, l, months, usage, capacity, c);
     const n = rc === 0 ? c[0]! : 0;
-    return { rc, written: w[0]!, status: s[0]!, lastCode: l[0]!, months: [...months.slice(0, n)], usage: [...usage.slice(0, n)], count: c[0]! };
+    return {
+      rc,
+      written: w[0]!,
+      status: s[0]!,
+      lastCode: l[0]!,
+      months: [...months.slice(0, n)],
+      usage: [...usage.slice(0, n)],
+      count: c[0]!,
+    };
   }
 
   cpuMeterWriteBack(com: number, status: number, lastCode: number, months: number[], usage: number[]): number {
-    return this.f('StandInMeterWriteBackCpu')(com, status, lastCode,
-      Int32Array.from(months.length ? months : [0]), Int32Array.from(usage.length ? usage : [0]), months.length);
+    return this.f('StandInMeterWriteBackCpu')(
+      com,
+      status,
+      lastCode,
+      Int32Array.from(months.length ? months : [0]),
+      Int32Array.from(usage.length ? usage : [0]),
+      months.length,
+    );
   }
 
-  cpuInsertBlank(com: number): number { return this.f('StandInCpuInsertBlank')(com); }
-  cpuInsertData(com: number, data: string): number { return this.f('StandInCpuInsertData')(com, cstr(data)); }
-  cpuRemove(com: number): number { return this.f('StandInCpuRemove')(com); }
-  cpuSetPsam(com: number, present: boolean): number { return this.f('StandInCpuSetPsam')(com, present ? 1 : 0); }
+  cpuInsertBlank(com: number): number {
+    return this.f('StandInCpuInsertBlank')(com);
+  }
+  cpuInsertData(com: number, data: string): number {
+    return this.f('StandInCpuInsertData')(com, cstr(data));
+  }
+  cpuRemove(com: number): number {
+    return this.f('StandInCpuRemove')(com);
+  }
+  cpuSetPsam(com: number, present: boolean): number {
+    return this.f('StandInCpuSetPsam')(com, present ? 1 : 0);
+  }
 
   cpuGetData(com: number): { rc: number; data: string } {
     const out = Buffer.alloc(DATA);
@@ -259,9 +372,11 @@ export function randomHex(len: number, seed: number): string {
   let x = seed >>> 0 || 1;
   let s = '';
   for (let i = 0; i < len; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     s += '0123456789ABCDEF'[x & 15];
   }
   return s;

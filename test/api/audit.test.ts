@@ -11,7 +11,11 @@ import { freshCardNo, ROOT, startTestServer, type TestServer } from './support.t
 function cli(args: string[]) {
   const env = { ...process.env };
   delete env.DATABASE_URL;
-  return spawnSync(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), ...args], { encoding: 'utf8', env, timeout: 60_000 });
+  return spawnSync(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), ...args], {
+    encoding: 'utf8',
+    env,
+    timeout: 60_000,
+  });
 }
 
 describe('audit chain', () => {
@@ -25,7 +29,12 @@ describe('audit chain', () => {
 
   it('records who called what, with the transaction and idempotency key, and verifies', async () => {
     const cardNo = freshCardNo();
-    const r = await s.call('POST', '/v1/cards/issue', { token: s.tokens.counter, idem: 'audit-k1', body: { maker: 'kingcard', cardType: '4442', cardNo, gas: 1, meterKind: 1 }, headers: { 'x-meterhub-channel': 'counter-07' } });
+    const r = await s.call('POST', '/v1/cards/issue', {
+      token: s.tokens.counter,
+      idem: 'audit-k1',
+      body: { maker: 'kingcard', cardType: '4442', cardNo, gas: 1, meterKind: 1 },
+      headers: { 'x-meterhub-channel': 'counter-07' },
+    });
     expect(r.status).toBe(201);
     await s.call('GET', '/v1/makers', { token: s.tokens.bank });
     await s.call('GET', '/v1/makers', { token: null });
@@ -36,7 +45,13 @@ describe('audit chain', () => {
     const rows = await s.db.database.db.selectFrom('audit_log').selectAll().orderBy('seq').execute();
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows.find((x) => x.path === '/v1/cards/issue')).toMatchObject({
-      actor: 'counter-t', role: 'counter', channel: 'counter-07', method: 'POST', status: 201, tx_id: r.body.transactionId, idem_key: 'audit-k1',
+      actor: 'counter-t',
+      role: 'counter',
+      channel: 'counter-07',
+      method: 'POST',
+      status: 201,
+      tx_id: r.body.transactionId,
+      idem_key: 'audit-k1',
     });
     expect(rows.find((x) => x.actor === null && x.path === '/v1/makers')).toMatchObject({ status: 401, call_count: 1 });
     expect(rows.some((x) => x.path === '/v1/health')).toBe(false);
@@ -52,7 +67,11 @@ describe('audit chain', () => {
     await audit.flush();
     const db = s.db.database.db;
     const victim = (await db.selectFrom('audit_log').select(['seq', 'status']).orderBy('seq').execute())[2]!;
-    await db.updateTable('audit_log').set({ status: 200, actor: 'someone-else' }).where('seq', '=', victim.seq).execute();
+    await db
+      .updateTable('audit_log')
+      .set({ status: 200, actor: 'someone-else' })
+      .where('seq', '=', victim.seq)
+      .execute();
     const v = await audit.verify();
     expect(v.ok).toBe(false);
     expect(v.firstBad).toMatchObject({ seq: Number(victim.seq), reason: expect.stringMatching(/edited/) });
@@ -72,7 +91,10 @@ describe('audit chain', () => {
       await db.deleteFrom('audit_log').where('seq', '>', 4).execute();
       expect((await log.verify()).firstBad).toMatchObject({ seq: 5, reason: expect.stringMatching(/head says 6/) });
       await db.deleteFrom('audit_log').where('seq', '=', 2).execute();
-      expect((await log.verify()).firstBad).toMatchObject({ seq: 2, reason: expect.stringMatching(/row 2 is missing/) });
+      expect((await log.verify()).firstBad).toMatchObject({
+        seq: 2,
+        reason: expect.stringMatching(/row 2 is missing/),
+      });
     } finally {
       await fresh.close();
     }

@@ -23,7 +23,11 @@ const pgOk = await serviceAvailable('postgres');
 async function post(url: string, path: string, token: string, body: unknown, idem?: string) {
   const res = await fetch(url + path, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(idem ? { 'idempotency-key': idem } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(idem ? { 'idempotency-key': idem } : {}),
+    },
     body: JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
@@ -52,15 +56,28 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // 1. A normal server: issue and confirm a card; graceful shutdown on SIGTERM.
       const s1 = await startServe({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
       const cardNo = freshCardNo();
-      const issue = await post(s1.url, '/v1/cards/issue', token, { maker: 'kingcard', cardType: '4442', cardNo, gas: 0, meterKind: 1 });
+      const issue = await post(s1.url, '/v1/cards/issue', token, {
+        maker: 'kingcard',
+        cardType: '4442',
+        cardNo,
+        gas: 0,
+        meterKind: 1,
+      });
       expect(issue.status).toBe(201);
-      expect((await post(s1.url, `/v1/transactions/${issue.body.transactionId}/confirm`, token, { data: issue.body.data })).status).toBe(200);
+      expect(
+        (await post(s1.url, `/v1/transactions/${issue.body.transactionId}/confirm`, token, { data: issue.body.data }))
+          .status,
+      ).toBe(200);
       s1.proc.kill('SIGTERM');
       expect(await s1.exited).toEqual({ code: 0, signal: null });
       const card = meterWriteBack('kingcard', '4442', issue.body.data);
 
       // 2. With the fault: the purchase commits, then the process dies before answering.
-      const s2 = await startServe({ dataDir, ...(databaseUrl ? { databaseUrl } : {}), fault: 'kill-after-ledger-commit' });
+      const s2 = await startServe({
+        dataDir,
+        ...(databaseUrl ? { databaseUrl } : {}),
+        fault: 'kill-after-ledger-commit',
+      });
       const key = `crash-${kind}-${cardNo}`;
       const body = { cardType: '4442', data: card, cardNo, gas: 25 };
       await expect(post(s2.url, '/v1/cards/purchase', token, body, key)).rejects.toThrow();
@@ -69,7 +86,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // The ledger already holds the purchase, with its data, and only one.
       const db = await openServerDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
       const ledger = new LedgerStore(db, KeyVault.load({ dataDir }));
-      const rows = await ledger.db.selectFrom('ledger_transactions').selectAll().where('card_no', '=', cardNo).where('op', '=', 'purchase').execute();
+      const rows = await ledger.db
+        .selectFrom('ledger_transactions')
+        .selectAll()
+        .where('card_no', '=', cardNo)
+        .where('op', '=', 'purchase')
+        .execute();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ state: 'PREPARED', count: 2, gas: 25, idem_key: key });
       const keys = ledger.keysOf(rows[0]!);
@@ -79,15 +101,29 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const retry = await post(s3.url, '/v1/cards/purchase', token, body, key);
       expect(retry.status).toBe(201);
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
-      expect(retry.body).toMatchObject({ transactionId: rows[0]!.id, data: rows[0]!.data, count: 2, gas: 25, oldKey: keys.oldKey, newKey: keys.newKey });
+      expect(retry.body).toMatchObject({
+        transactionId: rows[0]!.id,
+        data: rows[0]!.data,
+        count: 2,
+        gas: 25,
+        oldKey: keys.oldKey,
+        newKey: keys.newKey,
+      });
       const again = await post(s3.url, '/v1/cards/purchase', token, body, key);
       expect(again.body).toEqual(retry.body);
       const other = await post(s3.url, '/v1/cards/purchase', token, body, `${key}-other`);
       expect(other.status).toBe(409);
       expect(other.body.error.code).toBe('LAST_WRITE_UNCONFIRMED');
-      const c = await post(s3.url, `/v1/transactions/${retry.body.transactionId}/confirm`, token, { data: retry.body.data });
+      const c = await post(s3.url, `/v1/transactions/${retry.body.transactionId}/confirm`, token, {
+        data: retry.body.data,
+      });
       expect(c.body.state).toBe('CONFIRMED');
-      const after = await ledger.db.selectFrom('ledger_transactions').select(['id']).where('card_no', '=', cardNo).where('op', '=', 'purchase').execute();
+      const after = await ledger.db
+        .selectFrom('ledger_transactions')
+        .select(['id'])
+        .where('card_no', '=', cardNo)
+        .where('op', '=', 'purchase')
+        .execute();
       expect(after).toHaveLength(1);
       await db.close();
       s3.proc.kill('SIGTERM');

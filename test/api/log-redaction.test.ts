@@ -17,7 +17,12 @@ describe('log redaction', () => {
   const lines: string[] = [];
   let s: TestServer;
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        cb();
+      },
+    });
     // A plain caller-supplied logger: the app must add the redaction itself.
     s = await startTestServer({ logger: pino({ level: 'trace' }, sink) });
   });
@@ -27,19 +32,39 @@ describe('log redaction', () => {
     const secrets = new Set<string>(Object.values(s.tokens));
     for (const cardType of ['4442', '102'] as const) {
       const cardNo = freshCardNo();
-      const issue = await s.call('POST', '/v1/cards/issue', { token: s.tokens.counter, idem: `red-${cardNo}`, body: { maker: 'kingcard', cardType, cardNo, gas: 3, meterKind: 1 } });
+      const issue = await s.call('POST', '/v1/cards/issue', {
+        token: s.tokens.counter,
+        idem: `red-${cardNo}`,
+        body: { maker: 'kingcard', cardType, cardNo, gas: 3, meterKind: 1 },
+      });
       expect(issue.status).toBe(201);
-      await s.call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, { token: s.tokens.counter, body: { data: issue.body.data } });
+      await s.call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, {
+        token: s.tokens.counter,
+        body: { data: issue.body.data },
+      });
       const card = meterWriteBack('kingcard', cardType, issue.body.data);
-      const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.bank, body: { cardType, data: card, cardNo, gas: 4 } });
+      const p = await s.call('POST', '/v1/cards/purchase', {
+        token: s.tokens.bank,
+        body: { cardType, data: card, cardNo, gas: 4 },
+      });
       expect(p.status).toBe(201);
-      const id = await s.call('POST', '/v1/cards/identify', { token: s.tokens.counter, body: { cardType, data: card } });
-      for (const v of [issue.body.oldKey, issue.body.newKey, p.body.oldKey, p.body.newKey, id.body.oldKey]) if (v) secrets.add(v);
+      const id = await s.call('POST', '/v1/cards/identify', {
+        token: s.tokens.counter,
+        body: { cardType, data: card },
+      });
+      for (const v of [issue.body.oldKey, issue.body.newKey, p.body.oldKey, p.body.newKey, id.body.oldKey])
+        if (v) secrets.add(v);
       // Errors too: a refused request with a token.
-      await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, body: { cardType, data: card, cardNo, gas: 4 } });
+      await s.call('POST', '/v1/cards/purchase', {
+        token: s.tokens.counter,
+        body: { cardType, data: card, cardNo, gas: 4 },
+      });
     }
     // Something logging a key object directly is censored as well.
-    s.app.log.info({ write: { oldKey: 'ABC123', newKey: 'DEF456' }, token: 'mht_direct' }, 'direct log of a card write');
+    s.app.log.info(
+      { write: { oldKey: 'ABC123', newKey: 'DEF456' }, token: 'mht_direct' },
+      'direct log of a card write',
+    );
     secrets.add('ABC123');
     secrets.add('DEF456');
     secrets.add('mht_direct');
@@ -49,7 +74,9 @@ describe('log redaction', () => {
     const all = lines.join('\n');
     // The header is logged, but censored.
     expect(lines.some((l) => /"authorization":"\[REDACTED\]"/.test(l))).toBe(true);
-    expect(lines.some((l) => l.includes('direct log of a card write') && l.includes('"oldKey":"[REDACTED]"'))).toBe(true);
+    expect(lines.some((l) => l.includes('direct log of a card write') && l.includes('"oldKey":"[REDACTED]"'))).toBe(
+      true,
+    );
     for (const secret of secrets) {
       // 4-hex 102 keys could collide with other hex in a log line; search them as JSON values only.
       const needle = secret.length <= 6 ? `"${secret}"` : secret;
@@ -69,20 +96,46 @@ describe('log redaction on the serve path, with a crashing driver', () => {
   let tokens: { counter: string; ops: string };
   let faultDir: string;
   let dataDir: string;
-  const call = async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await fetch(server.url + path, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as any };
   };
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk, _enc, cb) { serveLines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        serveLines.push(...String(chunk).split('\n').filter(Boolean));
+        cb();
+      },
+    });
     faultDir = faultPlugin('segv', 'fault-segv', ['102']);
     dataDir = mkdtempSync(join(tmpdir(), 'mh-redact-serve-'));
-    server = await startServer({ port: 0, dataDir, pluginPaths: [faultDir], bootstrapToken: false, rateLimit: false, logger: pino({ level: 'trace' }, sink) });
+    server = await startServer({
+      port: 0,
+      dataDir,
+      pluginPaths: [faultDir],
+      bootstrapToken: false,
+      rateLimit: false,
+      logger: pino({ level: 'trace' }, sink),
+    });
     const store = new TokenStore(server.database);
-    tokens = { counter: (await store.create('counter-r', 'counter')).token, ops: (await store.create('ops-r', 'ops')).token };
+    tokens = {
+      counter: (await store.create('counter-r', 'counter')).token,
+      ops: (await store.create('ops-r', 'ops')).token,
+    };
     await server.pluginHost.enable('fault-segv');
   }, 60_000);
   afterAll(async () => {
@@ -94,21 +147,47 @@ describe('log redaction on the serve path, with a crashing driver', () => {
   it('no token or card key appears, even when the driver host dies during the request', async () => {
     const secrets = new Set<string>(Object.values(tokens));
     const cardNo = freshCardNo();
-    const issue = await call('POST', '/v1/cards/issue', tokens.counter, { maker: 'kingcard', cardType: '4442', cardNo, gas: 3, meterKind: 1 }, { 'idempotency-key': `rs-${cardNo}` });
+    const issue = await call(
+      'POST',
+      '/v1/cards/issue',
+      tokens.counter,
+      { maker: 'kingcard', cardType: '4442', cardNo, gas: 3, meterKind: 1 },
+      { 'idempotency-key': `rs-${cardNo}` },
+    );
     expect(issue.status).toBe(201);
-    await call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, tokens.counter, { data: issue.body.data });
+    await call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, tokens.counter, {
+      data: issue.body.data,
+    });
     const card = meterWriteBack('kingcard', '4442', issue.body.data);
-    const p = await call('POST', '/v1/cards/purchase', tokens.counter, { cardType: '4442', data: card, cardNo, gas: 4 }, { 'x-request-id': 'sale-under-test' });
+    const p = await call(
+      'POST',
+      '/v1/cards/purchase',
+      tokens.counter,
+      { cardType: '4442', data: card, cardNo, gas: 4 },
+      { 'x-request-id': 'sale-under-test' },
+    );
     expect(p.status).toBe(201);
     expect(p.headers.get('x-request-id')).toBe('sale-under-test');
     for (const v of [issue.body.oldKey, issue.body.newKey, p.body.oldKey, p.body.newKey]) if (v) secrets.add(v);
 
     // A 102 card on the segfaulting fault build: the issue returns keys, the confirm's read-back crashes the host.
     const faultCardNo = freshCardNo();
-    const fi = await call('POST', '/v1/cards/issue', tokens.counter, { maker: 'fault-segv', cardType: '102', cardNo: faultCardNo, gas: 2, meterKind: 1 }, { 'idempotency-key': `rf-${faultCardNo}` });
+    const fi = await call(
+      'POST',
+      '/v1/cards/issue',
+      tokens.counter,
+      { maker: 'fault-segv', cardType: '102', cardNo: faultCardNo, gas: 2, meterKind: 1 },
+      { 'idempotency-key': `rf-${faultCardNo}` },
+    );
     expect(fi.status).toBe(201);
     for (const v of [fi.body.oldKey, fi.body.newKey]) if (v) secrets.add(v);
-    const crash = await call('POST', `/v1/transactions/${fi.body.transactionId}/confirm`, tokens.counter, { data: fi.body.data }, { 'x-request-id': 'confirm-crash' });
+    const crash = await call(
+      'POST',
+      `/v1/transactions/${fi.body.transactionId}/confirm`,
+      tokens.counter,
+      { data: fi.body.data },
+      { 'x-request-id': 'confirm-crash' },
+    );
     expect(crash.status).toBe(503);
     expect(crash.body.error.code).toBe('DRIVER_CRASHED');
     await new Promise((r) => setTimeout(r, 300));

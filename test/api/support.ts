@@ -54,21 +54,37 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const db = await openTestDatabase(o.db ?? 'sqlite');
   const vault = KeyVault.random();
   const host = await createPluginHost({
-    bundledDir: o.bundled === false ? null : BUNDLED_PLUGINS, pluginPaths: o.pluginPaths ?? [], ignoreEnv: true, dataDir: db.dir,
+    bundledDir: o.bundled === false ? null : BUNDLED_PLUGINS,
+    pluginPaths: o.pluginPaths ?? [],
+    ignoreEnv: true,
+    dataDir: db.dir,
   });
   const store = new TokenStore(db.database);
   const tokens = {} as TestServer['tokens'];
-  for (const role of ['counter', 'bank', 'ops', 'billing'] as const) tokens[role] = (await store.create(`${role}-t`, role)).token;
+  for (const role of ['counter', 'bank', 'ops', 'billing'] as const)
+    tokens[role] = (await store.create(`${role}-t`, role)).token;
   for (const [name, role] of Object.entries(o.extraTokens ?? {})) tokens[name] = (await store.create(name, role)).token;
   const app = await buildApp({
-    pluginHost: host, database: db.database,
+    pluginHost: host,
+    database: db.database,
     ...(o.logger ? { logger: o.logger } : {}),
-    config: { vault, rateLimit: o.rateLimit ?? false, logLevel: 'silent', ...(o.adoption ? { adoption: o.adoption } : {}), ...o.config },
+    config: {
+      vault,
+      rateLimit: o.rateLimit ?? false,
+      logLevel: 'silent',
+      ...(o.adoption ? { adoption: o.adoption } : {}),
+      ...o.config,
+    },
     ...(o.routes ? { routes: o.routes } : {}),
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
-    url, app, host, db, vault, tokens,
+    url,
+    app,
+    host,
+    db,
+    vault,
+    tokens,
     call: apiClient(url, () => tokens.ops),
     async close() {
       await app.close();

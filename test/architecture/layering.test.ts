@@ -49,7 +49,14 @@ type Layer = KernelTier | 'adapter' | 'plugin' | 'program' | 'tool';
  * MQTT transports) and maker plugin code sit on the kernel; the programs sit on both; tools may use anything.
  */
 const RANK: Record<Layer, number> = {
-  base: 0, contracts: 1, services: 2, domain: 3, plugin: 4, adapter: 4, program: 5, tool: 6,
+  base: 0,
+  contracts: 1,
+  services: 2,
+  domain: 3,
+  plugin: 4,
+  adapter: 4,
+  program: 5,
+  tool: 6,
 };
 const KERNEL = new Set<Layer>(['base', 'contracts', 'services', 'domain']);
 
@@ -83,27 +90,40 @@ export function placeOf(file: string): Place {
 // edge fails the test, so the list only shrinks.
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Allowed { from: string; to: string; why: string }
+interface Allowed {
+  from: string;
+  to: string;
+  why: string;
+}
 const ALLOWED: Allowed[] = [
   {
-    from: 'core/company-card/spec-vectors.ts', to: 'core/company-card/testing/fixtures.ts',
-    why: 'a generator script (npx tsx) that prints the spec §12 vectors from the TEST master keys; only its own test '
-      + 'imports it, never a program',
+    from: 'core/company-card/spec-vectors.ts',
+    to: 'core/company-card/testing/fixtures.ts',
+    why:
+      'a generator script (npx tsx) that prints the spec §12 vectors from the TEST master keys; only its own test ' +
+      'imports it, never a program',
   },
   {
-    from: 'core/driver/measure-ipc.ts', to: 'core/driver/test-fixtures/build-fixture.ts',
+    from: 'core/driver/measure-ipc.ts',
+    to: 'core/driver/test-fixtures/build-fixture.ts',
     why: 'a measuring script (npx tsx) that falls back to the test fixture library; no program imports it',
   },
   {
-    from: 'core/readings/pipeline.ts', to: 'core/schema/all-migrations.ts',
-    why: 'the pipeline migrates its own database when used alone (gateway command, tests); once every caller '
-      + 'migrates through its composition root and passes the database down, this edge goes',
+    from: 'core/readings/pipeline.ts',
+    to: 'core/schema/all-migrations.ts',
+    why:
+      'the pipeline migrates its own database when used alone (gateway command, tests); once every caller ' +
+      'migrates through its composition root and passes the database down, this edge goes',
   },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Edge { from: string; to: string; dynamic: boolean }
+interface Edge {
+  from: string;
+  to: string;
+  dynamic: boolean;
+}
 
 function sourceFiles(): string[] {
   const out: string[] = [];
@@ -194,7 +214,11 @@ function unitCycles(edges: Edge[]): string[][] {
   const on = new Set<string>();
   const out: string[][] = [];
   const visit = (v: string) => {
-    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!idx.has(w)) {
         visit(w);
@@ -206,7 +230,11 @@ function unitCycles(edges: Edge[]): string[][] {
     if (low.get(v) === idx.get(v)) {
       const comp: string[] = [];
       let w: string;
-      do { w = stack.pop()!; on.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1) out.push(comp.sort());
     }
   };
@@ -220,7 +248,12 @@ function staticClosure(entry: string, edges: Edge[]): Set<string> {
   for (const e of edges) if (!e.dynamic) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
   const seen = new Set<string>([entry]);
   const todo = [entry];
-  while (todo.length) for (const t of next.get(todo.pop()!) ?? []) if (!seen.has(t)) { seen.add(t); todo.push(t); }
+  while (todo.length)
+    for (const t of next.get(todo.pop()!) ?? [])
+      if (!seen.has(t)) {
+        seen.add(t);
+        todo.push(t);
+      }
   return seen;
 }
 
@@ -275,16 +308,22 @@ describe('layering: low layers never import high ones', () => {
   });
 
   it('no production module imports a higher layer or a tool', () => {
-    const bad = EDGES.filter((e) => violation(e) !== null && !allowed(e))
-      .map((e) => `${e.from} → ${e.to}  (${violation(e)})`);
+    const bad = EDGES.filter((e) => violation(e) !== null && !allowed(e)).map(
+      (e) => `${e.from} → ${e.to}  (${violation(e)})`,
+    );
     expect(bad, `forbidden imports:\n${bad.join('\n')}`).toEqual([]);
   });
 
   it('no two units import each other (no cycles between folders)', () => {
     const cycles = unitCycles(EDGES).map((c) => {
       const inCycle = new Set(c);
-      const witnesses = EDGES.filter((e) => inCycle.has(placeOf(e.from).unit) && inCycle.has(placeOf(e.to).unit)
-        && placeOf(e.from).unit !== placeOf(e.to).unit && !allowed(e));
+      const witnesses = EDGES.filter(
+        (e) =>
+          inCycle.has(placeOf(e.from).unit) &&
+          inCycle.has(placeOf(e.to).unit) &&
+          placeOf(e.from).unit !== placeOf(e.to).unit &&
+          !allowed(e),
+      );
       return `${c.join(' ↔ ')}:\n${witnesses.map((e) => `  ${e.from} → ${e.to}`).join('\n')}`;
     });
     expect(cycles, `import cycles:\n${cycles.join('\n')}`).toEqual([]);
@@ -307,7 +346,10 @@ describe('layering: low layers never import high ones', () => {
     for (const entry of ['core/cli/commands/serve.ts', 'core/cli/commands/station.ts']) {
       const reached = staticClosure(entry, EDGES);
       expect(reached.size, entry).toBeGreaterThan(20);
-      expect([...reached].filter((f) => notForProduction.test(f)), entry).toEqual([]);
+      expect(
+        [...reached].filter((f) => notForProduction.test(f)),
+        entry,
+      ).toEqual([]);
     }
     expect(staticClosure('core/cli/commands/serve.ts', EDGES).has('core/api/server.ts')).toBe(true);
   });

@@ -94,7 +94,13 @@ describe('meterhub chaos --quick', () => {
   });
 
   it('the report sums to zeros and says so', () => {
-    expect(report.totals).toMatchObject({ purchasesLost: 0, purchasesDuplicated: 0, readingsLost: 0, readingsDuplicated: 0, wrongReadingsStored: 0 });
+    expect(report.totals).toMatchObject({
+      purchasesLost: 0,
+      purchasesDuplicated: 0,
+      readingsLost: 0,
+      readingsDuplicated: 0,
+      wrongReadingsStored: 0,
+    });
     expect(report.totals.driverFaultsSurvived).toBe(report.totals.driverFaultsInjected);
     expect(report.machine.loadAverageBefore).toHaveLength(3);
     const text = formatChaosReport(report);

@@ -66,7 +66,12 @@ describe('the built console at /console', () => {
   });
 
   it('serves nothing outside the build and answers 404 for unknown files', async () => {
-    for (const p of ['/console/..%2Fpackage.json', '/console/%2e%2e/%2e%2e/package.json', '/console/assets/nope.js', '/console/.build-stamp']) {
+    for (const p of [
+      '/console/..%2Fpackage.json',
+      '/console/%2e%2e/%2e%2e/package.json',
+      '/console/assets/nope.js',
+      '/console/.build-stamp',
+    ]) {
       const r = await fetch(s.server.url + p);
       expect(r.status, p).toBe(404);
       expect(await r.text()).not.toContain('"name": "meterhub"');
@@ -76,7 +81,12 @@ describe('the built console at /console', () => {
 
 describe('ops routes', () => {
   it('are for the ops role only', async () => {
-    for (const path of ['/v1/ops/transactions', '/v1/ops/gateway', '/v1/ops/meters', '/v1/ops/plugins/kingcard/conformance']) {
+    for (const path of [
+      '/v1/ops/transactions',
+      '/v1/ops/gateway',
+      '/v1/ops/meters',
+      '/v1/ops/plugins/kingcard/conformance',
+    ]) {
       expect((await s.call('GET', path, { token: null })).status, path).toBe(401);
       expect((await s.call('GET', path, { token: s.tokens.counter })).status, path).toBe(403);
       expect((await s.call('GET', path, { token: s.tokens.billing })).status, path).toBe(403);
@@ -99,9 +109,18 @@ describe('ops routes', () => {
 
     const byId = new Map(r.body.transactions.map((t: any) => [t.transactionId, t]));
     const failed: any = byId.get(tx.failed);
-    expect(failed).toMatchObject({ state: 'FAILED', needsAttention: true, error: { code: 'WRITE_VERIFY_FAILED' }, actor: { role: 'counter' } });
+    expect(failed).toMatchObject({
+      state: 'FAILED',
+      needsAttention: true,
+      error: { code: 'WRITE_VERIFY_FAILED' },
+      actor: { role: 'counter' },
+    });
     expect(failed.nextSteps.map((n: any) => n.action).sort()).toEqual(['confirm', 'reverse', 'rewrite']);
-    expect((byId.get(tx.prepared) as any).nextSteps.map((n: any) => n.action).sort()).toEqual(['confirm', 'reverse', 'rewrite']);
+    expect((byId.get(tx.prepared) as any).nextSteps.map((n: any) => n.action).sort()).toEqual([
+      'confirm',
+      'reverse',
+      'rewrite',
+    ]);
     expect(byId.get(tx.confirmed)).toMatchObject({ state: 'CONFIRMED', needsAttention: false, nextSteps: [] });
     // Card data and keys never appear in the ops list.
     expect(JSON.stringify(r.body)).not.toMatch(/"data"|oldKey|newKey|keys_enc/);
@@ -121,12 +140,24 @@ describe('ops routes', () => {
     const after = await s.call('GET', `/v1/ops/transactions?cardNo=${tx.cardNos[2]}`);
     const old = after.body.transactions.find((t: any) => t.transactionId === tx.failed);
     expect(old.state).toBe('REWRITTEN');
-    expect(old.nextSteps).toEqual([{ action: 'confirm-rewrite', where: 'station', transactionId: rw.body.transactionId }]);
-    expect(after.body.transactions[0]).toMatchObject({ transactionId: rw.body.transactionId, state: 'PREPARED', operation: 'rewrite', refId: tx.failed });
+    expect(old.nextSteps).toEqual([
+      { action: 'confirm-rewrite', where: 'station', transactionId: rw.body.transactionId },
+    ]);
+    expect(after.body.transactions[0]).toMatchObject({
+      transactionId: rw.body.transactionId,
+      state: 'PREPARED',
+      operation: 'rewrite',
+      refId: tx.failed,
+    });
 
     // Every ops call is in the audit log with who made it.
     await s.server.app.meterhub.audit.flush();
-    const audit = await s.server.database.db.selectFrom('audit_log').selectAll().where('path', '=', '/v1/ops/transactions').where('actor', '=', 'console-ops').execute();
+    const audit = await s.server.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('path', '=', '/v1/ops/transactions')
+      .where('actor', '=', 'console-ops')
+      .execute();
     expect(audit.length).toBeGreaterThanOrEqual(3);
   });
 
@@ -141,7 +172,9 @@ describe('ops routes', () => {
 
   it('gives one meter’s history oldest first with the volumes exactly as stored', async () => {
     const meter = '30000000009901';
-    const readings = Array.from({ length: 6 }, (_, i) => fakeReading(i, { meterId: meter, cumulative: `${(1000 + i * 1.25).toFixed(2)}`, source: 'serial' }));
+    const readings = Array.from({ length: 6 }, (_, i) =>
+      fakeReading(i, { meterId: meter, cumulative: `${(1000 + i * 1.25).toFixed(2)}`, source: 'serial' }),
+    );
     // Submitted out of order: the chart is ordered by the meter's own time.
     const res = await s.server.readings.submit([...readings].reverse());
     expect(res.inserted.length).toBe(6);
@@ -149,7 +182,14 @@ describe('ops routes', () => {
     expect(list.body.meters.find((m: any) => m.meterId === meter)).toMatchObject({ readings: 6, maker: 'chint' });
     const h = await s.call('GET', `/v1/ops/meters/${meter}/readings`);
     expect(h.status).toBe(200);
-    expect(h.body.readings.map((p: any) => p.cumulative)).toEqual(['1000.00', '1001.25', '1002.50', '1003.75', '1005.00', '1006.25']);
+    expect(h.body.readings.map((p: any) => p.cumulative)).toEqual([
+      '1000.00',
+      '1001.25',
+      '1002.50',
+      '1003.75',
+      '1005.00',
+      '1006.25',
+    ]);
     expect(h.body.readings.map((p: any) => p.meterTime)).toEqual(readings.map((x) => x.meterTime));
     const last2 = await s.call('GET', `/v1/ops/meters/${meter}/readings?limit=2`);
     expect(last2.body.readings.map((p: any) => p.cumulative)).toEqual(['1005.00', '1006.25']);
@@ -161,7 +201,11 @@ describe('ops routes', () => {
     expect(before.body).toMatchObject({ plugin: 'kingcard', running: false, result: null });
     const run = await s.call('POST', '/v1/ops/plugins/kingcard/conformance');
     expect(run.status).toBe(200);
-    expect(run.body.result).toMatchObject({ plugin: 'kingcard', standIn: true, report: { passed: true, coreConformant: true } });
+    expect(run.body.result).toMatchObject({
+      plugin: 'kingcard',
+      standIn: true,
+      report: { passed: true, coreConformant: true },
+    });
     expect(run.body.result.library).toMatch(/libgascard_kingcard/);
     expect(run.body.result.report.cardTypes).toEqual(['4442', '102']);
     // The other makers' libraries were checked: none of their cards is claimed.

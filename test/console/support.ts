@@ -18,14 +18,21 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /** True when Chromium is installed; in CI a missing browser is an error, never a silent skip. */
 export function chromiumAvailable(): boolean {
   const ok = existsSync(CHROMIUM);
-  if (!ok && process.env.CI === 'true') throw new Error(`Chromium not found at ${CHROMIUM}; CI requires it (apt-get install chromium)`);
+  if (!ok && process.env.CI === 'true')
+    throw new Error(`Chromium not found at ${CHROMIUM}; CI requires it (apt-get install chromium)`);
   return ok;
 }
 
@@ -41,7 +48,10 @@ export function artifactsDir(): string {
 /** A billing system's webhook: records every delivery; refuses (HTTP 400) while `refuse` is true. */
 export class BillingWebhook {
   refuse = false;
-  readonly accepted: Array<{ idempotencyKey: string; body: { id: string; meterId: string; cumulative: string | null } }> = [];
+  readonly accepted: Array<{
+    idempotencyKey: string;
+    body: { id: string; meterId: string; cumulative: string | null };
+  }> = [];
   refusedCount = 0;
   private server!: Server;
   url = '';
@@ -80,12 +90,23 @@ export interface ConsoleServer {
 
 export async function startConsoleServer(o: Partial<ServerOptions> = {}): Promise<ConsoleServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mh-console-'));
-  const server = await startServer({ port: 0, dataDir, bootstrapToken: false, logLevel: 'error', rateLimit: false, pluginPaths: [], ...o });
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    bootstrapToken: false,
+    logLevel: 'error',
+    rateLimit: false,
+    pluginPaths: [],
+    ...o,
+  });
   const store = new TokenStore(server.database);
   const tokens = {} as Record<Role, string>;
-  for (const role of ['counter', 'bank', 'ops', 'billing'] as const) tokens[role] = (await store.create(`console-${role}`, role)).token;
+  for (const role of ['counter', 'bank', 'ops', 'billing'] as const)
+    tokens[role] = (await store.create(`console-${role}`, role)).token;
   return {
-    server, dataDir, tokens,
+    server,
+    dataDir,
+    tokens,
     call: apiClient(server.url, () => tokens.ops),
     async close() {
       await server.close();
@@ -107,20 +128,38 @@ export function idem(): string {
  * CONFIRMED (issued and confirmed with its own data), PREPARED (issued, never confirmed), FAILED (confirmed
  * with another card's read-back).
  */
-export async function makeTransactions(s: ConsoleServer, maker = 'kingcard'): Promise<{ confirmed: string; prepared: string; failed: string; cardNos: string[] }> {
+export async function makeTransactions(
+  s: ConsoleServer,
+  maker = 'kingcard',
+): Promise<{ confirmed: string; prepared: string; failed: string; cardNos: string[] }> {
   const issue = async (cardNo: string) => {
-    const r = await s.call('POST', '/v1/cards/issue', { token: s.tokens.counter, idem: idem(), body: { maker, cardType: '4442', cardNo, gas: 20, meterKind: 1 } });
+    const r = await s.call('POST', '/v1/cards/issue', {
+      token: s.tokens.counter,
+      idem: idem(),
+      body: { maker, cardType: '4442', cardNo, gas: 20, meterKind: 1 },
+    });
     if (r.status !== 201) throw new Error(`issue ${cardNo}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body as { transactionId: string; data: string };
   };
   const [a, b, c] = [freshCardNo(), freshCardNo(), freshCardNo()];
   const confirmed = await issue(a);
-  const ok = await s.call('POST', `/v1/transactions/${confirmed.transactionId}/confirm`, { token: s.tokens.counter, body: { data: confirmed.data } });
+  const ok = await s.call('POST', `/v1/transactions/${confirmed.transactionId}/confirm`, {
+    token: s.tokens.counter,
+    body: { data: confirmed.data },
+  });
   if (ok.status !== 200) throw new Error(`confirm: ${ok.status} ${JSON.stringify(ok.body)}`);
   const prepared = await issue(b);
   const failed = await issue(c);
   // The station "wrote" card c but read back card a: the read-back does not say what was meant.
-  const bad = await s.call('POST', `/v1/transactions/${failed.transactionId}/confirm`, { token: s.tokens.counter, body: { data: confirmed.data } });
+  const bad = await s.call('POST', `/v1/transactions/${failed.transactionId}/confirm`, {
+    token: s.tokens.counter,
+    body: { data: confirmed.data },
+  });
   if (bad.status !== 409) throw new Error(`confirm with a wrong read-back: ${bad.status} ${JSON.stringify(bad.body)}`);
-  return { confirmed: confirmed.transactionId, prepared: prepared.transactionId, failed: failed.transactionId, cardNos: [a, b, c] };
+  return {
+    confirmed: confirmed.transactionId,
+    prepared: prepared.transactionId,
+    failed: failed.transactionId,
+    cardNos: [a, b, c],
+  };
 }

@@ -10,7 +10,14 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
 import { freshCardNo, startTestServer } from '../api/support.ts';
-import { buildConsole, CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, startConsoleServer, type ConsoleServer } from '../console/support.ts';
+import {
+  buildConsole,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumAvailable,
+  startConsoleServer,
+  type ConsoleServer,
+} from '../console/support.ts';
 
 describe.skipIf(!chromiumAvailable())('console: an adoption in the transaction list', () => {
   let s: ConsoleServer;
@@ -24,19 +31,27 @@ describe.skipIf(!chromiumAvailable())('console: an adoption in the transaction l
     const cardNo = freshCardNo();
     let data: string;
     try {
-      const i = await old.call('POST', '/v1/cards/issue', { body: { maker: 'chint', cardType: '4442', cardNo, gas: 4, meterKind: 1 } });
+      const i = await old.call('POST', '/v1/cards/issue', {
+        body: { maker: 'chint', cardType: '4442', cardNo, gas: 4, meterKind: 1 },
+      });
       await old.call('POST', `/v1/transactions/${i.body.transactionId}/confirm`, { body: { data: i.body.data } });
       data = meterWriteBack('chint', '4442', i.body.data);
     } finally {
       await old.close();
     }
     s = await startConsoleServer();
-    const a = await s.call('POST', '/v1/cards/adopt', { body: { cardType: '4442', data, cardNo, reason: 'go-live e2e' } });
+    const a = await s.call('POST', '/v1/cards/adopt', {
+      body: { cardType: '4442', data, cardNo, reason: 'go-live e2e' },
+    });
     expect(a.status, JSON.stringify(a.body)).toBe(201);
     adopted = { transactionId: a.body.transactionId, cardNo };
     profileDir = mkdtempSync(join(tmpdir(), 'mh-golive-chromium-'));
     context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1440, height: 900 }, locale: 'zh-CN',
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1440, height: 900 },
+      locale: 'zh-CN',
     });
   }, 180_000);
 

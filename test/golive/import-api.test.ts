@@ -7,10 +7,13 @@ import { startTestServer, type TestServer } from '../api/support.ts';
 
 describe('import API', () => {
   let s: TestServer;
-  beforeAll(async () => { s = await startTestServer(); });
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
   afterAll(async () => s?.close());
 
-  const content = 'maker,cardType,cardNo,count,state\nkingcard,4442,55000001,4,active\nkingcard,4442,55000002,40000,active\n';
+  const content =
+    'maker,cardType,cardNo,count,state\nkingcard,4442,55000001,4,active\nkingcard,4442,55000002,40000,active\n';
 
   it('only ops may import or read a batch', async () => {
     for (const role of ['counter', 'bank', 'billing'] as const) {
@@ -25,22 +28,39 @@ describe('import API', () => {
   });
 
   it('ops: dry run, then import; the report names the bad row; the audit row carries the batch id', async () => {
-    const dry = await s.call('POST', '/v1/imports/cards', { token: s.tokens.ops, body: { content, dryRun: true, fileName: 'old.csv' } });
+    const dry = await s.call('POST', '/v1/imports/cards', {
+      token: s.tokens.ops,
+      body: { content, dryRun: true, fileName: 'old.csv' },
+    });
     expect(dry.status).toBe(200);
     expect(dry.body).toMatchObject({ batchId: null, dryRun: true, inserted: 1, invalid: 1 });
-    expect(dry.body.problems).toEqual([expect.objectContaining({ line: 3, code: 'IMPORT_COUNT_OUT_OF_RANGE', cardNo: '55000002' })]);
+    expect(dry.body.problems).toEqual([
+      expect.objectContaining({ line: 3, code: 'IMPORT_COUNT_OUT_OF_RANGE', cardNo: '55000002' }),
+    ]);
     expect(await s.db.database.db.selectFrom('ledger_cards').selectAll().execute()).toHaveLength(0);
 
-    const r = await s.call('POST', '/v1/imports/cards', { token: s.tokens.ops, body: { content, fileName: 'old.csv' } });
+    const r = await s.call('POST', '/v1/imports/cards', {
+      token: s.tokens.ops,
+      body: { content, fileName: 'old.csv' },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ inserted: 1, invalid: 1, batchId: expect.stringMatching(/^imp_/) });
     const card = await s.call('GET', '/v1/cards/kingcard/55000001', { token: s.tokens.counter });
     expect(card.body).toMatchObject({ count: 4, status: 'active' });
     const b = await s.call('GET', `/v1/imports/${r.body.batchId}`, { token: s.tokens.ops });
-    expect(b.body).toMatchObject({ id: r.body.batchId, source_sha256: r.body.sourceSha256, actor_name: 'ops-t', inserted: 1 });
+    expect(b.body).toMatchObject({
+      id: r.body.batchId,
+      source_sha256: r.body.sourceSha256,
+      actor_name: 'ops-t',
+      inserted: 1,
+    });
     expect(b.body.report.problems[0]).toMatchObject({ code: 'IMPORT_COUNT_OUT_OF_RANGE' });
     await s.app.meterhub.audit.flush();
-    const audit = await s.db.database.db.selectFrom('audit_log').selectAll().where('tx_id', '=', r.body.batchId).execute();
+    const audit = await s.db.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('tx_id', '=', r.body.batchId)
+      .execute();
     expect(audit).toEqual([expect.objectContaining({ route: '/v1/imports/cards', actor: 'ops-t', status: 200 })]);
 
     const again = await s.call('POST', '/v1/imports/cards', { token: s.tokens.ops, body: { content } });

@@ -33,16 +33,25 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('restore and the ledger key', () => {
   it('without any key: RESTORE_KEY_MISSING, nothing written', async () => {
     const target = join(work, 't1');
-    await expect(restore({ dataDir: target, from: archive, env: {} })).rejects.toMatchObject({ code: 'RESTORE_KEY_MISSING' });
+    await expect(restore({ dataDir: target, from: archive, env: {} })).rejects.toMatchObject({
+      code: 'RESTORE_KEY_MISSING',
+    });
     expect(existsSync(join(target, 'meterhub.db'))).toBe(false);
   });
 
   it('a wrong key file or a wrong METERHUB_LEDGER_KEY is refused', async () => {
     const wrong = join(work, 'wrong.key');
     writeFileSync(wrong, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-    await expect(restore({ dataDir: join(work, 't2'), from: archive, keyFile: wrong, env: {} })).rejects.toMatchObject({ code: 'RESTORE_KEY_MISSING' });
-    await expect(restore({ dataDir: join(work, 't3'), from: archive, env: { METERHUB_LEDGER_KEY: randomBytes(32).toString('hex') } }))
-      .rejects.toMatchObject({ code: 'RESTORE_KEY_MISSING' });
+    await expect(restore({ dataDir: join(work, 't2'), from: archive, keyFile: wrong, env: {} })).rejects.toMatchObject({
+      code: 'RESTORE_KEY_MISSING',
+    });
+    await expect(
+      restore({
+        dataDir: join(work, 't3'),
+        from: archive,
+        env: { METERHUB_LEDGER_KEY: randomBytes(32).toString('hex') },
+      }),
+    ).rejects.toMatchObject({ code: 'RESTORE_KEY_MISSING' });
     expect(existsSync(join(work, 't2', 'meterhub.db'))).toBe(false);
     expect(existsSync(join(work, 't3', 'meterhub.db'))).toBe(false);
   });

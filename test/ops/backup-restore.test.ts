@@ -12,15 +12,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../api/support.ts';
 import { sellCard, startOpsServer, tempDir, type OpsServer, type SoldCard } from './support.ts';
 
-function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.METERHUB_LEDGER_KEY;
   delete env.DATABASE_URL;
   Object.assign(env, extraEnv);
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin', 'meterhub.mjs'), ...args], { env, timeout: 120_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(ROOT, 'bin', 'meterhub.mjs'), ...args],
+      { env, timeout: 120_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -48,7 +56,13 @@ beforeAll(async () => {
   expect(b.stderr).not.toMatch(/Error|错误/);
   expect(b.code).toBe(0);
   expect(during.length).toBeGreaterThan(0);
-  const report = JSON.parse(b.stdout) as { manifest: { ledgerKey: { included: boolean; keyId: string }; counts: { ledgerTransactions: number }; audit: { ok: boolean } } };
+  const report = JSON.parse(b.stdout) as {
+    manifest: {
+      ledgerKey: { included: boolean; keyId: string };
+      counts: { ledgerTransactions: number };
+      audit: { ok: boolean };
+    };
+  };
   expect(report.manifest.ledgerKey.included).toBe(true);
   expect(report.manifest.audit.ok).toBe(true);
   expect(report.manifest.counts.ledgerTransactions).toBeGreaterThanOrEqual(4);
@@ -64,15 +78,22 @@ afterAll(async () => {
 describe('meterhub backup / restore (SQLite)', () => {
   it('the archive is private and opens with plain tar: manifest, database, ledger key, plugin state', async () => {
     expect(statSync(archive).mode & 0o077).toBe(0);
-    const list = await new Promise<string>((resolve, reject) => execFile('tar', ['-tzf', archive], (e, out) => (e ? reject(e) : resolve(out))));
-    expect(list.split('\n').filter(Boolean)).toEqual(expect.arrayContaining(['MANIFEST.json', 'meterhub.db', 'ledger.key']));
+    const list = await new Promise<string>((resolve, reject) =>
+      execFile('tar', ['-tzf', archive], (e, out) => (e ? reject(e) : resolve(out))),
+    );
+    expect(list.split('\n').filter(Boolean)).toEqual(
+      expect.arrayContaining(['MANIFEST.json', 'meterhub.db', 'ledger.key']),
+    );
   }, 30_000);
 
   it('restores into a fresh data dir; the audit chain verifies with `meterhub audit verify`', async () => {
     const r = await cli(['restore', '--data', fresh, '--from', archive, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { audit: { ok: boolean; rows: number }; ledgerKey: { source: string; keyId: string } };
+    const out = JSON.parse(r.stdout) as {
+      audit: { ok: boolean; rows: number };
+      ledgerKey: { source: string; keyId: string };
+    };
     expect(out.audit.ok).toBe(true);
     expect(out.ledgerKey.source).toBe('archive');
     // The key came back byte for byte, private.
@@ -92,26 +113,41 @@ describe('meterhub backup / restore (SQLite)', () => {
     restored = await startOpsServer({ dataDir: fresh, tokens: s.tokens, requiredPlugins: [] });
     for (const sold of before) {
       const maker = sold === before[0] ? 'kingcard' : 'chint';
-      const h = await restored.call('GET', `/v1/transactions?maker=${maker}&cardNo=${sold.cardNo}`, { token: s.tokens.ops });
+      const h = await restored.call('GET', `/v1/transactions?maker=${maker}&cardNo=${sold.cardNo}`, {
+        token: s.tokens.ops,
+      });
       expect(h.status).toBe(200);
-      expect(h.body.transactions.map((t: { operation: string; state: string }) => `${t.operation}:${t.state}`)).toEqual(['issue:CONFIRMED', 'purchase:CONFIRMED']);
+      expect(h.body.transactions.map((t: { operation: string; state: string }) => `${t.operation}:${t.state}`)).toEqual(
+        ['issue:CONFIRMED', 'purchase:CONFIRMED'],
+      );
     }
     // Sales racing the backup are all or nothing: a purchase is never there without its issue.
     for (const sold of during) {
-      const h = await restored.call('GET', `/v1/transactions?maker=lanbaoshi&cardNo=${sold.cardNo}`, { token: s.tokens.ops });
+      const h = await restored.call('GET', `/v1/transactions?maker=lanbaoshi&cardNo=${sold.cardNo}`, {
+        token: s.tokens.ops,
+      });
       const ops = h.body.transactions.map((t: { operation: string }) => t.operation);
       expect([[], ['issue'], ['issue', 'purchase']]).toContainEqual(ops);
     }
     // After the backup: not there.
-    expect((await restored.call('GET', `/v1/transactions/${late.purchase.transactionId}`, { token: s.tokens.ops })).status).toBe(404);
+    expect(
+      (await restored.call('GET', `/v1/transactions/${late.purchase.transactionId}`, { token: s.tokens.ops })).status,
+    ).toBe(404);
 
     // The counter retries the purchase it made before the backup: same transaction, same keys, same data.
     const sold = before[0]!;
-    const retry = await restored.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, idem: sold.purchaseIdem, body: sold.purchaseBody });
+    const retry = await restored.call('POST', '/v1/cards/purchase', {
+      token: s.tokens.counter,
+      idem: sold.purchaseIdem,
+      body: sold.purchaseBody,
+    });
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.body).toMatchObject({
-      transactionId: sold.purchase.transactionId, oldKey: sold.purchase.oldKey, newKey: sold.purchase.newKey, data: sold.purchase.data,
+      transactionId: sold.purchase.transactionId,
+      oldKey: sold.purchase.oldKey,
+      newKey: sold.purchase.newKey,
+      data: sold.purchase.data,
     });
     expect(retry.body.newKey).toMatch(/^[0-9A-F]{6}$/);
   }, 120_000);

@@ -22,15 +22,24 @@ let s: OpsServer;
 beforeAll(async () => {
   pty = await openPtyPair();
   sim = new BusSimulator({
-    path: pty.simPath, baudRate: 9600, profile: 'chint',
-    meters: [{ address: LIVE[0]!, kind: 'normal' }, { address: LIVE[1]!, kind: 'normal' }, { address: DEAD, kind: 'dead' }],
+    path: pty.simPath,
+    baudRate: 9600,
+    profile: 'chint',
+    meters: [
+      { address: LIVE[0]!, kind: 'normal' },
+      { address: LIVE[1]!, kind: 'normal' },
+      { address: DEAD, kind: 'dead' },
+    ],
   });
   await sim.open();
   s = await startOpsServer({
     requiredPlugins: [],
     gateway: {
-      gatewayId: GATEWAY_ID, profile: 'chint',
-      serial: [{ path: pty.gatewayPath, baudRate: 9600, intervalMs: 400, stagger: false, retries: 1, meters: [...LIVE, DEAD] }],
+      gatewayId: GATEWAY_ID,
+      profile: 'chint',
+      serial: [
+        { path: pty.gatewayPath, baudRate: 9600, intervalMs: 400, stagger: false, retries: 1, meters: [...LIVE, DEAD] },
+      ],
       ...(mqttUp ? { mqtt: { url: MQTT_URL, topicPrefix: `meterhub-metrics-${process.pid}-${Date.now()}` } } : {}),
     },
   });
@@ -55,8 +64,11 @@ async function scrapeUntil(ok: (text: string) => boolean, timeoutMs = 30_000): P
 describe('gateway metrics', () => {
   it('serial: polls and successes per live meter; timeouts and backoff for the dead one', async () => {
     const bus = pty.gatewayPath;
-    const text = await scrapeUntil((t) => (sample(t, 'meterhub_serial_meter_suspect', { bus, meter: DEAD }) ?? 0) === 1
-      && LIVE.every((m) => (sample(t, 'meterhub_serial_successes_total', { bus, meter: m }) ?? 0) >= 1));
+    const text = await scrapeUntil(
+      (t) =>
+        (sample(t, 'meterhub_serial_meter_suspect', { bus, meter: DEAD }) ?? 0) === 1 &&
+        LIVE.every((m) => (sample(t, 'meterhub_serial_successes_total', { bus, meter: m }) ?? 0) >= 1),
+    );
     for (const m of LIVE) {
       expect(sample(text, 'meterhub_serial_polls_total', { bus, meter: m })).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'meterhub_serial_successes_total', { bus, meter: m })).toBeGreaterThanOrEqual(1);
@@ -71,7 +83,9 @@ describe('gateway metrics', () => {
   }, 60_000);
 
   it('outbox: readings from the bus reach the REST feed sink; backlog and lag per sink; ingest counted', async () => {
-    const text = await scrapeUntil((t) => (sample(t, 'meterhub_readings_ingested_total', { result: 'inserted' }) ?? 0) >= 2);
+    const text = await scrapeUntil(
+      (t) => (sample(t, 'meterhub_readings_ingested_total', { result: 'inserted' }) ?? 0) >= 2,
+    );
     expect(sample(text, 'meterhub_readings_ingested_total', { result: 'inserted' })).toBeGreaterThanOrEqual(2);
     // Every stored reading is queued for the REST feed sink: waiting there or already delivered to the feed.
     const inserted = sample(text, 'meterhub_readings_ingested_total', { result: 'inserted' })!;
@@ -82,10 +96,14 @@ describe('gateway metrics', () => {
     expect(sample(text, 'meterhub_outbox_dead_letters', { sink: 'rest' })).toBe(0);
   }, 60_000);
 
-  it.skipIf(!mqttUp)('MQTT: connected, reconnect count and outbound queue depth (needs Mosquitto at 127.0.0.1:1883)', async () => {
-    const text = await scrapeUntil((t) => sample(t, 'meterhub_mqtt_connected', { gateway: GATEWAY_ID }) === 1);
-    expect(sample(text, 'meterhub_mqtt_connected', { gateway: GATEWAY_ID })).toBe(1);
-    expect(sample(text, 'meterhub_mqtt_connects_total', { gateway: GATEWAY_ID })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'meterhub_mqtt_outbound_backlog', { gateway: GATEWAY_ID })).toBe(0);
-  }, 60_000);
+  it.skipIf(!mqttUp)(
+    'MQTT: connected, reconnect count and outbound queue depth (needs Mosquitto at 127.0.0.1:1883)',
+    async () => {
+      const text = await scrapeUntil((t) => sample(t, 'meterhub_mqtt_connected', { gateway: GATEWAY_ID }) === 1);
+      expect(sample(text, 'meterhub_mqtt_connected', { gateway: GATEWAY_ID })).toBe(1);
+      expect(sample(text, 'meterhub_mqtt_connects_total', { gateway: GATEWAY_ID })).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'meterhub_mqtt_outbound_backlog', { gateway: GATEWAY_ID })).toBe(0);
+    },
+    60_000,
+  );
 });

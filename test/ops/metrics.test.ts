@@ -35,8 +35,14 @@ describe('GET /metrics', () => {
     expect(sample(text, 'meterhub_plugin_enabled', { plugin: 'kingcard' })).toBe(1);
     expect(sample(text, 'meterhub_plugin_stand_in', { plugin: 'kingcard' })).toBe(1);
     expect(sample(text, 'meterhub_plugin_enabled', { plugin: 'fault-segv' })).toBe(0);
-    for (const c of ['ledger', 'outbox', 'plugins', 'database']) expect(sample(text, 'meterhub_metrics_collector_up', { collector: c })).toBe(1);
-    const names = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    for (const c of ['ledger', 'outbox', 'plugins', 'database'])
+      expect(sample(text, 'meterhub_metrics_collector_up', { collector: c })).toBe(1);
+    const names = new Set(
+      text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]),
+    );
     for (const n of names) expect(n).toMatch(/^meterhub_[a-z0-9_]+$/);
   });
 
@@ -45,24 +51,42 @@ describe('GET /metrics', () => {
     const sold = await sellCard(s);
     const sale = await scrape();
     // A retry of the same purchase is counted as replayed, not as a sale.
-    const retry = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, idem: sold.purchaseIdem, body: sold.purchaseBody });
+    const retry = await s.call('POST', '/v1/cards/purchase', {
+      token: s.tokens.counter,
+      idem: sold.purchaseIdem,
+      body: sold.purchaseBody,
+    });
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     s.server.metrics!.invalidate();
     const after = await scrape();
 
     const ops = (t: string, labels: Record<string, string>) => sumSamples(t, 'meterhub_card_operations_total', labels);
-    expect(ops(after, { operation: 'purchase', maker: 'kingcard', card_type: '4442', result: 'success' })
-      - ops(before, { operation: 'purchase', maker: 'kingcard', card_type: '4442', result: 'success' })).toBe(1);
-    expect(ops(after, { operation: 'purchase', maker: 'kingcard', result: 'replayed' }) - ops(before, { operation: 'purchase', maker: 'kingcard', result: 'replayed' })).toBe(1);
-    expect(ops(after, { operation: 'issue', maker: 'kingcard', result: 'success' }) - ops(before, { operation: 'issue', maker: 'kingcard', result: 'success' })).toBe(1);
-    expect(ops(after, { operation: 'confirm', maker: 'kingcard', result: 'success' }) - ops(before, { operation: 'confirm', maker: 'kingcard', result: 'success' })).toBe(2);
+    expect(
+      ops(after, { operation: 'purchase', maker: 'kingcard', card_type: '4442', result: 'success' }) -
+        ops(before, { operation: 'purchase', maker: 'kingcard', card_type: '4442', result: 'success' }),
+    ).toBe(1);
+    expect(
+      ops(after, { operation: 'purchase', maker: 'kingcard', result: 'replayed' }) -
+        ops(before, { operation: 'purchase', maker: 'kingcard', result: 'replayed' }),
+    ).toBe(1);
+    expect(
+      ops(after, { operation: 'issue', maker: 'kingcard', result: 'success' }) -
+        ops(before, { operation: 'issue', maker: 'kingcard', result: 'success' }),
+    ).toBe(1);
+    expect(
+      ops(after, { operation: 'confirm', maker: 'kingcard', result: 'success' }) -
+        ops(before, { operation: 'confirm', maker: 'kingcard', result: 'success' }),
+    ).toBe(2);
 
     // The purchase asked kingcard's library for the card data (Buy) through its driver host.
-    const calls = (t: string, fn: string) => sumSamples(t, 'meterhub_driver_calls_total', { plugin: 'kingcard', function: fn, result: 'ok' });
+    const calls = (t: string, fn: string) =>
+      sumSamples(t, 'meterhub_driver_calls_total', { plugin: 'kingcard', function: fn, result: 'ok' });
     expect(calls(sale, 'Buy4442Card') - calls(before, 'Buy4442Card')).toBe(1);
     expect(calls(sale, 'WriteNew4442Card') - calls(before, 'WriteNew4442Card')).toBe(1);
-    expect(sumSamples(after, 'meterhub_driver_call_duration_seconds_count', { plugin: 'kingcard' })).toBeGreaterThan(sumSamples(before, 'meterhub_driver_call_duration_seconds_count', { plugin: 'kingcard' }));
+    expect(sumSamples(after, 'meterhub_driver_call_duration_seconds_count', { plugin: 'kingcard' })).toBeGreaterThan(
+      sumSamples(before, 'meterhub_driver_call_duration_seconds_count', { plugin: 'kingcard' }),
+    );
     expect(sample(after, 'meterhub_driver_state', { plugin: 'kingcard', state: 'ready' })).toBe(1);
 
     const confirmed = (t: string) => sample(t, 'meterhub_ledger_transactions', { state: 'CONFIRMED' }) ?? 0;
@@ -70,20 +94,32 @@ describe('GET /metrics', () => {
     expect(sample(after, 'meterhub_ledger_transactions', { state: 'PREPARED' })).toBe(0);
 
     // Bounded labels: never a card number, a key or card data.
-    for (const secret of [sold.cardNo, sold.purchase.oldKey, sold.purchase.newKey, sold.purchase.data.slice(0, 24)]) expect(after).not.toContain(secret);
+    for (const secret of [sold.cardNo, sold.purchase.oldKey, sold.purchase.newKey, sold.purchase.data.slice(0, 24)])
+      expect(after).not.toContain(secret);
   }, 60_000);
 
   it('an unconfirmed sale shows as PREPARED with its age', async () => {
     const sold = await sellCard(s, 'chint');
     const { meterWriteBack } = await import('../../core/testing/stand-in-meter.ts');
     const card = meterWriteBack('chint', '4442', sold.purchase.data);
-    const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, idem: `open-${sold.cardNo}`, body: { cardType: '4442', data: card, cardNo: sold.cardNo, gas: 2 } });
+    const p = await s.call('POST', '/v1/cards/purchase', {
+      token: s.tokens.counter,
+      idem: `open-${sold.cardNo}`,
+      body: { cardType: '4442', data: card, cardNo: sold.cardNo, gas: 2 },
+    });
     expect(p.status).toBe(201);
     s.server.metrics!.invalidate();
     const text = await scrape();
     expect(sample(text, 'meterhub_ledger_transactions', { state: 'PREPARED' })).toBe(1);
     expect(sample(text, 'meterhub_ledger_oldest_prepared_age_seconds')).toBeGreaterThanOrEqual(0);
-    expect(sumSamples(text, 'meterhub_card_operations_total', { operation: 'purchase', maker: 'chint', card_type: '4442', result: 'success' })).toBe(2);
+    expect(
+      sumSamples(text, 'meterhub_card_operations_total', {
+        operation: 'purchase',
+        maker: 'chint',
+        card_type: '4442',
+        result: 'success',
+      }),
+    ).toBe(2);
   }, 60_000);
 
   it('a driver crash (segv fault build) counts a crash and a restart, and the next call is served', async () => {
@@ -96,11 +132,19 @@ describe('GET /metrics', () => {
     expect(sample(before, 'meterhub_driver_restarts_total', { plugin: 'fault-segv' })).toBe(0);
 
     await expect(d.read('102', issued.data)).rejects.toMatchObject({ code: 'DRIVER_CRASHED' });
-    await expect(d.writeNew('102', { cardNo: '1234567', gas: 6, count: 1, meterKind: 1 })).resolves.toMatchObject({ rc: 0 });
+    await expect(d.writeNew('102', { cardNo: '1234567', gas: 6, count: 1, meterKind: 1 })).resolves.toMatchObject({
+      rc: 0,
+    });
     const after = await scrape();
     expect(sample(after, 'meterhub_driver_crashes_total', { plugin: 'fault-segv', reason: 'crash' })).toBe(1);
     expect(sample(after, 'meterhub_driver_restarts_total', { plugin: 'fault-segv' })).toBe(1);
-    expect(sample(after, 'meterhub_driver_calls_total', { plugin: 'fault-segv', function: 'Read102Card', result: 'DRIVER_CRASHED' })).toBe(1);
+    expect(
+      sample(after, 'meterhub_driver_calls_total', {
+        plugin: 'fault-segv',
+        function: 'Read102Card',
+        result: 'DRIVER_CRASHED',
+      }),
+    ).toBe(1);
     expect(sample(after, 'meterhub_driver_state', { plugin: 'fault-segv', state: 'ready' })).toBe(1);
     // Counted per plugin: kingcard did not crash.
     expect(sample(after, 'meterhub_driver_crashes_total', { plugin: 'kingcard', reason: 'crash' })).toBe(0);

@@ -32,14 +32,18 @@ async function readyStatus(s: OpsServer, status: number, timeoutMs = 20_000) {
 }
 
 describe('GET /v1/ready', () => {
-  it('serve starts every enabled plugin\'s driver host at start, before any probe or card call', async () => {
+  it("serve starts every enabled plugin's driver host at start, before any probe or card call", async () => {
     const s = await start({});
     const expected = s.server.pluginHost.list().filter((p) => p.enabled && p.libraryFound);
     expect(expected.map((p) => p.id)).toEqual(expect.arrayContaining(['kingcard', 'chint']));
     // Created with the server: none of these waits for its first sale.
     for (const p of expected) expect(p.driver, p.id).toBeDefined();
     const end = Date.now() + 30_000;
-    const notReady = () => s.server.pluginHost.list().filter((p) => p.enabled && p.libraryFound && p.driver?.state !== 'ready').map((p) => p.id);
+    const notReady = () =>
+      s.server.pluginHost
+        .list()
+        .filter((p) => p.enabled && p.libraryFound && p.driver?.state !== 'ready')
+        .map((p) => p.id);
     while (notReady().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(notReady()).toEqual([]);
   }, 60_000);
@@ -51,10 +55,16 @@ describe('GET /v1/ready', () => {
     expect(first.status).toBe(503);
     expect(first.body.checks.drivers.requiredBy).toBe('default');
     expect(first.body.checks.drivers.required).toEqual(expect.arrayContaining(['kingcard', 'chint']));
-    expect(first.body.checks.drivers.plugins.find((p: { plugin: string }) => p.plugin === 'kingcard')).toMatchObject({ ok: false, reason: 'starting' });
+    expect(first.body.checks.drivers.plugins.find((p: { plugin: string }) => p.plugin === 'kingcard')).toMatchObject({
+      ok: false,
+      reason: 'starting',
+    });
     const r = await readyStatus(s, 200);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: 'ready', checks: { database: { ok: true, dialect: 'sqlite' }, drivers: { ok: true } } });
+    expect(r.body).toMatchObject({
+      status: 'ready',
+      checks: { database: { ok: true, dialect: 'sqlite' }, drivers: { ok: true } },
+    });
     expect(r.headers.get('cache-control')).toBe('no-store');
     expect(r.headers.get('x-request-id')).toBeTruthy();
   }, 60_000);
@@ -86,7 +96,10 @@ describe('GET /v1/ready', () => {
     const h = await s.call('GET', '/v1/health', { token: s.tokens.ops });
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ status: 'degraded', database: { ok: true } });
-    expect(h.body.plugins.find((p: { id: string }) => p.id === 'needed-maker')).toMatchObject({ enabled: true, libraryFound: false });
+    expect(h.body.plugins.find((p: { id: string }) => p.id === 'needed-maker')).toMatchObject({
+      enabled: true,
+      libraryFound: false,
+    });
   }, 60_000);
 
   it('503 for a required plugin that is disabled or not installed', async () => {

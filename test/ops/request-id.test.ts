@@ -13,7 +13,12 @@ const lines: Array<Record<string, unknown>> = [];
 let s: OpsServer;
 
 beforeAll(async () => {
-  const sink = new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
   s = await startOpsServer({ logger: pino({ level: 'info' }, sink), requiredPlugins: [] });
 }, 60_000);
 afterAll(async () => s?.close());
@@ -27,13 +32,21 @@ describe('X-Request-Id', () => {
     await new Promise((res) => setTimeout(res, 50));
     const mine = lines.filter((l) => l.reqId === id);
     expect(mine.map((l) => l.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
-    const audit = await s.server.database.db.selectFrom('audit_log').select(['request_id', 'path', 'status']).where('request_id', '=', id).execute();
+    const audit = await s.server.database.db
+      .selectFrom('audit_log')
+      .select(['request_id', 'path', 'status'])
+      .where('request_id', '=', id)
+      .execute();
     expect(audit).toEqual([{ request_id: id, path: '/v1/makers', status: 200 }]);
   });
 
   it('an error answer carries it too', async () => {
     const id = 'retry-of-sale-42';
-    const r = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, headers: { 'x-request-id': id }, body: { cardType: '4442' } });
+    const r = await s.call('POST', '/v1/cards/purchase', {
+      token: s.tokens.counter,
+      headers: { 'x-request-id': id },
+      body: { cardType: '4442' },
+    });
     expect(r.status).toBe(400);
     expect(r.headers.get('x-request-id')).toBe(id);
     await new Promise((res) => setTimeout(res, 50));

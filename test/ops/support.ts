@@ -26,20 +26,32 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startOpsServer(o: Partial<ServerOptions> & { dataDir?: string; tokens?: Record<Role, string> } = {}): Promise<OpsServer> {
+export async function startOpsServer(
+  o: Partial<ServerOptions> & { dataDir?: string; tokens?: Record<Role, string> } = {},
+): Promise<OpsServer> {
   const dataDir = o.dataDir ?? tempDir('mh-ops-');
   // The ledger key must come from <data>/ledger.key here (backup tests), never from the developer's shell.
   delete process.env.METERHUB_LEDGER_KEY;
-  const server = await startServer({ port: 0, bootstrapToken: false, logLevel: 'silent', rateLimit: false, ...o, dataDir });
+  const server = await startServer({
+    port: 0,
+    bootstrapToken: false,
+    logLevel: 'silent',
+    rateLimit: false,
+    ...o,
+    dataDir,
+  });
   let tokens = o.tokens;
   if (!tokens) {
     const store = new TokenStore(server.database);
     tokens = {} as Record<Role, string>;
-    for (const role of ['counter', 'bank', 'ops', 'billing'] as const) tokens[role] = (await store.create(`${role}-ops-test`, role)).token;
+    for (const role of ['counter', 'bank', 'ops', 'billing'] as const)
+      tokens[role] = (await store.create(`${role}-ops-test`, role)).token;
   }
   const t = tokens;
   return {
-    server, dataDir, tokens: t,
+    server,
+    dataDir,
+    tokens: t,
     call: apiClient(server.url, () => t.ops),
     async close(c = {}) {
       await server.close();
@@ -59,16 +71,30 @@ export interface SoldCard {
 /** Issue (confirmed), the meter reads the card, purchase with an Idempotency-Key (confirmed). Real stand-in work. */
 export async function sellCard(s: OpsServer, maker = 'kingcard', gas = 7): Promise<SoldCard> {
   const cardNo = freshCardNo();
-  const issue = await s.call('POST', '/v1/cards/issue', { token: s.tokens.counter, idem: `iss-${cardNo}`, body: { maker, cardType: '4442', cardNo, gas: 3, meterKind: 1 } });
+  const issue = await s.call('POST', '/v1/cards/issue', {
+    token: s.tokens.counter,
+    idem: `iss-${cardNo}`,
+    body: { maker, cardType: '4442', cardNo, gas: 3, meterKind: 1 },
+  });
   if (issue.status !== 201) throw new Error(`issue failed: ${issue.status} ${issue.text}`);
-  const c1 = await s.call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, { token: s.tokens.counter, body: { data: issue.body.data } });
+  const c1 = await s.call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, {
+    token: s.tokens.counter,
+    body: { data: issue.body.data },
+  });
   if (c1.status !== 200) throw new Error(`confirm failed: ${c1.status} ${c1.text}`);
   const card = meterWriteBack(maker, '4442', issue.body.data);
   const purchaseBody = { cardType: '4442' as const, data: card, cardNo, gas };
   const purchaseIdem = `buy-${cardNo}`;
-  const p = await s.call('POST', '/v1/cards/purchase', { token: s.tokens.counter, idem: purchaseIdem, body: purchaseBody });
+  const p = await s.call('POST', '/v1/cards/purchase', {
+    token: s.tokens.counter,
+    idem: purchaseIdem,
+    body: purchaseBody,
+  });
   if (p.status !== 201) throw new Error(`purchase failed: ${p.status} ${p.text}`);
-  const c2 = await s.call('POST', `/v1/transactions/${p.body.transactionId}/confirm`, { token: s.tokens.counter, body: { data: p.body.data } });
+  const c2 = await s.call('POST', `/v1/transactions/${p.body.transactionId}/confirm`, {
+    token: s.tokens.counter,
+    body: { data: p.body.data },
+  });
   if (c2.status !== 200) throw new Error(`confirm failed: ${c2.status} ${c2.text}`);
   return { cardNo, issue: issue.body, purchase: p.body, purchaseIdem, purchaseBody };
 }

@@ -19,7 +19,11 @@ describe('conformance peers', () => {
   it('a peer whose library cannot be loaded fails the run with finding peer-unavailable', async () => {
     const broken = join(work, 'libgascard_broken.so');
     writeFileSync(broken, 'not a shared object');
-    const report = await runConformance({ library: lib('kingcard'), cardTypes: ['102'], against: [{ name: 'broken', library: broken }] });
+    const report = await runConformance({
+      library: lib('kingcard'),
+      cardTypes: ['102'],
+      against: [{ name: 'broken', library: broken }],
+    });
     const c = report.checks.find((x) => x.id === '102.check.other.broken');
     expect(c).toMatchObject({ status: 'fail', group: 'core', finding: 'peer-unavailable' });
     expect(c?.detail).toContain('LIBRARY_LOAD_FAILED');
@@ -29,10 +33,16 @@ describe('conformance peers', () => {
   it('under a 32-bit runtime, a peer with no ia32 library is reported, one with it is checked', async () => {
     const execPath = fakeArchExecPath(work, 'ia32');
     const report = await runConformance({
-      library: lib('kingcard'), cardTypes: ['102'], execPath,
+      library: lib('kingcard'),
+      cardTypes: ['102'],
+      execPath,
       against: [
         { name: 'zenner', library: lib('zenner'), libraries: { 'linux-x64': lib('zenner'), 'win32-ia32': 'x.dll' } },
-        { name: 'songchuan', library: lib('zenner'), libraries: { 'linux-x64': lib('zenner'), 'linux-ia32': lib('songchuan') } },
+        {
+          name: 'songchuan',
+          library: lib('zenner'),
+          libraries: { 'linux-x64': lib('zenner'), 'linux-ia32': lib('songchuan') },
+        },
       ],
     });
     const zenner = report.checks.find((x) => x.id === '102.check.other.zenner');

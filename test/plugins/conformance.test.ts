@@ -33,10 +33,21 @@ describe('conformance of the bundled stand-in libraries', () => {
           lib.func('int StandInCpuSetPsam(int16_t com, int present)')(2, 1);
           lib.unload();
         }
-        const report = await runConformance({ library, cardTypes: [cardType], strict: true, com: 2, against: bundledPeers(library, join(ROOT, 'plugins')) });
+        const report = await runConformance({
+          library,
+          cardTypes: [cardType],
+          strict: true,
+          com: 2,
+          against: bundledPeers(library, join(ROOT, 'plugins')),
+        });
         expect(report.checks.filter((c) => c.status !== 'pass')).toEqual([]);
         expect(report.checks.filter((c) => c.group === 'core').length).toBeGreaterThan(cardType === 'cpu' ? 8 : 25);
-        expect(report).toMatchObject({ passed: true, coreConformant: true, extensionsComplete: true, driverRestarts: 0 });
+        expect(report).toMatchObject({
+          passed: true,
+          coreConformant: true,
+          extensionsComplete: true,
+          driverRestarts: 0,
+        });
         if (cardType !== 'cpu') {
           const others = report.checks.filter((c) => c.id.startsWith(`${cardType}.check.other.`)).map((c) => c.id);
           const peersWithType = plugins.filter((o) => o !== p && o.manifest.cardTypes.includes(cardType)).length;
@@ -79,22 +90,35 @@ describe('fault-injected builds fail conformance with the right finding, and the
 describe('the conformance CLI', () => {
   it('prints one line per check in Chinese and English and exits 0 on a conformant library', () => {
     const lib = join(ROOT, 'plugins/chint/lib', `${process.platform}-${process.arch}`, 'libgascard_chint.so');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', lib], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', lib], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/通过 PASS\s+核心 core\s+4442 发新卡后读卡，卡号\/气量\/次数\/类型一致 \/ 4442 WriteNew then Read returns the same kh\/ql\/cs\/klx/);
+    expect(r.stdout).toMatch(
+      /通过 PASS\s+核心 core\s+4442 发新卡后读卡，卡号\/气量\/次数\/类型一致 \/ 4442 WriteNew then Read returns the same kh\/ql\/cs\/klx/,
+    );
     expect(r.stdout).toContain('Verdict: CONFORMANT');
   }, 120_000);
 
   it('exits 1 on a non-conformant library and names the finding', () => {
     const lib = join(ROOT, 'build/native/faults/libgascard_fault_claim_all.so');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', lib, '--card', '4442', '--no-peers'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', lib, '--card', '4442', '--no-peers'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/失败 FAIL\s+核心 core\s+4442 判卡：空白卡\(factory\)返回-1.*\[false-claim\] rc 0/);
     expect(r.stdout).toContain('Verdict: NOT CONFORMANT');
   }, 120_000);
 
   it('rejects an unknown card type with a clear error and exit 2', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', '/nonexistent.so', '--card', '4428'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', '/nonexistent.so', '--card', '4428'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('BAD_INPUT');
   });

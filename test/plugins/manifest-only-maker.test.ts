@@ -36,35 +36,66 @@ function writeLayout(): string {
 
 function buildLibrary(layout: string): void {
   mkdirSync(join(pluginDir, 'lib', platform), { recursive: true });
-  execFileSync(process.env.CC ?? 'cc', [
-    '-O2', '-shared', '-fPIC', '-fvisibility=hidden',
-    `-I${join(ROOT, 'sdk/include')}`, `-I${join(ROOT, 'sdk/reference')}`,
-    `-DGASCARD_LAYOUT="${layout}"`, '-DGASCARD_BUILD',
-    join(ROOT, 'sdk/reference/gascard_ref.c'), '-o', libFile,
-  ], { stdio: 'pipe' });
+  execFileSync(
+    process.env.CC ?? 'cc',
+    [
+      '-O2',
+      '-shared',
+      '-fPIC',
+      '-fvisibility=hidden',
+      `-I${join(ROOT, 'sdk/include')}`,
+      `-I${join(ROOT, 'sdk/reference')}`,
+      `-DGASCARD_LAYOUT="${layout}"`,
+      '-DGASCARD_BUILD',
+      join(ROOT, 'sdk/reference/gascard_ref.c'),
+      '-o',
+      libFile,
+    ],
+    { stdio: 'pipe' },
+  );
 }
 
 function writeManifest(): void {
   mkdirSync(join(pluginDir, 'catalogues'), { recursive: true });
-  writeFileSync(join(pluginDir, 'meterhub-plugin.json'), JSON.stringify({
-    id: 'acme',
-    name: { 'zh-CN': '测试表厂', en: 'Acme Meters' },
-    cardTypes: ['102'],
-    library: { [platform]: `lib/${platform}/libacme.so` },
-    standIn: true,
-    catalogues: { returnCodes: 'catalogues/return-codes.json', toolCards: 'catalogues/tool-cards.json' },
-  }, null, 2));
-  writeFileSync(join(pluginDir, 'catalogues/return-codes.json'), JSON.stringify([
-    { code: '0', zh: '正常', en: 'Normal', source: 'stand-in / 替身 (test)', standIn: true },
-  ]));
-  writeFileSync(join(pluginDir, 'catalogues/tool-cards.json'), JSON.stringify([
-    { kind: 'CLEAR', zh: '清零卡', en: 'Clearing card', cardTypes: ['102'], source: 'stand-in / 替身 (test)', standIn: true },
-  ]));
+  writeFileSync(
+    join(pluginDir, 'meterhub-plugin.json'),
+    JSON.stringify(
+      {
+        id: 'acme',
+        name: { 'zh-CN': '测试表厂', en: 'Acme Meters' },
+        cardTypes: ['102'],
+        library: { [platform]: `lib/${platform}/libacme.so` },
+        standIn: true,
+        catalogues: { returnCodes: 'catalogues/return-codes.json', toolCards: 'catalogues/tool-cards.json' },
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(pluginDir, 'catalogues/return-codes.json'),
+    JSON.stringify([{ code: '0', zh: '正常', en: 'Normal', source: 'stand-in / 替身 (test)', standIn: true }]),
+  );
+  writeFileSync(
+    join(pluginDir, 'catalogues/tool-cards.json'),
+    JSON.stringify([
+      {
+        kind: 'CLEAR',
+        zh: '清零卡',
+        en: 'Clearing card',
+        cardTypes: ['102'],
+        source: 'stand-in / 替身 (test)',
+        standIn: true,
+      },
+    ]),
+  );
 }
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/meterhub.mjs'), ...args, '--data', dataDir, '--json'], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, METERHUB_PLUGIN_PATH: join(work, 'makers') },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, METERHUB_PLUGIN_PATH: join(work, 'makers') },
   });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
@@ -83,16 +114,30 @@ afterAll(async () => {
 
 describe('a maker added as a manifest-only folder on METERHUB_PLUGIN_PATH', () => {
   // Three CLI runs, and `plugins list` (probing) starts a driver host per plugin: about ten process starts.
-  it('is listed (disabled until ops enable it), then enabled with the CLI', () => {
-    const before = cli('plugins', 'list', '--no-probe');
-    const acme = before.plugins.find((p: { id: string }) => p.id === 'acme');
-    expect(acme).toMatchObject({ enabled: false, libraryFound: true, standIn: true, library: 'stand-in library / 替身库' });
-    expect(before.plugins.map((p: { id: string }) => p.id)).toEqual(expect.arrayContaining(['kingcard', 'tancy', 'acme']));
+  it(
+    'is listed (disabled until ops enable it), then enabled with the CLI',
+    () => {
+      const before = cli('plugins', 'list', '--no-probe');
+      const acme = before.plugins.find((p: { id: string }) => p.id === 'acme');
+      expect(acme).toMatchObject({
+        enabled: false,
+        libraryFound: true,
+        standIn: true,
+        library: 'stand-in library / 替身库',
+      });
+      expect(before.plugins.map((p: { id: string }) => p.id)).toEqual(
+        expect.arrayContaining(['kingcard', 'tancy', 'acme']),
+      );
 
-    expect(cli('plugins', 'enable', 'acme')).toMatchObject({ id: 'acme', enabled: true });
-    const after = cli('plugins', 'list');
-    expect(after.plugins.find((p: { id: string }) => p.id === 'acme')).toMatchObject({ enabled: true, driver: { state: 'ready' } });
-  }, cliBudgetMs(10));
+      expect(cli('plugins', 'enable', 'acme')).toMatchObject({ id: 'acme', enabled: true });
+      const after = cli('plugins', 'list');
+      expect(after.plugins.find((p: { id: string }) => p.id === 'acme')).toMatchObject({
+        enabled: true,
+        driver: { state: 'ready' },
+      });
+    },
+    cliBudgetMs(10),
+  );
 
   it('is identified and sells gas through the host with no code change', async () => {
     process.env.METERHUB_PLUGIN_PATH = join(work, 'makers');
@@ -109,16 +154,26 @@ describe('a maker added as a manifest-only folder on METERHUB_PLUGIN_PATH', () =
     await expect(d.read('102', bought.data)).resolves.toMatchObject({ rc: 0, cardNo: '880001', gas: 25, count: 2 });
 
     // Its cards are not zenner's (the layout it was derived from), and zenner's are not its.
-    const zennerCard = await host.driver('zenner').writeNew('102', { cardNo: '880001', gas: 10, count: 1, meterKind: 1 });
+    const zennerCard = await host
+      .driver('zenner')
+      .writeNew('102', { cardNo: '880001', gas: 10, count: 1, meterKind: 1 });
     await expect(host.identify('102', zennerCard.data)).resolves.toMatchObject({ maker: 'zenner' });
     expect((await d.check('102', zennerCard.data)).rc).toBe(-1);
   });
 
-  it('passes conformance as a library ops received', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', libFile, '--json'], { cwd: ROOT, encoding: 'utf8' });
-    const report = JSON.parse(r.stdout);
-    expect(report.checks.filter((c: { status: string }) => c.status !== 'pass')).toEqual([]);
-    expect(report).toMatchObject({ cardTypes: ['102'], passed: true });
-    expect(r.status).toBe(0);
-  }, cliBudgetMs(8)); // the kit starts the library's host and one per peer maker
+  it(
+    'passes conformance as a library ops received',
+    () => {
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, 'bin/meterhub.mjs'), 'conformance', '--lib', libFile, '--json'],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      const report = JSON.parse(r.stdout);
+      expect(report.checks.filter((c: { status: string }) => c.status !== 'pass')).toEqual([]);
+      expect(report).toMatchObject({ cardTypes: ['102'], passed: true });
+      expect(r.status).toBe(0);
+    },
+    cliBudgetMs(8),
+  ); // the kit starts the library's host and one per peer maker
 });

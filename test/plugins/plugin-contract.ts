@@ -40,7 +40,11 @@ export function pluginContract(id: string, ctx: () => ContractContext): void {
       const { host } = ctx();
       for (const t of host.get(id)!.cardTypes) {
         const listed = await host.driver(id).listTools(t);
-        const catalogued = host.toolCards(id).filter((c) => c.cardTypes.includes(t)).map((c) => c.kind).sort();
+        const catalogued = host
+          .toolCards(id)
+          .filter((c) => c.cardTypes.includes(t))
+          .map((c) => c.kind)
+          .sort();
         expect(listed.kinds.slice().sort()).toEqual(catalogued);
       }
     });
@@ -50,7 +54,10 @@ export function pluginContract(id: string, ctx: () => ContractContext): void {
         const { host } = ctx();
         if (!host.get(id)!.cardTypes.includes(cardType)) {
           // Unsupported either way: the library answers GC_E_UNSUPPORTED (-34) or does not export the function.
-          const r = await host.driver(id).writeNew(cardType, { cardNo: KH, gas: 1, count: 1, meterKind: 1 }).catch((e: { code: string }) => e);
+          const r = await host
+            .driver(id)
+            .writeNew(cardType, { cardNo: KH, gas: 1, count: 1, meterKind: 1 })
+            .catch((e: { code: string }) => e);
           expect('rc' in r ? r.rc : r.code).toSatisfy((v: unknown) => v === -34 || v === 'FUNCTION_MISSING');
           return;
         }
@@ -62,7 +69,13 @@ export function pluginContract(id: string, ctx: () => ContractContext): void {
         const who = await host.identify(cardType, issued.data);
         expect(who).toMatchObject({ maker: id, kind: 'user' });
 
-        await expect(d.read(cardType, issued.data)).resolves.toMatchObject({ rc: 0, cardNo: KH, gas: 12, count: 1, meterKind: 2 });
+        await expect(d.read(cardType, issued.data)).resolves.toMatchObject({
+          rc: 0,
+          cardNo: KH,
+          gas: 12,
+          count: 1,
+          meterKind: 2,
+        });
         const bought = await d.buy(cardType, { source: issued.data, cardNo: KH, gas: 40, count: 2 });
         await expect(d.read(cardType, bought.data)).resolves.toMatchObject({ rc: 0, gas: 40, count: 2 });
         const refunded = await d.buy(cardType, { source: bought.data, cardNo: KH, gas: 0, count: 3 });
@@ -80,7 +93,10 @@ export function pluginContract(id: string, ctx: () => ContractContext): void {
     it('claims its own tool cards as tool cards', async () => {
       const { host } = ctx();
       for (const t of host.get(id)!.cardTypes.filter((x): x is MemoryCardType => x !== 'cpu')) {
-        const blank = t === '4442' ? 'A2131091FFFF8115' + 'FF'.repeat(248) : '0F0F' + 'FF'.repeat(8) + 'F0F0FFFF' + 'FF'.repeat(136);
+        const blank =
+          t === '4442'
+            ? 'A2131091FFFF8115' + 'FF'.repeat(248)
+            : '0F0F' + 'FF'.repeat(8) + 'F0F0FFFF' + 'FF'.repeat(136);
         const kind = host.toolCards(id).find((c) => c.cardTypes.includes(t) && c.kind === 'CLEAR')!.kind;
         const made = await host.driver(id).makeTool(t, { kind, params: {}, source: blank });
         expect(made.rc).toBe(0);
@@ -90,7 +106,8 @@ export function pluginContract(id: string, ctx: () => ContractContext): void {
 
     it('CPU card life through the library driving the reader (when supported)', async () => {
       const { host, insertBlankCpuCard } = ctx();
-      if (!host.get(id)!.cardTypes.includes('cpu' as CardType)) return expect(host.get(id)!.cardTypes).not.toContain('cpu');
+      if (!host.get(id)!.cardTypes.includes('cpu' as CardType))
+        return expect(host.get(id)!.cardTypes).not.toContain('cpu');
       const com = 3;
       insertBlankCpuCard!(com);
       const d = host.driver(id);
@@ -98,7 +115,13 @@ export function pluginContract(id: string, ctx: () => ContractContext): void {
       expect((await d.cpu.writeNew({ com, cardNo: KH, gas: 30, count: 1, meterKind: 2 })).rc).toBe(0);
       await expect(host.identify('cpu', String(com))).resolves.toMatchObject({ maker: id, kind: 'user' });
       expect((await d.cpu.buy({ com, cardNo: KH, gas: 50, count: 2 })).rc).toBe(0);
-      await expect(d.read('cpu', { com })).resolves.toMatchObject({ rc: 0, cardNo: KH, gas: 50, count: 2, meterKind: 2 });
+      await expect(d.read('cpu', { com })).resolves.toMatchObject({
+        rc: 0,
+        cardNo: KH,
+        gas: 50,
+        count: 2,
+        meterKind: 2,
+      });
       expect((await d.cpu.format({ com, cardNo: KH })).rc).toBe(0);
     });
   });

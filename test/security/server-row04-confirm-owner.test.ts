@@ -9,17 +9,32 @@ import { freshCardNo, startTestServer, type TestServer } from '../api/support.ts
 
 describe('issue 13 #4: confirm and fail belong to the owner or ops', () => {
   let s: TestServer;
-  beforeAll(async () => { s = await startTestServer({ extraTokens: { 'counter-b': 'counter' } }); });
+  beforeAll(async () => {
+    s = await startTestServer({ extraTokens: { 'counter-b': 'counter' } });
+  });
   afterAll(async () => s?.close());
 
   async function pendingPurchase() {
     const a = s.tokens.counter;
     const cardNo = freshCardNo();
-    const iss = await s.call('POST', '/v1/cards/issue', { token: a, body: { maker: 'kingcard', cardType: '4442', cardNo, gas: 0, meterKind: 1 } });
+    const iss = await s.call('POST', '/v1/cards/issue', {
+      token: a,
+      body: { maker: 'kingcard', cardType: '4442', cardNo, gas: 0, meterKind: 1 },
+    });
     expect(iss.status).toBe(201);
-    expect((await s.call('POST', `/v1/transactions/${iss.body.transactionId}/confirm`, { token: a, body: { data: iss.body.data } })).status).toBe(200);
+    expect(
+      (
+        await s.call('POST', `/v1/transactions/${iss.body.transactionId}/confirm`, {
+          token: a,
+          body: { data: iss.body.data },
+        })
+      ).status,
+    ).toBe(200);
     const card = meterWriteBack('kingcard', '4442', iss.body.data);
-    const p = await s.call('POST', '/v1/cards/purchase', { token: a, body: { cardType: '4442', data: card, cardNo, gas: 5 } });
+    const p = await s.call('POST', '/v1/cards/purchase', {
+      token: a,
+      body: { cardType: '4442', data: card, cardNo, gas: 5 },
+    });
     expect(p.status).toBe(201);
     return { cardNo, tx: p.body.transactionId as string, data: p.body.data as string };
   }
@@ -34,13 +49,18 @@ describe('issue 13 #4: confirm and fail belong to the owner or ops', () => {
     const confirmByB = await s.call('POST', `/v1/transactions/${tx}/confirm`, { token: b, body: { data } });
     expect(confirmByB.status).toBe(403);
     expect(confirmByB.body.error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'not-own-transaction' } });
-    const failByB = await s.call('POST', `/v1/transactions/${tx}/confirm`, { token: b, body: { data: 'F'.repeat(512) } });
+    const failByB = await s.call('POST', `/v1/transactions/${tx}/confirm`, {
+      token: b,
+      body: { data: 'F'.repeat(512) },
+    });
     expect(failByB.status).toBe(403);
     expect((await s.call('GET', `/v1/transactions/${tx}`, { token: s.tokens.counter })).body.state).toBe('PREPARED');
 
     // The same token on another channel is not the owner either (as for rewrite and reverse).
     const otherChannel = await s.call('POST', `/v1/transactions/${tx}/confirm`, {
-      token: s.tokens.counter, body: { data }, headers: { 'x-meterhub-channel': 'counter-99' },
+      token: s.tokens.counter,
+      body: { data },
+      headers: { 'x-meterhub-channel': 'counter-99' },
     });
     expect(otherChannel.status).toBe(403);
 
@@ -49,11 +69,17 @@ describe('issue 13 #4: confirm and fail belong to the owner or ops', () => {
     expect(own.body.state).toBe('CONFIRMED');
   });
 
-  it('ops may confirm or fail anyone\'s write', async () => {
+  it("ops may confirm or fail anyone's write", async () => {
     const one = await pendingPurchase();
-    const fail = await s.call('POST', `/v1/transactions/${one.tx}/confirm`, { token: s.tokens.ops, body: { data: 'F'.repeat(512) } });
+    const fail = await s.call('POST', `/v1/transactions/${one.tx}/confirm`, {
+      token: s.tokens.ops,
+      body: { data: 'F'.repeat(512) },
+    });
     expect(fail.body.error).toMatchObject({ code: 'WRITE_VERIFY_FAILED', details: { state: 'FAILED' } });
-    const rescued = await s.call('POST', `/v1/transactions/${one.tx}/confirm`, { token: s.tokens.ops, body: { data: one.data } });
+    const rescued = await s.call('POST', `/v1/transactions/${one.tx}/confirm`, {
+      token: s.tokens.ops,
+      body: { data: one.data },
+    });
     expect(rescued.body.state).toBe('CONFIRMED');
   });
 });

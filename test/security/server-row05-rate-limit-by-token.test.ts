@@ -10,14 +10,26 @@ import { startTestServer, type TestServer } from '../api/support.ts';
 
 describe('issue 13 #5: rate limits by token id; junk shares one small bucket and one audit row', () => {
   let s: TestServer;
-  beforeAll(async () => { s = await startTestServer({ rateLimit: { max: 6, timeWindow: 60_000, anonymousMax: 4 } }); });
+  beforeAll(async () => {
+    s = await startTestServer({ rateLimit: { max: 6, timeWindow: 60_000, anonymousMax: 4 } });
+  });
   afterAll(async () => s?.close());
 
   it('spelling the header differently does not open a new bucket', async () => {
     const t = s.tokens.counter;
-    const spellings = [`Bearer ${t}`, `bearer ${t}`, `BEARER ${t}`, `Bearer  ${t}`, `bEaReR ${t}`, `Bearer\t${t}`, `bearer ${t}`, `BEARER ${t}`];
+    const spellings = [
+      `Bearer ${t}`,
+      `bearer ${t}`,
+      `BEARER ${t}`,
+      `Bearer  ${t}`,
+      `bEaReR ${t}`,
+      `Bearer\t${t}`,
+      `bearer ${t}`,
+      `BEARER ${t}`,
+    ];
     const codes: number[] = [];
-    for (const authorization of spellings) codes.push((await s.call('GET', '/v1/makers', { token: null, headers: { authorization } })).status);
+    for (const authorization of spellings)
+      codes.push((await s.call('GET', '/v1/makers', { token: null, headers: { authorization } })).status);
     expect(codes).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
     // Another token is not affected.
     expect((await s.call('GET', '/v1/makers', { token: s.tokens.ops })).status).toBe(200);
@@ -27,7 +39,12 @@ describe('issue 13 #5: rate limits by token id; junk shares one small bucket and
     const junk = () => `mht_${randomBytes(32).toString('base64url')}`;
     const codes: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const authorization = i % 3 === 0 ? `Bearer ${junk()}` : i % 3 === 1 ? `Bearer garbage-${i}` : `Basic ${randomBytes(8).toString('hex')}`;
+      const authorization =
+        i % 3 === 0
+          ? `Bearer ${junk()}`
+          : i % 3 === 1
+            ? `Bearer garbage-${i}`
+            : `Basic ${randomBytes(8).toString('hex')}`;
       codes.push((await s.call('GET', '/v1/makers', { token: null, headers: { authorization } })).status);
     }
     expect(codes.slice(0, 4)).toEqual([401, 401, 401, 401]);

@@ -12,7 +12,10 @@ describe('issue 13 #6: health and readiness are never rate-limited', () => {
   let s: TestServer;
   beforeAll(async () => {
     // No driver required: /v1/ready is 503 by design until required drivers are up, which is not this test.
-    s = await startTestServer({ rateLimit: { max: 3, timeWindow: 60_000, anonymousMax: 3 }, config: { trustProxy: '127.0.0.1', requiredPlugins: [] } });
+    s = await startTestServer({
+      rateLimit: { max: 3, timeWindow: 60_000, anonymousMax: 3 },
+      config: { trustProxy: '127.0.0.1', requiredPlugins: [] },
+    });
   });
   afterAll(async () => s?.close());
 

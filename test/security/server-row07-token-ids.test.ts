@@ -19,7 +19,7 @@ describe('issue 13 #7: a reused token name inherits nothing', () => {
   });
   afterAll(async () => s?.close());
 
-  it('no replay of the old token\'s Idempotency-Keys, no rewrite or confirm of its writes', async () => {
+  it("no replay of the old token's Idempotency-Keys, no rewrite or confirm of its writes", async () => {
     const old = await store.create('desk-3', 'counter');
     const cardNo = freshCardNo();
     const body = { maker: 'kingcard', cardType: '4442', cardNo, gas: 4, meterKind: 1 };
@@ -45,7 +45,10 @@ describe('issue 13 #7: a reused token name inherits nothing', () => {
       const r = await s.call('POST', `/v1/transactions/${issue.body.transactionId}/${path}`, { token: reused.token });
       expect(r.status, path).toBe(403);
     }
-    const confirm = await s.call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, { token: reused.token, body: { data: issue.body.data } });
+    const confirm = await s.call('POST', `/v1/transactions/${issue.body.transactionId}/confirm`, {
+      token: reused.token,
+      body: { data: issue.body.data },
+    });
     expect(confirm.status).toBe(403);
     expect((await s.call('GET', `/v1/transactions/${issue.body.transactionId}`)).body.state).toBe('PREPARED');
   });
@@ -54,28 +57,97 @@ describe('issue 13 #7: a reused token name inherits nothing', () => {
     const db = s.db.database.db;
     const t = (iso: string) => `2020-01-01T00:00:${iso}.000Z`;
     // Two tokens named "till-1" (the first revoked), written as before the migration.
-    await db.insertInto('api_tokens').values([
-      { id: 'tok-old', name: 'till-1', role: 'counter', token_sha256: 'a'.repeat(64), created_at: t('01'), revoked_at: t('05') },
-      { id: 'tok-new', name: 'till-1', role: 'counter', token_sha256: 'b'.repeat(64), created_at: t('06'), revoked_at: null },
-    ]).execute();
+    await db
+      .insertInto('api_tokens')
+      .values([
+        {
+          id: 'tok-old',
+          name: 'till-1',
+          role: 'counter',
+          token_sha256: 'a'.repeat(64),
+          created_at: t('01'),
+          revoked_at: t('05'),
+        },
+        {
+          id: 'tok-new',
+          name: 'till-1',
+          role: 'counter',
+          token_sha256: 'b'.repeat(64),
+          created_at: t('06'),
+          revoked_at: null,
+        },
+      ])
+      .execute();
     const row = (id: string, at: string) => ({
-      id, op: 'tool', base_op: 'tool', state: 'CONFIRMED', maker: 'kingcard', card_type: '4442', card_no: null, gas: null,
-      refunded_gas: null, count: null, meter_kind: null, tool: 'CHECK', tool_params: '{}', data: null, keys_enc: null,
-      source_sha256: null, ref_id: null, seq_live: 0, card_before: null, actor_name: 'till-1', actor_role: 'counter',
-      channel: 'counter', idem_key: null, error_code: null, error_message: null, created_at: at, updated_at: at,
-      confirmed_at: at, card_observed: null, read_back: null, actor_token_id: null, clerk: null,
+      id,
+      op: 'tool',
+      base_op: 'tool',
+      state: 'CONFIRMED',
+      maker: 'kingcard',
+      card_type: '4442',
+      card_no: null,
+      gas: null,
+      refunded_gas: null,
+      count: null,
+      meter_kind: null,
+      tool: 'CHECK',
+      tool_params: '{}',
+      data: null,
+      keys_enc: null,
+      source_sha256: null,
+      ref_id: null,
+      seq_live: 0,
+      card_before: null,
+      actor_name: 'till-1',
+      actor_role: 'counter',
+      channel: 'counter',
+      idem_key: null,
+      error_code: null,
+      error_message: null,
+      created_at: at,
+      updated_at: at,
+      confirmed_at: at,
+      card_observed: null,
+      read_back: null,
+      actor_token_id: null,
+      clerk: null,
     });
-    await db.insertInto('ledger_transactions').values([row('tx_migrateold01', t('02')), row('tx_migratenew01', t('07'))]).execute();
-    const idem = (scope: string, key: string, at: string) => ({ scope, idem_key: key, request_hash: 'h', tx_id: null, status: 201, response: '{}', created_at: at });
-    await db.insertInto('ledger_idempotency').values([idem('till-1', 'k-old', t('03')), idem('till-1', 'k-new', t('08')), idem('gone-9', 'k-gone', t('04'))]).execute();
+    await db
+      .insertInto('ledger_transactions')
+      .values([row('tx_migrateold01', t('02')), row('tx_migratenew01', t('07'))])
+      .execute();
+    const idem = (scope: string, key: string, at: string) => ({
+      scope,
+      idem_key: key,
+      request_hash: 'h',
+      tx_id: null,
+      status: 201,
+      response: '{}',
+      created_at: at,
+    });
+    await db
+      .insertInto('ledger_idempotency')
+      .values([idem('till-1', 'k-old', t('03')), idem('till-1', 'k-new', t('08')), idem('gone-9', 'k-gone', t('04'))])
+      .execute();
 
     await backfillTokenIds(db, s.db.database.dialect);
 
-    const txs = await sql<{ id: string; actor_token_id: string }>`select id, actor_token_id from ledger_transactions where id like 'tx_migrate%' order by id`.execute(db);
-    expect(txs.rows).toEqual([{ id: 'tx_migratenew01', actor_token_id: 'tok-new' }, { id: 'tx_migrateold01', actor_token_id: 'tok-old' }]);
-    const keys = await sql<{ idem_key: string; scope: string }>`select idem_key, scope from ledger_idempotency where idem_key like 'k-%' order by idem_key`.execute(db);
+    const txs = await sql<{
+      id: string;
+      actor_token_id: string;
+    }>`select id, actor_token_id from ledger_transactions where id like 'tx_migrate%' order by id`.execute(db);
+    expect(txs.rows).toEqual([
+      { id: 'tx_migratenew01', actor_token_id: 'tok-new' },
+      { id: 'tx_migrateold01', actor_token_id: 'tok-old' },
+    ]);
+    const keys = await sql<{
+      idem_key: string;
+      scope: string;
+    }>`select idem_key, scope from ledger_idempotency where idem_key like 'k-%' order by idem_key`.execute(db);
     expect(keys.rows).toEqual([
-      { idem_key: 'k-gone', scope: 'legacy:gone-9' }, { idem_key: 'k-new', scope: 'tok-new' }, { idem_key: 'k-old', scope: 'tok-old' },
+      { idem_key: 'k-gone', scope: 'legacy:gone-9' },
+      { idem_key: 'k-new', scope: 'tok-new' },
+      { idem_key: 'k-old', scope: 'tok-old' },
     ]);
   });
 });

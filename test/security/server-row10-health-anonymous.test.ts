@@ -7,7 +7,9 @@ import { startTestServer, type TestServer } from '../api/support.ts';
 
 describe('issue 13 #10: anonymous health says only ok or degraded', () => {
   let s: TestServer;
-  beforeAll(async () => { s = await startTestServer(); });
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
   afterAll(async () => s?.close());
 
   it('anonymous and non-ops callers get the status and version only', async () => {
@@ -22,7 +24,11 @@ describe('issue 13 #10: anonymous health says only ok or degraded', () => {
 
   it('ops get the details', async () => {
     const h = await s.call('GET', '/v1/health', { token: s.tokens.ops });
-    expect(h.body).toMatchObject({ status: 'ok', database: { ok: true, location: expect.any(String) }, ledgerKey: { source: expect.any(String) } });
+    expect(h.body).toMatchObject({
+      status: 'ok',
+      database: { ok: true, location: expect.any(String) },
+      ledgerKey: { source: expect.any(String) },
+    });
     expect(h.body.plugins.length).toBeGreaterThanOrEqual(6);
   });
 });

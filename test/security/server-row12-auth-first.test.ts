@@ -8,7 +8,9 @@ import { startOpsServer, type OpsServer } from '../ops/support.ts';
 
 describe('issue 13 #12: 401 before anything else', () => {
   let s: OpsServer;
-  beforeAll(async () => { s = await startOpsServer({ startDrivers: false }); });
+  beforeAll(async () => {
+    s = await startOpsServer({ startDrivers: false });
+  });
   afterAll(async () => s?.close());
 
   it('/metrics: 401 for no token and for an invalid one, 403 for a valid non-ops token', async () => {

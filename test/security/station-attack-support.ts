@@ -4,7 +4,14 @@
  * (or a rebound page) would — fetch() would not let a test set Host.
  */
 import { request } from 'node:http';
-import { cleanup, freshCardNo, startCentral, startTestStation, type CentralProcess, type TestStation } from '../station/support.ts';
+import {
+  cleanup,
+  freshCardNo,
+  startCentral,
+  startTestStation,
+  type CentralProcess,
+  type TestStation,
+} from '../station/support.ts';
 
 export interface Raw {
   status: number;
@@ -13,15 +20,24 @@ export interface Raw {
 }
 
 /** One HTTP request with exactly these headers (no key, no clerk unless given). */
-export function raw(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Raw> {
+export function raw(
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: o.method ?? 'GET', headers: o.headers ?? {} }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
+      res.on('data', (d: string) => {
+        text += d;
+      });
       res.on('end', () => {
         let body: unknown = text;
-        try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          /* not JSON */
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
       });
     });
@@ -51,7 +67,10 @@ export async function attackBench(gas = 12, o: Parameters<typeof startTestStatio
   const issued = await st.call('POST', '/v1/station/issue', { maker: 'kingcard', cardNo, gas });
   if (issued.status !== 200) throw new Error(`issue: ${JSON.stringify(issued.body)}`);
   return {
-    central, st, cardNo, port: new URL(st.url).port,
+    central,
+    st,
+    cardNo,
+    port: new URL(st.url).port,
     async card() {
       const r = await st.call('GET', '/v1/station/card');
       if (r.status !== 200) throw new Error(`card: ${JSON.stringify(r.body)}`);

@@ -10,13 +10,19 @@ import { attackBench, raw, type AttackBench } from './station-attack-support.ts'
 
 let b: AttackBench;
 const allowed = 'https://yingshou.example.com';
-beforeAll(async () => { b = await attackBench(9, { allowOrigins: [allowed] }); }, 180_000);
-afterAll(async () => { await b?.close(); });
+beforeAll(async () => {
+  b = await attackBench(9, { allowOrigins: [allowed] });
+}, 180_000);
+afterAll(async () => {
+  await b?.close();
+});
 
 /** What chromium sends for fetch(url, {method: 'POST', mode: 'no-cors'}) from `origin`. */
-const noCors = (origin: string, path: string) => raw(`${b.st.url}${path}`, {
-  method: 'POST', headers: { host: `127.0.0.1:${b.port}`, origin, 'content-length': '0' },
-});
+const noCors = (origin: string, path: string) =>
+  raw(`${b.st.url}${path}`, {
+    method: 'POST',
+    headers: { host: `127.0.0.1:${b.port}`, origin, 'content-length': '0' },
+  });
 
 describe('station: a no-cors POST from a page does nothing (row 2)', () => {
   it('refund and format from a foreign origin are refused and the card keeps its gas', async () => {
@@ -36,7 +42,9 @@ describe('station: a no-cors POST from a page does nothing (row 2)', () => {
       expect(r.body.error.code).toBe('STATION_NOT_PAIRED');
     }
     const textPlain = await raw(`${b.st.url}/v1/station/refund`, {
-      method: 'POST', body: '{}', headers: { host: `127.0.0.1:${b.port}`, origin: allowed, 'content-type': 'text/plain' },
+      method: 'POST',
+      body: '{}',
+      headers: { host: `127.0.0.1:${b.port}`, origin: allowed, 'content-type': 'text/plain' },
     });
     expect(textPlain.status).toBe(401);
     expect(await b.card()).toMatchObject({ kind: 'user', gas: 9, count: 1 });
@@ -44,8 +52,14 @@ describe('station: a no-cors POST from a page does nothing (row 2)', () => {
 
   it('a wrong key is no key', async () => {
     const r = await raw(`${b.st.url}/v1/station/refund`, {
-      method: 'POST', body: '{}',
-      headers: { host: `127.0.0.1:${b.port}`, 'content-type': 'application/json', 'x-meterhub-clerk': 'x1', authorization: `Bearer mhs_${'A'.repeat(43)}` },
+      method: 'POST',
+      body: '{}',
+      headers: {
+        host: `127.0.0.1:${b.port}`,
+        'content-type': 'application/json',
+        'x-meterhub-clerk': 'x1',
+        authorization: `Bearer mhs_${'A'.repeat(43)}`,
+      },
     });
     expect(r.status).toBe(401);
     expect(await b.card()).toMatchObject({ gas: 9 });
@@ -53,11 +67,19 @@ describe('station: a no-cors POST from a page does nothing (row 2)', () => {
 
   it('a paired client must send a JSON object and name the clerk', async () => {
     const empty = await raw(`${b.st.url}/v1/station/refund`, {
-      method: 'POST', headers: { host: `127.0.0.1:${b.port}`, authorization: `Bearer ${b.st.key}`, 'x-meterhub-clerk': 'c1', 'content-length': '0' },
+      method: 'POST',
+      headers: {
+        host: `127.0.0.1:${b.port}`,
+        authorization: `Bearer ${b.st.key}`,
+        'x-meterhub-clerk': 'c1',
+        'content-length': '0',
+      },
     });
     expect(empty.status).toBe(400);
     const noClerk = await raw(`${b.st.url}/v1/station/refund`, {
-      method: 'POST', body: '{}', headers: { host: `127.0.0.1:${b.port}`, authorization: `Bearer ${b.st.key}`, 'content-type': 'application/json' },
+      method: 'POST',
+      body: '{}',
+      headers: { host: `127.0.0.1:${b.port}`, authorization: `Bearer ${b.st.key}`, 'content-type': 'application/json' },
     });
     expect(noClerk.status).toBe(400);
     expect(noClerk.body.error.code).toBe('STATION_CLERK_REQUIRED');
@@ -69,13 +91,17 @@ describe('station: a no-cors POST from a page does nothing (row 2)', () => {
   });
 
   it('preflights are answered for allowed origins only', async () => {
-    const pre = (origin: string) => raw(`${b.st.url}/v1/station/purchase`, {
-      method: 'OPTIONS',
-      headers: {
-        host: `127.0.0.1:${b.port}`, origin, 'access-control-request-method': 'POST',
-        'access-control-request-headers': 'authorization,content-type,x-meterhub-clerk', 'access-control-request-private-network': 'true',
-      },
-    });
+    const pre = (origin: string) =>
+      raw(`${b.st.url}/v1/station/purchase`, {
+        method: 'OPTIONS',
+        headers: {
+          host: `127.0.0.1:${b.port}`,
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,x-meterhub-clerk',
+          'access-control-request-private-network': 'true',
+        },
+      });
     const good = await pre(allowed);
     expect(good.status).toBe(204);
     expect(good.headers['access-control-allow-origin']).toBe(allowed);

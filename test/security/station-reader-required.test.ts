@@ -10,21 +10,33 @@ import { CLI, ROOT, server } from '../station/support.ts';
 import { attackBench, raw, type AttackBench } from './station-attack-support.ts';
 
 let b: AttackBench;
-beforeAll(async () => { b = await attackBench(7); }, 180_000);
-afterAll(async () => { await b?.close(); });
+beforeAll(async () => {
+  b = await attackBench(7);
+}, 180_000);
+afterAll(async () => {
+  await b?.close();
+});
 
 describe('station --reader (row 11)', () => {
   it('has no default: without it the station does not start and says what to choose', async () => {
     const child = spawn(process.execPath, [CLI, 'station', '--server', b.central.url, '--port', '0'], {
-      cwd: ROOT, env: { ...process.env, METERHUB_STATION_TOKEN: b.central.counterToken }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, METERHUB_STATION_TOKEN: b.central.counterToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     // Either it exits (fixed) or it starts listening (the defect): whichever comes first.
     const ending = await new Promise<string>((resolve) => {
       child.once('exit', (code) => resolve(`exit ${code}`));
-      child.stdout.on('data', () => { if (out.includes('METERHUB_STATION_LISTENING')) resolve('listening'); });
+      child.stdout.on('data', () => {
+        if (out.includes('METERHUB_STATION_LISTENING')) resolve('listening');
+      });
     });
     if (ending === 'listening') child.kill('SIGTERM');
     expect(ending).toBe('exit 2');
@@ -40,12 +52,17 @@ describe('station --reader (row 11)', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.readerLabel.zh).toBe('模拟读卡器（培训）');
     const health = await raw(`${b.st.url}/v1/station/health`, { headers: { host: `127.0.0.1:${b.port}` } });
-    expect(health.body).toMatchObject({ reader: { kind: 'sim', training: true }, readerLabel: { en: 'simulated reader (training)' } });
+    expect(health.body).toMatchObject({
+      reader: { kind: 'sim', training: true },
+      readerLabel: { en: 'simulated reader (training)' },
+    });
   });
 
   it('the sim routes are guarded like the rest: no key, nothing inserted', async () => {
     const r = await raw(`${b.st.url}/v1/station/sim/remove`, {
-      method: 'POST', body: '{}', headers: { host: `127.0.0.1:${b.port}`, 'content-type': 'application/json' },
+      method: 'POST',
+      body: '{}',
+      headers: { host: `127.0.0.1:${b.port}`, 'content-type': 'application/json' },
     });
     expect(r.status).toBe(401);
     expect((await b.card()).gas).toBe(7);

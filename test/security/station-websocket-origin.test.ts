@@ -9,8 +9,12 @@ import { attackBench, type AttackBench } from './station-attack-support.ts';
 
 let b: AttackBench;
 const allowed = 'https://yingshou.example.com';
-beforeAll(async () => { b = await attackBench(5, { allowOrigins: [allowed] }); }, 180_000);
-afterAll(async () => { await b?.close(); });
+beforeAll(async () => {
+  b = await attackBench(5, { allowOrigins: [allowed] });
+}, 180_000);
+afterAll(async () => {
+  await b?.close();
+});
 
 /**
  * Connects from `origin`. With a key: authenticates, waits for hello, then makes the station emit card
@@ -22,14 +26,23 @@ async function listen(origin: string, key?: string): Promise<{ refused?: number;
   const types: string[] = [];
   const out: { refused?: number; closed?: number; types: string[] } = { types };
   const ended = new Promise<void>((resolve) => {
-    ws.on('unexpected-response', (q, res) => { out.refused = res.statusCode; q.destroy(); resolve(); });
-    ws.on('close', (code) => { out.closed = code; resolve(); });
+    ws.on('unexpected-response', (q, res) => {
+      out.refused = res.statusCode;
+      q.destroy();
+      resolve();
+    });
+    ws.on('close', (code) => {
+      out.closed = code;
+      resolve();
+    });
     ws.on('error', () => resolve());
   });
-  const first = new Promise<void>((resolve) => ws.on('message', (m) => {
-    types.push((JSON.parse(m.toString()) as { type: string }).type);
-    resolve();
-  }));
+  const first = new Promise<void>((resolve) =>
+    ws.on('message', (m) => {
+      types.push((JSON.parse(m.toString()) as { type: string }).type);
+      resolve();
+    }),
+  );
   const cardEvents = async () => {
     await b.st.call('POST', '/v1/station/sim/remove', {});
     await b.st.call('POST', '/v1/station/sim/insert', { cardType: '4442' });

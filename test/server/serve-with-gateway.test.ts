@@ -21,7 +21,10 @@ let counter: string;
 beforeAll(async () => {
   if (!mqttUp) return;
   server = await startServer({
-    port: 0, dataDir, bootstrapToken: false, logLevel: 'warn',
+    port: 0,
+    dataDir,
+    bootstrapToken: false,
+    logLevel: 'warn',
     gateway: { gatewayId: `serve-test-${process.pid}`, profile: 'chint', mqtt: { url: MQTT_URL, topicPrefix: prefix } },
   });
   const tokens = new TokenStore(server.database);
@@ -47,9 +50,15 @@ describe.skipIf(!mqttUp)('serve + in-process gateway (needs Mosquitto at 127.0.0
     let cursor = '';
     const deadline = Date.now() + 30_000;
     while (seen.length < sim.allIds.size && Date.now() < deadline) {
-      const r = await fetch(`${server.url}/v1/readings?limit=100${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${billing}` } });
+      const r = await fetch(
+        `${server.url}/v1/readings?limit=100${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`,
+        { headers: { authorization: `Bearer ${billing}` } },
+      );
       expect(r.status).toBe(200);
-      const page = (await r.json()) as { items: Array<{ id: string; meterId: string; cumulative: string | null }>; nextCursor: string };
+      const page = (await r.json()) as {
+        items: Array<{ id: string; meterId: string; cumulative: string | null }>;
+        nextCursor: string;
+      };
       for (const it of page.items) {
         seen.push(it.id);
         expect(meters).toContain(it.meterId);

@@ -6,7 +6,14 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, freshCardNo, startCentral, startTestStation, type CentralProcess, type TestStation } from './support.ts';
+import {
+  cleanup,
+  freshCardNo,
+  startCentral,
+  startTestStation,
+  type CentralProcess,
+  type TestStation,
+} from './support.ts';
 
 let central: CentralProcess;
 let relay: Server;
@@ -21,7 +28,9 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+      ) as Record<string, string>;
       const body = chunks.length ? Buffer.concat(chunks) : undefined;
       const r = await fetch(central.url + req.url, { method: req.method ?? 'GET', headers, ...(body ? { body } : {}) });
       res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
@@ -47,7 +56,9 @@ describe('the clerk and the channel reach the central server', () => {
     const r = await st.call('POST', '/v1/station/issue', { maker: 'kingcard', cardNo: freshCardNo(), gas: 4 });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const calls = seen.slice(from);
-    expect(calls.map((c) => `${c.method} ${c.url.split('/').slice(0, 3).join('/')}`)).toEqual(expect.arrayContaining(['POST /v1/cards']));
+    expect(calls.map((c) => `${c.method} ${c.url.split('/').slice(0, 3).join('/')}`)).toEqual(
+      expect.arrayContaining(['POST /v1/cards']),
+    );
     expect(calls.length).toBeGreaterThanOrEqual(2);
     for (const c of calls) {
       expect(c.headers['x-meterhub-clerk'], `${c.method} ${c.url}`).toBe('E-0107@north');

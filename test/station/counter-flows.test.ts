@@ -7,14 +7,28 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { cleanup, freshCardNo, ROOT, server, startCentral, startTestStation, type CentralProcess, type TestStation } from './support.ts';
+import {
+  cleanup,
+  freshCardNo,
+  ROOT,
+  server,
+  startCentral,
+  startTestStation,
+  type CentralProcess,
+  type TestStation,
+} from './support.ts';
 
 const matrix: Array<{ maker: string; cardType: '4442' | '102' }> = [];
 for (const d of readdirSync(join(ROOT, 'plugins')).sort()) {
   try {
-    const m = JSON.parse(readFileSync(join(ROOT, 'plugins', d, 'meterhub-plugin.json'), 'utf8')) as { id: string; cardTypes: string[] };
+    const m = JSON.parse(readFileSync(join(ROOT, 'plugins', d, 'meterhub-plugin.json'), 'utf8')) as {
+      id: string;
+      cardTypes: string[];
+    };
     for (const t of m.cardTypes) if (t === '4442' || t === '102') matrix.push({ maker: m.id, cardType: t });
-  } catch { /* not a plugin */ }
+  } catch {
+    /* not a plugin */
+  }
 }
 
 let central: CentralProcess;
@@ -31,19 +45,38 @@ afterAll(async () => {
 
 describe('station counter flows (sim reader, real central server)', () => {
   it('covers every maker × memory card type the plugins declare', () => {
-    expect(matrix.map((m) => `${m.maker}/${m.cardType}`)).toEqual(expect.arrayContaining([
-      'kingcard/4442', 'kingcard/102', 'zenner/102', 'lanbaoshi/4442', 'songchuan/4442', 'songchuan/102', 'chint/4442',
-    ]));
+    expect(matrix.map((m) => `${m.maker}/${m.cardType}`)).toEqual(
+      expect.arrayContaining([
+        'kingcard/4442',
+        'kingcard/102',
+        'zenner/102',
+        'lanbaoshi/4442',
+        'songchuan/4442',
+        'songchuan/102',
+        'chint/4442',
+      ]),
+    );
   });
 
   it('answers 404 with a clear message when there is no card, and serves OpenAPI at /docs', async () => {
     await st.call('POST', '/v1/station/sim/remove', {});
     const r = await st.call('GET', '/v1/station/card');
     expect(r.status).toBe(404);
-    expect(r.body.error).toMatchObject({ code: 'STATION_NO_CARD', messageZh: expect.stringContaining('没有卡片'), messageEn: expect.stringContaining('No card') });
+    expect(r.body.error).toMatchObject({
+      code: 'STATION_NO_CARD',
+      messageZh: expect.stringContaining('没有卡片'),
+      messageEn: expect.stringContaining('No card'),
+    });
     const docs = await st.call('GET', '/docs/json');
     expect(docs.status).toBe(200);
-    expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/station/card', '/v1/station/purchase', '/v1/station/recover', '/v1/station/sim/insert']));
+    expect(Object.keys(docs.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/station/card',
+        '/v1/station/purchase',
+        '/v1/station/recover',
+        '/v1/station/sim/insert',
+      ]),
+    );
   });
 
   for (const { maker, cardType } of matrix) {
@@ -55,20 +88,46 @@ describe('station counter flows (sim reader, real central server)', () => {
 
       const issue = await st.call('POST', '/v1/station/issue', { maker, cardNo, gas: 20, meterKind: 1 });
       expect(issue.status, JSON.stringify(issue.body)).toBe(200);
-      expect(issue.body).toMatchObject({ ok: true, operation: 'issue', state: 'CONFIRMED', maker, cardNo, gas: 20, count: 1, standIn: true });
+      expect(issue.body).toMatchObject({
+        ok: true,
+        operation: 'issue',
+        state: 'CONFIRMED',
+        maker,
+        cardNo,
+        gas: 20,
+        count: 1,
+        standIn: true,
+      });
       expect(JSON.stringify(issue.body)).not.toMatch(/oldKey|newKey/);
 
       const shown = await st.call('GET', '/v1/station/card');
-      expect(shown.body).toMatchObject({ cardType, kind: 'user', maker, cardNo, gas: 20, count: 1, meterKind: 1, ledger: { known: true, count: 1, pendingTransactionId: null } });
+      expect(shown.body).toMatchObject({
+        cardType,
+        kind: 'user',
+        maker,
+        cardNo,
+        gas: 20,
+        count: 1,
+        meterKind: 1,
+        ledger: { known: true, count: 1, pendingTransactionId: null },
+      });
 
       // The meter takes the gas and writes back (stand-in meter), then a sale: the server decides count 2.
-      expect((await st.call('POST', '/v1/station/sim/meter', { status: 1, lastCode: 3, months: [[202510, 1234]] })).status).toBe(200);
+      expect(
+        (await st.call('POST', '/v1/station/sim/meter', { status: 1, lastCode: 3, months: [[202510, 1234]] })).status,
+      ).toBe(200);
       const buy = await st.call('POST', '/v1/station/purchase', { gas: 15 });
       expect(buy.status, JSON.stringify(buy.body)).toBe(200);
       expect(buy.body).toMatchObject({ operation: 'purchase', state: 'CONFIRMED', cardNo, gas: 15, count: 2 });
 
       const after = await st.call('GET', '/v1/station/card');
-      expect(after.body).toMatchObject({ kind: 'user', cardNo, gas: 15, count: 2, ledger: { count: 2, pendingTransactionId: null } });
+      expect(after.body).toMatchObject({
+        kind: 'user',
+        cardNo,
+        gas: 15,
+        count: 2,
+        ledger: { count: 2, pendingTransactionId: null },
+      });
       expect(after.body.writeBack).toMatchObject({ months: [{ month: '2025-10', usage: '12.34' }] });
 
       // The card still holds gas: a second sale is refused by the ledger and nothing is written.
@@ -100,11 +159,15 @@ describe('station counter flows (sim reader, real central server)', () => {
       expect(raw.summary.attemptsLeft).toBe(cardType === '4442' ? 3 : 4);
 
       const h = await server(central, 'GET', `/v1/transactions?maker=${maker}&cardNo=${cardNo}`);
-      expect(h.body.transactions.map((t: { operation: string; state: string }) => `${t.operation}:${t.state}`)).toEqual([
-        'issue:CONFIRMED', 'purchase:CONFIRMED', 'refund:CONFIRMED', 'reissue:CONFIRMED', 'format:CONFIRMED',
-      ]);
+      expect(h.body.transactions.map((t: { operation: string; state: string }) => `${t.operation}:${t.state}`)).toEqual(
+        ['issue:CONFIRMED', 'purchase:CONFIRMED', 'refund:CONFIRMED', 'reissue:CONFIRMED', 'format:CONFIRMED'],
+      );
       // The transactions record the channel: these writes came from a station on the simulated (training) reader.
-      expect(h.body.transactions.map((t: { actor: { channel: string; role: string } }) => `${t.actor.role}/${t.actor.channel}`)).toEqual(Array(5).fill('counter/station-sim'));
+      expect(
+        h.body.transactions.map(
+          (t: { actor: { channel: string; role: string } }) => `${t.actor.role}/${t.actor.channel}`,
+        ),
+      ).toEqual(Array(5).fill('counter/station-sim'));
     });
   }
 
@@ -117,7 +180,10 @@ describe('station counter flows (sim reader, real central server)', () => {
     const before = (await st.call('GET', '/v1/station/sim/card')).body.image;
     const refused = await st.call('POST', '/v1/station/issue', { maker: 'kingcard', cardNo: freshCardNo(), gas: 1 });
     expect(refused.status).toBe(409);
-    expect(refused.body.error).toMatchObject({ code: 'STATION_CARD_NOT_BLANK', details: { maker: 'chint', kind: 'tool' } });
+    expect(refused.body.error).toMatchObject({
+      code: 'STATION_CARD_NOT_BLANK',
+      details: { maker: 'chint', kind: 'tool' },
+    });
     expect((await st.call('GET', '/v1/station/sim/card')).body.image).toEqual(before);
   });
 
@@ -133,7 +199,12 @@ describe('station counter flows (sim reader, real central server)', () => {
   it('sends card events and the progress of every step over the WebSocket', async () => {
     const ws = new WebSocket(`${st.url.replace('http', 'ws')}/v1/station/events`);
     const got: Array<Record<string, any>> = [];
-    const hello = new Promise((r) => ws.on('message', (m) => { got.push(JSON.parse(m.toString())); if (got.length === 1) r(null); }));
+    const hello = new Promise((r) =>
+      ws.on('message', (m) => {
+        got.push(JSON.parse(m.toString()));
+        if (got.length === 1) r(null);
+      }),
+    );
     await new Promise((r) => ws.once('open', r));
     // The first message is the proof (a browser cannot put the key in a WebSocket header).
     ws.send(JSON.stringify({ type: 'auth', key: st.key }));
@@ -148,8 +219,22 @@ describe('station counter flows (sim reader, real central server)', () => {
     expect(got[0]).toMatchObject({ type: 'hello' });
     const types = got.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['card.removed', 'card.inserted', 'step', 'operation.done']));
-    const steps = got.filter((e) => e.type === 'step' && e.operationId === r.body.operationId && e.status === 'ok').map((e) => e.step);
-    expect(steps).toEqual(expect.arrayContaining(['read-card', 'server-prepare', 'check-same-card', 'card:verify-password', 'card:write', 'card:change-password', 'card:read-back', 'read-back', 'confirm']));
+    const steps = got
+      .filter((e) => e.type === 'step' && e.operationId === r.body.operationId && e.status === 'ok')
+      .map((e) => e.step);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        'read-card',
+        'server-prepare',
+        'check-same-card',
+        'card:verify-password',
+        'card:write',
+        'card:change-password',
+        'card:read-back',
+        'read-back',
+        'confirm',
+      ]),
+    );
     expect(steps.indexOf('server-prepare')).toBeLessThan(steps.indexOf('card:write'));
     expect(steps.indexOf('card:read-back')).toBeLessThan(steps.indexOf('confirm'));
     expect(JSON.stringify(got)).not.toMatch(/oldKey|newKey|mht_/);

@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sle4442Image } from '../../core/station/chips/sle4442.ts';
 import type { At88sc102Image } from '../../core/station/chips/at88sc102.ts';
-import { cleanup, freshCardNo, popcount, server, startCentral, startTestStation, type CentralProcess, type TestStation } from './support.ts';
+import {
+  cleanup,
+  freshCardNo,
+  popcount,
+  server,
+  startCentral,
+  startTestStation,
+  type CentralProcess,
+  type TestStation,
+} from './support.ts';
 
 let central: CentralProcess;
 let st: TestStation;
@@ -31,7 +40,9 @@ async function userCard(maker: string, cardType: '4442' | '102'): Promise<string
 }
 
 const tx = async (id: string) => (await server(central, 'GET', `/v1/transactions/${id}`, central.counterToken)).body;
-const reinsert = () => { st.sim.insert({ image: st.sim.image()! }); };
+const reinsert = () => {
+  st.sim.insert({ image: st.sim.image()! });
+};
 
 describe('card pulled out mid-write', () => {
   it('4442: the operator is told the card is half-written and the ledger PREPARED; rewrite (掉气补气) puts the same data on', async () => {
@@ -41,18 +52,30 @@ describe('card pulled out mid-write', () => {
     expect(r.status).toBe(409);
     const e = r.body.error;
     expect(e.code).toBe('STATION_WRITE_FAILED');
-    expect(e.details).toMatchObject({ ledgerState: 'PREPARED', cardState: 'partially-written', failedStep: 'write', cause: { code: 'READER_CARD_REMOVED' }, recovery: ['retry', 'rewrite'] });
+    expect(e.details).toMatchObject({
+      ledgerState: 'PREPARED',
+      cardState: 'partially-written',
+      failedStep: 'write',
+      cause: { code: 'READER_CARD_REMOVED' },
+      recovery: ['retry', 'rewrite'],
+    });
     expect(e.messageZh).toContain('写卡过程中卡片被拔出');
     expect(e.messageZh).toContain('只写了一部分');
     expect(e.messageZh).toContain(e.details.transactionId);
     expect(e.messageEn).toContain('pulled out during the write');
     const id = e.details.transactionId as string;
     expect((await tx(id)).state).toBe('PREPARED');
-    expect((await st.call('GET', '/v1/station/pending')).body.pending).toEqual(expect.arrayContaining([expect.objectContaining({ transactionId: id, cardState: 'partially-written' })]));
+    expect((await st.call('GET', '/v1/station/pending')).body.pending).toEqual(
+      expect.arrayContaining([expect.objectContaining({ transactionId: id, cardState: 'partially-written' })]),
+    );
 
     // Reverse is refused: part of the new data is on the card.
     reinsert();
-    const rev = await st.call('POST', '/v1/station/recover', { transactionId: id, action: 'reverse', supervisorToken: central.opsToken });
+    const rev = await st.call('POST', '/v1/station/recover', {
+      transactionId: id,
+      action: 'reverse',
+      supervisorToken: central.opsToken,
+    });
     expect(rev.status).toBe(409);
     expect(rev.body.error.code).toBe('STATION_RECOVERY_REFUSED');
     // The counter rewrites its own transaction with the station's token: no supervisor needed.
@@ -60,11 +83,23 @@ describe('card pulled out mid-write', () => {
     expect(rw.status, JSON.stringify(rw.body)).toBe(200);
     expect(rw.body).toMatchObject({ action: 'rewrite', state: 'CONFIRMED', replacedTransactionId: id });
     const newTx = await tx(rw.body.transactionId);
-    expect(newTx).toMatchObject({ operation: 'rewrite', state: 'CONFIRMED', refId: id, gas: 15, count: 2, actor: { name: 'counter-t', role: 'counter', channel: 'station-sim' } });
+    expect(newTx).toMatchObject({
+      operation: 'rewrite',
+      state: 'CONFIRMED',
+      refId: id,
+      gas: 15,
+      count: 2,
+      actor: { name: 'counter-t', role: 'counter', channel: 'station-sim' },
+    });
     expect((await tx(id)).state).toBe('REWRITTEN');
     // The same data as the original transaction is on the card.
     expect((st.sim.image() as Sle4442Image).main.slice(64)).toBe((await tx(id)).data.slice(64));
-    expect((await st.call('GET', '/v1/station/card')).body).toMatchObject({ cardNo, gas: 15, count: 2, ledger: { pendingTransactionId: null } });
+    expect((await st.call('GET', '/v1/station/card')).body).toMatchObject({
+      cardNo,
+      gas: 15,
+      count: 2,
+      ledger: { pendingTransactionId: null },
+    });
   });
 
   it('102: retry (same transaction, no supervisor) finishes the write on the same card', async () => {
@@ -72,7 +107,10 @@ describe('card pulled out mid-write', () => {
     st.sim.pullCardAfterWrites(8);
     const r = await st.call('POST', '/v1/station/purchase', { gas: 12 });
     expect(r.status).toBe(409);
-    expect(r.body.error.details).toMatchObject({ cardState: 'partially-written', cause: { code: 'READER_CARD_REMOVED' } });
+    expect(r.body.error.details).toMatchObject({
+      cardState: 'partially-written',
+      cause: { code: 'READER_CARD_REMOVED' },
+    });
     const id = r.body.error.details.transactionId as string;
     const pulled = st.sim.image()!;
     // Another card in the slot is refused for the retry; nothing is written to it.
@@ -90,7 +128,11 @@ describe('card pulled out mid-write', () => {
     expect(ok.body).toMatchObject({ action: 'retry', transactionId: id, state: 'CONFIRMED' });
     expect((await tx(id)).state).toBe('CONFIRMED');
     expect((await st.call('GET', '/v1/station/card')).body).toMatchObject({ cardNo, gas: 12, count: 2 });
-    expect((await st.call('GET', '/v1/station/pending')).body.pending.find((p: { transactionId: string }) => p.transactionId === id)).toBeUndefined();
+    expect(
+      (await st.call('GET', '/v1/station/pending')).body.pending.find(
+        (p: { transactionId: string }) => p.transactionId === id,
+      ),
+    ).toBeUndefined();
   });
 
   it('nothing reached the card: reverse (冲正) cancels the transaction and the sale can be made again', async () => {
@@ -99,7 +141,11 @@ describe('card pulled out mid-write', () => {
     st.sim.pullCardAfterWrites(0); // the card leaves at the very first EEPROM write (the password check)
     const r = await st.call('POST', '/v1/station/purchase', { gas: 9 });
     expect(r.status).toBe(409);
-    expect(r.body.error.details).toMatchObject({ cardState: 'untouched', ledgerState: 'PREPARED', recovery: ['retry', 'reverse'] });
+    expect(r.body.error.details).toMatchObject({
+      cardState: 'untouched',
+      ledgerState: 'PREPARED',
+      recovery: ['retry', 'reverse'],
+    });
     expect(r.body.error.messageZh).toContain('卡片没有被改动');
     const id = r.body.error.details.transactionId as string;
     reinsert();
@@ -131,7 +177,12 @@ describe('card swapped between read and write', () => {
       const r = await st.call('POST', '/v1/station/purchase', { gas: 7 });
       off();
       expect(r.status).toBe(409);
-      expect(r.body.error.details).toMatchObject({ cardState: 'untouched', failedStep: 'check-card', cause: { code: 'STATION_CARD_SWAPPED' }, bytesWritten: 0 });
+      expect(r.body.error.details).toMatchObject({
+        cardState: 'untouched',
+        failedStep: 'check-card',
+        cause: { code: 'STATION_CARD_SWAPPED' },
+        bytesWritten: 0,
+      });
       expect(r.body.error.messageZh).toContain('换成了另一张卡');
       // Card B is exactly as it was: not even a password attempt was spent on it.
       expect(st.sim.image()).toEqual(cardB);
@@ -164,7 +215,13 @@ describe('wrong card password', () => {
     expect(popcount(ec0)).toBe(3);
     const r = await st.call('POST', '/v1/station/purchase', { gas: 5 });
     expect(r.status).toBe(409);
-    expect(r.body.error.details).toMatchObject({ cardState: 'untouched', failedStep: 'verify-password', attemptsLeft: 2, cause: { code: 'READER_WRONG_PASSWORD' }, recovery: ['reverse'] });
+    expect(r.body.error.details).toMatchObject({
+      cardState: 'untouched',
+      failedStep: 'verify-password',
+      attemptsLeft: 2,
+      cause: { code: 'READER_WRONG_PASSWORD' },
+      recovery: ['reverse'],
+    });
     expect(r.body.error.messageZh).toContain('只核对了一次');
     expect(popcount((st.sim.image() as Sle4442Image).errorCounter)).toBe(2);
     const id = r.body.error.details.transactionId as string;
@@ -179,7 +236,11 @@ describe('wrong card password', () => {
     expect(popcount((st.sim.image() as Sle4442Image).errorCounter)).toBe(2);
     expect((st.sim.image() as Sle4442Image).main).toBe(img.main);
 
-    const rev = await st.call('POST', '/v1/station/recover', { transactionId: id, action: 'reverse', supervisorToken: central.opsToken });
+    const rev = await st.call('POST', '/v1/station/recover', {
+      transactionId: id,
+      action: 'reverse',
+      supervisorToken: central.opsToken,
+    });
     expect(rev.status, JSON.stringify(rev.body)).toBe(200);
     expect((await tx(id)).state).toBe('REVERSED');
     expect(popcount((st.sim.image() as Sle4442Image).errorCounter)).toBe(2);
@@ -195,7 +256,10 @@ describe('wrong card password', () => {
     expect(r.status).toBe(403);
     expect(r.body.error).toMatchObject({ code: 'READER_WRONG_PASSWORD', details: { attemptsLeft: 3 } });
     expect(st.sim.summary()!.attemptsLeft).toBe(3);
-    for (const call of [() => st.call('GET', '/v1/station/card'), () => st.call('POST', '/v1/station/purchase', { gas: 3 })]) {
+    for (const call of [
+      () => st.call('GET', '/v1/station/card'),
+      () => st.call('POST', '/v1/station/purchase', { gas: 3 }),
+    ]) {
       const b = await call();
       expect(b.status).toBe(423);
       expect(b.body.error.code).toBe('STATION_PASSWORD_BLOCKED');
@@ -208,16 +272,23 @@ describe('wrong card password', () => {
 describe('reader gone', () => {
   it('every call says READER_GONE, nothing reaches the ledger; the station reopens the reader when it is back', async () => {
     const cardNo = await userCard('kingcard', '102');
-    const before = (await server(central, 'GET', `/v1/transactions?maker=kingcard&cardNo=${cardNo}`)).body.transactions.length;
+    const before = (await server(central, 'GET', `/v1/transactions?maker=kingcard&cardNo=${cardNo}`)).body.transactions
+      .length;
     st.sim.disconnect();
     expect(st.station.events.recent.some((e) => e.type === 'reader.gone')).toBe(true);
     const show = await st.call('GET', '/v1/station/card');
     expect(show.status).toBe(503);
-    expect(show.body.error).toMatchObject({ code: 'READER_GONE', messageZh: expect.stringContaining('读卡器'), messageEn: expect.stringContaining('reader') });
+    expect(show.body.error).toMatchObject({
+      code: 'READER_GONE',
+      messageZh: expect.stringContaining('读卡器'),
+      messageEn: expect.stringContaining('reader'),
+    });
     const buy = await st.call('POST', '/v1/station/purchase', { gas: 4 });
     expect(buy.status).toBe(503);
     expect(buy.body.error.code).toBe('READER_GONE');
-    expect((await server(central, 'GET', `/v1/transactions?maker=kingcard&cardNo=${cardNo}`)).body.transactions.length).toBe(before);
+    expect(
+      (await server(central, 'GET', `/v1/transactions?maker=kingcard&cardNo=${cardNo}`)).body.transactions.length,
+    ).toBe(before);
     st.sim.reconnect();
     st.sim.insert({ image: st.sim.image()! });
     const back = await st.call('POST', '/v1/station/purchase', { gas: 4 });

@@ -39,9 +39,17 @@ afterAll(async () => {
 
 /** `npx meterhub a b c` -> argv for node bin/meterhub.mjs, with the document's folders and ports made temporary. */
 function argv(line: string, urls: { server?: string }): string[] {
-  const words = line.replace(/\s+#.*$/, '').replace(/\s*&$/, '').trim().split(/\s+/);
+  const words = line
+    .replace(/\s+#.*$/, '')
+    .replace(/\s*&$/, '')
+    .trim()
+    .split(/\s+/);
   expect(words.slice(0, 2)).toEqual(['npx', 'meterhub']);
-  return words.slice(2).map((w) => w.replace('./demo/', `${work}/`).replace('http://127.0.0.1:8080', urls.server ?? 'http://127.0.0.1:8080'));
+  return words
+    .slice(2)
+    .map((w) =>
+      w.replace('./demo/', `${work}/`).replace('http://127.0.0.1:8080', urls.server ?? 'http://127.0.0.1:8080'),
+    );
 }
 
 describe('docs/station.md walk-through', () => {
@@ -63,7 +71,10 @@ describe('docs/station.md walk-through', () => {
     let lastOut = '';
     for (const line of setup) {
       if (line.startsWith('export ')) {
-        const [name, value] = line.slice(7).replace(/\s+#.*$/, '').split('=') as [string, string];
+        const [name, value] = line
+          .slice(7)
+          .replace(/\s+#.*$/, '')
+          .split('=') as [string, string];
         if (name === 'METERHUB_STATION_URL') env[name] = urls.station;
         // `prefix…` stands for what the previous command printed (a token or a pairing key).
         else if (value.endsWith('…')) env[name] = new RegExp(`${value.slice(0, -1)}\\S+`).exec(lastOut)![0];
@@ -72,7 +83,11 @@ describe('docs/station.md walk-through', () => {
       }
       const args = argv(line, urls);
       if (line.trim().endsWith('&')) {
-        const child = spawn(process.execPath, [CLI, ...args, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, ...args, '--port', '0'], {
+          cwd: ROOT,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         children.push(child);
         if (args[0] === 'serve') urls.server = (await waitForLine(child, /METERHUB_LISTENING (\S+)/))[1];
         else urls.station = (await waitForLine(child, /METERHUB_STATION_LISTENING (\S+)/))[1];

@@ -18,12 +18,18 @@ function strict(schema: TSchema) {
     if (!s || typeof s !== 'object') return s;
     const o = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'enum' ? v : close(v)]));
     const t = (o as { type?: unknown }).type;
-    if ((t === 'object' || (Array.isArray(t) && t.includes('object'))) && o.properties && o.additionalProperties === undefined) {
+    if (
+      (t === 'object' || (Array.isArray(t) && t.includes('object'))) &&
+      o.properties &&
+      o.additionalProperties === undefined
+    ) {
       o.additionalProperties = false;
     }
     return o;
   };
-  const validate = new Ajv({ allErrors: true, strict: false }).compile(close(JSON.parse(JSON.stringify(schema))) as object);
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(
+    close(JSON.parse(JSON.stringify(schema))) as object,
+  );
   return (value: unknown) => {
     validate(value);
     return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
@@ -43,15 +49,18 @@ afterAll(async () => {
 describe('answers match the wire schemas', () => {
   it('a write answer (201) is a CardWriteView: card data, keys, links, actor, clerk all named', async () => {
     const r = await s.call('POST', '/v1/cards/issue', {
-      token: s.tokens.counter, idem: `wire-${Date.now()}`, body: { maker: 'kingcard', cardType: '4442', cardNo: `9${Date.now() % 1e9}`, gas: 7, meterKind: 1 },
+      token: s.tokens.counter,
+      idem: `wire-${Date.now()}`,
+      body: { maker: 'kingcard', cardType: '4442', cardNo: `9${Date.now() % 1e9}`, gas: 7, meterKind: 1 },
     });
     expect(r.status).toBe(201);
     expect(strict(CardWriteView)(r.body)).toEqual([]);
     // What fast-json-stringify must not drop (the published schema does not name these).
-    for (const k of ['actor', 'channel', 'clerk', 'links', 'oldKey', 'newKey', 'standIn', 'library']) expect(r.body).toHaveProperty(k);
+    for (const k of ['actor', 'channel', 'clerk', 'links', 'oldKey', 'newKey', 'standIn', 'library'])
+      expect(r.body).toHaveProperty(k);
   });
 
-  it('a transaction (GET, confirm, a card\'s history) is a TxView', async () => {
+  it("a transaction (GET, confirm, a card's history) is a TxView", async () => {
     const one = await s.call('GET', `/v1/transactions/${tx.failed}`);
     expect(one.status).toBe(200);
     expect(one.body.error.code).toBeTruthy();

@@ -33,10 +33,17 @@ export function LoginPage(props: { expired: boolean; langButton: ReactNode; onSi
         {props.expired && <Alert type="warning" showIcon title={t('auth.expired')} style={{ marginBottom: 16 }} />}
         {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} data-testid="login-error" />}
         <Form layout="vertical" onFinish={submit} requiredMark={false}>
-          <Form.Item name="token" label={t('auth.token')} extra={t('auth.tokenHelp')} rules={[{ required: true, whitespace: true, message: t('auth.tokenRequired') }]}>
+          <Form.Item
+            name="token"
+            label={t('auth.token')}
+            extra={t('auth.tokenHelp')}
+            rules={[{ required: true, whitespace: true, message: t('auth.tokenRequired') }]}
+          >
             <Input.Password prefix={<KeyOutlined />} autoComplete="off" data-testid="token-input" />
           </Form.Item>
-          <Button type="primary" htmlType="submit" block loading={busy} data-testid="sign-in">{t('auth.signIn')}</Button>
+          <Button type="primary" htmlType="submit" block loading={busy} data-testid="sign-in">
+            {t('auth.signIn')}
+          </Button>
         </Form>
       </Card>
     </Flex>

@@ -4,7 +4,22 @@
  * console's CSP holds).
  */
 import { ReloadOutlined } from '@ant-design/icons';
-import { Alert, Button, Card, Col, Empty, Form, InputNumber, Row, Select, Space, Statistic, Table, Tag, Typography } from 'antd';
+import {
+  Alert,
+  Button,
+  Card,
+  Col,
+  Empty,
+  Form,
+  InputNumber,
+  Row,
+  Select,
+  Space,
+  Statistic,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
 import { LineChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
@@ -32,17 +47,23 @@ export function ReadingsPage() {
   const [loading, setLoading] = useState(false);
 
   useEffect(() => {
-    api<{ meters: MeterSummary[] }>('GET', '/v1/ops/meters?limit=1000').then((r) => {
-      setMeters(r.meters);
-      setMeter((m) => m ?? r.meters[0]?.meterId);
-    }, (e) => setError(e instanceof ApiError ? e.text(lang) : String(e)));
+    api<{ meters: MeterSummary[] }>('GET', '/v1/ops/meters?limit=1000').then(
+      (r) => {
+        setMeters(r.meters);
+        setMeter((m) => m ?? r.meters[0]?.meterId);
+      },
+      (e) => setError(e instanceof ApiError ? e.text(lang) : String(e)),
+    );
   }, [lang]);
 
   const load = useCallback(async () => {
     if (!meter) return;
     setLoading(true);
     try {
-      const r = await api<{ readings: MeterPoint[] }>('GET', `/v1/ops/meters/${encodeURIComponent(meter)}/readings?limit=${limit}`);
+      const r = await api<{ readings: MeterPoint[] }>(
+        'GET',
+        `/v1/ops/meters/${encodeURIComponent(meter)}/readings?limit=${limit}`,
+      );
       setPoints(r.readings);
       setError(null);
     } catch (e) {
@@ -59,7 +80,10 @@ export function ReadingsPage() {
   }, [load, meter]);
 
   const series = useMemo(
-    () => (points ?? []).filter((p) => p.cumulative !== null).map((p) => [p.meterTime ?? p.receivedAt, Number(p.cumulative)] as [string, number]),
+    () =>
+      (points ?? [])
+        .filter((p) => p.cumulative !== null)
+        .map((p) => [p.meterTime ?? p.receivedAt, Number(p.cumulative)] as [string, number]),
     [points],
   );
   const latest = [...(points ?? [])].reverse().find((p) => p.cumulative !== null);
@@ -67,20 +91,35 @@ export function ReadingsPage() {
   // Decimal strings from the API: subtracted exactly, never through floats.
   const usage = latest && first ? decimalSub(latest.cumulative!, first.cumulative!) : '—';
 
-  const option = useMemo(() => ({
-    grid: { left: 64, right: 24, top: 24, bottom: 64 },
-    tooltip: { trigger: 'axis' },
-    xAxis: { type: 'time' },
-    yAxis: { type: 'value', name: 'm³', scale: true },
-    dataZoom: [{ type: 'inside' }, { type: 'slider' }],
-    series: [{ name: t('rd.cumulative'), type: 'line', showSymbol: series.length < 60, data: series, areaStyle: { opacity: 0.08 } }],
-    animation: false,
-  }), [series, t]);
+  const option = useMemo(
+    () => ({
+      grid: { left: 64, right: 24, top: 24, bottom: 64 },
+      tooltip: { trigger: 'axis' },
+      xAxis: { type: 'time' },
+      yAxis: { type: 'value', name: 'm³', scale: true },
+      dataZoom: [{ type: 'inside' }, { type: 'slider' }],
+      series: [
+        {
+          name: t('rd.cumulative'),
+          type: 'line',
+          showSymbol: series.length < 60,
+          data: series,
+          areaStyle: { opacity: 0.08 },
+        },
+      ],
+      animation: false,
+    }),
+    [series, t],
+  );
 
   return (
     <Card
       title={t('rd.title')}
-      extra={<Button icon={<ReloadOutlined />} onClick={() => void load()} loading={loading} disabled={!meter}>{t('common.refresh')}</Button>}
+      extra={
+        <Button icon={<ReloadOutlined />} onClick={() => void load()} loading={loading} disabled={!meter}>
+          {t('common.refresh')}
+        </Button>
+      }
     >
       <Form layout="inline" style={{ marginBottom: 16 }}>
         <Form.Item label={t('rd.meter')}>
@@ -102,16 +141,34 @@ export function ReadingsPage() {
         </Form.Item>
       </Form>
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} />}
-      {!meter ? <Empty description={t('rd.noMeter')} /> : points && !points.length ? <Empty description={t('rd.noData')} /> : (
+      {!meter ? (
+        <Empty description={t('rd.noMeter')} />
+      ) : points && !points.length ? (
+        <Empty description={t('rd.noData')} />
+      ) : (
         <Space orientation="vertical" size={16} style={{ width: '100%' }}>
           <Row gutter={16}>
-            <Col span={6}><Statistic title={t('rd.latest')} value={latest?.cumulative ?? '—'} groupSeparator="" /></Col>
-            <Col span={6}><Statistic title={t('rd.usage')} value={usage} groupSeparator="" /></Col>
-            <Col span={6}><Statistic title={t('rd.count')} value={points?.length ?? 0} /></Col>
-            <Col span={6}><Statistic title={t('rd.lastHeard')} value={latest ? fmtTime(latest.receivedAt, lang) : '—'} /></Col>
+            <Col span={6}>
+              <Statistic title={t('rd.latest')} value={latest?.cumulative ?? '—'} groupSeparator="" />
+            </Col>
+            <Col span={6}>
+              <Statistic title={t('rd.usage')} value={usage} groupSeparator="" />
+            </Col>
+            <Col span={6}>
+              <Statistic title={t('rd.count')} value={points?.length ?? 0} />
+            </Col>
+            <Col span={6}>
+              <Statistic title={t('rd.lastHeard')} value={latest ? fmtTime(latest.receivedAt, lang) : '—'} />
+            </Col>
           </Row>
           <div data-testid="reading-chart">
-            <ReactEChartsCore echarts={echarts} option={option} notMerge style={{ height: 360 }} showLoading={loading && !points} />
+            <ReactEChartsCore
+              echarts={echarts}
+              option={option}
+              notMerge
+              style={{ height: 360 }}
+              showLoading={loading && !points}
+            />
           </div>
           <Table<MeterPoint>
             rowKey="id"
@@ -120,11 +177,24 @@ export function ReadingsPage() {
             pagination={{ pageSize: 20, hideOnSinglePage: true }}
             columns={[
               { title: t('gw.meterTime'), dataIndex: 'meterTime', render: fmtMeterTime },
-              { title: t('rd.cumulative'), dataIndex: 'cumulative', align: 'right', render: (v: string | null) => v ?? '—' },
+              {
+                title: t('rd.cumulative'),
+                dataIndex: 'cumulative',
+                align: 'right',
+                render: (v: string | null) => v ?? '—',
+              },
               { title: t('rd.source'), dataIndex: 'source', render: (s: string) => <Tag>{s}</Tag> },
               { title: t('rd.valve'), dataIndex: 'valve', render: (v: string | null) => v ?? '—' },
-              { title: t('rd.lowBattery'), dataIndex: 'lowBattery', render: (b: boolean) => (b ? <Tag color="red">{t('common.yes')}</Tag> : t('common.no')) },
-              { title: t('rd.time'), dataIndex: 'receivedAt', render: (v: string) => <Typography.Text type="secondary">{fmtTime(v, lang)}</Typography.Text> },
+              {
+                title: t('rd.lowBattery'),
+                dataIndex: 'lowBattery',
+                render: (b: boolean) => (b ? <Tag color="red">{t('common.yes')}</Tag> : t('common.no')),
+              },
+              {
+                title: t('rd.time'),
+                dataIndex: 'receivedAt',
+                render: (v: string) => <Typography.Text type="secondary">{fmtTime(v, lang)}</Typography.Text>,
+              },
             ]}
           />
         </Space>

@@ -14,13 +14,18 @@ import { actorOf, idemOf, sendWrite } from '../request-context.ts';
 
 export async function adoptionRoutes(fastify: FastifyInstance, opts: { cards: CardService }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.post('/v1/cards/adopt', {
-    preHandler: [authorize(rolesFor('cards.adopt')), cpuGuard],
-    schema: {
-      tags: ['cards'], summary: '认领台账中没有的卡（次数取卡上次数）/ Adopt a card unknown to the ledger at its own count',
-      headers: idempotencyHeaders,
-      body: AdoptBody,
-      response: writeResponses,
+  app.post(
+    '/v1/cards/adopt',
+    {
+      preHandler: [authorize(rolesFor('cards.adopt')), cpuGuard],
+      schema: {
+        tags: ['cards'],
+        summary: '认领台账中没有的卡（次数取卡上次数）/ Adopt a card unknown to the ledger at its own count',
+        headers: idempotencyHeaders,
+        body: AdoptBody,
+        response: writeResponses,
+      },
     },
-  }, async (req, reply) => sendWrite(req, reply, await opts.cards.adopt(actorOf(req), req.body, idemOf(req))));
+    async (req, reply) => sendWrite(req, reply, await opts.cards.adopt(actorOf(req), req.body, idemOf(req))),
+  );
 }

@@ -23,30 +23,52 @@ export async function catalogueRoutes(fastify: FastifyInstance, opts: { pluginHo
     return st;
   };
 
-  app.get('/v1/makers', {
-    preHandler: pre,
-    schema: { tags, summary: '表厂列表 / Makers', response: { 200: AnyObject(), '4xx': errorSchema } },
-  }, async () => ({
-    makers: host.list().map((p) => ({
-      id: p.id, name: p.name, cardTypes: p.cardTypes, enabled: p.enabled, standIn: p.standIn,
-      library: p.standIn ? STAND_IN_LABEL : 'real / 厂家正式库', libraryFound: p.libraryFound,
-      rules: host.manifest(p.id).rules ?? {},
-    })),
-  }));
+  app.get(
+    '/v1/makers',
+    {
+      preHandler: pre,
+      schema: { tags, summary: '表厂列表 / Makers', response: { 200: AnyObject(), '4xx': errorSchema } },
+    },
+    async () => ({
+      makers: host.list().map((p) => ({
+        id: p.id,
+        name: p.name,
+        cardTypes: p.cardTypes,
+        enabled: p.enabled,
+        standIn: p.standIn,
+        library: p.standIn ? STAND_IN_LABEL : 'real / 厂家正式库',
+        libraryFound: p.libraryFound,
+        rules: host.manifest(p.id).rules ?? {},
+      })),
+    }),
+  );
 
-  app.get('/v1/makers/:id/return-codes', {
-    preHandler: pre,
-    schema: { tags, summary: '表上返回码含义 / Meter return codes', params, response: { 200: AnyObject(), '4xx': errorSchema } },
-  }, async (req) => {
-    const st = known(req.params.id);
-    return { maker: st.id, standIn: st.standIn, returnCodes: host.returnCodes(st.id) };
-  });
+  app.get(
+    '/v1/makers/:id/return-codes',
+    {
+      preHandler: pre,
+      schema: {
+        tags,
+        summary: '表上返回码含义 / Meter return codes',
+        params,
+        response: { 200: AnyObject(), '4xx': errorSchema },
+      },
+    },
+    async (req) => {
+      const st = known(req.params.id);
+      return { maker: st.id, standIn: st.standIn, returnCodes: host.returnCodes(st.id) };
+    },
+  );
 
-  app.get('/v1/makers/:id/tool-cards', {
-    preHandler: pre,
-    schema: { tags, summary: '工具卡种类 / Tool cards', params, response: { 200: AnyObject(), '4xx': errorSchema } },
-  }, async (req) => {
-    const st = known(req.params.id);
-    return { maker: st.id, standIn: st.standIn, toolCards: host.toolCards(st.id) };
-  });
+  app.get(
+    '/v1/makers/:id/tool-cards',
+    {
+      preHandler: pre,
+      schema: { tags, summary: '工具卡种类 / Tool cards', params, response: { 200: AnyObject(), '4xx': errorSchema } },
+    },
+    async (req) => {
+      const st = known(req.params.id);
+      return { maker: st.id, standIn: st.standIn, toolCards: host.toolCards(st.id) };
+    },
+  );
 }

@@ -21,41 +21,61 @@ import { AnyObject } from '../../wire/schema-kit.ts';
 const IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
 
 export async function importRoutes(
-  fastify: FastifyInstance, opts: { pluginHost: PluginHost; database: MeterHubDatabase },
+  fastify: FastifyInstance,
+  opts: { pluginHost: PluginHost; database: MeterHubDatabase },
 ): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['imports'];
-  app.post('/v1/imports/cards', {
-    preHandler: [authorize(rolesFor('imports.write'))],
-    bodyLimit: IMPORT_BODY_LIMIT,
-    schema: {
-      tags, summary: '上线导入卡片台账（运维）/ Import the card base from the old system (ops)',
-      body: ImportCardsBody,
-      response: { 200: AnyObject(), '4xx': errorSchema, '5xx': errorSchema },
+  app.post(
+    '/v1/imports/cards',
+    {
+      preHandler: [authorize(rolesFor('imports.write'))],
+      bodyLimit: IMPORT_BODY_LIMIT,
+      schema: {
+        tags,
+        summary: '上线导入卡片台账（运维）/ Import the card base from the old system (ops)',
+        body: ImportCardsBody,
+        response: { 200: AnyObject(), '4xx': errorSchema, '5xx': errorSchema },
+      },
     },
-  }, async (req, reply) => {
-    const b = req.body;
-    const report = await importCards({
-      database: opts.database, host: opts.pluginHost, actor: actorOf(req), text: b.content, fileName: b.fileName,
-      mappingText: b.mapping ? JSON.stringify(b.mapping) : undefined, dryRun: b.dryRun, update: b.update,
-    });
-    if (report.batchId) req.auditTx = report.batchId;
-    reply.header('cache-control', 'no-store');
-    return report;
-  });
+    async (req, reply) => {
+      const b = req.body;
+      const report = await importCards({
+        database: opts.database,
+        host: opts.pluginHost,
+        actor: actorOf(req),
+        text: b.content,
+        fileName: b.fileName,
+        mappingText: b.mapping ? JSON.stringify(b.mapping) : undefined,
+        dryRun: b.dryRun,
+        update: b.update,
+      });
+      if (report.batchId) req.auditTx = report.batchId;
+      reply.header('cache-control', 'no-store');
+      return report;
+    },
+  );
 
-  app.get('/v1/imports/:id', {
-    preHandler: [authorize(rolesFor('imports.write'))],
-    schema: {
-      tags, summary: '导入批次 / An import batch with its report',
-      params: ImportBatchParams,
-      response: { 200: AnyObject(), '4xx': errorSchema, '5xx': errorSchema },
+  app.get(
+    '/v1/imports/:id',
+    {
+      preHandler: [authorize(rolesFor('imports.write'))],
+      schema: {
+        tags,
+        summary: '导入批次 / An import batch with its report',
+        params: ImportBatchParams,
+        response: { 200: AnyObject(), '4xx': errorSchema, '5xx': errorSchema },
+      },
     },
-  }, async (req) => {
-    const row = await opts.database.db.selectFrom('import_batches').selectAll()
-      .where('id', '=', req.params.id).executeTakeFirst();
-    if (!row) throw NotFound({ batchId: req.params.id });
-    const { report, ...rest } = row as Record<string, unknown> & { report: string };
-    return { ...rest, report: JSON.parse(report) };
-  });
+    async (req) => {
+      const row = await opts.database.db
+        .selectFrom('import_batches')
+        .selectAll()
+        .where('id', '=', req.params.id)
+        .executeTakeFirst();
+      if (!row) throw NotFound({ batchId: req.params.id });
+      const { report, ...rest } = row as Record<string, unknown> & { report: string };
+      return { ...rest, report: JSON.parse(report) };
+    },
+  );
 }

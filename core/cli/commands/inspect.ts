@@ -40,7 +40,9 @@ function declaredKindFor(file: string, manifestPath: string, platform: string | 
   }
   return {
     declaredKind: {
-      manifest: loaded.file, platform: entry, kind: libraryKindFor(loaded.manifest, entry),
+      manifest: loaded.file,
+      platform: entry,
+      kind: libraryKindFor(loaded.manifest, entry),
       explicit: loaded.manifest.libraryKind?.[entry] !== undefined,
     },
     symbols: loaded.manifest.symbols,
@@ -53,13 +55,19 @@ function loadSymbolMap(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw InspectBadSymbolMap({ path }, { zh: `无法读取 ${path}`, en: `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+    throw InspectBadSymbolMap(
+      { path },
+      { zh: `无法读取 ${path}`, en: `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})` },
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw InspectBadSymbolMap({ path }, { zh: `${path} 不是有效的 JSON`, en: `${path} is not valid JSON: ${(e as Error).message}` });
+    throw InspectBadSymbolMap(
+      { path },
+      { zh: `${path} 不是有效的 JSON`, en: `${path} is not valid JSON: ${(e as Error).message}` },
+    );
   }
   if (value && typeof value === 'object' && !Array.isArray(value) && 'library' in value && 'symbols' in value) {
     return (value as { symbols: unknown }).symbols;
@@ -73,7 +81,10 @@ function parseCardTypes(values: string[] | undefined): CardType[] | undefined {
   for (const v of values.flatMap((s) => s.split(','))) {
     const t = v.trim().toLowerCase();
     if (!(CARD_TYPES as readonly string[]).includes(t)) {
-      throw InspectBadSymbolMap({ cardType: v }, { zh: `未知卡类型 ${v}`, en: `unknown card type ${v} (use ${CARD_TYPES.join(', ')})` });
+      throw InspectBadSymbolMap(
+        { cardType: v },
+        { zh: `未知卡类型 ${v}`, en: `unknown card type ${v} (use ${CARD_TYPES.join(', ')})` },
+      );
     }
     out.push(t as CardType);
   }
@@ -86,19 +97,27 @@ export function register(program: Command): void {
     .description('检查厂家 DLL/共享库的导出函数（不加载）/ Inspect a maker DLL or shared object without loading it')
     .argument('<file>', 'DLL (PE32/PE32+) 或 or shared object (ELF)')
     .option('--json', '输出 JSON / output JSON')
-    .option('--symbols <map.json>', '符号映射（接口名 → 导出名，或插件清单）/ symbol map (interface name → export name, or a plugin manifest)')
+    .option(
+      '--symbols <map.json>',
+      '符号映射（接口名 → 导出名，或插件清单）/ symbol map (interface name → export name, or a plugin manifest)',
+    )
     .option('--card-type <types...>', '只为这些卡类型给出建议 / limit suggestions to these card types (4442, 102, cpu)')
-    .option('--manifest <path>',
-      '插件目录或清单：核对其 libraryKind（不符时退出码 1）/ plugin folder or manifest: check its libraryKind (exit 1 on a mismatch)')
-    .option('--platform <platform-arch>',
-      '与 --manifest 一起：核对哪个库条目 / with --manifest: which library entry to check (default: the entry that is this file)')
+    .option(
+      '--manifest <path>',
+      '插件目录或清单：核对其 libraryKind（不符时退出码 1）/ plugin folder or manifest: check its libraryKind (exit 1 on a mismatch)',
+    )
+    .option(
+      '--platform <platform-arch>',
+      '与 --manifest 一起：核对哪个库条目 / with --manifest: which library entry to check (default: the entry that is this file)',
+    )
     .action((file: string, flags: InspectFlags) => {
       try {
         const plugin = flags.manifest ? declaredKindFor(file, flags.manifest, flags.platform) : undefined;
         const symbols = flags.symbols ? (loadSymbolMap(flags.symbols) as Record<string, string>) : plugin?.symbols;
         const cardTypes = parseCardTypes(flags.cardType);
         const report = inspectLibrary(file, {
-          ...(symbols ? { symbols } : {}), ...(cardTypes ? { cardTypes } : {}),
+          ...(symbols ? { symbols } : {}),
+          ...(cardTypes ? { cardTypes } : {}),
           ...(plugin ? { declaredKind: plugin.declaredKind } : {}),
         });
         process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);

@@ -20,7 +20,8 @@ function untilSignal(): Promise<void> {
 export function register(program: Command): void {
   const cmd = program.command('simulate').description('表具模拟器 / meter simulators (serial bus, MQTT)');
 
-  cmd.command('bus')
+  cmd
+    .command('bus')
     .description('CJ/T 188 串口总线模拟（socat 伪终端）/ CJ/T 188 meter bus on a socat pty pair')
     .option('--link <path>', 'pty path the gateway opens', '/tmp/meterhub-bus')
     .option('--sim-link <path>', 'pty path the simulator uses', '/tmp/meterhub-bus-sim')
@@ -34,33 +35,59 @@ export function register(program: Command): void {
     .option('--collector <address>', 'add a collector (抄表器) with this address')
     .option('--collector-meters <n>', 'meters stored in the collector', '10')
     .option('--records <n>', 'records per collector meter', '5')
-    .action((o: Record<string, string>) => runCli(async () => {
-      useEnabledPluginProfiles();
-      const n = Number(o.meters);
-      const first = Number(o.first);
-      const dead = Number(o.dead), slow = Number(o.slow), noisy = Number(o.noisy);
-      // Simulators are tools, outside the production graph: loaded only when this command runs (test/architecture).
-      const { BusSimulator } = await import('../../../gateways/sim/bus-simulator.ts');
-      const { openPtyPair } = await import('../../../gateways/sim/pty.ts');
-      type Kind = 'dead' | 'slow' | 'noisy' | 'normal';
-      const meters: Array<{ address: string; kind: Kind }> = Array.from({ length: n }, (_, i) => {
-        const kind = i < dead ? 'dead' : i < dead + slow ? 'slow' : i < dead + slow + noisy ? 'noisy' : 'normal';
-        return { address: addr(first, i), kind };
-      });
-      const pty = await openPtyPair({ gatewayPath: o.link, simPath: o['simLink'] });
-      const sim = new BusSimulator({
-        path: pty.simPath, baudRate: Number(o.baud), profile: o.profile!, meters,
-        ...(o.collector ? { collector: { address: o.collector, meters: Array.from({ length: Number(o['collectorMeters']) }, (_, i) => addr(90_000_000, i)), recordsPerMeter: Number(o.records) } } : {}),
-      });
-      await sim.open();
-      console.log(JSON.stringify({ event: 'bus-ready', gatewayLink: pty.gatewayPath, baud: Number(o.baud), meters: meters.map((m) => ({ address: m.address, kind: m.kind })), collector: o.collector ?? null }));
-      await untilSignal();
-      console.log(JSON.stringify({ event: 'stopped', requests: sim.counters.requests, replies: sim.counters.replies }));
-      await sim.close();
-      await pty.close();
-    }));
+    .action((o: Record<string, string>) =>
+      runCli(async () => {
+        useEnabledPluginProfiles();
+        const n = Number(o.meters);
+        const first = Number(o.first);
+        const dead = Number(o.dead),
+          slow = Number(o.slow),
+          noisy = Number(o.noisy);
+        // Simulators are tools, outside the production graph: loaded only when this command runs (test/architecture).
+        const { BusSimulator } = await import('../../../gateways/sim/bus-simulator.ts');
+        const { openPtyPair } = await import('../../../gateways/sim/pty.ts');
+        type Kind = 'dead' | 'slow' | 'noisy' | 'normal';
+        const meters: Array<{ address: string; kind: Kind }> = Array.from({ length: n }, (_, i) => {
+          const kind = i < dead ? 'dead' : i < dead + slow ? 'slow' : i < dead + slow + noisy ? 'noisy' : 'normal';
+          return { address: addr(first, i), kind };
+        });
+        const pty = await openPtyPair({ gatewayPath: o.link, simPath: o['simLink'] });
+        const sim = new BusSimulator({
+          path: pty.simPath,
+          baudRate: Number(o.baud),
+          profile: o.profile!,
+          meters,
+          ...(o.collector
+            ? {
+                collector: {
+                  address: o.collector,
+                  meters: Array.from({ length: Number(o['collectorMeters']) }, (_, i) => addr(90_000_000, i)),
+                  recordsPerMeter: Number(o.records),
+                },
+              }
+            : {}),
+        });
+        await sim.open();
+        console.log(
+          JSON.stringify({
+            event: 'bus-ready',
+            gatewayLink: pty.gatewayPath,
+            baud: Number(o.baud),
+            meters: meters.map((m) => ({ address: m.address, kind: m.kind })),
+            collector: o.collector ?? null,
+          }),
+        );
+        await untilSignal();
+        console.log(
+          JSON.stringify({ event: 'stopped', requests: sim.counters.requests, replies: sim.counters.replies }),
+        );
+        await sim.close();
+        await pty.close();
+      }),
+    );
 
-  cmd.command('mqtt')
+  cmd
+    .command('mqtt')
     .description('MQTT 表具与集中器模拟 / MQTT meters and concentrators')
     .option('--url <url>', 'broker URL', 'mqtt://127.0.0.1:1883')
     .option('--profile <name>', 'dialect profile', 'chint')
@@ -71,26 +98,46 @@ export function register(program: Command): void {
     .option('--batch <n>', 'frames per concentrator uplink', '20')
     .option('--rounds <n>', 'readings per meter (0 = until stopped)', '10')
     .option('--interval <ms>', 'pause between rounds', '1000')
-    .action((o: Record<string, string>) => runCli(async () => {
-      useEnabledPluginProfiles();
-      const meters = Array.from({ length: Number(o.meters) }, (_, i) => addr(1, i));
-      const concentrators = Array.from({ length: Number(o.concentrators) }, (_, c) => ({
-        id: `conc${c + 1}`,
-        meters: Array.from({ length: Number(o['perConcentrator']) }, (_, i) => addr(10_000 * (c + 1), i)),
-      }));
-      const { MqttSimulator } = await import('../../../gateways/sim/mqtt-simulator.ts');
-      const sim = new MqttSimulator({ url: o.url!, profile: o.profile!, topicPrefix: o.prefix, meters, concentrators, batch: Number(o.batch) });
-      await sim.connect();
-      console.log(JSON.stringify({ event: 'mqtt-sim-ready', meters: meters.length, concentrators: concentrators.length }));
-      let stop = false;
-      void untilSignal().then(() => { stop = true; });
-      const rounds = Number(o.rounds);
-      for (let r = 0; (rounds === 0 || r < rounds) && !stop; r++) {
-        await sim.run(1);
-        if (Number(o.interval) > 0) await new Promise((res) => setTimeout(res, Number(o.interval)));
-      }
-      await sim.settled();
-      console.log(JSON.stringify({ event: 'done', readings: sim.allIds.size, acked: sim.counters.acked, downlinks: sim.counters.downlinks }));
-      await sim.close();
-    }));
+    .action((o: Record<string, string>) =>
+      runCli(async () => {
+        useEnabledPluginProfiles();
+        const meters = Array.from({ length: Number(o.meters) }, (_, i) => addr(1, i));
+        const concentrators = Array.from({ length: Number(o.concentrators) }, (_, c) => ({
+          id: `conc${c + 1}`,
+          meters: Array.from({ length: Number(o['perConcentrator']) }, (_, i) => addr(10_000 * (c + 1), i)),
+        }));
+        const { MqttSimulator } = await import('../../../gateways/sim/mqtt-simulator.ts');
+        const sim = new MqttSimulator({
+          url: o.url!,
+          profile: o.profile!,
+          topicPrefix: o.prefix,
+          meters,
+          concentrators,
+          batch: Number(o.batch),
+        });
+        await sim.connect();
+        console.log(
+          JSON.stringify({ event: 'mqtt-sim-ready', meters: meters.length, concentrators: concentrators.length }),
+        );
+        let stop = false;
+        void untilSignal().then(() => {
+          stop = true;
+        });
+        const rounds = Number(o.rounds);
+        for (let r = 0; (rounds === 0 || r < rounds) && !stop; r++) {
+          await sim.run(1);
+          if (Number(o.interval) > 0) await new Promise((res) => setTimeout(res, Number(o.interval)));
+        }
+        await sim.settled();
+        console.log(
+          JSON.stringify({
+            event: 'done',
+            readings: sim.allIds.size,
+            acked: sim.counters.acked,
+            downlinks: sim.counters.downlinks,
+          }),
+        );
+        await sim.close();
+      }),
+    );
 }

@@ -56,7 +56,8 @@ function fail(e: unknown, json: boolean): void {
 }
 
 function parseDi(text: string): number {
-  if (!/^(0x)?[0-9a-fA-F]{4}$/.test(text)) throw BadDi({ di: text }, { zh: '应为 4 位十六进制，如 901F', en: 'expected 4 hex digits, e.g. 901F' });
+  if (!/^(0x)?[0-9a-fA-F]{4}$/.test(text))
+    throw BadDi({ di: text }, { zh: '应为 4 位十六进制，如 901F', en: 'expected 4 hex digits, e.g. 901F' });
   return parseInt(text.replace(/^0x/i, ''), 16);
 }
 
@@ -68,7 +69,8 @@ function parseSer(text: string): number {
 
 function parseByte(text: string, what: string): number {
   const n = /^(0x)?[0-9a-f]{1,2}$/i.test(text) ? parseInt(text.replace(/^0x/i, ''), 16) : NaN;
-  if (!(n >= 0 && n <= 255)) throw BadValue({ [what]: text }, { zh: `${what} 应为十六进制字节`, en: `${what} must be a hex byte` });
+  if (!(n >= 0 && n <= 255))
+    throw BadValue({ [what]: text }, { zh: `${what} 应为十六进制字节`, en: `${what} must be a hex byte` });
   return n;
 }
 
@@ -115,7 +117,10 @@ function describeReading(r: UnifiedReading): string[] {
     `  表内时间 Meter time:    ${r.meterTime ?? '无效 invalid / 无 none'}`,
   ];
   for (const [k, val] of Object.entries(r.history)) lines.push(`  历史 History ${k}:       ${val} m³`);
-  lines.push(`  阀门 Valve:             ${valve}`, `  电池欠压 Low battery:   ${r.status.lowBattery ? '是 yes' : '否 no'}`);
+  lines.push(
+    `  阀门 Valve:             ${valve}`,
+    `  电池欠压 Low battery:   ${r.status.lowBattery ? '是 yes' : '否 no'}`,
+  );
   if (r.rawStatus) lines.push(`  状态字 ST:              ${r.rawStatus}`);
   for (const a of r.status.alarms) lines.push(`  告警 Alarm [${a.code}]: ${a.zh} / ${a.en}`);
   return lines;
@@ -161,13 +166,19 @@ function runDecode(hex: string, opts: DecodeOpts): void {
   const heat = decodeHeatMetering(res.frame, profile);
   const status = reading || heat ? null : frameStatus(res.frame, profile);
   if (opts.json) {
-    const frame = { ...res.frame, di: res.frame.di === undefined ? undefined : h4(res.frame.di), payload: toHex(res.frame.payload) };
+    const frame = {
+      ...res.frame,
+      di: res.frame.di === undefined ? undefined : h4(res.frame.di),
+      payload: toHex(res.frame.payload),
+    };
     const extra = {
       ...(refusal ? { refusal: refusal.toJSON() } : {}),
       ...(heat ? { heat } : {}),
       ...(res.trailer ? { trailer: toHex(res.trailer) } : {}),
     };
-    process.stdout.write(JSON.stringify({ ok: true, profile: profile.name, frame, reading, status, ...extra }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ ok: true, profile: profile.name, frame, reading, status, ...extra }, null, 2) + '\n',
+    );
     return;
   }
   const lines = describeFrame(res.frame, res.raw, profile);
@@ -177,7 +188,10 @@ function runDecode(hex: string, opts: DecodeOpts): void {
   if (heat) lines.push(...describeHeat(heat));
   if (reading) lines.push(...describeReading(reading));
   if (status) {
-    lines.push('状态 Status', `  阀门 Valve: ${status.valve}; 电池欠压 Low battery: ${status.lowBattery ? 'yes' : 'no'}`);
+    lines.push(
+      '状态 Status',
+      `  阀门 Valve: ${status.valve}; 电池欠压 Low battery: ${status.lowBattery ? 'yes' : 'no'}`,
+    );
     for (const a of status.alarms) lines.push(`  告警 Alarm [${a.code}]: ${a.zh} / ${a.en}`);
   }
   process.stdout.write(lines.join('\n') + '\n');
@@ -202,7 +216,8 @@ function runEncode(kind: string, opts: EncodeOpts): void {
   if (opts.meterType !== undefined) build.meterType = parseByte(opts.meterType, 'meter-type');
   if (opts.preamble !== undefined) {
     const n = /^\d{1,2}$/.test(opts.preamble) ? Number(opts.preamble) : NaN;
-    if (!(n >= 0 && n <= 16)) throw BadValue({ preamble: opts.preamble }, { zh: '前导符个数应为 0..16', en: 'preamble must be 0..16' });
+    if (!(n >= 0 && n <= 16))
+      throw BadValue({ preamble: opts.preamble }, { zh: '前导符个数应为 0..16', en: 'preamble must be 0..16' });
     build.preamble = n;
   }
   const needAddress = (): string => {
@@ -212,12 +227,21 @@ function runEncode(kind: string, opts: EncodeOpts): void {
   let bytes: Uint8Array;
   if (kind === 'read') bytes = buildReadRequest(needAddress(), parseDi(opts.di), ser, profile, build);
   else if (kind === 'valve') {
-    if (opts.action !== 'open' && opts.action !== 'close') throw BadValue({ action: opts.action }, { zh: '--action 应为 open 或 close', en: '--action must be open or close' });
+    if (opts.action !== 'open' && opts.action !== 'close')
+      throw BadValue(
+        { action: opts.action },
+        { zh: '--action 应为 open 或 close', en: '--action must be open or close' },
+      );
     bytes = buildValveCommand(needAddress(), opts.action, ser, profile, build);
   } else if (kind === 'read-address') {
     bytes = buildReadAddressRequest(ser, profile, opts.address ? { ...build, address: opts.address } : build);
-  } else throw BadValue({ kind }, { zh: '类型应为 read、valve 或 read-address', en: 'kind must be read, valve or read-address' });
-  if (opts.json) process.stdout.write(JSON.stringify({ ok: true, profile: profile.name, kind, hex: toHex(bytes, ' ') }) + '\n');
+  } else
+    throw BadValue(
+      { kind },
+      { zh: '类型应为 read、valve 或 read-address', en: 'kind must be read, valve or read-address' },
+    );
+  if (opts.json)
+    process.stdout.write(JSON.stringify({ ok: true, profile: profile.name, kind, hex: toHex(bytes, ' ') }) + '\n');
   else process.stdout.write(toHex(bytes, ' ') + '\n');
 }
 
@@ -230,7 +254,11 @@ function runProfiles(json: boolean, dataDir: string | undefined): void {
   for (const p of profiles) {
     process.stdout.write(
       `${p.name.padEnd(16)} DI ${p.diOrder}  clock ${p.clockOrder}  preamble ${p.preamble}×FE  error ${p.errorReply ?? 'di-ser-st'}` +
-        (p.diOrders ? `  DI 例外 per-DI ${Object.entries(p.diOrders).map(([k, v]) => `${k}:${v}`).join(',')}` : '') +
+        (p.diOrders
+          ? `  DI 例外 per-DI ${Object.entries(p.diOrders)
+              .map(([k, v]) => `${k}:${v}`)
+              .join(',')}`
+          : '') +
         (p.meterTypes ? `  types ${p.meterTypes.join(',')}` : '') +
         (p.trailer ? `  trailer ${p.trailer.length}B ${p.trailer.name}` : '') +
         `${p.assumptions?.length ? `  (${p.assumptions.length} 项待确认 assumptions)` : ''}\n`,
@@ -250,7 +278,9 @@ const guarded =
   };
 
 export function register(program: Command): void {
-  const cmd = program.command('telemetry').description('CJ/T 188 远传协议编解码 / remote-read protocol codec (docs/protocol/)');
+  const cmd = program
+    .command('telemetry')
+    .description('CJ/T 188 远传协议编解码 / remote-read protocol codec (docs/protocol/)');
   // Usage errors exit 2 like undecodable input; help and version stay 0. Inherited by the subcommands below.
   cmd.exitOverride((err: CommanderError) => {
     if (err.exitCode === 0) process.exit(0);
@@ -265,7 +295,12 @@ export function register(program: Command): void {
     .option('--source <source>', 'serial | collector | mqtt', 'serial')
     .addOption(dataOption('数据目录（插件启用状态）/ data directory (plugin enabled state)'))
     .option('--json', 'JSON 输出 / JSON output')
-    .action(guarded((hex: string, opts: DecodeOpts) => runDecode(hex, opts), (_h, o) => Boolean(o.json)));
+    .action(
+      guarded(
+        (hex: string, opts: DecodeOpts) => runDecode(hex, opts),
+        (_h, o) => Boolean(o.json),
+      ),
+    );
 
   cmd
     .command('encode')
@@ -280,12 +315,22 @@ export function register(program: Command): void {
     .option('--preamble <n>', 'FE 前导个数，默认取方言 / FE count, default from the profile')
     .addOption(dataOption('数据目录（插件启用状态）/ data directory (plugin enabled state)'))
     .option('--json', 'JSON 输出 / JSON output')
-    .action(guarded((kind: string, opts: EncodeOpts) => runEncode(kind, opts), (_k, o) => Boolean(o.json)));
+    .action(
+      guarded(
+        (kind: string, opts: EncodeOpts) => runEncode(kind, opts),
+        (_k, o) => Boolean(o.json),
+      ),
+    );
 
   cmd
     .command('profiles')
     .description('列出方言配置 / list dialect profiles')
     .option('--json', 'JSON 输出 / JSON output')
     .addOption(dataOption('数据目录（插件启用状态）/ data directory (plugin enabled state)'))
-    .action(guarded((opts: { json?: boolean; data?: string }) => runProfiles(Boolean(opts.json), opts.data), (o) => Boolean(o.json)));
+    .action(
+      guarded(
+        (opts: { json?: boolean; data?: string }) => runProfiles(Boolean(opts.json), opts.data),
+        (o) => Boolean(o.json),
+      ),
+    );
 }

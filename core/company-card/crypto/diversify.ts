@@ -23,7 +23,11 @@ export function diversifyOnce(alg: CardAlgorithm, key16: Uint8Array, factor8: Ui
 }
 
 /** Card key = DIV(DIV(master, card no. as 8-byte BCD), chip serial). */
-export function diversifyForCard(alg: CardAlgorithm, master16: Uint8Array, cardNo8: Uint8Array,
-  serial8: Uint8Array): Buffer {
+export function diversifyForCard(
+  alg: CardAlgorithm,
+  master16: Uint8Array,
+  cardNo8: Uint8Array,
+  serial8: Uint8Array,
+): Buffer {
   return diversifyOnce(alg, diversifyOnce(alg, master16, cardNo8), serial8);
 }

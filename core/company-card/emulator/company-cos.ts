@@ -90,7 +90,12 @@ export class CompanyCos {
     this.random = opts.random ?? randomBytes;
     this.mf = { fid: 0x3f00, aid: null, keys: new Map(), hasKeyFile: true, efs: new Map() };
     this.mf.keys.set(0x00, {
-      id: 0x00, usage: KEY_USAGE.keyManagement, version: 0, algorithm: opts.algorithm, maxTries: 15, triesLeft: 15,
+      id: 0x00,
+      usage: KEY_USAGE.keyManagement,
+      version: 0,
+      algorithm: opts.algorithm,
+      maxTries: 15,
+      triesLeft: 15,
       value: Buffer.from(opts.transportKey),
     });
     this.current = this.mf;
@@ -181,21 +186,33 @@ export class CompanyCos {
     if (![0x00, 0x04, 0x80, 0x84].includes(cla)) return sw(SW.CLA_NOT_SUPPORTED);
     if ((cla & 0x80) !== 0) {
       switch (ins) {
-        case 0xe0: return this.createFile(p1, p2, body.data);
-        case 0xd4: return this.writeKey(cmd, p2, body.data, sm);
-        case 0x0e: return this.eraseDf();
-        default: return sw(SW.INS_NOT_SUPPORTED);
+        case 0xe0:
+          return this.createFile(p1, p2, body.data);
+        case 0xd4:
+          return this.writeKey(cmd, p2, body.data, sm);
+        case 0x0e:
+          return this.eraseDf();
+        default:
+          return sw(SW.INS_NOT_SUPPORTED);
       }
     }
     switch (ins) {
-      case 0xa4: return this.select(p1, p2, body.data);
-      case 0xb0: return this.readBinary(p1, p2, body.le);
-      case 0xd6: return this.updateBinary(cmd, p1, p2, body.data, sm);
-      case 0x84: return this.getChallenge(body.le);
-      case 0x82: return this.externalAuth(p2, body.data);
-      case 0x88: return this.internalAuth(p2, body.data);
-      case 0xc0: return this.getResponse(body.le);
-      default: return sw(SW.INS_NOT_SUPPORTED);
+      case 0xa4:
+        return this.select(p1, p2, body.data);
+      case 0xb0:
+        return this.readBinary(p1, p2, body.le);
+      case 0xd6:
+        return this.updateBinary(cmd, p1, p2, body.data, sm);
+      case 0x84:
+        return this.getChallenge(body.le);
+      case 0x82:
+        return this.externalAuth(p2, body.data);
+      case 0x88:
+        return this.internalAuth(p2, body.data);
+      case 0xc0:
+        return this.getResponse(body.le);
+      default:
+        return sw(SW.INS_NOT_SUPPORTED);
     }
   }
 
@@ -393,9 +410,10 @@ export class CompanyCos {
     if (!sm) return sw(SW.SECURITY_NOT_SATISFIED);
     const inMf = this.current === this.mf;
     if (!inMf && !this.current.hasKeyFile) return sw(SW.FILE_NOT_FOUND);
-    const km = !inMf && keyId !== MAINTENANCE_KEY_ID && this.current.keys.get(MAINTENANCE_KEY_ID)
-      ? this.current.keys.get(MAINTENANCE_KEY_ID)
-      : this.mf.keys.get(0x00);
+    const km =
+      !inMf && keyId !== MAINTENANCE_KEY_ID && this.current.keys.get(MAINTENANCE_KEY_ID)
+        ? this.current.keys.get(MAINTENANCE_KEY_ID)
+        : this.mf.keys.get(0x00);
     const r = this.checkSm(cmd, data, km);
     if (typeof r === 'number') return sw(r);
     if (!km || r.length === 0 || r.length % blockSize(km.algorithm) !== 0) return sw(SW.WRONG_LENGTH);
@@ -404,7 +422,12 @@ export class CompanyCos {
     const algorithm = algorithmFromCode(rec[3] ?? 0);
     if (!algorithm) return sw(SW.WRONG_DATA);
     const key: CardKey = {
-      id: keyId, usage: rec[1] ?? 0, version: rec[2] ?? 0, algorithm, maxTries: rec[4] ?? 0, triesLeft: rec[4] ?? 0,
+      id: keyId,
+      usage: rec[1] ?? 0,
+      version: rec[2] ?? 0,
+      algorithm,
+      maxTries: rec[4] ?? 0,
+      triesLeft: rec[4] ?? 0,
       value: Buffer.from(rec.subarray(5, 21)),
     };
     (inMf ? this.mf : this.current).keys.set(keyId, key);

@@ -30,8 +30,12 @@ export const METER_CODE = {
 export type MeterOutcome = keyof typeof METER_CODE;
 
 /** Status bits written back (spec §4.5). */
-export const METER_STATUS = { valveClosed: 0x0001, batteryLow: 0x0002, magneticAttack: 0x0004,
-  sensorFault: 0x0008 } as const;
+export const METER_STATUS = {
+  valveClosed: 0x0001,
+  batteryLow: 0x0002,
+  magneticAttack: 0x0004,
+  sensorFault: 0x0008,
+} as const;
 
 export interface MeterSession {
   outcome: MeterOutcome;
@@ -52,7 +56,11 @@ export class MeterSimulator {
   readonly blacklist = new Set<string>();
   lastCode = 0;
 
-  constructor(readonly meterNo: string, private readonly esam: ApduChannel, opts: { monthStart?: string } = {}) {
+  constructor(
+    readonly meterNo: string,
+    private readonly esam: ApduChannel,
+    opts: { monthStart?: string } = {},
+  ) {
     this.monthStart = opts.monthStart ?? '2612';
   }
 
@@ -121,8 +129,15 @@ export class MeterSimulator {
     }
     this.lastCode = METER_CODE[outcome];
     const body: Omit<WriteBack, 'mac'> = {
-      meterNo: this.meterNo, countSeen: this.lastCount, cumulative: this.cumulative, remaining: this.remaining,
-      monthStart: this.monthStart, months: [...this.months], status: this.status, lastCode: this.lastCode, date: now,
+      meterNo: this.meterNo,
+      countSeen: this.lastCount,
+      cumulative: this.cumulative,
+      remaining: this.remaining,
+      monthStart: this.monthStart,
+      months: [...this.months],
+      status: this.status,
+      lastCode: this.lastCode,
+      date: now,
     };
     await s.samDerive('writeBackMac', info.keyVersion, info.cardNo, info.serial);
     const mac = await s.samMac(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), writeBackMacData(info, body));

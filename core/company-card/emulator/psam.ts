@@ -10,8 +10,15 @@
  */
 import { type CardAlgorithm, blockSize, encryptEcb } from '../crypto/block-cipher.ts';
 import { cardMac, padMethod2, sameBytes } from '../crypto/mac.ts';
-import { type KeyKind, type MasterKeySet, AUTH_KEY_TRIES, KIND_BY_CODE, cardKeyId, deriveCardKey,
-  usageOf } from '../keys.ts';
+import {
+  type KeyKind,
+  type MasterKeySet,
+  AUTH_KEY_TRIES,
+  KIND_BY_CODE,
+  cardKeyId,
+  deriveCardKey,
+  usageOf,
+} from '../keys.ts';
 import { ALGORITHM_CODE } from '../crypto/block-cipher.ts';
 import { SW, withSw } from '../apdu.ts';
 import { decodeBcdNumber } from '../card-numbers.ts';
@@ -75,8 +82,10 @@ export class PsamEmulator {
   }
 
   get atr(): Buffer {
-    return Buffer.concat([Buffer.from('3B6800004753', 'hex'), Buffer.from(this.psamNo.padStart(12, '0').slice(-12),
-      'hex')]);
+    return Buffer.concat([
+      Buffer.from('3B6800004753', 'hex'),
+      Buffer.from(this.psamNo.padStart(12, '0').slice(-12), 'hex'),
+    ]);
   }
 
   get isPresent(): boolean {
@@ -121,10 +130,14 @@ export class PsamEmulator {
     if (cla !== 0x80) return sw(SW.CLA_NOT_SUPPORTED);
     if (!this.selected) return sw(SW.CONDITIONS_NOT_SATISFIED);
     switch (ins) {
-      case 0x1a: return this.initSession(p1, p2, data);
-      case 0xfa: return this.crypt(p1, data);
-      case 0x1c: return this.exportKey(p1, p2, data);
-      default: return sw(SW.INS_NOT_SUPPORTED);
+      case 0x1a:
+        return this.initSession(p1, p2, data);
+      case 0xfa:
+        return this.crypt(p1, data);
+      case 0x1c:
+        return this.exportKey(p1, p2, data);
+      default:
+        return sw(SW.INS_NOT_SUPPORTED);
     }
   }
 
@@ -193,7 +206,8 @@ export class PsamEmulator {
     if (!set || !key) return sw(SW.KEY_NOT_FOUND);
     const tries = kind === 'lineProtection' || kind === 'internalAuth' ? 0 : AUTH_KEY_TRIES;
     const record = Buffer.concat([
-      Buffer.of(cardKeyId(kind), usageOf(kind), version, ALGORITHM_CODE[set.algorithm], tries), key,
+      Buffer.of(cardKeyId(kind), usageOf(kind), version, ALGORITHM_CODE[set.algorithm], tries),
+      key,
     ]);
     const enc = encryptEcb(s.algorithm, s.key, padMethod2(record, blockSize(s.algorithm)));
     const header = data.subarray(8, 13);

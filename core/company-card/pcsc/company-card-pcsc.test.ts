@@ -18,9 +18,11 @@ afterAll(() => h.stop());
 const base = { companyCode: '0571', meterKind: 1 as const, issueDate: '20261203', keyVersion: 1 };
 
 describe('company card through pcscd and vpcd', () => {
-  for (const [algorithm, protocol] of [['sm4', 'T0'], ['3des', 'T1']] as const) {
-    it(`${algorithm} over ${protocol}: issue, sell 3× with meter loads, refund, reissue with blacklist, format`,
-      async () => {
+  for (const [algorithm, protocol] of [
+    ['sm4', 'T0'],
+    ['3des', 'T1'],
+  ] as const) {
+    it(`${algorithm} over ${protocol}: issue, sell 3× with meter loads, refund, reissue with blacklist, format`, async () => {
       const sets = [testTransportSet(algorithm), testKeySet(1, algorithm)];
       const psamChip = new PsamEmulator({ role: 'counter', keySets: sets, protocol });
       const psamPlug = await h.plug(psamChip, 1);
@@ -35,15 +37,26 @@ describe('company card through pcscd and vpcd', () => {
       expect(card.atr).toEqual(card1.atr);
       const counter = () => new CounterTerminal(card, psam, card.atr);
 
-      const issued = await counter().issue({ ...base, algorithm, cardNo: '770001', gas: 10, count: 1,
-        date: '20261203090000' });
+      const issued = await counter().issue({
+        ...base,
+        algorithm,
+        cardNo: '770001',
+        gas: 10,
+        count: 1,
+        date: '20261203090000',
+      });
       expect(issued.view).toMatchObject({ genuine: true, unloadedGas: 10 });
       expect(await meter.insert(card, card.atr, '20261203100000')).toMatchObject({ outcome: 'loaded', loadedGas: 10 });
-      for (const [count, gas] of [[2, 20], [3, 30]] as const) {
+      for (const [count, gas] of [
+        [2, 20],
+        [3, 30],
+      ] as const) {
         await counter().writePurchase({ gas, count, date: `2026120${count}090000` });
         meter.use(300);
-        expect(await meter.insert(card, card.atr, `2026120${count}100000`)).toMatchObject({ outcome: 'loaded',
-          loadedGas: gas });
+        expect(await meter.insert(card, card.atr, `2026120${count}100000`)).toMatchObject({
+          outcome: 'loaded',
+          loadedGas: gas,
+        });
       }
       const read = await counter().read();
       expect(read).toMatchObject({ writeBackVerified: true, unloadedGas: 0 });
@@ -61,8 +74,16 @@ describe('company card through pcscd and vpcd', () => {
       plug = await h.plug(card2, 0);
       card = await h.connect(CARD_READER);
       // the refunded count 4 never reached the meter, so the replacement carries the next sale at count 4
-      await counter().issue({ ...base, algorithm, cardNo: '770001', prevSerial: card1.serial, reissueCount: 1, gas: 5,
-        count: 4, date: '20261206090000' });
+      await counter().issue({
+        ...base,
+        algorithm,
+        cardNo: '770001',
+        prevSerial: card1.serial,
+        reissueCount: 1,
+        gas: 5,
+        count: 4,
+        date: '20261206090000',
+      });
       expect(await meter.insert(card, card.atr, '20261206100000')).toMatchObject({ outcome: 'loaded', loadedGas: 5 });
       expect(meter.blacklist.has(card1.serial)).toBe(true);
 
@@ -70,8 +91,11 @@ describe('company card through pcscd and vpcd', () => {
       await h.unplug(plug, CARD_READER);
       plug = await h.plug(card1, 0);
       card = await h.connect(CARD_READER);
-      expect(await meter.insert(card, card.atr, '20261206110000')).toEqual({ outcome: 'blacklisted', loadedGas: 0,
-        wroteBack: false });
+      expect(await meter.insert(card, card.atr, '20261206110000')).toEqual({
+        outcome: 'blacklisted',
+        loadedGas: 0,
+        wroteBack: false,
+      });
 
       await card.disconnect();
       await h.unplug(plug, CARD_READER);

@@ -62,14 +62,23 @@ function load(): Lib {
   if (lib) return lib;
   let so: ReturnType<typeof koffi.load>;
   try {
-    so = koffi.load(WIN ? 'winscard.dll' : process.platform === 'darwin'
-      ? '/System/Library/Frameworks/PCSC.framework/PCSC' : 'libpcsclite.so.1');
+    so = koffi.load(
+      WIN
+        ? 'winscard.dll'
+        : process.platform === 'darwin'
+          ? '/System/Library/Frameworks/PCSC.framework/PCSC'
+          : 'libpcsclite.so.1',
+    );
   } catch {
     throw PcscUnavailable({ reason: 'library' });
   }
   koffi.struct('MH_SCARD_IO_REQUEST', { dwProtocol: T.dword, cbPciLength: T.dword });
   koffi.struct('MH_SCARD_READERSTATE', {
-    szReader: 'const char *', pvUserData: 'void *', dwCurrentState: T.dword, dwEventState: T.dword, cbAtr: T.dword,
+    szReader: 'const char *',
+    pvUserData: 'void *',
+    dwCurrentState: T.dword,
+    dwEventState: T.dword,
+    cbAtr: T.dword,
     rgbAtr: koffi.array('uint8_t', WIN ? 36 : 33),
   });
   const f = (proto: string) => so.func(proto) as Fn;
@@ -77,17 +86,25 @@ function load(): Lib {
   lib = {
     establish: f(`${L} SCardEstablishContext(${D} scope, void *r1, void *r2, _Out_ ${C} *ctx)`),
     release: f(`${L} SCardReleaseContext(${C} ctx)`),
-    listReaders: f(`${L} SCardListReaders${A}(${C} ctx, const char *groups, _Out_ uint8_t *readers, `
-      + `_Inout_ ${D} *len)`),
-    connect: f(`${L} SCardConnect${A}(${C} ctx, const char *reader, ${D} share, ${D} protocols, `
-      + `_Out_ ${C} *card, _Out_ ${D} *active)`),
+    listReaders: f(
+      `${L} SCardListReaders${A}(${C} ctx, const char *groups, _Out_ uint8_t *readers, ` + `_Inout_ ${D} *len)`,
+    ),
+    connect: f(
+      `${L} SCardConnect${A}(${C} ctx, const char *reader, ${D} share, ${D} protocols, ` +
+        `_Out_ ${C} *card, _Out_ ${D} *active)`,
+    ),
     disconnect: f(`${L} SCardDisconnect(${C} card, ${D} disposition)`),
-    transmit: f(`${L} SCardTransmit(${C} card, const MH_SCARD_IO_REQUEST *sendPci, const uint8_t *send, ${D} sendLen, `
-      + `void *recvPci, _Out_ uint8_t *recv, _Inout_ ${D} *recvLen)`),
-    status: f(`${L} SCardStatus${A}(${C} card, _Out_ uint8_t *name, _Inout_ ${D} *nameLen, _Out_ ${D} *state, `
-      + `_Out_ ${D} *protocol, _Out_ uint8_t *atr, _Inout_ ${D} *atrLen)`),
-    statusChange: f(`${L} SCardGetStatusChange${A}(${C} ctx, ${D} timeout, `
-      + `_Inout_ MH_SCARD_READERSTATE *states, ${D} n)`),
+    transmit: f(
+      `${L} SCardTransmit(${C} card, const MH_SCARD_IO_REQUEST *sendPci, const uint8_t *send, ${D} sendLen, ` +
+        `void *recvPci, _Out_ uint8_t *recv, _Inout_ ${D} *recvLen)`,
+    ),
+    status: f(
+      `${L} SCardStatus${A}(${C} card, _Out_ uint8_t *name, _Inout_ ${D} *nameLen, _Out_ ${D} *state, ` +
+        `_Out_ ${D} *protocol, _Out_ uint8_t *atr, _Inout_ ${D} *atrLen)`,
+    ),
+    statusChange: f(
+      `${L} SCardGetStatusChange${A}(${C} ctx, ${D} timeout, ` + `_Inout_ MH_SCARD_READERSTATE *states, ${D} n)`,
+    ),
   };
   return lib;
 }
@@ -133,7 +150,11 @@ export class PcscContext {
     check(rc, 'SCardListReaders');
     const buf = Buffer.alloc(len[0] ?? 0);
     check(l.listReaders(this.ctx, null, buf, len), 'SCardListReaders');
-    return buf.subarray(0, len[0]).toString('latin1').split('\0').filter((s) => s.length > 0);
+    return buf
+      .subarray(0, len[0])
+      .toString('latin1')
+      .split('\0')
+      .filter((s) => s.length > 0);
   }
 
   /**
@@ -142,8 +163,14 @@ export class PcscContext {
    * wait for it here instead of trusting a connect made just after a change.
    */
   async cardState(reader: string): Promise<'present' | 'empty' | 'unknown'> {
-    const state = { szReader: reader, pvUserData: null, dwCurrentState: 0, dwEventState: 0, cbAtr: 0,
-      rgbAtr: new Array(WIN ? 36 : 33).fill(0) };
+    const state = {
+      szReader: reader,
+      pvUserData: null,
+      dwCurrentState: 0,
+      dwEventState: 0,
+      cbAtr: 0,
+      rgbAtr: new Array(WIN ? 36 : 33).fill(0),
+    };
     const rc = (await callAsync(load().statusChange, [this.ctx, 0, state, 1])) >>> 0;
     if (rc === 0x8010000a) return 'unknown'; // SCARD_E_TIMEOUT: no answer within 0 ms
     check(rc, 'SCardGetStatusChange');
@@ -157,8 +184,10 @@ export class PcscContext {
     const l = load();
     const card: Array<number | bigint> = [0];
     const active: number[] = [0];
-    check(await callAsync(l.connect, [this.ctx, reader, SCARD.SHARE_EXCLUSIVE, protocols, card, active]),
-      'SCardConnect');
+    check(
+      await callAsync(l.connect, [this.ctx, reader, SCARD.SHARE_EXCLUSIVE, protocols, card, active]),
+      'SCardConnect',
+    );
     const handle = new PcscCard(card[0] ?? 0, active[0] === SCARD.PROTOCOL_T1 ? 'T1' : 'T0');
     await handle.refreshStatus();
     return handle;
@@ -171,7 +200,10 @@ export class PcscCard implements ApduChannel {
   /** APDUs sent and bytes moved, for the byte-time bound of the benchmark. */
   readonly stats = { apdus: 0, bytesOut: 0, bytesIn: 0 };
 
-  constructor(private readonly handle: number | bigint, readonly protocol: 'T0' | 'T1') {}
+  constructor(
+    private readonly handle: number | bigint,
+    readonly protocol: 'T0' | 'T1',
+  ) {}
 
   async refreshStatus(): Promise<void> {
     const l = load();
@@ -189,10 +221,14 @@ export class PcscCard implements ApduChannel {
     const l = load();
     const recv = Buffer.alloc(258);
     const recvLen: number[] = [recv.length];
-    const pci = { dwProtocol: this.protocol === 'T1' ? SCARD.PROTOCOL_T1 : SCARD.PROTOCOL_T0,
-      cbPciLength: WIN ? 8 : 16 };
-    check(await callAsync(l.transmit, [this.handle, pci, Buffer.from(apdu), apdu.length, null, recv, recvLen]),
-      'SCardTransmit');
+    const pci = {
+      dwProtocol: this.protocol === 'T1' ? SCARD.PROTOCOL_T1 : SCARD.PROTOCOL_T0,
+      cbPciLength: WIN ? 8 : 16,
+    };
+    check(
+      await callAsync(l.transmit, [this.handle, pci, Buffer.from(apdu), apdu.length, null, recv, recvLen]),
+      'SCardTransmit',
+    );
     const n = recvLen[0] ?? 0;
     this.stats.apdus++;
     this.stats.bytesOut += apdu.length;

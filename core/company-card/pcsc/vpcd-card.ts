@@ -25,7 +25,11 @@ export class VpcdCard {
   /** Control messages and APDUs seen, for tests that follow what the reader did. */
   readonly events: string[] = [];
 
-  constructor(private readonly chip: VirtualChip, private readonly port: number, private readonly host = '127.0.0.1') {}
+  constructor(
+    private readonly chip: VirtualChip,
+    private readonly port: number,
+    private readonly host = '127.0.0.1',
+  ) {}
 
   /** Connects (the card is "inserted"); resolves once the TCP connection is up. */
   insert(): Promise<void> {

@@ -8,13 +8,25 @@ import { type CardAlgorithm, blockSize } from '../crypto/block-cipher.ts';
 import { zeroPad } from '../crypto/mac.ts';
 import { encodeBcdNumber, encodeSerial } from '../card-numbers.ts';
 import {
-  CompanyCardAuthFailed, CompanyCardKeyVersionUnknown, CompanyCardNotOurs, CompanyCardStatus,
+  CompanyCardAuthFailed,
+  CompanyCardKeyVersionUnknown,
+  CompanyCardNotOurs,
+  CompanyCardStatus,
 } from '../company-card-errors.ts';
 import { type KeyKind, KEY_CODE, cardKeyId } from '../keys.ts';
 import { PSAM_AID, PSAM_OP } from '../emulator/psam.ts';
 import {
-  type CardInfo, type PurchaseRecord, type WriteBack, FILES, GAS_AID, decodeCardInfo, decodePurchase,
-  decodeWriteBack, effectivePurchase, purchaseMacData, writeBackMacData,
+  type CardInfo,
+  type PurchaseRecord,
+  type WriteBack,
+  FILES,
+  GAS_AID,
+  decodeCardInfo,
+  decodePurchase,
+  decodeWriteBack,
+  effectivePurchase,
+  purchaseMacData,
+  writeBackMacData,
 } from '../records.ts';
 
 /** The chip serial from our ATR's historical bytes ('G' 'C' 01 + 8 bytes); null for any other card. */
@@ -22,7 +34,10 @@ export function serialFromAtr(atr: Uint8Array): string | null {
   const b = Buffer.from(atr);
   const at = b.indexOf(Buffer.from('474301', 'hex'));
   if (at < 0 || at + 11 > b.length) return null;
-  return b.subarray(at + 3, at + 11).toString('hex').toUpperCase();
+  return b
+    .subarray(at + 3, at + 11)
+    .toString('hex')
+    .toUpperCase();
 }
 
 export interface KeyContext {
@@ -33,7 +48,10 @@ export interface KeyContext {
 }
 
 export class CardSession {
-  constructor(readonly card: ApduChannel, readonly sam: ApduChannel) {}
+  constructor(
+    readonly card: ApduChannel,
+    readonly sam: ApduChannel,
+  ) {}
 
   // ---------- security module ----------
   async samSelect(): Promise<void> {
@@ -53,8 +71,11 @@ export class CardSession {
   }
 
   async samMac(iv: Uint8Array, message: Uint8Array): Promise<Buffer> {
-    return expectOk(this.sam, command(0x80, 0xfa, PSAM_OP.mac, 0x00, Buffer.concat([iv, message]), 0x00),
-      'PSAM 80 FA MAC');
+    return expectOk(
+      this.sam,
+      command(0x80, 0xfa, PSAM_OP.mac, 0x00, Buffer.concat([iv, message]), 0x00),
+      'PSAM 80 FA MAC',
+    );
   }
 
   async samVerify(iv: Uint8Array, message: Uint8Array, mac: Uint8Array): Promise<boolean> {
@@ -135,14 +156,20 @@ export class CardSession {
   /** Verifies a purchase MAC inside the module (kind purchaseMac). */
   async purchaseMacOk(info: CardInfo, p: PurchaseRecord): Promise<boolean> {
     await this.samDerive('purchaseMac', info.keyVersion, info.cardNo, info.serial);
-    return this.samVerify(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), purchaseMacData(info, p),
-      Buffer.from(p.mac, 'hex'));
+    return this.samVerify(
+      zeroPad(Buffer.alloc(0), blockSize(info.algorithm)),
+      purchaseMacData(info, p),
+      Buffer.from(p.mac, 'hex'),
+    );
   }
 
   async writeBackMacOk(info: CardInfo, w: WriteBack): Promise<boolean> {
     await this.samDerive('writeBackMac', info.keyVersion, info.cardNo, info.serial);
-    return this.samVerify(zeroPad(Buffer.alloc(0), blockSize(info.algorithm)), writeBackMacData(info, w),
-      Buffer.from(w.mac, 'hex'));
+    return this.samVerify(
+      zeroPad(Buffer.alloc(0), blockSize(info.algorithm)),
+      writeBackMacData(info, w),
+      Buffer.from(w.mac, 'hex'),
+    );
   }
 
   /** The record in force: both copies are checked by MAC first (spec §4.4). */

@@ -10,8 +10,16 @@ import { CompanyCardBadInput, CompanyCardNotOurs, CompanyCardStatus } from '../c
 import { type KeyKind, CARD_DF_KEYS, KEY_CODE, cardKeyId } from '../keys.ts';
 import { ACL_FREE, FILE_TYPE, aclAuth, aclAuthSm } from '../emulator/company-cos.ts';
 import {
-  type CardInfo, type PurchaseRecord, type WriteBack, FILES, GAS_AID, GAS_DF_FID, NO_SERIAL, encodeCardInfo,
-  encodePurchase, purchaseMacData,
+  type CardInfo,
+  type PurchaseRecord,
+  type WriteBack,
+  FILES,
+  GAS_AID,
+  GAS_DF_FID,
+  NO_SERIAL,
+  encodeCardInfo,
+  encodePurchase,
+  purchaseMacData,
 } from '../records.ts';
 import { type KeyContext, CardSession, ctxOf, serialFromAtr } from './card-session.ts';
 import { zeroPad } from '../crypto/mac.ts';
@@ -54,7 +62,11 @@ export interface WriteResult {
 
 export class CounterTerminal {
   readonly s: CardSession;
-  constructor(card: ApduChannel, psam: ApduChannel, private readonly atr: Uint8Array) {
+  constructor(
+    card: ApduChannel,
+    psam: ApduChannel,
+    private readonly atr: Uint8Array,
+  ) {
     this.s = new CardSession(card, psam);
   }
 
@@ -68,9 +80,15 @@ export class CounterTerminal {
   async issue(req: IssueRequest): Promise<WriteResult> {
     const serial = this.serial();
     const info: CardInfo = {
-      cardNo: req.cardNo, companyCode: req.companyCode, meterKind: req.meterKind, serial,
-      prevSerial: req.prevSerial ?? NO_SERIAL, issueDate: req.issueDate, keyVersion: req.keyVersion,
-      algorithm: req.algorithm, reissueCount: req.reissueCount ?? 0,
+      cardNo: req.cardNo,
+      companyCode: req.companyCode,
+      meterKind: req.meterKind,
+      serial,
+      prevSerial: req.prevSerial ?? NO_SERIAL,
+      issueDate: req.issueDate,
+      keyVersion: req.keyVersion,
+      algorithm: req.algorithm,
+      reissueCount: req.reissueCount ?? 0,
     };
     const infoBytes = encodeCardInfo(info); // validates every field before the card is touched
     const ctx = ctxOf(info);
@@ -80,11 +98,23 @@ export class CounterTerminal {
     await s.externalAuth('transport', ctx, '0');
     await this.writeKey('cardMaster', ctx, 'transport');
     await s.externalAuth('cardMaster', ctx);
-    await expectOk(s.card, command(0x80, 0xe0, GAS_DF_FID >> 8, GAS_DF_FID & 0xff,
-      Buffer.concat([Buffer.of(FILE_TYPE.df, 0, 0, ACL_FREE, aclAuth(0x00), 0), GAS_AID])), 'CREATE DF');
+    await expectOk(
+      s.card,
+      command(
+        0x80,
+        0xe0,
+        GAS_DF_FID >> 8,
+        GAS_DF_FID & 0xff,
+        Buffer.concat([Buffer.of(FILE_TYPE.df, 0, 0, ACL_FREE, aclAuth(0x00), 0), GAS_AID]),
+      ),
+      'CREATE DF',
+    );
     await s.selectApp();
-    await expectOk(s.card, command(0x80, 0xe0, 0x00, 0x00, Buffer.of(FILE_TYPE.keyFile, 0, 0, 0xff, 0xff, 0)),
-      'CREATE KEY FILE');
+    await expectOk(
+      s.card,
+      command(0x80, 0xe0, 0x00, 0x00, Buffer.of(FILE_TYPE.keyFile, 0, 0, 0xff, 0xff, 0)),
+      'CREATE KEY FILE',
+    );
     await this.writeKey('maintenance', ctx, 'cardMaster');
     for (const kind of CARD_DF_KEYS.filter((k) => k !== 'maintenance')) await this.writeKey(kind, ctx, 'maintenance');
     const files: Array<[number, number, number, number]> = [
@@ -94,8 +124,17 @@ export class CounterTerminal {
       [FILES.writeBack.fid, FILES.writeBack.sfi, FILES.writeBack.size, aclAuthSm(KEY_CODE.externalAuth)],
     ];
     for (const [fid, sfi, size, writeAcl] of files) {
-      await expectOk(s.card, command(0x80, 0xe0, fid >> 8, fid & 0xff,
-        Buffer.of(FILE_TYPE.binary, size >> 8, size & 0xff, ACL_FREE, writeAcl, sfi)), `CREATE EF ${sfi}`);
+      await expectOk(
+        s.card,
+        command(
+          0x80,
+          0xe0,
+          fid >> 8,
+          fid & 0xff,
+          Buffer.of(FILE_TYPE.binary, size >> 8, size & 0xff, ACL_FREE, writeAcl, sfi),
+        ),
+        `CREATE EF ${sfi}`,
+      );
     }
     await s.externalAuth('maintenance', ctx);
     await s.updateSm(FILES.cardInfo.sfi, infoBytes, ctx);
@@ -110,8 +149,18 @@ export class CounterTerminal {
     const lc = (Math.floor(21 / blockSize(ctx.algorithm)) + 1) * blockSize(ctx.algorithm) + 4;
     const header = Buffer.of(0x84, 0xd4, 0x00, cardKeyId(kind), lc);
     const version = kind === 'transport' ? 0 : ctx.keyVersion;
-    const data = await expectOk(s.sam, command(0x80, 0x1c, KEY_CODE[kind], version,
-      Buffer.concat([encodeBcdNumber(ctx.cardNo, 'cardNo'), header, chal]), 0x00), 'PSAM 80 1C');
+    const data = await expectOk(
+      s.sam,
+      command(
+        0x80,
+        0x1c,
+        KEY_CODE[kind],
+        version,
+        Buffer.concat([encodeBcdNumber(ctx.cardNo, 'cardNo'), header, chal]),
+        0x00,
+      ),
+      'PSAM 80 1C',
+    );
     if (data.length !== lc) throw CompanyCardStatus({ step: 'PSAM 80 1C', reason: 'length' });
     await expectOk(s.card, Buffer.concat([header, data]), `WRITE KEY ${cardKeyId(kind)}`);
   }
@@ -136,8 +185,10 @@ export class CounterTerminal {
     const view = await this.read();
     const got = view.purchase;
     if (!got || got.count !== p.count || got.gas !== p.gas || got.mac !== mac.toString('hex').toUpperCase()) {
-      throw CompanyCardStatus({ step: 'read-back' }, { zh: '读回的购气记录与写入的不一致',
-        en: 'read-back differs from the record written' });
+      throw CompanyCardStatus(
+        { step: 'read-back' },
+        { zh: '读回的购气记录与写入的不一致', en: 'read-back differs from the record written' },
+      );
     }
     return { view, cardCommands: countOf(s) - before };
   }
@@ -146,8 +197,10 @@ export class CounterTerminal {
   async refund(date: string): Promise<WriteResult> {
     const view = await this.read();
     if (!view.purchase || view.unloadedGas === 0) {
-      throw CompanyCardBadInput({ field: 'refund' }, { zh: '卡上没有未进表的气，不能退气',
-        en: 'no unloaded gas on the card to refund' });
+      throw CompanyCardBadInput(
+        { field: 'refund' },
+        { zh: '卡上没有未进表的气，不能退气', en: 'no unloaded gas on the card to refund' },
+      );
     }
     return this.writePurchase({ gas: 0, count: view.purchase.count, date });
   }
@@ -167,8 +220,16 @@ export class CounterTerminal {
     const needsRecovery = eff?.source === 'backup' && !(purchase && backup && sameRecord(purchase, backup));
     const loaded = writeBackVerified && writeBack ? writeBack.countSeen : 0;
     const unloadedGas = rec && rec.count > loaded ? rec.gas : 0;
-    return { info, genuine, purchase: rec, source: eff?.source ?? null, needsRecovery, writeBack, writeBackVerified,
-      unloadedGas };
+    return {
+      info,
+      genuine,
+      purchase: rec,
+      source: eff?.source ?? null,
+      needsRecovery,
+      writeBack,
+      writeBackVerified,
+      unloadedGas,
+    };
   }
 
   /** Completes a write the card was pulled from: copies the backup (the newer record) into the purchase file. */

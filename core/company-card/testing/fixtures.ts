@@ -11,8 +11,15 @@ import { MeterSimulator } from '../emulator/meter-simulator.ts';
 import { CardSlot, SamSlot } from '../terminal/slots.ts';
 import { CounterTerminal } from '../terminal/counter.ts';
 
-const KINDS: KeyKind[] = ['cardMaster', 'maintenance', 'externalAuth', 'internalAuth', 'purchaseMac', 'writeBackMac',
-  'lineProtection'];
+const KINDS: KeyKind[] = [
+  'cardMaster',
+  'maintenance',
+  'externalAuth',
+  'internalAuth',
+  'purchaseMac',
+  'writeBackMac',
+  'lineProtection',
+];
 
 /** Test master keys: byte i of kind k, version v is (0x11 * (k + 1) + i + v) & 0xff — obviously not secret. */
 export function testKeySet(version: number, algorithm: CardAlgorithm): MasterKeySet {

@@ -8,7 +8,13 @@
  */
 import { HostCallError } from './serve-host.ts';
 import koffi from 'koffi';
-import { HOST_BUFFER_SIZE, INTERFACE_FUNCTIONS, specMaxLength, type InterfaceFunction, type ParamKind } from '../interface-functions.ts';
+import {
+  HOST_BUFFER_SIZE,
+  INTERFACE_FUNCTIONS,
+  specMaxLength,
+  type InterfaceFunction,
+  type ParamKind,
+} from '../interface-functions.ts';
 import { HOST_ERROR, type LoadResult, type OutArrayReport, type OutBufferReport } from '../protocol.ts';
 
 /** Bytes past each output buffer that are watched for overflow. */
@@ -121,11 +127,18 @@ export class LibraryBinding {
       // __stdcall is ignored off x86; on x86 koffi tries MSVC's _Name@N itself. mingw decorates without the
       // underscore (Name@N), so that spelling is tried too; every interface parameter is 4 bytes on x86.
       const mapped = symbols[spec.name];
-      const candidates = mapped ? [mapped] : [spec.name, `${spec.name}@${4 * spec.params.length}`, `_${spec.name}@${4 * spec.params.length}`];
+      const candidates = mapped
+        ? [mapped]
+        : [spec.name, `${spec.name}@${4 * spec.params.length}`, `_${spec.name}@${4 * spec.params.length}`];
       let found = false;
       for (const exportName of candidates) {
         try {
-          const fn = lib.func('__stdcall', exportName, 'int', spec.params.map((p) => C_TYPE[p.kind]));
+          const fn = lib.func(
+            '__stdcall',
+            exportName,
+            'int',
+            spec.params.map((p) => C_TYPE[p.kind]),
+          );
           this.bound.set(spec.name, { spec, exportName, fn: fn as (...args: unknown[]) => unknown });
           functions.push(spec.name);
           resolved[spec.name] = exportName;
@@ -157,7 +170,11 @@ type Post = (result: Record<string, unknown>, out: OutMap) => void;
 function intParam(name: string, kind: ParamKind, v: unknown): number {
   const [lo, hi] = RANGE[kind]!;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new HostCallError(HOST_ERROR.BAD_PARAMS, `parameter ${name} must be an integer in [${lo}, ${hi}] (C ${C_TYPE[kind]})`, name);
+    throw new HostCallError(
+      HOST_ERROR.BAD_PARAMS,
+      `parameter ${name} must be an integer in [${lo}, ${hi}] (C ${C_TYPE[kind]})`,
+      name,
+    );
   }
   return v;
 }
@@ -165,11 +182,16 @@ function intParam(name: string, kind: ParamKind, v: unknown): number {
 function bufferSizeOverride(params: Record<string, unknown>, name: string): number | undefined {
   const o = params.$buffers;
   if (o === undefined) return undefined;
-  if (typeof o !== 'object' || o === null) throw new HostCallError(HOST_ERROR.BAD_PARAMS, '$buffers must be an object', '$buffers');
+  if (typeof o !== 'object' || o === null)
+    throw new HostCallError(HOST_ERROR.BAD_PARAMS, '$buffers must be an object', '$buffers');
   const v = (o as Record<string, unknown>)[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_BUFFER_OVERRIDE) {
-    throw new HostCallError(HOST_ERROR.BAD_PARAMS, `$buffers.${name} must be an integer in [1, ${MAX_BUFFER_OVERRIDE}]`, name);
+    throw new HostCallError(
+      HOST_ERROR.BAD_PARAMS,
+      `$buffers.${name} must be an integer in [1, ${MAX_BUFFER_OVERRIDE}]`,
+      name,
+    );
   }
   return v;
 }
@@ -184,7 +206,8 @@ function invoke(b: Bound, params: Record<string, unknown>): Record<string, unkno
   const countName = specs.find((p) => p.name === 'count' && p.kind === 'intOut')?.name;
   const capSpec = specs.find((p) => p.kind === 'capacity');
   let capacity: number = HOST_BUFFER_SIZE.usageCapacity;
-  if (capSpec && params[capSpec.name] !== undefined) capacity = intParam(capSpec.name, 'capacity', params[capSpec.name]);
+  if (capSpec && params[capSpec.name] !== undefined)
+    capacity = intParam(capSpec.name, 'capacity', params[capSpec.name]);
   const arrayLen = Math.min(Math.max(capacity, 0), MAX_CAPACITY);
 
   for (const p of specs) {
@@ -192,8 +215,12 @@ function invoke(b: Bound, params: Record<string, unknown>): Record<string, unkno
     switch (p.kind) {
       case 'hexIn':
       case 'strIn': {
-        if (v === null) { args.push(null); break; }
-        if (typeof v !== 'string') throw new HostCallError(HOST_ERROR.BAD_PARAMS, `parameter ${p.name} must be a string or null`, p.name);
+        if (v === null) {
+          args.push(null);
+          break;
+        }
+        if (typeof v !== 'string')
+          throw new HostCallError(HOST_ERROR.BAD_PARAMS, `parameter ${p.name} must be a string or null`, p.name);
         args.push(Buffer.from(`${v}\0`, 'utf8'));
         break;
       }
@@ -229,13 +256,17 @@ function invoke(b: Bound, params: Record<string, unknown>): Record<string, unkno
       case 'intOut': {
         const a = new Int32Array(1);
         args.push(a);
-        post.push((result) => { result[p.name] = a[0]; });
+        post.push((result) => {
+          result[p.name] = a[0];
+        });
         break;
       }
       case 'int16Out': {
         const a = new Int16Array(1);
         args.push(a);
-        post.push((result) => { result[p.name] = a[0]; });
+        post.push((result) => {
+          result[p.name] = a[0];
+        });
         break;
       }
       case 'intArrayOut': {

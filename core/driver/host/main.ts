@@ -16,7 +16,8 @@ serveHost({
   name: 'driver host',
   load(params) {
     const lp = params as unknown as LoadParams;
-    if (typeof lp.path !== 'string' || lp.path === '') throw new HostCallError(HOST_ERROR.BAD_PARAMS, 'path must be a non-empty string', 'path');
+    if (typeof lp.path !== 'string' || lp.path === '')
+      throw new HostCallError(HOST_ERROR.BAD_PARAMS, 'path must be a non-empty string', 'path');
     const symbols = lp.symbols && typeof lp.symbols === 'object' ? lp.symbols : {};
     binding = new LibraryBinding(lp.path, symbols);
     return { ...binding.load };

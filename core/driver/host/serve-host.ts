@@ -8,7 +8,15 @@
  * answer has reached the supervisor, which can tell exactly which call it was.
  */
 import { createInterface } from 'node:readline';
-import { FRAME_MARKER, HOST_ERROR, METHOD, PROTOCOL_VERSION, encodeFrame, type HostFrame, type RequestFrame } from '../protocol.ts';
+import {
+  FRAME_MARKER,
+  HOST_ERROR,
+  METHOD,
+  PROTOCOL_VERSION,
+  encodeFrame,
+  type HostFrame,
+  type RequestFrame,
+} from '../protocol.ts';
 
 /** An error the host reports to the supervisor with a protocol code (never a parameter value). */
 export class HostCallError extends Error {
@@ -52,7 +60,12 @@ export function serveHost(h: HostHandlers): void {
       fail(null, HOST_ERROR.BAD_FRAME, 'request is not JSON');
       return;
     }
-    if (typeof req !== 'object' || req === null || (typeof req.id !== 'number' && typeof req.id !== 'string') || typeof req.method !== 'string') {
+    if (
+      typeof req !== 'object' ||
+      req === null ||
+      (typeof req.id !== 'number' && typeof req.id !== 'string') ||
+      typeof req.method !== 'string'
+    ) {
       fail(null, HOST_ERROR.BAD_FRAME, 'request needs id (number|string) and method (string)');
       return;
     }
@@ -66,12 +79,14 @@ export function serveHost(h: HostHandlers): void {
           send({ id: req.id, result: { ok: true } }, () => process.exit(0));
           return;
         case METHOD.load:
-          if (loaded) throw new HostCallError(HOST_ERROR.ALREADY_LOADED, 'a library is already loaded; start a new host');
+          if (loaded)
+            throw new HostCallError(HOST_ERROR.ALREADY_LOADED, 'a library is already loaded; start a new host');
           send({ id: req.id, result: h.load(params) });
           loaded = true;
           return;
         default: {
-          if (req.method.startsWith('$')) throw new HostCallError(HOST_ERROR.UNKNOWN_METHOD, `unknown method ${req.method}`);
+          if (req.method.startsWith('$'))
+            throw new HostCallError(HOST_ERROR.UNKNOWN_METHOD, `unknown method ${req.method}`);
           if (!loaded) throw new HostCallError(HOST_ERROR.NOT_LOADED, 'no library loaded; send $load first');
           calls++;
           const started = process.hrtime.bigint();
@@ -96,7 +111,10 @@ export function serveHost(h: HostHandlers): void {
         // Node writes pipes asynchronously on POSIX: wait until the last answer is out of this process.
         if (!awaitingDrain) {
           awaitingDrain = true;
-          process.stdout.once('drain', () => { awaitingDrain = false; run(); });
+          process.stdout.once('drain', () => {
+            awaitingDrain = false;
+            run();
+          });
         }
         return;
       }
@@ -108,7 +126,20 @@ export function serveHost(h: HostHandlers): void {
     else process.exit(0);
   };
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  rl.on('line', (line) => { waiting.push(line); if (!awaitingDrain) run(); });
-  rl.on('close', () => { stdinClosed = true; if (!awaitingDrain) run(); });
-  send({ event: 'ready', pid: process.pid, runtime: `node ${process.version}`, arch: process.arch, platform: process.platform, protocol: PROTOCOL_VERSION });
+  rl.on('line', (line) => {
+    waiting.push(line);
+    if (!awaitingDrain) run();
+  });
+  rl.on('close', () => {
+    stdinClosed = true;
+    if (!awaitingDrain) run();
+  });
+  send({
+    event: 'ready',
+    pid: process.pid,
+    runtime: `node ${process.version}`,
+    arch: process.arch,
+    platform: process.platform,
+    protocol: PROTOCOL_VERSION,
+  });
 }

@@ -20,9 +20,23 @@ export function buildFixture(flags: FixtureFlag[] = []): string {
   dir ??= mkdtempSync(join(tmpdir(), 'meterhub-driver-fixture-'));
   const name = ['libfixture', ...flags.map((f) => f.toLowerCase())].join('_');
   const out = join(dir, `${name}.so`);
-  execFileSync(process.env.CC ?? 'cc', [
-    '-shared', '-fPIC', '-O1', '-Wall', '-Werror', '-fvisibility=hidden', '-DGASCARD_BUILD',
-    `-I${INCLUDE}`, ...flags.map((f) => `-D${f}`), '-o', out, SOURCE,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(
+    process.env.CC ?? 'cc',
+    [
+      '-shared',
+      '-fPIC',
+      '-O1',
+      '-Wall',
+      '-Werror',
+      '-fvisibility=hidden',
+      '-DGASCARD_BUILD',
+      `-I${INCLUDE}`,
+      ...flags.map((f) => `-D${f}`),
+      '-o',
+      out,
+      SOURCE,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   return out;
 }

@@ -10,18 +10,21 @@ import { pathToFileURL } from 'node:url';
 
 export function fakeArchExecPath(dir: string, arch: string): string {
   const preload = join(dir, `fake-${arch}.mjs`);
-  writeFileSync(preload, [
-    'const write = process.stdout.write.bind(process.stdout);',
-    'let said = false;',
-    'process.stdout.write = (chunk, ...rest) => {',
-    '  if (!said && typeof chunk === "string" && chunk.includes(\'"event":"ready"\')) {',
-    '    said = true;',
-    `    chunk = chunk.replace(/"arch":"[^"]*"/, ${JSON.stringify(`"arch":"${arch}"`)});`,
-    '  }',
-    '  return write(chunk, ...rest);',
-    '};',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    preload,
+    [
+      'const write = process.stdout.write.bind(process.stdout);',
+      'let said = false;',
+      'process.stdout.write = (chunk, ...rest) => {',
+      '  if (!said && typeof chunk === "string" && chunk.includes(\'"event":"ready"\')) {',
+      '    said = true;',
+      `    chunk = chunk.replace(/"arch":"[^"]*"/, ${JSON.stringify(`"arch":"${arch}"`)});`,
+      '  }',
+      '  return write(chunk, ...rest);',
+      '};',
+      '',
+    ].join('\n'),
+  );
   const exe = join(dir, `node-${arch}`);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   writeFileSync(exe, `#!/bin/sh\nexec ${q(process.execPath)} --import ${q(pathToFileURL(preload).href)} "$@"\n`);

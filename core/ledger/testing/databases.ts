@@ -51,7 +51,10 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   };
 }
 
-export async function openTestDatabase(kind: 'sqlite' | 'postgres', o: { migrate?: boolean; poolSize?: number } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(
+  kind: 'sqlite' | 'postgres',
+  o: { migrate?: boolean; poolSize?: number } = {},
+): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'meterhub-t-'));
   let url: string;
   let drop = async () => {};
@@ -65,7 +68,9 @@ export async function openTestDatabase(kind: 'sqlite' | 'postgres', o: { migrate
   const database = openDatabase({ url, ...(o.poolSize ? { poolSize: o.poolSize } : {}) });
   if (o.migrate !== false) await migrateAll(database);
   return {
-    database, url, dir,
+    database,
+    url,
+    dir,
     async cleanup() {
       await database.close().catch(() => {});
       await drop();

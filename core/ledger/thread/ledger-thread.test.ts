@@ -38,12 +38,17 @@ describe('ledger thread', () => {
     await t.cleanup();
   });
 
-  const issue = (no: string, gas = 0) => store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo: no, gas, count: 1, meterKind: 1, write });
+  const issue = (no: string, gas = 0) =>
+    store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo: no, gas, count: 1, meterKind: 1, write });
 
   it('commits on the thread: the main connection reads the row the thread wrote, keys decrypt here', async () => {
     const no = cardNo();
     const r = await issue(no, 20);
-    expect(r).toMatchObject({ status: 201, replayed: false, body: { operation: 'issue', count: 1, oldKey: 'O1', newKey: 'N1' } });
+    expect(r).toMatchObject({
+      status: 201,
+      replayed: false,
+      body: { operation: 'issue', count: 1, oldKey: 'O1', newKey: 'N1' },
+    });
     const row = await store.tx(r.transactionId!);
     expect(row).toMatchObject({ card_no: no, state: 'PREPARED' });
     expect(store.keysOf(row!)).toEqual({ oldKey: 'O1', newKey: 'N1' });
@@ -53,7 +58,12 @@ describe('ledger thread', () => {
     const no = cardNo();
     await issue(no);
     const e = await issue(no).catch((x: unknown) => x);
-    expect(e).toMatchObject({ name: 'MeterHubError', code: 'CARD_ALREADY_ISSUED', status: 409, details: { cardNo: no, ledgerCount: 1, nextStep: 'reissue' } });
+    expect(e).toMatchObject({
+      name: 'MeterHubError',
+      code: 'CARD_ALREADY_ISSUED',
+      status: 409,
+      details: { cardNo: no, ledgerCount: 1, nextStep: 'reissue' },
+    });
     expect((e as { zh: string }).zh).toContain('台账次数 1');
     expect((e as { en: string }).en).toContain('ledger count 1');
   });
@@ -61,7 +71,17 @@ describe('ledger thread', () => {
   it('a call that cannot be copied to the thread fails alone; the thread and the other calls go on', async () => {
     const no = cardNo();
     // In the same turn, so both ride in one message until the copy fails.
-    const bad = store.commitIssue({ actor: counter, maker: M, cardType: '4442', cardNo: cardNo(), gas: 0, count: 1, meterKind: 1, write, decorate: (() => ({})) as never });
+    const bad = store.commitIssue({
+      actor: counter,
+      maker: M,
+      cardType: '4442',
+      cardNo: cardNo(),
+      gas: 0,
+      count: 1,
+      meterKind: 1,
+      write,
+      decorate: (() => ({})) as never,
+    });
     const good = issue(no);
     await expect(bad).rejects.toThrow(/could not be cloned/);
     expect(await good).toMatchObject({ status: 201 });
@@ -79,25 +99,46 @@ describe('ledger thread', () => {
   it('a thread that dies answers 503 LEDGER_THREAD_DOWN for the calls in flight; the next call starts a new thread', async () => {
     const no = cardNo();
     const idem = { scope: 'counter-1', key: 'k-crash', requestHash: 'h' };
-    const body = { actor: counter, maker: M, cardType: '4442', cardNo: no, gas: 5, count: 1, meterKind: 1, write, idem };
+    const body = {
+      actor: counter,
+      maker: M,
+      cardType: '4442',
+      cardNo: no,
+      gas: 5,
+      count: 1,
+      meterKind: 1,
+      write,
+      idem,
+    };
     // Another connection holds the write lock, so the thread's unit is in flight (waiting in busy_timeout) when
     // the thread is killed; it cannot have committed.
     const other = new Database(t.database.location);
     other.exec('begin immediate');
-    const inFlight = store.commitIssue(body).then(() => 'committed', (e: unknown) => e);
+    const inFlight = store.commitIssue(body).then(
+      () => 'committed',
+      (e: unknown) => e,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const killed = thread.kill();
     other.exec('rollback');
     other.close();
     await killed;
-    expect(await inFlight).toMatchObject({ code: 'LEDGER_THREAD_DOWN', status: 503, details: { retryAfterSeconds: 1 } });
+    expect(await inFlight).toMatchObject({
+      code: 'LEDGER_THREAD_DOWN',
+      status: 503,
+      details: { retryAfterSeconds: 1 },
+    });
     expect(exits).toEqual([1]);
     expect(await store.card(M, no)).toBeUndefined();
     // The retry with the same key commits once, on a new thread.
     const retry = await store.commitIssue(body);
     expect(retry).toMatchObject({ status: 201, replayed: false });
     expect(thread.starts).toBe(2);
-    expect(await store.commitIssue(body)).toMatchObject({ status: 201, replayed: true, transactionId: retry.transactionId });
+    expect(await store.commitIssue(body)).toMatchObject({
+      status: 201,
+      replayed: true,
+      transactionId: retry.transactionId,
+    });
     const rows = await store.db.selectFrom('ledger_transactions').select('id').where('card_no', '=', no).execute();
     expect(rows).toHaveLength(1);
   });
@@ -116,8 +157,19 @@ describe('ledger thread', () => {
   it('audit appends through the thread are chained and verify on the main connection', async () => {
     const audit = new AuditLog(t.database, { thread });
     const entry = (n: number): AuditEntry => ({
-      at: new Date().toISOString(), requestId: `r${n}`, actor: 'counter-1', role: 'counter', channel: 'counter', method: 'POST',
-      path: '/v1/cards/purchase', route: '/v1/cards/purchase', status: 201, transactionId: null, idempotencyKey: null, ip: null, durationMs: 1,
+      at: new Date().toISOString(),
+      requestId: `r${n}`,
+      actor: 'counter-1',
+      role: 'counter',
+      channel: 'counter',
+      method: 'POST',
+      path: '/v1/cards/purchase',
+      route: '/v1/cards/purchase',
+      status: 201,
+      transactionId: null,
+      idempotencyKey: null,
+      ip: null,
+      durationMs: 1,
     });
     await Promise.all(Array.from({ length: 25 }, (_, n) => audit.append(entry(n))));
     await audit.flush();

@@ -122,7 +122,10 @@ export class LedgerThread {
           }
         }
       });
-      w.on('error', (e) => { failure = e; reject(e); });
+      w.on('error', (e) => {
+        failure = e;
+        reject(e);
+      });
       w.on('exit', (code) => {
         reject(failure ?? new Error(`the ledger thread exited (${code}) before it was ready`));
         if (this.worker === w) this.worker = null;

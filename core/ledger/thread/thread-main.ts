@@ -10,7 +10,15 @@ import { commitQueue } from '../../db/commit-queue.ts';
 import { openDatabase } from '../../db/database.ts';
 import { KeyVault } from '../key-vault.ts';
 import { LedgerStore } from '../ledger-store.ts';
-import { LEDGER_WRITES, toWire, type Call, type Reply, type ThreadInit, type ToThread, type FromThread } from './wire.ts';
+import {
+  LEDGER_WRITES,
+  toWire,
+  type Call,
+  type Reply,
+  type ThreadInit,
+  type ToThread,
+  type FromThread,
+} from './wire.ts';
 
 const port = parentPort!;
 const init = workerData as ThreadInit;
@@ -43,7 +51,11 @@ function reply(r: Reply): void {
 function run(c: Call): Promise<unknown> {
   if (c.op === 'audit') return audit.append(c.args[0] as AuditEntry);
   if (c.op === 'idle') return commits.idle();
-  if (writes.has(c.op)) return (store[c.op as (typeof LEDGER_WRITES)[number]] as (...a: unknown[]) => Promise<unknown>).apply(store, c.args);
+  if (writes.has(c.op))
+    return (store[c.op as (typeof LEDGER_WRITES)[number]] as (...a: unknown[]) => Promise<unknown>).apply(
+      store,
+      c.args,
+    );
   return Promise.reject(new Error(`unknown ledger thread operation ${String(c.op)}`));
 }
 

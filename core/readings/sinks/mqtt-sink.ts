@@ -51,23 +51,28 @@ export class MqttSink implements BillingSink {
   async deliver(readings: StoredReading[]): Promise<DeliveryResult[]> {
     if (!this.client.connected) return readings.map(() => ({ ok: false, error: 'broker not connected' }));
     const timeoutMs = this.opts.timeoutMs ?? 10_000;
-    return Promise.all(readings.map((r) => new Promise<DeliveryResult>((resolve) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        resolve({ ok: false, error: 'PUBACK timeout' });
-      }, timeoutMs);
-      this.client.publish(
-        `${this.prefix}/${r.meterId}`,
-        JSON.stringify(readingPayload(r)),
-        { qos: 1, properties: { userProperties: { 'idempotency-key': r.id }, contentType: 'application/json' } },
-        (err) => {
-          if (settled) return;
-          clearTimeout(timer);
-          resolve(err ? { ok: false, error: err.message } : { ok: true });
-        },
-      );
-    })));
+    return Promise.all(
+      readings.map(
+        (r) =>
+          new Promise<DeliveryResult>((resolve) => {
+            let settled = false;
+            const timer = setTimeout(() => {
+              settled = true;
+              resolve({ ok: false, error: 'PUBACK timeout' });
+            }, timeoutMs);
+            this.client.publish(
+              `${this.prefix}/${r.meterId}`,
+              JSON.stringify(readingPayload(r)),
+              { qos: 1, properties: { userProperties: { 'idempotency-key': r.id }, contentType: 'application/json' } },
+              (err) => {
+                if (settled) return;
+                clearTimeout(timer);
+                resolve(err ? { ok: false, error: err.message } : { ok: true });
+              },
+            );
+          }),
+      ),
+    );
   }
 
   async close(): Promise<void> {

@@ -113,30 +113,34 @@ export class WebhookSink implements BillingSink {
     const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     this.posts++;
     return new Promise((resolve) => {
-      const req = send(this.url, {
-        method: 'POST',
-        agent: this.agent,
-        timeout: this.opts.timeoutMs ?? 10_000,
-        headers: {
-          ...this.opts.headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'idempotency-key': key,
-          ...(this.readingsPerPost > 1 ? { 'x-meterhub-batch-size': String(count) } : {}),
+      const req = send(
+        this.url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          timeout: this.opts.timeoutMs ?? 10_000,
+          headers: {
+            ...this.opts.headers,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'idempotency-key': key,
+            ...(this.readingsPerPost > 1 ? { 'x-meterhub-batch-size': String(count) } : {}),
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          // Only a batch answer is read, and only so much of it: billing's body cannot exhaust our memory.
-          if (this.readingsPerPost > 1 && size < 1_048_576) {
-            chunks.push(c);
-            size += c.length;
-          }
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
-      });
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            // Only a batch answer is read, and only so much of it: billing's body cannot exhaust our memory.
+            if (this.readingsPerPost > 1 && size < 1_048_576) {
+              chunks.push(c);
+              size += c.length;
+            }
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
       req.end(body);
@@ -151,7 +155,8 @@ export class WebhookSink implements BillingSink {
 function verdict(a: HttpAnswer): DeliveryResult {
   if (a.error) return { ok: false, error: a.error };
   if (a.status >= 200 && a.status < 300) return { ok: true };
-  if (a.status >= 400 && a.status < 500 && !RETRYABLE.has(a.status)) return { ok: false, error: `HTTP ${a.status}`, permanent: true };
+  if (a.status >= 400 && a.status < 500 && !RETRYABLE.has(a.status))
+    return { ok: false, error: `HTTP ${a.status}`, permanent: true };
   return { ok: false, error: `HTTP ${a.status}` };
 }
 

@@ -76,7 +76,7 @@ describe('AT88SC102 emulator', () => {
     expect(toHex(c.read(ZONE.EZ2[0], 4))).toBe('00000000');
     c.powerOff();
     expect(toHex(c.read(ZONE.AZ1[0] + 1, 2))).toBe('0000'); // R=0 and no SV
-    expect(toHex(c.read(ZONE.AZ2[0], 2))).toBe('FFFF');   // AZ2 R=1
+    expect(toHex(c.read(ZONE.AZ2[0], 2))).toBe('FFFF'); // AZ2 R=1
     c.verifySc(SC);
     expect(toHex(c.read(ZONE.AZ1[0] + 1, 2))).toBe('FFFF');
   });

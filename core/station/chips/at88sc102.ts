@@ -150,16 +150,26 @@ export class At88sc102 {
 
   // ---- state ---------------------------------------------------------------------------------------
 
-  get verified(): boolean { return this.sv; }
-  get scAttemptsLeft(): number { return popcount8(at(this.mem, ZONE.SCAC[0]) & SCAC_MASK); }
-  get locked(): boolean { return this.scAttemptsLeft === 0; }
-  get ec2Enabled(): boolean { return (at(this.mem, EC2EN_BYTE) & EC2EN_MASK) !== 0; }
+  get verified(): boolean {
+    return this.sv;
+  }
+  get scAttemptsLeft(): number {
+    return popcount8(at(this.mem, ZONE.SCAC[0]) & SCAC_MASK);
+  }
+  get locked(): boolean {
+    return this.scAttemptsLeft === 0;
+  }
+  get ec2Enabled(): boolean {
+    return (at(this.mem, EC2EN_BYTE) & EC2EN_MASK) !== 0;
+  }
   get ec2Left(): number {
     let n = 0;
     for (let i = ZONE.EC2[0]; i < ZONE.EC2[1]; i++) n += popcount8(at(this.mem, i));
     return n;
   }
-  get securityLevel(): 1 | 2 { return this.fuseBlown('issuer') ? 2 : 1; }
+  get securityLevel(): 1 | 2 {
+    return this.fuseBlown('issuer') ? 2 : 1;
+  }
 
   fuseBlown(f: Fuse): boolean {
     if (f === 'ec2en') return !this.ec2Enabled;
@@ -184,10 +194,16 @@ export class At88sc102 {
     const z = zoneOf(addr);
     const level2 = this.securityLevel === 2;
     switch (z) {
-      case 'SC': return this.sv;
-      case 'EZ1': case 'EZ2': return this.sv && !level2;
-      case 'AZ1': case 'AZ2': return this.sv || !level2 || this.azControl(z === 'AZ1' ? 1 : 2).r;
-      default: return true;
+      case 'SC':
+        return this.sv;
+      case 'EZ1':
+      case 'EZ2':
+        return this.sv && !level2;
+      case 'AZ1':
+      case 'AZ2':
+        return this.sv || !level2 || this.azControl(z === 'AZ1' ? 1 : 2).r;
+      default:
+        return true;
     }
   }
 
@@ -195,12 +211,24 @@ export class At88sc102 {
     const z = zoneOf(addr);
     const level2 = this.securityLevel === 2;
     switch (z) {
-      case 'MTZ': case 'SCAC': return true;
-      case 'IZ': case 'MFZ': case 'EZ1': case 'EZ2': return this.sv && !level2;
-      case 'SC': case 'CPZ': return this.sv;
-      case 'AZ1': case 'AZ2': return this.sv && (!level2 || this.azControl(z === 'AZ1' ? 1 : 2).p);
-      case 'BLOCK': return this.sv && !level2;
-      default: return false; // FZ (manufacturer fuse), EC2 (chip-managed), fuses (blowFuse), reserved
+      case 'MTZ':
+      case 'SCAC':
+        return true;
+      case 'IZ':
+      case 'MFZ':
+      case 'EZ1':
+      case 'EZ2':
+        return this.sv && !level2;
+      case 'SC':
+      case 'CPZ':
+        return this.sv;
+      case 'AZ1':
+      case 'AZ2':
+        return this.sv && (!level2 || this.azControl(z === 'AZ1' ? 1 : 2).p);
+      case 'BLOCK':
+        return this.sv && !level2;
+      default:
+        return false; // FZ (manufacturer fuse), EC2 (chip-managed), fuses (blowFuse), reserved
     }
   }
 
@@ -208,12 +236,24 @@ export class At88sc102 {
     const z = zoneOf(addr);
     const level2 = this.securityLevel === 2;
     switch (z) {
-      case 'MTZ': return true;
-      case 'IZ': case 'MFZ': case 'EZ1': case 'EZ2': case 'BLOCK': return this.sv && !level2;
-      case 'SC': case 'CPZ': case 'SCAC': return this.sv;
-      case 'AZ1': return this.sv && this.eraseOk[1];
-      case 'AZ2': return this.sv && this.eraseOk[2];
-      default: return false;
+      case 'MTZ':
+        return true;
+      case 'IZ':
+      case 'MFZ':
+      case 'EZ1':
+      case 'EZ2':
+      case 'BLOCK':
+        return this.sv && !level2;
+      case 'SC':
+      case 'CPZ':
+      case 'SCAC':
+        return this.sv;
+      case 'AZ1':
+        return this.sv && this.eraseOk[1];
+      case 'AZ2':
+        return this.sv && this.eraseOk[2];
+      default:
+        return false;
     }
   }
 
@@ -324,7 +364,13 @@ export class At88sc102 {
 }
 
 function checkRange(offset: number, length: number): void {
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > AT88SC102_SIZE) {
+  if (
+    !Number.isInteger(offset) ||
+    !Number.isInteger(length) ||
+    offset < 0 ||
+    length < 1 ||
+    offset + length > AT88SC102_SIZE
+  ) {
     throw new RangeError(`address range ${offset}+${length} outside 0..${AT88SC102_SIZE - 1}`);
   }
 }

@@ -30,8 +30,17 @@ describe('card images', () => {
   });
 
   it('rejects malformed images without echoing them', () => {
-    expect(() => validateImage({ format: 'meterhub-card-image/1', chip: 'sle4442', serial: 'x', main: 'zz', protection: '00', errorCounter: 7, psc: 'SECRET' }))
-      .toThrow(/image.main/);
+    expect(() =>
+      validateImage({
+        format: 'meterhub-card-image/1',
+        chip: 'sle4442',
+        serial: 'x',
+        main: 'zz',
+        protection: '00',
+        errorCounter: 7,
+        psc: 'SECRET',
+      }),
+    ).toThrow(/image.main/);
     expect(() => validateImage({ format: 'other' })).toThrow(/format/);
   });
 });

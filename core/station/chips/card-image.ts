@@ -34,8 +34,13 @@ export function summarize(chip: MemoryChip): ImageSummary {
     return { chip: chip.chip, serial: chip.serial, locked: chip.locked, attemptsLeft: chip.attemptsLeft };
   }
   return {
-    chip: chip.chip, serial: chip.serial, locked: chip.locked, attemptsLeft: chip.scAttemptsLeft,
-    ec2Left: chip.ec2Left, ec2Enabled: chip.ec2Enabled, securityLevel: chip.securityLevel,
+    chip: chip.chip,
+    serial: chip.serial,
+    locked: chip.locked,
+    attemptsLeft: chip.scAttemptsLeft,
+    ec2Left: chip.ec2Left,
+    ec2Enabled: chip.ec2Enabled,
+    securityLevel: chip.securityLevel,
   };
 }
 
@@ -44,12 +49,14 @@ export function validateImage(x: unknown): asserts x is CardImage {
   if (typeof x !== 'object' || x === null) throw new Error('image must be an object');
   const o = x as Record<string, unknown>;
   if (o.format !== IMAGE_FORMAT) throw new Error(`image.format must be ${IMAGE_FORMAT}`);
-  if (typeof o.serial !== 'string' || o.serial.length === 0 || o.serial.length > 64) throw new Error('image.serial must be a string of 1-64 characters');
+  if (typeof o.serial !== 'string' || o.serial.length === 0 || o.serial.length > 64)
+    throw new Error('image.serial must be a string of 1-64 characters');
   if (o.chip === 'sle4442') {
     if (typeof o.main !== 'string' || !isHex(o.main, 256)) throw new Error('image.main must be 512 hex');
     if (typeof o.protection !== 'string' || !isHex(o.protection, 4)) throw new Error('image.protection must be 8 hex');
     if (typeof o.psc !== 'string' || !isHex(o.psc, 3)) throw new Error('image.psc must be 6 hex');
-    if (!Number.isInteger(o.errorCounter) || (o.errorCounter as number) < 0 || (o.errorCounter as number) > 7) throw new Error('image.errorCounter must be 0..7');
+    if (!Number.isInteger(o.errorCounter) || (o.errorCounter as number) < 0 || (o.errorCounter as number) > 7)
+      throw new Error('image.errorCounter must be 0..7');
     return;
   }
   if (o.chip === 'at88sc102') {

@@ -87,7 +87,9 @@ describe('SLE4442 emulator', () => {
   it('a write hook that throws aborts the write with nothing changed', () => {
     const c = Sle4442.factory();
     c.verifyPsc(FF);
-    c.beforeWrite = () => { throw new Error('pulled'); };
+    c.beforeWrite = () => {
+      throw new Error('pulled');
+    };
     expect(() => c.updateMain(0x30, 0)).toThrow('pulled');
     expect(c.readMain(0x30, 1)[0]).toBe(0xff);
   });

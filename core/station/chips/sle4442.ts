@@ -99,7 +99,9 @@ export class Sle4442 {
     const main = new Uint8Array(SLE4442_SIZE).fill(0xff);
     main.set(fromHex(SLE4442_FACTORY_HEADER), 0);
     // The emulator's identity doubles as the seller's per-card code (bytes 0x15-0x1A).
-    const code = /^[0-9A-Fa-f]{12}$/.test(serial) ? Buffer.from(serial, 'hex') : createHash('sha256').update(serial).digest();
+    const code = /^[0-9A-Fa-f]{12}$/.test(serial)
+      ? Buffer.from(serial, 'hex')
+      : createHash('sha256').update(serial).digest();
     main.set(code.subarray(0, SLE4442_UNIQUE_CODE.length), SLE4442_UNIQUE_CODE.offset);
     if (o.header !== undefined) {
       const h = fromHex(o.header);
@@ -131,10 +133,18 @@ export class Sle4442 {
 
   // ---- state ------------------------------------------------------------------------------------
 
-  get errorCounter(): number { return this.ec; }
-  get attemptsLeft(): number { return bitCount3(this.ec); }
-  get locked(): boolean { return this.ec === 0; }
-  get verified(): boolean { return this.unlocked; }
+  get errorCounter(): number {
+    return this.ec;
+  }
+  get attemptsLeft(): number {
+    return bitCount3(this.ec);
+  }
+  get locked(): boolean {
+    return this.ec === 0;
+  }
+  get verified(): boolean {
+    return this.unlocked;
+  }
 
   /** Power-off / reset: the verification is lost, an unfinished compare sequence too. */
   powerOff(): void {

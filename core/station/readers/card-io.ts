@@ -13,8 +13,15 @@ import { at, equalBytes, fromHex, isHex, toHex } from '../chips/hex.ts';
 import { FACTORY_PSC_4442, FACTORY_SC_102, parseKey102, parsePsc4442, type Key102 } from './card-keys.ts';
 import { CARD_LAYOUT, type ReaderDriver } from './reader-driver.ts';
 import {
-  ReaderBadData, ReaderCardLocked, ReaderCardRemoved, ReaderEraseExhausted, ReaderGone, ReaderNoCard, ReaderUnknownCard,
-  ReaderVerifyMismatch, ReaderWrongCardType,
+  ReaderBadData,
+  ReaderCardLocked,
+  ReaderCardRemoved,
+  ReaderEraseExhausted,
+  ReaderGone,
+  ReaderNoCard,
+  ReaderUnknownCard,
+  ReaderVerifyMismatch,
+  ReaderWrongCardType,
 } from './reader-errors.ts';
 
 const L4 = CARD_LAYOUT.sle4442;
@@ -28,15 +35,15 @@ const CPZ: [number, number] = [14, 22];
 export type RawCard =
   | { cardType: '4442'; data: string; chipSerial: string | null; attemptsLeft: number; protection: string }
   | {
-    cardType: '102';
-    /** Card bytes 0-21 as read before any verification (44 hex); SC bytes read as the card masks them. */
-    publicZone: string;
-    /** Public zone + AZ1 + AZ2 (300 hex) when a key was given, else null. */
-    data: string | null;
-    chipSerial: string | null;
-    attemptsLeft: number;
-    ec2Left: number;
-  }
+      cardType: '102';
+      /** Card bytes 0-21 as read before any verification (44 hex); SC bytes read as the card masks them. */
+      publicZone: string;
+      /** Public zone + AZ1 + AZ2 (300 hex) when a key was given, else null. */
+      data: string | null;
+      chipSerial: string | null;
+      attemptsLeft: number;
+      ec2Left: number;
+    }
   | { cardType: 'cpu'; atr: string; chipSerial: string | null };
 
 export interface ReadRawOptions {
@@ -54,7 +61,13 @@ export async function readRawCard(reader: ReaderDriver, o: ReadRawOptions = {}):
     const data = await reader.read4442(0, L4.bytes);
     const ec = await reader.readErrorCounter4442();
     const prot = await reader.readProtection4442();
-    return { cardType: '4442', data: toHex(data), chipSerial: id.chipSerial, attemptsLeft: ec.attemptsLeft, protection: toHex(prot) };
+    return {
+      cardType: '4442',
+      data: toHex(data),
+      chipSerial: id.chipSerial,
+      attemptsLeft: ec.attemptsLeft,
+      protection: toHex(prot),
+    };
   }
   if (type === 'cpu') return { cardType: 'cpu', atr: toHex(await reader.cpuReset()), chipSerial: id.chipSerial };
   const pub = await reader.read102(0, 0, L2.publicBytes);
@@ -75,9 +88,18 @@ export async function readRawCard(reader: ReaderDriver, o: ReadRawOptions = {}):
 // ---- writeCard ------------------------------------------------------------------------------------------
 
 export type WriteStep =
-  | 'check-card' | 'read-counter' | 'read-card' | 'verify-password'
-  | 'erase-zone1' | 'write-zone1' | 'erase-zone2' | 'write-zone2' | 'write-public' | 'write'
-  | 'change-password' | 'read-back';
+  | 'check-card'
+  | 'read-counter'
+  | 'read-card'
+  | 'verify-password'
+  | 'erase-zone1'
+  | 'write-zone1'
+  | 'erase-zone2'
+  | 'write-zone2'
+  | 'write-public'
+  | 'write'
+  | 'change-password'
+  | 'read-back';
 
 /**
  * untouched: nothing on the card changed (a failed verification still costs one attempt: see attemptsLeft).
@@ -88,8 +110,12 @@ export type WriteStep =
  * written-verified: done and read back equal.
  */
 export type CardState =
-  | 'untouched' | 'partially-written' | 'written-password-unchanged' | 'written-password-unknown'
-  | 'written-unverified' | 'written-verified';
+  | 'untouched'
+  | 'partially-written'
+  | 'written-password-unchanged'
+  | 'written-password-unknown'
+  | 'written-unverified'
+  | 'written-verified';
 
 export interface StepRecord {
   step: WriteStep;
@@ -147,7 +173,12 @@ interface Progress {
  * Changes the password; on failure finds out, without any new verification, whether the old one still
  * holds: while the card is present and verified it shows its real password.
  */
-async function changePassword(p: Progress, change: () => Promise<void>, readBack: () => Promise<Uint8Array>, old: Uint8Array): Promise<void> {
+async function changePassword(
+  p: Progress,
+  change: () => Promise<void>,
+  readBack: () => Promise<Uint8Array>,
+  old: Uint8Array,
+): Promise<void> {
   try {
     await change();
     p.passwordChanged = true;
@@ -184,10 +215,13 @@ export async function writeCard(reader: ReaderDriver, req: WriteCardRequest): Pr
     const oldKey = parseKey102(req.oldKey, 'oldKey');
     const newKey = req.newKey === undefined ? undefined : parseKey102(req.newKey, 'newKey');
     if (newKey && (!equalBytes(newKey.ez1, oldKey.ez1) || !equalBytes(newKey.ez2, oldKey.ez2))) {
-      throw ReaderBadData({ field: 'newKey' }, {
-        zh: '柜台程序不改写擦除密钥，newKey 中的 EZ1/EZ2 必须与 oldKey 相同',
-        en: 'the station never rewrites erase keys: EZ1/EZ2 in newKey must equal those in oldKey',
-      });
+      throw ReaderBadData(
+        { field: 'newKey' },
+        {
+          zh: '柜台程序不改写擦除密钥，newKey 中的 EZ1/EZ2 必须与 oldKey 相同',
+          en: 'the station never rewrites erase keys: EZ1/EZ2 in newKey must equal those in oldKey',
+        },
+      );
     }
     return run(reader, (p) => write102(reader, p, target, oldKey, newKey));
   }
@@ -195,7 +229,10 @@ export async function writeCard(reader: ReaderDriver, req: WriteCardRequest): Pr
 }
 
 /** 擦卡: blank 0x20-0xFF (4442) or CPZ + AZ1 + AZ2 (102) and restore the factory password. */
-export async function formatCard(reader: ReaderDriver, req: { cardType: '4442' | '102'; oldKey: string }): Promise<WriteCardResult> {
+export async function formatCard(
+  reader: ReaderDriver,
+  req: { cardType: '4442' | '102'; oldKey: string },
+): Promise<WriteCardResult> {
   if (req.cardType === '4442') {
     parsePsc4442(req.oldKey, 'oldKey');
     await expectType(reader, '4442');
@@ -217,7 +254,11 @@ export async function formatCard(reader: ReaderDriver, req: { cardType: '4442' |
 async function run(reader: ReaderDriver, body: (p: Progress) => Promise<void>): Promise<WriteCardResult> {
   const p: Progress = { steps: [], bytesWritten: 0, mutated: false, dataDone: false, passwordChanged: false };
   const out = (ok: boolean, cardState: CardState, extra: Partial<WriteCardResult> = {}): WriteCardResult => ({
-    ok, cardState, steps: p.steps, bytesWritten: p.bytesWritten, passwordChanged: p.passwordChanged,
+    ok,
+    cardState,
+    steps: p.steps,
+    bytesWritten: p.bytesWritten,
+    passwordChanged: p.passwordChanged,
     ...(p.attemptsLeft !== undefined ? { attemptsLeft: p.attemptsLeft } : {}),
     ...(p.ec2Left !== undefined ? { ec2Left: p.ec2Left } : {}),
     ...extra,
@@ -246,7 +287,10 @@ async function expectType(reader: ReaderDriver, want: '4442' | '102'): Promise<v
 
 function parseData(data: unknown, bytes: number, field: string): Uint8Array {
   if (typeof data !== 'string' || !isHex(data, bytes)) {
-    throw ReaderBadData({ field }, { zh: `${field} 应为 ${bytes * 2} 个十六进制字符`, en: `${field} must be ${bytes * 2} hex digits` });
+    throw ReaderBadData(
+      { field },
+      { zh: `${field} 应为 ${bytes * 2} 个十六进制字符`, en: `${field} must be ${bytes * 2} hex digits` },
+    );
   }
   return fromHex(data, bytes);
 }
@@ -265,7 +309,13 @@ function diffRuns(want: Uint8Array, have: Uint8Array, from: number, to: number):
 
 // ---- 4442 -------------------------------------------------------------------------------------------------
 
-async function write4442(r: ReaderDriver, p: Progress, target: Uint8Array, oldPsc: Uint8Array, newPsc?: Uint8Array): Promise<void> {
+async function write4442(
+  r: ReaderDriver,
+  p: Progress,
+  target: Uint8Array,
+  oldPsc: Uint8Array,
+  newPsc?: Uint8Array,
+): Promise<void> {
   await step(p, 'check-card', () => expectType(r, '4442'));
   await step(p, 'read-counter', async () => {
     const ec = await r.readErrorCounter4442();
@@ -276,17 +326,31 @@ async function write4442(r: ReaderDriver, p: Progress, target: Uint8Array, oldPs
   const runs = diffRuns(target, current, L4.appStart, L4.bytes);
   const changePsc = newPsc !== undefined && !equalBytes(newPsc, oldPsc);
   if (runs.length > 0 || changePsc) {
-    await step(p, 'verify-password', async () => { p.attemptsLeft = (await r.verify4442(oldPsc)).attemptsLeft; });
-    await step(p, 'write', async () => {
-      for (const [s, e] of runs) {
-        p.mutated = true;
-        await r.write4442(s, target.subarray(s, e));
-        p.bytesWritten += e - s;
-      }
-    }, () => p.bytesWritten);
+    await step(p, 'verify-password', async () => {
+      p.attemptsLeft = (await r.verify4442(oldPsc)).attemptsLeft;
+    });
+    await step(
+      p,
+      'write',
+      async () => {
+        for (const [s, e] of runs) {
+          p.mutated = true;
+          await r.write4442(s, target.subarray(s, e));
+          p.bytesWritten += e - s;
+        }
+      },
+      () => p.bytesWritten,
+    );
     p.dataDone = true;
     if (changePsc) {
-      await step(p, 'change-password', () => changePassword(p, () => r.changePsc4442(newPsc), () => r.readPsc4442(), oldPsc));
+      await step(p, 'change-password', () =>
+        changePassword(
+          p,
+          () => r.changePsc4442(newPsc),
+          () => r.readPsc4442(),
+          oldPsc,
+        ),
+      );
     }
   }
   await step(p, 'read-back', async () => {
@@ -308,7 +372,13 @@ function needsErase(want: Uint8Array, have: Uint8Array): boolean {
   return false;
 }
 
-async function write102(r: ReaderDriver, p: Progress, target: Uint8Array, oldKey: Key102, newKey?: Key102): Promise<void> {
+async function write102(
+  r: ReaderDriver,
+  p: Progress,
+  target: Uint8Array,
+  oldKey: Key102,
+  newKey?: Key102,
+): Promise<void> {
   await step(p, 'check-card', () => expectType(r, '102'));
   await step(p, 'read-counter', async () => {
     const s = await r.readScac102();
@@ -317,7 +387,9 @@ async function write102(r: ReaderDriver, p: Progress, target: Uint8Array, oldKey
   });
   const changeSc = newKey !== undefined && !equalBytes(newKey.sc, oldKey.sc);
   // The AZs may only be readable after SV (R bit = 0), so the card is read after the one verification.
-  await step(p, 'verify-password', async () => { p.attemptsLeft = (await r.verify102(oldKey.sc)).attemptsLeft; });
+  await step(p, 'verify-password', async () => {
+    p.attemptsLeft = (await r.verify102(oldKey.sc)).attemptsLeft;
+  });
   const cur = await step(p, 'read-card', async () => {
     const pub = await r.read102(0, 0, L2.publicBytes);
     const az1 = await r.read102(1, 0, L2.zoneBytes);
@@ -343,47 +415,69 @@ async function write102(r: ReaderDriver, p: Progress, target: Uint8Array, oldKey
     const w = zone === 1 ? want.az1 : want.az2;
     let have = zone === 1 ? cur.az1 : cur.az2;
     if (zone === 1 ? erase1 : erase2) {
-      await step(p, zone === 1 ? 'erase-zone1' : 'erase-zone2', async () => {
-        p.mutated = true;
-        await r.eraseZone102(zone, zone === 1 ? oldKey.ez1 : oldKey.ez2);
-      }, () => 1);
+      await step(
+        p,
+        zone === 1 ? 'erase-zone1' : 'erase-zone2',
+        async () => {
+          p.mutated = true;
+          await r.eraseZone102(zone, zone === 1 ? oldKey.ez1 : oldKey.ez2);
+        },
+        () => 1,
+      );
       have = new Uint8Array(L2.zoneBytes).fill(0xff);
       if (zone === 2) p.ec2Left = (await r.readEc2102().catch(() => ({ left: p.ec2Left ?? 0 }))).left;
     }
     // The first word holds the P/R control bits: written last so an early P=0 cannot lock the rest out.
     const runs = diffRuns(w, have, 2, L2.zoneBytes);
     const head = diffRuns(w, have, 0, 2);
-    await step(p, zone === 1 ? 'write-zone1' : 'write-zone2', async () => {
-      for (const [s, e] of [...runs, ...head]) {
-        p.mutated = true;
-        await r.write102(zone, s, w.subarray(s, e));
-        p.bytesWritten += e - s;
-      }
-    }, () => p.bytesWritten);
+    await step(
+      p,
+      zone === 1 ? 'write-zone1' : 'write-zone2',
+      async () => {
+        for (const [s, e] of [...runs, ...head]) {
+          p.mutated = true;
+          await r.write102(zone, s, w.subarray(s, e));
+          p.bytesWritten += e - s;
+        }
+      },
+      () => p.bytesWritten,
+    );
   }
 
-  await step(p, 'write-public', async () => {
-    for (const [zs, ze] of [IZ, CPZ]) {
-      for (let a = zs; a < ze; a += 2) {
-        const wantW = want.pub.subarray(a, a + 2);
-        const haveW = cur.pub.subarray(a, a + 2);
-        if (equalBytes(wantW, haveW)) continue;
-        p.mutated = true;
-        if (needsErase(wantW, haveW)) {
-          await r.eraseWords102(a, 2);
-          const runs = diffRuns(wantW, Uint8Array.of(0xff, 0xff), 0, 2);
-          for (const [s, e] of runs) await r.write102(0, a + s, wantW.subarray(s, e));
-        } else {
-          for (const [s, e] of diffRuns(wantW, haveW, 0, 2)) await r.write102(0, a + s, wantW.subarray(s, e));
+  await step(
+    p,
+    'write-public',
+    async () => {
+      for (const [zs, ze] of [IZ, CPZ]) {
+        for (let a = zs; a < ze; a += 2) {
+          const wantW = want.pub.subarray(a, a + 2);
+          const haveW = cur.pub.subarray(a, a + 2);
+          if (equalBytes(wantW, haveW)) continue;
+          p.mutated = true;
+          if (needsErase(wantW, haveW)) {
+            await r.eraseWords102(a, 2);
+            const runs = diffRuns(wantW, Uint8Array.of(0xff, 0xff), 0, 2);
+            for (const [s, e] of runs) await r.write102(0, a + s, wantW.subarray(s, e));
+          } else {
+            for (const [s, e] of diffRuns(wantW, haveW, 0, 2)) await r.write102(0, a + s, wantW.subarray(s, e));
+          }
+          p.bytesWritten += 2;
         }
-        p.bytesWritten += 2;
       }
-    }
-  }, () => p.bytesWritten);
+    },
+    () => p.bytesWritten,
+  );
   p.dataDone = true;
 
   if (changeSc) {
-    await step(p, 'change-password', () => changePassword(p, () => r.changeSc102(newKey.sc), () => r.readSc102(), oldKey.sc));
+    await step(p, 'change-password', () =>
+      changePassword(
+        p,
+        () => r.changeSc102(newKey.sc),
+        () => r.readSc102(),
+        oldKey.sc,
+      ),
+    );
   }
 
   await step(p, 'read-back', async () => {

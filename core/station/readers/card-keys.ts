@@ -25,17 +25,29 @@ export function parsePsc4442(text: unknown, field: string): Uint8Array {
 }
 
 export function parseKey102(text: unknown, field: string): Key102 {
-  const bad = () => ReaderBadData({ field }, {
-    zh: `${field} 应为 4 个十六进制字符，或 SC:EZ1:EZ2（4:12:8 个十六进制字符）`,
-    en: `${field} must be 4 hex digits, or SC:EZ1:EZ2 (4:12:8 hex digits)`,
-  });
+  const bad = () =>
+    ReaderBadData(
+      { field },
+      {
+        zh: `${field} 应为 4 个十六进制字符，或 SC:EZ1:EZ2（4:12:8 个十六进制字符）`,
+        en: `${field} must be 4 hex digits, or SC:EZ1:EZ2 (4:12:8 hex digits)`,
+      },
+    );
   if (typeof text !== 'string') throw bad();
   const parts = text.split(':');
   if (parts.length === 1 && isHex(text, 2)) {
     return { sc: fromHex(text, 2), ez1: fromHex(FACTORY_EZ1, 6), ez2: fromHex(FACTORY_EZ2, 4) };
   }
   const [sc, ez1, ez2] = parts;
-  if (parts.length !== 3 || sc === undefined || ez1 === undefined || ez2 === undefined
-    || !isHex(sc, 2) || !isHex(ez1, 6) || !isHex(ez2, 4)) throw bad();
+  if (
+    parts.length !== 3 ||
+    sc === undefined ||
+    ez1 === undefined ||
+    ez2 === undefined ||
+    !isHex(sc, 2) ||
+    !isHex(ez1, 6) ||
+    !isHex(ez2, 4)
+  )
+    throw bad();
   return { sc: fromHex(sc, 2), ez1: fromHex(ez1, 6), ez2: fromHex(ez2, 4) };
 }

@@ -80,7 +80,11 @@ function mem102(img: CardImage | null): Uint8Array {
 function waitEvent(r: ReaderDriver, ev: ReaderEventName, ms = 5000): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no ${ev} event within ${ms} ms`)), ms);
-    const fn = (...a: unknown[]) => { clearTimeout(t); r.off(ev, fn as never); resolve(a); };
+    const fn = (...a: unknown[]) => {
+      clearTimeout(t);
+      r.off(ev, fn as never);
+      resolve(a);
+    };
     r.on(ev, fn as never);
   });
 }
@@ -162,7 +166,7 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       expect((await r.readErrorCounter4442()).attemptsLeft).toBe(0);
       expect(toHex(await r.read4442(0, 4))).toBe('A2131091');
       expect((await failure(r.write4442(0x40, Uint8Array.of(0)))).code).toBe('READER_WRITE_FAILED');
-      expect((await h.image() as { errorCounter: number }).errorCounter).toBe(0);
+      expect(((await h.image()) as { errorCounter: number }).errorCounter).toBe(0);
     });
 
     it('4442: a correct PSC after two wrong ones resets the counter', async () => {
@@ -171,7 +175,7 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       await failure(r.verify4442(fromHex('000000')));
       expect((await r.readErrorCounter4442()).attemptsLeft).toBe(1);
       expect((await r.verify4442(fromHex('FFFFFF'))).attemptsLeft).toBe(3);
-      expect((await h.image() as { errorCounter: number }).errorCounter).toBe(7);
+      expect(((await h.image()) as { errorCounter: number }).errorCounter).toBe(7);
       expect(toHex(await r.readPsc4442())).toBe('FFFFFF');
     });
 
@@ -209,13 +213,15 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       expect(res.steps.filter((s) => s.step === 'verify-password')).toHaveLength(1);
       const expectedChanged = [...fromHex(target)].slice(0x20).filter((b) => b !== 0xff).length;
       expect(res.bytesWritten).toBe(expectedChanged);
-      const img = await h.image() as { main: string; psc: string; errorCounter: number };
+      const img = (await h.image()) as { main: string; psc: string; errorCounter: number };
       expect(img.main.slice(0x40)).toBe(target.slice(0x40));
       expect(img.main.slice(0, 0x40)).not.toBe(target.slice(0, 0x40)); // 0x00-0x1F untouched
       expect(img.psc).toBe('2468AC');
       // A purchase changing 3 bytes writes 3 bytes.
       const next = fromHex(target);
-      next[0x50] = 0; next[0x51] = 1; next[0x90] = 2;
+      next[0x50] = 0;
+      next[0x51] = 1;
+      next[0x90] = 2;
       const res2 = await writeCard(r, { cardType: '4442', data: toHex(next), oldKey: '2468AC', newKey: '2468AC' });
       expect(res2).toMatchObject({ ok: true, cardState: 'written-verified', bytesWritten: 3, passwordChanged: false });
     });
@@ -224,10 +230,16 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       await h.insert({ type: '4442', options: { psc: 'B62307' } });
       const before = await h.image();
       const res = await writeCard(r, { cardType: '4442', data: APP(() => 0), oldKey: 'FFFFFF', newKey: '123456' });
-      expect(res).toMatchObject({ ok: false, failedStep: 'verify-password', cardState: 'untouched', attemptsLeft: 2, bytesWritten: 0 });
+      expect(res).toMatchObject({
+        ok: false,
+        failedStep: 'verify-password',
+        cardState: 'untouched',
+        attemptsLeft: 2,
+        bytesWritten: 0,
+      });
       expect(res.error?.code).toBe('READER_WRONG_PASSWORD');
       expectNoSecret(res.error, 'B62307', 'FFFFFF', '123456');
-      const after = await h.image() as { main: string; errorCounter: number };
+      const after = (await h.image()) as { main: string; errorCounter: number };
       expect(popcount8(after.errorCounter)).toBe(2); // exactly one attempt spent
       expect(after.main).toBe((before as { main: string }).main);
     });
@@ -237,7 +249,7 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       const res = await writeCard(r, { cardType: '4442', data: APP(() => 1), oldKey: 'FFFFFF' });
       expect(res).toMatchObject({ ok: false, failedStep: 'read-counter', cardState: 'untouched' });
       expect(res.error?.code).toBe('READER_CARD_LOCKED');
-      expect((await h.image() as { errorCounter: number }).errorCounter).toBe(0);
+      expect(((await h.image()) as { errorCounter: number }).errorCounter).toBe(0);
     });
 
     it('4442: a card pulled mid-write is reported with the step and left partially written', async () => {
@@ -245,7 +257,12 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       const target = APP((i) => i);
       await h.pullAfterWrites(2 + 5); // the PSC check takes 2 EEPROM writes, then 5 data bytes
       const res = await writeCard(r, { cardType: '4442', data: target, oldKey: 'FFFFFF', newKey: '111111' });
-      expect(res).toMatchObject({ ok: false, failedStep: 'write', cardState: 'partially-written', passwordChanged: false });
+      expect(res).toMatchObject({
+        ok: false,
+        failedStep: 'write',
+        cardState: 'partially-written',
+        passwordChanged: false,
+      });
       expect(res.error?.code).toBe('READER_CARD_REMOVED');
       const m = main4442(await h.image());
       expect(toHex(m.subarray(0x20, 0x25))).toBe('2021222324');
@@ -258,7 +275,12 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       const target = APP((i) => (i < 0x24 ? 0 : 0xff));
       await h.pullAfterWrites(2 + 4 + 1);
       const res = await writeCard(r, { cardType: '4442', data: target, oldKey: 'FFFFFF', newKey: '123456' });
-      expect(res).toMatchObject({ ok: false, failedStep: 'change-password', cardState: 'written-password-unknown', bytesWritten: 4 });
+      expect(res).toMatchObject({
+        ok: false,
+        failedStep: 'change-password',
+        cardState: 'written-password-unknown',
+        bytesWritten: 4,
+      });
       expect(res.error?.code).toBe('READER_CARD_REMOVED');
     });
 
@@ -267,7 +289,7 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       await writeCard(r, { cardType: '4442', data: APP((i) => i), oldKey: 'FFFFFF', newKey: 'ABCDEF' });
       const res = await formatCard(r, { cardType: '4442', oldKey: 'ABCDEF' });
       expect(res).toMatchObject({ ok: true, cardState: 'written-verified', passwordChanged: true });
-      const img = await h.image() as { main: string; psc: string };
+      const img = (await h.image()) as { main: string; psc: string };
       expect(img.main.slice(0x40)).toBe('FF'.repeat(224));
       expect(img.psc).toBe('FFFFFF');
     });
@@ -292,7 +314,13 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
     it('102: public zone without the SC, all 300 hex with it; SC masked before verification', async () => {
       await h.insert({ type: '102', options: { iz: '3201000000000001' } });
       const pub = await readRawCard(r);
-      expect(pub).toMatchObject({ cardType: '102', data: null, attemptsLeft: 4, ec2Left: 128, chipSerial: '3201000000000001' });
+      expect(pub).toMatchObject({
+        cardType: '102',
+        data: null,
+        attemptsLeft: 4,
+        ec2Left: 128,
+        chipSerial: '3201000000000001',
+      });
       if (pub.cardType !== '102') return;
       expect(pub.publicZone).toBe(`0F0F3201000000000001${'0000'}FFFF${'FF'.repeat(8)}`);
       const full = await readRawCard(r, { key102: 'F0F0' });
@@ -362,9 +390,17 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       const oldKey = `${keys.sc}:${keys.ez1}:${keys.ez2}`;
       const pub = fromHex(`0F0F${'FF'.repeat(8)}0000FFFF${'FF'.repeat(8)}`);
       pub.set(fromHex('11223344'), 14); // CPZ
-      const az1 = new Uint8Array(64).fill(0xff); az1.set(fromHex('C0000102'), 0); az1[10] = 0x55;
-      const az2 = new Uint8Array(64).fill(0xff); az2[5] = 0x0f;
-      const res = await writeCard(r, { cardType: '102', data: data102(pub, az1, az2), oldKey, newKey: `9F9F:${keys.ez1}:${keys.ez2}` });
+      const az1 = new Uint8Array(64).fill(0xff);
+      az1.set(fromHex('C0000102'), 0);
+      az1[10] = 0x55;
+      const az2 = new Uint8Array(64).fill(0xff);
+      az2[5] = 0x0f;
+      const res = await writeCard(r, {
+        cardType: '102',
+        data: data102(pub, az1, az2),
+        oldKey,
+        newKey: `9F9F:${keys.ez1}:${keys.ez2}`,
+      });
       expect(res).toMatchObject({ ok: true, cardState: 'written-verified', passwordChanged: true });
       expect(res.steps.map((s) => s.step)).not.toContain('erase-zone2'); // a blank zone only needs bits cleared
       let m = mem102(await h.image());
@@ -373,12 +409,20 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       expect(m[22 + 10]).toBe(0x55);
       // Next sale: AZ1 must set bits back (erase), AZ2 unchanged: EC2 is not spent.
       az1[10] = 0xaa;
-      const res2 = await writeCard(r, { cardType: '102', data: data102(pub, az1, az2), oldKey: `9F9F:${keys.ez1}:${keys.ez2}` });
+      const res2 = await writeCard(r, {
+        cardType: '102',
+        data: data102(pub, az1, az2),
+        oldKey: `9F9F:${keys.ez1}:${keys.ez2}`,
+      });
       expect(res2).toMatchObject({ ok: true, cardState: 'written-verified', ec2Left: 128 });
       expect(res2.steps.map((s) => s.step)).toContain('erase-zone1');
       // AZ2 change that needs an erase spends exactly one EC2 bit.
       az2[5] = 0xf0;
-      const res3 = await writeCard(r, { cardType: '102', data: data102(pub, az1, az2), oldKey: `9F9F:${keys.ez1}:${keys.ez2}` });
+      const res3 = await writeCard(r, {
+        cardType: '102',
+        data: data102(pub, az1, az2),
+        oldKey: `9F9F:${keys.ez1}:${keys.ez2}`,
+      });
       expect(res3).toMatchObject({ ok: true, ec2Left: 127 });
       m = mem102(await h.image());
       expect(m[92 + 5]).toBe(0xf0);
@@ -406,7 +450,11 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
 
     it('102: writeCard never retries a wrong SC', async () => {
       await h.insert({ type: '102', options: { sc: '7777' } });
-      const res = await writeCard(r, { cardType: '102', data: data102(fromHex(`0F0F${'FF'.repeat(20)}`), new Uint8Array(64), new Uint8Array(64)), oldKey: 'F0F0' });
+      const res = await writeCard(r, {
+        cardType: '102',
+        data: data102(fromHex(`0F0F${'FF'.repeat(20)}`), new Uint8Array(64), new Uint8Array(64)),
+        oldKey: 'F0F0',
+      });
       expect(res).toMatchObject({ ok: false, failedStep: 'verify-password', cardState: 'untouched', attemptsLeft: 3 });
       expect((await r.readScac102()).attemptsLeft).toBe(3);
       expectNoSecret(res.error, '7777', 'F0F0');
@@ -416,7 +464,11 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       await h.insert({ type: '102' });
       await h.pullAfterWrites(2 + 3); // SC check = 2 writes, then 3 AZ1 bytes
       const az1 = new Uint8Array(64).fill(0x00);
-      const res = await writeCard(r, { cardType: '102', data: data102(fromHex(`0F0F${'FF'.repeat(20)}`), az1, new Uint8Array(64).fill(0xff)), oldKey: 'F0F0' });
+      const res = await writeCard(r, {
+        cardType: '102',
+        data: data102(fromHex(`0F0F${'FF'.repeat(20)}`), az1, new Uint8Array(64).fill(0xff)),
+        oldKey: 'F0F0',
+      });
       expect(res).toMatchObject({ ok: false, failedStep: 'write-zone1', cardState: 'partially-written' });
       expect(res.error?.code).toBe('READER_CARD_REMOVED');
     });
@@ -424,7 +476,12 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
     it('102: formatCard erases AZ1/AZ2, blanks the CPZ and restores F0F0', async () => {
       await h.insert({ type: '102' });
       const pub = fromHex(`0F0F${'FF'.repeat(12)}0102030405060708`);
-      await writeCard(r, { cardType: '102', data: data102(pub, new Uint8Array(64).fill(0x12), new Uint8Array(64).fill(0x34)), oldKey: 'F0F0', newKey: '4321' });
+      await writeCard(r, {
+        cardType: '102',
+        data: data102(pub, new Uint8Array(64).fill(0x12), new Uint8Array(64).fill(0x34)),
+        oldKey: 'F0F0',
+        newKey: '4321',
+      });
       const res = await formatCard(r, { cardType: '102', oldKey: '4321' });
       expect(res).toMatchObject({ ok: true, cardState: 'written-verified', passwordChanged: true });
       const m = mem102(await h.image());

@@ -10,17 +10,23 @@ export function firstDifference(expected: Uint8Array, actual: Uint8Array): numbe
 
 /** Throws READER_WRITE_FAILED naming the first differing card offset and the likely reason. */
 export function assertWritten(
-  what: string, offset: number, expected: Uint8Array, actual: Uint8Array,
+  what: string,
+  offset: number,
+  expected: Uint8Array,
+  actual: Uint8Array,
   reasonAt: (cardOffset: number, wanted: number, got: number) => WriteRefusal,
 ): void {
   const i = firstDifference(expected, actual);
   if (i < 0) return;
   const at = offset + i;
   const reason = reasonAt(at, expected[i] ?? 0, actual[i] ?? 0);
-  throw ReaderWriteFailed({ area: what, offset: at, reason }, {
-    zh: `${what} 偏移 ${at}（${REASON_ZH[reason]}）`,
-    en: `${what} offset ${at} (${reason})`,
-  });
+  throw ReaderWriteFailed(
+    { area: what, offset: at, reason },
+    {
+      zh: `${what} 偏移 ${at}（${REASON_ZH[reason]}）`,
+      en: `${what} offset ${at} (${reason})`,
+    },
+  );
 }
 
 const REASON_ZH: Record<WriteRefusal, string> = {

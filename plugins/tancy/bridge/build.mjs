@@ -55,8 +55,18 @@ if (!compiler) {
   process.exit(1);
 }
 
-const sources = (dir) => readdirSync(dir).filter((f) => f.endsWith('.cs')).sort().map((f) => join(dir, f));
-const mtime = (f) => { try { return statSync(f).mtimeMs; } catch { return -1; } };
+const sources = (dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.cs'))
+    .sort()
+    .map((f) => join(dir, f));
+const mtime = (f) => {
+  try {
+    return statSync(f).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
 
 const TARGETS = [
   {
@@ -87,10 +97,22 @@ for (const t of TARGETS) {
   const tmpDir = join(outDir, `.tmp-${process.pid}`);
   mkdirSync(tmpDir, { recursive: true });
   const tmp = join(tmpDir, basename(t.out));
-  const r = spawnSync(compiler.cmd, [
-    '-nologo', `-target:${t.target}`, '-platform:x86', '-langversion:5', '-optimize+', '-warn:4',
-    '-r:System.dll', '-r:System.Core.dll', `-out:${tmp}`, ...t.src,
-  ], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(
+    compiler.cmd,
+    [
+      '-nologo',
+      `-target:${t.target}`,
+      '-platform:x86',
+      '-langversion:5',
+      '-optimize+',
+      '-warn:4',
+      '-r:System.dll',
+      '-r:System.Core.dll',
+      `-out:${tmp}`,
+      ...t.src,
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
   if (r.status !== 0) {
     rmSync(tmpDir, { recursive: true, force: true });
     console.error(`FAILED      ${rel(t.out)}  ${t.label}\n${r.stdout}${r.stderr}${r.error ?? ''}`);
@@ -104,10 +126,17 @@ for (const t of TARGETS) {
   console.log(`built       ${rel(t.out)}  ${t.label}`);
 }
 
-writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify({
-  note: 'Tancy.StandIn.dll is a stand-in (替身) for Tancy\'s C# library: MeterHub\'s simulated CPU card + PSAM, not Tancy\'s code.',
-  compiler: compiler.name,
-  bridge: rel(TARGETS[1].out),
-  standIn: rel(TARGETS[0].out),
-}, null, 2)}\n`);
+writeFileSync(
+  join(outDir, 'manifest.json'),
+  `${JSON.stringify(
+    {
+      note: "Tancy.StandIn.dll is a stand-in (替身) for Tancy's C# library: MeterHub's simulated CPU card + PSAM, not Tancy's code.",
+      compiler: compiler.name,
+      bridge: rel(TARGETS[1].out),
+      standIn: rel(TARGETS[0].out),
+    },
+    null,
+    2,
+  )}\n`,
+);
 process.exit(failures > 0 ? 1 : 0);

@@ -10,7 +10,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCardDriver, type CreateCardDriverOptions, type HostedCardDriver } from '../../../core/driver/driver-client.ts';
+import {
+  createCardDriver,
+  type CreateCardDriverOptions,
+  type HostedCardDriver,
+} from '../../../core/driver/driver-client.ts';
 import type { DriverLogger } from '../../../core/driver/supervisor.ts';
 import { INTERFACE_FUNCTIONS } from '../../../core/driver/interface-functions.ts';
 import { FRAME_MARKER } from '../../../core/driver/protocol.ts';
@@ -25,9 +29,14 @@ const C_STANDIN = join(ROOT, 'plugins/tancy/lib/linux-x64/libgascard_tancy.so');
 const has = (cmd: string) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
 const toolsMissing = [has('mono') ? '' : 'mono', has('mcs') ? '' : 'mcs'].filter(Boolean);
 if (toolsMissing.length > 0 && process.env.CI === 'true') {
-  throw new Error(`${toolsMissing.join(' and ')} not found; CI requires them for the Tancy .NET bridge (apt-get install mono-mcs mono-runtime)`);
+  throw new Error(
+    `${toolsMissing.join(' and ')} not found; CI requires them for the Tancy .NET bridge (apt-get install mono-mcs mono-runtime)`,
+  );
 }
-const reason = toolsMissing.length > 0 ? ` [skipped: ${toolsMissing.join(', ')} not installed — apt-get install mono-mcs mono-runtime]` : '';
+const reason =
+  toolsMissing.length > 0
+    ? ` [skipped: ${toolsMissing.join(', ')} not installed — apt-get install mono-mcs mono-runtime]`
+    : '';
 
 let sim: string;
 const drivers: HostedCardDriver[] = [];
@@ -41,12 +50,22 @@ beforeAll(() => {
   // The C stand-in is used in this process (koffi) to prove both stand-ins share the simulated card.
   process.env.METERHUB_SIM_CPU_DIR = sim;
 });
-afterEach(async () => { await Promise.all(drivers.splice(0).map((d) => d.close())); });
-afterAll(() => { if (sim) rmSync(sim, { recursive: true, force: true }); });
+afterEach(async () => {
+  await Promise.all(drivers.splice(0).map((d) => d.close()));
+});
+afterAll(() => {
+  if (sim) rmSync(sim, { recursive: true, force: true });
+});
 
-interface LogLine { level: string; obj: Record<string, unknown>; msg?: string }
+interface LogLine {
+  level: string;
+  obj: Record<string, unknown>;
+  msg?: string;
+}
 function collectingLogger(lines: LogLine[]): DriverLogger {
-  const at = (level: string) => (obj: object, msg?: string) => { lines.push({ level, obj: obj as Record<string, unknown>, msg }); };
+  const at = (level: string) => (obj: object, msg?: string) => {
+    lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -54,22 +73,36 @@ function collectingLogger(lines: LogLine[]): DriverLogger {
 function bridge(o: Partial<CreateCardDriverOptions> & { args?: string[] } = {}): HostedCardDriver {
   const { args = [], ...rest } = o;
   const d = createCardDriver({
-    libraryPath: STANDIN, execPath: 'mono', hostArgs: [BRIDGE, ...args], name: 'tancy',
-    env: { ...process.env, METERHUB_SIM_CPU_DIR: sim }, startTimeoutMs: 60_000, ...rest,
+    libraryPath: STANDIN,
+    execPath: 'mono',
+    hostArgs: [BRIDGE, ...args],
+    name: 'tancy',
+    env: { ...process.env, METERHUB_SIM_CPU_DIR: sim },
+    startTimeoutMs: 60_000,
+    ...rest,
   });
   drivers.push(d);
   return d;
 }
 
 /** The stand-in's reader helpers (StandInTools in Tancy.StandIn.dll), through the bridge's --standin command. */
-function reader(com: number, op: 'insert-blank' | 'remove' | 'psam-on' | 'psam-off' | 'get-data' | `fault:${string}`): string {
+function reader(
+  com: number,
+  op: 'insert-blank' | 'remove' | 'psam-on' | 'psam-off' | 'get-data' | `fault:${string}`,
+): string {
   return execFileSync('mono', [BRIDGE, '--standin', STANDIN, op, '--com', String(com)], {
-    env: { ...process.env, METERHUB_SIM_CPU_DIR: sim }, encoding: 'utf8',
+    env: { ...process.env, METERHUB_SIM_CPU_DIR: sim },
+    encoding: 'utf8',
   }).trim();
 }
 
 async function rejection(p: Promise<unknown>): Promise<MeterHubError> {
-  try { await p; } catch (e) { if (isMeterHubError(e)) return e; throw e; }
+  try {
+    await p;
+  } catch (e) {
+    if (isMeterHubError(e)) return e;
+    throw e;
+  }
   throw new Error('expected the call to fail');
 }
 
@@ -80,15 +113,27 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     const described = JSON.parse(execFileSync('mono', [BRIDGE, '--describe'], { encoding: 'utf8' })) as {
       functions: Array<{ name: string; params: Array<{ name: string; kind: string }> }>;
     };
-    expect(described.functions).toEqual(INTERFACE_FUNCTIONS.map((f) => ({ name: f.name, params: f.params.map((p) => ({ name: p.name, kind: p.kind })) })));
+    expect(described.functions).toEqual(
+      INTERFACE_FUNCTIONS.map((f) => ({ name: f.name, params: f.params.map((p) => ({ name: p.name, kind: p.kind })) })),
+    );
   });
 
   it('starts as a driver host: ready event, $load binds the CPU functions, interface version 1.0', async () => {
     const d = bridge();
     const info = await d.info();
     expect(info.runtime).toMatch(/^mono \d/);
-    expect(info.functions).toEqual(['WriteNewCpuCard', 'ReadCpuCard', 'BuyCpuCard', 'FormatCpuCard', 'CheckCpuCard',
-      'GasCardInterfaceVersion', 'GasCardErrorText', 'ListToolCards', 'MakeToolCpu', 'ReadUsageCpu']);
+    expect(info.functions).toEqual([
+      'WriteNewCpuCard',
+      'ReadCpuCard',
+      'BuyCpuCard',
+      'FormatCpuCard',
+      'CheckCpuCard',
+      'GasCardInterfaceVersion',
+      'GasCardErrorText',
+      'ListToolCards',
+      'MakeToolCpu',
+      'ReadUsageCpu',
+    ]);
     expect(info.missing).toContain('Read4442Card');
     expect(info.interfaceVersion).toBe('1.0');
     const missing = await rejection(d.invoke('Read4442Card', { data: '00' }));
@@ -116,22 +161,42 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     expect(await d.cpu.format({ com, cardNo: '3701020026' })).toEqual({ rc: -16 });
     expect(await d.cpu.format({ com, cardNo: KH })).toEqual({ rc: 0 });
     expect(await d.check('cpu', { com })).toEqual({ rc: -1 });
-    expect(await d.listTools('cpu')).toEqual({ rc: 0, kinds: ['CLEAR', 'VALVE_OPEN', 'VALVE_CLOSE', 'CHECK', 'TRANSFER'] });
+    expect(await d.listTools('cpu')).toEqual({
+      rc: 0,
+      kinds: ['CLEAR', 'VALVE_OPEN', 'VALVE_CLOSE', 'CHECK', 'TRANSFER'],
+    });
     expect(await d.cpu.makeTool({ com, kind: 'TRANSFER', params: { cardNo: KH } })).toEqual({ rc: 0 });
     expect(await d.check('cpu', { com })).toEqual({ rc: 1 }); // a tool card
     expect((await d.read('cpu', { com })).rc).toBe(-8);
     const raw = await d.invoke('ReadCpuCard', { com });
-    expect(raw.$out).toEqual({ kh: { size: 64, len: 0, terminated: true, touchedBytes: 0, overflowBytes: 0, writtenBytes: 1, specMax: 32, beyondSpecBytes: 0 } });
+    expect(raw.$out).toEqual({
+      kh: {
+        size: 64,
+        len: 0,
+        terminated: true,
+        touchedBytes: 0,
+        overflowBytes: 0,
+        writtenBytes: 1,
+        specMax: 32,
+        beyondSpecBytes: 0,
+      },
+    });
   });
 
   it('shares the simulated card with the C stand-in (same file, same bytes)', async () => {
     const lib = koffi.load(C_STANDIN);
     try {
       const cWriteNew = lib.func('int WriteNewCpuCard(int16_t com, const char *kh, int ql, int16_t cs, int16_t klx)');
-      const cRead = lib.func('int ReadCpuCard(int16_t com, _Out_ uint8_t *kh, _Out_ int *ql, _Out_ int16_t *cs, _Out_ int16_t *klx)');
+      const cRead = lib.func(
+        'int ReadCpuCard(int16_t com, _Out_ uint8_t *kh, _Out_ int *ql, _Out_ int16_t *cs, _Out_ int16_t *klx)',
+      );
       const cInsertBlank = lib.func('int StandInCpuInsertBlank(int16_t com)');
       const cGetData = lib.func('int StandInCpuGetData(int16_t com, _Out_ uint8_t *out, int outSize)');
-      const getData = (com: number) => { const b = Buffer.alloc(600); expect(cGetData(com, b, b.length)).toBe(0); return b.toString('latin1', 0, b.indexOf(0)); };
+      const getData = (com: number) => {
+        const b = Buffer.alloc(600);
+        expect(cGetData(com, b, b.length)).toBe(0);
+        return b.toString('latin1', 0, b.indexOf(0));
+      };
       const [a, b, c] = [freshCom(), freshCom(), freshCom()];
       const d = bridge();
       // Same issue through each stand-in: byte-identical card images.
@@ -147,7 +212,10 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
       expect(cWriteNew(c, '4711', 10, 1, 2)).toBe(0);
       expect(await d.read('cpu', { com: c })).toEqual({ rc: 0, cardNo: '4711', gas: 10, count: 1, meterKind: 2 });
       expect(await d.cpu.buy({ com: c, cardNo: '4711', gas: 33, count: 2 })).toEqual({ rc: 0 });
-      const kh = Buffer.alloc(64); const ql = [0]; const cs = [0]; const klx = [0];
+      const kh = Buffer.alloc(64);
+      const ql = [0];
+      const cs = [0];
+      const klx = [0];
       expect(cRead(c, kh, ql, cs, klx)).toBe(0);
       expect([kh.toString('latin1', 0, kh.indexOf(0)), ql[0], cs[0], klx[0]]).toEqual(['4711', 33, 2, 2]);
       expect(readFileSync(join(sim, `com${c}.card`), 'utf8')).toMatch(/^card=1\npsam=1\ndata=[0-9A-F]{512}\n$/);
@@ -190,7 +258,16 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     expect(await d.cpu.buy({ com, cardNo: KH, gas: 5, count: 2 })).toEqual({ rc: -10 });
     expect(await d.read('cpu', { com })).toEqual({ rc: 0, cardNo: KH, gas: 10, count: 1, meterKind: 1 }); // the failed buy wrote nothing
     expect((await d.info()).pid).toBe(pid);
-    await expect.poll(() => log.filter((l) => String(l.obj.stderr ?? '').includes('vendor exception in BuyCpuCard -> rc -10: System.InvalidOperationException: stand-in')).length).toBe(1);
+    await expect
+      .poll(
+        () =>
+          log.filter((l) =>
+            String(l.obj.stderr ?? '').includes(
+              'vendor exception in BuyCpuCard -> rc -10: System.InvalidOperationException: stand-in',
+            ),
+          ).length,
+      )
+      .toBe(1);
     expect(d.health()).toMatchObject({ restarts: 0, state: 'ready' });
   });
 
@@ -208,7 +285,9 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     // Raw bytes on fd 1 (no newline, glued to the next frame) are noise; Console.WriteLine went to stderr.
     expect(noise.join('\n')).toContain(`TANCY-RAW-NOISE port ${com}`);
     expect(d.health().noiseLines).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => log.some((l) => String(l.obj.stderr ?? '').includes(`Tancy stand-in: reader opened on port ${com}`))).toBe(true);
+    await expect
+      .poll(() => log.some((l) => String(l.obj.stderr ?? '').includes(`Tancy stand-in: reader opened on port ${com}`)))
+      .toBe(true);
     // Hex in vendor output is masked before it reaches a log.
     expect(log.some((l) => String(l.obj.noise ?? '').includes('<hex:12>'))).toBe(true);
     expect(d.health()).toMatchObject({ restarts: 0, state: 'ready' });
@@ -257,7 +336,15 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     const com = freshCom();
     const d = bridge({ args: ['--profile', 'tancy-ic', '--set', 'baud=9600'] });
     const info = await d.info();
-    expect(info.functions).toEqual(['WriteNewCpuCard', 'ReadCpuCard', 'BuyCpuCard', 'FormatCpuCard', 'CheckCpuCard', 'GasCardInterfaceVersion', 'GasCardErrorText']);
+    expect(info.functions).toEqual([
+      'WriteNewCpuCard',
+      'ReadCpuCard',
+      'BuyCpuCard',
+      'FormatCpuCard',
+      'CheckCpuCard',
+      'GasCardInterfaceVersion',
+      'GasCardErrorText',
+    ]);
     expect(info.missing).toEqual(expect.arrayContaining(['MakeToolCpu', 'ListToolCards', 'ReadUsageCpu']));
     expect(info.interfaceVersion).toBe('1.0');
     expect(await d.check('cpu', { com })).toEqual({ rc: -4 }); // vendor 3 -> no card
@@ -283,7 +370,8 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
 
   it('starts with the bridge settings of plugins/tancy/meterhub-plugin.json', async () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'plugins/tancy/meterhub-plugin.json'), 'utf8')) as {
-      library: Record<string, string>; bridge: { exe: Record<string, string>; args: string[] };
+      library: Record<string, string>;
+      bridge: { exe: Record<string, string>; args: string[] };
     };
     for (const platform of ['win32-ia32', 'win32-x64']) {
       // The bridge sits next to the maker's assembly, so the vendor's own DLLs are found beside it.
@@ -301,20 +389,31 @@ describe.skipIf(toolsMissing.length > 0)(`Tancy .NET bridge under Mono${reason}`
     const com = freshCom();
     reader(com, 'insert-blank');
     reader(com, 'psam-off');
-    const r = spawnSync('mono', [BRIDGE, '--diagnose', STANDIN, '--com', String(com)], { env: { ...process.env, METERHUB_SIM_CPU_DIR: sim }, encoding: 'utf8' });
+    const r = spawnSync('mono', [BRIDGE, '--diagnose', STANDIN, '--com', String(com)], {
+      env: { ...process.env, METERHUB_SIM_CPU_DIR: sim },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(3);
     expect(r.stdout).toContain('PSAM 未插入');
     expect(r.stdout).toContain('PSAM missing');
     reader(com, 'psam-on');
-    const ok = spawnSync('mono', [BRIDGE, '--diagnose', STANDIN, '--com', String(com)], { env: { ...process.env, METERHUB_SIM_CPU_DIR: sim }, encoding: 'utf8' });
+    const ok = spawnSync('mono', [BRIDGE, '--diagnose', STANDIN, '--com', String(com)], {
+      env: { ...process.env, METERHUB_SIM_CPU_DIR: sim },
+      encoding: 'utf8',
+    });
     expect(ok.status).toBe(0);
   });
 
   for (const how of ['$shutdown', 'stdin EOF'] as const) {
     it(`exits with code 0 on ${how}`, async () => {
-      const child = spawn('mono', [BRIDGE], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, METERHUB_SIM_CPU_DIR: sim } });
+      const child = spawn('mono', [BRIDGE], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, METERHUB_SIM_CPU_DIR: sim },
+      });
       let out = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+      child.stdout.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+      });
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       await expect.poll(() => out.includes('"event":"ready"'), { timeout: 20_000 }).toBe(true);
       child.stdin.write(`${JSON.stringify({ id: 1, method: '$load', params: { path: STANDIN } })}\n`);

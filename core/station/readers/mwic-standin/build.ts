@@ -25,7 +25,23 @@ export function buildStandin(outDir: string): string | null {
   const out = join(outDir, `libmwic_standin.${ext}`);
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(STANDIN_SOURCE).mtimeMs) return out;
   const tmp = `${out}.${process.pid}.tmp`;
-  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-fvisibility=hidden', '-o', tmp, STANDIN_SOURCE], { stdio: 'pipe' });
+  execFileSync(
+    'cc',
+    [
+      '-std=c11',
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-shared',
+      '-fPIC',
+      '-fvisibility=hidden',
+      '-o',
+      tmp,
+      STANDIN_SOURCE,
+    ],
+    { stdio: 'pipe' },
+  );
   renameSync(tmp, out);
   return out;
 }

@@ -19,7 +19,8 @@ const bound = new Map<string, Bound>();
 let loaded: LoadResult | undefined;
 
 function load(path: unknown): LoadResult {
-  if (typeof path !== 'string' || path === '') throw new CallError(HOST_ERROR.BAD_PARAMS, 'path must be a non-empty string', 'path');
+  if (typeof path !== 'string' || path === '')
+    throw new CallError(HOST_ERROR.BAD_PARAMS, 'path must be a non-empty string', 'path');
   let lib: ReturnType<typeof koffi.load>;
   try {
     lib = koffi.load(path);
@@ -60,10 +61,18 @@ function call(name: string, params: Record<string, unknown>): Record<string, unk
   const outs: { name: string; kind: 'bytesOut' | 'int16Out'; value: Buffer | number[] }[] = [];
   for (const p of b.spec.params) {
     switch (p.kind) {
-      case 'handle': args.push(intParam(params, p.name, -(2 ** 31), 2 ** 53)); break;
-      case 'int16': args.push(intParam(params, p.name, -32768, 32767)); break;
-      case 'uint8': args.push(intParam(params, p.name, 0, 255)); break;
-      case 'ulong': args.push(intParam(params, p.name, 0, 0xffffffff)); break;
+      case 'handle':
+        args.push(intParam(params, p.name, -(2 ** 31), 2 ** 53));
+        break;
+      case 'int16':
+        args.push(intParam(params, p.name, -32768, 32767));
+        break;
+      case 'uint8':
+        args.push(intParam(params, p.name, 0, 255));
+        break;
+      case 'ulong':
+        args.push(intParam(params, p.name, 0, 0xffffffff));
+        break;
       case 'bytesIn': {
         const v = params[p.name];
         if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(v) || v.length > 2048) {
@@ -91,7 +100,8 @@ function call(name: string, params: Record<string, unknown>): Record<string, unk
   }
   const rc = Number(b.fn(...args));
   const out: Record<string, unknown> = {};
-  for (const o of outs) out[o.name] = o.kind === 'bytesOut' ? (o.value as Buffer).toString('hex').toUpperCase() : (o.value as number[])[0];
+  for (const o of outs)
+    out[o.name] = o.kind === 'bytesOut' ? (o.value as Buffer).toString('hex').toUpperCase() : (o.value as number[])[0];
   return { rc, out };
 }
 

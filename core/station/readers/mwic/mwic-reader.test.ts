@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../chips/hex.ts';
 import { buildStandin } from '../mwic-standin/build.ts';
-import { emptyState, insertImage, readState, stateToImage, writeState, type StandinState } from '../mwic-standin/state-file.ts';
+import {
+  emptyState,
+  insertImage,
+  readState,
+  stateToImage,
+  writeState,
+  type StandinState,
+} from '../mwic-standin/state-file.ts';
 import { imageOf, readerContract } from '../reader-contract.ts';
 import { SIM_CPU_ATR } from '../sim/sim-cpu.ts';
 import { MwicReader, t1Frame, t1Unframe, type MwicReaderOptions } from './mwic-reader.ts';
@@ -29,7 +36,11 @@ function stateFile(init: Partial<StandinState> = {}): string {
 
 function reader(path: string, o: Partial<MwicReaderOptions> = {}): MwicReader {
   return new MwicReader({
-    libraryPath: lib ?? '', env: { ...process.env, MWIC_STANDIN_STATE: path }, pollMs: 50, startTimeoutMs: 60_000, ...o,
+    libraryPath: lib ?? '',
+    env: { ...process.env, MWIC_STANDIN_STATE: path },
+    pollMs: 50,
+    startTimeoutMs: 60_000,
+    ...o,
   });
 }
 
@@ -50,11 +61,12 @@ describe.skipIf(!lib)(`mwic reader${lib ? '' : ' [skipped: no C compiler for the
       image: async () => stateToImage(readState(path)),
       pullAfterWrites: async (k) => update(path, (s) => ({ ...s, pullAfter: k })),
       disconnect: async () => update(path, (s) => ({ ...s, reader: 'gone' })),
-      insertSam: async (slot) => update(path, (s) => {
-        const sams = [...s.sams] as StandinState['sams'];
-        sams[slot - 1] = true;
-        return { ...s, sams };
-      }),
+      insertSam: async (slot) =>
+        update(path, (s) => {
+          const sams = [...s.sams] as StandinState['sams'];
+          sams[slot - 1] = true;
+          return { ...s, sams };
+        }),
       dispose: async () => rmSync(path, { force: true }),
     };
   });
@@ -116,7 +128,10 @@ describe.skipIf(!lib)(`mwic reader${lib ? '' : ' [skipped: no C compiler for the
       await new Promise((res) => setTimeout(res, 300));
       expect(toHex(await r.read4442(0x40, 1))).toBe('01');
       expect(r.health()?.pid).not.toBe(pid);
-      await expect(r.write4442(0x40, Uint8Array.of(2))).rejects.toMatchObject({ code: 'READER_WRITE_FAILED', details: { reason: 'not-verified' } });
+      await expect(r.write4442(0x40, Uint8Array.of(2))).rejects.toMatchObject({
+        code: 'READER_WRITE_FAILED',
+        details: { reason: 'not-verified' },
+      });
     } finally {
       await r.close();
     }

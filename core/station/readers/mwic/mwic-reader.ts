@@ -19,11 +19,31 @@ import { isDriverFailure } from '../../../driver/driver-errors.ts';
 import { at, equalBytes, fromHex, popcount8, toHex } from '../../chips/hex.ts';
 import { identifyCard } from '../identity.ts';
 import type {
-  AppZone102, AttemptsInfo, CardIdentity, CardType, Ec2Info, ReaderDriver, ReaderEventMap, ReaderEventName, SamSlot, Zone102,
+  AppZone102,
+  AttemptsInfo,
+  CardIdentity,
+  CardType,
+  Ec2Info,
+  ReaderDriver,
+  ReaderEventMap,
+  ReaderEventName,
+  SamSlot,
+  Zone102,
 } from '../reader-driver.ts';
 import {
-  ReaderBadData, ReaderCardLocked, ReaderCardRemoved, ReaderCommandFailed, ReaderEraseExhausted, ReaderGone, ReaderNoCard,
-  ReaderNotOpen, ReaderNotVerified, ReaderUnsupported, ReaderWriteFailed, ReaderWrongCardType, ReaderWrongEraseKey,
+  ReaderBadData,
+  ReaderCardLocked,
+  ReaderCardRemoved,
+  ReaderCommandFailed,
+  ReaderEraseExhausted,
+  ReaderGone,
+  ReaderNoCard,
+  ReaderNotOpen,
+  ReaderNotVerified,
+  ReaderUnsupported,
+  ReaderWriteFailed,
+  ReaderWrongCardType,
+  ReaderWrongEraseKey,
   ReaderWrongPassword,
 } from '../reader-errors.ts';
 import { assertWritten } from '../write-check.ts';
@@ -32,7 +52,10 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const MWIC_HOST_ENTRY = join(HERE, 'host.ts');
 
 /** Where a 102 area is addressed through srd_102/swr_102: SDK zone number + offset of the area's byte 0. */
-export interface ZoneAddress { zone: number; base: number }
+export interface ZoneAddress {
+  zone: number;
+  base: number;
+}
 
 export interface MwicReaderOptions {
   /** mwic_32.dll (or the stand-in library). */
@@ -64,11 +87,15 @@ const AZ_START = { 1: 22, 2: 92 } as const;
 const EC2EN_BYTE = 191;
 const EC2EN_MASK = 0x40;
 
-interface CallResult { rc: number; out: Record<string, unknown> }
+interface CallResult {
+  rc: number;
+  out: Record<string, unknown>;
+}
 
 export class MwicReader extends EventEmitter implements ReaderDriver {
   readonly kind = 'mwic';
-  private readonly o: Required<Omit<MwicReaderOptions, 'execPath' | 'env' | 'logger' | 'startTimeoutMs'>> & MwicReaderOptions;
+  private readonly o: Required<Omit<MwicReaderOptions, 'execPath' | 'env' | 'logger' | 'startTimeoutMs'>> &
+    MwicReaderOptions;
   private sup: DriverSupervisor | undefined;
   private handle: number | undefined;
   private opened = false;
@@ -81,8 +108,15 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
   constructor(o: MwicReaderOptions) {
     super();
     this.o = {
-      port: 100, baud: 115200, callTimeoutMs: 5_000, chkCodes: { '4442': [21], '102': [51] }, counterMode: 'bits',
-      zones102: DEFAULT_ZONES, samFraming: 't1', pollMs: 300, ...o,
+      port: 100,
+      baud: 115200,
+      callTimeoutMs: 5_000,
+      chkCodes: { '4442': [21], '102': [51] },
+      counterMode: 'bits',
+      zones102: DEFAULT_ZONES,
+      samFraming: 't1',
+      pollMs: 300,
+      ...o,
     };
   }
 
@@ -93,7 +127,9 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     return super.off(event, listener as (...a: unknown[]) => void);
   }
 
-  get isOpen(): boolean { return this.opened; }
+  get isOpen(): boolean {
+    return this.opened;
+  }
 
   /** Driver-host health (pid, restarts, last error) for the station's status page. */
   health(): ReturnType<DriverSupervisor['health']> | null {
@@ -113,7 +149,10 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
       ...(this.o.logger ? { logger: this.o.logger } : {}),
     });
     // A respawned host has a fresh SDK: the handle and the chip's verification are gone.
-    this.sup.on('spawn', () => { this.handle = undefined; this.verified = false; });
+    this.sup.on('spawn', () => {
+      this.handle = undefined;
+      this.verified = false;
+    });
     this.opened = true;
     this.goneReported = false;
     try {
@@ -295,7 +334,11 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const after = await this.readErrorCounter4442();
     if (r.rc !== 0) {
       this.verified = false;
-      throw ReaderWrongPassword({ cardType: '4442', attemptsLeft: after.attemptsLeft, locked: after.attemptsLeft === 0 });
+      throw ReaderWrongPassword({
+        cardType: '4442',
+        attemptsLeft: after.attemptsLeft,
+        locked: after.attemptsLeft === 0,
+      });
     }
     this.verified = true;
     return after;
@@ -308,7 +351,8 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const back = await this.read4442(offset, data.length);
     const prot = await this.readProtection4442();
     assertWritten('4442', offset, data, back, (a) =>
-      a < 32 && ((at(prot, a >> 3) >> (a & 7)) & 1) === 0 ? 'protected' : this.verified ? 'refused' : 'not-verified');
+      a < 32 && ((at(prot, a >> 3) >> (a & 7)) & 1) === 0 ? 'protected' : this.verified ? 'refused' : 'not-verified',
+    );
   }
 
   async changePsc4442(psc: Uint8Array): Promise<void> {
@@ -316,7 +360,8 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     await this.requireCard('4442');
     if (!this.verified) throw ReaderNotVerified({ cardType: '4442' });
     await this.call('wsc_4442', { len: 3, psc: toHex(psc) });
-    if (!equalBytes(await this.readPsc4442(), psc)) throw ReaderWriteFailed({ area: 'psc' }, { zh: '密码', en: 'password' });
+    if (!equalBytes(await this.readPsc4442(), psc))
+      throw ReaderWriteFailed({ area: 'psc' }, { zh: '密码', en: 'password' });
   }
 
   async readPsc4442(): Promise<Uint8Array> {
@@ -332,8 +377,10 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const prot = await this.readProtection4442();
     for (let a = offset; a < offset + data.length; a++) {
       if (((at(prot, a >> 3) >> (a & 7)) & 1) !== 0) {
-        throw ReaderWriteFailed({ area: '4442-protection', offset: a, reason: this.verified ? 'refused' : 'not-verified' },
-          { zh: `保护位 ${a}`, en: `protection bit ${a}` });
+        throw ReaderWriteFailed(
+          { area: '4442-protection', offset: a, reason: this.verified ? 'refused' : 'not-verified' },
+          { zh: `保护位 ${a}`, en: `protection bit ${a}` },
+        );
       }
     }
   }
@@ -356,7 +403,11 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const after = await this.readScac102();
     if (r.rc !== 0) {
       this.verified = false;
-      throw ReaderWrongPassword({ cardType: '102', attemptsLeft: after.attemptsLeft, locked: after.attemptsLeft === 0 });
+      throw ReaderWrongPassword({
+        cardType: '102',
+        attemptsLeft: after.attemptsLeft,
+        locked: after.attemptsLeft === 0,
+      });
     }
     this.verified = true;
     return after;
@@ -375,17 +426,25 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     await this.requireCard('102');
     if (!this.verified) throw ReaderNotVerified({ cardType: '102', zone });
     const ec2Before = zone === 2 ? await this.readEc2102() : undefined;
-    if (ec2Before && ec2Before.enabled !== false && ec2Before.left === 0) throw ReaderEraseExhausted({ zone, ec2Left: 0 });
+    if (ec2Before && ec2Before.enabled !== false && ec2Before.left === 0)
+      throw ReaderEraseExhausted({ zone, ec2Left: 0 });
     const r = await this.call('cesc_102', { zone, len: k.length, key: toHex(k) }, false);
     if (r.rc !== 0) {
       if (!(await this.presence())) throw ReaderCardRemoved({ reader: this.kind, function: 'cesc_102' });
       const ec2 = zone === 2 ? await this.readEc2102() : undefined;
-      if (ec2 && ec2.enabled !== false && ec2.left === 0 && ec2Before?.left === 0) throw ReaderEraseExhausted({ zone, ec2Left: 0 });
+      if (ec2 && ec2.enabled !== false && ec2.left === 0 && ec2Before?.left === 0)
+        throw ReaderEraseExhausted({ zone, ec2Left: 0 });
       throw ReaderWrongEraseKey({ zone, ...(ec2 ? { ec2Left: ec2.left } : {}) });
     }
     const w = this.where102(zone, 0, 64);
     await this.call('ser_102', { zone: w.zone, offset: w.offset, len: 64 });
-    assertWritten(`102-AZ${zone}-erase`, AZ_START[zone], new Uint8Array(64).fill(0xff), await this.read102(zone, 0, 64), () => 'refused');
+    assertWritten(
+      `102-AZ${zone}-erase`,
+      AZ_START[zone],
+      new Uint8Array(64).fill(0xff),
+      await this.read102(zone, 0, 64),
+      () => 'refused',
+    );
   }
 
   async eraseWords102(offset: number, length: number): Promise<void> {
@@ -395,8 +454,13 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const end = (offset + length + 1) & ~1;
     const w = this.where102(0, start, end - start);
     await this.call('ser_102', { zone: w.zone, offset: w.offset, len: end - start });
-    assertWritten('102-erase', start, new Uint8Array(end - start).fill(0xff), await this.read102abs(start, end - start),
-      () => this.verified ? 'refused' : 'not-verified');
+    assertWritten(
+      '102-erase',
+      start,
+      new Uint8Array(end - start).fill(0xff),
+      await this.read102abs(start, end - start),
+      () => (this.verified ? 'refused' : 'not-verified'),
+    );
   }
 
   async write102(zone: Zone102, offset: number, data: Uint8Array): Promise<void> {
@@ -406,7 +470,8 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const back = await this.read102(zone, offset, data.length);
     const base = zone === 0 ? 0 : AZ_START[zone];
     assertWritten(`102-zone${zone}`, base + offset, data, back, (_a, wanted, got) =>
-      !this.verified ? 'not-verified' : (wanted & ~got) !== 0 ? 'needs-erase' : 'refused');
+      !this.verified ? 'not-verified' : (wanted & ~got) !== 0 ? 'needs-erase' : 'refused',
+    );
   }
 
   async changeSc102(sc: Uint8Array): Promise<void> {
@@ -414,7 +479,8 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     await this.requireCard('102');
     if (!this.verified) throw ReaderNotVerified({ cardType: '102' });
     await this.call('wsc_102', { len: 2, sc: toHex(sc) });
-    if (!equalBytes(await this.readSc102(), sc)) throw ReaderWriteFailed({ area: 'sc' }, { zh: '密码', en: 'password' });
+    if (!equalBytes(await this.readSc102(), sc))
+      throw ReaderWriteFailed({ area: 'sc' }, { zh: '密码', en: 'password' });
   }
 
   async readSc102(): Promise<Uint8Array> {
@@ -512,8 +578,13 @@ export function t1Unframe(f: Uint8Array): Uint8Array {
   let lrc = 0;
   for (let i = 0; i < f.length - 1; i++) lrc ^= at(f, i);
   if (f.length < 4 || at(f, 2) !== f.length - 4 || lrc !== at(f, f.length - 1)) {
-    throw ReaderUnsupported({ reader: 'mwic', reason: 'bad T=1 block from sam_slt_protocol' },
-      { zh: 'PSAM 响应帧格式不符，请检查 samFraming 设置', en: 'PSAM response frame does not match; check the samFraming option' });
+    throw ReaderUnsupported(
+      { reader: 'mwic', reason: 'bad T=1 block from sam_slt_protocol' },
+      {
+        zh: 'PSAM 响应帧格式不符，请检查 samFraming 设置',
+        en: 'PSAM response frame does not match; check the samFraming option',
+      },
+    );
   }
   return f.slice(3, f.length - 1);
 }

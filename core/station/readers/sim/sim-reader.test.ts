@@ -11,8 +11,12 @@ readerContract('sim', async () => {
   const sim = new SimReader();
   return {
     reader: sim,
-    insert: async (card) => { sim.insert(card); },
-    remove: async () => { sim.remove(); },
+    insert: async (card) => {
+      sim.insert(card);
+    },
+    remove: async () => {
+      sim.remove();
+    },
     image: async () => sim.image(),
     pullAfterWrites: async (n) => sim.pullCardAfterWrites(n),
     disconnect: async () => sim.disconnect(),
@@ -25,7 +29,11 @@ describe('sim control functions', () => {
   it('insert / remove / image / save and reload a card file', async () => {
     const sim = new SimReader();
     await sim.open();
-    expect(sim.insert({ type: '4442', options: { serial: '00000000002A' } })).toMatchObject({ chip: 'sle4442', locked: false, attemptsLeft: 3 });
+    expect(sim.insert({ type: '4442', options: { serial: '00000000002A' } })).toMatchObject({
+      chip: 'sle4442',
+      locked: false,
+      attemptsLeft: 3,
+    });
     await sim.verify4442(fromHex('FFFFFF'));
     await sim.write4442(0x80, Uint8Array.of(9, 8, 7));
     const dir = mkdtempSync(join(tmpdir(), 'mh-sim-'));
@@ -46,8 +54,12 @@ describe('sim control functions', () => {
     const sim = new SimReader();
     await sim.open();
     sim.insert({ type: '102' });
-    expect(() => sim.insert({ type: '4442', options: { psc: 'NOT-HEX' } })).toThrow(expect.objectContaining({ code: 'READER_BAD_DATA' }));
-    expect(() => sim.insert({ image: { format: 'meterhub-card-image/1', chip: 'sle4442' } as never })).toThrow(expect.objectContaining({ code: 'READER_BAD_DATA' }));
+    expect(() => sim.insert({ type: '4442', options: { psc: 'NOT-HEX' } })).toThrow(
+      expect.objectContaining({ code: 'READER_BAD_DATA' }),
+    );
+    expect(() => sim.insert({ image: { format: 'meterhub-card-image/1', chip: 'sle4442' } as never })).toThrow(
+      expect.objectContaining({ code: 'READER_BAD_DATA' }),
+    );
     expect(await sim.detectCard()).toBe('102');
   });
 

@@ -6,16 +6,43 @@
  */
 import { EventEmitter } from 'node:events';
 import { At88sc102, ZONE, type AppZone, type At88sc102FactoryOptions } from '../../chips/at88sc102.ts';
-import { chipFromImage, loadImageFile, saveImageFile, summarize, type CardImage, type ImageSummary, type MemoryChip } from '../../chips/card-image.ts';
+import {
+  chipFromImage,
+  loadImageFile,
+  saveImageFile,
+  summarize,
+  type CardImage,
+  type ImageSummary,
+  type MemoryChip,
+} from '../../chips/card-image.ts';
 import { at, equalBytes, popcount8 } from '../../chips/hex.ts';
 import { Sle4442, SLE4442_PROTECTED_AREA, type Sle4442FactoryOptions } from '../../chips/sle4442.ts';
 import { identifyCard } from '../identity.ts';
 import type {
-  AppZone102, AttemptsInfo, CardIdentity, CardType, Ec2Info, ReaderDriver, ReaderEventMap, ReaderEventName, SamSlot, Zone102,
+  AppZone102,
+  AttemptsInfo,
+  CardIdentity,
+  CardType,
+  Ec2Info,
+  ReaderDriver,
+  ReaderEventMap,
+  ReaderEventName,
+  SamSlot,
+  Zone102,
 } from '../reader-driver.ts';
 import {
-  ReaderBadData, ReaderCardLocked, ReaderCardRemoved, ReaderEraseExhausted, ReaderGone, ReaderNoCard, ReaderNotOpen,
-  ReaderNotVerified, ReaderWriteFailed, ReaderWrongCardType, ReaderWrongEraseKey, ReaderWrongPassword,
+  ReaderBadData,
+  ReaderCardLocked,
+  ReaderCardRemoved,
+  ReaderEraseExhausted,
+  ReaderGone,
+  ReaderNoCard,
+  ReaderNotOpen,
+  ReaderNotVerified,
+  ReaderWriteFailed,
+  ReaderWrongCardType,
+  ReaderWrongEraseKey,
+  ReaderWrongPassword,
 } from '../reader-errors.ts';
 import { assertWritten } from '../write-check.ts';
 import { SimCpuCard } from './sim-cpu.ts';
@@ -37,10 +64,7 @@ export interface SimReaderOptions {
 /** Thrown inside a chip write hook: the card left the slot before the write happened. */
 class CardPulled extends Error {}
 
-type Slot =
-  | { kind: 'memory'; chip: MemoryChip }
-  | { kind: 'cpu'; card: SimCpuCard }
-  | { kind: 'unknown' };
+type Slot = { kind: 'memory'; chip: MemoryChip } | { kind: 'cpu'; card: SimCpuCard } | { kind: 'unknown' };
 
 export class SimReader extends EventEmitter implements ReaderDriver {
   readonly kind = 'sim';
@@ -65,7 +89,9 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     return super.off(event, listener as (...a: unknown[]) => void);
   }
 
-  get isOpen(): boolean { return this.opened; }
+  get isOpen(): boolean {
+    return this.opened;
+  }
 
   async open(): Promise<void> {
     if (this.gone) throw ReaderGone({ reader: this.kind });
@@ -129,8 +155,12 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     await saveImageFile(path, img);
   }
 
-  insertSam(slot: SamSlot, atr?: string): void { this.sams.set(slot, new SimCpuCard(atr)); }
-  removeSam(slot: SamSlot): void { this.sams.delete(slot); }
+  insertSam(slot: SamSlot, atr?: string): void {
+    this.sams.set(slot, new SimCpuCard(atr));
+  }
+  removeSam(slot: SamSlot): void {
+    this.sams.delete(slot);
+  }
 
   /** Fault: the card is pulled out when the (n+1)th EEPROM write is attempted (n writes succeed). */
   pullCardAfterWrites(n: number): void {
@@ -148,7 +178,9 @@ export class SimReader extends EventEmitter implements ReaderDriver {
   }
 
   /** The reader is back; it must be opened again. */
-  reconnect(): void { this.gone = false; }
+  reconnect(): void {
+    this.gone = false;
+  }
 
   // ---- ReaderDriver: common -------------------------------------------------------------------
 
@@ -188,17 +220,25 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     checkKey(psc, 3, 'psc');
     if (c.locked) throw ReaderCardLocked({ cardType: '4442', attemptsLeft: 0 });
     const r = this.guardWrite(() => c.verifyPsc(psc));
-    if (!r.ok) throw ReaderWrongPassword({ cardType: '4442', attemptsLeft: r.attemptsLeft, locked: r.attemptsLeft === 0 });
+    if (!r.ok)
+      throw ReaderWrongPassword({ cardType: '4442', attemptsLeft: r.attemptsLeft, locked: r.attemptsLeft === 0 });
     return { attemptsLeft: r.attemptsLeft, raw: r.errorCounter };
   }
 
   async write4442(offset: number, data: Uint8Array): Promise<void> {
     const c = this.chip4442();
     checkRange(offset, data.length, 256);
-    this.guardWrite(() => { for (let i = 0; i < data.length; i++) c.updateMain(offset + i, at(data, i)); });
+    this.guardWrite(() => {
+      for (let i = 0; i < data.length; i++) c.updateMain(offset + i, at(data, i));
+    });
     const prot = c.readProtection();
     assertWritten('4442', offset, data, c.readMain(offset, data.length), (a) =>
-      a < SLE4442_PROTECTED_AREA && ((at(prot, a >> 3) >> (a & 7)) & 1) === 0 ? 'protected' : c.verified ? 'refused' : 'not-verified');
+      a < SLE4442_PROTECTED_AREA && ((at(prot, a >> 3) >> (a & 7)) & 1) === 0
+        ? 'protected'
+        : c.verified
+          ? 'refused'
+          : 'not-verified',
+    );
   }
 
   async changePsc4442(psc: Uint8Array): Promise<void> {
@@ -206,7 +246,8 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     checkKey(psc, 3, 'psc');
     if (!c.verified) throw ReaderNotVerified({ cardType: '4442' });
     this.guardWrite(() => c.changePsc(psc));
-    if (!equalBytes(c.readSecurity().subarray(1), psc)) throw ReaderWriteFailed({ area: 'psc' }, { zh: '密码', en: 'password' });
+    if (!equalBytes(c.readSecurity().subarray(1), psc))
+      throw ReaderWriteFailed({ area: 'psc' }, { zh: '密码', en: 'password' });
   }
 
   async readPsc4442(): Promise<Uint8Array> {
@@ -216,12 +257,16 @@ export class SimReader extends EventEmitter implements ReaderDriver {
   async writeProtection4442(offset: number, data: Uint8Array): Promise<void> {
     const c = this.chip4442();
     checkRange(offset, data.length, SLE4442_PROTECTED_AREA);
-    this.guardWrite(() => { for (let i = 0; i < data.length; i++) c.writeProtection(offset + i, at(data, i)); });
+    this.guardWrite(() => {
+      for (let i = 0; i < data.length; i++) c.writeProtection(offset + i, at(data, i));
+    });
     const prot = c.readProtection();
     for (let a = offset; a < offset + data.length; a++) {
       if (((at(prot, a >> 3) >> (a & 7)) & 1) !== 0) {
-        throw ReaderWriteFailed({ area: '4442-protection', offset: a, reason: c.verified ? 'refused' : 'not-verified' },
-          { zh: `保护位 ${a}`, en: `protection bit ${a}` });
+        throw ReaderWriteFailed(
+          { area: '4442-protection', offset: a, reason: c.verified ? 'refused' : 'not-verified' },
+          { zh: `保护位 ${a}`, en: `protection bit ${a}` },
+        );
       }
     }
   }
@@ -238,7 +283,8 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     checkKey(sc, 2, 'sc');
     if (c.locked) throw ReaderCardLocked({ cardType: '102', attemptsLeft: 0 });
     const r = this.guardWrite(() => c.verifySc(sc));
-    if (!r.ok) throw ReaderWrongPassword({ cardType: '102', attemptsLeft: r.attemptsLeft, locked: r.attemptsLeft === 0 });
+    if (!r.ok)
+      throw ReaderWrongPassword({ cardType: '102', attemptsLeft: r.attemptsLeft, locked: r.attemptsLeft === 0 });
     return { attemptsLeft: r.attemptsLeft, raw: at(c.read(ZONE.SCAC[0], 1), 0) >> 4 };
   }
 
@@ -266,16 +312,23 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     checkRange(offset, length, 196);
     const start = offset & ~1;
     const end = (offset + length + 1) & ~1;
-    this.guardWrite(() => { for (let a = start; a < end; a += 2) c.eraseWord(a); });
-    assertWritten('102-erase', start, new Uint8Array(end - start).fill(0xff), c.read(start, end - start), () => c.verified ? 'refused' : 'not-verified');
+    this.guardWrite(() => {
+      for (let a = start; a < end; a += 2) c.eraseWord(a);
+    });
+    assertWritten('102-erase', start, new Uint8Array(end - start).fill(0xff), c.read(start, end - start), () =>
+      c.verified ? 'refused' : 'not-verified',
+    );
   }
 
   async write102(zone: Zone102, offset: number, data: Uint8Array): Promise<void> {
     const c = this.chip102();
     const a0 = abs102(zone, offset, data.length);
-    this.guardWrite(() => { for (let i = 0; i < data.length; i++) c.writeByte(a0 + i, at(data, i)); });
+    this.guardWrite(() => {
+      for (let i = 0; i < data.length; i++) c.writeByte(a0 + i, at(data, i));
+    });
     assertWritten(`102-zone${zone}`, a0, data, c.read(a0, data.length), (_a, wanted, got) =>
-      !c.verified ? 'not-verified' : (wanted & ~got) !== 0 ? 'needs-erase' : 'refused');
+      !c.verified ? 'not-verified' : (wanted & ~got) !== 0 ? 'needs-erase' : 'refused',
+    );
   }
 
   async changeSc102(sc: Uint8Array): Promise<void> {
@@ -297,7 +350,9 @@ export class SimReader extends EventEmitter implements ReaderDriver {
 
   // ---- CPU / PSAM ----------------------------------------------------------------------------------
 
-  async cpuReset(): Promise<Uint8Array> { return this.cpu().atr.slice(); }
+  async cpuReset(): Promise<Uint8Array> {
+    return this.cpu().atr.slice();
+  }
   async cpuApdu(apdu: Uint8Array): Promise<Uint8Array> {
     checkApdu(apdu);
     return this.cpu().apdu(apdu);
@@ -306,7 +361,9 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     this.ready();
     return this.sams.has(slot);
   }
-  async samReset(slot: SamSlot): Promise<Uint8Array> { return this.sam(slot).atr.slice(); }
+  async samReset(slot: SamSlot): Promise<Uint8Array> {
+    return this.sam(slot).atr.slice();
+  }
   async samApdu(slot: SamSlot, apdu: Uint8Array): Promise<Uint8Array> {
     checkApdu(apdu);
     return this.sam(slot).apdu(apdu);
