@@ -21,6 +21,7 @@ import { DEFAULT_DATA_DIR } from '../config/defaults.ts';
 import { loadServerConfig, type ServerConfig } from '../config/load-config.ts';
 import { parseTrustProxy } from '../config/parse-settings.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
+import { ProfileRegistry } from '../telemetry/profile-registry.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
 import { readingRoutes } from '../readings/routes.ts';
 import { rolesFor } from '../auth/roles.ts';
@@ -62,6 +63,11 @@ export interface ServerOptions {
    * Without it the server still serves the readings that separate `meterhub gateway` processes store.
    */
   gateway?: GatewayConfig;
+  /**
+   * The program's dialect registry: the plugin host pushes enabled plugins' profiles into it and the gateway
+   * resolves its config's profile name in it. Default: a new one per server (built-in dialects + plugins).
+   */
+  profiles?: ProfileRegistry;
   /** Prometheus metrics at GET /metrics (default on); false turns them off. */
   metrics?: boolean | MetricsOptions;
   /** Who may scrape besides ops tokens; default from METERHUB_METRICS_TOKEN / METERHUB_METRICS_ALLOW. */
@@ -134,9 +140,11 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     o.metrics === false
       ? undefined
       : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
+  const profiles = o.profiles ?? new ProfileRegistry();
   const pluginHost =
     o.parts?.pluginHost ??
     (await createPluginHost({
+      profiles,
       pluginPaths: [...(o.pluginPaths ?? config.pluginPaths), ...config.pluginPathEnv],
       ignoreEnv: true,
       dataDir,
@@ -169,7 +177,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
-  const gateway = o.gateway ? createGateway(o.gateway, database) : undefined;
+  const gateway = o.gateway ? createGateway(o.gateway, { profiles, database }) : undefined;
   const readings =
     gateway?.pipeline ??
     createReadingPipeline({
