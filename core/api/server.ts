@@ -25,7 +25,7 @@ import { ProfileRegistry } from '../telemetry/profile-registry.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
 import { readingRoutes } from '../readings/routes.ts';
 import { rolesFor } from '../auth/roles.ts';
-import { createGateway, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
+import { createGateway, validateGatewayConfig, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { API_VERSION, buildApp, type ApiConfig } from './app.ts';
 import type { MetricsAccessConfig } from '../metrics/access.ts';
@@ -151,6 +151,18 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       logger,
       ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
     }));
+
+  // The gateway's profile name can only be checked once the host has pushed the plugins' dialects; an unknown
+  // name refuses to start before any driver host is spawned.
+  if (o.gateway) {
+    try {
+      validateGatewayConfig(o.gateway, profiles);
+    } catch (e) {
+      if (!o.parts?.pluginHost) await pluginHost.close();
+      if (!o.parts?.database) await database.close();
+      throw e;
+    }
+  }
 
   if (o.startDrivers !== false) {
     for (const p of pluginHost.list()) {
