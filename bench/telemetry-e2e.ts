@@ -21,10 +21,10 @@ import { MqttGateway } from '../gateways/mqtt/mqtt-gateway.ts';
 import { simClock } from '../gateways/sim/mqtt-simulator.ts';
 import { PrivateMosquitto } from '../gateways/testing/mosquitto.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
-import { useBundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
+import { bundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
 
-// The bundled Chint dialect by name, as a server gets it from its plugin host.
-useBundledPluginProfiles();
+// The bench's own registry: every bundled dialect whatever ops enabled; the measured dialect is resolved once.
+const chint = bundledPluginProfiles().get('chint');
 
 const args = process.argv.slice(2);
 const WEBHOOK_ONLY = args.includes('--webhook-only');
@@ -49,12 +49,12 @@ function buildPayloads(seed: number): { payloads: string[]; readings: UnifiedRea
         meterTime: simClock(Date.UTC(2025, 0, 1) + k * 60_000),
         status: { valve: 'open' },
       },
-      'chint',
+      chint,
     );
     hex.push(toHex(frame));
     if (readings.length < N) {
-      const ev = decodeAll(frame, 'chint')[0]!;
-      if (ev.type === 'frame') readings.push(frameToReading(ev.frame, 'chint', { source: 'mqtt', raw: ev.raw }));
+      const ev = decodeAll(frame, chint)[0]!;
+      if (ev.type === 'frame') readings.push(frameToReading(ev.frame, chint, { source: 'mqtt', raw: ev.raw }));
     }
   }
   const payloads: string[] = [];
@@ -150,7 +150,7 @@ async function endToEnd(
     gatewayId: `bench-${withWebhook ? `wh${perPost}` : 'rest'}`,
     database: db,
     pipeline,
-    profile: 'chint',
+    profile: chint,
   });
   await gw.start();
   const t0 = performance.now();

@@ -14,10 +14,10 @@ import { exchangeBoundMs } from '../gateways/serial/timing.ts';
 import { BusSimulator } from '../gateways/sim/bus-simulator.ts';
 import { openPtyPair } from '../gateways/sim/pty.ts';
 import { fmt, writeSection } from './telemetry-results.ts';
-import { useBundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
+import { bundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
 
-// The bundled Chint dialect by name, as a server gets it from its plugin host.
-useBundledPluginProfiles();
+// The bench's own registry: every bundled dialect whatever ops enabled; the measured dialect is resolved once.
+const chint = bundledPluginProfiles().get('chint');
 
 const METERS = Number(process.argv[2] ?? 20);
 const SWEEPS = Number(process.argv[3] ?? 3);
@@ -25,9 +25,9 @@ const line = { baudRate: 2400, parity: 'even' as const };
 
 const pty = await openPtyPair();
 const meters = Array.from({ length: METERS }, (_, i) => ({ address: `3800${String(i + 1).padStart(10, '0')}` }));
-const sim = new BusSimulator({ path: pty.simPath, ...line, profile: 'chint', meters, turnaroundMs: 5 });
+const sim = new BusSimulator({ path: pty.simPath, ...line, profile: chint, meters, turnaroundMs: 5 });
 await sim.open();
-const link = new SerialLink({ path: pty.gatewayPath, ...line, profile: 'chint' });
+const link = new SerialLink({ path: pty.gatewayPath, ...line, profile: chint });
 await link.open();
 const master = new BusMaster({ link, meters, retries: 2 });
 try {

@@ -10,7 +10,7 @@ import type { BillingSink } from '../core/readings/sink-types.ts';
 import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
 import { MAX_READINGS_PER_POST, WebhookSink } from '../core/readings/sinks/webhook-sink.ts';
 import type { RetryPolicy, SinkStats } from '../core/readings/store.ts';
-import { isValidAddress, resolveProfile } from '../core/telemetry/index.ts';
+import { isValidAddress, type DialectProfile, type ProfileRegistry } from '../core/telemetry/index.ts';
 import type { GatewayStatsSnapshot, GatewayStatsSource } from '../core/metrics/gateway-stats.ts';
 import { CollectorClient } from './collector/collector-client.ts';
 import { CommandLog } from './command-log.ts';
@@ -54,7 +54,14 @@ export interface GatewayConfig {
   }>;
 }
 
-export function validateGatewayConfig(raw: unknown): GatewayConfig {
+/** Where a gateway looks its config's profile name up: the program's registry (core/telemetry/profile-registry.ts). */
+export type ProfileLookup = Pick<ProfileRegistry, 'get'>;
+
+/**
+ * Checks a config's shape; with `profiles`, also that its profile name is known there. `meterhub serve` checks the
+ * shape before its plugin host has pushed the plugins' dialects, so the name is resolved later, by the gateway.
+ */
+export function validateGatewayConfig(raw: unknown, profiles?: ProfileLookup): GatewayConfig {
   const bad = (why: string): never => {
     throw GatewayConfigInvalid({ reason: why }, { zh: why, en: why });
   };
@@ -63,7 +70,7 @@ export function validateGatewayConfig(raw: unknown): GatewayConfig {
   if (typeof c.gatewayId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(c.gatewayId))
     bad('gatewayId: 1–64 of [A-Za-z0-9_-]');
   if (typeof c.profile !== 'string') bad('profile is required');
-  resolveProfile(c.profile);
+  profiles?.get(c.profile);
   if (c.mqtt && typeof c.mqtt.url !== 'string') bad('mqtt.url is required');
   if (c.mqtt?.shareGroup !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(String(c.mqtt.shareGroup)))
     bad('mqtt.shareGroup: 1–64 of [A-Za-z0-9_-]');
@@ -94,11 +101,15 @@ export class Gateway implements GatewayStatsSource {
   readonly buses: RunningBus[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   readonly errors: unknown[] = [];
+  /** The config's dialect, resolved once in the program's registry; every transport decodes with this object. */
+  readonly profile: DialectProfile;
 
   constructor(
     readonly config: GatewayConfig,
+    profiles: ProfileLookup,
     database?: MeterHubDatabase,
   ) {
+    this.profile = profiles.get(config.profile);
     this.database = database ?? openDatabase({ url: config.database });
     const sinks: BillingSink[] = [];
     if (config.sinks?.webhook) sinks.push(new WebhookSink({ ...config.sinks.webhook }));
@@ -134,7 +145,7 @@ export class Gateway implements GatewayStatsSource {
         gatewayId: c.gatewayId,
         database: this.database,
         pipeline: this.pipeline,
-        profile: c.profile,
+        profile: this.profile,
         topicPrefix: c.mqtt.topicPrefix,
         commandTimeoutMs: c.mqtt.commandTimeoutMs,
         onError: (e) => this.onError(e),
@@ -147,7 +158,7 @@ export class Gateway implements GatewayStatsSource {
         path: s.path,
         baudRate: s.baudRate ?? 2400,
         parity: s.parity ?? 'even',
-        profile: c.profile,
+        profile: this.profile,
       });
       await link.open();
       const arbiter = new BusArbiter();
@@ -227,6 +238,10 @@ export class Gateway implements GatewayStatsSource {
   }
 }
 
-export function createGateway(config: GatewayConfig, database?: MeterHubDatabase): Gateway {
-  return new Gateway(validateGatewayConfig(config), database);
+/** `profiles` is the program's registry (plugin host pushed into it); there is no process-wide one to fall back on. */
+export function createGateway(
+  config: GatewayConfig,
+  deps: { profiles: ProfileLookup; database?: MeterHubDatabase },
+): Gateway {
+  return new Gateway(validateGatewayConfig(config, deps.profiles), deps.profiles, deps.database);
 }

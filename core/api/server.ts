@@ -21,10 +21,11 @@ import { DEFAULT_DATA_DIR } from '../config/defaults.ts';
 import { loadServerConfig, type ServerConfig } from '../config/load-config.ts';
 import { parseTrustProxy } from '../config/parse-settings.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
+import { ProfileRegistry } from '../telemetry/profile-registry.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
 import { readingRoutes } from '../readings/routes.ts';
 import { rolesFor } from '../auth/roles.ts';
-import { createGateway, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
+import { createGateway, validateGatewayConfig, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { API_VERSION, buildApp, type ApiConfig } from './app.ts';
 import type { MetricsAccessConfig } from '../metrics/access.ts';
@@ -62,6 +63,11 @@ export interface ServerOptions {
    * Without it the server still serves the readings that separate `meterhub gateway` processes store.
    */
   gateway?: GatewayConfig;
+  /**
+   * The program's dialect registry: the plugin host pushes enabled plugins' profiles into it and the gateway
+   * resolves its config's profile name in it. Default: a new one per server (built-in dialects + plugins).
+   */
+  profiles?: ProfileRegistry;
   /** Prometheus metrics at GET /metrics (default on); false turns them off. */
   metrics?: boolean | MetricsOptions;
   /** Who may scrape besides ops tokens; default from METERHUB_METRICS_TOKEN / METERHUB_METRICS_ALLOW. */
@@ -134,15 +140,29 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     o.metrics === false
       ? undefined
       : createMetrics({ version: API_VERSION, ...(typeof o.metrics === 'object' ? o.metrics : {}) });
+  const profiles = o.profiles ?? new ProfileRegistry();
   const pluginHost =
     o.parts?.pluginHost ??
     (await createPluginHost({
+      profiles,
       pluginPaths: [...(o.pluginPaths ?? config.pluginPaths), ...config.pluginPathEnv],
       ignoreEnv: true,
       dataDir,
       logger,
       ...(metrics ? { driverFactory: metrics.driverFactory() } : {}),
     }));
+
+  // The gateway's profile name can only be checked once the host has pushed the plugins' dialects; an unknown
+  // name refuses to start before any driver host is spawned.
+  if (o.gateway) {
+    try {
+      validateGatewayConfig(o.gateway, profiles);
+    } catch (e) {
+      if (!o.parts?.pluginHost) await pluginHost.close();
+      if (!o.parts?.database) await database.close();
+      throw e;
+    }
+  }
 
   if (o.startDrivers !== false) {
     for (const p of pluginHost.list()) {
@@ -169,7 +189,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
-  const gateway = o.gateway ? createGateway(o.gateway, database) : undefined;
+  const gateway = o.gateway ? createGateway(o.gateway, { profiles, database }) : undefined;
   const readings =
     gateway?.pipeline ??
     createReadingPipeline({

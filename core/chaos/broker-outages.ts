@@ -22,6 +22,7 @@ import { budgetSpent, newReport, sleep, type CampaignContext, type CampaignRepor
 export async function brokerOutageCampaign(outages: number, ctx: CampaignContext): Promise<CampaignReport> {
   const report = newReport('broker-outages', outages);
   const tag = Math.floor(ctx.rand() * 1e6).toString(36);
+  const chint = ctx.profiles.get('chint');
   const meters = Array.from({ length: ctx.quick ? 5 : 10 }, (_, i) => `3300${String(i + 1).padStart(10, '0')}`);
   const concentrators = Array.from({ length: ctx.quick ? 1 : 3 }, (_, c) => ({
     id: `chaos-c${c}`,
@@ -57,10 +58,10 @@ export async function brokerOutageCampaign(outages: number, ctx: CampaignContext
       gatewayId: `chaos-outage-${tag}`,
       database: db,
       pipeline,
-      profile: 'chint',
+      profile: chint,
     });
     await gw.start();
-    sim = new MqttSimulator({ url: broker.url, profile: 'chint', meters, concentrators, batch: 20 });
+    sim = new MqttSimulator({ url: broker.url, profile: chint, meters, concentrators, batch: 20 });
     await sim.connect();
 
     let downMsTotal = 0;

@@ -42,7 +42,7 @@ export async function gatewayKillCampaign(kills: number, ctx: CampaignContext): 
       id: `chaos-cc${c}`,
       meters: Array.from({ length: ctx.quick ? 30 : 50 }, (_, i) => `36${c}0${String(i + 1).padStart(10, '0')}`),
     }));
-    sim = new MqttSimulator({ url: broker.url, profile: 'chint', meters, concentrators, batch: 25 });
+    sim = new MqttSimulator({ url: broker.url, profile: ctx.profiles.get('chint'), meters, concentrators, batch: 25 });
     await sim.connect();
     const paceMs = 50;
     // Each kill: a random moment, ≤ 1 s down, then a restart (tsx start-up ≈ 1–3 s on a loaded box).

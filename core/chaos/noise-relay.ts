@@ -10,7 +10,13 @@
  * (A relay through a second pty pair was tried first: socat-chained ptys stalled the meters' replies for
  * seconds at a time, which tested the rig rather than the gateway.)
  */
-import { FrameStreamDecoder, frameToReading, isReadingFrame, readingRefusal } from '../telemetry/index.ts';
+import {
+  FrameStreamDecoder,
+  frameToReading,
+  isReadingFrame,
+  readingRefusal,
+  type DialectProfile,
+} from '../telemetry/index.ts';
 import type { BusSimulator } from '../../gateways/sim/bus-simulator.ts';
 
 export interface NoiseCounters {
@@ -36,7 +42,7 @@ export class NoiseInjector {
   constructor(
     sim: BusSimulator,
     private readonly rand: () => number,
-    profile = 'chint',
+    profile: DialectProfile,
   ) {
     const clean = new FrameStreamDecoder({
       profile,

@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { serviceAvailable } from '../testing/services.ts';
+import { bundledPluginProfiles } from '../plugins/plugin-profiles.ts';
+import type { ProfileRegistry } from '../telemetry/profile-registry.ts';
 import { brokerOutageCampaign } from './broker-outages.ts';
 import { driverFaultCampaign } from './driver-faults.ts';
 import { gatewayKillCampaign } from './gateway-kills.ts';
@@ -14,6 +16,8 @@ import { serverKillCampaign } from './server-kills.ts';
 import { newReport, seededRandom, type CampaignContext, type CampaignName, type CampaignReport } from './types.ts';
 
 export interface ChaosOptions {
+  /** The registry campaigns resolve 'chint' in; default: the bundled plugins' (`meterhub chaos` passes its own). */
+  profiles?: ProfileRegistry;
   budgetSeconds: number;
   driverFaults: number;
   serverKills: number;
@@ -121,6 +125,7 @@ interface Plan {
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
+  const profiles = o.profiles ?? bundledPluginProfiles();
   const startedAt = new Date().toISOString();
   const loadBefore = load();
   const t0 = Date.now();
@@ -176,7 +181,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const started = Date.now();
     const share = Math.max(0, budgetEnd - started) * (p.weightSeconds / weightLeft);
     weightLeft -= p.weightSeconds;
-    const ctx: CampaignContext = { deadline: started + share, rand, log, quick: o.quick };
+    const ctx: CampaignContext = { deadline: started + share, rand, log, quick: o.quick, profiles };
     const variant =
       p.name === 'server-kills' ? o.databases[campaigns.filter((c) => c.name === 'server-kills').length] : undefined;
     log(

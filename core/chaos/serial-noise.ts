@@ -29,10 +29,11 @@ export async function serialNoiseCampaign(bursts: number, ctx: CampaignContext):
     kind: i === 2 ? 'dead' : 'normal',
   }));
   const live = meters.filter((m) => m.kind !== 'dead').map((m) => m.address);
+  const chint = ctx.profiles.get('chint');
   const pty = await openPtyPair();
-  const sim = new BusSimulator({ path: pty.simPath, baudRate: BAUD, profile: 'chint', meters });
-  const relay = new NoiseInjector(sim, ctx.rand);
-  const link = new SerialLink({ path: pty.gatewayPath, baudRate: BAUD, profile: 'chint', timing: TIMING });
+  const sim = new BusSimulator({ path: pty.simPath, baudRate: BAUD, profile: chint, meters });
+  const relay = new NoiseInjector(sim, ctx.rand, chint);
+  const link = new SerialLink({ path: pty.gatewayPath, baudRate: BAUD, profile: chint, timing: TIMING });
   const temp = tempSqlite();
   let db: MeterHubDatabase | null = null;
   let pipeline: ReadingPipeline | null = null;

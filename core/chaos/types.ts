@@ -2,6 +2,8 @@
  * What every chaos campaign reports. Figures are plain counts so a run can be compared with the next and
  * shown to an auditor; `violations` names each thing that must never happen and did.
  */
+import type { ProfileRegistry } from '../telemetry/profile-registry.ts';
+
 export type CampaignName = 'driver-faults' | 'server-kills' | 'broker-outages' | 'serial-noise' | 'gateway-kills';
 
 export type CampaignStatus = 'passed' | 'failed' | 'error' | 'skipped' | 'not-run';
@@ -30,6 +32,8 @@ export interface CampaignContext {
   rand: () => number;
   log: (line: string) => void;
   quick: boolean;
+  /** The run's dialect registry: campaigns resolve the profile their meters speak in it. */
+  profiles: ProfileRegistry;
 }
 
 export function newReport(name: CampaignName, planned: number): CampaignReport {

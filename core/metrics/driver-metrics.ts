@@ -8,6 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CardDriver } from '../driver/card-driver.ts';
 import { createCardDriver, type HostedCardDriver } from '../driver/driver-client.ts';
+import { DriverCrashed, DriverProtocol, DriverTimeout } from '../driver/driver-errors.ts';
 import type { DriverFactory } from '../plugins/plugin-host.ts';
 import type { PluginHost, PluginState } from '../plugins/plugin-types.ts';
 import { Source, type CollectorStatus } from './collector-status.ts';
@@ -18,14 +19,18 @@ export const DRIVER_STATES = ['not_started', 'starting', 'ready', 'restarting', 
 /** Seconds; a memory-card computation is ~1 ms plus IPC, a hung library is cut at its timeout (5 s default). */
 export const DRIVER_CALL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** How a lost host is named in `meterhub_driver_crashes_total{reason}`. */
+/**
+ * How a lost host is named in `meterhub_driver_crashes_total{reason}`. The supervisor's `failure` event carries
+ * the error's code only (not the MeterHubError), so `X.is(error)` does not apply; the codes are read from the error
+ * definitions so a renamed code cannot silently turn every crash into `other`.
+ */
 export function crashReason(code: string): string {
   switch (code) {
-    case 'DRIVER_CRASHED':
+    case DriverCrashed.spec.code:
       return 'crash';
-    case 'DRIVER_TIMEOUT':
+    case DriverTimeout.spec.code:
       return 'timeout';
-    case 'DRIVER_PROTOCOL':
+    case DriverProtocol.spec.code:
       return 'protocol';
     default:
       return 'other';

@@ -1,7 +1,9 @@
 /**
- * Vitest setup: the bundled plugins' dialects (chint, …) in the process registry, as `meterhub serve` has them
- * once its plugin host starts. Tests that build a gateway or simulator by profile name need no host for that.
+ * Vitest setup: tests may name the bundled plugins' dialects (chint, …) without building a registry, as a program's
+ * registry has them once its plugin host starts. Programs never read this lookup's plugin entries: each builds its
+ * own ProfileRegistry (core/telemetry/profiles.ts says why the by-name lookup exists).
  */
-import { useBundledPluginProfiles } from './plugin-profiles.ts';
+import { seedProfilesForTests } from '../telemetry/profiles.ts';
+import { bundledPluginProfiles } from './plugin-profiles.ts';
 
-useBundledPluginProfiles();
+seedProfilesForTests(bundledPluginProfiles());

@@ -19,7 +19,7 @@ import {
 } from './plugin-errors.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
 import { pushPluginProfiles } from './plugin-profiles.ts';
-import { defaultProfiles, type ProfileSink } from '../telemetry/profiles.ts';
+import type { ProfileSink } from '../telemetry/profile-registry.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
 import type {
   Identification,
@@ -62,8 +62,8 @@ export interface PluginHostOptions {
   defaultExecPath?: string;
   /**
    * The program's dialect registry: enabled plugins' telemetry profiles are registered there, disabled ones'
-   * names held back, and enable/disable update it. Default: telemetry's process registry, which gateways and
-   * simulators resolve profile names in; null for none.
+   * names held back, and enable/disable update it. The program builds it and hands the same registry to what
+   * resolves profile names (its gateway); there is no process-wide registry. Absent or null: none is fed.
    */
   profiles?: ProfileSink | null;
 }
@@ -131,7 +131,7 @@ export async function createPluginHost(opts: PluginHostOptions = {}): Promise<Pl
     );
   }
 
-  const profiles = opts.profiles === undefined ? defaultProfiles : opts.profiles;
+  const profiles = opts.profiles ?? null;
   const syncProfiles = (id: string) => {
     if (profiles) pushPluginProfiles(profiles, entries.get(id)!.loaded, store.enabled(id, entries.get(id)!.bundled));
   };

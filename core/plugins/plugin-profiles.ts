@@ -5,8 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
-import { readProfileFile, type ProfileSink } from '../telemetry/profile-registry.ts';
-import { defaultProfiles } from '../telemetry/profiles.ts';
+import { ProfileRegistry, readProfileFile, type ProfileSink } from '../telemetry/profile-registry.ts';
 import { BUNDLED_PLUGINS_DIR, discoverPlugins, pluginPathFromEnv } from './discovery.ts';
 import { loadManifest, type LoadedManifest } from './manifest.ts';
 import { PluginStateStore } from './plugin-state-store.ts';
@@ -69,14 +68,21 @@ export function registerPluginProfiles(sink: ProfileSink, opts: PluginProfileOpt
 }
 
 /**
- * For a program that names profiles in configs and options (`gateway`, `simulate`, `chaos`, benches): the process
- * registry gets the enabled plugins' dialects, as `serve` gets them from its plugin host.
+ * For a program that names profiles in configs and options without a plugin host (`gateway`, `simulate`, `chaos`):
+ * its own registry holding the built-in dialects and the enabled plugins', as `serve` gets them from its host.
  */
-export function useEnabledPluginProfiles(dataDir = './data'): void {
-  registerPluginProfiles(defaultProfiles, { dataDir });
+export function enabledPluginProfiles(dataDir = './data'): ProfileRegistry {
+  const registry = new ProfileRegistry();
+  registerPluginProfiles(registry, { dataDir });
+  return registry;
 }
 
-/** Benches and tools that measure the bundled dialects whatever ops enabled: every bundled plugin's profiles. */
-export function useBundledPluginProfiles(): void {
-  registerPluginProfiles(defaultProfiles, { ignoreEnv: true, dataDir: null });
+/**
+ * Benches, tests and tools that exercise the bundled dialects whatever ops enabled: a new registry with every
+ * bundled plugin's profiles (METERHUB_PLUGIN_PATH and plugins.json ignored). Each call is independent.
+ */
+export function bundledPluginProfiles(): ProfileRegistry {
+  const registry = new ProfileRegistry();
+  registerPluginProfiles(registry, { ignoreEnv: true, dataDir: null });
+  return registry;
 }

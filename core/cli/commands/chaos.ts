@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runCli } from '../run-cli.ts';
-import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
+import { enabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
 interface Opts {
   quick?: boolean;
@@ -60,7 +60,8 @@ export function register(program: Command): void {
       runCli(async () => {
         // core/chaos is a dev tool built on the test helpers: loaded only when this command runs (test/architecture).
         const { FULL, QUICK, formatChaosReport, runChaos } = await import('../../chaos/run-chaos.ts');
-        useEnabledPluginProfiles();
+        // The campaigns' meters speak 'chint': resolved in this run's own registry (built-ins + enabled plugins).
+        const profiles = enabledPluginProfiles();
         const base = o.quick ? QUICK : FULL;
         const only = o.only ? new Set(o.only.split(',').map((s) => s.trim())) : null;
         const known = ['driver-faults', 'server-kills', 'broker-outages', 'serial-noise', 'gateway-kills'];
@@ -75,6 +76,7 @@ export function register(program: Command): void {
           if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--db: sqlite or postgres, got ${d}`);
         const seed = o.seed !== undefined ? count(o.seed, 0, 'seed') : Math.floor(Math.random() * 2 ** 31);
         const report = await runChaos({
+          profiles,
           budgetSeconds: count(o.budget, base.budgetSeconds, 'budget'),
           driverFaults: pick('driver-faults', o.driverFaults, base.driverFaults),
           serverKills: pick('server-kills', o.serverKills, base.serverKills),

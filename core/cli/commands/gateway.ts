@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createGateway, validateGatewayConfig } from '../../../gateways/gateway.ts';
+import { createGateway, validateGatewayConfig, type ProfileLookup } from '../../../gateways/gateway.ts';
 import { GatewayConfigInvalid, MeterUnknown } from '../../readings/errors.ts';
 import { runCli } from '../run-cli.ts';
-import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
+import { enabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
-function loadConfig(path: string) {
+function loadConfig(path: string, profiles: ProfileLookup) {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -20,7 +20,7 @@ function loadConfig(path: string) {
       { zh: `无法读取 ${path}`, en: `cannot read ${path}: ${(e as Error).message}` },
     );
   }
-  return validateGatewayConfig(raw);
+  return validateGatewayConfig(raw, profiles);
 }
 
 export function register(program: Command): void {
@@ -35,8 +35,9 @@ export function register(program: Command): void {
     .option('--stats-every <ms>', 'print sink/meter stats as JSON lines every N ms (0 = never)', '0')
     .action((o: { config: string; statsEvery: string }) =>
       runCli(async () => {
-        useEnabledPluginProfiles();
-        const gw = createGateway(loadConfig(o.config));
+        // This process's own dialect registry (built-ins + enabled plugins), handed to the gateway it runs.
+        const profiles = enabledPluginProfiles();
+        const gw = createGateway(loadConfig(o.config, profiles), { profiles });
         await gw.start();
         console.log(
           JSON.stringify({
@@ -71,17 +72,20 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'reply timeout', '30000')
     .action((o: { config: string; meter: string; action: string; timeout: string }) =>
       runCli(async () => {
-        useEnabledPluginProfiles();
+        const profiles = enabledPluginProfiles();
         if (o.action !== 'open' && o.action !== 'close')
           throw GatewayConfigInvalid(
             { action: o.action },
             { zh: 'action 必须是 open 或 close', en: 'action must be open or close' },
           );
-        const cfg = loadConfig(o.config);
-        const gw = createGateway({
-          ...cfg,
-          serial: (cfg.serial ?? []).map((s) => ({ ...s, intervalMs: 24 * 3600_000, collectors: [] })),
-        });
+        const cfg = loadConfig(o.config, profiles);
+        const gw = createGateway(
+          {
+            ...cfg,
+            serial: (cfg.serial ?? []).map((s) => ({ ...s, intervalMs: 24 * 3600_000, collectors: [] })),
+          },
+          { profiles },
+        );
         await gw.start();
         try {
           const bus = gw.buses.find((b) => b.master.meterStats(o.meter));

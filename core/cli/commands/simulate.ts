@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { runCli } from '../run-cli.ts';
-import { useEnabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
+import { enabledPluginProfiles } from '../../plugins/plugin-profiles.ts';
 
 const addr = (base: number, i: number) => String(base + i).padStart(14, '0');
 
@@ -37,7 +37,8 @@ export function register(program: Command): void {
     .option('--records <n>', 'records per collector meter', '5')
     .action((o: Record<string, string>) =>
       runCli(async () => {
-        useEnabledPluginProfiles();
+        // The dialect is resolved in this process's own registry (built-ins + enabled plugins) and passed as an object.
+        const profile = enabledPluginProfiles().get(o.profile!);
         const n = Number(o.meters);
         const first = Number(o.first);
         const dead = Number(o.dead),
@@ -55,7 +56,7 @@ export function register(program: Command): void {
         const sim = new BusSimulator({
           path: pty.simPath,
           baudRate: Number(o.baud),
-          profile: o.profile!,
+          profile,
           meters,
           ...(o.collector
             ? {
@@ -100,7 +101,7 @@ export function register(program: Command): void {
     .option('--interval <ms>', 'pause between rounds', '1000')
     .action((o: Record<string, string>) =>
       runCli(async () => {
-        useEnabledPluginProfiles();
+        const profile = enabledPluginProfiles().get(o.profile!);
         const meters = Array.from({ length: Number(o.meters) }, (_, i) => addr(1, i));
         const concentrators = Array.from({ length: Number(o.concentrators) }, (_, c) => ({
           id: `conc${c + 1}`,
@@ -109,7 +110,7 @@ export function register(program: Command): void {
         const { MqttSimulator } = await import('../../../gateways/sim/mqtt-simulator.ts');
         const sim = new MqttSimulator({
           url: o.url!,
-          profile: o.profile!,
+          profile,
           topicPrefix: o.prefix,
           meters,
           concentrators,
