@@ -194,7 +194,6 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     gateway?.pipeline ??
     createReadingPipeline({
       database,
-      migrate: false,
       onError: (e) => logger.error({ err: e }, 'reading pipeline error'),
     });
   if (gateway) await gateway.start();

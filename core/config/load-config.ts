@@ -9,7 +9,14 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { Type } from 'typebox';
 import { ConfigInvalid } from './config-errors.ts';
 import { environment, type Environment } from './environment.ts';
-import { CARD_CLIENT_SETTINGS, SERVER_SETTINGS, STATION_SETTINGS, type LOG_LEVELS, type Setting } from './settings.ts';
+import {
+  CARD_CLIENT_SETTINGS,
+  MAINTENANCE_SETTINGS,
+  SERVER_SETTINGS,
+  STATION_SETTINGS,
+  type LOG_LEVELS,
+  type Setting,
+} from './settings.ts';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -61,6 +68,15 @@ export interface CardClientConfig {
   stationKey?: string;
   clerk?: string;
   supervisorToken?: string;
+}
+
+/** The maintenance commands (import, reconcile, backup, restore, token, audit). */
+export interface MaintenanceConfig {
+  dataDir: string;
+  /** DATABASE_URL or --database-url; unset = SQLite in dataDir. */
+  databaseUrl?: string;
+  /** Folders given with --plugin-path (the commands that have it). */
+  pluginPaths: readonly string[];
 }
 
 /** Where the raw values come from: commander's parsed options and the environment. */
@@ -163,3 +179,5 @@ export const loadServerConfig = (sources: ConfigSources = {}) => loadConfig<Serv
 export const loadStationConfig = (sources: ConfigSources = {}) => loadConfig<StationConfig>(STATION_SETTINGS, sources);
 export const loadCardClientConfig = (sources: ConfigSources = {}) =>
   loadConfig<CardClientConfig>(CARD_CLIENT_SETTINGS, sources);
+export const loadMaintenanceConfig = (sources: ConfigSources = {}) =>
+  loadConfig<MaintenanceConfig>(MAINTENANCE_SETTINGS, sources);

@@ -50,7 +50,22 @@ const logLevel = Type.Union(
 );
 const logLevelRule = { zh: `应为 ${LOG_LEVELS.join(' / ')}`, en: `must be one of ${LOG_LEVELS.join(', ')}` };
 
+/**
+ * A PostgreSQL URL, a `sqlite:` URL, `:memory:`, or a file path (it has a slash or a dot: `meterhub.db`,
+ * `./data/x`). A bare word (`notaurl`, a typo for a URL) or another scheme (`mysql://…`) is refused rather than
+ * silently becoming a SQLite file of that name in the working directory.
+ */
+const DATABASE_URL_PATTERN = String.raw`^(?:postgres(?:ql)?://\S+|sqlite:\S+|:memory:|(?![A-Za-z][A-Za-z0-9+.-]*://).*[\\/.].*)$`;
+
 const common = {
+  // `serve` takes it from the environment only; the maintenance commands also have --database-url.
+  databaseUrl: {
+    key: 'databaseUrl',
+    env: 'DATABASE_URL',
+    schema: Type.String({ minLength: 1, pattern: DATABASE_URL_PATTERN }),
+    secret: true,
+    rule: { zh: 'PostgreSQL 地址 postgres://…，或 SQLite 文件路径', en: 'a postgres://… URL or a SQLite file path' },
+  },
   host: { key: 'host', opt: 'host', flag: '--host', schema: text({ default: DEFAULT_HOST }), rule: textRule },
   pluginPaths: {
     key: 'pluginPaths',
@@ -82,13 +97,7 @@ export const SERVER_SETTINGS: readonly Setting[] = [
   { key: 'port', opt: 'port', flag: '--port', env: 'PORT', schema: tcpPort(DEFAULT_SERVER_PORT), rule: portRule },
   common.host,
   { key: 'dataDir', opt: 'data', flag: '--data', schema: text({ default: DEFAULT_DATA_DIR }), rule: textRule },
-  {
-    key: 'databaseUrl',
-    env: 'DATABASE_URL',
-    schema: text(),
-    secret: true,
-    rule: { zh: 'PostgreSQL 地址 postgres://…，或 SQLite 文件路径', en: 'a postgres://… URL or a SQLite file path' },
-  },
+  common.databaseUrl,
   common.pluginPaths,
   common.pluginPathEnv,
   common.logLevel,
@@ -256,6 +265,17 @@ export const CARD_CLIENT_SETTINGS: readonly Setting[] = [
     secret: true,
     rule: textRule,
   },
+];
+
+/**
+ * The maintenance commands that open the server's database (import, reconcile, backup, restore, token, audit):
+ * the data directory, and the database when it is not SQLite in it. Commands without a `--database-url` or
+ * `--plugin-path` option still take DATABASE_URL, and the defaults.
+ */
+export const MAINTENANCE_SETTINGS: readonly Setting[] = [
+  { key: 'dataDir', opt: 'data', flag: '--data', schema: text({ default: DEFAULT_DATA_DIR }), rule: textRule },
+  { ...common.databaseUrl, opt: 'databaseUrl', flag: '--database-url' },
+  common.pluginPaths,
 ];
 
 /**

@@ -1,10 +1,10 @@
 /**
  * The one way for readings: transports submit UnifiedReadings; the pipeline dedupes, stores them and
  * queues them for every billing sink in one transaction (group commit), and runs one outbox dispatcher
- * per sink. Transports never talk to billing.
+ * per sink. Transports never talk to billing. The database comes migrated: the composition root that opened it
+ * (startServer, the gateway, a test's helper) migrates it once and passes it down.
  */
 import type { MeterHubDatabase } from '../db/database.ts';
-import { migrateAll } from '../schema/all-migrations.ts';
 import type { UnifiedReading } from '../telemetry/frame-types.ts';
 import { OutboxDispatcher, type DispatcherOptions } from './dispatcher.ts';
 import { SinkUnknown } from './errors.ts';
@@ -29,8 +29,6 @@ export interface ReadingPipelineOptions {
   restFeed?: boolean;
   dispatcher?: DispatcherOptions;
   maxBatch?: number;
-  /** Run migrations on start (default true). */
-  migrate?: boolean;
   onError?(e: unknown): void;
 }
 
@@ -76,14 +74,8 @@ export class ReadingPipeline {
     return [...this.dispatchers.keys()];
   }
 
-  /** Migrates (unless told not to). Call before submit(). */
-  async init(): Promise<void> {
-    if (this.opts.migrate !== false) await migrateAll(this.opts.database);
-  }
-
   /** Starts delivering to the sinks. */
   async start(): Promise<void> {
-    await this.init();
     this.started = true;
     for (const d of this.dispatchers.values()) d.start();
   }

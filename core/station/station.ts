@@ -2,7 +2,8 @@
  * `meterhub station`: the counter station's composition root. Builds, in this one place and from a validated
  * configuration (core/config/), the reader (sim | mwic:<port> | pcsc:<name>), the central-server client, the
  * local plugin host (CPU cards are written by the maker's library on this PC; the central server's ledger
- * records them) and the local API. Options given explicitly (tests) win over the configuration.
+ * records them) and the local API. Options given explicitly (tests) win over the configuration, and a test
+ * replaces a part of the graph by handing it in (`parts`) instead of patching modules.
  */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -28,7 +29,15 @@ import { StationEvents } from './station-events.ts';
 
 export { DEFAULT_STATION_PORT };
 
+/** Parts of the graph a caller supplies instead of the ones startStation builds; the station closes the host. */
+export interface StationParts {
+  /** The central-server client (the `server`, `token` and retry options then go unused). */
+  central: CentralClient;
+  pluginHost: PluginHost;
+}
+
 export interface StationOptions {
+  parts?: Partial<StationParts>;
   /** The validated configuration (`meterhub station` passes the one it loaded); default: loaded from the env. */
   config?: StationConfig;
   /** Central server URL. */
@@ -173,13 +182,15 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
     sim = new SimControl(reader, new CpuSimFile(simDir, com), psamSlot);
   }
 
-  const pluginHost = await createPluginHost({
-    ...(o.bundledPlugins === false ? { bundledDir: null } : o.pluginsDir ? { bundledDir: o.pluginsDir } : {}),
-    pluginPaths: [...pluginPaths, ...config.pluginPathEnv],
-    ignoreEnv: true,
-    dataDir,
-    logger,
-  });
+  const pluginHost =
+    o.parts?.pluginHost ??
+    (await createPluginHost({
+      ...(o.bundledPlugins === false ? { bundledDir: null } : o.pluginsDir ? { bundledDir: o.pluginsDir } : {}),
+      pluginPaths: [...pluginPaths, ...config.pluginPathEnv],
+      ignoreEnv: true,
+      dataDir,
+      logger,
+    }));
   // Plugins added from extra folders start disabled on a server; a station that is given a folder means it.
   for (const p of pluginHost.list()) {
     if (!p.enabled && pluginPaths.some((dir) => p.dir.startsWith(resolve(dir)))) await pluginHost.enable(p.id);
@@ -197,13 +208,15 @@ export async function startStation(o: StationOptions): Promise<RunningStation> {
   }
 
   // Sales on the simulated reader are training: the server records their channel so billing can tell them apart.
-  const central = new CentralClient({
-    url: o.server,
-    token,
-    channel: sim ? 'station-sim' : 'station',
-    ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}),
-    ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
-  });
+  const central =
+    o.parts?.central ??
+    new CentralClient({
+      url: o.server,
+      token,
+      channel: sim ? 'station-sim' : 'station',
+      ...(o.serverTimeoutMs ? { timeoutMs: o.serverTimeoutMs } : {}),
+      ...(o.serverRetries !== undefined ? { retries: o.serverRetries } : {}),
+    });
   const pending = new PendingWrites();
   const memory = new MemoryCardOps({ reader, central, pending, logger, supervisorToken });
   const cpu = new CpuCardOps({

@@ -108,13 +108,6 @@ const ALLOWED: Allowed[] = [
     to: 'core/driver/test-fixtures/build-fixture.ts',
     why: 'a measuring script (npx tsx) that falls back to the test fixture library; no program imports it',
   },
-  {
-    from: 'core/readings/pipeline.ts',
-    to: 'core/schema/all-migrations.ts',
-    why:
-      'the pipeline migrates its own database when used alone (gateway command, tests); once every caller ' +
-      'migrates through its composition root and passes the database down, this edge goes',
-  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { dataOption } from '../options.ts';
 import { openServerDatabase } from '../../api/server.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { runCli } from '../run-cli.ts';
+import { loadMaintenanceConfig } from '../../config/load-config.ts';
 
 export function register(program: Command): void {
   const cmd = program.command('audit').description('审计日志 / audit trail');
@@ -17,7 +18,8 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: { data: string; json?: boolean }) =>
       runCli(async () => {
-        const database = await openServerDatabase({ dataDir: o.data });
+        const config = loadMaintenanceConfig({ flags: o });
+        const database = await openServerDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
         try {
           const r = await new AuditLog(database).verify();
           if (o.json) console.log(JSON.stringify(r));

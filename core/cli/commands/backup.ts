@@ -8,6 +8,7 @@ import { dataOption } from '../options.ts';
 import { API_VERSION } from '../../api/app.ts';
 import { backup } from '../../ops/backup.ts';
 import { runCli } from '../run-cli.ts';
+import { loadMaintenanceConfig } from '../../config/load-config.ts';
 
 interface Opts {
   data: string;
@@ -31,11 +32,12 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: Opts) =>
       runCli(async () => {
+        const config = loadMaintenanceConfig({ flags: o });
         const r = await backup({
-          dataDir: o.data,
+          dataDir: config.dataDir,
           out: o.out,
           includeKey: o.key,
-          databaseUrl: o.databaseUrl,
+          databaseUrl: config.databaseUrl,
           meterhubVersion: API_VERSION,
         });
         if (o.json) {

@@ -10,13 +10,14 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { dataOption } from '../options.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
-import { openDatabase, resolveDatabaseUrl } from '../../db/database.ts';
+import { openDatabase } from '../../db/database.ts';
 import { migrateAll } from '../../schema/all-migrations.ts';
 import { importCards } from '../../golive/card-import.ts';
 import { importReportLines } from '../../golive/import-report-text.ts';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
 import { runCli } from '../run-cli.ts';
 import { DEFAULT_SQLITE_FILE } from '../../config/defaults.ts';
+import { loadMaintenanceConfig } from '../../config/load-config.ts';
 import { osUser } from '../../config/environment.ts';
 
 interface Opts {
@@ -47,11 +48,11 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: Opts) =>
       runCli(async () => {
-        const url = o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, DEFAULT_SQLITE_FILE);
-        const database = openDatabase({ url });
+        const config = loadMaintenanceConfig({ flags: o });
+        const database = openDatabase({ url: config.databaseUrl ?? join(config.dataDir, DEFAULT_SQLITE_FILE) });
         const host = await createPluginHost({
-          dataDir: o.data,
-          ...(o.pluginPath ? { pluginPaths: o.pluginPath } : {}),
+          dataDir: config.dataDir,
+          ...(config.pluginPaths.length ? { pluginPaths: [...config.pluginPaths] } : {}),
         });
         try {
           await migrateAll(database);

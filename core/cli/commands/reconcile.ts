@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { dataOption } from '../options.ts';
-import { openDatabase, resolveDatabaseUrl } from '../../db/database.ts';
+import { openDatabase } from '../../db/database.ts';
 import { reconcileCards } from '../../golive/reconcile.ts';
 import { createPluginHost } from '../../plugins/plugin-host.ts';
 import { runCli } from '../run-cli.ts';
 import { DEFAULT_SQLITE_FILE } from '../../config/defaults.ts';
+import { loadMaintenanceConfig } from '../../config/load-config.ts';
 
 interface Opts {
   file: string;
@@ -33,9 +34,9 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: Opts) =>
       runCli(async () => {
-        const url = o.databaseUrl ?? resolveDatabaseUrl() ?? join(o.data, DEFAULT_SQLITE_FILE);
-        const database = openDatabase({ url });
-        const host = await createPluginHost({ dataDir: o.data });
+        const config = loadMaintenanceConfig({ flags: o });
+        const database = openDatabase({ url: config.databaseUrl ?? join(config.dataDir, DEFAULT_SQLITE_FILE) });
+        const host = await createPluginHost({ dataDir: config.dataDir });
         try {
           const r = await reconcileCards({
             database,

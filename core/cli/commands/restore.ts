@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { dataOption } from '../options.ts';
 import { restore } from '../../ops/restore.ts';
 import { runCli } from '../run-cli.ts';
+import { loadMaintenanceConfig } from '../../config/load-config.ts';
 
 interface Opts {
   data: string;
@@ -29,12 +30,13 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action((o: Opts) =>
       runCli(async () => {
+        const config = loadMaintenanceConfig({ flags: o });
         const r = await restore({
-          dataDir: o.data,
+          dataDir: config.dataDir,
           from: o.from,
           force: o.force === true,
           keyFile: o.keyFile,
-          databaseUrl: o.databaseUrl,
+          databaseUrl: config.databaseUrl,
         });
         if (o.json) console.log(JSON.stringify(r));
         else {

@@ -8,6 +8,7 @@ import { openServerDatabase } from '../../api/server.ts';
 import { ROLES } from '../../auth/roles.ts';
 import { TokenStore } from '../../auth/token-store.ts';
 import { runCli } from '../run-cli.ts';
+import { loadMaintenanceConfig } from '../../config/load-config.ts';
 
 interface Common {
   data: string;
@@ -15,7 +16,8 @@ interface Common {
 }
 
 async function withTokens<T>(o: Common, fn: (t: TokenStore) => Promise<T>): Promise<T> {
-  const database = await openServerDatabase({ dataDir: o.data });
+  const config = loadMaintenanceConfig({ flags: o });
+  const database = await openServerDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
     return await fn(new TokenStore(database));
   } finally {

@@ -1,12 +1,15 @@
 /**
  * Test and benchmark helpers: synthetic readings and throwaway databases. Not used by production code.
+ * The databases come migrated, as a composition root hands its database down: the reading pipeline does not
+ * migrate (that is the caller's job, done once).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type MeterHubDatabase } from '../../db/database.ts';
+import { migrateAll } from '../../schema/all-migrations.ts';
 import type { UnifiedReading } from '../../telemetry/frame-types.ts';
 
 export function fakeReading(i: number, over: Partial<UnifiedReading> = {}): UnifiedReading {
@@ -34,9 +37,29 @@ export interface TempDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * One migrated SQLite file per process, copied for each tempSqlite(): migrating is asynchronous and tempSqlite()
+ * is not, and a copy is cheaper than running every migration again per test.
+ */
+async function migratedSqliteTemplate(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'mh-readings-template-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'template.db');
+  const database = openDatabase({ url: file });
+  try {
+    await migrateAll(database);
+  } finally {
+    // Closing checkpoints the WAL into the file, so the file alone is the whole migrated database.
+    await database.close();
+  }
+  return file;
+}
+const SQLITE_TEMPLATE = await migratedSqliteTemplate();
+
 export function tempSqlite(): TempDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'mh-readings-'));
   const url = join(dir, 'test.db');
+  copyFileSync(SQLITE_TEMPLATE, url);
   return { url, open: () => openDatabase({ url }), drop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -50,6 +73,12 @@ export async function tempPostgres(adminUrl: string): Promise<TempDatabase> {
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
+  const database = openDatabase({ url, poolSize: 1 });
+  try {
+    await migrateAll(database);
+  } finally {
+    await database.close();
+  }
   return {
     url,
     open: () => openDatabase({ url, poolSize: 5 }),
