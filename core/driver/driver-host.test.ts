@@ -320,17 +320,18 @@ describe('driver host: isolation and respawn', () => {
     const data = await newCard(d);
     const writes: number[] = [];
     d.supervisor.on('write', (w: { requests: number }) => writes.push(w.requests));
-    // Two timers due together run in one timers phase, each followed by its own microtasks: like two HTTP
-    // requests parsed in one poll phase. A flush per microtask run would make this two writes.
+    // Two immediates queued together run in one check phase, each followed by its own microtasks: like two HTTP
+    // requests parsed in one poll phase. A flush per microtask run would make this two writes. (Two 1 ms timers
+    // were used before; on a loaded machine the clock could tick between them and put them in two phases.)
     const calls = await new Promise<Array<Promise<{ rc: number }>>>((resolve) => {
       const made: Array<Promise<{ rc: number }>> = [];
-      setTimeout(() => {
+      setImmediate(() => {
         made.push(d.check('4442', data));
-      }, 1);
-      setTimeout(() => {
+      });
+      setImmediate(() => {
         made.push(d.read('4442', data));
         resolve(made);
-      }, 1);
+      });
     });
     expect((await Promise.all(calls)).map((r) => r.rc)).toEqual([0, 0]);
     expect(writes).toEqual([2]);
