@@ -10,7 +10,7 @@ import Fastify from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ReadingPipeline } from '../core/readings/pipeline.ts';
 import { fakeReading } from '../core/readings/testing/fixtures.ts';
-import { startServer } from '../core/api/server.ts';
+import { startServer } from '../core/server/server.ts';
 
 const [mode, dataDir] = process.argv.slice(2);
 

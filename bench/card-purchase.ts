@@ -23,7 +23,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import koffi from 'koffi';
-import { openServerDatabase } from '../core/api/server.ts';
+import { openServerDatabase } from '../core/server/server.ts';
 import { TokenStore } from '../core/auth/token-store.ts';
 import { createCardDriver } from '../core/driver/driver-client.ts';
 import { createPgDatabase, openTestDatabase } from '../core/ledger/testing/databases.ts';

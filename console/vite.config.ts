@@ -1,6 +1,6 @@
 /**
  * Vite config of the ops console (React + antd). Built by console/build.mjs into build/console, which the
- * server serves at /console (core/console/static.ts). Hashed file names under assets/ are what lets the
+ * server serves at /console (core/server/console/static.ts). Hashed file names under assets/ are what lets the
  * server cache them for a year.
  */
 import { fileURLToPath } from 'node:url';

@@ -98,7 +98,7 @@ export async function api<T>(
   return json as T;
 }
 
-// ---- shapes of the API answers the console reads (see core/console/routes.ts and the domain routes)
+// ---- shapes of the API answers the console reads (see core/server/console/routes.ts and the domain routes)
 
 export interface LocalizedName {
   'zh-CN': string;

@@ -10,7 +10,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openServerDatabase } from '../api/server.ts';
+import { openServerDatabase } from '../server/server.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { faultPlugin } from '../testing/fault-plugin.ts';
 import { call, ROOT, startServe, type ServeChild } from './serve-child.ts';

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openServerDatabase } from '../api/server.ts';
+import { openServerDatabase } from '../server/server.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { createPgDatabase } from '../ledger/testing/databases.ts';
 import { freePort } from '../../gateways/testing/mosquitto.ts';

@@ -85,7 +85,7 @@ describe('meterhub CLI loads only the command it runs', () => {
         /METERHUB_LISTENING/,
       );
       // The trace works: the server's own modules are in it.
-      expect(loaded.some((u) => u.endsWith('/core/api/server.ts'))).toBe(true);
+      expect(loaded.some((u) => u.endsWith('/core/server/server.ts'))).toBe(true);
       expect(loaded.filter((u) => NOT_FOR_PRODUCTION.test(u))).toEqual([]);
       expect(loaded.filter((u) => u.includes('/core/cli/commands/')).map((u) => basename(u))).toEqual(['serve.ts']);
     },

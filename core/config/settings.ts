@@ -2,7 +2,7 @@
  * Every setting a MeterHub program reads, in one table per program: its type and default (a TypeBox schema),
  * the command-line option that sets it, the environment variable that sets it when the option is absent, and
  * a rule in Chinese and English for the error that names it. load-config.ts validates a program's table once at
- * start and freezes the result; the composition roots (core/api/compose-server.ts, core/station/station.ts) pass
+ * start and freezes the result; the composition roots (core/server/compose-server.ts, core/station/station.ts) pass
  * it down. A new setting is one row here: nothing else reads the environment.
  *
  * Precedence: option > environment variable > default.

@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorHandler } from '../api/api-errors.ts';
+import { errorHandler } from '../server/api-errors.ts';
 import { DriverCrashed, DriverHostError, DriverOutputInvalid, DriverTimeout } from '../driver/driver-errors.ts';
 import type { ErrorKind } from '../errors/meterhub-error.ts';
 import { IdentifyIncomplete } from '../plugins/plugin-errors.ts';
@@ -117,7 +117,7 @@ describe('error tables', () => {
   });
 
   it('the wire is what the removed prefix rule sent, for every code (status and Retry-After)', async () => {
-    // The rule core/api/api-errors.ts applied before the tables declared it, kept here as the reference.
+    // The rule core/server/api-errors.ts applied before the tables declared it, kept here as the reference.
     const legacy = (code: string, declared: number) => ({
       status: code === 'DRIVER_OUTPUT_INVALID' ? 502 : code.startsWith('DRIVER_') ? 503 : declared,
       retryAfter:

@@ -5,7 +5,7 @@
  * table (or the other way round) fails here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listTransactions } from '../console/ops-queries.ts';
+import { listTransactions } from '../server/console/ops-queries.ts';
 import { KeyVault } from './key-vault.ts';
 import { LedgerStore, type Actor, type CardWriteOut } from './ledger-store.ts';
 import { openTestDatabase, type TestDatabase } from './testing/databases.ts';

@@ -1,6 +1,6 @@
 /**
  * What a maker plugin is (meterhub-plugin.json) and what the plugin host offers the rest of the server.
- * The card API (core/api), the station and the ops console code against `PluginHost`, never against files.
+ * The card API (core/server), the station and the ops console code against `PluginHost`, never against files.
  */
 import type { CardType } from '../cards/card-types.ts';
 import type { CardDriver, DriverHealth } from '../driver/card-driver.ts';

@@ -33,7 +33,7 @@ describe('REST feed cursors', () => {
       if (isMeterHubError(e)) return reply.status(e.status).send(e.toJSON());
       return reply.status((e as { statusCode?: number }).statusCode ?? 500).send({ message: (e as Error).message });
     });
-    // Stands in for core/api/auth-hooks.ts authenticate + authorize: sets req.actor the same way.
+    // Stands in for core/server/auth-hooks.ts authenticate + authorize: sets req.actor the same way.
     const role = (want: string) => async (req: any, reply: any) => {
       const t = TOKENS[req.headers.authorization ?? ''];
       if (!t) return reply.status(401).send({ code: 'UNAUTHORIZED' });

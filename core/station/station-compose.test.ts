@@ -1,6 +1,6 @@
 /**
  * The station's graph is built in one place (startStation), and a test replaces one part by handing it in instead
- * of patching modules (issue 15), as core/api/server-compose.test.ts does for the server. Here the central-server
+ * of patching modules (issue 15), as core/server/server-compose.test.ts does for the server. Here the central-server
  * client is a recording stand-in: the station's sale goes to it, and never to the `server` URL it was started with.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Looking a profile up by *name* without a registry: the codec's convenience overloads (`buildReadReply('le', …)`)
- * and tests. Every program builds its own ProfileRegistry (serve: core/api/server.ts; gateway, simulate, chaos:
+ * and tests. Every program builds its own ProfileRegistry (serve: core/server/server.ts; gateway, simulate, chaos:
  * core/plugins/plugin-profiles.ts) and hands resolved profiles or the registry to what decodes, so no program
  * pushes into the lookup below: in a program it holds the built-in dialects only. Only a test run adds to it
  * (`seedProfilesForTests`, the vitest setup), so tests can keep naming the bundled plugins' dialects.

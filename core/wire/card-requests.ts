@@ -1,5 +1,5 @@
 /**
- * Request bodies of the /v1/cards routes (core/api/routes/cards.ts, adoption.ts). `Static<typeof X>` is the
+ * Request bodies of the /v1/cards routes (core/server/routes/cards.ts, adoption.ts). `Static<typeof X>` is the
  * body the handler gets (through the TypeBox type provider) and what a client such as the station sends.
  */
 import { Type, type Static } from 'typebox';

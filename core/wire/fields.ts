@@ -34,7 +34,7 @@ export const idempotencyHeaders = Type.Object({
   ),
 });
 
-/** Every error answer (core/api/api-errors.ts writes it). Nothing is required: a response schema only shapes. */
+/** Every error answer (core/server/api-errors.ts writes it). Nothing is required: a response schema only shapes. */
 export const errorSchema = Type.Object({
   error: Type.Optional(
     Type.Object({

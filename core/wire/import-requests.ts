@@ -1,4 +1,4 @@
-/** Request parts of the go-live import routes (core/api/routes/imports.ts). */
+/** Request parts of the go-live import routes (core/server/routes/imports.ts). */
 import { Type, type Static } from 'typebox';
 import { AnyObject } from './schema-kit.ts';
 

@@ -1,6 +1,6 @@
 /**
- * What the ops views send (core/console/routes.ts: /v1/ops/transactions and /v1/ops/gateway; the same sink and
- * meter stats feed /metrics). The server builds these shapes (core/console/ops-queries.ts,
+ * What the ops views send (core/server/console/routes.ts: /v1/ops/transactions and /v1/ops/gateway; the same sink and
+ * meter stats feed /metrics). The server builds these shapes (core/server/console/ops-queries.ts,
  * core/readings/store.ts, gateways/serial/bus-master.ts) and the console reads them (console/src/api.ts), both
  * typed from here.
  *

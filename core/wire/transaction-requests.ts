@@ -1,4 +1,4 @@
-/** Request parts of the /v1/transactions routes (core/api/routes/transactions.ts). */
+/** Request parts of the /v1/transactions routes (core/server/routes/transactions.ts). */
 import { Type, type Static } from 'typebox';
 import { cardData, cardNo, gas, maker, txId } from './fields.ts';
 import { Nullable, StringEnum } from './schema-kit.ts';

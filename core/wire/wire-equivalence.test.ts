@@ -202,7 +202,7 @@ describe('wire schemas: the JSON is what the hand-written schemas were', () => {
 });
 
 describe('wire schemas: the same inputs are accepted and refused, with the same errors', () => {
-  // The server's Ajv options (core/api/app.ts).
+  // The server's Ajv options (core/server/app.ts).
   const ajv = () => new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: true, strict: false });
   const verdicts = (schema: unknown, inputs: unknown[]) => {
     const validate = ajv().compile(json(schema) as object);

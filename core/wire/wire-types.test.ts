@@ -12,7 +12,7 @@ import type {
   SinkStats as ConsoleSinkStats,
 } from '../../console/src/api.ts';
 import type { MeterStats as BusMeterStats } from '../../gateways/serial/bus-master.ts';
-import { listTransactions, type OpsTxRow } from '../console/ops-queries.ts';
+import { listTransactions, type OpsTxRow } from '../server/console/ops-queries.ts';
 import { presentTx, type TxView as LedgerTxView } from '../ledger/ledger-present.ts';
 import type { TxOp, TxState } from '../ledger/ledger-schema.ts';
 import type { ReadingPipeline } from '../readings/pipeline.ts';

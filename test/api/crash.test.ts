@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openServerDatabase } from '../../core/api/server.ts';
+import { openServerDatabase } from '../../core/server/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { KeyVault } from '../../core/ledger/key-vault.ts';
 import { LedgerStore } from '../../core/ledger/ledger-store.ts';

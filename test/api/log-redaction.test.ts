@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../core/api/server.ts';
+import { startServer, type RunningServer } from '../../core/server/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { faultPlugin, freshCardNo, removeDir, startTestServer, type TestServer } from './support.ts';
 import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';

@@ -36,7 +36,7 @@ const KERNEL_TIERS = {
 } as const;
 type KernelTier = keyof typeof KERNEL_TIERS;
 /** The programs' own folders under core/ (their HTTP surfaces, flows and command line). */
-const PROGRAMS: Record<string, string> = { api: 'server', console: 'server', station: 'station', cli: 'shell' };
+const PROGRAMS: Record<string, string> = { server: 'server', station: 'station', cli: 'shell' };
 /** Folders (anywhere) and top-level trees that exist for tests, benchmarks, chaos runs and simulators. */
 const TOOL_TREES = [/^bench\//, /^test\//, /^scripts\//, /^core\/(chaos|testing)\//, /^gateways\/(sim|testing)\//];
 const TOOL_SEGMENTS = /\/(testing|test-fixtures|fixtures)\//;
@@ -256,7 +256,7 @@ describe('layering: low layers never import high ones', () => {
   it('parses the import graph of the whole repository', () => {
     // The parser works: the CLI's serve command and a dynamic import are both seen.
     expect(EDGES.length).toBeGreaterThan(500);
-    expect(EDGES.some((e) => e.from === 'core/cli/commands/serve.ts' && e.to === 'core/api/server.ts')).toBe(true);
+    expect(EDGES.some((e) => e.from === 'core/cli/commands/serve.ts' && e.to === 'core/server/server.ts')).toBe(true);
     expect(EDGES.some((e) => e.dynamic)).toBe(true);
   });
 
@@ -277,7 +277,7 @@ describe('layering: low layers never import high ones', () => {
     expect(placeOf('core/ledger/testing/databases.ts').layer).toBe('tool');
     expect(placeOf('gateways/mqtt/mqtt-gateway.ts').layer).toBe('adapter');
     expect(placeOf('gateways/sim/bus-simulator.ts').layer).toBe('tool');
-    expect(placeOf('core/api/server.ts')).toMatchObject({ layer: 'program', program: 'server' });
+    expect(placeOf('core/server/server.ts')).toMatchObject({ layer: 'program', program: 'server' });
     expect(placeOf('core/station/station.ts')).toMatchObject({ layer: 'program', program: 'station' });
     expect(placeOf('core/chaos/run-chaos.ts').layer).toBe('tool');
     expect(placeOf('bench/run-all.ts').layer).toBe('tool');
@@ -287,16 +287,16 @@ describe('layering: low layers never import high ones', () => {
   it('refuses the edges the rules forbid (the rules themselves can fail)', () => {
     const v = (from: string, to: string, dynamic = false) => violation({ from, to, dynamic });
     expect(v('core/metrics/readings-metrics.ts', 'gateways/gateway.ts')).toBe('domain imports adapter');
-    expect(v('core/ledger/card-service.ts', 'core/api/schemas.ts')).toBe('domain imports program');
+    expect(v('core/ledger/card-service.ts', 'core/server/schemas.ts')).toBe('domain imports program');
     expect(v('core/errors/x.ts', 'core/db/database.ts')).toBe('base imports contracts');
     expect(v('core/telemetry/profiles.ts', 'core/plugins/discovery.ts')).toBe('contracts imports services');
     expect(v('core/plugins/plugin-host.ts', 'core/telemetry/profiles.ts')).toBeNull();
-    expect(v('core/station/station-app.ts', 'core/api/app.ts')).toBe('program station imports program server');
+    expect(v('core/station/station-app.ts', 'core/server/app.ts')).toBe('program station imports program server');
     expect(v('core/cli/commands/bench.ts', 'bench/run-all.ts')).toMatch(/statically/);
     expect(v('core/cli/commands/bench.ts', 'bench/run-all.ts', true)).toBeNull();
-    expect(v('core/api/server.ts', 'core/chaos/run-chaos.ts', true)).toMatch(/test\/bench\/chaos/);
-    expect(v('core/cli/commands/serve.ts', 'core/api/server.ts')).toBeNull();
-    expect(v('core/api/server.ts', 'gateways/gateway.ts')).toBeNull();
+    expect(v('core/server/server.ts', 'core/chaos/run-chaos.ts', true)).toMatch(/test\/bench\/chaos/);
+    expect(v('core/cli/commands/serve.ts', 'core/server/server.ts')).toBeNull();
+    expect(v('core/server/server.ts', 'gateways/gateway.ts')).toBeNull();
     expect(v('test/api/support.ts', 'core/testing/services.ts')).toBeNull();
   });
 
@@ -344,6 +344,6 @@ describe('layering: low layers never import high ones', () => {
         entry,
       ).toEqual([]);
     }
-    expect(staticClosure('core/cli/commands/serve.ts', EDGES).has('core/api/server.ts')).toBe(true);
+    expect(staticClosure('core/cli/commands/serve.ts', EDGES).has('core/server/server.ts')).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeReading } from '../../core/readings/testing/fixtures.ts';
-import { CONSOLE_CSP } from '../../core/console/static.ts';
+import { CONSOLE_CSP } from '../../core/server/console/static.ts';
 import { buildConsole, makeTransactions, ROOT, startConsoleServer, type ConsoleServer } from './support.ts';
 
 let s: ConsoleServer;

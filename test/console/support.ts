@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer, type ServerOptions } from '../../core/api/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../core/server/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import type { Role } from '../../core/auth/roles.ts';
 

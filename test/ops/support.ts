@@ -6,7 +6,7 @@ import { apiClient, type ApiCall } from '../../core/testing/api-client.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer, type ServerOptions } from '../../core/api/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../core/server/server.ts';
 import type { Role } from '../../core/auth/roles.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { freshCardNo } from '../api/support.ts';

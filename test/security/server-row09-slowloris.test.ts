@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpLimits } from '../../core/api/http-limits.ts';
+import { httpLimits } from '../../core/server/http-limits.ts';
 import { startTestServer, type TestServer } from '../api/support.ts';
 
 interface Probe {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../core/api/server.ts';
+import { startServer, type RunningServer } from '../../core/server/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { MqttSimulator } from '../../gateways/sim/mqtt-simulator.ts';
 import { MQTT_URL, serviceAvailable } from '../../core/testing/services.ts';

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { dataOption } from '../options.ts';
-import { openServerDatabase } from '../../api/server.ts';
+import { openServerDatabase } from '../../server/server.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { runCli } from '../run-cli.ts';
 import { loadMaintenanceConfig } from '../../config/load-config.ts';

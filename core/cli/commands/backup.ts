@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { dataOption } from '../options.ts';
-import { API_VERSION } from '../../api/app.ts';
+import { API_VERSION } from '../../server/app.ts';
 import { backup } from '../../ops/backup.ts';
 import { runCli } from '../run-cli.ts';
 import { loadMaintenanceConfig } from '../../config/load-config.ts';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { validateGatewayConfig } from '../../../gateways/gateway.ts';
 import { loadServerConfig } from '../../config/load-config.ts';
-import { closeOnSignals, startServer } from '../../api/server.ts';
+import { closeOnSignals, startServer } from '../../server/server.ts';
 import { dataOption } from '../options.ts';
 import { runCli } from '../run-cli.ts';
 

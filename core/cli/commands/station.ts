@@ -4,7 +4,7 @@
  * docs/station.md). `meterhub station pair|unpair|pairs --data <dir>` manage the clients' pairing keys.
  */
 import type { Command } from 'commander';
-import { closeOnSignals } from '../../api/server.ts';
+import { closeOnSignals } from '../../server/server.ts';
 import { DEFAULT_STATION_DATA_DIR } from '../../config/defaults.ts';
 import { loadStationConfig } from '../../config/load-config.ts';
 import { startStation } from '../../station/station.ts';

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { dataOption } from '../options.ts';
-import { openServerDatabase } from '../../api/server.ts';
+import { openServerDatabase } from '../../server/server.ts';
 import { ROLES } from '../../auth/roles.ts';
 import { TokenStore } from '../../auth/token-store.ts';
 import { runCli } from '../run-cli.ts';

@@ -1,6 +1,6 @@
 /**
  * The MeterHub HTTP API (fastify 5). One encapsulated plugin per route group; other parts add theirs through
- * `deps.routes` (core/api/route-registry.ts) and protect them with the `authorize(roles)` they receive.
+ * `deps.routes` (core/server/route-registry.ts) and protect them with the `authorize(roles)` they receive.
  *
  * Cross-cutting, in order: request id → authentication (resolves the token to its immutable id) → rate limit
  * (per token id; every unauthenticated caller of an address shares one small bucket; health and readiness
@@ -58,7 +58,7 @@ export interface ApiConfig {
    * ('127.0.0.1', 'loopback'). docs/deploy/central-server-linux.md (nginx).
    */
   trustProxy?: boolean | string | string[];
-  /** Slow-client limits and the connection cap (core/api/http-limits.ts); defaults there. */
+  /** Slow-client limits and the connection cap (core/server/http-limits.ts); defaults there. */
   http?: Partial<HttpLimits>;
   /** How long a verified token is cached (ms); a revocation takes effect within this time. */
   tokenCacheMs?: number;

@@ -4,11 +4,11 @@
  * changes: ops see the last result instantly and re-run on purpose.
  */
 import { statSync } from 'node:fs';
-import type { ConformanceReport } from '../conformance/check-result.ts';
-import { runConformance } from '../conformance/kit.ts';
-import { librariesOf } from '../plugins/manifest.ts';
-import { PluginUnknown } from '../plugins/plugin-errors.ts';
-import type { PluginHost, PluginManifest } from '../plugins/plugin-types.ts';
+import type { ConformanceReport } from '../../conformance/check-result.ts';
+import { runConformance } from '../../conformance/kit.ts';
+import { librariesOf } from '../../plugins/manifest.ts';
+import { PluginUnknown } from '../../plugins/plugin-errors.ts';
+import type { PluginHost, PluginManifest } from '../../plugins/plugin-types.ts';
 import { ConformanceBridgeUnsupported, ConformanceLibraryMissing } from './console-errors.ts';
 
 export interface CachedConformance {

@@ -1,5 +1,5 @@
 /** Errors of the ops console's own routes (the actions it triggers report their own domain's errors). */
-import { defineError } from '../errors/meterhub-error.ts';
+import { defineError } from '../../errors/meterhub-error.ts';
 
 export const ConformanceLibraryMissing = defineError(
   'CONFORMANCE_LIBRARY_MISSING',

@@ -13,7 +13,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const CONSOLE_PREFIX = '/console';
-export const DEFAULT_BUILD_DIR = resolve(import.meta.dirname, '..', '..', 'build', 'console');
+export const DEFAULT_BUILD_DIR = resolve(import.meta.dirname, '..', '..', '..', 'build', 'console');
 
 export const CONSOLE_CSP = [
   "default-src 'self'",

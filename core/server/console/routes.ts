@@ -12,15 +12,15 @@
  *   POST /v1/ops/plugins/:id/conformance                      run the conformance kit now
  */
 import type { FastifyInstance } from 'fastify';
-import type { ApiRouteContext, ApiRouteModule } from '../api/route-registry.ts';
-import type { ReadingPipeline } from '../readings/pipeline.ts';
-import type { Gateway } from '../../gateways/gateway.ts';
+import type { ApiRouteContext, ApiRouteModule } from '../route-registry.ts';
+import type { ReadingPipeline } from '../../readings/pipeline.ts';
+import type { Gateway } from '../../../gateways/gateway.ts';
 import { ConformanceCache } from './conformance-cache.ts';
 import { listMeters, listTransactions, meterHistory, TX_STATES } from './ops-queries.ts';
 import { consoleStatic } from './static.ts';
-import type { TxState } from '../ledger/ledger-schema.ts';
-import { BadInput } from '../errors/common-errors.ts';
-import { CARD_NO_SEARCH_PATTERN, MAKER_ID_PATTERN, METER_ADDRESS_PATTERN } from '../wire/patterns.ts';
+import type { TxState } from '../../ledger/ledger-schema.ts';
+import { BadInput } from '../../errors/common-errors.ts';
+import { CARD_NO_SEARCH_PATTERN, MAKER_ID_PATTERN, METER_ADDRESS_PATTERN } from '../../wire/patterns.ts';
 
 export interface ConsoleRoutesOptions {
   readings: ReadingPipeline;
@@ -252,7 +252,7 @@ function redactUrl(u: string): string {
   }
 }
 
-/** The module `startServer` adds to the app (core/api/server.ts). */
+/** The module `startServer` adds to the app (core/server/server.ts). */
 export function consoleRouteModule(o: ConsoleRoutesOptions): ApiRouteModule {
   return { name: 'console', routes: (child, ctx) => consoleRoutes(child, ctx, o) };
 }

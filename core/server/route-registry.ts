@@ -1,6 +1,6 @@
 /**
  * How other parts add routes to the API without editing app.ts: the composition root passes their route
- * modules to `buildApp` (`deps.routes`, core/api/server.ts). There is no module-global registry: what an app
+ * modules to `buildApp` (`deps.routes`, core/server/server.ts). There is no module-global registry: what an app
  * serves is decided where the app is built, so two apps in one process (tests) never see each other's routes.
  * Each module runs as an encapsulated fastify plugin and receives `authorize(roles)` to protect its routes,
  * plus the shared plugin host and database.

@@ -32,7 +32,7 @@ import type { MetricsAccessConfig } from '../metrics/access.ts';
 import { createMetrics, type MeterHubMetrics, type MetricsOptions } from '../metrics/metrics.ts';
 import { parseRequiredPlugins } from '../ops/readiness.ts';
 import { createApiLogger } from './logger.ts';
-import { consoleRouteModule } from '../console/routes.ts';
+import { consoleRouteModule } from './console/routes.ts';
 
 /** Parts of the graph a caller supplies instead of the ones startServer builds; the server owns and closes them. */
 export interface ServerParts {
@@ -115,7 +115,7 @@ export async function openServerDatabase(
   return database;
 }
 
-/** The slow-client limits the configuration sets (the rest keep core/api/http-limits.ts defaults). */
+/** The slow-client limits the configuration sets (the rest keep core/server/http-limits.ts defaults). */
 function httpLimitsOf(c: ServerConfig): NonNullable<ApiConfig['http']> {
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = c;
   return Object.fromEntries(

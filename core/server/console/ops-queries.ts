@@ -4,11 +4,11 @@
  * audited /v1 routes of its own domain.
  */
 import { sql } from 'kysely';
-import type { MeterHubDatabase } from '../db/database.ts';
-import type { LedgerCardRow, LedgerTxRow, TxState } from '../ledger/ledger-schema.ts';
-import { actionsFor, ACTIONS, isLive, LIVE_STATES, REWRITTEN_HINT, STATES, TX_STATES } from '../wire/tx-states.ts';
-import { rowToReading } from '../readings/store.ts';
-import type { NextStep, OpsTx } from '../wire/ops.ts';
+import type { MeterHubDatabase } from '../../db/database.ts';
+import type { LedgerCardRow, LedgerTxRow, TxState } from '../../ledger/ledger-schema.ts';
+import { actionsFor, ACTIONS, isLive, LIVE_STATES, REWRITTEN_HINT, STATES, TX_STATES } from '../../wire/tx-states.ts';
+import { rowToReading } from '../../readings/store.ts';
+import type { NextStep, OpsTx } from '../../wire/ops.ts';
 
 /** Re-exported for the console routes' state filter: the table in core/wire/tx-states.ts is the source. */
 export { TX_STATES };
