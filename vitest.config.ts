@@ -5,6 +5,7 @@ export default defineConfig({
     // Native libraries and child processes: forks isolate a crash to one test file.
     pool: 'forks',
     include: [
+      'bench/**/*.test.ts',
       'core/**/*.test.ts',
       'gateways/**/*.test.ts',
       'plugins/**/*.test.ts',

@@ -1,8 +1,8 @@
 /**
- * `meterhub bench [--only card,import,decode,e2e,serial] [--quick] [--out <file>]` (npm run bench): every benchmark,
- * each beside its same-run baseline or computed bound; rewrites BENCHMARKS.md (a --quick smoke run writes
- * bench/results/BENCHMARKS.quick.md instead, so it never replaces real figures). Exit 1 only if a benchmark
- * failed to run.
+ * `meterhub bench [--only card,import,decode,e2e,serial,clerk] [--quick] [--out <file>]` (npm run bench): every
+ * benchmark, each beside its same-run baseline or computed bound; rewrites BENCHMARKS.md (a --quick smoke run writes
+ * bench/results/BENCHMARKS.quick.md instead, so it never replaces real figures). Prints every figure, then the
+ * missed targets last; exit 1 only if a benchmark failed to run (a missed target exits 0).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -12,13 +12,13 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('运行全部性能基准并重写 BENCHMARKS.md / run every benchmark and rewrite BENCHMARKS.md')
-    .option('--only <names>', 'comma-separated: card,import,decode,e2e,serial')
+    .option('--only <names>', 'comma-separated: card,import,decode,e2e,serial,clerk')
     .option('--quick', 'short runs for smoke-testing (writes bench/results/BENCHMARKS.quick.md)')
     .option('--out <file>', 'markdown report path (default BENCHMARKS.md)')
     .action((o: { only?: string; quick?: boolean; out?: string }) =>
       runCli(async () => {
         // bench/ is a tool, outside the production graph: loaded only when this command runs (test/architecture).
-        const { DEFAULT_MD, QUICK_MD, rel, runBenchmarks, writeBenchReport } =
+        const { DEFAULT_MD, QUICK_MD, exitCodeOf, rel, reportLines, runBenchmarks, writeBenchReport } =
           await import('../../../bench/run-all.ts');
         const only = o.only
           ? o.only
@@ -38,17 +38,10 @@ export function register(program: Command): void {
           ...(o.quick ? ['--quick'] : []),
         ].join(' ');
         writeBenchReport(report, md, command);
-        for (const run of report.runs) {
-          console.log(
-            `${run.name.padEnd(7)} ${run.status.padEnd(8)} ${String(run.seconds).padStart(6)} s  load ${run.loadBefore.join(' ')} → ${run.loadAfter.join(' ')}${run.note ? `  (${run.note})` : ''}`,
-          );
-          for (const row of run.rows)
-            console.log(
-              `        ${row.metric}: ${row.value} ${row.unit}${row.ratio !== undefined ? `  ratio ${row.ratio}` : ''}${row.target ? `  target ${row.target} ${row.met ? 'met' : 'NOT met'}` : ''}`,
-            );
-        }
         console.log(`wrote ${rel(md)} (${report.seconds} s)`);
-        if (!report.ok) process.exitCode = 1;
+        // The missed targets come last (reportLines); a miss is reported, only a bench that failed to run is exit 1.
+        for (const line of reportLines(report)) console.log(line);
+        process.exitCode = exitCodeOf(report);
       }),
     );
 }
