@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  BENCHMARKS,
   evaluateRow,
   exitCodeOf,
   missedTargets,
@@ -186,5 +187,66 @@ describe('runBenchmarks, the exit code and the misses printed last (real child s
     };
     expect(exitCodeOf(rep)).toBe(0);
     expect(reportLines(rep).at(-1)).toBe('targets: all 1 met');
+  });
+});
+
+describe("the project's benchmarks state ratio targets the runner accepts", () => {
+  const entry = (name: string) => {
+    const b = BENCHMARKS.find((x) => x.name === name);
+    if (!b) throw new Error(`no benchmark ${name}`);
+    return b;
+  };
+  /** The targeted rows of an entry fed these figures, as the runner evaluates them. */
+  const targeted = (name: string, figures: unknown) =>
+    entry(name)
+      .rows(figures)
+      .map(evaluateRow)
+      .filter((x) => x.target !== undefined)
+      .map((x) => [x.target, x.ratio, x.met]);
+
+  it('import: ≥ 0.3 of COPY', () => {
+    const io = { seconds: 20, rowsPerSecond: 50_000, rerunSeconds: 20 };
+    const figures = { rows: 1e6, postgres: io, sqlite: io, copy: { rowsPerSecond: 1e6 }, ratio: 0.05, target: 0.3 };
+    expect(targeted('import', figures)).toEqual([['≥ 0.3', 0.05, false]]);
+  });
+
+  it('e2e: ≥ 0.85 of min(transport, store) (no longer ≥ 10,000/s), webhook batches ≥ 0.8 of the store', () => {
+    const data = {
+      N: 100_000,
+      transport: 118_000,
+      store: 8_000,
+      e2e: { rate: 7_000 },
+      e2eWebhook: { rate: 3_800, counters: { inserted: 20_000 } },
+      e2eWebhookBatch: { rate: 8_700, perPost: 500, counters: { inserted: 20_000 } },
+    };
+    expect(targeted('e2e', { data })).toEqual([
+      ['≥ 0.85', 0.875, true],
+      ['≥ 0.8', 1.087, true],
+    ]);
+  });
+
+  it('serial: efficiency ≥ 0.85', () => {
+    const data = { meters: 20, sweeps: 3, efficiency: 0.8, boundTotal: 16_500, exchanges: 60, perRead: 340 };
+    expect(targeted('serial', { data })).toEqual([['≥ 0.85', 0.8, false]]);
+  });
+
+  it('clerk: time per sale against its card I/O, ≥ 0.8', () => {
+    const figures = {
+      settings: { sales: 20 },
+      perSale: {
+        measuredMs: 2000,
+        p50Ms: 2000,
+        maxMs: 2100,
+        boundMs: 1700,
+        ratio: 0.85,
+        bytes: { commands: 42, sent: 120, received: 1685 },
+        programmed: 5,
+      },
+      read: { measuredMs: 400, boundMs: 330, ratio: 0.825 },
+      purchase: { measuredMs: 1600, boundMs: 1370, ratio: 0.856 },
+      callsPerSale: { read4442: 9 },
+      minimalSale: { boundMs: 325, flowOverMinimal: 5.23 },
+    };
+    expect(targeted('clerk', figures)).toEqual([['≥ 0.8', 0.85, true]]);
   });
 });

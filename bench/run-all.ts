@@ -173,6 +173,14 @@ const IMPORT_TARGET = '≥ 0.3';
  * (0.818–1.035) met it. It replaces "≥ 10,000/s", an absolute figure.
  */
 const E2E_TARGET = '≥ 0.85';
+/**
+ * A sale at the counter against its card I/O time. A sale cannot be all card: prepare must be durable before the
+ * write and confirm comes after the read-back, so two ledger commits, the station's two HTTP calls and the
+ * plugin's work sit in series with the card. ≥ 0.8 lets those take up to a quarter of the card's time (about
+ * 470 ms a sale today, for what takes about 50 ms on an idle machine) — "dominated by the card" with room for
+ * a loaded 2-core counter PC; measured 0.81–0.88 at load 12 with 5 sales.
+ */
+const CLERK_TARGET = '≥ 0.8';
 
 export const BENCHMARKS: BenchDef[] = [
   {
@@ -461,6 +469,61 @@ export const BENCHMARKS: BenchDef[] = [
           unit: 'ms',
           baseline: { label: 'wire-time bound per exchange', value: r(d.boundTotal / d.exchanges, 1), unit: 'ms' },
           ratio: r(d.perRead / (d.boundTotal / d.exchanges), 3),
+        },
+      ];
+    },
+  },
+  {
+    name: 'clerk',
+    title: 'Station flow as a clerk feels it / 柜台单笔售气',
+    script: 'bench/station-clerk.ts',
+    args: (q) => (q ? ['5'] : []),
+    method:
+      "One clerk sells gas on an SLE4442 user card (kingcard), sale after sale: read the card (`GET /v1/station/card`: the reader reads it, the central server looks it up), then sell (`POST /v1/station/purchase`: prepare on the server, write the card, read it back, confirm), through the station's local API over real HTTP to a real `meterhub serve` on SQLite, after 3 warm-up sales; the meter's use of the card between sales is not timed. The reader is the simulated one with the chip's byte timing at a real reader's speed (core/station/readers/sim/sim-link.ts): every reader call waits for the bytes it moves over a Mingwah reader's COM link at 9600 baud, 8N1 — per SDK call 1 function byte + 2 bytes per `__int16` parameter + the data out, 2 status bytes + the data back (mwic_32 `srd_4442(icdev, offset, len, buf)`, `swr_4442`, `prd_4442`, `csc_4442`, `rsct_4442`, `get_status`, `chk_card`: shared/reference/card-domain.md §3) — plus 2.5 ms per EEPROM erase/write operation of the chip (SLE4442: \"2.5 ms per byte for both erasing and writing\", Siemens data sheet text, card-domain.md §1); every write is read back as the reader contract requires. Bound in the same run: the card I/O time alone, computed from the bytes the sale's reader calls moved; the Mingwah serial frame and the reader's processing time are not in the references and count 0, so the bound is a lower bound. Ratio = bound / measured time per sale (1.0 = the clerk waits only for the card). Since the bound counts the bytes the flow chooses to move, the flow's card I/O is also set against a minimal sale's (one full read, one PSC verification, the programmed bytes written and read back once, one protection read) with the same link model.",
+    rows(o) {
+      const s = o.perSale;
+      const b = s.bytes;
+      return [
+        {
+          bench: 'clerk',
+          metric: `time per sale at 1 clerk (card read + server + card write + read-back), SLE4442 at 9600 baud, ${o.settings.sales} sales (p50 ${s.p50Ms} ms, max ${s.maxMs} ms)`,
+          value: s.measuredMs,
+          unit: 'ms',
+          baseline: {
+            label: `card I/O time (${b.commands} reader calls, ${b.sent} + ${b.received} bytes, ${s.programmed} EEPROM operations)`,
+            value: s.boundMs,
+            unit: 'ms',
+          },
+          ratio: s.ratio,
+          target: CLERK_TARGET,
+        },
+        {
+          bench: 'clerk',
+          metric: 'card read (GET /v1/station/card) per sale',
+          value: o.read.measuredMs,
+          unit: 'ms',
+          baseline: { label: 'its card I/O time', value: o.read.boundMs, unit: 'ms' },
+          ratio: o.read.ratio,
+        },
+        {
+          bench: 'clerk',
+          metric: 'purchase (prepare, write, read back, confirm) per sale',
+          value: o.purchase.measuredMs,
+          unit: 'ms',
+          baseline: { label: 'its card I/O time', value: o.purchase.boundMs, unit: 'ms' },
+          ratio: o.purchase.ratio,
+        },
+        {
+          bench: 'clerk',
+          metric: `card I/O per sale as the flow moves it (calls: ${Object.entries(
+            o.callsPerSale as Record<string, number>,
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`,
+          value: s.boundMs,
+          unit: 'ms',
+          baseline: { label: "a minimal sale's card I/O (computed)", value: o.minimalSale.boundMs, unit: 'ms' },
+          ratio: o.minimalSale.flowOverMinimal,
         },
       ];
     },

@@ -1,10 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadImageFile } from '../../chips/card-image.ts';
 import { fromHex, toHex } from '../../chips/hex.ts';
 import { readerContract } from '../reader-contract.ts';
+import { MINGWAH_9600 } from './sim-link.ts';
 import { SimReader } from './sim-reader.ts';
 
 readerContract('sim', async () => {
@@ -71,5 +72,71 @@ describe('sim control functions', () => {
     sim.reconnect();
     await sim.open();
     expect(await sim.detectCard()).toBe('none');
+  });
+});
+
+describe('sim byte timing (off by default)', () => {
+  /** A fake clock: records each wait instead of waiting, so nothing here depends on the machine's speed. */
+  const fakeClock = () => {
+    const waits: number[] = [];
+    return { waits, sleep: async (ms: number) => void waits.push(ms) };
+  };
+  const ms = 10_000 / 9600; // one byte at 9600 8N1
+
+  it('waits for every byte a call moves at the link speed, plus 2.5 ms per EEPROM operation', async () => {
+    const clock = fakeClock();
+    const sim = new SimReader({ link: { ...MINGWAH_9600, sleep: clock.sleep } });
+    await sim.open();
+    sim.insert({ type: '4442' });
+
+    await sim.read4442(0, 256); // srd_4442: 5 bytes out, 2 + 256 back
+    await sim.read4442(0x20, 16); // 5 out, 2 + 16 back
+    expect(clock.waits).toHaveLength(2);
+    expect(clock.waits[0]).toBeCloseTo((5 + 258) * ms, 9);
+    expect(clock.waits[1]).toBeCloseTo((5 + 18) * ms, 9);
+    // Per byte moved: 240 more bytes read = 240 byte times more.
+    expect(clock.waits[0]! - clock.waits[1]!).toBeCloseTo(240 * ms, 9);
+
+    await sim.verify4442(fromHex('FFFFFF')); // csc_4442: 6 out, 2 back; the chip clears an EC bit and erases it
+    expect(clock.waits[2]).toBeCloseTo(8 * ms + 2 * 2.5, 9);
+
+    // swr_4442 (5 + 3 out, 2 back), read back srd (5 out, 2 + 3 back) and prd (3 out, 6 back); 3 bytes programmed.
+    await sim.write4442(0x80, Uint8Array.of(1, 2, 3));
+    expect(clock.waits[3]).toBeCloseTo((8 + 2 + 5 + 5 + 3 + 6) * ms + 3 * 2.5, 9);
+
+    expect(sim.linkCost()).toEqual({
+      commands: 1 + 1 + 1 + 3,
+      sent: 5 + 5 + 6 + (8 + 5 + 3),
+      received: 258 + 18 + 2 + (2 + 5 + 6),
+      programmed: 2 + 3,
+    });
+  });
+
+  it('a composite call is charged through the calls it makes; a failed call still moves its bytes', async () => {
+    const clock = fakeClock();
+    const sim = new SimReader({ link: { ...MINGWAH_9600, sleep: clock.sleep } });
+    await sim.open();
+    sim.insert({ type: '4442' });
+    await sim.identify(); // detectCard (get_status + chk_card), then read4442(0x15, 6)
+    expect(sim.linkCost()).toEqual({ commands: 3, sent: 2 + 5, received: 4 + 2 + 8, programmed: 0 });
+    expect(sim.linkCalls()).toEqual({ detectCard: 1, read4442: 1 });
+    sim.resetLinkCost();
+    await expect(sim.write4442(0x80, Uint8Array.of(0))).rejects.toMatchObject({ code: 'READER_WRITE_FAILED' });
+    expect(sim.linkCost()).toMatchObject({ commands: 3, programmed: 0 }); // not verified: the chip wrote nothing
+    expect(clock.waits).toHaveLength(2 + 1); // one wait per driver call: detectCard, read4442, write4442
+  });
+
+  it('without `link` it counts the bytes but never waits', async () => {
+    const sim = new SimReader();
+    await sim.open();
+    sim.insert({ type: '4442' });
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      for (let i = 0; i < 50; i++) await sim.read4442(0, 256);
+      expect(sim.linkCost()).toMatchObject({ commands: 50, received: 50 * 258 });
+      expect(timers).not.toHaveBeenCalled();
+    } finally {
+      timers.mockRestore();
+    }
   });
 });

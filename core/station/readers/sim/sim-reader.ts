@@ -2,7 +2,8 @@
  * The `sim` reader: a ReaderDriver over the chip emulators, for tests, demos and counter training.
  * Like serialport's MockBinding it is a first-class driver with control functions the station exposes over
  * HTTP (insert a blank or imaged card, remove it, get its image) and fault hooks for tests (pull the card
- * after N EEPROM writes, make the reader disappear).
+ * after N EEPROM writes, make the reader disappear). It counts what each call would move over a real reader's
+ * serial link (sim-link.ts) and, when asked (`link`), takes that long, so a bench feels the card's speed.
  */
 import { EventEmitter } from 'node:events';
 import { At88sc102, ZONE, type AppZone, type At88sc102FactoryOptions } from '../../chips/at88sc102.ts';
@@ -46,6 +47,7 @@ import {
 } from '../reader-errors.ts';
 import { assertWritten } from '../write-check.ts';
 import { SimCpuCard } from './sim-cpu.ts';
+import { LINK_MODEL, linkMs, noCost, type LinkCost, type LinkedMethod, type SimLinkTiming } from './sim-link.ts';
 
 export type SimCardSpec =
   | { type: '4442'; options?: Sle4442FactoryOptions }
@@ -59,6 +61,11 @@ export interface SimReaderOptions {
   name?: string;
   /** PSAMs present at start (default: none). */
   sams?: SamSlot[];
+  /**
+   * Byte timing: each reader call waits for the bytes it moves at this link speed plus the chip's programming time
+   * (sim-link.ts; MINGWAH_9600 is a Mingwah at 9600 baud). Default: none, every call answers at once.
+   */
+  link?: SimLinkTiming;
 }
 
 /** Thrown inside a chip write hook: the card left the slot before the write happened. */
@@ -75,11 +82,72 @@ export class SimReader extends EventEmitter implements ReaderDriver {
   private present = false;
   private readonly sams = new Map<SamSlot, SimCpuCard>();
   private writesBeforePull: number | undefined;
+  private readonly link: SimLinkTiming | undefined;
+  private cost: LinkCost = noCost();
+  private calls = new Map<LinkedMethod, number>();
 
   constructor(o: SimReaderOptions = {}) {
     super();
     this.name = o.name ?? 'sim';
+    this.link = o.link;
     for (const s of o.sams ?? []) this.sams.set(s, new SimCpuCard());
+    // Every card call is charged the bytes it moves (and, with `link`, waits for them). Wrapped here, in one
+    // place, so the byte model (LINK_MODEL) is the whole story and no call can be forgotten; calls made inside
+    // another call (identify → detectCard, read4442) go through the wrappers and are charged as they happen.
+    for (const name of Object.keys(LINK_MODEL) as LinkedMethod[]) {
+      const impl = (this[name] as (...a: unknown[]) => Promise<unknown>).bind(this);
+      // Configurable and writable like a method: the station wraps readers in proxies (card-guard.ts).
+      Object.defineProperty(this, name, {
+        configurable: true,
+        writable: true,
+        value: async (...args: unknown[]) => {
+          const w0 = this.chipWrites();
+          let result: unknown;
+          try {
+            result = await impl(...args);
+          } finally {
+            // A failed call still moved its request and a status reply.
+            await this.charge(name, args, result, w0);
+          }
+          return result;
+        },
+      });
+    }
+  }
+
+  /** What the card calls so far moved (since construction or resetLinkCost). */
+  linkCost(): LinkCost {
+    return { ...this.cost };
+  }
+
+  /** How many times each card call ran (since construction or resetLinkCost): where the bytes went. */
+  linkCalls(): Partial<Record<LinkedMethod, number>> {
+    return Object.fromEntries(this.calls);
+  }
+
+  resetLinkCost(): void {
+    this.cost = noCost();
+    this.calls = new Map();
+  }
+
+  private chipWrites(): number {
+    return this.slot?.kind === 'memory' ? this.slot.chip.writes : 0;
+  }
+
+  private async charge(name: LinkedMethod, args: unknown[], result: unknown, writesBefore: number): Promise<void> {
+    const [commands, sent, received] = (LINK_MODEL[name] as (a: unknown[], r: unknown) => [number, number, number])(
+      args,
+      result,
+    );
+    const c: LinkCost = { commands, sent, received, programmed: Math.max(0, this.chipWrites() - writesBefore) };
+    this.cost.commands += c.commands;
+    this.cost.sent += c.sent;
+    this.cost.received += c.received;
+    this.cost.programmed += c.programmed;
+    this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
+    if (!this.link) return;
+    const ms = linkMs(this.link, c);
+    await (this.link.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t))))(ms);
   }
 
   override on<E extends ReaderEventName>(event: E, listener: (...args: ReaderEventMap[E]) => void): this {
