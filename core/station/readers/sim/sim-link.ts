@@ -68,6 +68,8 @@ export function linkMs(t: Omit<SimLinkTiming, 'sleep'>, c: LinkCost): number {
 
 type Bytes = Uint8Array | undefined;
 const len = (x: unknown): number => (x instanceof Uint8Array ? x.length : 0);
+/** A length argument as a byte count; a bad one (the call refuses it) moves no data. */
+const n = (x: unknown): number => (Number.isInteger(x) && (x as number) > 0 ? (x as number) : 0);
 /** [SDK calls, bytes sent, bytes received] of one reader call, from its arguments and (when it returned) its result. */
 type Model = (args: unknown[], result: unknown) => [number, number, number];
 
@@ -83,7 +85,7 @@ const add = (...xs: Array<[number, number, number]>): [number, number, number] =
 export const LINK_MODEL = {
   cardPresent: () => call(0, 0, 2), // get_status → state
   detectCard: () => add(call(0, 0, 2), call(0)), // get_status, then chk_card (its status is the type)
-  read4442: (a) => call(4, 0, a[1] as number), // srd_4442(offset, len)
+  read4442: (a) => call(4, 0, n(a[1])), // srd_4442(offset, len)
   readProtection4442: () => call(2, 0, 4), // prd_4442(len = 4)
   readErrorCounter4442: () => call(0, 0, 2), // rsct_4442 → counter
   verify4442: () => call(2, 3), // csc_4442(len = 3, psc)
@@ -91,11 +93,11 @@ export const LINK_MODEL = {
   changePsc4442: () => add(call(2, 3), call(2, 0, 3)), // wsc_4442, read back rsc_4442
   readPsc4442: () => call(2, 0, 3), // rsc_4442
   writeProtection4442: (a) => add(call(4, len(a[1])), call(2, 0, 4)), // pwr_4442, read back prd_4442
-  read102: (a) => call(6, 0, a[2] as number), // srd_102(zone, offset, len)
+  read102: (a) => call(6, 0, n(a[2])), // srd_102(zone, offset, len)
   verify102: () => call(2, 2), // csc_102(len = 2, sc)
   readScac102: () => call(0, 0, 2), // rsct_102
   eraseZone102: (a) => add(call(4, len(a[1])), call(6), call(6, 0, 64)), // cesc_102, ser_102, read back
-  eraseWords102: (a) => add(call(6), call(6, 0, (a[1] as number) + 2)), // ser_102 (whole words), read back
+  eraseWords102: (a) => add(call(6), call(6, 0, n(a[1]) + 2)), // ser_102 (whole words), read back
   write102: (a) => add(call(6, len(a[2])), call(6, 0, len(a[2]))), // swr_102, read back srd_102
   changeSc102: () => add(call(2, 2), call(2, 0, 2)), // wsc_102, read back rsc_102
   readSc102: () => call(2, 0, 2), // rsc_102

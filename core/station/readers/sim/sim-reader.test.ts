@@ -122,8 +122,12 @@ describe('sim byte timing (off by default)', () => {
     expect(sim.linkCalls()).toEqual({ detectCard: 1, read4442: 1 });
     sim.resetLinkCost();
     await expect(sim.write4442(0x80, Uint8Array.of(0))).rejects.toMatchObject({ code: 'READER_WRITE_FAILED' });
-    expect(sim.linkCost()).toMatchObject({ commands: 3, programmed: 0 }); // not verified: the chip wrote nothing
-    expect(clock.waits).toHaveLength(2 + 1); // one wait per driver call: detectCard, read4442, write4442
+    // Not verified: the chip wrote nothing; swr + srd + prd went out (6 + 5 + 3 bytes), three status replies came back.
+    expect(sim.linkCost()).toEqual({ commands: 3, sent: 14, received: 6, programmed: 0 });
+    sim.resetLinkCost();
+    await expect(sim.read4442(0, 'x' as never)).rejects.toMatchObject({ code: 'READER_BAD_DATA' });
+    expect(sim.linkCost()).toEqual({ commands: 1, sent: 5, received: 2, programmed: 0 });
+    expect(clock.waits).toHaveLength(2 + 2); // one wait per driver call: detectCard, read4442, write4442, read4442
   });
 
   it('without `link` it counts the bytes but never waits', async () => {

@@ -105,10 +105,12 @@ export class SimReader extends EventEmitter implements ReaderDriver {
           let result: unknown;
           try {
             result = await impl(...args);
-          } finally {
-            // A failed call still moved its request and a status reply.
-            await this.charge(name, args, result, w0);
+          } catch (e) {
+            // A failed call still moved its requests and a status reply each, but no data back.
+            await this.charge(name, args, undefined, w0, false);
+            throw e;
           }
+          await this.charge(name, args, result, w0, true);
           return result;
         },
       });
@@ -134,12 +136,23 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     return this.slot?.kind === 'memory' ? this.slot.chip.writes : 0;
   }
 
-  private async charge(name: LinkedMethod, args: unknown[], result: unknown, writesBefore: number): Promise<void> {
+  private async charge(
+    name: LinkedMethod,
+    args: unknown[],
+    result: unknown,
+    writesBefore: number,
+    ok: boolean,
+  ): Promise<void> {
     const [commands, sent, received] = (LINK_MODEL[name] as (a: unknown[], r: unknown) => [number, number, number])(
       args,
       result,
     );
-    const c: LinkCost = { commands, sent, received, programmed: Math.max(0, this.chipWrites() - writesBefore) };
+    const c: LinkCost = {
+      commands,
+      sent,
+      received: ok ? received : 2 * commands,
+      programmed: Math.max(0, this.chipWrites() - writesBefore),
+    };
     this.cost.commands += c.commands;
     this.cost.sent += c.sent;
     this.cost.received += c.received;
