@@ -702,7 +702,7 @@ export function benchMarkdown(rep: BenchReport, command: string): string {
     ...BENCHMARKS.filter((b) => rep.runs.some((x) => x.name === b.name)).map(
       (b) => `- **${b.title}** (\`${b.script}\`): ${b.method}`,
     ),
-    '- Every script also runs alone (`npx tsx bench/<script>.ts`) and writes its detailed results to `bench/results/` (card.{json,md}, telemetry.{json,md}).',
+    '- Every script also runs alone (`npx tsx bench/<script>.ts`) and writes its detailed results to `bench/results/` (card.{json,md}, telemetry.{json,md}, station-clerk.json).',
     '- Targets / 目标: every target is a ratio condition on the row\'s ratio to its same-run baseline or computed bound (`≥ x`, or `≤ x×` for a cost), never an absolute figure — these shared 2-core machines vary about fivefold from day to day. The runner (bench/run-all.ts `evaluateRow`) computes "met" from the ratio and refuses a target with a unit. The absolute figures and the machine speed probe are context. 所有目标均为同一次运行中与基线之比；绝对数值仅作参考。',
     '- A missed target is reported here and printed last by `npm run bench`, not treated as an error; the runner exits non-zero only when a benchmark fails to run (or states a target that is not a ratio).',
     '',
