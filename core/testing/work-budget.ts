@@ -41,9 +41,16 @@ function measure(key: string, args: string[], input?: string): number {
   return ms;
 }
 
-/** Wall time of one `meterhub telemetry encode` process start on this machine now. */
+/** Wall time of one `meterhub telemetry encode` process start on this machine now (a valid request: exit 0). */
 export function cliStartMs(): number {
-  return measure('cli', [join(ROOT, 'bin', 'meterhub.mjs'), 'telemetry', 'encode', 'read', '--address', '1']);
+  return measure('cli', [
+    join(ROOT, 'bin', 'meterhub.mjs'),
+    'telemetry',
+    'encode',
+    'read',
+    '--address',
+    '31000000000001',
+  ]);
 }
 
 /** Wall time of a bare `node` start and exit: the floor of any child process (gateways, simulators, echo peers). */
