@@ -14,6 +14,15 @@ import {
 import { FRAME_MARKER } from './protocol.ts';
 import { DEFAULT_HOST_ENTRY, tsxLoaderUrl, type DriverLogger } from './supervisor.ts';
 import { buildFixture } from './test-fixtures/build-fixture.ts';
+import { cliBudgetMs, workBudgetMs } from '../testing/work-budget.ts';
+
+/**
+ * Budgets from measured driver host starts, not vitest's fixed 30 s: the most a test here does is 'backs off
+ * exponentially', six host starts and 950 ms of backoff. The two process tests start hosts through tsx, the
+ * cost of a CLI start. Budgets only catch a hang; what is asserted is counts, codes and order.
+ */
+const HOST_BUDGET = workBudgetMs({ hostStarts: 6, extraMs: 50 + 100 + 200 + 300 + 300 });
+const PROCESS_BUDGET = cliBudgetMs(2);
 
 let LIB = '';
 let NOISY = '';
@@ -40,7 +49,7 @@ function captureLogger() {
 }
 
 function driver(o: Partial<CreateCardDriverOptions> & { libraryPath?: string } = {}): HostedCardDriver {
-  const d = createCardDriver({ libraryPath: LIB, startTimeoutMs: 60_000, ...o });
+  const d = createCardDriver({ libraryPath: LIB, startTimeoutMs: HOST_BUDGET, ...o });
   drivers.push(d);
   return d;
 }
@@ -56,7 +65,7 @@ async function rejection(p: Promise<unknown>): Promise<MeterHubError> {
 }
 
 /** Polls a condition; the timeout only bounds a hang, it asserts nothing about speed. */
-async function waitFor(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function waitFor(cond: () => boolean, timeoutMs = HOST_BUDGET): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');
@@ -79,7 +88,7 @@ async function newCard(d: HostedCardDriver, cardNo = '12345'): Promise<string> {
   return w.data;
 }
 
-describe('driver host: round trip through the fixture library', () => {
+describe('driver host: round trip through the fixture library', { timeout: HOST_BUDGET }, () => {
   it('serves every CardDriver method', async () => {
     const d = driver();
     const info = await d.info();
@@ -234,7 +243,7 @@ describe('driver host: round trip through the fixture library', () => {
   });
 });
 
-describe('driver host: isolation and respawn', () => {
+describe('driver host: isolation and respawn', { timeout: HOST_BUDGET }, () => {
   const faults: Array<[string, string, string, RegExp]> = [
     ['segfault', '9000000001', 'DRIVER_CRASHED', /SIGSEGV/],
     ['abort', '9000000002', 'DRIVER_CRASHED', /SIGABRT/],
@@ -428,7 +437,7 @@ describe('driver host: isolation and respawn', () => {
   });
 });
 
-describe('driver host: conformance reporting through invoke()', () => {
+describe('driver host: conformance reporting through invoke()', { timeout: HOST_BUDGET }, () => {
   it('reports guard-byte facts for every output buffer', async () => {
     const d = driver();
     const data = await newCard(d);
@@ -510,7 +519,7 @@ describe('driver host: conformance reporting through invoke()', () => {
   });
 });
 
-describe('driver client: input validation', () => {
+describe('driver client: input validation', { timeout: HOST_BUDGET }, () => {
   const card = 'A'.repeat(512);
   const cases: Array<[string, (d: HostedCardDriver) => Promise<unknown>, string]> = [
     ['cardType', (d) => d.read('5557' as never, card), 'cardType'],
@@ -556,7 +565,7 @@ describe('driver client: input validation', () => {
   });
 });
 
-describe('driver host process', () => {
+describe('driver host process', { timeout: PROCESS_BUDGET }, () => {
   it('exits when its stdin closes', async () => {
     const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), DEFAULT_HOST_ENTRY], {
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -565,7 +574,7 @@ describe('driver host process', () => {
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;
     });
-    await waitFor(() => out.includes(`${FRAME_MARKER}{"event":"ready"`), 60_000);
+    await waitFor(() => out.includes(`${FRAME_MARKER}{"event":"ready"`), PROCESS_BUDGET);
     const ready = JSON.parse(out.slice(out.indexOf(FRAME_MARKER) + FRAME_MARKER.length).split('\n')[0]!);
     expect(ready).toMatchObject({ event: 'ready', pid: child.pid, protocol: 1, arch: process.arch });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -583,11 +592,11 @@ describe('driver host process', () => {
     parent.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;
     });
-    await waitFor(() => /hostPid=\d+\n/.test(out), 60_000);
+    await waitFor(() => /hostPid=\d+\n/.test(out), PROCESS_BUDGET);
     const hostPid = Number(/hostPid=(\d+)/.exec(out)![1]);
     expect(alive(hostPid)).toBe(true);
     parent.kill('SIGKILL');
-    await waitFor(() => !alive(hostPid), 30_000);
+    await waitFor(() => !alive(hostPid), PROCESS_BUDGET);
   });
 });
 

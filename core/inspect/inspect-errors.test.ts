@@ -4,8 +4,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
+import { ByteReader } from './bytes.ts';
 import { buildElf } from './elf-builder.ts';
 import { inspectLibrary } from './inspect.ts';
 import { FIXTURES, SDK_INCLUDE, makeTempDir, run, stripSectionHeaders, tool } from './test-support.ts';
@@ -23,6 +24,21 @@ function errorOf(fn: () => unknown): MeterHubError {
     throw new Error(`expected a MeterHubError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected an error, got a report');
+}
+
+/**
+ * Bounds-checked reads the parser made while fn ran. Every read of the file goes through ByteReader.need, so a
+ * parser that trusted a corrupt count (2^32-1 names, an endless hash chain) would make billions; one that stops
+ * at the end of the file makes at most one per byte. Counted, not timed: the count is the same on a loaded machine.
+ */
+function readsDuring<T>(fn: () => T): { result: T; reads: number } {
+  const spy = vi.spyOn(ByteReader.prototype, 'need');
+  try {
+    const result = fn();
+    return { result, reads: spy.mock.calls.length };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 /** Either a report or INSPECT_BAD_FILE — anything else (RangeError, TypeError, hang) fails. */
@@ -134,11 +150,12 @@ describe('GNU hash walk', () => {
       sections: false,
       gnuHash: 'unterminated',
     });
-    const started = Date.now();
-    const e = errorOf(() => inspectLibrary(buf));
-    expect(e.code).toBe('INSPECT_BAD_FILE');
-    expect(e.en).toContain('GNU hash chain');
-    expect(Date.now() - started).toBeLessThan(5000);
+    let e: MeterHubError | undefined;
+    const { reads } = readsDuring(() => (e = errorOf(() => inspectLibrary(buf))));
+    expect(e!.code).toBe('INSPECT_BAD_FILE');
+    expect(e!.en).toContain('GNU hash chain');
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(buf.length);
   });
 });
 
@@ -217,9 +234,10 @@ describe.skipIf(mingw32.skip)(
       for (const field of [20, 24]) {
         const b = Buffer.from(dll);
         b.writeUInt32LE(0xffffffff, dirOff + field);
-        const started = Date.now();
-        expect(errorOf(() => inspectLibrary(b)).code).toBe('INSPECT_BAD_FILE');
-        expect(Date.now() - started).toBeLessThan(5000);
+        const { result: e, reads } = readsDuring(() => errorOf(() => inspectLibrary(b)));
+        expect(e.code).toBe('INSPECT_BAD_FILE');
+        expect(reads).toBeGreaterThan(0);
+        expect(reads).toBeLessThanOrEqual(b.length);
       }
     });
 

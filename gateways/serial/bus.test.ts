@@ -22,6 +22,14 @@ const RETRIES = 2;
 const TEST_TIMING = { adapterLatencyMs: 150 };
 const addr = (i: number) => `3100${String(i).padStart(10, '0')}`;
 
+/**
+ * Evidence on the link of replies made late by the host or the pty, counted: replies after half their timeout,
+ * deadlines moved for a stall or a reply under way, and valid frames that came after their exchange had ended.
+ * All 0 on an idle machine (noisy meters corrupt frames, they do not delay them).
+ */
+const lineDelay = (l: SerialLink) =>
+  l.counters.marginalReplies + l.counters.stallExtensions + l.counters.busyLineExtensions + l.counters.foreign;
+
 /** The bus master's policy, restated independently: attempts a never-answering meter costs per sweep. */
 function deadMeterAttempts(sweeps: number, retries: number, maxBackoff: number): number {
   let attempts = 0;
@@ -100,15 +108,27 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
     SWEEPS * kinds.length * (1 + RETRIES) * replyTimeoutMs(20, 4 + 13 + 22, { baudRate: BAUD }, TEST_TIMING);
   it(
     'reads every live meter every sweep; a dead meter costs only its bounded timeouts',
-    async () => {
+    async (ctx) => {
+      // Host and pty delay, counted on the link in this same run (lineDelay); 0 on an idle machine, where every
+      // bound below is as tight as it ever was.
       const sweeps = [];
-      for (let s = 0; s < SWEEPS; s++) sweeps.push(await master.sweep());
-      for (const sw of sweeps) expect(sw.read).toBe(live.length);
+      const delay0 = lineDelay(link);
+      for (let s = 0; s < SWEEPS; s++) {
+        const d0 = lineDelay(link);
+        const sw = await master.sweep();
+        sweeps.push(sw);
+        expect(sw.read).toBeLessThanOrEqual(live.length);
+        // Every live meter, unless a reply made late by the loaded host or pty cost one all its attempts.
+        expect(sw.read, `sweep ${s}`).toBeGreaterThanOrEqual(live.length - (lineDelay(link) - d0));
+      }
+      const delay = lineDelay(link) - delay0;
 
       const stats = new Map(master.stats().map((s) => [s.address, s]));
+      const missed = live.filter((a) => stats.get(a)!.successes < SWEEPS);
+      expect(missed.length).toBeLessThanOrEqual(delay);
       for (const a of live) {
-        expect(stats.get(a)!.successes, a).toBe(SWEEPS);
-        expect(stats.get(a)!.state).toBe('ok');
+        expect(stats.get(a)!.successes, a).toBeGreaterThan(0);
+        if (!missed.includes(a)) expect(stats.get(a)!.state).toBe('ok');
       }
       const expectedDead = deadMeterAttempts(SWEEPS, RETRIES, master.maxBackoffCycles);
       expect(expectedDead).toBe(5); // 3 in sweep 0, 1 in sweep 1, skipped in sweep 2, 1 in sweep 3
@@ -122,15 +142,26 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
         expect(sim.counters.perMeter.get(a)).toBe(expectedDead);
       }
       // Healthy meters were asked once per sweep, and again only after an attempt that really got no answer: no
-      // retry is wasted on a meter that answered. (On this shared 2-core box a host stall can still push one reply
-      // past the timeout now and then: a CI run saw 1 of 172 such polls. More than a few would be a pattern.)
+      // retry is wasted on a meter that answered (exact, whatever the load).
       const healthy = kinds.filter((x) => x.kind === 'normal' || x.kind === 'slow').map((k) => stats.get(k.address)!);
-      // A stall can also cut one reply in two: after it, the expired inter-byte timer runs before the bytes that
-      // waited are read, so the first half is flushed as a bad frame (a loaded run saw one). The bound is the same
-      // few; a decoding fault would show on every meter, every sweep.
-      for (const h of healthy) expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
-      expect(healthy.reduce((n, h) => n + h.timeouts, 0)).toBeLessThanOrEqual(3);
-      expect(healthy.reduce((n, h) => n + h.badFrames, 0)).toBeLessThanOrEqual(3);
+      for (const h of healthy.filter((x) => !missed.includes(x.address)))
+        expect(h.attempts, h.address).toBe(SWEEPS + h.timeouts);
+      // A host or pty stall can push a reply past its timeout (under `npm run test:loaded`, load 13–17: 9–13 of
+      // 188 polls); the link then sees the rest of it as a bad frame in the retry. Stalls of our own process at the
+      // deadline are absorbed by the link (stallExtensions); those of socat, another process, are not. So the
+      // tolerance is the old "a few" (3, which an idle machine meets) plus the delay measured on the link: a
+      // decoding or timing fault shows on every meter, every sweep, whatever the load, and fails this.
+      const timeouts = healthy.reduce((n, h) => n + h.timeouts, 0);
+      const badFrames = healthy.reduce((n, h) => n + h.badFrames, 0);
+      const c = link.counters;
+      ctx.annotate?.(
+        `healthy polls timed out: ${timeouts}, bad frames ${badFrames}, sweeps missed: ${missed.length};` +
+          ` line delay ${delay} (replies after half their timeout ${c.marginalReplies}, deadlines moved for a` +
+          ` stalled host ${c.stallExtensions}, for a reply under way ${c.busyLineExtensions}, late frames ${c.foreign})`,
+      );
+      expect(timeouts).toBeLessThanOrEqual(3 + delay);
+      expect(badFrames).toBeLessThanOrEqual(3 + delay);
+      expect(timeouts + badFrames).toBeLessThan(healthy.length * SWEEPS);
       // Noisy meters: corrupted replies rejected (checksum) and stray-68H garbage salvaged by the silence flush.
       const noisy = kinds.filter((k) => k.kind === 'noisy').map((k) => stats.get(k.address)!);
       expect(noisy.every((s) => s.badFrames > 0)).toBe(true);
@@ -139,7 +170,9 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
       expect(link.counters.staleFlushes).toBeGreaterThan(0);
 
       // Every reading reached the store once.
-      expect(await pipeline.store.count()).toBe(live.length * SWEEPS);
+      const reads = live.reduce((n, a) => n + stats.get(a)!.successes, 0);
+      expect(reads).toBe(sweeps.reduce((n, sw) => n + sw.read, 0));
+      expect(await pipeline.store.count()).toBe(reads);
     },
     Math.max(30_000, worstCaseMs),
   );
@@ -147,8 +180,13 @@ describe('serial bus master over a pty with 50 simulated meters', () => {
   it('valve round trip over serial, with priority over a running poll loop', async () => {
     const target = live[10]!;
     master.start();
+    const delay0 = lineDelay(link);
     const r = await master.valve(target, 'close');
-    expect(r).toMatchObject({ valve: 'closed', confirmed: true, attempts: 1 });
+    expect(r).toMatchObject({ valve: 'closed', confirmed: true });
+    // One attempt, unless the loaded host or pty made a reply late: then the link saw it, as a reply after half
+    // its timeout, a moved deadline, or the late frame arriving during the retry.
+    expect(r.attempts).toBeGreaterThanOrEqual(1);
+    expect(r.attempts).toBeLessThanOrEqual(1 + lineDelay(link) - delay0);
     expect(sim.meterState(target)!.valve).toBe('closed');
     const logged = await new CommandLog(db.db).get(r.commandId);
     expect(logged).toMatchObject({ status: 'replied', transport: 'serial', action: 'valve-close' });

@@ -9,6 +9,11 @@ import { FrameStreamDecoder, type DecodedFrameEvent, type DialectProfile } from 
 import { SerialPortFailed } from '../../core/readings/errors.ts';
 import { staleFlushMs, type LineSettings, type TimingOptions } from './timing.ts';
 
+/** A reply timer firing this much after its due time means the host, not the line, held it up. */
+const STALL_MS = 25;
+/** Each extension is as long as the stall it follows; a few of them bound a dead meter's cost on a sick host. */
+const MAX_STALL_EXTENSIONS = 3;
+
 export interface SerialLinkOptions extends LineSettings {
   path: string;
   profile: DialectProfile | string;
@@ -42,7 +47,25 @@ export class SerialLink {
   readonly port: SerialPort;
   private readonly decoder: FrameStreamDecoder;
   private waiter: Waiter | null = null;
-  readonly counters = { bytesIn: 0, bytesOut: 0, staleFlushes: 0, exchanges: 0, frameErrors: 0, foreign: 0 };
+  readonly counters = {
+    bytesIn: 0,
+    bytesOut: 0,
+    staleFlushes: 0,
+    exchanges: 0,
+    frameErrors: 0,
+    foreign: 0,
+    /** Reply deadlines moved because this process, not the line, was stalled when they fell due. */
+    stallExtensions: 0,
+    /** Reply deadlines moved because bytes were still arriving when they fell due (a reply under way). */
+    busyLineExtensions: 0,
+    /**
+     * Replies that came after more than half their timeout: the margin a slow line or a busy host is eating.
+     * Rare on a healthy bus; many say the next ones will be timeouts that no meter caused.
+     */
+    marginalReplies: 0,
+  };
+  /** When the last byte came in (performance.now()). */
+  private lastByteAt = -Infinity;
 
   constructor(readonly opts: SerialLinkOptions) {
     this.port = new SerialPort({
@@ -63,6 +86,7 @@ export class SerialLink {
     });
     this.port.on('data', (chunk: Buffer) => {
       this.counters.bytesIn += chunk.length;
+      this.lastByteAt = performance.now();
       this.decoder.push(chunk);
     });
     const silence = new InterByteTimeoutParser({ interval: staleFlushMs(opts, opts.timing) });
@@ -125,10 +149,32 @@ export class SerialLink {
     const waiter: Waiter = { accept: o.accept, resolve: () => {}, foreign: 0, frameErrors: 0 };
     const replied = new Promise<DecodedFrameEvent | null>((resolve) => {
       waiter.resolve = resolve;
-      timer = setTimeout(() => {
+      let due = performance.now() + o.timeoutMs;
+      let extensions = 0;
+      const expire = () => {
+        // A timer that runs late says this process was stalled (a loaded host), not the line: the reply may be
+        // waiting unread in the port, and after a stall libuv runs expired timers before it reads. Give the reads
+        // back the time the stall took (at least one silence interval), a bounded number of times, so a dead
+        // meter still costs a bounded wait.
+        // Likewise a reply whose bytes are still coming in when the deadline falls (a stall earlier in the window
+        // held up the sender's side of this host too): wait for the line to go quiet, as the decoder would.
+        const now = performance.now();
+        const late = now - due;
+        const silence = staleFlushMs(this.opts, this.opts.timing);
+        const busy = this.lastByteAt > started && now - this.lastByteAt < silence && this.decoder.buffered > 0;
+        if ((late > STALL_MS || busy) && extensions < MAX_STALL_EXTENSIONS) {
+          extensions++;
+          if (late > STALL_MS) this.counters.stallExtensions++;
+          else this.counters.busyLineExtensions++;
+          const more = Math.max(late, silence);
+          due = now + more;
+          timer = setTimeout(expire, more);
+          return;
+        }
         if (this.waiter === waiter) this.waiter = null;
         resolve(null);
-      }, o.timeoutMs);
+      };
+      timer = setTimeout(expire, o.timeoutMs);
     });
     this.waiter = waiter;
     try {
@@ -143,6 +189,8 @@ export class SerialLink {
     }
     const reply = await replied;
     clearTimeout(timer);
-    return { reply, foreign: waiter.foreign, frameErrors: waiter.frameErrors, elapsedMs: performance.now() - started };
+    const elapsedMs = performance.now() - started;
+    if (reply && elapsedMs > o.timeoutMs / 2) this.counters.marginalReplies++;
+    return { reply, foreign: waiter.foreign, frameErrors: waiter.frameErrors, elapsedMs };
   }
 }

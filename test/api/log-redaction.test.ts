@@ -12,6 +12,15 @@ import { startServer, type RunningServer } from '../../core/server/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import { faultPlugin, freshCardNo, removeDir, startTestServer, type TestServer } from './support.ts';
 import { meterWriteBack } from '../../core/testing/stand-in-meter.ts';
+import { waitUntil } from '../../core/testing/work-budget.ts';
+
+/**
+ * Every request's "request completed" line is written once its response has gone out, which can be after the
+ * client has read the answer; on a loaded machine a fixed sleep was a race. Wait for the count instead.
+ */
+const allRequestsLogged = (lines: string[]) => () =>
+  lines.filter((l) => l.includes('"msg":"request completed"')).length >=
+  lines.filter((l) => l.includes('"msg":"incoming request"')).length;
 
 describe('log redaction', () => {
   const lines: string[] = [];
@@ -68,7 +77,7 @@ describe('log redaction', () => {
     secrets.add('ABC123');
     secrets.add('DEF456');
     secrets.add('mht_direct');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(allRequestsLogged(lines), 'every request logged as completed');
 
     expect(lines.length).toBeGreaterThan(20);
     const all = lines.join('\n');
@@ -190,7 +199,11 @@ describe('log redaction on the serve path, with a crashing driver', () => {
     );
     expect(crash.status).toBe(503);
     expect(crash.body.error.code).toBe('DRIVER_CRASHED');
-    await new Promise((r) => setTimeout(r, 300));
+    // The supervisor logs the host's death from the child's exit event, which can come after the 503 went out.
+    await waitUntil(
+      () => serveLines.some((l) => l.includes('driver host died')) && allRequestsLogged(serveLines)(),
+      'the host death and every request logged',
+    );
 
     const all = serveLines.join('\n');
     // The crash is in the logs (driver side and request side), the secrets are not.
