@@ -123,7 +123,11 @@ export class ReadingsMetrics {
       },
     });
     const held = status.add(
-      new Source<number>('quarantine', async () => (this.pipeline ? this.pipeline.quarantine.count('held') : 0), cacheMs),
+      new Source<number>(
+        'quarantine',
+        async () => (this.pipeline ? this.pipeline.quarantine.count('held') : 0),
+        cacheMs,
+      ),
     );
     new Gauge({
       name: 'meterhub_readings_quarantine_held',

@@ -54,7 +54,7 @@ export const CollectorProtocol = defineError(
   'Collector reply violates the exchange protocol',
 );
 
-/** Quarantine of readings from unknown meter addresses (core/readings/quarantine.ts). details.nextStep says what to do. */
+/** Quarantine of readings from unknown meter addresses (core/readings/quarantine.ts); details.nextStep: what next. */
 export const QuarantineNotFound = defineError(
   'READING_QUARANTINE_NOT_FOUND',
   404,

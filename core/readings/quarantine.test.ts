@@ -19,7 +19,9 @@ const UNKNOWN = '77000000000099';
 const OTHER_KNOWN = fakeReading(2).meterId;
 
 /** A billing sink that records every delivery: how many times billing saw each reading id. */
-function recordingSink(): BillingSink & { seen: Map<string, { meterId: string; meterTime: string | null; n: number }> } {
+function recordingSink(): BillingSink & {
+  seen: Map<string, { meterId: string; meterTime: string | null; n: number }>;
+} {
   const seen = new Map<string, { meterId: string; meterTime: string | null; n: number }>();
   return {
     name: 'billing',
@@ -116,7 +118,10 @@ describe.each(backends)('reading quarantine: %s', (_name, makeDb) => {
     expect(first.quarantined).toHaveLength(2);
     const again = await pipeline.submit([unknownReading(12), unknownReading(12), fakeReading(1)]);
     expect(again.quarantined).toEqual([]);
-    expect(again.duplicates).toEqual([readingId(dedupeKey(unknownReading(12))), readingId(dedupeKey(unknownReading(12)))]);
+    expect(again.duplicates).toEqual([
+      readingId(dedupeKey(unknownReading(12))),
+      readingId(dedupeKey(unknownReading(12))),
+    ]);
     expect(await rows('reading_quarantine')).toHaveLength(2);
     expect(pipeline.counters.quarantined).toBe(2);
   });
@@ -137,7 +142,12 @@ describe.each(backends)('reading quarantine: %s', (_name, makeDb) => {
     const feed = await pipeline.store.feedPage('0', 100);
     expect(feed.items.map((i) => i.reading.id)).toEqual([stored]);
     const row = await pipeline.quarantine.get(id);
-    expect(row).toMatchObject({ state: 'assigned', assignedTo: OTHER_KNOWN, actedBy: 'ops-t (ops)', assignedReadingId: stored });
+    expect(row).toMatchObject({
+      state: 'assigned',
+      assignedTo: OTHER_KNOWN,
+      actedBy: 'ops-t (ops)',
+      assignedReadingId: stored,
+    });
     expect(pipeline.counters.assigned).toBe(1);
     // Settled: another meter, or a dismiss, is refused with a stable code.
     await expect(pipeline.assignQuarantined(id, KNOWN, 'x')).rejects.toSatisfy(QuarantineStateConflict.is);

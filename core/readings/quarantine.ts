@@ -82,7 +82,7 @@ function toWire(r: QuarantineRow): QuarantinedReading {
   };
 }
 
-/** The reading as it will be stored for `target`: the same reading, the registered address (the raw frame is evidence). */
+/** The reading as stored for `target`: same reading, registered address (the raw frame stays as evidence). */
 function retarget(row: QuarantineRow, target: string): IngestItem {
   const reading = JSON.parse(row.reading) as UnifiedReading;
   return { reading: { ...reading, meterId: target }, ...(row.origin ? { origin: row.origin } : {}) };
@@ -224,8 +224,7 @@ export class QuarantineStore {
   ): Promise<QuarantineAssignResult & { result?: IngestResult }> {
     return this.db.transaction().execute(async (trx) => {
       const row = (await trx.selectFrom('reading_quarantine').selectAll().where('id', '=', id).executeTakeFirst()) as
-        | QuarantineRow
-        | undefined;
+        QuarantineRow | undefined;
       if (!row) throw QuarantineNotFound({ id });
       if (row.state !== 'held') {
         if (row.state === 'assigned' && row.assigned_to === target) {
@@ -323,8 +322,7 @@ export class QuarantineStore {
   async dismiss(id: string, reason: string, actor: string, now = Date.now()): Promise<QuarantinedReading> {
     return this.db.transaction().execute(async (trx) => {
       const row = (await trx.selectFrom('reading_quarantine').selectAll().where('id', '=', id).executeTakeFirst()) as
-        | QuarantineRow
-        | undefined;
+        QuarantineRow | undefined;
       if (!row) throw QuarantineNotFound({ id });
       if (row.state === 'dismissed') return toWire(row);
       if (row.state !== 'held') {

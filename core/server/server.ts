@@ -195,7 +195,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
-  // With a meter directory, readings of unknown meters are held in quarantine (ops assign them, /v1/readings/quarantine).
+  // With a meter directory, readings of unknown meters are held in quarantine (ops assign them over REST).
   const directory = o.meterDirectory ? { directory: o.meterDirectory } : {};
   const gateway = o.gateway ? createGateway(o.gateway, { profiles, database, ...directory }) : undefined;
   const readings =
