@@ -154,6 +154,22 @@ describe.each(backends)('reading quarantine: %s', (_name, makeDb) => {
     await expect(pipeline.quarantine.dismiss(id, 'x', 'x')).rejects.toSatisfy(QuarantineStateConflict.is);
   });
 
+  it('two assigns of one reading at once (two ops, two servers): stored and billed once', async () => {
+    const held = unknownReading(17);
+    await pipeline.submit([held]);
+    const id = readingId(dedupeKey(held));
+    const other = createReadingPipeline({ database: h, restFeed: false, directory });
+    const results = await Promise.all([
+      pipeline.assignQuarantined(id, OTHER_KNOWN, 'ops-a'),
+      other.assignQuarantined(id, OTHER_KNOWN, 'ops-b'),
+    ]);
+    await other.close();
+    expect(results.map((r) => r.stored).sort()).toEqual([false, true]);
+    expect(await pipeline.store.count()).toBe(1);
+    expect(await pipeline.drained(20_000)).toBe(true);
+    expect([...sink.seen.values()].map((s) => s.n)).toEqual([1]);
+  });
+
   it('assign to an address the directory does not know is refused and changes nothing', async () => {
     const held = unknownReading(15);
     await pipeline.submit([held]);
