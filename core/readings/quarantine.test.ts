@@ -158,7 +158,8 @@ describe.each(backends)('reading quarantine: %s', (_name, makeDb) => {
     const held = unknownReading(17);
     await pipeline.submit([held]);
     const id = readingId(dedupeKey(held));
-    const other = createReadingPipeline({ database: h, restFeed: false, directory });
+    // A second server: the same sinks (so the same outbox rows), never started; the first one's dispatchers deliver.
+    const other = createReadingPipeline({ database: h, sinks: [recordingSink()], directory });
     const results = await Promise.all([
       pipeline.assignQuarantined(id, OTHER_KNOWN, 'ops-a'),
       other.assignQuarantined(id, OTHER_KNOWN, 'ops-b'),
