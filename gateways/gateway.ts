@@ -5,6 +5,7 @@
 import { openDatabase, type MeterHubDatabase } from '../core/db/database.ts';
 import { migrateAll } from '../core/schema/all-migrations.ts';
 import { GatewayConfigInvalid } from '../core/readings/errors.ts';
+import type { MeterDirectory } from '../core/readings/meter-directory.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../core/readings/pipeline.ts';
 import type { BillingSink } from '../core/readings/sink-types.ts';
 import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
@@ -108,6 +109,8 @@ export class Gateway implements GatewayStatsSource {
     readonly config: GatewayConfig,
     profiles: ProfileLookup,
     database?: MeterHubDatabase,
+    /** Which meters are known; readings of others are held in quarantine (core/readings/quarantine.ts). */
+    directory?: MeterDirectory,
   ) {
     this.profile = profiles.get(config.profile);
     this.database = database ?? openDatabase({ url: config.database });
@@ -128,6 +131,7 @@ export class Gateway implements GatewayStatsSource {
       restFeed: config.sinks?.rest !== false,
       dispatcher: { ...config.dispatcher, onError: (e) => this.onError(e) },
       onError: (e) => this.onError(e),
+      ...(directory ? { directory } : {}),
     });
   }
 
@@ -241,7 +245,7 @@ export class Gateway implements GatewayStatsSource {
 /** `profiles` is the program's registry (plugin host pushed into it); there is no process-wide one to fall back on. */
 export function createGateway(
   config: GatewayConfig,
-  deps: { profiles: ProfileLookup; database?: MeterHubDatabase },
+  deps: { profiles: ProfileLookup; database?: MeterHubDatabase; directory?: MeterDirectory },
 ): Gateway {
-  return new Gateway(validateGatewayConfig(config, deps.profiles), deps.profiles, deps.database);
+  return new Gateway(validateGatewayConfig(config, deps.profiles), deps.profiles, deps.database, deps.directory);
 }

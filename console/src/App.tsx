@@ -7,6 +7,7 @@ import {
   AppstoreOutlined,
   CreditCardOutlined,
   LineChartOutlined,
+  InboxOutlined,
   LogoutOutlined,
   TranslationOutlined,
 } from '@ant-design/icons';
@@ -31,10 +32,11 @@ import { initialLang, LangContext, rememberLang, translator, type Lang, type Str
 import { GatewaysPage } from './pages/Gateways.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { PluginsPage } from './pages/Plugins.tsx';
+import { QuarantinePage } from './pages/Quarantine.tsx';
 import { ReadingsPage } from './pages/Readings.tsx';
 import { TransactionsPage } from './pages/Transactions.tsx';
 
-const PAGES = ['plugins', 'transactions', 'gateways', 'readings'] as const;
+const PAGES = ['plugins', 'transactions', 'gateways', 'readings', 'quarantine'] as const;
 type Page = (typeof PAGES)[number];
 
 const NAV: Array<{ key: Page; label: StringKey; icon: ReactNode }> = [
@@ -42,6 +44,7 @@ const NAV: Array<{ key: Page; label: StringKey; icon: ReactNode }> = [
   { key: 'transactions', label: 'nav.transactions', icon: <CreditCardOutlined /> },
   { key: 'gateways', label: 'nav.gateways', icon: <ApiOutlined /> },
   { key: 'readings', label: 'nav.readings', icon: <LineChartOutlined /> },
+  { key: 'quarantine', label: 'nav.quarantine', icon: <InboxOutlined /> },
 ];
 
 function pageFromHash(): Page {
@@ -156,6 +159,7 @@ export function App() {
                   {page === 'transactions' && <TransactionsPage />}
                   {page === 'gateways' && <GatewaysPage />}
                   {page === 'readings' && <ReadingsPage />}
+                  {page === 'quarantine' && <QuarantinePage />}
                 </Layout.Content>
               </Layout>
             </Layout>

@@ -162,6 +162,13 @@ export interface ConformanceResult {
 // Transactions and gateway stats: the server's own types (core/wire/ops.ts), so a field the server renames
 // breaks this build instead of showing blanks.
 export type { FeedConsumer, MeterStats, NextStep, OpsTx, SinkStats } from '../../core/wire/ops.ts';
+// The quarantine page (待认领读数) reads the server's own wire types (core/wire/quarantine.ts).
+export type {
+  QuarantineAssignAddressResult,
+  QuarantineAssignResult,
+  QuarantinedReading,
+  QuarantineGroup,
+} from '../../core/wire/quarantine.ts';
 
 export interface GatewayView {
   inProcess: boolean;

@@ -1,7 +1,8 @@
 /**
  * Remote-read metrics, all from existing stats at scrape time (the hot paths are untouched):
  *  - the outbox per billing sink: backlog, lag, in flight, dead letters, delivered (ReadingPipeline.stats());
- *  - readings ingested by this process (pipeline counters);
+ *  - readings ingested by this process (pipeline counters), including those held in quarantine (unknown meter);
+ *  - readings held in quarantine now (the database, shared by every instance);
  *  - serial buses: polls, timeouts, successes and backoff per bus and meter (BusMaster.stats());
  *  - MQTT: connection state, outbound (downlink) queue depth and session counters (MqttGateway).
  * Meter addresses are labels: they come from the gateway configuration, so they are bounded.
@@ -105,7 +106,9 @@ export class ReadingsMetrics {
     const pipelineOf = () => this.pipeline;
     new Counter({
       name: 'meterhub_readings_ingested_total',
-      help: 'Readings submitted to the pipeline by this process, by result (inserted, duplicate, rejected)',
+      help:
+        'Readings submitted to the pipeline by this process, by result (inserted, duplicate, rejected, quarantined: ' +
+        'unknown meter address, held for ops), plus held readings ops assigned to a meter (assigned)',
       labelNames: ['result'],
       registers: [registry],
       collect() {
@@ -115,6 +118,24 @@ export class ReadingsMetrics {
         this.inc({ result: 'inserted' }, p.counters.inserted);
         this.inc({ result: 'duplicate' }, p.counters.duplicates);
         this.inc({ result: 'rejected' }, p.counters.rejected);
+        this.inc({ result: 'quarantined' }, p.counters.quarantined);
+        this.inc({ result: 'assigned' }, p.counters.assigned);
+      },
+    });
+    const held = status.add(
+      new Source<number>(
+        'quarantine',
+        async () => (this.pipeline ? this.pipeline.quarantine.count('held') : 0),
+        cacheMs,
+      ),
+    );
+    new Gauge({
+      name: 'meterhub_readings_quarantine_held',
+      help: 'Readings of unknown meter addresses waiting for ops to assign or dismiss them (GET /v1/readings/quarantine)',
+      registers: [registry],
+      async collect() {
+        const n = await held.read();
+        this.set(n ?? 0);
       },
     });
 

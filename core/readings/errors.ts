@@ -53,3 +53,23 @@ export const CollectorProtocol = defineError(
   '抄表器应答不符合约定',
   'Collector reply violates the exchange protocol',
 );
+
+/** Quarantine of readings from unknown meter addresses (core/readings/quarantine.ts); details.nextStep: what next. */
+export const QuarantineNotFound = defineError(
+  'READING_QUARANTINE_NOT_FOUND',
+  404,
+  '待认领读数不存在',
+  'Quarantined reading not found',
+);
+export const QuarantineTargetUnknown = defineError(
+  'READING_QUARANTINE_TARGET_UNKNOWN',
+  422,
+  '目标表号未在表具台账登记或未启用，不能认领到该表（请先登记该表）',
+  'The target meter address is not registered or not active; register the meter first',
+);
+export const QuarantineStateConflict = defineError(
+  'READING_QUARANTINE_STATE_CONFLICT',
+  409,
+  '该读数已被处理（已认领到其他表或已忽略）',
+  'The quarantined reading was already settled (assigned elsewhere or dismissed)',
+);

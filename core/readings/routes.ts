@@ -5,14 +5,34 @@
  *   GET  /v1/readings/sinks                            lag and backlog per sink (authorizeOps)
  *   GET  /v1/readings/dead-letters?sink=&after=&limit= (authorizeOps)
  *   POST /v1/readings/dead-letters/replay {sink, ids?} (authorizeOps)
+ *   GET  /v1/readings/quarantine?address=&state=&after=&limit=  readings of unknown meters (authorize: billing, ops)
+ *   GET  /v1/readings/quarantine/addresses?state=               the same grouped by address with counts (authorize)
+ *   POST /v1/readings/quarantine/{id}/assign {address}          store it as a reading of that meter (authorizeOps)
+ *   POST /v1/readings/quarantine/{id}/dismiss {reason}          (authorizeOps)
+ *   POST /v1/readings/quarantine/assign-address {from, to}      every held reading of one address (authorizeOps)
  * An encapsulated fastify plugin; the app passes role checks as preHandlers.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { ReadingCursorInvalid } from './errors.ts';
 import type { ReadingPipeline } from './pipeline.ts';
 import { readingPayload } from './sink-types.ts';
 import { isFeedCursor, type FeedConsumerIdentity } from './store.ts';
 import type { FastifyRequest } from 'fastify';
+import { errorSchema } from '../wire/fields.ts';
+import {
+  QuarantineAssignAddressBody,
+  QuarantineAssignAddressResult,
+  QuarantineAssignBody,
+  QuarantineAssignResult,
+  QuarantineDismissBody,
+  QuarantineGroups,
+  QuarantineGroupsQuery,
+  QuarantineIdParams,
+  QuarantineList,
+  QuarantineListQuery,
+  QuarantinedReading,
+} from '../wire/quarantine.ts';
 
 export interface ReadingRoutesOptions {
   pipeline: ReadingPipeline;
@@ -166,5 +186,107 @@ export async function readingRoutes(app: FastifyInstance, opts: ReadingRoutesOpt
       },
     },
     async (req) => ({ replayed: await pipeline.replayDeadLetters(req.body.sink, req.body.ids) }),
+  );
+
+  await quarantineRoutes(app, pipeline, billing, ops);
+}
+
+/** Who acted, as the quarantine row records it (the audit row of the call has the token itself). */
+function actedBy(req: FastifyRequest): string {
+  return req.actor ? `${req.actor.name} (${req.actor.role})` : 'unknown';
+}
+
+async function quarantineRoutes(
+  fastify: FastifyInstance,
+  pipeline: ReadingPipeline,
+  read: { preHandler?: preHandlerHookHandler },
+  ops: { preHandler: preHandlerHookHandler },
+): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['readings'];
+  const errors = { '4xx': errorSchema, '5xx': errorSchema };
+
+  app.get(
+    '/v1/readings/quarantine',
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: '待认领读数（未登记表具）/ Quarantined readings of unknown meters',
+        querystring: QuarantineListQuery,
+        response: { 200: QuarantineList, ...errors },
+      },
+    },
+    async (req) =>
+      pipeline.quarantine.list({
+        ...(req.query.address ? { address: req.query.address } : {}),
+        ...(req.query.state ? { state: req.query.state } : {}),
+        ...(req.query.after !== undefined ? { afterSeq: Number(req.query.after) } : {}),
+        ...(req.query.limit !== undefined ? { limit: Number(req.query.limit) } : {}),
+      }),
+  );
+
+  app.get(
+    '/v1/readings/quarantine/addresses',
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: '待认领读数按表号汇总 / Quarantined readings grouped by address',
+        querystring: QuarantineGroupsQuery,
+        response: { 200: QuarantineGroups, ...errors },
+      },
+    },
+    async (req) => ({ groups: await pipeline.quarantine.groups(req.query.state ?? 'held') }),
+  );
+
+  app.post(
+    '/v1/readings/quarantine/:id/assign',
+    {
+      ...ops,
+      schema: {
+        tags,
+        summary: '认领到已登记的表（运维）/ Assign to a registered meter (ops)',
+        params: QuarantineIdParams,
+        body: QuarantineAssignBody,
+        response: { 200: QuarantineAssignResult, ...errors },
+      },
+    },
+    async (req) => {
+      req.auditTx = req.params.id;
+      return pipeline.assignQuarantined(req.params.id, req.body.address, actedBy(req));
+    },
+  );
+
+  app.post(
+    '/v1/readings/quarantine/:id/dismiss',
+    {
+      ...ops,
+      schema: {
+        tags,
+        summary: '忽略待认领读数（运维，需说明原因）/ Dismiss with a reason (ops)',
+        params: QuarantineIdParams,
+        body: QuarantineDismissBody,
+        response: { 200: QuarantinedReading, ...errors },
+      },
+    },
+    async (req) => {
+      req.auditTx = req.params.id;
+      return pipeline.quarantine.dismiss(req.params.id, req.body.reason, actedBy(req));
+    },
+  );
+
+  app.post(
+    '/v1/readings/quarantine/assign-address',
+    {
+      ...ops,
+      schema: {
+        tags,
+        summary: '按表号批量认领（运维）/ Assign every held reading of one address (ops)',
+        body: QuarantineAssignAddressBody,
+        response: { 200: QuarantineAssignAddressResult, ...errors },
+      },
+    },
+    async (req) => pipeline.assignQuarantinedAddress(req.body.from, req.body.to, actedBy(req)),
   );
 }

@@ -1,6 +1,7 @@
 /**
  * Telemetry tables: readings, the per-sink outbox, the REST feed, sink state, the gateways' durable
- * outbound MQTT queue, valve commands and collector upload progress. One schema for SQLite and PostgreSQL.
+ * outbound MQTT queue, valve commands, collector upload progress and the quarantine of readings from unknown meters.
+ * One schema for SQLite and PostgreSQL.
  *
  * Volumes are decimal strings: TEXT in SQLite (its NUMERIC affinity would turn "12.30" into a REAL) and
  * unconstrained NUMERIC in PostgreSQL (which keeps the scale it was given, so "12.30" reads back as "12.30").
@@ -169,6 +170,39 @@ export const READINGS_MIGRATIONS: DomainMigration[] = [
         seen_at ${big} not null
       )`,
       );
+    },
+  },
+  {
+    name: 'telemetry_0004_reading_quarantine',
+    async up(db, dialect) {
+      const big = dialect === 'postgres' ? 'bigint' : 'integer';
+      // Readings from meter addresses the directory does not know (core/readings/quarantine.ts). The row keeps the
+      // whole unified reading (JSON, volumes as decimal strings) so ops can later store it as a reading of a
+      // registered meter with its original reading time. id is the reading id: a redelivery makes no second row.
+      await exec(
+        db,
+        `create table reading_quarantine (
+        seq ${serialPk(dialect)},
+        id text not null unique,
+        meter_id text not null,
+        maker text not null,
+        meter_time text,
+        received_at text not null,
+        source text not null,
+        origin text,
+        raw_frame text not null,
+        reading text not null,
+        reason text not null,
+        state text not null,
+        created_at ${big} not null,
+        acted_at ${big},
+        acted_by text,
+        assigned_to text,
+        assigned_reading_id text,
+        note text
+      )`,
+      );
+      await exec(db, 'create index reading_quarantine_state on reading_quarantine (state, meter_id, seq)');
     },
   },
 ];

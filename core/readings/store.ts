@@ -28,9 +28,11 @@ export interface IngestResult {
   inserted: Array<{ id: string; seq: number }>;
   /** Reading id per input item (null for rejected ones), in input order. */
   itemIds?: Array<string | null>;
-  /** Ids that were already stored (or repeated inside this batch). */
+  /** Ids that were already stored (or repeated inside this batch); with a directory, also repeats of held ones. */
   duplicates: string[];
   rejected: Array<{ index: number; reason: string }>;
+  /** With a meter directory: ids newly held in quarantine (unknown meter address), not stored as readings. */
+  quarantined?: string[];
 }
 
 export type TxHook = (trx: Transaction<any>) => Promise<void>;
@@ -126,7 +128,8 @@ export function backoffMs(attempts: number, p: RetryPolicy, rand: () => number =
   return Math.round(exp / 2 + (exp / 2) * rand());
 }
 
-function validate(r: UnifiedReading): string | null {
+/** Why a reading cannot be stored (the field at fault), or null. The quarantine checks with this too. */
+export function validateReading(r: UnifiedReading): string | null {
   if (!r || typeof r !== 'object') return 'not an object';
   if (typeof r.meterId !== 'string' || !/^[0-9A-Za-z_-]{1,32}$/.test(r.meterId)) return 'meterId';
   if (typeof r.maker !== 'string' || !r.maker) return 'maker';
@@ -160,12 +163,31 @@ export class ReadingStore {
 
   /** Stores new readings and queues them for every sink, in one transaction with any hooks. */
   async ingest(items: IngestItem[], hooks: TxHook[] = [], now = Date.now()): Promise<IngestResult> {
+    const { rows, result } = this.prepare(items, now);
+    if (rows.length === 0 && hooks.length === 0) return result;
+    await this.db.transaction().execute(async (trx) => {
+      await this.writeRows(trx, rows, result, now);
+      for (const hook of hooks) await hook(trx);
+    });
+    result.inserted.sort((a, b) => a.seq - b.seq);
+    return result;
+  }
+
+  /** ingest() inside a transaction the caller runs (quarantine assignment: claim the row and store, or neither). */
+  async ingestWithin(trx: Transaction<any>, items: IngestItem[], now = Date.now()): Promise<IngestResult> {
+    const { rows, result } = this.prepare(items, now);
+    await this.writeRows(trx, rows, result, now);
+    result.inserted.sort((a, b) => a.seq - b.seq);
+    return result;
+  }
+
+  private prepare(items: IngestItem[], now: number): { rows: Record<string, unknown>[]; result: IngestResult } {
     const itemIds: Array<string | null> = [];
     const result: IngestResult = { inserted: [], duplicates: [], rejected: [], itemIds };
     const rows: Record<string, unknown>[] = [];
     const seen = new Set<string>();
     items.forEach((item, index) => {
-      const bad = validate(item?.reading);
+      const bad = validateReading(item?.reading);
       if (bad) {
         itemIds.push(null);
         result.rejected.push({ index, reason: bad });
@@ -204,44 +226,47 @@ export class ReadingStore {
         stored_at: now,
       });
     });
-    if (rows.length === 0 && hooks.length === 0) return result;
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK);
-        const inserted = (await this.rawInsert(
-          trx,
-          'readings',
-          READING_COLUMNS,
-          chunk,
-          'on conflict (id) do nothing returning seq, id',
-        )) as Array<{ seq: number; id: string }>;
-        const fresh = new Set(inserted.map((x) => x.id));
-        for (const row of chunk) if (!fresh.has(row.id as string)) result.duplicates.push(row.id as string);
-        result.inserted.push(...inserted.map((x) => ({ id: x.id, seq: Number(x.seq) })));
-        if (inserted.length && this.sinks.length) {
-          const outbox = [];
-          for (const x of inserted) {
-            for (const sink of this.sinks) {
-              outbox.push({
-                reading_id: x.id,
-                sink,
-                status: 'pending',
-                attempts: 0,
-                next_attempt_at: now,
-                lease_until: 0,
-                created_at: now,
-              });
-            }
-          }
-          for (let j = 0; j < outbox.length; j += INSERT_CHUNK) {
-            await this.rawInsert(trx, 'reading_outbox', OUTBOX_COLUMNS, outbox.slice(j, j + INSERT_CHUNK), '');
+    return { rows, result };
+  }
+
+  private async writeRows(
+    trx: Transaction<any>,
+    rows: Record<string, unknown>[],
+    result: IngestResult,
+    now: number,
+  ): Promise<void> {
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      const inserted = (await this.rawInsert(
+        trx,
+        'readings',
+        READING_COLUMNS,
+        chunk,
+        'on conflict (id) do nothing returning seq, id',
+      )) as Array<{ seq: number; id: string }>;
+      const fresh = new Set(inserted.map((x) => x.id));
+      for (const row of chunk) if (!fresh.has(row.id as string)) result.duplicates.push(row.id as string);
+      result.inserted.push(...inserted.map((x) => ({ id: x.id, seq: Number(x.seq) })));
+      if (inserted.length && this.sinks.length) {
+        const outbox = [];
+        for (const x of inserted) {
+          for (const sink of this.sinks) {
+            outbox.push({
+              reading_id: x.id,
+              sink,
+              status: 'pending',
+              attempts: 0,
+              next_attempt_at: now,
+              lease_until: 0,
+              created_at: now,
+            });
           }
         }
+        for (let j = 0; j < outbox.length; j += INSERT_CHUNK) {
+          await this.rawInsert(trx, 'reading_outbox', OUTBOX_COLUMNS, outbox.slice(j, j + INSERT_CHUNK), '');
+        }
       }
-      for (const hook of hooks) await hook(trx);
-    });
-    result.inserted.sort((a, b) => a.seq - b.seq);
-    return result;
+    }
   }
 
   /**

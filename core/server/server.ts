@@ -22,6 +22,7 @@ import { loadServerConfig, type ServerConfig } from '../config/load-config.ts';
 import { parseTrustProxy } from '../config/parse-settings.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import { ProfileRegistry } from '../telemetry/profile-registry.ts';
+import type { MeterDirectory } from '../readings/meter-directory.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
 import { readingRoutes } from '../readings/routes.ts';
 import { rolesFor } from '../auth/roles.ts';
@@ -63,6 +64,11 @@ export interface ServerOptions {
    * Without it the server still serves the readings that separate `meterhub gateway` processes store.
    */
   gateway?: GatewayConfig;
+  /**
+   * Which meter addresses are known (the meter registry). With it, readings of unknown meters are held in
+   * quarantine instead of stored; without it every address is accepted, and an assign accepts any address.
+   */
+  meterDirectory?: MeterDirectory;
   /**
    * The program's dialect registry: the plugin host pushes enabled plugins' profiles into it and the gateway
    * resolves its config's profile name in it. Default: a new one per server (built-in dialects + plugins).
@@ -189,12 +195,15 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
-  const gateway = o.gateway ? createGateway(o.gateway, { profiles, database }) : undefined;
+  // With a meter directory, readings of unknown meters are held in quarantine (ops assign them over REST).
+  const directory = o.meterDirectory ? { directory: o.meterDirectory } : {};
+  const gateway = o.gateway ? createGateway(o.gateway, { profiles, database, ...directory }) : undefined;
   const readings =
     gateway?.pipeline ??
     createReadingPipeline({
       database,
       onError: (e) => logger.error({ err: e }, 'reading pipeline error'),
+      ...directory,
     });
   if (gateway) await gateway.start();
   else await readings.start();
