@@ -299,6 +299,80 @@ export const BENCHMARKS: BenchDef[] = [
     },
   },
   {
+    name: 'driver-ipc',
+    title: 'Driver call IPC / 驱动调用进程间开销',
+    script: 'bench/driver-ipc.ts',
+    args: (q) => (q ? ['--calls', '1000', '--rounds', '1'] : []),
+    method:
+      'Buy4442Card on the kingcard stand-in (替身库) through CardDriver → supervisor → the bundled driver host, against the floor of crash isolation measured in the same run, alternating: an echo round trip to core/driver/echo-peer.ts, a bundled Node child on the same kind of pipe speaking the same protocol module (request lines, FRAME_MARKER frames, the same JSON encoding), answering with the real Buy result (same bytes both ways) to the least possible client (echo-client.ts). IPC per call = host Buy − the same Buy in-process through koffi. Sequential (one caller) and pipelined (64 callers through the supervisor, 16 written ahead; the echo keeps 16 in flight). Median of 3 rounds of 5,000 calls.',
+    rows(o) {
+      const s = o.sequential;
+      const p = o.pipelined;
+      return [
+        {
+          bench: 'driver-ipc',
+          metric: 'IPC overhead per driver call, sequential (host Buy − in-process Buy)',
+          value: r(s.ipcPerCallMicros / 1000, 4),
+          unit: 'ms',
+          baseline: {
+            label: 'echo round trip, same pipe and framing',
+            value: r(s.echoPerCallMicros / 1000, 4),
+            unit: 'ms',
+          },
+          ratio: s.ratio,
+          target: `≤ ${o.target.ratioAtMost}×`,
+          met: s.ratio <= o.target.ratioAtMost,
+        },
+        {
+          bench: 'driver-ipc',
+          metric: `IPC overhead per driver call, pipelined (${p.callers} callers)`,
+          value: r(p.ipcPerCallMicros / 1000, 4),
+          unit: 'ms',
+          baseline: { label: `echo, ${p.echoWindow} in flight`, value: r(p.echoPerCallMicros / 1000, 4), unit: 'ms' },
+          ratio: p.ratio,
+          target: `≤ ${o.target.ratioAtMost}×`,
+          met: p.ratio <= o.target.ratioAtMost,
+        },
+        {
+          bench: 'driver-ipc',
+          metric: 'Buy through the driver host, sequential p99',
+          value: r(s.hostP99Micros / 1000, 4),
+          unit: 'ms',
+          baseline: { label: 'p50', value: r(s.hostP50Micros / 1000, 4), unit: 'ms' },
+          ratio: r(s.hostP99Micros / s.hostP50Micros, 1),
+        },
+      ];
+    },
+  },
+  {
+    name: 'idle-memory',
+    title: 'Idle memory / 空闲内存',
+    script: 'bench/idle-memory.ts',
+    args: (q) => (q ? ['--rounds', '1'] : []),
+    needs: async () => (process.platform === 'linux' ? null : 'reads /proc/<pid>/status (Linux only)'),
+    method:
+      '`node bin/meterhub.mjs serve` as `npm start` runs it (embedded defaults: SQLite in a temp data dir, the bundled plugins, a free port), measured once /v1/ready says 200 and it has idled 5 s: VmRSS of the server plus every process under it (its 6 driver hosts and any helper process). Baseline in the same run: a bare fastify process with one JSON route (asked once) plus 6 bare `node -e` processes that only wait. Median of 2 rounds, the order of the two sides alternating.',
+    rows(o) {
+      const s = o.serve;
+      return [
+        {
+          bench: 'idle-memory',
+          metric: `idle RSS, serve + its ${s.hosts} driver hosts (server ${s.serverMiB}, host ${s.hostMiB} each, other ${s.othersMiB})`,
+          value: s.totalMiB,
+          unit: 'MiB',
+          baseline: {
+            label: `bare fastify (${o.baseline.fastifyMiB}) + ${s.hosts} bare node (${o.baseline.nodeMiB} each)`,
+            value: o.baseline.totalMiB,
+            unit: 'MiB',
+          },
+          ratio: o.ratio,
+          target: `≤ ${o.target.ratioAtMost}×`,
+          met: o.ratio <= o.target.ratioAtMost,
+        },
+      ];
+    },
+  },
+  {
     name: 'import',
     title: 'Card import / 卡片导入',
     script: 'bench/card-import.ts',

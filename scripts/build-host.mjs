@@ -1,68 +1,120 @@
 #!/usr/bin/env node
 /**
- * Bundles the Node driver hosts into plain JavaScript (esbuild, which tsx already brings), so a host starts
- * with a bare `node` — no tsx loader, which costs start time and tens of MB of memory per host — on any
- * Node ≥ 20, including a 32-bit node.exe named in driver.execPath. koffi stays external (native binary).
+ * Bundles the programs that must start with a bare `node` into plain JavaScript (esbuild, which tsx already
+ * brings). The tsx loader costs start time and tens of MB of memory in every process and worker that loads it
+ * (issue 14: a driver host 76 → 52 MB; issue 17: `serve` with its ledger thread, see docs/architecture.md).
  *
- *   node scripts/build-host.mjs            build when a source is newer than the bundle (postinstall, npm test)
+ *   build/driver-host/  the Node driver hosts (and the IPC echo peer), on any Node ≥ 20 — a 32-bit node.exe
+ *                       named in driver.execPath too; everything inlined but koffi (native binary).
+ *   build/server/       `meterhub serve` (bin/meterhub.mjs runs it) and the ledger thread's worker; packages
+ *                       stay in node_modules (native addons, fastify plugins that find files beside them).
+ *
+ *   node scripts/build-host.mjs            build a set when one of its sources is newer than it (postinstall, npm test)
  *   node scripts/build-host.mjs --force    rebuild
  *
- * Outputs (gitignored): build/driver-host/<name>.mjs and build/driver-host/inputs.json, which lists every
- * source the bundles were made from: core/driver/host-bundle.ts uses a bundle only while none is newer.
+ * Each directory gets an inputs.json listing every source its bundles were made from: core/util/bundle-index.mjs
+ * uses a bundle only while none is newer, so an edited source never runs stale — it runs through tsx instead.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILD_DIR, bundleIndex } from '../core/util/bundle-index.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(root, 'build', 'driver-host');
 const force = process.argv.includes('--force');
 
-/** Host entry (relative to the repo) -> bundle name. Keep in step with core/driver/host-bundle.ts. */
+/** Host entry (relative to the repo) -> bundle name. */
 export const HOST_ENTRIES = {
   'core/driver/host/main.ts': 'main.mjs',
   'core/station/readers/mwic/host.ts': 'mwic-host.mjs',
+  // The IPC floor bench/driver-ipc.ts measures against: bundled too, so it runs exactly like the real host.
+  'core/driver/echo-peer.ts': 'echo-peer.mjs',
 };
 
-function fresh() {
-  const index = join(outDir, 'inputs.json');
-  if (!existsSync(index)) return false;
-  const { inputs, bundles } = JSON.parse(readFileSync(index, 'utf8'));
-  const built = Math.min(...bundles.map((b) => (existsSync(join(outDir, b)) ? statSync(join(outDir, b)).mtimeMs : 0)));
-  return inputs.every((f) => existsSync(join(root, f)) && statSync(join(root, f)).mtimeMs <= built);
-}
+/** Server entries -> bundle name (bin/meterhub.mjs and core/ledger/thread/ledger-thread.ts look them up). */
+export const SERVER_ENTRIES = {
+  'core/cli/serve-main.ts': 'serve.mjs',
+  'core/ledger/thread/thread-main.ts': 'ledger-thread.mjs',
+};
 
-if (!force && fresh()) process.exit(0);
+/**
+ * A bundle has one import.meta for all the modules in it, but our modules find files beside their source
+ * (plugins/, sdk/ schemas, build/console, the driver host entry). Each module's import.meta.url / .dirname is
+ * rewritten to its own source location, computed at run time from the bundle's place in the checkout, so the
+ * checkout stays relocatable.
+ */
+const sourceLocations = {
+  name: 'source-locations',
+  setup(b) {
+    b.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => {
+      const rel = relative(root, args.path).split('\\').join('/');
+      if (rel.startsWith('..') || rel.includes('node_modules/')) return undefined;
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('import.meta')) return undefined;
+      const contents = text
+        .replaceAll('import.meta.dirname', `__mhSourceDir(${JSON.stringify(dirname(rel))})`)
+        .replaceAll('import.meta.url', `__mhSourceUrl(${JSON.stringify(rel)})`);
+      return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+    });
+  },
+};
+const SOURCE_LOCATION_HELPERS = [
+  "import { fileURLToPath as __mhFileURLToPath, pathToFileURL as __mhPathToFileURL } from 'node:url';",
+  "import { join as __mhJoin } from 'node:path';",
+  "const __mhRoot = __mhFileURLToPath(new URL('../..', import.meta.url));",
+  'const __mhSourceDir = (rel) => __mhJoin(__mhRoot, rel);',
+  'const __mhSourceUrl = (rel) => __mhPathToFileURL(__mhJoin(__mhRoot, rel)).href;',
+].join('\n');
+
+const SETS = [
+  {
+    dir: join(BUILD_DIR, 'driver-host'),
+    entries: HOST_ENTRIES,
+    options: { external: ['koffi'] },
+    banner: '// Generated by scripts/build-host.mjs from core/driver/host and core/station/readers/mwic. Do not edit.',
+  },
+  {
+    dir: join(BUILD_DIR, 'server'),
+    entries: SERVER_ENTRIES,
+    // Splitting: a module imported dynamically (the gateway, pg) stays in its own chunk, loaded only when used.
+    options: { packages: 'external', plugins: [sourceLocations], splitting: true, chunkNames: 'chunk-[hash]' },
+    banner: `// Generated by scripts/build-host.mjs from core/cli/serve-main.ts and the ledger thread. Do not edit.\n${SOURCE_LOCATION_HELPERS}`,
+  },
+];
+
+const stale = SETS.filter((s) => force || !bundleIndex(s.dir)?.fresh);
+if (stale.length === 0) process.exit(0);
 let esbuild;
 try {
   esbuild = await import('esbuild');
 } catch {
-  console.error('build-host: esbuild is not installed; driver hosts will start through tsx');
+  console.error('build-host: esbuild is not installed; driver hosts and the server will start through tsx');
   process.exit(0);
 }
-mkdirSync(outDir, { recursive: true });
-const result = await esbuild.build({
-  entryPoints: Object.fromEntries(
-    Object.entries(HOST_ENTRIES).map(([src, out]) => [out.replace(/\.mjs$/, ''), join(root, src)]),
-  ),
-  outdir: outDir,
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['koffi'],
-  metafile: true,
-  logLevel: 'warning',
-  banner: {
-    js: '// Generated by scripts/build-host.mjs from core/driver/host and core/station/readers/mwic. Do not edit.',
-  },
-});
-const inputs = Object.keys(result.metafile.inputs).map((f) =>
-  relative(root, join(process.cwd(), f)).split('\\').join('/'),
-);
-writeFileSync(
-  join(outDir, 'inputs.json'),
-  `${JSON.stringify({ entries: HOST_ENTRIES, bundles: Object.values(HOST_ENTRIES), inputs }, null, 2)}\n`,
-);
-console.log(`build-host: ${Object.values(HOST_ENTRIES).join(', ')} from ${inputs.length} sources`);
+for (const set of stale) {
+  rmSync(set.dir, { recursive: true, force: true }); // no chunk of an older build left behind
+  mkdirSync(set.dir, { recursive: true });
+  const result = await esbuild.build({
+    entryPoints: Object.fromEntries(
+      Object.entries(set.entries).map(([src, out]) => [out.replace(/\.mjs$/, ''), join(root, src)]),
+    ),
+    outdir: set.dir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'warning',
+    banner: { js: set.banner },
+    ...set.options,
+  });
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((f) => relative(root, join(process.cwd(), f)).split('\\').join('/'))
+    .filter((f) => !f.startsWith('node_modules/'));
+  writeFileSync(
+    join(set.dir, 'inputs.json'),
+    `${JSON.stringify({ entries: set.entries, bundles: Object.values(set.entries), inputs }, null, 2)}\n`,
+  );
+  console.log(`build-host: ${Object.values(set.entries).join(', ')} from ${inputs.length} sources`);
+}

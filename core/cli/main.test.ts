@@ -2,14 +2,15 @@
  * The CLI loads only the command it runs: `meterhub serve` must not carry chaos, bench, simulator or test code
  * into production (issue 15), and a command starts faster on the slow days of these machines (issue 17).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cliBudgetMs } from '../testing/work-budget.ts';
+import { BUILD_DIR, bundleIndex } from '../util/bundle-index.mjs';
 import { commandNamed, type CommandModule } from './main.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -57,6 +58,11 @@ async function modulesLoadedBy(args: string[], until: RegExp): Promise<string[]>
   }
 }
 
+beforeAll(() => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build-host.mjs')], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+});
+
 describe('meterhub CLI loads only the command it runs', () => {
   it('every command module registers exactly the command named after its file', async () => {
     const files = readdirSync(COMMANDS).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
@@ -84,10 +90,16 @@ describe('meterhub CLI loads only the command it runs', () => {
         ['serve', '--port', '0', '--data', '$DIR', '--log-level', 'error', '--no-bootstrap-token'],
         /METERHUB_LISTENING/,
       );
-      // The trace works: the server's own modules are in it.
-      expect(loaded.some((u) => u.endsWith('/core/server/server.ts'))).toBe(true);
-      expect(loaded.filter((u) => NOT_FOR_PRODUCTION.test(u))).toEqual([]);
-      expect(loaded.filter((u) => u.includes('/core/cli/commands/')).map((u) => basename(u))).toEqual(['serve.ts']);
+      // `serve` runs its bundle (scripts/build-host.mjs, issue 17): what it carries is every source the bundle
+      // was built from (its gateway chunk included), and the trace shows the bundle ran and nothing else of ours.
+      const bundle = bundleIndex(join(BUILD_DIR, 'server'));
+      expect(bundle?.fresh).toBe(true);
+      expect(loaded.some((u) => u.endsWith('/build/server/serve.mjs'))).toBe(true);
+      const sources = [...loaded, ...bundle!.index.inputs.map((f) => pathToFileURL(join(ROOT, f)).href)];
+      // The list is real: the server's own modules are in it.
+      expect(sources.some((u) => u.endsWith('/core/server/server.ts'))).toBe(true);
+      expect(sources.filter((u) => NOT_FOR_PRODUCTION.test(u))).toEqual([]);
+      expect(sources.filter((u) => u.includes('/core/cli/commands/')).map((u) => basename(u))).toEqual(['serve.ts']);
     },
     cliBudgetMs(8),
   ); // the server and its driver hosts

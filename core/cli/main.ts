@@ -24,15 +24,20 @@ export function commandNamed(argv: readonly string[]): string | undefined {
   return argv.slice(2).find((a) => !a.startsWith('-'));
 }
 
+/** The program with no command yet (serve-main.ts adds `serve` alone to it). */
+export function programShell(): Command {
+  return new Command('meterhub')
+    .description('MeterHub 燃气表具统一接入平台 — gas-meter card and remote-read platform')
+    .showHelpAfterError();
+}
+
 /**
  * Builds the program with the named command only, or with every command when none is named (help, an unknown
  * word, which commander then reports). Loading one command's module instead of all of them keeps `serve` free
  * of chaos, bench and simulator code and starts a command in a fraction of the time.
  */
 export async function buildProgram(only?: string): Promise<Command> {
-  const program = new Command('meterhub')
-    .description('MeterHub 燃气表具统一接入平台 — gas-meter card and remote-read platform')
-    .showHelpAfterError();
+  const program = programShell();
   // Each command lives in its own module named after it, so adding one never touches this file.
   const files = commandFiles();
   const chosen = only !== undefined && files.includes(`${only}.ts`) ? [`${only}.ts`] : files;

@@ -16,7 +16,8 @@ import {
   type DatabaseConnection,
   type Driver,
 } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { DEFAULT_DATA_DIR, DEFAULT_SQLITE_FILE } from '../config/defaults.ts';
 import { environment, type Environment } from '../config/environment.ts';
 
@@ -46,9 +47,16 @@ export function resolveDatabaseUrl(env: Environment = environment()): string | u
   return env.DATABASE_URL?.trim() || undefined;
 }
 
+/**
+ * pg is loaded on the first PostgreSQL open only: an embedded SQLite server (and its ledger thread) would
+ * otherwise carry the module for nothing (issue 17 measured idle memory). pg is CommonJS, so this stays sync.
+ */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
+
 export function openDatabase(opts: DatabaseOptions = {}): MeterHubDatabase {
   const url = opts.url ?? resolveDatabaseUrl();
   if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const pg = loadPg();
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
     // BIGINT columns come back as strings by default; ledger counters fit in JS numbers.
     pg.types.setTypeParser(20, (v) => Number(v));

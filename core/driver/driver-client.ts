@@ -44,6 +44,8 @@ export interface CreateCardDriverOptions {
   hostArgs?: string[];
   /** false: start a TypeScript host entry through tsx even when its bundle is fresh. */
   useBundle?: boolean;
+  /** Node/V8 flags for a Node host (default HOST_NODE_FLAGS in supervisor.ts). */
+  nodeFlags?: readonly string[];
   /** Environment of the host process (default: this process's). */
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;

@@ -85,6 +85,8 @@ export interface SupervisorOptions {
   useBundle?: boolean;
   /** Full argument list for non-Node hosts (.NET bridge, native host); replaces the Node/tsx arguments. */
   hostArgs?: string[];
+  /** Node/V8 flags for a Node host, before its entry (default HOST_NODE_FLAGS; bench/driver-ipc.ts A/Bs them). */
+  nodeFlags?: readonly string[];
   env?: NodeJS.ProcessEnv;
   /** Default per-call timeout (ms). */
   callTimeoutMs?: number;
@@ -155,6 +157,9 @@ interface Pending {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_HOST_ENTRY = join(HERE, 'host', 'main.ts');
+
+/** Node/V8 flags every Node driver host starts with (issue 17; figures in docs/architecture.md). */
+export const HOST_NODE_FLAGS: readonly string[] = [];
 
 /** `--import` needs a URL (a bare Windows path "C:\..." is taken for a URL scheme). */
 export function tsxLoaderUrl(): string {
@@ -463,7 +468,8 @@ export class DriverSupervisor extends EventEmitter {
     if (!/\.[cm]?ts$/.test(entry)) return { cmd, args: [entry] };
     // The bundle runs on a bare node; without a fresh one, the TypeScript entry through the tsx loader.
     const bundle = this.o.useBundle === false ? undefined : bundledHostFor(entry);
-    return { cmd, args: bundle ? [bundle] : ['--import', tsxLoaderUrl(), entry] };
+    const flags = this.o.nodeFlags ?? HOST_NODE_FLAGS;
+    return { cmd, args: bundle ? [...flags, bundle] : [...flags, '--import', tsxLoaderUrl(), entry] };
   }
 
   private async startHost(): Promise<void> {

@@ -26,7 +26,7 @@ import type { MeterDirectory } from '../readings/meter-directory.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../readings/pipeline.ts';
 import { readingRoutes } from '../readings/routes.ts';
 import { rolesFor } from '../auth/roles.ts';
-import { createGateway, validateGatewayConfig, type Gateway, type GatewayConfig } from '../../gateways/gateway.ts';
+import type { Gateway, GatewayConfig } from '../../gateways/gateway.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { API_VERSION, buildApp, type ApiConfig } from './app.ts';
 import type { MetricsAccessConfig } from '../metrics/access.ts';
@@ -160,9 +160,12 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
 
   // The gateway's profile name can only be checked once the host has pushed the plugins' dialects; an unknown
   // name refuses to start before any driver host is spawned.
+  // The gateway module (serial ports, MQTT client) is loaded only when this process runs one: a plain `serve`
+  // would otherwise carry serialport and mqtt at rest (issue 17 measured idle memory).
+  const gatewayModule = o.gateway ? await import('../../gateways/gateway.ts') : undefined;
   if (o.gateway) {
     try {
-      validateGatewayConfig(o.gateway, profiles);
+      gatewayModule!.validateGatewayConfig(o.gateway, profiles);
     } catch (e) {
       if (!o.parts?.pluginHost) await pluginHost.close();
       if (!o.parts?.database) await database.close();
@@ -197,7 +200,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
   // With a meter directory, readings of unknown meters are held in quarantine (ops assign them over REST).
   const directory = o.meterDirectory ? { directory: o.meterDirectory } : {};
-  const gateway = o.gateway ? createGateway(o.gateway, { profiles, database, ...directory }) : undefined;
+  const gateway = o.gateway ? gatewayModule!.createGateway(o.gateway, { profiles, database, ...directory }) : undefined;
   const readings =
     gateway?.pipeline ??
     createReadingPipeline({

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { validateGatewayConfig } from '../../../gateways/gateway.ts';
 import { loadServerConfig } from '../../config/load-config.ts';
+import { releaseYoungGeneration } from '../../util/start-memory.mjs';
 import { closeOnSignals, startServer } from '../../server/server.ts';
 import { dataOption } from '../options.ts';
 import { runCli } from '../run-cli.ts';
@@ -44,10 +44,15 @@ export function register(program: Command): void {
     .action((o: Record<string, unknown>) =>
       runCli(async () => {
         const config = loadServerConfig({ flags: o });
+        // Loaded only with --gateway: serialport and mqtt stay out of a plain server (issue 17, idle memory).
         const gateway = config.gatewayFile
-          ? validateGatewayConfig(JSON.parse(readFileSync(config.gatewayFile, 'utf8')))
+          ? (await import('../../../gateways/gateway.ts')).validateGatewayConfig(
+              JSON.parse(readFileSync(config.gatewayFile, 'utf8')),
+            )
           : undefined;
         const server = await startServer({ config, ...(gateway ? { gateway } : {}) });
+        // bin/meterhub.mjs held the new space small while we loaded and started (issue 17): the load may grow it now.
+        releaseYoungGeneration();
         server.app.log.info(
           { url: server.url, database: server.database.location, dialect: server.database.dialect },
           'MeterHub listening',

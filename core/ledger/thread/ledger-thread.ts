@@ -7,12 +7,25 @@
  * is for — a retry with the same key replays the committed answer or commits it once. The next call starts
  * a new thread.
  */
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { BUILD_DIR, freshBundle } from '../../util/bundle-index.mjs';
 import type { KeyVault } from '../key-vault.ts';
 import { LedgerThreadClosing, LedgerThreadDown } from '../ledger-errors.ts';
 import { fromWire, type Call, type FromThread, type ThreadInit, type ThreadOp, type ToThread } from './wire.ts';
 
-const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+/** Through tsx: a worker does not inherit the main thread's loader, so this entry registers its own. */
+const SOURCE_ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+
+/**
+ * The thread's bundle (scripts/build-host.mjs) when it is up to date: a worker that loads tsx costs tens of MB
+ * more (issue 17), as the main thread does.
+ */
+export function ledgerThreadEntry(): URL {
+  const bundle = freshBundle(join(BUILD_DIR, 'server'), fileURLToPath(new URL('./thread-main.ts', import.meta.url)));
+  return bundle ? pathToFileURL(bundle) : SOURCE_ENTRY;
+}
 
 export interface LedgerThreadOptions {
   /** The SQLite file. */
@@ -105,7 +118,7 @@ export class LedgerThread {
   private spawn(): void {
     if (this.worker) return;
     const init: ThreadInit = { file: this.o.file, vault: this.o.vault.forThread() };
-    const w = new Worker(ENTRY, { workerData: init });
+    const w = new Worker(ledgerThreadEntry(), { workerData: init });
     this.worker = w;
     this.starts++;
     let failure: Error | undefined;
