@@ -189,6 +189,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
+  // MERGE: pass directory: new RegistryDirectory(db) when config.registry
   const gateway = o.gateway ? createGateway(o.gateway, { profiles, database }) : undefined;
   const readings =
     gateway?.pipeline ??
@@ -208,6 +209,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   const app = await buildApp({
     pluginHost,
     database,
+    profiles,
     logger,
     ...(metrics ? { metrics } : {}),
     config: {
