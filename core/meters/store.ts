@@ -45,7 +45,7 @@ export class MeterStore {
 
   /** In address order; `nextCursor` is the last address of a full page (null when there is no more). */
   async list(q: MeterListQuery = {}): Promise<{ items: MeterView[]; nextCursor: string | null }> {
-    const limit = q.limit ?? 100;
+    const limit = q.limit === undefined ? 100 : Number(q.limit);
     let query = this.db.selectFrom('meters').selectAll();
     if (q.state) query = query.where('state', '=', q.state);
     if (q.transport) query = query.where('transport', '=', q.transport);

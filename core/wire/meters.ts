@@ -44,7 +44,8 @@ export const MeterListQuery = Type.Object(
     customerNo: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     /** Keyset paging: the list is in address order; pass the previous page's nextCursor. */
     cursor: Type.Optional(Type.String({ pattern: ADDRESS })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    /** 1..1000, default 100. A string: the API validates without coercion, and query strings are text. */
+    limit: Type.Optional(Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$' })),
   },
   { additionalProperties: false },
 );
