@@ -17,18 +17,8 @@ import type { ProfileRegistry } from '../telemetry/profile-registry.ts';
 import { METER_STATES, METER_TRANSPORTS, type MeterState, type MeterTransport } from '../wire/meters.ts';
 import type { RowProblemCode } from '../golive/import-errors.ts';
 import { iterateSource, parseMapping, type SourceRow } from '../golive/import-source.ts';
-import {
-  batchRow,
-  beforeOf,
-  differencesOf,
-  finishReport,
-  repeatedKeys,
-  rowChecksum,
-  startReport,
-  type ImportProblem,
-  type ImportReportOf,
-  type ImportRunOptions,
-} from '../golive/import-batch.ts';
+import * as shared from '../golive/import-batch.ts';
+import type { ImportProblem, ImportReportOf, ImportRunOptions } from '../golive/import-batch.ts';
 import { ADDRESS_BATCH } from './store.ts';
 import type { MeterRow } from './schema.ts';
 
@@ -97,7 +87,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const INT = /^\d+$/;
 const isMeterAddress = (a: string) => isValidAddress(a) && /^[0-9]+$/.test(a);
 
-export function checkMeterRow(r: SourceRow, makers: ReadonlySet<string>, profiles: Pick<ProfileRegistry, 'has'>): Check {
+export function checkMeterRow(
+  r: SourceRow,
+  makers: ReadonlySet<string>,
+  profiles: Pick<ProfileRegistry, 'has'>,
+): Check {
   const f = r.fields;
   const missing = ['address', 'maker', 'profile', 'transport'].filter((k) => f[k] === undefined);
   if (missing.length) return { ok: false, code: 'IMPORT_FIELD_MISSING', details: { fields: missing } };
@@ -109,7 +103,11 @@ export function checkMeterRow(r: SourceRow, makers: ReadonlySet<string>, profile
   if (!profiles.has(f.profile!)) return { ok: false, code: 'IMPORT_PROFILE_UNKNOWN', details: { profile: f.profile } };
   const transport = f.transport as MeterTransport;
   if (!METER_TRANSPORTS.includes(transport)) {
-    return { ok: false, code: 'IMPORT_TRANSPORT_INVALID', details: { transport: f.transport, allowed: METER_TRANSPORTS } };
+    return {
+      ok: false,
+      code: 'IMPORT_TRANSPORT_INVALID',
+      details: { transport: f.transport, allowed: METER_TRANSPORTS },
+    };
   }
   const need = TRANSPORT_FIELDS[transport];
   const absent = need.filter((k) => f[k] === undefined);
@@ -180,10 +178,10 @@ const INSERT_ROWS = 200;
 export async function importMeters(o: MeterImportOptions): Promise<MeterImportReport> {
   const t0 = Date.now();
   const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, METER_FIELDS) : {};
-  const { report, problem } = startReport<'meters', MeterKey>('meters', o);
+  const { report, problem } = shared.startReport<'meters', MeterKey>('meters', o);
   const { dryRun, update } = report;
   const source = () => iterateSource(o.text, METER_FIELDS, mapping);
-  const { rows, repeated } = repeatedKeys(source(), (r) => r.fields.address);
+  const { rows, repeated } = shared.repeatedKeys(source(), (r) => r.fields.address);
   report.rows = rows;
   const makers = meterMakers(o);
   const chunkSize = o.chunk ?? 2_000;
@@ -204,7 +202,12 @@ export async function importMeters(o: MeterImportOptions): Promise<MeterImportRe
             items.slice(i, i + ADDRESS_BATCH).map((x) => x.address),
           )
           .execute()) as MeterRow[];
-        for (const r of found) existing.set(r.address, { ...r, bus_position: r.bus_position === null ? null : Number(r.bus_position), version: Number(r.version) });
+        for (const r of found)
+          existing.set(r.address, {
+            ...r,
+            bus_position: r.bus_position === null ? null : Number(r.bus_position),
+            version: Number(r.version),
+          });
       }
       const fresh: Item[] = [];
       for (const it of items) {
@@ -221,12 +224,12 @@ export async function importMeters(o: MeterImportOptions): Promise<MeterImportRe
         const after = it.columns as unknown as Record<string, unknown>;
         if (!update) {
           report.conflicts++;
-          const differences = differencesOf(stored, after, 'registry');
+          const differences = shared.differencesOf(stored, after, 'registry');
           problem(it.line, { address: it.address }, 'IMPORT_CONFLICT', { differences, nextStep: 'check-then-update' });
           continue;
         }
         report.updated++;
-        report.changes.push({ address: it.address, before: beforeOf(stored, after), after });
+        report.changes.push({ address: it.address, before: shared.beforeOf(stored, after), after });
         if (dryRun) continue;
         await tx
           .updateTable('meters')
@@ -279,7 +282,7 @@ export async function importMeters(o: MeterImportOptions): Promise<MeterImportRe
       problem(r.line, { address: c.item.address }, 'IMPORT_DUPLICATE_METER', details);
     } else {
       report.valid++;
-      const sha = rowChecksum([c.item.address, ...COLUMN_ORDER.map((k) => c.item.columns[k])]);
+      const sha = shared.rowChecksum([c.item.address, ...COLUMN_ORDER.map((k) => c.item.columns[k])]);
       items.push({ line: r.line, ...c.item, sha });
       if (items.length >= chunkSize) {
         await writeChunk(items);
@@ -288,7 +291,11 @@ export async function importMeters(o: MeterImportOptions): Promise<MeterImportRe
     }
   }
   if (items.length) await writeChunk(items);
-  finishReport(report, t0);
-  if (!dryRun) await db.insertInto('import_batches').values(batchRow(report, o.actor, now)).execute();
+  shared.finishReport(report, t0);
+  if (!dryRun)
+    await db
+      .insertInto('import_batches')
+      .values(shared.batchRow(report, o.actor, now))
+      .execute();
   return report;
 }

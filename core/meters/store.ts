@@ -60,14 +60,19 @@ export class MeterStore {
     return { items, nextCursor: more ? items[items.length - 1]!.address : null };
   }
 
+  /** The active meters of one transport on one bus (the gateway polls nothing else). */
+  private activeOnBus(transport: 'serial' | 'collector', busPath: string) {
+    return this.db
+      .selectFrom('meters')
+      .where('transport', '=', transport)
+      .where('bus_path', '=', busPath)
+      .where('state', '=', 'active');
+  }
+
   /** The active serial meters on one bus, in poll order (position, then address for equal positions). */
   async serialMeters(busPath: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('meters')
+    const rows = await this.activeOnBus('serial', busPath)
       .select('address')
-      .where('transport', '=', 'serial')
-      .where('bus_path', '=', busPath)
-      .where('state', '=', 'active')
       .orderBy('bus_position')
       .orderBy('address')
       .execute();
@@ -76,12 +81,8 @@ export class MeterStore {
 
   /** The active collector meters on one bus, grouped by collector address (both in address order). */
   async collectorMeters(busPath: string): Promise<Map<string, string[]>> {
-    const rows = await this.db
-      .selectFrom('meters')
+    const rows = await this.activeOnBus('collector', busPath)
       .select(['collector_address', 'address'])
-      .where('transport', '=', 'collector')
-      .where('bus_path', '=', busPath)
-      .where('state', '=', 'active')
       .orderBy('collector_address')
       .orderBy('address')
       .execute();

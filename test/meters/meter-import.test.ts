@@ -14,9 +14,11 @@ import { createPluginHost } from '../../core/plugins/plugin-host.ts';
 import type { PluginHost } from '../../core/plugins/plugin-types.ts';
 import { ProfileRegistry } from '../../core/telemetry/profile-registry.ts';
 import { BUNDLED_PLUGINS } from '../api/support.ts';
+import { batchOf } from '../golive/import-support.ts';
 
 const actor = { name: 'ops-cli', role: 'ops', channel: 'cli' };
-const HEADER = 'address,maker,profile,transport,busPath,busPosition,collectorAddress,dtuId,mqttDeviceId,customerNo,state';
+const HEADER =
+  'address,maker,profile,transport,busPath,busPosition,collectorAddress,dtuId,mqttDeviceId,customerNo,state';
 const GOOD = [
   '31000000000003,chint,chint,serial,/dev/ttyUSB0,2,,,,C-3,active', // line 2
   '31000000000001,chint,chint,serial,/dev/ttyUSB0,1,,,,C-1,active',
@@ -96,7 +98,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(dry.problems[4]).toMatchObject({ address: '31000000000012', zh: expect.stringMatching(/通道/) });
       expect(dry.problems[6]).toMatchObject({ details: { transport: 'collector', fields: ['collectorAddress'] } });
       const text2 = importReportLines(dry).join('\n');
-      expect(text2).toMatch(/第 14 行 line 14 \[IMPORT_PROFILE_UNKNOWN\] 31000000000011: 协议方言未知.* \/ unknown dialect/);
+      expect(text2).toMatch(
+        /第 14 行 line 14 \[IMPORT_PROFILE_UNKNOWN\] 31000000000011: 协议方言未知.* \/ unknown dialect/,
+      );
 
       // A small chunk: the rows go in several transactions, the report is the same.
       const real = await run(text, { chunk: 4 });
@@ -121,12 +125,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
       // Only the chosen transport's fields are kept.
       expect(rows[7]).toMatchObject({ transport: 'dtu', dtu_id: 'DTU-9', bus_path: null, customer_no: 'C-8' });
-      const batch = await t.database.db
-        .selectFrom('import_batches')
-        .selectAll()
-        .where('id', '=', real.batchId)
-        .executeTakeFirstOrThrow();
-      expect(batch).toMatchObject({ kind: 'meters', source_sha256: real.sourceSha256, inserted: 9, invalid: 15 });
+      expect(await batchOf(t.database, real.batchId)).toMatchObject({
+        kind: 'meters',
+        source_sha256: real.sourceSha256,
+        inserted: 9,
+        invalid: 15,
+      });
     });
 
     it('a re-run changes nothing; a changed row is a conflict unless --update, which keeps before and after', async () => {
@@ -168,12 +172,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const m = (await meters()).find((x) => x.address === '31000000000004')!;
       expect(m).toMatchObject({ state: 'retired', import_batch_id: u.batchId, import_sha256: u.sourceSha256 });
       expect(Number(m.version)).toBe(2);
-      const batch = await t.database.db
-        .selectFrom('import_batches')
-        .select('report')
-        .where('id', '=', u.batchId)
-        .executeTakeFirstOrThrow();
-      expect(JSON.parse(batch.report).changes[0]).toMatchObject({
+      expect((await batchOf(t.database, u.batchId)).report.changes[0]).toMatchObject({
         address: '31000000000004',
         before: { state: 'active' },
         after: { state: 'retired' },
@@ -184,12 +183,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     it("a mapping file fits another system's columns and codes; JSON files import the same way", async () => {
       const mapping = JSON.stringify({
-        columns: { address: '表地址', maker: '厂家', profile: '协议', transport: '通道', dtuId: 'DTU号', state: '状态' },
-        values: { maker: { 正泰: 'chint' }, transport: { 'DTU': 'dtu' }, state: { 在用: 'active', 停用: 'suspended' } },
+        columns: {
+          address: '表地址',
+          maker: '厂家',
+          profile: '协议',
+          transport: '通道',
+          dtuId: 'DTU号',
+          state: '状态',
+        },
+        values: { maker: { 正泰: 'chint' }, transport: { DTU: 'dtu' }, state: { 在用: 'active', 停用: 'suspended' } },
         defaults: { profile: 'chint' },
         delimiter: ';',
       });
-      const text = '\uFEFF表地址;厂家;通道;DTU号;状态;备注\r\n35000000000001;正泰;DTU;D-1;在用;"a; b"\r\n35000000000002;正泰;DTU;D-2;停用;x\r\n';
+      const text =
+        '\uFEFF表地址;厂家;通道;DTU号;状态;备注\r\n35000000000001;正泰;DTU;D-1;在用;"a; b"\r\n35000000000002;正泰;DTU;D-2;停用;x\r\n';
       const r = await run(text, { mappingText: mapping });
       expect(r).toMatchObject({ rows: 2, inserted: 2, invalid: 0 });
       const rows = (await meters()).filter((x) => x.address.startsWith('35'));

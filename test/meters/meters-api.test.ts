@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../api/support.ts';
+import { auditOfBatch, restDryRunThenImport } from '../golive/import-support.ts';
 
 const content = [
   'address,maker,profile,transport,busPath,busPosition,customerNo,state',
@@ -39,32 +40,19 @@ for (const db of ['sqlite', 'postgres'] as const) {
     });
 
     it('ops: dry run, then import; the report names the bad row; the batch reads back; the audit has it', async () => {
-      const dry = await s.call('POST', '/v1/imports/meters', {
-        token: s.tokens.ops,
-        body: { content, dryRun: true, fileName: 'meters.csv' },
-      });
-      expect(dry.status).toBe(200);
-      expect(dry.body).toMatchObject({ kind: 'meters', batchId: null, inserted: 3, invalid: 1 });
-      expect(dry.body.problems).toEqual([
+      const meters = async () => (await s.db.database.db.selectFrom('meters').selectAll().execute()).length;
+      const { dry, real } = await restDryRunThenImport(s, 'meters', content, meters);
+      expect(dry).toMatchObject({ inserted: 3, invalid: 1 });
+      expect(dry.problems).toEqual([
         expect.objectContaining({ line: 4, code: 'IMPORT_PROFILE_UNKNOWN', address: '31000000000003' }),
       ]);
-      expect(await s.db.database.db.selectFrom('meters').selectAll().execute()).toHaveLength(0);
-
-      const r = await s.call('POST', '/v1/imports/meters', {
-        token: s.tokens.ops,
-        body: { content, fileName: 'meters.csv' },
-      });
-      expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ inserted: 3, invalid: 1, batchId: expect.stringMatching(/^imp_/) });
+      const r = { body: real };
+      expect(r.body).toMatchObject({ inserted: 3, invalid: 1 });
+      expect(await meters()).toBe(3);
       const b = await s.call('GET', `/v1/imports/${r.body.batchId}`, { token: s.tokens.ops });
       expect(b.body).toMatchObject({ id: r.body.batchId, kind: 'meters', actor_name: 'ops-t', inserted: 3 });
       expect(b.body.report.problems[0]).toMatchObject({ code: 'IMPORT_PROFILE_UNKNOWN' });
-      await s.app.meterhub.audit.flush();
-      const audit = await s.db.database.db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('tx_id', '=', r.body.batchId)
-        .execute();
+      const audit = await auditOfBatch(s, r.body.batchId);
       expect(audit).toEqual([expect.objectContaining({ route: '/v1/imports/meters', actor: 'ops-t', status: 200 })]);
       const again = await s.call('POST', '/v1/imports/meters', { token: s.tokens.ops, body: { content } });
       expect(again.body).toMatchObject({ inserted: 0, unchanged: 3 });
