@@ -1,10 +1,10 @@
 /**
- * `meterhub import cards|meters --file <csv|json> [--mapping <file>] [--dry-run] [--update] [--json] [--report <file>]`:
- * the old system's card base into the ledger (core/golive/card-import.ts), or its meters into the meter registry
- * (core/meters/meter-import.ts). SQLite in <data> unless --database-url / DATABASE_URL; plugins as the server finds
- * them (a card's maker must be known and enabled; a meter's dialect must be in the profiles the enabled plugins
- * give). A real import is appended to the audit trail with its batch id. Exit 0 when every row went in or was
- * unchanged, 3 when some rows were refused (the report says which and why), 2 on an error.
+ * `meterhub import cards|meters --file <csv|json> [--mapping <file>] [--dry-run] [--update] [--json]
+ * [--report <file>]`: the old system's card base into the ledger (core/golive/card-import.ts), or its meters into
+ * the meter registry (core/meters/meter-import.ts). SQLite in <data> unless --database-url / DATABASE_URL; plugins
+ * as the server finds them (a card's maker must be known and enabled; a meter's dialect must be in the profiles the
+ * enabled plugins give). A real import is appended to the audit trail with its batch id. Exit 0 when every row went
+ * in or was unchanged, 3 when some rows were refused (the report says which and why), 2 on an error.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
