@@ -138,6 +138,8 @@ export class Gateway implements GatewayStatsSource {
   /** Per bus (same index as `buses`): its collectors by address. */
   private readonly collectorRuns: Array<Map<string, RunningCollector>> = [];
   private reloading: Promise<RegistryLoad> | null = null;
+  /** Set by stop(): a reload after it would start collector timers on closed links. */
+  private stopping = false;
   readonly errors: unknown[] = [];
   /** The config's dialect, resolved once in the program's registry; every transport decodes with this object. */
   readonly profile: DialectProfile;
@@ -274,7 +276,7 @@ export class Gateway implements GatewayStatsSource {
    * stopped. Concurrent calls share one load. Returns what each bus now has.
    */
   reload(): Promise<RegistryLoad> {
-    if (!this.config.registry) return Promise.resolve({ buses: [] });
+    if (!this.config.registry || this.stopping) return Promise.resolve({ buses: [] });
     this.reloading ??= this.loadRegistry().finally(() => {
       this.reloading = null;
     });
@@ -337,9 +339,11 @@ export class Gateway implements GatewayStatsSource {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    // A load under way may still start collectors: let it finish, then every timer is known.
+    await this.reloading?.catch(() => {});
     for (const t of this.timers) clearInterval(t);
     for (const runs of this.collectorRuns) for (const r of runs.values()) clearInterval(r.timer);
-    await this.reloading?.catch(() => {});
     for (const b of this.buses) {
       await b.master.stop();
       await b.link.close();

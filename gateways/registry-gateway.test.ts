@@ -23,6 +23,9 @@ const RETIRED = '31000000000004';
 const UNKNOWN = '31000000000005'; // on the bus, never registered
 const LATER = '31000000000006'; // on the bus, registered after start
 const OTHER_BUS = '31000000000007'; // registered on another bus path, also wired to this one
+const COLLECTOR = '39000000000001';
+const BEHIND = '32000000000001'; // read by the collector, registered
+const BEHIND_UNKNOWN = '32000000000002'; // read by the collector, not registered
 
 const HEADER = 'address,maker,profile,transport,busPath,busPosition,state';
 
@@ -75,6 +78,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         baudRate: BAUD,
         profile: 'chint',
         meters: [A1, A2, SUSPENDED, RETIRED, UNKNOWN, LATER, OTHER_BUS].map((address) => ({ address })),
+        collector: { address: COLLECTOR, meters: [BEHIND, BEHIND_UNKNOWN], recordsPerMeter: 2 },
       });
       await sim.open();
       t = await openTestDatabase(kind);
@@ -88,6 +92,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         `${OTHER_BUS},chint,chint,serial,/dev/ttyUSB9,1,active`,
       ]);
       expect(r).toMatchObject({ inserted: 5, invalid: 0 });
+      const c = await importMeters({
+        database: t.database,
+        host,
+        profiles,
+        actor,
+        text: `address,maker,profile,transport,busPath,collectorAddress\n${BEHIND},chint,chint,collector,${bus},${COLLECTOR}`,
+      });
+      expect(c).toMatchObject({ inserted: 1, invalid: 0 });
       gw = createGateway(
         {
           gatewayId: `reg-${kind}`,
@@ -117,6 +129,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(asked(A2)).toBeGreaterThan(0);
       for (const a of [SUSPENDED, RETIRED, UNKNOWN, LATER, OTHER_BUS]) expect(asked(a), a).toBe(0);
       expect(await readings(UNKNOWN)).toBe(0);
+      // The collector is asked by address for its registered meter only (a bulk upload would bring both).
+      await until('a reading from the collector meter', async () => (await readings(BEHIND)) > 0);
+      expect(await readings(BEHIND_UNKNOWN)).toBe(0);
+      expect(gw.buses[0]!.collectors).toHaveLength(1);
     });
 
     it('a meter imported later joins on reload; a retired one leaves; the unknown one is never asked', async () => {
@@ -129,7 +145,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(asked(LATER)).toBe(0);
 
       const loaded = await gw.reload();
-      expect(loaded.buses).toEqual([{ bus, meters: [LATER, A2, A1], collectors: {} }]);
+      expect(loaded.buses).toEqual([{ bus, meters: [LATER, A2, A1], collectors: { [COLLECTOR]: [BEHIND] } }]);
       await until('a reading from the new meter', async () => (await readings(LATER)) > 0);
       expect(master.stats().map((m) => m.address)).toEqual([LATER, A2, A1]);
 

@@ -228,22 +228,29 @@ export async function importMeters(o: MeterImportOptions): Promise<MeterImportRe
           problem(it.line, { address: it.address }, 'IMPORT_CONFLICT', { differences, nextStep: 'check-then-update' });
           continue;
         }
+        if (!dryRun) {
+          const u = await tx
+            .updateTable('meters')
+            .set({
+              ...it.columns,
+              import_batch_id: report.batchId,
+              import_sha256: report.sourceSha256,
+              row_sha256: it.sha,
+              version: ex.version + 1,
+              updated_at: now,
+            })
+            .where('address', '=', it.address)
+            .where('version', '=', ex.version)
+            .executeTakeFirst();
+          // Changed by another import since it was read: report it, never overwrite what was not compared.
+          if (Number(u.numUpdatedRows) !== 1) {
+            report.conflicts++;
+            problem(it.line, { address: it.address }, 'IMPORT_CONFLICT', { nextStep: 'run-again' });
+            continue;
+          }
+        }
         report.updated++;
         report.changes.push({ address: it.address, before: shared.beforeOf(stored, after), after });
-        if (dryRun) continue;
-        await tx
-          .updateTable('meters')
-          .set({
-            ...it.columns,
-            import_batch_id: report.batchId,
-            import_sha256: report.sourceSha256,
-            row_sha256: it.sha,
-            version: ex.version + 1,
-            updated_at: now,
-          })
-          .where('address', '=', it.address)
-          .where('version', '=', ex.version)
-          .execute();
       }
       if (dryRun) {
         report.inserted += fresh.length;
