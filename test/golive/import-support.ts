@@ -35,3 +35,19 @@ export async function auditOfBatch(s: TestServer, batchId: string) {
   await s.app.meterhub.audit.flush();
   return s.db.database.db.selectFrom('audit_log').selectAll().where('tx_id', '=', batchId).execute();
 }
+
+/** A CLI import's audit entry: one row, method CLI, the batch id as its transaction, the file's SHA-256 in its path. */
+export async function expectCliAudit(
+  database: MeterHubDatabase,
+  kind: 'cards' | 'meters',
+  report: { batchId: string; sourceSha256: string },
+): Promise<void> {
+  const audit = await database.db.selectFrom('audit_log').selectAll().where('tx_id', '=', report.batchId).execute();
+  expect(audit).toEqual([
+    expect.objectContaining({
+      method: 'CLI',
+      route: `meterhub import ${kind}`,
+      path: expect.stringContaining(report.sourceSha256),
+    }),
+  ]);
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../core/ledger/testing/databases.ts';
 import { CLI } from '../station/support.ts';
+import { expectCliAudit } from '../golive/import-support.ts';
 
 const CSV = [
   'address,maker,profile,transport,busPath,busPosition',
@@ -52,18 +53,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           import_sha256: report.sourceSha256,
         }),
       ]);
-      const audit = await t.database.db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('tx_id', '=', report.batchId)
-        .execute();
-      expect(audit).toEqual([
-        expect.objectContaining({
-          method: 'CLI',
-          route: 'meterhub import meters',
-          path: expect.stringContaining(report.sourceSha256),
-        }),
-      ]);
+      await expectCliAudit(t.database, 'meters', report);
 
       const again = cli('--file', file, '--json');
       expect(JSON.parse(again.stdout)).toMatchObject({ inserted: 0, unchanged: 1 });

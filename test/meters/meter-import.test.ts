@@ -266,6 +266,16 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       dir.refresh();
       expect([...(await dir.known(['39999999999999']))]).toEqual(['39999999999999']);
       expect(dir.queries).toBe(2);
+      // Past its age the cache is dropped without a refresh() (a directory wired without the gateway's reload).
+      const aged = new RegistryDirectory(t.database, { maxAgeMs: 0 });
+      await aged.known(['31000000000001']);
+      await aged.known(['31000000000001']);
+      expect(aged.queries).toBe(2);
+      const bounded = new RegistryDirectory(t.database, { maxEntries: 2 });
+      await bounded.known(['31000000000001', '31000000000002']);
+      await bounded.known(['31000000000003']); // over the bound: starts again
+      await bounded.known(['31000000000001']);
+      expect(bounded.queries).toBe(3);
     });
   });
 }
