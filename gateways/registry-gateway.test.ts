@@ -165,3 +165,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('gateway registry reload on its timer (sqlite)', () => {
+  it('a meter imported while the gateway runs is asked after the next timed reload, without reload()', async () => {
+    const pty = await openPtyPair();
+    const sim = new BusSimulator({ path: pty.simPath, baudRate: BAUD, profile: 'chint', meters: [{ address: A1 }] });
+    await sim.open();
+    const t = await openTestDatabase('sqlite');
+    const host = await createPluginHost({ bundledDir: null, pluginPaths: [], ignoreEnv: true, dataDir: t.dir });
+    const profiles = bundledPluginProfiles();
+    const gw = createGateway(
+      {
+        gatewayId: 'reg-timer',
+        profile: 'chint',
+        registry: { reloadMs: 1000 },
+        serial: [{ path: pty.gatewayPath, baudRate: BAUD, intervalMs: 200, stagger: false }],
+      },
+      { profiles, database: t.database },
+    );
+    try {
+      await gw.start();
+      const master = gw.buses[0]!.master;
+      expect(master.stats()).toEqual([]);
+      const text = `${HEADER}\n${A1},chint,chint,serial,${pty.gatewayPath},1,active`;
+      const actor = { name: 'ops-t', role: 'ops', channel: 'cli' };
+      expect(await importMeters({ database: t.database, host, profiles, actor, text })).toMatchObject({ inserted: 1 });
+      await until('the timed reload to add the meter', () => master.stats().length === 1);
+      await until('the meter to be asked', () => (sim.counters.perMeter.get(A1) ?? 0) > 0);
+    } finally {
+      await gw.stop();
+      await sim.close();
+      await pty.close();
+      await host.close();
+      await t.cleanup();
+    }
+  });
+});
