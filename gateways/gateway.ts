@@ -6,6 +6,7 @@ import { openDatabase, type MeterHubDatabase } from '../core/db/database.ts';
 import { migrateAll } from '../core/schema/all-migrations.ts';
 import { GatewayConfigInvalid } from '../core/readings/errors.ts';
 import type { MeterDirectory } from '../core/readings/meter-directory.ts';
+import { RegistryDirectory } from '../core/meters/directory.ts';
 import { createReadingPipeline, type ReadingPipeline } from '../core/readings/pipeline.ts';
 import type { BillingSink } from '../core/readings/sink-types.ts';
 import { MqttSink } from '../core/readings/sinks/mqtt-sink.ts';
@@ -13,6 +14,7 @@ import { MAX_READINGS_PER_POST, WebhookSink } from '../core/readings/sinks/webho
 import type { RetryPolicy, SinkStats } from '../core/readings/store.ts';
 import { isValidAddress, type DialectProfile, type ProfileRegistry } from '../core/telemetry/index.ts';
 import type { GatewayStatsSnapshot, GatewayStatsSource } from '../core/metrics/gateway-stats.ts';
+import { MeterStore } from '../core/meters/store.ts';
 import { CollectorClient } from './collector/collector-client.ts';
 import { CommandLog } from './command-log.ts';
 import { MqttGateway } from './mqtt/mqtt-gateway.ts';
@@ -43,6 +45,14 @@ export interface GatewayConfig {
   dispatcher?: { pollMs?: number; leaseMs?: number; retry?: Partial<RetryPolicy> };
   /** shareGroup: instances with the same group split uplinks (MQTT 5 `$share`, docs/deploy/mqtt-broker.md). */
   mqtt?: { url: string; topicPrefix?: string; commandTimeoutMs?: number; shareGroup?: string };
+  /**
+   * Take the buses' meters and collectors from the meter registry (core/meters, `meterhub import meters`) instead
+   * of `serial[].meters` / `serial[].collectors`, which must then be absent: each bus polls the registry's active
+   * `serial` meters whose busPath is that bus's path (by busPosition), and reads the active `collector` meters
+   * through their collectors on that bus (by address). Loaded at start and again every `reloadMs` (default 5 min)
+   * or on `Gateway.reload()`, so imported meters join and retired or suspended ones leave without a restart.
+   */
+  registry?: { reloadMs?: number; collectorIntervalMs?: number };
   serial?: Array<{
     path: string;
     baudRate?: number;
@@ -80,6 +90,19 @@ export function validateGatewayConfig(raw: unknown, profiles?: ProfileLookup): G
   if (per !== undefined && !(Number.isInteger(per) && per >= 1 && per <= MAX_READINGS_PER_POST)) {
     bad(`sinks.webhook.readingsPerPost must be an integer 1..${MAX_READINGS_PER_POST}`);
   }
+  if (c.registry !== undefined) {
+    const r = c.registry as Record<string, unknown> | null;
+    if (!r || typeof r !== 'object' || Array.isArray(r)) bad('registry must be an object');
+    const extra = Object.keys(r!).filter((k) => k !== 'reloadMs' && k !== 'collectorIntervalMs');
+    if (extra.length) bad(`registry: unknown keys ${extra.join(', ')} (reloadMs, collectorIntervalMs)`);
+    for (const k of ['reloadMs', 'collectorIntervalMs'] as const) {
+      const v = r![k];
+      if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1000)) bad(`registry.${k}: an integer ≥ 1000`);
+    }
+    if ((c.serial ?? []).some((s) => s.meters?.length || s.collectors?.length)) {
+      bad('registry: the meters come from the registry; remove serial[].meters and serial[].collectors');
+    }
+  }
   for (const s of c.serial ?? []) {
     if (typeof s.path !== 'string' || !s.path) bad('serial[].path is required');
     for (const m of [...(s.meters ?? []), ...(s.collectors ?? []).flatMap((x) => [x.address, ...(x.meters ?? [])])]) {
@@ -95,13 +118,33 @@ export interface RunningBus {
   collectors: CollectorClient[];
 }
 
+/** A collector the gateway reads on a timer; its meter list may change on a registry reload. */
+interface RunningCollector {
+  client: CollectorClient;
+  mode: 'bulk' | 'addresses';
+  meters: string[];
+  timer: NodeJS.Timeout;
+}
+
+/** What a registry load gave each bus (Gateway.reload()). */
+export interface RegistryLoad {
+  buses: Array<{ bus: string; meters: string[]; collectors: Record<string, string[]> }>;
+}
+
 export class Gateway implements GatewayStatsSource {
   readonly database: MeterHubDatabase;
   readonly pipeline: ReadingPipeline;
   mqtt: MqttGateway | null = null;
   readonly buses: RunningBus[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Per bus (same index as `buses`): its collectors by address. */
+  private readonly collectorRuns: Array<Map<string, RunningCollector>> = [];
+  private reloading: Promise<RegistryLoad> | null = null;
+  /** Set by stop(): a reload after it would start collector timers on closed links. */
+  private stopping = false;
   readonly errors: unknown[] = [];
+  /** Which meters are known (given, or the registry's when the config reads it); absent: every meter is. */
+  readonly directory: MeterDirectory | undefined;
   /** The config's dialect, resolved once in the program's registry; every transport decodes with this object. */
   readonly profile: DialectProfile;
 
@@ -125,13 +168,15 @@ export class Gateway implements GatewayStatsSource {
         }),
       );
     }
+    // A gateway that reads the registry also quarantines readings of meters the registry does not hold.
+    this.directory = directory ?? (config.registry ? new RegistryDirectory(this.database) : undefined);
     this.pipeline = createReadingPipeline({
       database: this.database,
       sinks,
       restFeed: config.sinks?.rest !== false,
       dispatcher: { ...config.dispatcher, onError: (e) => this.onError(e) },
       onError: (e) => this.onError(e),
-      ...(directory ? { directory } : {}),
+      ...(this.directory ? { directory: this.directory } : {}),
     });
   }
 
@@ -166,10 +211,11 @@ export class Gateway implements GatewayStatsSource {
       });
       await link.open();
       const arbiter = new BusArbiter();
+      const fromRegistry = c.registry ? await this.registryBus(s.path) : null;
       const master = new BusMaster({
         link,
         arbiter,
-        meters: (s.meters ?? []).map((address) => ({ address })),
+        meters: (fromRegistry?.meters ?? s.meters ?? []).map((address) => ({ address })),
         pipeline: this.pipeline,
         commands: new CommandLog(this.database.db),
         retries: s.retries,
@@ -177,26 +223,98 @@ export class Gateway implements GatewayStatsSource {
         stagger: s.stagger,
         onError: (e) => this.onError(e),
       });
-      const collectors = (s.collectors ?? []).map((cc) => {
-        const client = new CollectorClient({
-          link,
-          arbiter,
-          database: this.database,
-          pipeline: this.pipeline,
-          address: cc.address,
-        });
-        const every = cc.intervalMs ?? 15 * 60_000;
-        const run = () =>
-          (cc.mode === 'addresses' ? client.readByAddresses(cc.meters ?? []) : client.uploadAll()).catch((e) =>
-            this.onError(e),
-          );
-        void run();
-        this.timers.push(setInterval(run, every));
-        return client;
-      });
-      if (master.stats().length) master.start();
-      this.buses.push({ link, master, collectors });
+      const bus: RunningBus = { link, master, collectors: [] };
+      const runs = new Map<string, RunningCollector>();
+      this.buses.push(bus);
+      this.collectorRuns.push(runs);
+      if (fromRegistry) {
+        for (const [address, meters] of fromRegistry.collectors)
+          this.startCollector(bus, runs, arbiter, address, 'addresses', meters);
+      } else {
+        for (const cc of s.collectors ?? []) {
+          this.startCollector(bus, runs, arbiter, cc.address, cc.mode ?? 'bulk', cc.meters ?? [], cc.intervalMs);
+        }
+      }
+      // From the registry, the bus runs even while empty: a reload may give it meters.
+      if (fromRegistry || master.stats().length) master.start();
     }
+    if (c.registry) {
+      const t = setInterval(() => void this.reload().catch((e) => this.onError(e)), c.registry.reloadMs ?? 300_000);
+      t.unref?.();
+      this.timers.push(t);
+    }
+  }
+
+  private async registryBus(path: string): Promise<{ meters: string[]; collectors: Map<string, string[]> }> {
+    const store = new MeterStore(this.database);
+    return { meters: await store.serialMeters(path), collectors: await store.collectorMeters(path) };
+  }
+
+  private startCollector(
+    bus: RunningBus,
+    runs: Map<string, RunningCollector>,
+    arbiter: BusArbiter,
+    address: string,
+    mode: 'bulk' | 'addresses',
+    meters: string[],
+    intervalMs?: number,
+  ): void {
+    const client = new CollectorClient({
+      link: bus.link,
+      arbiter,
+      database: this.database,
+      pipeline: this.pipeline,
+      address,
+    });
+    const every = intervalMs ?? this.config.registry?.collectorIntervalMs ?? 15 * 60_000;
+    const run = () => {
+      // Read at call time: a registry reload may have changed the list since the timer was set.
+      const r = runs.get(address);
+      const list = r?.meters ?? meters;
+      return (mode === 'addresses' ? client.readByAddresses(list) : client.uploadAll()).catch((e) => this.onError(e));
+    };
+    const entry: RunningCollector = { client, mode, meters, timer: setInterval(run, every) };
+    runs.set(address, entry);
+    bus.collectors.push(client);
+    void run();
+  }
+
+  /**
+   * Loads the registry again (with `registry` in the config; otherwise a no-op): each bus's serial meters are
+   * replaced from the next sweep on (BusMaster.setMeters), collectors are added, given their new meter lists, or
+   * stopped. Concurrent calls share one load. Returns what each bus now has.
+   */
+  reload(): Promise<RegistryLoad> {
+    if (!this.config.registry || this.stopping) return Promise.resolve({ buses: [] });
+    this.reloading ??= this.loadRegistry().finally(() => {
+      this.reloading = null;
+    });
+    return this.reloading;
+  }
+
+  private async loadRegistry(): Promise<RegistryLoad> {
+    const out: RegistryLoad = { buses: [] };
+    for (let i = 0; i < this.buses.length; i++) {
+      const bus = this.buses[i]!;
+      const runs = this.collectorRuns[i]!;
+      const next = await this.registryBus(bus.link.opts.path);
+      bus.master.setMeters(next.meters.map((address) => ({ address })));
+      for (const [address, run] of runs) {
+        if (next.collectors.has(address)) continue;
+        clearInterval(run.timer);
+        runs.delete(address);
+        bus.collectors.splice(bus.collectors.indexOf(run.client), 1);
+      }
+      for (const [address, meters] of next.collectors) {
+        const run = runs.get(address);
+        if (run) run.meters = meters;
+        else this.startCollector(bus, runs, bus.master.arbiter, address, 'addresses', meters);
+      }
+      out.buses.push({ bus: bus.link.opts.path, meters: next.meters, collectors: Object.fromEntries(next.collectors) });
+    }
+    // Meters registered since the last load stop being quarantined now, not when the directory's cache ages out.
+    this.directory?.refresh?.();
+    return out;
   }
 
   async stats(): Promise<{
@@ -231,7 +349,11 @@ export class Gateway implements GatewayStatsSource {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    // A load under way may still start collectors: let it finish, then every timer is known.
+    await this.reloading?.catch(() => {});
     for (const t of this.timers) clearInterval(t);
+    for (const runs of this.collectorRuns) for (const r of runs.values()) clearInterval(r.timer);
     for (const b of this.buses) {
       await b.master.stop();
       await b.link.close();

@@ -40,6 +40,8 @@ export const PERMISSIONS = {
   'readings.read': ['billing', 'ops'],
   /** Go-live imports (cards, meters) and their batches. */
   'imports.write': ['ops'],
+  /** The meter registry (core/meters): ops run the gateways, billing matches readings to customers. */
+  'meters.read': ['ops', 'billing'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -14,8 +14,6 @@
  * ON CONFLICT DO NOTHING` (two chunks in flight), on SQLite one prepared statement per row inside the chunk's
  * transaction on a connection of its own (short write locks, so sales go on meanwhile).
  */
-import * as crypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import { LIMITS } from '../cards/card-types.ts';
@@ -23,8 +21,20 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import type { Actor } from '../ledger/ledger-store.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { copyFrom, copyText } from './pg-copy.ts';
-import { ROW_PROBLEMS, type RowProblemCode } from './import-errors.ts';
+import type { RowProblemCode } from './import-errors.ts';
 import { iterateSource, parseMapping, type SourceRow } from './import-source.ts';
+import {
+  batchRow,
+  beforeOf,
+  differencesOf,
+  finishReport,
+  repeatedKeys,
+  rowChecksum,
+  startReport,
+  type ImportProblem,
+  type ImportReportOf,
+  type ImportRunOptions,
+} from './import-batch.ts';
 import { environment } from '../config/environment.ts';
 
 export const CARD_FIELDS = [
@@ -55,76 +65,30 @@ export interface ImportedCard {
   state: CardState;
 }
 
-export interface RowProblem {
-  line: number;
+/** A card's identity in the report's problems and changes. */
+export interface CardKey {
   maker: string | null;
   cardNo: string | null;
-  code: RowProblemCode;
-  zh: string;
-  en: string;
-  details?: Record<string, unknown>;
 }
+export type RowProblem = ImportProblem<CardKey>;
+export type ImportReport = ImportReportOf<'cards', CardKey>;
 
-export interface ImportReport {
-  kind: 'cards';
-  /** Null on a dry run: nothing was written. */
-  batchId: string | null;
-  dryRun: boolean;
-  update: boolean;
-  sourceSha256: string;
-  fileName: string | null;
-  rows: number;
-  valid: number;
-  inserted: number;
-  unchanged: number;
-  updated: number;
-  conflicts: number;
-  invalid: number;
-  /** Problems per code, over all rows (the list below may be cut at `maxProblems`). */
-  byCode: Record<string, number>;
-  problems: RowProblem[];
-  problemsLeftOff: number;
-  /** Every --update change, before → after. */
-  changes: Array<{ maker: string; cardNo: string; before: Record<string, unknown>; after: Record<string, unknown> }>;
-  seconds: number;
-}
-
-export interface CardImportOptions {
+export interface CardImportOptions extends ImportRunOptions {
   database: MeterHubDatabase;
   host: PluginHost;
-  actor: Actor;
-  text: string;
-  mappingText?: string | undefined;
-  fileName?: string | undefined;
-  dryRun?: boolean | undefined;
-  update?: boolean | undefined;
-  /** Rows per transaction (default 5,000 on SQLite, 20,000 on PostgreSQL). */
-  chunk?: number | undefined;
-  maxProblems?: number | undefined;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-/** One-shot hashing (Node ≥ 20.12) is several times cheaper per row than a Hash object; the result is the same. */
-const rowHash: (s: string) => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (s) => (crypto as unknown as { hash(a: string, d: string): string }).hash('sha256', s)
-    : sha256;
 const CARD_NO = new RegExp(`^[0-9A-Za-z]{1,${LIMITS.cardNoMaxLength}}$`);
 const INT = /^\d+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export function newBatchId(sourceSha256: string): string {
-  return `imp_${Date.now().toString(36)}_${sourceSha256.slice(0, 12)}_${randomBytes(3).toString('hex')}`;
-}
+export { newBatchId } from './import-batch.ts';
 
 /** The row's identity for idempotency: every imported value, in a fixed order. */
 function rowSha(c: ImportedCard): string {
-  return rowHash(
-    [c.maker, c.cardType, c.cardNo, c.userNo, c.meterNo, c.meterKind, c.count, c.lastSaleAt, c.lastSaleGas, c.state]
-      .map((v) => (v === null ? '\u0000' : String(v)))
-      .join('\u001f'),
-  );
+  const { maker, cardType, cardNo, userNo, meterNo, meterKind, count, lastSaleAt, lastSaleGas, state } = c;
+  return rowChecksum([maker, cardType, cardNo, userNo, meterNo, meterKind, count, lastSaleAt, lastSaleGas, state]);
 }
 
 /** The makers as they stand when the import starts (asking the host per row reads its state every time). */
@@ -240,56 +204,23 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
   const phase = environment().METERHUB_IMPORT_PHASES
     ? (l: string) => console.error(`${l} ${Date.now() - t0} ms`)
     : () => {};
-  const sourceSha256 = sha256(o.text);
   const mapping = o.mappingText !== undefined ? parseMapping(o.mappingText, CARD_FIELDS) : {};
   const dryRun = o.dryRun === true;
   const update = o.update === true;
-  const maxProblems = o.maxProblems ?? 10_000;
-  const report: ImportReport = {
-    kind: 'cards',
-    batchId: dryRun ? null : newBatchId(sourceSha256),
-    dryRun,
-    update,
-    sourceSha256,
-    fileName: o.fileName ?? null,
-    rows: 0,
-    valid: 0,
-    inserted: 0,
-    unchanged: 0,
-    updated: 0,
-    conflicts: 0,
-    invalid: 0,
-    byCode: {},
-    problems: [],
-    problemsLeftOff: 0,
-    changes: [],
-    seconds: 0,
-  };
+  const { report, problem: file } = startReport<'cards', CardKey>('cards', o);
+  const sourceSha256 = report.sourceSha256;
   const problem = (
     line: number,
     maker: string | null,
     cardNo: string | null,
     code: RowProblemCode,
     details?: Record<string, unknown>,
-  ) => {
-    report.byCode[code] = (report.byCode[code] ?? 0) + 1;
-    if (report.problems.length >= maxProblems) {
-      report.problemsLeftOff++;
-      return;
-    }
-    report.problems.push({ line, maker, cardNo, code, ...ROW_PROBLEMS[code], ...(details ? { details } : {}) });
-  };
+  ) => file(line, { maker, cardNo }, code, details);
 
-  // Pass 1: card numbers only. A number twice in the file refuses every occurrence (which one is right is the
-  // old system's call), so all of them must be known before the first chunk is written.
-  const seen = new Map<string, number>();
-  for (const r of iterateSource(o.text, CARD_FIELDS, mapping)) {
-    report.rows++;
-    const n = r.fields.cardNo;
-    if (n !== undefined) seen.set(n, (seen.get(n) ?? 0) + 1);
-  }
+  // Pass 1: card numbers only (a number twice in the file refuses every occurrence).
+  const { rows, repeated: seen } = repeatedKeys(iterateSource(o.text, CARD_FIELDS, mapping), (r) => r.fields.cardNo);
+  report.rows = rows;
   phase('counted');
-  for (const [n, k] of seen) if (k === 1) seen.delete(n);
   const makers = makerLookup(o.host);
 
   const writer = o.database.dialect === 'postgres' ? pgCopyWriter(o.database) : sqliteWriter(o.database);
@@ -303,11 +234,8 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
       return null;
     }
     const after = columnsOf(item.card);
-    const differences = Object.fromEntries(
-      Object.entries(after)
-        .filter(([k, v]) => (ex as unknown as Record<string, unknown>)[k] !== v)
-        .map(([k, v]) => [k, { ledger: (ex as unknown as Record<string, unknown>)[k], file: v }]),
-    );
+    const old = ex as unknown as Record<string, unknown>;
+    const differences = differencesOf(old, after);
     const base = { maker: item.card.maker, cardNo: item.card.cardNo };
     if (ex.import_row_sha256 === null) {
       report.conflicts++;
@@ -326,9 +254,7 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
       return null;
     }
     report.updated++;
-    const old = ex as unknown as Record<string, unknown>;
-    const before = Object.fromEntries(Object.keys(after).map((k) => [k, old[k]]));
-    report.changes.push({ ...base, before, after });
+    report.changes.push({ ...base, before: beforeOf(old, after), after });
     return { version: ex.version, set: after };
   };
   const inserted = (n: number) => {
@@ -366,9 +292,7 @@ export async function importCards(o: CardImportOptions): Promise<ImportReport> {
     if (items.length) await send(items);
     await Promise.all(inflight);
     phase('written');
-    // Bad rows are found while checking, conflicts while writing: one order for the reader, by line.
-    report.problems.sort((a, b) => a.line - b.line);
-    report.seconds = +((Date.now() - t0) / 1000).toFixed(3);
+    finishReport(report, t0);
     if (!dryRun) await writer.batch(report, o.actor, now);
   } finally {
     writer.close();
@@ -408,31 +332,6 @@ const setValues = (s: Columns) => [
   s.last_sale_at,
   s.last_sale_gas,
 ];
-
-function batchRow(report: ImportReport, actor: Actor, now: string) {
-  return {
-    id: report.batchId!,
-    kind: report.kind,
-    source_sha256: report.sourceSha256,
-    file_name: report.fileName,
-    actor_name: actor.name,
-    actor_role: actor.role,
-    channel: actor.channel,
-    rows: report.rows,
-    inserted: report.inserted,
-    unchanged: report.unchanged,
-    updated: report.updated,
-    conflicts: report.conflicts,
-    invalid: report.invalid,
-    report: JSON.stringify({
-      byCode: report.byCode,
-      problems: report.problems,
-      problemsLeftOff: report.problemsLeftOff,
-      changes: report.changes,
-    }),
-    created_at: now,
-  };
-}
 
 /** SQLite: a connection of its own, one IMMEDIATE transaction per chunk, prepared statements. */
 function sqliteWriter(database: MeterHubDatabase): Writer {

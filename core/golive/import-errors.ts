@@ -50,8 +50,8 @@ export const ROW_PROBLEMS = {
   },
   IMPORT_DUPLICATE_CARD: { zh: '文件中卡号重复', en: 'the card number appears more than once in the file' },
   IMPORT_CONFLICT: {
-    zh: '与上次导入的该卡记录不同；核实后用 --update 更新',
-    en: 'differs from the earlier import of this card; check it, then use --update',
+    zh: '与上次导入的该卡（表）记录不同；核实后用 --update 更新',
+    en: 'differs from the earlier import of this card (meter); check it, then use --update',
   },
   IMPORT_CARD_IN_USE: {
     zh: '该卡已在本系统售气或操作，不能用导入覆盖；请运维逐卡核对',
@@ -61,6 +61,32 @@ export const ROW_PROBLEMS = {
     zh: '该卡已在本系统发卡（非导入），不能用导入覆盖',
     en: 'the card was issued in MeterHub (not imported); an import cannot overwrite it',
   },
+  // The meter registry (core/meters/meter-import.ts).
+  IMPORT_ADDRESS_INVALID: {
+    zh: '表地址应为 14 位 BCD 数字（CJ/T 188，如 31000000000001；不能是广播地址 AAAAAAAAAAAAAA）',
+    en: 'the meter address must be 14 BCD digits (CJ/T 188, e.g. 31000000000001; not the broadcast AAAAAAAAAAAAAA)',
+  },
+  IMPORT_PROFILE_UNKNOWN: {
+    zh: '协议方言未知（本程序的方言表中没有，或其插件已停用）',
+    en: "unknown dialect profile (not in this program's profile registry, or its plugin is disabled)",
+  },
+  IMPORT_TRANSPORT_INVALID: {
+    zh: '通道应为 serial / collector / dtu / mqtt',
+    en: 'transport must be serial, collector, dtu or mqtt',
+  },
+  IMPORT_TRANSPORT_INCOMPLETE: {
+    zh: '通道字段不全：serial 要 busPath+busPosition，collector 要 busPath+collectorAddress，dtu 要 dtuId，mqtt 要 mqttDeviceId',
+    en: 'transport fields incomplete: serial needs busPath+busPosition, collector busPath+collectorAddress, dtu dtuId, mqtt mqttDeviceId',
+  },
+  IMPORT_TRANSPORT_FIELD_INVALID: {
+    zh: '通道字段格式错误（总线位置 0–65535 整数；抄表器地址 14 位 BCD 数字；路径/ID ≤200 字符且无控制字符）',
+    en: 'bad transport field (bus position a whole number 0–65535; collector address 14 BCD digits; path/id ≤200 characters, no control characters)',
+  },
+  IMPORT_METER_STATE_INVALID: {
+    zh: '表状态应为 active / suspended / retired',
+    en: 'meter state must be active, suspended or retired',
+  },
+  IMPORT_DUPLICATE_METER: { zh: '文件中表地址重复', en: 'the meter address appears more than once in the file' },
 } as const;
 
 export type RowProblemCode = keyof typeof ROW_PROBLEMS;

@@ -186,8 +186,10 @@ export class ReadingPipeline {
 
   private async requireKnown(address: string): Promise<void> {
     if (!this.directory) return;
-    const known = await this.directory.known([address]);
-    if (!known.has(address)) {
+    if ((await this.directory.known([address])).has(address)) return;
+    // A cached "unknown" may predate the meter's registration: ask once more, afresh, before refusing.
+    this.directory.refresh?.();
+    if (!(await this.directory.known([address])).has(address)) {
       throw QuarantineTargetUnknown({ address, nextStep: 'register-meter' });
     }
   }

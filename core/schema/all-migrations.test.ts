@@ -46,6 +46,7 @@ describe('explicit migrations', () => {
       'audit_0001_init',
       'ledger_0001_init',
       'ledger_0003_card_import',
+      'meters_0001_registry',
       'telemetry_0001_readings',
     ]) {
       expect(names).toContain(first);

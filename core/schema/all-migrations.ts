@@ -11,6 +11,7 @@ import type { MeterHubDatabase } from '../db/database.ts';
 import { migrate, type DomainMigration } from '../db/migrations.ts';
 import { LEDGER_IMPORT_MIGRATIONS } from '../ledger/ledger-import-schema.ts';
 import { LEDGER_MIGRATIONS } from '../ledger/ledger-schema.ts';
+import { METER_MIGRATIONS } from '../meters/schema.ts';
 import { READINGS_MIGRATIONS } from '../readings/schema.ts';
 
 export const ALL_MIGRATIONS: readonly DomainMigration[] = Object.freeze([
@@ -19,6 +20,7 @@ export const ALL_MIGRATIONS: readonly DomainMigration[] = Object.freeze([
   ...LEDGER_MIGRATIONS,
   ...LEDGER_IMPORT_MIGRATIONS,
   ...READINGS_MIGRATIONS,
+  ...METER_MIGRATIONS,
 ]);
 
 /** Applies every pending migration of every domain; returns the names applied. */

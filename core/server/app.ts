@@ -25,6 +25,7 @@ import { ThreadedLedgerStore } from '../ledger/threaded-ledger-store.ts';
 import { LedgerThread } from '../ledger/thread/ledger-thread.ts';
 import { pluginRoutes } from '../plugins/routes.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
+import { ProfileRegistry } from '../telemetry/profile-registry.ts';
 import { errorHandler, notFoundHandler, RateLimited } from './api-errors.ts';
 import { authenticate, authorize, authorizeBeforeValidation, routeRoles } from './auth-hooks.ts';
 import { applyConnectionCap, fastifyHttpOptions, httpLimits, type HttpLimits } from './http-limits.ts';
@@ -33,6 +34,7 @@ import { echoRequestId, requestIdOptions } from '../http/request-id.ts';
 import type { ApiRouteContext, ApiRouteModule } from './route-registry.ts';
 import { cardRoutes } from './routes/cards.ts';
 import { importRoutes } from './routes/imports.ts';
+import { meterRoutes } from './routes/meters.ts';
 import { adoptionRoutes } from './routes/adoption.ts';
 import { catalogueRoutes } from './routes/catalogues.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -86,6 +88,11 @@ export interface AppDeps {
   routes?: ApiRouteModule[];
   /** Prometheus metrics: counted by hooks on this app and served at GET /metrics. */
   metrics?: MeterHubMetrics;
+  /**
+   * The program's dialect registry (the plugin host pushes enabled plugins' profiles into it): a meter import's
+   * rows must name a profile there. Default: the built-in profiles only.
+   */
+  profiles?: Pick<ProfileRegistry, 'has' | 'list'>;
 }
 
 export interface AppServices {
@@ -279,7 +286,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(catalogueRoutes, { pluginHost });
   await app.register(cardRoutes, { cards });
   await app.register(transactionRoutes, { cards });
-  await app.register(importRoutes, { pluginHost, database });
+  await app.register(importRoutes, { pluginHost, database, profiles: deps.profiles ?? new ProfileRegistry() });
+  await app.register(meterRoutes, { database });
   await app.register(adoptionRoutes, { cards });
 
   const ctx: ApiRouteContext = { pluginHost, database, authorize, logger };

@@ -198,7 +198,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
 
   // Readings reach billing through one durable outbox whatever the transport (gateway in-process or not).
-  // With a meter directory, readings of unknown meters are held in quarantine (ops assign them over REST).
+  // With a meter directory, readings of unknown meters are held in quarantine (ops assign them over REST). A gateway
+  // whose config reads the meter registry builds the registry's directory itself (gateways/gateway.ts).
   const directory = o.meterDirectory ? { directory: o.meterDirectory } : {};
   const gateway = o.gateway ? gatewayModule!.createGateway(o.gateway, { profiles, database, ...directory }) : undefined;
   const readings =
@@ -220,6 +221,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   const app = await buildApp({
     pluginHost,
     database,
+    profiles,
     logger,
     ...(metrics ? { metrics } : {}),
     config: {

@@ -2,7 +2,8 @@
 import { Type, type Static } from 'typebox';
 import { AnyObject } from './schema-kit.ts';
 
-export const ImportCardsBody = Type.Object(
+/** POST /v1/imports/cards and /v1/imports/meters: the same body, the kind is in the path. */
+export const ImportFileBody = Type.Object(
   {
     content: Type.String({ minLength: 1, description: 'the export: CSV with a header, or a JSON array' }),
     mapping: Type.Optional(AnyObject({ description: 'columns, values, defaults, delimiter' })),
@@ -12,6 +13,6 @@ export const ImportCardsBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type ImportCardsBody = Static<typeof ImportCardsBody>;
+export type ImportFileBody = Static<typeof ImportFileBody>;
 
 export const ImportBatchParams = Type.Object({ id: Type.String({ pattern: '^imp_[0-9a-z_]{1,80}$' }) });

@@ -85,6 +85,24 @@ export interface ValveResult {
   replyFrame: string;
 }
 
+function freshStats(address: string, cycle: number): MeterStats {
+  return {
+    address,
+    state: 'unknown',
+    polls: 0,
+    attempts: 0,
+    timeouts: 0,
+    successes: 0,
+    errorReplies: 0,
+    refused: 0,
+    lastRefusal: null,
+    badFrames: 0,
+    consecutiveFailures: 0,
+    nextCycle: cycle,
+    lastReadAt: null,
+  };
+}
+
 /** DATA length of a normal reply per DI (DI + SER + payload), for the reply timeout. */
 function replyDataLength(di: number): number {
   if (di === DI.CURRENT) return 22;
@@ -110,23 +128,21 @@ export class BusMaster {
     this.profile = resolveProfile(opts.link.opts.profile);
     this.retries = opts.retries ?? 2;
     this.maxBackoffCycles = opts.maxBackoffCycles ?? 16;
-    for (const m of opts.meters) {
+    this.setMeters(opts.meters);
+  }
+
+  /**
+   * Replaces the meters this bus polls, in the given order, from the next sweep on (a sweep in progress finishes
+   * its own list). A meter that stays keeps its stats and backoff; a new one starts fresh; a removed one is no
+   * longer polled nor known to valve(). The gateway's registry reload calls this.
+   */
+  setMeters(meters: readonly BusMeterConfig[]): void {
+    const state = new Map(this.state);
+    this.meters.clear();
+    this.state.clear();
+    for (const m of meters) {
       this.meters.set(m.address, m);
-      this.state.set(m.address, {
-        address: m.address,
-        state: 'unknown',
-        polls: 0,
-        attempts: 0,
-        timeouts: 0,
-        successes: 0,
-        errorReplies: 0,
-        refused: 0,
-        lastRefusal: null,
-        badFrames: 0,
-        consecutiveFailures: 0,
-        nextCycle: 0,
-        lastReadAt: null,
-      });
+      this.state.set(m.address, state.get(m.address) ?? freshStats(m.address, this.cycle));
     }
   }
 

@@ -363,12 +363,16 @@ describe('every server route has a role test', () => {
     'POST /v1/cards/adopt': co,
     'POST /v1/imports/cards': ['ops'],
     'GET /v1/imports/:id': ['ops'],
+    'POST /v1/imports/meters': ['ops'],
+    'GET /v1/meters': ['billing', 'ops'],
+    'GET /v1/meters/:address': ['billing', 'ops'],
   };
   const concrete = (url: string) =>
     url
       .replace('/v1/transactions/:id', '/v1/transactions/tx_000000000000')
       .replace('/v1/ops/meters/:id', '/v1/ops/meters/00AA11')
       .replace(':maker/:cardNo', 'kingcard/123456')
+      .replace(':address', '31000000000001')
       .replace(':id', 'kingcard')
       .replace('/*', '/index.html');
 

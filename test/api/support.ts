@@ -16,6 +16,7 @@ import { openTestDatabase, type TestDatabase } from '../../core/ledger/testing/d
 import { apiClient, type ApiCall } from '../../core/testing/api-client.ts';
 import { createPluginHost } from '../../core/plugins/plugin-host.ts';
 import type { PluginHost } from '../../core/plugins/plugin-types.ts';
+import { ProfileRegistry } from '../../core/telemetry/profile-registry.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BUNDLED_PLUGINS = join(ROOT, 'plugins');
@@ -53,7 +54,10 @@ export interface TestServerOptions {
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
   const db = await openTestDatabase(o.db ?? 'sqlite');
   const vault = KeyVault.random();
+  // The program's dialect registry, as `serve` builds it: the host pushes enabled plugins' profiles into it.
+  const profiles = new ProfileRegistry();
   const host = await createPluginHost({
+    profiles,
     bundledDir: o.bundled === false ? null : BUNDLED_PLUGINS,
     pluginPaths: o.pluginPaths ?? [],
     ignoreEnv: true,
@@ -67,6 +71,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const app = await buildApp({
     pluginHost: host,
     database: db.database,
+    profiles,
     ...(o.logger ? { logger: o.logger } : {}),
     config: {
       vault,

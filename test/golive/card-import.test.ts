@@ -8,6 +8,7 @@ import { openTestDatabase, type TestDatabase } from '../../core/ledger/testing/d
 import { createPluginHost } from '../../core/plugins/plugin-host.ts';
 import type { PluginHost } from '../../core/plugins/plugin-types.ts';
 import { BUNDLED_PLUGINS } from '../api/support.ts';
+import { batchOf } from './import-support.ts';
 
 const actor = { name: 'ops-cli', role: 'ops', channel: 'cli' };
 const HEADER = 'maker,cardType,cardNo,userNo,meterNo,meterKind,count,lastSaleAt,lastSaleGas,state';
@@ -93,12 +94,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         last_sale_gas: 20,
         open_gas: 20,
       });
-      const batch = await t.database.db
-        .selectFrom('import_batches')
-        .selectAll()
-        .where('id', '=', real.batchId)
-        .executeTakeFirstOrThrow();
-      expect(batch).toMatchObject({
+      expect(await batchOf(t.database, real.batchId)).toMatchObject({
         source_sha256: real.sourceSha256,
         inserted: 3,
         invalid: 12,
@@ -141,12 +137,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       ]);
       const k = (await cards())[0]!;
       expect(k).toMatchObject({ count: 9, version: 2, import_batch_id: u.batchId, import_sha256: u.sourceSha256 });
-      const batch = await t.database.db
-        .selectFrom('import_batches')
-        .select('report')
-        .where('id', '=', u.batchId)
-        .executeTakeFirstOrThrow();
-      expect(JSON.parse(batch.report).changes[0]).toMatchObject({
+      expect((await batchOf(t.database, u.batchId)).report.changes[0]).toMatchObject({
         cardNo: '10000001',
         before: { count: 7 },
         after: { count: 9 },

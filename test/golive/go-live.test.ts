@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandInMeter } from '../../core/testing/stand-in-meter.ts';
 import { startTestServer, type TestServer } from '../api/support.ts';
 import { CLI, startTestStation, type TestStation } from '../station/support.ts';
+import { expectCliAudit } from './import-support.ts';
 
 interface OldCard {
   key: string;
@@ -188,18 +189,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         import_sha256: report.sourceSha256,
         user_no: `U-${cards.apiBank!.cardNo}`,
       });
-      const audit = await s.db.database.db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('tx_id', '=', report.batchId)
-        .execute();
-      expect(audit).toEqual([
-        expect.objectContaining({
-          method: 'CLI',
-          route: 'meterhub import cards',
-          path: expect.stringContaining(report.sourceSha256),
-        }),
-      ]);
+      await expectCliAudit(s.db.database, 'cards', report);
 
       const again = cli('--file', file, '--mapping', join(dir, 'mapping.json'));
       expect(JSON.parse(again.stdout)).toMatchObject({ inserted: 0, unchanged: 6 });

@@ -37,6 +37,7 @@ export function register(program: Command): void {
       runCli(async () => {
         // This process's own dialect registry (built-ins + enabled plugins), handed to the gateway it runs.
         const profiles = enabledPluginProfiles();
+        // With `registry` in the config the gateway builds the registry's directory (quarantine) itself.
         const gw = createGateway(loadConfig(o.config, profiles), { profiles });
         await gw.start();
         console.log(
