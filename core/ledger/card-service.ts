@@ -446,6 +446,7 @@ export class CardService {
           sourceSha256: sha256(data),
           idem,
           decorate: this.decorate(maker),
+          seen: ahead?.maker === maker ? ahead.card : undefined,
         }),
       );
     });
