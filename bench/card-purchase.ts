@@ -333,7 +333,7 @@ async function purchaseRun(database: RunKind) {
       url,
       allCards.slice(0, WARMUP).map((data, i) => ({
         path: '/v1/cards/purchase',
-        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20 },
+        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20, maker: MAKER },
         headers: auth,
       })),
       CONCURRENCY,
@@ -347,7 +347,7 @@ async function purchaseRun(database: RunKind) {
     const purchases = (cards: string[], nos: string[]) =>
       cards.map((data, i) => ({
         path: '/v1/cards/purchase',
-        body: { cardType: '4442', data, cardNo: nos[i], gas: 20 },
+        body: { cardType: '4442', data, cardNo: nos[i], gas: 20, maker: MAKER },
         headers: { ...auth, 'idempotency-key': `b-${nos[i]}` },
       }));
     const counted = async <T>(n: number, f: () => Promise<T>) => {
@@ -420,7 +420,7 @@ async function purchaseRun(database: RunKind) {
         { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
         {
           path: '/v1/cards/purchase',
-          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20 },
+          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20, maker: MAKER },
           headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` },
         },
       ]),
