@@ -16,6 +16,7 @@
  * sale and audit batch a transaction (MH_BENCH_PG_ONE_STATEMENT=off): each new path beside the old in one run.
  * On PostgreSQL the server counts the statements it sends and the durable commits among them (a COMMIT, or a
  * writing statement outside a transaction), reported per purchase.
+ * `--identify-ab`: bare route + SQLite purchases naming the maker and not (see IDENTIFY_AB).
  * `--pg-ab`: only the bare route and the two PostgreSQL runs, printed, no results written (a quick A/B).
  * Targets (ratios in the same run): purchase/bare ≥ 0.25 (SQLite), ≥ 0.15 (PostgreSQL); lone sale p50 ≤ 3 ×
  * the bare route's p50 at one client, on both.
@@ -56,6 +57,11 @@ const LEVELS = args.includes('--concurrency') ? [CONCURRENCY] : [32, 64, 128];
 /** Purchases in the lone-sale level (one client): enough for a p50, few enough to stay short. */
 const LONE_SALES = Math.min(200, Math.floor(CARDS / 10));
 const PG_AB = args.includes('--pg-ab');
+/**
+ * `--identify-ab`: only the bare route and SQLite purchases twice, naming the maker and not (then every
+ * sale's 判卡 asks every maker): the same-run comparison for identify-only-where-needed. Printed, not written.
+ */
+const IDENTIFY_AB = args.includes('--identify-ab');
 const SKIP_PG = args.includes('--skip-pg');
 /**
  * Mixed load: the server also stores this many synthetic readings a second on its own readings pipeline (the
@@ -273,7 +279,9 @@ async function stopChild(proc: ChildProcess): Promise<void> {
  */
 type RunKind = 'sqlite' | 'postgres' | 'sqlite-event-loop' | 'postgres-transactional';
 
-async function purchaseRun(database: RunKind) {
+async function purchaseRun(database: RunKind, o: { named?: boolean } = {}) {
+  // As the station does: the maker its read named (unless the comparison asks for sales that name none).
+  const NAMED = o.named === false ? {} : { maker: MAKER };
   const kind = database.startsWith('postgres') ? 'postgres' : 'sqlite';
   const dataDir = mkdtempSync(join(tmpdir(), `mh-bench-${kind}-`));
   let drop = async () => {};
@@ -333,7 +341,7 @@ async function purchaseRun(database: RunKind) {
       url,
       allCards.slice(0, WARMUP).map((data, i) => ({
         path: '/v1/cards/purchase',
-        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20, maker: MAKER },
+        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20, ...NAMED },
         headers: auth,
       })),
       CONCURRENCY,
@@ -347,7 +355,7 @@ async function purchaseRun(database: RunKind) {
     const purchases = (cards: string[], nos: string[]) =>
       cards.map((data, i) => ({
         path: '/v1/cards/purchase',
-        body: { cardType: '4442', data, cardNo: nos[i], gas: 20, maker: MAKER },
+        body: { cardType: '4442', data, cardNo: nos[i], gas: 20, ...NAMED },
         headers: { ...auth, 'idempotency-key': `b-${nos[i]}` },
       }));
     const counted = async <T>(n: number, f: () => Promise<T>) => {
@@ -420,7 +428,7 @@ async function purchaseRun(database: RunKind) {
         { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
         {
           path: '/v1/cards/purchase',
-          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20, maker: MAKER },
+          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20, ...NAMED },
           headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` },
         },
       ]),
@@ -530,6 +538,31 @@ async function ipcRun(card: string, cardNo: string, n: number) {
 }
 
 /** Where a purchase's time goes, measured in-process: the ledger commit alone, and 判卡 fan-out vs one driver call. */
+/**
+ * The floor under a lone sale: one durable commit of one small row, one after the other, on each store (SQLite
+ * synchronous=FULL, PostgreSQL synchronous_commit=on), p50 in ms. A sale and its audit row are two such commits.
+ */
+async function durableCommitProbe() {
+  const out: Record<string, { p50ms: number; p99ms: number }> = {};
+  for (const kind of ['sqlite', ...(SKIP_PG || !(await serviceAvailable('postgres')) ? [] : ['postgres'])] as const) {
+    const t = await openTestDatabase(kind as 'sqlite' | 'postgres', { migrate: false });
+    try {
+      await t.database.db.schema.createTable('probe').addColumn('n', 'integer').execute();
+      const lat: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const s0 = performance.now();
+        await t.database.db.insertInto('probe').values({ n: i }).execute();
+        lat.push(performance.now() - s0);
+      }
+      lat.sort((a, b) => a - b);
+      out[kind] = { p50ms: +pct(lat, 50).toFixed(3), p99ms: +pct(lat, 99).toFixed(3) };
+    } finally {
+      await t.cleanup();
+    }
+  }
+  return out;
+}
+
 async function breakdown(card: string) {
   const out: Record<string, unknown> = {};
   for (const kind of ['sqlite', ...(SKIP_PG || !(await serviceAvailable('postgres')) ? [] : ['postgres'])] as const) {
@@ -634,6 +667,19 @@ async function main() {
     console.error('sqlite station flow', r.stationFlow, PROFILE ? `profiles in ${PROFILE}` : '');
     return;
   }
+  if (IDENTIFY_AB) {
+    const bare = await bareRun(sample);
+    console.error('bare fastify', { ...bare, levels: undefined });
+    for (const named of [true, false]) {
+      const r = await purchaseRun('sqlite', { named });
+      const label = named ? 'sqlite, maker named' : 'sqlite, no maker';
+      console.error(label, 'best', r.purchase, 'ratio', +(r.purchase.perSecond / bare.perSecond).toFixed(3));
+      console.error(label, 'cpu per purchase', r.cpuPerPurchaseMs, 'wake-ups', r.wakeupsPerPurchase);
+      console.error(label, 'lone sale', r.loneSale, 'p50 ratio', +(r.loneSale.p50ms / bare.lone.p50ms).toFixed(2));
+    }
+    agent.destroy();
+    return;
+  }
   if (PG_AB) {
     const bare = await bareRun(sample);
     console.error('bare fastify', { ...bare, levels: undefined });
@@ -652,6 +698,8 @@ async function main() {
   console.error('driver host IPC', ipc);
   const parts = await breakdown(sample.data);
   console.error('breakdown', parts);
+  const durableCommit = await durableCommitProbe();
+  console.error('one durable commit', durableCommit);
   const bare = await bareRun(sample);
   console.error('bare fastify', bare);
   const runs = [await purchaseRun('sqlite')];
@@ -688,6 +736,7 @@ async function main() {
       sqlite: 'WAL, synchronous=FULL',
     },
     breakdown: parts,
+    durableCommit,
     baselines: {
       bareFastify: bare,
       koffiInProcess: koffiDirect,
@@ -816,6 +865,12 @@ function markdown(r: any): string {
         .map(([k, t]: [string, any]) => `${k} ${t.target} → ${t.measured} (${t.met ? 'met' : 'NOT met'})`)
         .join('; ') +
       `; IPC < 0.2 ms/call → ${r.targets.ipcOverheadMs.measured} ms (${r.targets.ipcOverheadMs.met ? 'met' : 'NOT met'}).`,
+    '',
+    `One durable commit of one row, sequential (the floor under a lone sale, which makes two: the sale and its audit row): ${Object.entries(
+      r.durableCommit ?? {},
+    )
+      .map(([k, v]: [string, any]) => `${k} p50 ${v.p50ms} ms`)
+      .join(', ')}.`,
     '',
     '| Lone sale (1 client) | p50 ms | p99 ms | bare route p50 ms (1 client) | ratio | statements / commits per purchase |',
     '|---|---:|---:|---:|---:|---|',
