@@ -7,6 +7,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ReadingPipeline } from '../core/readings/pipeline.ts';
 import { fakeReading } from '../core/readings/testing/fixtures.ts';
@@ -39,6 +40,7 @@ if (mode === 'bare') {
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`LISTENING ${url}\n`);
 } else {
+  if (process.env.DATABASE_URL) countStatements();
   if (process.env.MH_BENCH_HOST_PROFILE_DIR) {
     // Only the driver hosts this server starts get the preload, not this process.
     process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${join(import.meta.dirname, 'profile-preload.mjs')}`;
@@ -52,6 +54,8 @@ if (mode === 'bare') {
     bootstrapToken: false,
     // The same-run comparison: the ledger's commits on the event loop, as before the ledger thread.
     ledgerThread: process.env.MH_BENCH_LEDGER_THREAD !== 'off',
+    // The same-run comparison on PostgreSQL: every sale and audit batch a transaction of several statements.
+    pgOneStatement: process.env.MH_BENCH_PG_ONE_STATEMENT !== 'off',
   });
   process.stdout.write(`LISTENING ${s.url}\n`);
   // Mixed load (card-purchase --readings-per-second): readings stored on the same database while it sells,
@@ -65,6 +69,34 @@ if (mode === 'bare') {
   process.on('SIGINT', stop);
   const profileDir = process.env.MH_BENCH_PROFILE_DIR;
   if (profileDir) profileOnSignal(profileDir);
+}
+
+/**
+ * PostgreSQL: counts what this process sends, for the figure "statements and commits per purchase". Every
+ * pg query is one round trip (node-postgres does not pipeline). A commit is a COMMIT, or a writing statement
+ * outside a transaction (autocommit: it waits for its own WAL flush). A line on stdin asks for the counts.
+ */
+function countStatements(): void {
+  const counts = { statements: 0, transactions: 0, commits: 0 };
+  const inTx = new WeakSet<object>();
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const query = proto.query;
+  proto.query = function (this: object, ...a: unknown[]) {
+    const text = typeof a[0] === 'string' ? a[0] : ((a[0] as { text?: string } | undefined)?.text ?? '');
+    const head = text.trimStart().slice(0, 12).toLowerCase();
+    counts.statements++;
+    if (head.startsWith('begin')) {
+      inTx.add(this);
+      counts.transactions++;
+    } else if (head.startsWith('commit')) {
+      inTx.delete(this);
+      counts.commits++;
+    } else if (head.startsWith('rollback')) {
+      if (!head.startsWith('rollback to')) inTx.delete(this);
+    } else if (!inTx.has(this) && /^(insert|update|delete|with)\b/.test(head)) counts.commits++;
+    return query.apply(this, a);
+  };
+  process.stdin.on('data', () => process.stdout.write(`STATS ${JSON.stringify(counts)}\n`));
 }
 
 function startMixedLoad(readings: ReadingPipeline, perSecond: number): () => void {

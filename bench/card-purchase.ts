@@ -10,7 +10,16 @@
  * The server runs in a child process (bench/card-bench-server.ts); the load generator runs here.
  * Purchases are measured at 32, 64 and 128 concurrent clients (`--concurrency N`: that one only) on fresh cards
  * each; the throughput reported is the best of them (where the server saturates), with that level's latency,
- * and the bare route is measured at the same levels.
+ * and the bare route is measured at the same levels. A lone sale is measured too: one client, one purchase at
+ * a time (LONE_SALES of them), beside the bare route at one client (the clerk's view: p50 against p50).
+ * Runs: SQLite (ledger thread), SQLite with the ledger on the event loop, PostgreSQL, and PostgreSQL with every
+ * sale and audit batch a transaction (MH_BENCH_PG_ONE_STATEMENT=off): each new path beside the old in one run.
+ * On PostgreSQL the server counts the statements it sends and the durable commits among them (a COMMIT, or a
+ * writing statement outside a transaction), reported per purchase.
+ * `--identify-ab`: bare route + SQLite purchases naming the maker and not (see IDENTIFY_AB).
+ * `--pg-ab`: only the bare route and the two PostgreSQL runs, printed, no results written (a quick A/B).
+ * Targets (ratios in the same run): purchase/bare ≥ 0.25 (SQLite), ≥ 0.15 (PostgreSQL); lone sale p50 ≤ 3 ×
+ * the bare route's p50 at one client, on both.
  * `--readings-per-second N` adds readings to the same server and database while it sells (mixed load).
  * Results: bench/results/card.json and bench/results/card.md.
  * `--profile` writes a CPU profile of the server over the measured purchase levels only (and of every
@@ -45,6 +54,14 @@ const CARDS = arg('cards', 5000);
 const CONCURRENCY = arg('concurrency', 32);
 /** Concurrency levels the purchase is measured at (closed-loop clients: each waits for its answer before the next). */
 const LEVELS = args.includes('--concurrency') ? [CONCURRENCY] : [32, 64, 128];
+/** Purchases in the lone-sale level (one client): enough for a p50, few enough to stay short. */
+const LONE_SALES = Math.min(200, Math.floor(CARDS / 10));
+const PG_AB = args.includes('--pg-ab');
+/**
+ * `--identify-ab`: only the bare route and SQLite purchases twice, naming the maker and not (then every
+ * sale's 判卡 asks every maker): the same-run comparison for identify-only-where-needed. Printed, not written.
+ */
+const IDENTIFY_AB = args.includes('--identify-ab');
 const SKIP_PG = args.includes('--skip-pg');
 /**
  * Mixed load: the server also stores this many synthetic readings a second on its own readings pipeline (the
@@ -195,7 +212,7 @@ async function startChild(
     {
       cwd: ROOT,
       env: { ...base, ...env, ...prof },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
   return new Promise((resolve, reject) => {
@@ -223,6 +240,29 @@ function toggleProfile(proc: ChildProcess): Promise<void> {
   });
 }
 
+/** PostgreSQL runs: the statements and commits the server has sent so far (card-bench-server.ts counts them). */
+interface StatementCounts {
+  statements: number;
+  transactions: number;
+  commits: number;
+}
+
+function statementCounts(proc: ChildProcess): Promise<StatementCounts> {
+  return new Promise((resolve) => {
+    let out = '';
+    const on = (d: Buffer) => {
+      out += String(d);
+      const m = /STATS (\{[^\n]*\})\n/.exec(out);
+      if (m) {
+        proc.stdout!.off('data', on);
+        resolve(JSON.parse(m[1]!) as StatementCounts);
+      }
+    };
+    proc.stdout!.on('data', on);
+    proc.stdin!.write('stats\n');
+  });
+}
+
 async function stopChild(proc: ChildProcess): Promise<void> {
   const done = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
@@ -233,13 +273,24 @@ async function stopChild(proc: ChildProcess): Promise<void> {
 
 /**
  * `sqlite-event-loop` is SQLite with the ledger's commits on the server's event loop, as before the ledger
- * thread (core/ledger/thread/): the same-run measure of what the thread is worth.
+ * thread (core/ledger/thread/): the same-run measure of what the thread is worth. `postgres-transactional` is
+ * PostgreSQL with every sale and audit batch a transaction of several statements, as before the one-statement
+ * sale: the same-run measure of what that is worth.
  */
-async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop') {
-  const kind = database === 'postgres' ? 'postgres' : 'sqlite';
+type RunKind = 'sqlite' | 'postgres' | 'sqlite-event-loop' | 'postgres-transactional';
+
+async function purchaseRun(database: RunKind, o: { named?: boolean } = {}) {
+  // As the station does: the maker its read named (unless the comparison asks for sales that name none).
+  const NAMED = o.named === false ? {} : { maker: MAKER };
+  const kind = database.startsWith('postgres') ? 'postgres' : 'sqlite';
   const dataDir = mkdtempSync(join(tmpdir(), `mh-bench-${kind}-`));
   let drop = async () => {};
-  const env: Record<string, string> = database === 'sqlite-event-loop' ? { MH_BENCH_LEDGER_THREAD: 'off' } : {};
+  const env: Record<string, string> =
+    database === 'sqlite-event-loop'
+      ? { MH_BENCH_LEDGER_THREAD: 'off' }
+      : database === 'postgres-transactional'
+        ? { MH_BENCH_PG_ONE_STATEMENT: 'off' }
+        : {};
   if (READINGS_PER_SECOND > 0) env.MH_BENCH_READINGS_PER_S = String(READINGS_PER_SECOND);
   let databaseUrl: string | undefined;
   if (kind === 'postgres') {
@@ -258,7 +309,7 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
     const prefix = `${Date.now() % 1e7}`;
     // Each purchase level and the station flow get cards of their own, never sold on before.
     const half = Math.floor(CARDS / 2);
-    const total = WARMUP + LEVELS.length * half + half;
+    const total = WARMUP + LEVELS.length * half + half + LONE_SALES;
     const allNos = Array.from({ length: total }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
     // Warm-up + setup: issue and confirm every card (also measured, for the record).
     const issued: string[] = new Array(total);
@@ -290,7 +341,7 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
       url,
       allCards.slice(0, WARMUP).map((data, i) => ({
         path: '/v1/cards/purchase',
-        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20 },
+        body: { cardType: '4442', data, cardNo: allNos[i], gas: 20, ...NAMED },
         headers: auth,
       })),
       CONCURRENCY,
@@ -301,23 +352,52 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
       cards: allCards.slice(WARMUP + k * half, WARMUP + (k + 1) * half),
       nos: allNos.slice(WARMUP + k * half, WARMUP + (k + 1) * half),
     });
+    const purchases = (cards: string[], nos: string[]) =>
+      cards.map((data, i) => ({
+        path: '/v1/cards/purchase',
+        body: { cardType: '4442', data, cardNo: nos[i], gas: 20, ...NAMED },
+        headers: { ...auth, 'idempotency-key': `b-${nos[i]}` },
+      }));
+    const counted = async <T>(n: number, f: () => Promise<T>) => {
+      if (kind !== 'postgres') return { result: await f(), perPurchase: null };
+      const c0 = await statementCounts(proc);
+      const result = await f();
+      const c1 = await statementCounts(proc);
+      const per = (k: keyof StatementCounts) => +((c1[k] - c0[k]) / n).toFixed(2);
+      return {
+        result,
+        perPurchase: { statements: per('statements'), transactions: per('transactions'), commits: per('commits') },
+      };
+    };
+    // The lone sale: one client, one purchase after the other (cards of its own, after every level's).
+    const loneStart = WARMUP + (LEVELS.length + 1) * half;
+    const lone = await counted(LONE_SALES, () =>
+      load(
+        url,
+        purchases(allCards.slice(loneStart, loneStart + LONE_SALES), allNos.slice(loneStart, loneStart + LONE_SALES)),
+        1,
+      ),
+    );
+    const loneSale = { concurrency: 1, ...lone.result, statementsPerPurchase: lone.perPurchase };
     if (PROFILE) await toggleProfile(proc);
     const levels = [];
     for (const [k, concurrency] of LEVELS.entries()) {
       const { cards, nos } = slice(k);
+      const c0 = kind === 'postgres' ? await statementCounts(proc) : null;
       const cpu0 = snapshot(proc.pid!);
       const me0 = process.cpuUsage();
-      const result = await load(
-        url,
-        cards.map((data, i) => ({
-          path: '/v1/cards/purchase',
-          body: { cardType: '4442', data, cardNo: nos[i], gas: 20 },
-          headers: { ...auth, 'idempotency-key': `b-${nos[i]}` },
-        })),
-        concurrency,
-      );
+      const result = await load(url, purchases(cards, nos), concurrency);
       const me = process.cpuUsage(me0);
       const cpu = used(proc.pid!, cpu0, snapshot(proc.pid!));
+      const c1 = c0 ? await statementCounts(proc) : null;
+      const statementsPerPurchase =
+        c0 && c1
+          ? {
+              statements: +((c1.statements - c0.statements) / half).toFixed(2),
+              transactions: +((c1.transactions - c0.transactions) / half).toFixed(2),
+              commits: +((c1.commits - c0.commits) / half).toFixed(2),
+            }
+          : null;
       const perPurchase = (ms: number) => +(ms / half).toFixed(4);
       const cpuPerPurchaseMs = cpu
         ? {
@@ -330,11 +410,17 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
       const wakeupsPerPurchase = cpu
         ? { server: +(cpu.rootSleeps / half).toFixed(2), driverHosts: +(cpu.childrenSleeps / half).toFixed(2) }
         : null;
-      levels.push({ concurrency, ...result, cpuPerPurchaseMs, wakeupsPerPurchase });
+      levels.push({ concurrency, ...result, cpuPerPurchaseMs, wakeupsPerPurchase, statementsPerPurchase });
     }
     if (PROFILE) await toggleProfile(proc);
     const best = bestLevel(levels);
-    const { concurrency: bestConcurrency, cpuPerPurchaseMs, wakeupsPerPurchase, ...purchase } = best;
+    const {
+      concurrency: bestConcurrency,
+      cpuPerPurchaseMs,
+      wakeupsPerPurchase,
+      statementsPerPurchase,
+      ...purchase
+    } = best;
     const station = slice(LEVELS.length);
     const stationFlow = await load(
       url,
@@ -342,7 +428,7 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
         { path: '/v1/cards/read', body: { cardType: '4442', data }, headers: auth },
         {
           path: '/v1/cards/purchase',
-          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20 },
+          body: { cardType: '4442', data, cardNo: station.nos[i], gas: 20, ...NAMED },
           headers: { ...auth, 'idempotency-key': `b-${station.nos[i]}` },
         },
       ]),
@@ -358,8 +444,10 @@ async function purchaseRun(database: 'sqlite' | 'postgres' | 'sqlite-event-loop'
       purchase: { concurrency: bestConcurrency, ...purchase },
       levels,
       stationFlow,
+      loneSale,
       cpuPerPurchaseMs,
       wakeupsPerPurchase,
+      statementsPerPurchase,
       speedProbeMicros,
     };
   } finally {
@@ -381,8 +469,10 @@ async function bareRun(sample: { data: string; cardNo: string }) {
     await load(url, items.slice(0, 500), CONCURRENCY); // warm-up
     const levels = [];
     for (const concurrency of LEVELS) levels.push({ concurrency, ...(await load(url, items, concurrency)) });
+    // One client, as many requests as the lone sale has purchases: its p50 is the lone sale's baseline.
+    const lone = { concurrency: 1, ...(await load(url, items.slice(0, Math.max(LONE_SALES, 200)), 1)) };
     // The best level, as for the purchase: both are throughput where the server saturates.
-    return { ...bestLevel(levels), levels };
+    return { ...bestLevel(levels), levels, lone };
   } finally {
     await stopChild(proc);
     rmSync(dataDir, { recursive: true, force: true });
@@ -448,6 +538,31 @@ async function ipcRun(card: string, cardNo: string, n: number) {
 }
 
 /** Where a purchase's time goes, measured in-process: the ledger commit alone, and 判卡 fan-out vs one driver call. */
+/**
+ * The floor under a lone sale: one durable commit of one small row, one after the other, on each store (SQLite
+ * synchronous=FULL, PostgreSQL synchronous_commit=on), p50 in ms. A sale and its audit row are two such commits.
+ */
+async function durableCommitProbe() {
+  const out: Record<string, { p50ms: number; p99ms: number }> = {};
+  for (const kind of ['sqlite', ...(SKIP_PG || !(await serviceAvailable('postgres')) ? [] : ['postgres'])] as const) {
+    const t = await openTestDatabase(kind as 'sqlite' | 'postgres', { migrate: false });
+    try {
+      await t.database.db.schema.createTable('probe').addColumn('n', 'integer').execute();
+      const lat: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const s0 = performance.now();
+        await t.database.db.insertInto('probe').values({ n: i }).execute();
+        lat.push(performance.now() - s0);
+      }
+      lat.sort((a, b) => a - b);
+      out[kind] = { p50ms: +pct(lat, 50).toFixed(3), p99ms: +pct(lat, 99).toFixed(3) };
+    } finally {
+      await t.cleanup();
+    }
+  }
+  return out;
+}
+
 async function breakdown(card: string) {
   const out: Record<string, unknown> = {};
   for (const kind of ['sqlite', ...(SKIP_PG || !(await serviceAvailable('postgres')) ? [] : ['postgres'])] as const) {
@@ -552,12 +667,41 @@ async function main() {
     console.error('sqlite station flow', r.stationFlow, PROFILE ? `profiles in ${PROFILE}` : '');
     return;
   }
+  if (IDENTIFY_AB) {
+    const bare = await bareRun(sample);
+    console.error('bare fastify', { ...bare, levels: undefined });
+    for (const named of [true, false]) {
+      const r = await purchaseRun('sqlite', { named });
+      const label = named ? 'sqlite, maker named' : 'sqlite, no maker';
+      console.error(label, 'best', r.purchase, 'ratio', +(r.purchase.perSecond / bare.perSecond).toFixed(3));
+      console.error(label, 'cpu per purchase', r.cpuPerPurchaseMs, 'wake-ups', r.wakeupsPerPurchase);
+      console.error(label, 'lone sale', r.loneSale, 'p50 ratio', +(r.loneSale.p50ms / bare.lone.p50ms).toFixed(2));
+    }
+    agent.destroy();
+    return;
+  }
+  if (PG_AB) {
+    const bare = await bareRun(sample);
+    console.error('bare fastify', { ...bare, levels: undefined });
+    // Both orders (A B B A): the machine's load drifts between runs.
+    for (const db of ['postgres', 'postgres-transactional', 'postgres-transactional', 'postgres'] as const) {
+      const r = await purchaseRun(db);
+      console.error(db, 'best', r.purchase, 'ratio', +(r.purchase.perSecond / bare.perSecond).toFixed(3));
+      console.error(db, 'statements per purchase at the best level', r.statementsPerPurchase);
+      console.error(db, 'lone sale', r.loneSale, 'p50 ratio', +(r.loneSale.p50ms / bare.lone.p50ms).toFixed(2));
+      console.error(db, 'station flow', r.stationFlow, 'speed probe', r.speedProbeMicros);
+    }
+    agent.destroy();
+    return;
+  }
   const koffiDirect = koffiRun(sample.data, sample.cardNo, 20_000);
   console.error('koffi in-process', koffiDirect);
   const ipc = await ipcRun(sample.data, sample.cardNo, 5000);
   console.error('driver host IPC', ipc);
   const parts = await breakdown(sample.data);
   console.error('breakdown', parts);
+  const durableCommit = await durableCommitProbe();
+  console.error('one durable commit', durableCommit);
   const bare = await bareRun(sample);
   console.error('bare fastify', bare);
   const runs = [await purchaseRun('sqlite')];
@@ -566,7 +710,9 @@ async function main() {
   console.error('sqlite, ledger on the event loop', runs[1]!.purchase);
   if (!SKIP_PG && (await serviceAvailable('postgres'))) {
     runs.push(await purchaseRun('postgres'));
-    console.error('postgres', runs[2]!.purchase);
+    console.error('postgres', runs[2]!.purchase, runs[2]!.statementsPerPurchase);
+    runs.push(await purchaseRun('postgres-transactional'));
+    console.error('postgres, every sale a transaction', runs[3]!.purchase, runs[3]!.statementsPerPurchase);
   }
 
   const ipcOverheadMs = +(ipc.sequentialMeanMs - koffiDirect.buyMicros / 1000).toFixed(4);
@@ -592,6 +738,7 @@ async function main() {
       sqlite: 'WAL, synchronous=FULL',
     },
     breakdown: parts,
+    durableCommit,
     baselines: {
       bareFastify: bare,
       koffiInProcess: koffiDirect,
@@ -602,6 +749,8 @@ async function main() {
       purchase: r.purchase,
       levels: r.levels,
       stationFlow: r.stationFlow,
+      loneSale: r.loneSale,
+      statementsPerPurchase: r.statementsPerPurchase,
       issue: r.issue,
       confirm: r.confirm,
       cpuPerPurchaseMs: r.cpuPerPurchaseMs,
@@ -614,17 +763,12 @@ async function main() {
         {
           purchaseVsBareFastify: +(r.purchase.perSecond / bare.perSecond).toFixed(3),
           purchaseVsKoffiBuy: +(r.purchase.perSecond / koffiDirect.buysPerSecond).toFixed(4),
+          loneSaleP50VsBare: +(r.loneSale.p50ms / bare.lone.p50ms).toFixed(2),
         },
       ]),
     ),
-    targets: {
-      sqlitePurchasesPerSecond: {
-        target: 2000,
-        measured: runs[0]!.purchase.perSecond,
-        met: runs[0]!.purchase.perSecond >= 2000,
-      },
-      ipcOverheadMs: { target: 0.2, measured: ipcOverheadMs, met: ipcOverheadMs < 0.2 },
-    },
+    // The IPC target is a ratio to the echo floor, measured by bench/driver-ipc.ts; the overhead here is context.
+    targets: ratioTargets(runs, bare),
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'card.json'), JSON.stringify(result, null, 2) + '\n');
@@ -634,6 +778,33 @@ async function main() {
     writeFileSync(process.env.METERHUB_BENCH_OUT, JSON.stringify(result, null, 2) + '\n');
   console.log(markdown(result));
   agent.destroy();
+}
+
+/** The issue's targets, each a ratio to the bare route measured in the same run; `met` follows from the ratio. */
+const TARGETS = {
+  sqlitePurchaseVsBare: { target: '≥ 0.25', min: 0.25 },
+  postgresPurchaseVsBare: { target: '≥ 0.15', min: 0.15 },
+  loneSaleP50VsBare: { target: '≤ 3×', max: 3 },
+} as const;
+
+function ratioTargets(
+  runs: Array<{ database: RunKind; purchase: { perSecond: number }; loneSale: { p50ms: number } }>,
+  bare: { perSecond: number; lone: { p50ms: number } },
+) {
+  const out: Record<string, { target: string; measured: number; met: boolean }> = {};
+  for (const r of runs) {
+    if (r.database !== 'sqlite' && r.database !== 'postgres') continue;
+    const t = r.database === 'sqlite' ? TARGETS.sqlitePurchaseVsBare : TARGETS.postgresPurchaseVsBare;
+    const ratio = +(r.purchase.perSecond / bare.perSecond).toFixed(3);
+    out[`${r.database}PurchaseVsBare`] = { target: t.target, measured: ratio, met: ratio >= t.min };
+    const lone = +(r.loneSale.p50ms / bare.lone.p50ms).toFixed(2);
+    out[`${r.database}LoneSaleP50VsBare`] = {
+      target: TARGETS.loneSaleP50VsBare.target,
+      measured: lone,
+      met: lone <= TARGETS.loneSaleP50VsBare.max,
+    };
+  }
+  return out;
 }
 
 function markdown(r: any): string {
@@ -688,26 +859,45 @@ function markdown(r: any): string {
         )
         .join('; '),
     '',
-    `Targets: SQLite ≥ 2000 purchases/s → ${r.targets.sqlitePurchasesPerSecond.measured} (${r.targets.sqlitePurchasesPerSecond.met ? 'met' : 'NOT met'}); ` +
-      `IPC < 0.2 ms/call → ${r.targets.ipcOverheadMs.measured} ms (${r.targets.ipcOverheadMs.met ? 'met' : 'NOT met'}).`,
+    'Targets (same-run ratios): ' +
+      Object.entries(r.targets)
+        .map(([k, t]: [string, any]) => `${k} ${t.target} → ${t.measured} (${t.met ? 'met' : 'NOT met'})`)
+        .join('; ') +
+      `. IPC overhead (context; the target is in bench/driver-ipc.ts): ${r.baselines.driverHostIpc.overheadPerCallMs} ms/call.`,
     '',
-    '| Purchase by concurrency | clients | purchases/s | p50 ms | p99 ms | bare route req/s | CPU ms: server | driver hosts | load generator | wake-ups: server | driver hosts |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `One durable commit of one row, sequential (the floor under a lone sale, which makes two: the sale and its audit row): ${Object.entries(
+      r.durableCommit ?? {},
+    )
+      .map(([k, v]: [string, any]) => `${k} p50 ${v.p50ms} ms`)
+      .join(', ')}.`,
+    '',
+    '| Lone sale (1 client) | p50 ms | p99 ms | bare route p50 ms (1 client) | ratio | statements / commits per purchase |',
+    '|---|---:|---:|---:|---:|---|',
+    ...r.purchases.map(
+      (p: any) =>
+        `| ${p.database} | ${p.loneSale.p50ms} | ${p.loneSale.p99ms} | ${r.baselines.bareFastify.lone.p50ms} | ${(p.loneSale.p50ms / r.baselines.bareFastify.lone.p50ms).toFixed(2)} | ${p.loneSale.statementsPerPurchase ? `${p.loneSale.statementsPerPurchase.statements} / ${p.loneSale.statementsPerPurchase.commits}` : '—'} |`,
+    ),
+    '',
+    '| Purchase by concurrency | clients | purchases/s | p50 ms | p99 ms | bare route req/s | CPU ms: server | driver hosts | load generator | wake-ups: server | driver hosts | statements / commits (PostgreSQL) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...r.purchases.flatMap((p: any) =>
       p.levels.map((l: any) => {
         const c = l.cpuPerPurchaseMs ?? {};
         const w = l.wakeupsPerPurchase ?? {};
         const bare = r.baselines.bareFastify.levels?.find((b: any) => b.concurrency === l.concurrency);
-        return `| ${p.database} | ${l.concurrency} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${bare?.perSecond ?? '—'} | ${c.server ?? '—'} | ${c.driverHosts ?? '—'} | ${c.loadGenerator ?? '—'} | ${w.server ?? '—'} | ${w.driverHosts ?? '—'} |`;
+        const st = l.statementsPerPurchase;
+        return `| ${p.database} | ${l.concurrency} | ${l.perSecond} | ${l.p50ms} | ${l.p99ms} | ${bare?.perSecond ?? '—'} | ${c.server ?? '—'} | ${c.driverHosts ?? '—'} | ${c.loadGenerator ?? '—'} | ${w.server ?? '—'} | ${w.driverHosts ?? '—'} | ${st ? `${st.statements} / ${st.commits}` : '—'} |`;
       }),
     ),
     '',
     "CPU and wake-ups are per purchase over that level's phase, read from /proc; a wake-up is a voluntary context switch",
     '(the process slept, waiting for input, and was woken), summed over all its threads.',
     '',
-    'One purchase = identify (Check on every enabled 4442 plugin: 4 driver hosts) + Read + Buy (6 driver calls; ReadUsage only when',
-    'the card holds gas), a ledger unit (idempotency record included) and an audit append, both through the one SQLite commit queue',
-    '(group commit, one fsync per batch), all durable before the response. Driver calls are pipelined to each host.',
+    "One purchase names its maker (as the station does) = 判卡 by that maker's Check alone (the ledger knows the card under it only;",
+    'every enabled 4442 maker one sale in 64) + Read + Buy (3 driver calls to one host, in one pipe write; ReadUsage only when the',
+    'card holds gas), a ledger unit (idempotency record included) and an audit append, all durable before the response: on SQLite',
+    'both through the one commit queue on the ledger thread (group commit, one fsync per batch); on PostgreSQL one guarded statement',
+    'per sale and one per audit batch (postgres-transactional: a transaction of several statements each, the same-run comparison).',
     'In the station flow the read comes first and the purchase reuses its identification (Check is a pure function of the card',
     'image; cached 10 s per image and enabled-plugin set). All three processes share the 2 cores: the server is single-threaded,',
     'so 1 / (server CPU per purchase) bounds the rate, and 2 cores / (total CPU per purchase) bounds it again.',

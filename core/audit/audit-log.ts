@@ -8,10 +8,16 @@
  * the same fsync, as the ledger's sales. The API awaits the append before the response leaves, so an
  * answered call is always audited. On SQLite the server's appends go to the ledger thread
  * (core/ledger/thread/), where they share the sales' commits.
+ *
+ * On PostgreSQL one batch is in flight at a time, and a batch is ONE statement (core/db/statements.ts
+ * guardedWrite): the rows and the head's move from the seq and hash this process last wrote, guarded by them.
+ * Another writer (another instance, a CLI) moving the head in between makes the guard miss and nothing is
+ * kept; the head is read again and the batch retried, so the chain stays one chain. Entries that arrive while
+ * a batch is written form the next one: under load, one round trip and one commit for many calls.
  */
 import type { Kysely } from 'kysely';
 import { commitQueue, type CommitQueue } from '../db/commit-queue.ts';
-import { Statements } from '../db/statements.ts';
+import { guardedWrite, Statements } from '../db/statements.ts';
 import type { MeterHubDatabase } from '../db/database.ts';
 import type { DomainMigration } from '../db/migrations.ts';
 import { canonicalJson, sha256Hex } from '../util/canonical-json.ts';
@@ -152,6 +158,10 @@ interface Pending {
 
 /** Entries per audit unit at most. */
 const MAX_BATCH = 1000;
+/** Entries per PostgreSQL one-statement batch at most (the statement's text is cached per row count). */
+const PG_BATCH = 128;
+/** Guard misses in a row before a PostgreSQL batch takes the head's row lock instead (the locked unit). */
+const PG_RETRIES = 3;
 
 /**
  * Where the server's appends go on SQLite: the ledger thread (core/ledger/thread/ledger-thread.ts implements it).
@@ -172,8 +182,19 @@ export class AuditLog {
   /** On SQLite the server appends through the ledger thread, whose own AuditLog writes the rows. */
   private readonly thread: AuditThread | undefined;
 
-  constructor(database: MeterHubDatabase, o: { thread?: AuditThread | undefined } = {}) {
+  /** PostgreSQL one-statement batches (see the header); false: every batch a locked unit, as on SQLite. */
+  private readonly oneStatement: boolean;
+  /** The head as this process last wrote it (PostgreSQL one-statement batches); null: read it first. */
+  private head: { seq: number; hash: string } | null = null;
+  /** The PostgreSQL batch loop, while it runs. */
+  private writing: Promise<void> | null = null;
+
+  constructor(
+    database: MeterHubDatabase,
+    o: { thread?: AuditThread | undefined; oneStatement?: boolean | undefined } = {},
+  ) {
     this.thread = o.thread;
+    this.oneStatement = database.dialect === 'postgres' && !o.thread && o.oneStatement !== false;
     this.db = database.db as Kysely<AuditTables>;
     this.commits = commitQueue(database);
     this.sql = new Statements(database.dialect);
@@ -183,14 +204,62 @@ export class AuditLog {
     if (this.thread) return this.thread.call<void>('audit', [entry]);
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      if (!this.scheduled) this.submit();
+      if (this.oneStatement) this.writing ??= this.writeLoop();
+      else if (!this.scheduled) this.submit();
     });
   }
 
   /** Resolves when everything queued so far is durable (every append has its unit in the commit queue). */
   async flush(): Promise<void> {
     if (this.thread) await this.thread.call('idle', []);
+    while (this.writing) await this.writing;
     await this.commits.idle();
+  }
+
+  /** PostgreSQL: one batch in flight; what arrives meanwhile is the next batch. */
+  private async writeLoop(): Promise<void> {
+    // Appends made in the same synchronous run as this one go in its batch.
+    await null;
+    while (this.queue.length) {
+      const taken = this.queue.splice(0, PG_BATCH);
+      try {
+        await this.writeOneStatement(taken.map((p) => p.entry));
+        for (const p of taken) p.resolve();
+      } catch (e) {
+        for (const p of taken) p.reject(e);
+      }
+    }
+    this.writing = null;
+  }
+
+  private async writeOneStatement(entries: AuditEntry[]): Promise<void> {
+    for (let attempt = 0; attempt < PG_RETRIES; attempt++) {
+      const head = this.head ?? (await this.readHead(this.db));
+      const { rows, seq, hash } = chain(head, entries);
+      let written: boolean;
+      try {
+        written = await guardedWrite(
+          this.db,
+          { table: 'audit_head', set: { seq, hash }, key: { id: 1, seq: head.seq, hash: head.hash } },
+          [{ table: 'audit_log', rows: rows as unknown as Array<Record<string, unknown>> }],
+        );
+      } catch (e) {
+        // Another writer took these seqs first (its head move is then what our guard misses too).
+        if ((e as { code?: unknown }).code !== '23505') throw e;
+        written = false;
+      }
+      this.head = written ? { seq, hash } : null;
+      if (written) return;
+    }
+    // Contended: wait for the head's row lock like every other writer.
+    await this.commits.unit((trx) => this.writeBatch(trx as Kysely<AuditTables>, entries));
+    this.head = null;
+  }
+
+  private async readHead(db: Kysely<AuditTables>, forUpdate = false): Promise<{ seq: number; hash: string }> {
+    const head = await this.sql.selectOne<{ seq: number; hash: string }>(db, 'audit_head', { id: 1 }, { forUpdate });
+    if (!head) throw new Error('audit head row is missing');
+    return { seq: Number(head.seq), hash: head.hash };
   }
 
   private submit(): void {
@@ -219,44 +288,10 @@ export class AuditLog {
 
   private async writeBatch(trx: Kysely<AuditTables>, entries: AuditEntry[]): Promise<void> {
     // One writer at a time across instances: the head row is the lock (SQLite serialises writers anyway).
-    const head = await this.sql.selectOne<{ seq: number; hash: string }>(
-      trx,
-      'audit_head',
-      { id: 1 },
-      { forUpdate: true },
-    );
-    if (!head) throw new Error('audit head row is missing');
-    let seq = Number(head.seq);
-    let prev = head.hash;
-    const rows: AuditRow[] = [];
-    for (const e of entries) {
-      seq += 1;
-      const base = {
-        seq,
-        at: e.at,
-        request_id: e.requestId,
-        actor: e.actor,
-        role: e.role,
-        channel: e.channel,
-        method: e.method,
-        path: e.path.slice(0, 500),
-        route: e.route,
-        status: e.status,
-        tx_id: e.transactionId,
-        idem_key: e.idempotencyKey,
-        ip: e.ip,
-        duration_ms: Math.round(e.durationMs),
-        clerk: e.clerk ?? null,
-        call_count: e.count ?? null,
-        prev_hash: prev,
-      };
-      const hash = rowHash(base);
-      rows.push({ ...base, hash });
-      prev = hash;
-    }
+    const { rows, seq, hash } = chain(await this.readHead(trx, true), entries);
     for (let i = 0; i < rows.length; i += 200)
       await this.sql.insert(trx, 'audit_log', rows.slice(i, i + 200) as unknown as Array<Record<string, unknown>>);
-    await this.sql.update(trx, 'audit_head', { seq, hash: prev }, { id: 1 });
+    await this.sql.update(trx, 'audit_head', { seq, hash }, { id: 1 });
   }
 
   /** Walks the whole chain; names the first row that does not hold. */
@@ -323,4 +358,40 @@ export class AuditLog {
     }
     return { ok: true, rows, lastSeq: expectSeq - 1 };
   }
+}
+
+/** The rows that follow `head` for these entries, each hashed over the one before, and the new head. */
+function chain(
+  head: { seq: number; hash: string },
+  entries: AuditEntry[],
+): { rows: AuditRow[]; seq: number; hash: string } {
+  let seq = head.seq;
+  let prev = head.hash;
+  const rows: AuditRow[] = [];
+  for (const e of entries) {
+    seq += 1;
+    const base = {
+      seq,
+      at: e.at,
+      request_id: e.requestId,
+      actor: e.actor,
+      role: e.role,
+      channel: e.channel,
+      method: e.method,
+      path: e.path.slice(0, 500),
+      route: e.route,
+      status: e.status,
+      tx_id: e.transactionId,
+      idem_key: e.idempotencyKey,
+      ip: e.ip,
+      duration_ms: Math.round(e.durationMs),
+      clerk: e.clerk ?? null,
+      call_count: e.count ?? null,
+      prev_hash: prev,
+    };
+    const hash = rowHash(base);
+    rows.push({ ...base, hash });
+    prev = hash;
+  }
+  return { rows, seq, hash: prev };
 }

@@ -53,7 +53,7 @@ export class Statements {
     return r.rows[0];
   }
 
-  /** `select c1, … from table where k1 = ? and … and col in (?, …)`. */
+  /** `select c1, … from table where k1 = ? and … and col in (?, …)` (`['*']`: every column). */
   async selectIn<R>(
     db: UnitDb,
     table: string,
@@ -68,7 +68,8 @@ export class Statements {
       `${this.dialect}|selin|${table}|${columns.join(',')}|${keys.join(',')}|${inCol}|${values.length}`,
       () => {
         const list = values.map((_, i) => ph(this.dialect, keys.length + i)).join(', ');
-        return `select ${columns.map(ident).join(', ')} from ${ident(table)} where ${where(this.dialect, keys, 0)} and ${ident(inCol)} in (${list})`;
+        const what = columns.length === 1 && columns[0] === '*' ? '*' : columns.map(ident).join(', ');
+        return `select ${what} from ${ident(table)} where ${where(this.dialect, keys, 0)} and ${ident(inCol)} in (${list})`;
       },
     );
     const r = await db.executeQuery<R>(CompiledQuery.raw(text, [...Object.values(key), ...values]));
@@ -106,5 +107,55 @@ export class Statements {
       CompiledQuery.raw(text, [...cols.map((c) => set[c]), ...Object.values(key)]),
     );
     return Number(r.numAffectedRows ?? 0n);
+  }
+}
+
+/**
+ * PostgreSQL: one UPDATE guarded by its key (typically a version or sequence column) and the INSERTs that
+ * must happen with it, as ONE statement, so one round trip and, outside a transaction, one commit:
+ *
+ *   with u as (update t set … where k = $ … returning 1),
+ *        i0 as (insert into a (…) values (…)), …
+ *   select 1 / (select count(*)::int from u)
+ *
+ * The inserts run unconditionally; when the guard matched no row the division by zero fails the statement and
+ * PostgreSQL rolls back everything it did. Resolves true when written, false when the guard matched nothing
+ * (nothing kept); any other error (a unique violation among them) rejects, nothing kept either.
+ */
+export async function guardedWrite(
+  db: UnitDb,
+  update: { table: string; set: Record<string, unknown>; key: Record<string, unknown> },
+  inserts: ReadonlyArray<{ table: string; rows: ReadonlyArray<Record<string, unknown>> }>,
+): Promise<boolean> {
+  const setCols = Object.keys(update.set).filter((c) => update.set[c] !== undefined);
+  const keyCols = Object.keys(update.key);
+  const params: unknown[] = [...setCols.map((c) => update.set[c]), ...Object.values(update.key)];
+  const shape = inserts.map((x) => `${x.table}:${Object.keys(x.rows[0] ?? {}).join(',')}:${x.rows.length}`);
+  const text = cached(
+    `postgres|guarded|${update.table}|${setCols.join(',')}|${keyCols.join(',')}|${shape.join('|')}`,
+    () => {
+      let n = setCols.length + keyCols.length;
+      const ctes = [
+        `u as (update ${ident(update.table)} set ${setCols.map((c, i) => `${ident(c)} = $${i + 1}`).join(', ')} where ${where('postgres', keyCols, setCols.length)} returning 1)`,
+      ];
+      inserts.forEach((x, k) => {
+        const cols = Object.keys(x.rows[0] ?? {});
+        const values = x.rows.map(() => `(${cols.map(() => `$${++n}`).join(', ')})`).join(', ');
+        ctes.push(`i${k} as (insert into ${ident(x.table)} (${cols.map(ident).join(', ')}) values ${values})`);
+      });
+      return `with ${ctes.join(', ')} select 1 / (select count(*)::int from u) as written`;
+    },
+  );
+  for (const x of inserts) {
+    const cols = Object.keys(x.rows[0] ?? {});
+    for (const row of x.rows) for (const c of cols) params.push(row[c] === undefined ? null : row[c]);
+  }
+  try {
+    await db.executeQuery(CompiledQuery.raw(text, params));
+    return true;
+  } catch (e) {
+    // 22012 division_by_zero: the guard matched no row.
+    if ((e as { code?: unknown }).code === '22012') return false;
+    throw e;
   }
 }

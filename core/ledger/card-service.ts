@@ -18,13 +18,15 @@ import type { CardDriver, ReadResult, UsageResult } from '../driver/card-driver.
 import { FunctionMissing } from '../driver/driver-errors.ts';
 import { BadInput } from '../errors/common-errors.ts';
 import { isMeterHubError } from '../errors/meterhub-error.ts';
-import { CardTypeUnsupported, PluginDisabled, PluginUnknown } from '../plugins/plugin-errors.ts';
+import { checkInput } from '../plugins/identify.ts';
+import { CardConflict, CardTypeUnsupported, PluginDisabled, PluginUnknown } from '../plugins/plugin-errors.ts';
 import { driverFor, STAND_IN_LABEL } from '../plugins/plugin-host.ts';
 import type { Identification, PluginHost } from '../plugins/plugin-types.ts';
 import { hitFault } from './faults.ts';
-import { saleAhead } from './sale-ahead.ts';
+import { saleAhead, type SaleAhead } from './sale-ahead.ts';
 import {
   CardDataLength,
+  CardMakerMismatch,
   CardNumberMismatch,
   CardReadFailed,
   CpuCardAtStation,
@@ -165,6 +167,11 @@ export interface CardServiceOptions {
   adoption?: AdoptionPolicy | undefined;
   /** Ask Read and Buy ahead of 判卡 when the ledger knows the card (default true). */
   saleAhead?: boolean;
+  /**
+   * A sale naming its maker on a card the ledger knows under that maker alone asks only that maker's Check,
+   * except one in this many, which asks every maker (default 64; 1 = always every maker).
+   */
+  fullIdentifyEvery?: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -182,6 +189,7 @@ export class CardService {
     this.store = o.store;
     this.adoption = o.adoption ?? 'ops';
     this.saleAhead = o.saleAhead ?? true;
+    this.fullIdentifyEvery = Math.max(1, o.fullIdentifyEvery ?? 64);
   }
 
   // ---------------------------------------------------------------- reads
@@ -412,7 +420,11 @@ export class CardService {
     );
   }
 
-  async purchase(actor: Actor, b: CardRef & { cardNo: string; gas: number }, idem?: Idem): Promise<WriteResult> {
+  async purchase(
+    actor: Actor,
+    b: CardRef & { cardNo: string; gas: number; maker?: string | undefined },
+    idem?: Idem,
+  ): Promise<WriteResult> {
     return this.orReplay(idem, async () => {
       const cardType = memoryType(b.cardType);
       const data = cardData(cardType, b.data);
@@ -421,7 +433,10 @@ export class CardService {
         ? await saleAhead(this.host, this.store, cardType, data, b.cardNo, b.gas)
         : undefined;
       const asked = ahead?.start();
-      const { maker, driver } = await this.userCard(cardType, data);
+      const { maker, driver } =
+        b.maker !== undefined
+          ? await this.namedUserCard(cardType, data, b.maker, ahead)
+          : await this.userCard(cardType, data);
       const early = ahead?.maker === maker && ahead.driver === driver ? asked : undefined;
       const observed = await this.observe(maker, driver, cardType, data, b.cardNo, early?.read);
       const requireEmpty = this.host.manifest(maker).rules?.requireEmptyCardBeforePurchase === true;
@@ -446,6 +461,7 @@ export class CardService {
           sourceSha256: sha256(data),
           idem,
           decorate: this.decorate(maker),
+          seen: ahead?.maker === maker ? ahead.card : undefined,
         }),
       );
     });
@@ -791,15 +807,61 @@ export class CardService {
   private readonly idCache = new Map<string, { at: number; id: Identification }>();
   static readonly IDENTIFY_TTL_MS = 10_000;
 
+  private idKey(cardType: MemoryCardType, data: string): string {
+    return `${cardType}|${this.host.enabledFor(cardType).join(',')}|${sha256(data)}`;
+  }
+
   private async identifyCached(cardType: MemoryCardType, data: string): Promise<Identification> {
-    const plugins = this.host.enabledFor(cardType).join(',');
-    const key = `${cardType}|${plugins}|${sha256(data)}`;
+    const key = this.idKey(cardType, data);
     const hit = this.idCache.get(key);
     if (hit && Date.now() - hit.at < CardService.IDENTIFY_TTL_MS) return hit.id;
-    const id = await this.host.identify(cardType, data);
+    let id: Identification;
+    try {
+      id = await this.host.identify(cardType, data);
+    } catch (e) {
+      // Remembered for the sales that name a maker: theirs is never again identified by its Check alone.
+      if (CardConflict.is(e)) for (const m of (e.details as { makers?: string[] }).makers ?? []) this.conflicted.add(m);
+      throw e;
+    }
     if (this.idCache.size >= 5000) this.idCache.clear();
     this.idCache.set(key, { at: Date.now(), id });
     return id;
+  }
+
+  /**
+   * Makers a full 判卡 found in a conflict since this process started: a sale naming one of them always asks
+   * every maker again (the targeted Check is never trusted for them).
+   */
+  private readonly conflicted = new Set<string>();
+  /** Sales that could be identified by the named maker's Check alone, so far (see fullIdentifyEvery). */
+  private targeted = 0;
+  /** One sale in this many that could ask the named maker alone asks every maker anyway (periodic check). */
+  private readonly fullIdentifyEvery: number;
+  /** Driver calls saved and full checks made by identify-only-where-needed (for tests and metrics). */
+  readonly identifyCounts = { targeted: 0, full: 0 };
+
+  /**
+   * 判卡 for a sale that names its maker. When the ledger knows this card number under the named maker and
+   * under no other enabled maker (sale-ahead found exactly that one row), only that maker's Check is asked;
+   * otherwise — or when its Check does not claim the card, when the maker was ever part of a conflict, and for
+   * one sale in fullIdentifyEvery — every maker is asked as usual, and a card that identifies as another
+   * maker is refused (CARD_MAKER_MISMATCH). Why skipping the others is sound: docs/architecture.md.
+   */
+  private async namedUserCard(cardType: MemoryCardType, data: string, named: string, ahead?: SaleAhead) {
+    // A full 判卡 of this very image is cached (the station's read before the sale): no call at all.
+    if (ahead?.maker === named && !this.conflicted.has(named) && !this.idCache.has(this.idKey(cardType, data))) {
+      if (++this.targeted % this.fullIdentifyEvery !== 0) {
+        const r = await ahead.driver.check(cardType, checkInput(cardType, data));
+        if (r.rc === 0) {
+          this.identifyCounts.targeted++;
+          return { maker: named, kind: 'user' as const, driver: ahead.driver };
+        }
+      }
+    }
+    this.identifyCounts.full++;
+    const r = await this.userCard(cardType, data);
+    if (r.maker !== named) throw CardMakerMismatch({ requested: named, identified: r.maker, nextStep: 'reread-card' });
+    return r;
   }
 
   private async userCard(cardType: MemoryCardType, data: string) {

@@ -70,6 +70,12 @@ export const CardNumberMismatch = defineError(
   '卡上卡号与请求中的卡号不符',
   'The card number on the card differs from the one in the request',
 );
+export const CardMakerMismatch = defineError(
+  'CARD_MAKER_MISMATCH',
+  409,
+  '判卡结果与请求中的表厂不符',
+  'The card identifies as another maker than the request names',
+);
 export const ConcurrentCardWrite = defineError(
   'CONCURRENT_CARD_WRITE',
   409,

@@ -1,6 +1,7 @@
 /**
- * Ledger contract: one suite, three stores, each on a fresh database per run: SQLite, SQLite with the writes on
- * the ledger thread (as the server runs it), and PostgreSQL.
+ * Ledger contract: one suite, four stores, each on a fresh database per run: SQLite, SQLite with the writes on
+ * the ledger thread (as the server runs it), PostgreSQL (sales by one guarded statement, as the server runs it)
+ * and PostgreSQL with every sale in a transaction (the path the one-statement sale falls back to).
  * Exercises the store directly with card states the test chooses, so every rule is checked without a library.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,20 +36,20 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
-  describe.skipIf(kind === 'postgres' && !pgOk)(`ledger contract (${kind})`, () => {
+for (const kind of ['sqlite', 'sqlite-thread', 'postgres', 'postgres-transactional'] as const) {
+  describe.skipIf(kind.startsWith('postgres') && !pgOk)(`ledger contract (${kind})`, () => {
     let t: TestDatabase;
     let store: LedgerStore;
     let thread: LedgerThread | undefined;
     const vault = KeyVault.random();
 
     beforeAll(async () => {
-      t = await openTestDatabase(kind === 'postgres' ? 'postgres' : 'sqlite', { poolSize: 12 });
+      t = await openTestDatabase(kind.startsWith('postgres') ? 'postgres' : 'sqlite', { poolSize: 12 });
       if (kind === 'sqlite-thread') {
         thread = new LedgerThread({ file: t.database.location, vault });
         await thread.start();
         store = new ThreadedLedgerStore(t.database, vault, thread);
-      } else store = new LedgerStore(t.database, vault);
+      } else store = new LedgerStore(t.database, vault, { oneStatementSale: kind !== 'postgres-transactional' });
     });
     afterAll(async () => {
       await thread?.close();
@@ -216,6 +217,37 @@ for (const kind of ['sqlite', 'sqlite-thread', 'postgres'] as const) {
       const results = await Promise.all(Array.from({ length: 8 }, () => purchase(cardNo, 2, 1, 0, { idem: key })));
       expect(new Set(results.map((r) => r.transactionId)).size).toBe(1);
       expect((await store.history(M, cardNo)).filter((r) => r.operation === 'purchase')).toHaveLength(1);
+    });
+
+    it('a sale handed a stale card row (seen) is decided on the row as it is at commit', async () => {
+      const cardNo = await issued();
+      const stale = (await store.card(M, cardNo))!;
+      const withSeen = (count: number, cardCount: number) =>
+        store.commitPurchase({
+          actor: counter,
+          maker: M,
+          cardType: '4442',
+          cardNo,
+          gas: 10,
+          count,
+          observed: { cardNo, count: cardCount, gas: 0 },
+          requireEmpty: true,
+          write: write(`S${count}`),
+          seen: stale,
+        });
+      const first = await withSeen(2, 1);
+      // The stale row says nothing is pending: the ledger says the first sale is.
+      expect(await codeOf(withSeen(2, 1))).toBe('LAST_WRITE_UNCONFIRMED');
+      await store.confirm(first.transactionId!, { ok: true });
+      // The stale row says count 1, and the stale card image agrees with it: the ledger is at 2.
+      expect(await codeOf(withSeen(2, 1))).toBe('COUNT_MISMATCH');
+      const second = await withSeen(3, 2);
+      expect(second.body).toMatchObject({ operation: 'purchase', count: 3 });
+      const before = JSON.parse((await store.tx(second.transactionId!))!.card_before!) as { count: number };
+      expect(before.count).toBe(2);
+      const sales = (await store.history(M, cardNo)).filter((r) => r.operation === 'purchase');
+      expect(sales.map((r) => r.count)).toEqual([2, 3]);
+      expect((await store.card(M, cardNo))!).toMatchObject({ count: 3, pending_tx_id: second.transactionId });
     });
 
     it('the database itself refuses a second live row for one (maker, card, count)', async () => {

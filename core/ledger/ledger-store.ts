@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, type Transaction } from 'kysely';
 import { commitQueue, type CommitQueue, type UnitDb } from '../db/commit-queue.ts';
 import type { DialectName, MeterHubDatabase } from '../db/database.ts';
-import { Statements } from '../db/statements.ts';
+import { guardedWrite, Statements } from '../db/statements.ts';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import type { KeyVault } from './key-vault.ts';
 import {
@@ -100,6 +100,12 @@ export interface PurchaseInput extends Base {
   observed: ObservedCard;
   requireEmpty: boolean;
   write?: MaybeWrite;
+  /**
+   * The card's sequence row as the caller last read it (sale-ahead): a guess that saves the PostgreSQL one-
+   * statement sale its read. Decides nothing: the write is guarded by the row's version, so a stale row only
+   * sends the sale down the transactional path.
+   */
+  seen?: LedgerCardRow | undefined;
 }
 
 export interface RefundInput extends Base {
@@ -155,9 +161,19 @@ function isUniqueViolation(e: unknown): boolean {
 
 type Db = Kysely<LedgerTables> | Transaction<LedgerTables>;
 
+export interface LedgerStoreOptions {
+  /**
+   * PostgreSQL: a sale whose checks pass on the card row as read is written by one guarded statement, outside
+   * any transaction (one round trip, one commit) instead of a transaction of seven round trips. Default true;
+   * false only for the same-run comparison (bench/card-purchase.ts, MH_BENCH_PG_ONE_STATEMENT=off) and tests.
+   */
+  oneStatementSale?: boolean;
+}
+
 export class LedgerStore {
   readonly db: Kysely<LedgerTables>;
   readonly dialect: DialectName;
+  private readonly oneStatementSale: boolean;
 
   private readonly commits: CommitQueue;
   /** The statements every sale runs, without the query builder (core/db/statements.ts). */
@@ -166,9 +182,11 @@ export class LedgerStore {
   constructor(
     database: MeterHubDatabase,
     private readonly vault: KeyVault,
+    o: LedgerStoreOptions = {},
   ) {
     this.db = database.db as Kysely<LedgerTables>;
     this.dialect = database.dialect;
+    this.oneStatementSale = database.dialect === 'postgres' && o.oneStatementSale !== false;
     this.commits = commitQueue(database);
     this.sql = new Statements(database.dialect);
   }
@@ -179,19 +197,12 @@ export class LedgerStore {
     return this.sql.selectOne<LedgerCardRow>(db, 'ledger_cards', { maker, card_no: cardNo });
   }
 
-  /** Who holds this card number among the given makers, at which count (one probe of the primary key per maker). */
-  async cardsByNumber(
-    cardNo: string,
-    makers: string[],
-  ): Promise<Array<Pick<LedgerCardRow, 'maker' | 'count' | 'status' | 'pending_tx_id'>>> {
-    return this.sql.selectIn(
-      this.db,
-      'ledger_cards',
-      ['maker', 'count', 'status', 'pending_tx_id'],
-      { card_no: cardNo },
-      'maker',
-      makers,
-    );
+  /**
+   * Who holds this card number among the given makers: their whole sequence rows (one probe of the primary key
+   * per maker; the whole row, so a sale can hand it to its commit as `seen`).
+   */
+  async cardsByNumber(cardNo: string, makers: string[]): Promise<LedgerCardRow[]> {
+    return this.sql.selectIn(this.db, 'ledger_cards', ['*'], { card_no: cardNo }, 'maker', makers);
   }
 
   async tx(id: string, db: Db = this.db): Promise<LedgerTxRow | undefined> {
@@ -289,6 +300,10 @@ export class LedgerStore {
   // ---------------------------------------------------------------- commits
 
   async commitPurchase(i: PurchaseInput): Promise<WriteResult> {
+    if (this.oneStatementSale) {
+      const r = await this.oneStatementPurchase(i);
+      if (r) return r;
+    }
     return this.write(i.idem, async (trx) => {
       const card = await this.card(i.maker, i.cardNo, trx);
       await this.assertSellable(trx, card, i.observed, i.requireEmpty);
@@ -307,6 +322,64 @@ export class LedgerStore {
       await this.bumpCard(trx, card!, { count: i.count, open_gas: i.gas, pending_tx_id: row.id, last_tx_id: row.id });
       return this.created(row, i);
     });
+  }
+
+  /**
+   * PostgreSQL, the usual sale: the checks run on the card row as read (or as the caller saw it), then the
+   * transaction row, the card's bump and the idempotency record are ONE statement, guarded by the card's
+   * version (core/db/statements.ts guardedWrite). The version is bumped by every write to the row, so a write
+   * that lands means the row was exactly the one the checks passed on — what the transactional path's
+   * conditional UPDATE proves too. Everything not plainly sellable (unknown card, a write pending, a refusal,
+   * the row changed, a key already used) returns undefined, and the caller takes the transactional path, which
+   * decides it with the usual errors and replays: this path only ever says yes.
+   */
+  private async oneStatementPurchase(i: PurchaseInput): Promise<WriteResult | undefined> {
+    const s = i.seen;
+    const card = s && s.maker === i.maker && s.card_no === i.cardNo ? s : await this.card(i.maker, i.cardNo);
+    if (!card || card.pending_tx_id !== null || i.count !== card.count + 1) return undefined;
+    try {
+      // With nothing pending these checks read nothing more.
+      await this.assertSellable(this.db, card, i.observed, i.requireEmpty);
+    } catch {
+      return undefined;
+    }
+    const row = this.buildTx({
+      op: 'purchase',
+      i,
+      cardNo: i.cardNo,
+      gas: i.gas,
+      count: i.count,
+      meterKind: card.meter_kind,
+      seqLive: 1,
+      cardBefore: card,
+    });
+    const out = this.created(row, i);
+    const inserts = [{ table: 'ledger_transactions', rows: [row as unknown as Record<string, unknown>] }];
+    if (i.idem) inserts.push({ table: 'ledger_idempotency', rows: [this.idemRow(i.idem, out)] });
+    let written: boolean;
+    try {
+      written = await guardedWrite(
+        this.db,
+        {
+          table: 'ledger_cards',
+          set: {
+            count: i.count,
+            open_gas: i.gas,
+            pending_tx_id: row.id,
+            last_tx_id: row.id,
+            version: card.version + 1,
+            updated_at: now(),
+          },
+          key: { maker: card.maker, card_no: card.card_no, version: card.version },
+        },
+        inserts,
+      );
+    } catch (e) {
+      // A twin's key or live count got there first: the transactional path replays or refuses it.
+      if (isUniqueViolation(e)) return undefined;
+      throw e;
+    }
+    return written ? this.answer(out) : undefined;
   }
 
   async commitRefund(i: RefundInput): Promise<WriteResult> {
@@ -763,24 +836,14 @@ export class LedgerStore {
     return row;
   }
 
-  private async insertTx(
-    trx: Db,
-    a: {
-      op: TxOp;
-      i: Base & { write?: MaybeWrite; observed?: ObservedCard | null };
-      cardNo: string | null;
-      gas: number | null;
-      count: number | null;
-      meterKind: number | null;
-      seqLive: 0 | 1;
-      cardBefore: LedgerCardRow | null;
-      refundedGas?: number;
-      tool?: string;
-      toolParams?: Record<string, string>;
-      refId?: string;
-      write?: MaybeWrite;
-    },
-  ): Promise<LedgerTxRow> {
+  private async insertTx(trx: Db, a: TxSpec): Promise<LedgerTxRow> {
+    const row = this.buildTx(a);
+    await this.sql.insert(trx, 'ledger_transactions', [row as unknown as Record<string, unknown>]);
+    return row;
+  }
+
+  /** A new PREPARED transaction row (its id, time, encrypted keys), not yet written. */
+  private buildTx(a: TxSpec): LedgerTxRow {
     const id = newTxId();
     const t = now();
     const w = a.write ?? a.i.write ?? null;
@@ -819,7 +882,6 @@ export class LedgerStore {
       card_observed: observed ? JSON.stringify(observed) : null,
       read_back: null,
     };
-    await this.sql.insert(trx, 'ledger_transactions', [row as unknown as Record<string, unknown>]);
     return row;
   }
 
@@ -911,21 +973,8 @@ export class LedgerStore {
           if (r) return r;
         }
         const out = await fn(trx);
-        if (idem) {
-          await this.sql.insert(trx, 'ledger_idempotency', [
-            {
-              scope: idem.scope,
-              idem_key: idem.key,
-              request_hash: idem.requestHash,
-              tx_id: out.transactionId,
-              status: out.status,
-              response: JSON.stringify({ body: out.body, withKeys: out.keys !== null }),
-              created_at: now(),
-            },
-          ]);
-        }
-        const body = out.keys ? { ...out.body, oldKey: out.keys.oldKey, newKey: out.keys.newKey } : out.body;
-        return { status: out.status, body, replayed: false, transactionId: out.transactionId };
+        if (idem) await this.sql.insert(trx, 'ledger_idempotency', [this.idemRow(idem, out)]);
+        return this.answer(out);
       });
     } catch (e) {
       if (idem && (isUniqueViolation(e) || (isMeterHubError(e) && e.status === 409))) {
@@ -935,6 +984,24 @@ export class LedgerStore {
       if (isUniqueViolation(e)) throw ConcurrentCardWrite({ nextStep: 'reread-card' });
       throw e;
     }
+  }
+
+  /** The idempotency record of a result: the answer a retry gets (keys re-read from the transaction). */
+  private idemRow(idem: Idem, out: StoredResult): Record<string, unknown> {
+    return {
+      scope: idem.scope,
+      idem_key: idem.key,
+      request_hash: idem.requestHash,
+      tx_id: out.transactionId,
+      status: out.status,
+      response: JSON.stringify({ body: out.body, withKeys: out.keys !== null }),
+      created_at: now(),
+    };
+  }
+
+  private answer(out: StoredResult): WriteResult {
+    const body = out.keys ? { ...out.body, oldKey: out.keys.oldKey, newKey: out.keys.newKey } : out.body;
+    return { status: out.status, body, replayed: false, transactionId: out.transactionId };
   }
 
   /**
@@ -960,6 +1027,23 @@ export interface CardView {
   version: number;
   updatedAt: string;
   pendingTransaction: { transactionId: string; operation: string; state: string; nextStep: string[] } | null;
+}
+
+/** What a new transaction row is made of (insertTx, buildTx). */
+interface TxSpec {
+  op: TxOp;
+  i: Base & { write?: MaybeWrite; observed?: ObservedCard | null };
+  cardNo: string | null;
+  gas: number | null;
+  count: number | null;
+  meterKind: number | null;
+  seqLive: 0 | 1;
+  cardBefore: LedgerCardRow | null;
+  refundedGas?: number;
+  tool?: string;
+  toolParams?: Record<string, string>;
+  refId?: string;
+  write?: MaybeWrite;
 }
 
 interface StoredResult {

@@ -13,6 +13,7 @@
 import type { MemoryCardType } from '../cards/card-types.ts';
 import type { CardDriver, ReadResult, WriteResult } from '../driver/card-driver.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
+import type { LedgerCardRow } from './ledger-schema.ts';
 import type { LedgerStore } from './ledger-store.ts';
 
 export interface SaleAhead {
@@ -20,6 +21,8 @@ export interface SaleAhead {
   driver: CardDriver;
   /** The count the early Buy is computed with (ledger count + 1). */
   count: number;
+  /** The card's sequence row as read here (handed to the commit as `seen`, a guess it checks). */
+  card: LedgerCardRow;
   /**
    * Asks Read and Buy now. Call it in the same synchronous run as 判卡, so that the maker's host gets its
    * Check, Read and Buy in one write (the supervisor sends what is queued at the end of the event-loop turn).
@@ -69,6 +72,7 @@ export async function saleAhead(
     maker: row.maker,
     driver,
     count,
+    card: row,
     start: () => ({
       read: quiet(driver.read(cardType, data)),
       buy: quiet(driver.buy(cardType, { source: data, cardNo, gas, count })),

@@ -75,6 +75,11 @@ export interface ApiConfig {
    * loop. Default true; false commits on the main thread (the tests run both ways).
    */
   ledgerThread?: boolean;
+  /**
+   * On PostgreSQL, a plain sale and an audit batch are each one guarded statement (LedgerStore
+   * oneStatementSale, AuditLog). Default true; false only for the same-run comparison in bench/card-purchase.ts.
+   */
+  pgOneStatement?: boolean;
   /** Who may adopt a card unknown to the ledger (go-live): 'nobody' | 'ops' (default) | 'counter-with-reason'. */
   adoption?: AdoptionPolicy | undefined;
 }
@@ -151,10 +156,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (thread) await thread.start();
   const ledger = thread
     ? new ThreadedLedgerStore(database, config.vault, thread)
-    : new LedgerStore(database, config.vault);
+    : new LedgerStore(database, config.vault, { oneStatementSale: config.pgOneStatement !== false });
   const cards = new CardService({ host: pluginHost, store: ledger, adoption: config.adoption });
   const tokens = new TokenStore(database, config.tokenCacheMs ?? 5000);
-  const audit = new AuditLog(database, { thread });
+  const audit = new AuditLog(database, { thread, oneStatement: config.pgOneStatement !== false });
   const rl = config.rateLimit === false ? undefined : { max: 600, timeWindow: 60_000, ...config.rateLimit };
   const windowMs = typeof rl?.timeWindow === 'number' ? rl.timeWindow : 60_000;
   const refusals = new RefusalTally(

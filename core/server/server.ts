@@ -88,6 +88,8 @@ export interface ServerOptions {
   startDrivers?: boolean;
   /** SQLite: commit on the ledger thread (default true; see ApiConfig.ledgerThread). */
   ledgerThread?: boolean;
+  /** PostgreSQL: sales and audit batches as one guarded statement (default true; see ApiConfig.pgOneStatement). */
+  pgOneStatement?: boolean;
   /** Who may adopt a card unknown to the ledger (default METERHUB_ADOPTION, else 'ops'). */
   adoption?: AdoptionPolicy;
   /** Proxies trusted for X-Forwarded-For (ApiConfig.trustProxy); default METERHUB_TRUST_PROXY, else none. */
@@ -230,6 +232,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       metricsAccess,
       requiredPlugins: o.requiredPlugins ?? parseRequiredPlugins(config.requiredPlugins),
       ...(o.ledgerThread !== undefined ? { ledgerThread: o.ledgerThread } : {}),
+      ...(o.pgOneStatement !== undefined ? { pgOneStatement: o.pgOneStatement } : {}),
       adoption: o.adoption ?? config.adoption,
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       http: { ...httpLimitsOf(config), ...o.http },

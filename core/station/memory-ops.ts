@@ -298,12 +298,14 @@ export class MemoryCardOps {
   }
 
   async purchase(p: OperationProgress, b: { gas: number }): Promise<OperationResult> {
-    const { m, cardNo } = await this.userCard(p);
+    const { m, cardNo, maker } = await this.userCard(p);
+    // The maker the server's read named: a server that has not cached that read asks only its Check.
     return this.serverThenWrite(p, m, 'POST', '/v1/cards/purchase', {
       cardType: m.cardType,
       data: m.data,
       cardNo,
       gas: b.gas,
+      maker,
     });
   }
 
@@ -364,7 +366,7 @@ export class MemoryCardOps {
     if (m.attemptsLeft === 0) throw ReaderCardLocked({ cardType: m.cardType, attemptsLeft: 0 });
   }
 
-  private async userCard(p: OperationProgress): Promise<{ m: MemoryRead; cardNo: string }> {
+  private async userCard(p: OperationProgress): Promise<{ m: MemoryRead; cardNo: string; maker: string }> {
     const m = await this.readMemory(p, { zones: true });
     if (!m.id || m.id.kind !== 'user' || !m.data) {
       throw StationNotUserCard({ kind: m.id?.kind ?? (m.blank ? 'blank' : 'unknown'), maker: m.id?.maker ?? null });
@@ -373,9 +375,11 @@ export class MemoryCardOps {
     this.assertNotBlocked(m.fingerprint);
     const data = m.data;
     const r = await p.step('server-read', () =>
-      this.d.central.call<{ cardNo: string }>('POST', '/v1/cards/read', { body: { cardType: m.cardType, data } }),
+      this.d.central.call<{ cardNo: string; maker: string }>('POST', '/v1/cards/read', {
+        body: { cardType: m.cardType, data },
+      }),
     );
-    return { m, cardNo: r.cardNo };
+    return { m, cardNo: r.cardNo, maker: r.maker };
   }
 
   /** 补卡 carries the real count: the highest count of the card's live or confirmed ledger rows. */

@@ -45,7 +45,15 @@ export const ReissueBody = Type.Object(
 export type ReissueBody = Static<typeof ReissueBody>;
 
 export const PurchaseBody = Type.Object(
-  { cardType, data: cardData, cardNo, gas: Type.With(gas, { minimum: 1 }) },
+  {
+    cardType,
+    data: cardData,
+    cardNo,
+    gas: Type.With(gas, { minimum: 1 }),
+    // Optional: the maker the station's read named. With it, a card the ledger knows under that maker alone is
+    // identified by that maker's Check only (docs/architecture.md, "identify only where needed").
+    maker: Type.Optional(maker),
+  },
   closed,
 );
 export type PurchaseBody = Static<typeof PurchaseBody>;

@@ -105,6 +105,8 @@ const beforeSchemas = {
       data: before.cardData,
       cardNo: before.cardNo,
       gas: { ...before.gas, minimum: 1 },
+      // Issue 17: the maker the station's read named, optional (identify only where needed).
+      maker: before.maker,
     },
   },
   cpuPrepareBody: {
