@@ -230,7 +230,7 @@ describe("the project's benchmarks state ratio targets the runner accepts", () =
     expect(targeted('serial', { data })).toEqual([['≥ 0.85', 0.8, false]]);
   });
 
-  it('clerk: time per sale against its card I/O, ≥ 0.8', () => {
+  it('clerk: time per sale against its card I/O ≥ 0.8; the flow card I/O against a minimal sale ≤ 2×', () => {
     const figures = {
       settings: { sales: 20 },
       perSale: {
@@ -247,6 +247,14 @@ describe("the project's benchmarks state ratio targets the runner accepts", () =
       callsPerSale: { read4442: 9 },
       minimalSale: { boundMs: 325, flowOverMinimal: 5.23 },
     };
-    expect(targeted('clerk', figures)).toEqual([['≥ 0.8', 0.85, true]]);
+    expect(targeted('clerk', figures)).toEqual([
+      ['≥ 0.8', 0.85, true],
+      ['≤ 2×', 5.23, false],
+    ]);
+    const cut = { ...figures, minimalSale: { boundMs: 325, flowOverMinimal: 1.46 } };
+    expect(targeted('clerk', cut)).toEqual([
+      ['≥ 0.8', 0.85, true],
+      ['≤ 2×', 1.46, true],
+    ]);
   });
 });

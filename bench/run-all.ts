@@ -181,6 +181,14 @@ const E2E_TARGET = '≥ 0.85';
  * a loaded 2-core counter PC; measured 0.81–0.88 at load 12 with 5 sales.
  */
 const CLERK_TARGET = '≥ 0.8';
+/**
+ * The card I/O the flow moves against a minimal sale's (one full read, one PSC verification, the programmed bytes
+ * written and read back once, one protection read). The ratio above cannot see a flow that reads the card more than
+ * it needs (its bound grows with it); this one can. ≤ 2× leaves room for the same-card check before the write, a
+ * detectCard per step and the per-write read-back of the reader contract; it was 5.8× before the clerk-I/O work
+ * (docs/architecture.md, PENDING clerkio) and is about 1.5× after it.
+ */
+const CLERK_IO_TARGET = '≤ 2×';
 
 export const BENCHMARKS: BenchDef[] = [
   {
@@ -636,7 +644,7 @@ export const BENCHMARKS: BenchDef[] = [
         },
         {
           bench: 'clerk',
-          metric: `card I/O per sale as the flow moves it (calls: ${Object.entries(
+          metric: `flow card I/O vs a minimal sale: card I/O per sale as the flow moves it (calls: ${Object.entries(
             o.callsPerSale as Record<string, number>,
           )
             .map(([k, v]) => `${k} ${v}`)
@@ -645,6 +653,7 @@ export const BENCHMARKS: BenchDef[] = [
           unit: 'ms',
           baseline: { label: "a minimal sale's card I/O (computed)", value: o.minimalSale.boundMs, unit: 'ms' },
           ratio: o.minimalSale.flowOverMinimal,
+          target: CLERK_IO_TARGET,
         },
       ];
     },

@@ -8,9 +8,16 @@
  *   single password check on a 102, when the application zones become readable). The guard compares that
  *   read with the snapshot and stops the write, leaving the card untouched, if it differs.
  * For a recovery (retry on a half-written card) every byte must be either the old or the new value.
+ *
+ * The quick form (`assertSameCardQuick`, 4442 only): when the reader vouches that no card left the slot since just
+ * before the snapshot was read (its `insertionId` unchanged), the card type and the 6-byte per-card code are read
+ * again instead of all 256 bytes; the write then starts from the snapshot's bytes. A swap the reader saw changes the
+ * insertion id and gets the full check; a swap too fast for a polling reader to see still has to carry this card's
+ * per-card code; a card without a meaningful code always gets the full check.
  */
-import { fromHex, toHex } from './chips/hex.ts';
+import { equalBytes, fromHex, toHex } from './chips/hex.ts';
 import type { RawCard } from './readers/card-io.ts';
+import { CODE_4442, identityOf4442 } from './readers/identity.ts';
 import type { ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderNoCard } from './readers/reader-errors.ts';
 import { StationCardSwapped } from './station-errors.ts';
@@ -23,10 +30,12 @@ export interface CardSnapshot {
   data: string | null;
   /** 102: 44 hex public zone as read before any verification. */
   publicZone?: string;
+  /** The reader's insertionId taken just before the card was read (null: the reader cannot tell). */
+  insertion?: number | null;
 }
 
-export function snapshotOf(raw: RawCard): CardSnapshot {
-  if (raw.cardType === '4442') return { cardType: '4442', chipSerial: raw.chipSerial, data: raw.data };
+export function snapshotOf(raw: RawCard, insertion: number | null = null): CardSnapshot {
+  if (raw.cardType === '4442') return { cardType: '4442', chipSerial: raw.chipSerial, data: raw.data, insertion };
   if (raw.cardType === '102')
     return { cardType: '102', chipSerial: raw.chipSerial, data: raw.data, publicZone: raw.publicZone };
   throw new Error('CPU cards have no memory snapshot');
@@ -56,26 +65,51 @@ const WHY_ZH: Record<string, string> = {
   'public zone': '102 卡公共区不同',
 };
 
-/** Throws STATION_CARD_SWAPPED (or READER_* when the reader fails) unless the same card is in the reader. */
+/**
+ * The quick same-card check (see the header). Resolves true when the same card is shown to be in the slot, false
+ * when the quick form does not apply (then the caller runs `assertSameCard`); throws STATION_CARD_SWAPPED for another
+ * card type or per-card code, READER_NO_CARD for an empty slot.
+ */
+export async function assertSameCardQuick(reader: ReaderDriver, snap: CardSnapshot): Promise<boolean> {
+  const ins = snap.insertion ?? null;
+  if (snap.cardType !== '4442' || !snap.data || snap.chipSerial === null || ins === null) return false;
+  if (reader.insertionId() !== ins) return false;
+  const type = await reader.detectCard();
+  if (type === 'none') throw ReaderNoCard({ reader: reader.kind });
+  if (type !== snap.cardType) throw swapped('card type');
+  const code = await reader.read4442(CODE_4442.offset, CODE_4442.length);
+  if (!equalBytes(code, fromHex(snap.chipSerial))) throw swapped('chip identity');
+  // A card taken out during these two calls: the full check decides.
+  return reader.insertionId() === ins;
+}
+
+/**
+ * Throws STATION_CARD_SWAPPED (or READER_* when the reader fails) unless the same card is in the reader. For a
+ * 4442 it resolves the 256 bytes it read, so the write can start from them instead of reading the card again.
+ */
 export async function assertSameCard(
   reader: ReaderDriver,
   snap: CardSnapshot,
   o: { allowTarget?: string } = {},
-): Promise<void> {
+): Promise<Uint8Array | undefined> {
   const type = await reader.detectCard();
   if (type === 'none') throw ReaderNoCard({ reader: reader.kind });
   if (type !== snap.cardType) throw swapped('card type');
-  const id = await reader.identify();
   const target = o.allowTarget;
-  if (snap.chipSerial !== null && id.chipSerial !== snap.chipSerial) throw swapped('chip identity');
   if (snap.cardType === '4442') {
-    const now = toHex(await reader.read4442(0, 256));
-    if (snap.data && !mixOf(now, snap.data, target, 0)) throw swapped('card data');
-    return;
+    // The per-card code is part of the 256 bytes: one read answers both questions.
+    const bytes = await reader.read4442(0, 256);
+    if (snap.chipSerial !== null && identityOf4442(bytes, 0).chipSerial !== snap.chipSerial)
+      throw swapped('chip identity');
+    if (snap.data && !mixOf(toHex(bytes), snap.data, target, 0)) throw swapped('card data');
+    return bytes;
   }
+  const id = await reader.identify();
+  if (snap.chipSerial !== null && id.chipSerial !== snap.chipSerial) throw swapped('chip identity');
   const pub = toHex(await reader.read102(0, 0, 22));
   const ref = snap.publicZone ?? snap.data?.slice(0, 44);
   if (ref && !pubEqual(pub, ref) && !(target && pubMix(pub, ref, target))) throw swapped('public zone');
+  return undefined;
 }
 
 /**

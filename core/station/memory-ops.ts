@@ -12,14 +12,14 @@ import type { Logger } from 'pino';
 import { isMeterHubError, type MeterHubError } from '../errors/meterhub-error.ts';
 import { CardUnknown } from '../plugins/plugin-errors.ts';
 import { ACTIONS, isLive, recoveryFor } from '../wire/tx-states.ts';
-import { assertSameCard, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
+import { assertSameCard, assertSameCardQuick, guardedReader, snapshotOf, type CardSnapshot } from './card-guard.ts';
 import type { CentralClient, ServerWrite } from './central-client.ts';
 import { toHex } from './chips/hex.ts';
 import { confirmPendingMessage, writeFailureMessage } from './operator-messages.ts';
 import type { PendingWrite, PendingWrites } from './pending-writes.ts';
 import { formatCard, readRawCard, writeCard, type RawCard, type WriteCardResult } from './readers/card-io.ts';
 import { FACTORY_SC_102 } from './readers/card-keys.ts';
-import type { ReaderDriver } from './readers/reader-driver.ts';
+import type { CardType, ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderCardLocked, ReaderWrongPassword } from './readers/reader-errors.ts';
 import {
   StationBadInput,
@@ -124,6 +124,14 @@ export class MemoryCardOps {
   /** Idempotency keys of prepares that got no answer, reused when the operator repeats the same request. */
   private readonly unanswered = new UnansweredPrepares();
   private readonly confirmFamily: ConfirmFamily<PendingWrite, string>;
+  /**
+   * The last 4442 read (GET /v1/station/card), for the purchase or refund that follows while the same card stays in
+   * the reader (its insertionId unchanged): the clerk reads, then sells, and the card is not read twice. Used once;
+   * any other operation reads the card afresh. Only this station writes the card, and every write drops it.
+   */
+  private lastRead: MemoryRead | undefined;
+  /** The card image a write just read back (card-io writeCard's readBack), for the confirm that follows. */
+  private readonly written = new WeakMap<PendingWrite, string>();
 
   constructor(private readonly d: MemoryOpsDeps) {
     this.confirmFamily = memoryConfirm(d.pending);
@@ -160,24 +168,34 @@ export class MemoryCardOps {
   }
 
   /** Steps 1 (and the 判卡 part of 2): raw card, identification, 102 zones with the password from Check. */
-  async readMemory(p: OperationProgress, o: { zones: boolean }): Promise<MemoryRead> {
-    const raw0 = await p.step('read-card', () => readRawCard(this.d.reader));
+  async readMemory(p: OperationProgress, o: { zones: boolean; type?: CardType; reuse?: boolean }): Promise<MemoryRead> {
+    const last = this.lastRead;
+    this.lastRead = undefined;
+    const ins = this.d.reader.insertionId();
+    if (o.reuse && last && ins !== null && last.snapshot.insertion === ins) {
+      p.note('read-card', 'ok', { reused: true });
+      return last;
+    }
+    // Taken before the read: a card swapped during the read changes it, and the image is never reused.
+    const raw0 = await p.step('read-card', () => readRawCard(this.d.reader, o.type ? { type: o.type } : {}));
     if (raw0.cardType === 'cpu') throw new Error('readMemory called for a CPU card');
     const fp = this.fingerprint(raw0);
     if (raw0.cardType === '4442') {
       const app = raw0.data.slice(64);
       const blank = /^F+$/i.test(app);
       const id = blank ? null : await p.step('identify', () => this.identify('4442', raw0.data));
-      return {
+      const m: MemoryRead = {
         cardType: '4442',
         raw: raw0,
         data: raw0.data,
-        snapshot: snapshotOf(raw0),
+        snapshot: snapshotOf(raw0, ins),
         id,
         blank,
         attemptsLeft: raw0.attemptsLeft,
         fingerprint: fp,
       };
+      this.lastRead = m;
+      return m;
     }
     const pub = raw0.publicZone;
     // Blank = nothing in the code-protected zone (a formatted card keeps its issuer zone) and no maker claims it.
@@ -218,8 +236,8 @@ export class MemoryCardOps {
   }
 
   /** GET /v1/station/card for a memory card. */
-  async show(p: OperationProgress): Promise<Record<string, unknown>> {
-    const m = await this.readMemory(p, { zones: true });
+  async show(p: OperationProgress, type?: CardType): Promise<Record<string, unknown>> {
+    const m = await this.readMemory(p, { zones: true, ...(type ? { type } : {}) });
     const base = {
       cardType: m.cardType,
       chipSerial: m.raw.cardType === 'cpu' ? null : m.raw.chipSerial,
@@ -297,8 +315,8 @@ export class MemoryCardOps {
     });
   }
 
-  async purchase(p: OperationProgress, b: { gas: number }): Promise<OperationResult> {
-    const { m, cardNo, maker } = await this.userCard(p);
+  async purchase(p: OperationProgress, b: { gas: number }, type?: CardType): Promise<OperationResult> {
+    const { m, cardNo, maker } = await this.userCard(p, type);
     // The maker the server's read named: a server that has not cached that read asks only its Check.
     return this.serverThenWrite(p, m, 'POST', '/v1/cards/purchase', {
       cardType: m.cardType,
@@ -309,8 +327,8 @@ export class MemoryCardOps {
     });
   }
 
-  async refund(p: OperationProgress): Promise<OperationResult> {
-    const { m, cardNo } = await this.userCard(p);
+  async refund(p: OperationProgress, type?: CardType): Promise<OperationResult> {
+    const { m, cardNo } = await this.userCard(p, type);
     return this.serverThenWrite(p, m, 'POST', '/v1/cards/refund', { cardType: m.cardType, data: m.data, cardNo });
   }
 
@@ -366,8 +384,11 @@ export class MemoryCardOps {
     if (m.attemptsLeft === 0) throw ReaderCardLocked({ cardType: m.cardType, attemptsLeft: 0 });
   }
 
-  private async userCard(p: OperationProgress): Promise<{ m: MemoryRead; cardNo: string; maker: string }> {
-    const m = await this.readMemory(p, { zones: true });
+  private async userCard(
+    p: OperationProgress,
+    type?: CardType,
+  ): Promise<{ m: MemoryRead; cardNo: string; maker: string }> {
+    const m = await this.readMemory(p, { zones: true, reuse: true, ...(type ? { type } : {}) });
     if (!m.id || m.id.kind !== 'user' || !m.data) {
       throw StationNotUserCard({ kind: m.id?.kind ?? (m.blank ? 'blank' : 'unknown'), maker: m.id?.maker ?? null });
     }
@@ -404,6 +425,7 @@ export class MemoryCardOps {
     body: Record<string, unknown>,
     o: { format?: boolean } = {},
   ): Promise<OperationResult> {
+    this.lastRead = undefined;
     this.assertNotBlocked(m.fingerprint);
     const w = await prepareOnServer(p, this.d.central, this.unanswered, memoryPrepare(path, body));
     if (!w.oldKey || (!o.format && !w.data))
@@ -444,7 +466,13 @@ export class MemoryCardOps {
   private family(o: { fingerprint?: string; recovering?: boolean }): WriteFamily<PendingWrite, string> {
     return {
       write: (p, pw) => this.writeCard(p, pw, o),
-      readBack: (p, pw) => p.step('read-back', () => this.readBack(pw)),
+      readBack: (p, pw) =>
+        p.step('read-back', async () => {
+          // The write has just read back what it wrote (card-io): that image, not a second read of the card.
+          const back = this.written.get(pw);
+          this.written.delete(pw);
+          return back ?? this.readBack(pw);
+        }),
       confirm: this.confirmFamily,
     };
   }
@@ -456,11 +484,20 @@ export class MemoryCardOps {
     o: { fingerprint?: string; recovering?: boolean },
   ): Promise<void> {
     const allowTarget = o.recovering && pw.data ? pw.data : undefined;
+    this.lastRead = undefined;
+    this.written.delete(pw);
     // Step 3 (part): the same card is still in the reader (a swap is caught here, before any password check).
+    // A 4442 write starts from the bytes this check vouches for: the snapshot (quick form) or the check's own read.
+    let current: string | undefined;
     try {
-      await p.step('check-same-card', () =>
-        assertSameCard(this.d.reader, pw.snapshot, allowTarget ? { allowTarget } : {}),
-      );
+      await p.step('check-same-card', async () => {
+        if (!allowTarget && (await assertSameCardQuick(this.d.reader, pw.snapshot))) {
+          current = pw.snapshot.data ?? undefined;
+          return;
+        }
+        const now = await assertSameCard(this.d.reader, pw.snapshot, allowTarget ? { allowTarget } : {});
+        if (now) current = toHex(now);
+      });
     } catch (e) {
       if (!isMeterHubError(e)) throw e;
       this.fail(
@@ -496,6 +533,7 @@ export class MemoryCardOps {
               data: pw.data,
               oldKey: currentKey,
               ...(pw.newKey ? { newKey: pw.newKey } : {}),
+              ...(pw.cardType === '4442' && current ? { current } : {}),
             }),
       );
     } catch (e) {
@@ -516,6 +554,7 @@ export class MemoryCardOps {
     if (r.passwordChanged) pw.passwordChanged = true;
     if (!r.ok) this.fail(pw, r, o.fingerprint);
     pw.cardState = 'written-verified';
+    if (r.readBack) this.written.set(pw, r.readBack);
   }
 
   /** Records the failure on the pending write and throws the operator's message. */
@@ -617,6 +656,7 @@ export class MemoryCardOps {
     p: OperationProgress,
     b: { transactionId: string; action: string; supervisorToken?: string | undefined },
   ): Promise<RecoverResult> {
+    this.lastRead = undefined;
     const pw = this.d.pending.get(b.transactionId);
     switch (b.action) {
       case 'retry':

@@ -17,7 +17,7 @@ import type { CentralClient } from './central-client.ts';
 import type { CpuCardOps } from './cpu-ops.ts';
 import type { MemoryCardOps } from './memory-ops.ts';
 import type { PendingWrites } from './pending-writes.ts';
-import type { ReaderDriver } from './readers/reader-driver.ts';
+import type { CardType, ReaderDriver } from './readers/reader-driver.ts';
 import { ReaderNoCard, ReaderUnknownCard } from './readers/reader-errors.ts';
 import { CARD_NO_PATTERN, MAKER_ID_PATTERN } from '../wire/patterns.ts';
 import { standInMeterWriteBack, type SimControl, type SimInsertBody } from './sim-control.ts';
@@ -125,7 +125,7 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
   };
 
   /** Runs one operation with progress events; memory or CPU path by what is in the reader. */
-  const operate = (name: string, fn: (p: OperationProgress, type: string) => Promise<Record<string, unknown>>) =>
+  const operate = (name: string, fn: (p: OperationProgress, type: CardType) => Promise<Record<string, unknown>>) =>
     exclusive(async () => {
       const p = new OperationProgress(d.events, randomUUID(), name);
       try {
@@ -180,7 +180,7 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
     },
     async () => {
       try {
-        return await operate('read', (p, type) => (type === 'cpu' ? d.cpu.show(p) : d.memory.show(p)));
+        return await operate('read', (p, type) => (type === 'cpu' ? d.cpu.show(p) : d.memory.show(p, type)));
       } catch (e) {
         if (isMeterHubError(e) && ReaderNoCard.is(e)) throw StationNoCard({ reader: d.reader.kind });
         throw e;
@@ -237,7 +237,9 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
       },
     },
     async (req) =>
-      operate('purchase', (p, type) => (type === 'cpu' ? d.cpu.purchase(p, req.body) : d.memory.purchase(p, req.body))),
+      operate('purchase', (p, type) =>
+        type === 'cpu' ? d.cpu.purchase(p, req.body) : d.memory.purchase(p, req.body, type),
+      ),
   );
 
   // Mutating routes take a JSON object even when it is empty: a body-less POST (what a no-cors page sends) is a 400.
@@ -245,7 +247,7 @@ export async function buildStationApp(d: StationAppDeps): Promise<FastifyInstanc
   app.post(
     '/v1/station/refund',
     { schema: { tags, summary: '退气 / Refund', body: empty, response: responses } },
-    async () => operate('refund', (p, type) => (type === 'cpu' ? d.cpu.refund(p) : d.memory.refund(p))),
+    async () => operate('refund', (p, type) => (type === 'cpu' ? d.cpu.refund(p) : d.memory.refund(p, type))),
   );
 
   app.post(

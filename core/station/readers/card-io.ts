@@ -11,7 +11,8 @@
 import { isMeterHubError, type MeterHubError } from '../../errors/meterhub-error.ts';
 import { at, equalBytes, fromHex, isHex, toHex } from '../chips/hex.ts';
 import { FACTORY_PSC_4442, FACTORY_SC_102, parseKey102, parsePsc4442, type Key102 } from './card-keys.ts';
-import { CARD_LAYOUT, type ReaderDriver } from './reader-driver.ts';
+import { identityOf102, identityOf4442 } from './identity.ts';
+import { CARD_LAYOUT, type CardType, type ReaderDriver } from './reader-driver.ts';
 import {
   ReaderBadData,
   ReaderCardLocked,
@@ -49,16 +50,19 @@ export type RawCard =
 export interface ReadRawOptions {
   /** 102 only: the password (SC or SC:EZ1:EZ2) from Check102Card, to read AZ1 and AZ2. Verified once. */
   key102?: string;
+  /** What a detectCard of this same step just answered: the card is not asked again. */
+  type?: CardType;
 }
 
 export async function readRawCard(reader: ReaderDriver, o: ReadRawOptions = {}): Promise<RawCard> {
   const key = o.key102 === undefined ? undefined : parseKey102(o.key102, 'key102');
-  const type = await reader.detectCard();
+  const type = o.type ?? (await reader.detectCard());
   if (type === 'none') throw ReaderNoCard({ reader: reader.kind });
   if (type === 'unknown') throw ReaderUnknownCard({ reader: reader.kind });
-  const id = await reader.identify();
+  // Memory cards: the identity (per-card code / issuer zone) is taken from the bytes read anyway, not read twice.
   if (type === '4442') {
     const data = await reader.read4442(0, L4.bytes);
+    const id = identityOf4442(data, 0);
     const ec = await reader.readErrorCounter4442();
     const prot = await reader.readProtection4442();
     return {
@@ -69,8 +73,12 @@ export async function readRawCard(reader: ReaderDriver, o: ReadRawOptions = {}):
       protection: toHex(prot),
     };
   }
-  if (type === 'cpu') return { cardType: 'cpu', atr: toHex(await reader.cpuReset()), chipSerial: id.chipSerial };
+  if (type === 'cpu') {
+    const id = await reader.identify();
+    return { cardType: 'cpu', atr: toHex(await reader.cpuReset()), chipSerial: id.chipSerial };
+  }
   const pub = await reader.read102(0, 0, L2.publicBytes);
+  const id = identityOf102(pub, 0);
   const scac = await reader.readScac102();
   const ec2 = await reader.readEc2102();
   let data: string | null = null;
@@ -131,6 +139,11 @@ export interface WriteCardRequest {
   oldKey: string;
   /** Password after writing; omitted or equal to oldKey = unchanged. */
   newKey?: string;
+  /**
+   * 4442 only: the card as the caller has just read it and shown to be the card in the slot (512 hex), right before
+   * this write. The write then neither asks the card type nor reads the whole card again (card-guard.ts).
+   */
+  current?: string;
 }
 
 export interface WriteCardResult {
@@ -143,6 +156,11 @@ export interface WriteCardResult {
   passwordChanged: boolean;
   attemptsLeft?: number;
   ec2Left?: number;
+  /**
+   * 4442, when the read-back matched: the card after the write (512 hex) — the written span as read back from the
+   * card, every other byte as the card was read before the write (a 4442 byte changes only when it is written).
+   */
+  readBack?: string;
 }
 
 /** Internal: a failed step with its error. */
@@ -167,6 +185,7 @@ interface Progress {
   passwordIntact?: boolean;
   attemptsLeft?: number;
   ec2Left?: number;
+  readBack?: Uint8Array;
 }
 
 /**
@@ -208,7 +227,8 @@ export async function writeCard(reader: ReaderDriver, req: WriteCardRequest): Pr
     const target = parseData(req.data, L4.bytes, 'data');
     const oldPsc = parsePsc4442(req.oldKey, 'oldKey');
     const newPsc = req.newKey === undefined ? undefined : parsePsc4442(req.newKey, 'newKey');
-    return run(reader, (p) => write4442(reader, p, target, oldPsc, newPsc));
+    const current = req.current === undefined ? undefined : parseData(req.current, L4.bytes, 'current');
+    return run(reader, (p) => write4442(reader, p, target, oldPsc, newPsc, current));
   }
   if (req.cardType === '102') {
     const target = parseData(req.data, L2.dataBytes, 'data');
@@ -261,6 +281,7 @@ async function run(reader: ReaderDriver, body: (p: Progress) => Promise<void>): 
     passwordChanged: p.passwordChanged,
     ...(p.attemptsLeft !== undefined ? { attemptsLeft: p.attemptsLeft } : {}),
     ...(p.ec2Left !== undefined ? { ec2Left: p.ec2Left } : {}),
+    ...(p.readBack ? { readBack: toHex(p.readBack) } : {}),
     ...extra,
   });
   try {
@@ -315,14 +336,15 @@ async function write4442(
   target: Uint8Array,
   oldPsc: Uint8Array,
   newPsc?: Uint8Array,
+  known?: Uint8Array,
 ): Promise<void> {
-  await step(p, 'check-card', () => expectType(r, '4442'));
+  if (!known) await step(p, 'check-card', () => expectType(r, '4442'));
   await step(p, 'read-counter', async () => {
     const ec = await r.readErrorCounter4442();
     p.attemptsLeft = ec.attemptsLeft;
     if (ec.attemptsLeft === 0) throw ReaderCardLocked({ cardType: '4442', attemptsLeft: 0 });
   });
-  const current = await step(p, 'read-card', () => r.read4442(0, L4.bytes));
+  const current = known ?? (await step(p, 'read-card', () => r.read4442(0, L4.bytes)));
   const runs = diffRuns(target, current, L4.appStart, L4.bytes);
   const changePsc = newPsc !== undefined && !equalBytes(newPsc, oldPsc);
   if (runs.length > 0 || changePsc) {
@@ -353,10 +375,17 @@ async function write4442(
       );
     }
   }
+  // Read back what was written — one read from the first written byte to the last (per-run reads would pay 7 bytes
+  // of call overhead each for gaps that are usually shorter) — and compare the whole application area: bytes not
+  // written are as read before the write. Nothing written (the card already held the data): nothing to read.
   await step(p, 'read-back', async () => {
-    const back = await r.read4442(0, L4.bytes);
+    const back = current.slice();
+    const first = runs[0];
+    const last = runs[runs.length - 1];
+    if (first && last) back.set(await r.read4442(first[0], last[1] - first[0]), first[0]);
     const bad = diffRuns(target, back, L4.appStart, L4.bytes)[0];
     if (bad) throw ReaderVerifyMismatch({ cardType: '4442', offset: bad[0] });
+    p.readBack = back;
   });
 }
 

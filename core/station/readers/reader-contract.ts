@@ -127,6 +127,28 @@ export function readerContract(name: string, make: () => Promise<ReaderHarness>)
       expect(await r.detectCard()).toBe('none');
     });
 
+    it('insertionId stays while the card stays and changes once the card was taken out', async () => {
+      const ins = waitEvent(r, 'inserted');
+      await h.insert({ type: '4442' });
+      await ins;
+      expect(await r.detectCard()).toBe('4442');
+      const first = r.insertionId();
+      expect(first).not.toBeNull();
+      await r.read4442(0, 8);
+      expect(r.insertionId()).toBe(first);
+      const rem = waitEvent(r, 'removed');
+      await h.remove();
+      await rem;
+      expect(await r.detectCard()).toBe('none');
+      const again = waitEvent(r, 'inserted');
+      await h.insert({ type: '4442' });
+      await again;
+      expect(await r.detectCard()).toBe('4442');
+      const second = r.insertionId();
+      expect(second).not.toBeNull();
+      expect(second).not.toBe(first);
+    });
+
     it('emits inserted and removed', async () => {
       const ins = waitEvent(r, 'inserted');
       await h.insert({ type: '4442' });

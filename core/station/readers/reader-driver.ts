@@ -65,6 +65,13 @@ export interface ReaderDriver {
   off<E extends ReaderEventName>(event: E, listener: (...args: ReaderEventMap[E]) => void): this;
 
   cardPresent(): Promise<boolean>;
+  /**
+   * Which card presence this is: a number that changes whenever the reader has seen the slot empty, a card go in,
+   * the chip powered off (close) or the reader go away; null when the reader cannot tell (then the station treats
+   * every call as a possibly different card). Equal values across two calls mean the reader vouches that no card
+   * left the slot in between — the station uses it to reuse a card image it read moments ago (card-guard.ts).
+   */
+  insertionId(): number | null;
   /** 'none' when the slot is empty; 'unknown' for a card the reader cannot classify. */
   detectCard(): Promise<CardType>;
   identify(): Promise<CardIdentity>;

@@ -104,6 +104,13 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
   private poll: NodeJS.Timeout | undefined;
   private polling = false;
   private goneReported = false;
+  /**
+   * Bumped whenever get_status shows an empty slot, on open/close, and when the host is respawned or the reader
+   * goes away. With polling on, get_status runs every pollMs even between the clerk's calls, so a card taken out
+   * and another put in is seen unless both happen within one poll interval (the station's same-card check still
+   * re-reads the per-card code then: card-guard.ts).
+   */
+  private insertion = 0;
 
   constructor(o: MwicReaderOptions) {
     super();
@@ -152,6 +159,7 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     this.sup.on('spawn', () => {
       this.handle = undefined;
       this.verified = false;
+      this.insertion++;
     });
     this.opened = true;
     this.goneReported = false;
@@ -169,6 +177,7 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
   }
 
   async close(): Promise<void> {
+    this.insertion++;
     if (this.poll) clearInterval(this.poll);
     this.poll = undefined;
     const sup = this.sup;
@@ -195,6 +204,7 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
   }
 
   private gone(cause: string, fn?: string) {
+    this.insertion++;
     this.handle = undefined;
     this.verified = false;
     if (!this.goneReported) {
@@ -234,7 +244,10 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     const r = await this.raw('get_status', { icdev });
     if (r.rc < 0) throw this.gone('get_status', 'get_status');
     const present = Number(r.out.state) !== 0;
-    if (!present) this.verified = false;
+    if (!present) {
+      this.verified = false;
+      this.insertion++;
+    }
     return present;
   }
 
@@ -285,6 +298,11 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
   async cardPresent(): Promise<boolean> {
     if (!this.opened) throw ReaderNotOpen({ reader: this.kind });
     return this.presence();
+  }
+
+  /** Only while polling: without it nothing watches the slot between calls. */
+  insertionId(): number | null {
+    return this.opened && this.poll !== undefined && this.lastPresent === true ? this.insertion : null;
   }
 
   async detectCard(): Promise<CardType> {
@@ -349,6 +367,8 @@ export class MwicReader extends EventEmitter implements ReaderDriver {
     await this.requireCard('4442');
     await this.call('swr_4442', { offset, len: data.length, buf: toHex(data) });
     const back = await this.read4442(offset, data.length);
+    // The protection bits only explain a mismatch: read them then, not on every write (5 bytes at 9600 baud).
+    if (equalBytes(back, data)) return;
     const prot = await this.readProtection4442();
     assertWritten('4442', offset, data, back, (a) =>
       a < 32 && ((at(prot, a >> 3) >> (a & 7)) & 1) === 0 ? 'protected' : this.verified ? 'refused' : 'not-verified',

@@ -70,8 +70,11 @@ type Bytes = Uint8Array | undefined;
 const len = (x: unknown): number => (x instanceof Uint8Array ? x.length : 0);
 /** A length argument as a byte count; a bad one (the call refuses it) moves no data. */
 const n = (x: unknown): number => (Number.isInteger(x) && (x as number) > 0 ? (x as number) : 0);
-/** [SDK calls, bytes sent, bytes received] of one reader call, from its arguments and (when it returned) its result. */
-type Model = (args: unknown[], result: unknown) => [number, number, number];
+/**
+ * [SDK calls, bytes sent, bytes received] of one reader call, from its arguments, (when it returned) its result and
+ * whether it succeeded.
+ */
+type Model = (args: unknown[], result: unknown, ok: boolean) => [number, number, number];
 
 // One SDK call: 1 function byte + params; reply 2 status bytes + data.
 const call = (params: number, out = 0, back = 0): [number, number, number] => [1, 1 + params + out, 2 + back];
@@ -89,7 +92,8 @@ export const LINK_MODEL = {
   readProtection4442: () => call(2, 0, 4), // prd_4442(len = 4)
   readErrorCounter4442: () => call(0, 0, 2), // rsct_4442 → counter
   verify4442: () => call(2, 3), // csc_4442(len = 3, psc)
-  write4442: (a) => add(call(4, len(a[1])), call(4, 0, len(a[1])), call(2, 0, 4)), // swr, read back srd + prd
+  // swr, read back srd; prd_4442 only when the read-back differs, to explain it (mwic-reader.ts)
+  write4442: (a, _r, ok) => add(call(4, len(a[1])), call(4, 0, len(a[1])), ...(ok ? [] : [call(2, 0, 4)])),
   changePsc4442: () => add(call(2, 3), call(2, 0, 3)), // wsc_4442, read back rsc_4442
   readPsc4442: () => call(2, 0, 3), // rsc_4442
   writeProtection4442: (a) => add(call(4, len(a[1])), call(2, 0, 4)), // pwr_4442, read back prd_4442

@@ -80,6 +80,8 @@ export class SimReader extends EventEmitter implements ReaderDriver {
   private gone = false;
   private slot: Slot | undefined;
   private present = false;
+  /** Bumped on every insert, removal, power-off and disconnect: the sim sees each one as it happens. */
+  private insertion = 0;
   private readonly sams = new Map<SamSlot, SimCpuCard>();
   private writesBeforePull: number | undefined;
   private readonly link: SimLinkTiming | undefined;
@@ -143,10 +145,8 @@ export class SimReader extends EventEmitter implements ReaderDriver {
     writesBefore: number,
     ok: boolean,
   ): Promise<void> {
-    const [commands, sent, received] = (LINK_MODEL[name] as (a: unknown[], r: unknown) => [number, number, number])(
-      args,
-      result,
-    );
+    const model = LINK_MODEL[name] as (a: unknown[], r: unknown, ok: boolean) => [number, number, number];
+    const [commands, sent, received] = model(args, result, ok);
     const c: LinkCost = {
       commands,
       sent,
@@ -201,6 +201,7 @@ export class SimReader extends EventEmitter implements ReaderDriver {
       throw ReaderBadData({ field: 'card' }, { zh: (e as Error).message, en: (e as Error).message });
     }
     if (this.present) this.remove();
+    this.insertion++;
     this.slot = next;
     this.present = true;
     this.attachHook();
@@ -268,6 +269,10 @@ export class SimReader extends EventEmitter implements ReaderDriver {
   async cardPresent(): Promise<boolean> {
     this.ready();
     return this.present;
+  }
+
+  insertionId(): number | null {
+    return this.opened && this.present ? this.insertion : null;
   }
 
   async detectCard(): Promise<CardType> {
@@ -494,6 +499,7 @@ export class SimReader extends EventEmitter implements ReaderDriver {
   }
 
   private powerOff(): void {
+    this.insertion++;
     if (this.slot?.kind === 'memory') this.slot.chip.powerOff();
   }
 
