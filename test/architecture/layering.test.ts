@@ -31,8 +31,8 @@ const KERNEL_TIERS = {
   contracts: ['db', 'http', 'cards', 'company-card', 'telemetry', 'wire'],
   /** Services built on the contracts: driver hosts, plugin host, readings pipeline, auth, audit, conformance. */
   services: ['driver', 'inspect', 'plugins', 'conformance', 'readings', 'auth', 'audit'],
-  /** The money and operations domain: ledger, metrics, ops, go-live, migrations of every store. */
-  domain: ['ledger', 'metrics', 'ops', 'golive', 'schema'],
+  /** The money and operations domain: ledger, meter registry, metrics, ops, go-live, migrations of every store. */
+  domain: ['ledger', 'meters', 'metrics', 'ops', 'golive', 'schema'],
 } as const;
 type KernelTier = keyof typeof KERNEL_TIERS;
 /** The programs' own folders under core/ (their HTTP surfaces, flows and command line). */
