@@ -82,7 +82,13 @@ const SETS = [
   },
 ];
 
-const stale = SETS.filter((s) => force || !bundleIndex(s.dir)?.fresh);
+// Stale when a source is newer, or when the set's entries changed (a new entry, such as the echo peer, must be
+// built even though no source of the old bundles moved).
+const sameEntries = (s, i) => JSON.stringify(i.index.entries ?? null) === JSON.stringify(s.entries);
+const stale = SETS.filter((s) => {
+  const i = bundleIndex(s.dir);
+  return force || !i?.fresh || !sameEntries(s, i);
+});
 if (stale.length === 0) process.exit(0);
 let esbuild;
 try {
