@@ -25,36 +25,23 @@ import {
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type DeadLetter, type GatewayView, type MeterStats, type SinkStats } from '../api.ts';
 import { useT } from '../i18n.ts';
+import { useApiLoad } from '../use-api-load.ts';
 import { fmtDuration, fmtMeterTime, fmtTime } from '../format.ts';
 
 const METER_COLOR: Record<string, string> = { ok: 'green', suspect: 'red', unknown: 'default' };
 
 export function GatewaysPage() {
   const { t, lang } = useT();
-  const [view, setView] = useState<GatewayView | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
   const [auto, setAuto] = useState(true);
   const [deadSink, setDeadSink] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      setView(await api<GatewayView>('GET', '/v1/ops/gateway'));
-      setError(null);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [lang]);
-
-  useEffect(() => {
-    void load();
-    if (!auto) return;
-    const timer = setInterval(() => void load(), 5000);
-    return () => clearInterval(timer);
-  }, [load, auto]);
+  const {
+    data: view,
+    error,
+    loading,
+    reload: load,
+  } = useApiLoad<GatewayView>('/v1/ops/gateway', {
+    refreshMs: auto ? 5000 : undefined,
+  });
 
   const msg = view?.message
     ? 'zh' in view.message

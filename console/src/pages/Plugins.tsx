@@ -21,9 +21,10 @@ import {
   Tooltip,
   Typography,
 } from 'antd';
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError, type ConformanceCheck, type ConformanceResult, type PluginInfo } from '../api.ts';
 import { useT, type StringKey } from '../i18n.ts';
+import { useApiLoad } from '../use-api-load.ts';
 import { fmtDuration, fmtTime } from '../format.ts';
 
 const DRIVER_STATUS: Record<string, 'success' | 'processing' | 'warning' | 'error' | 'default'> = {
@@ -37,27 +38,9 @@ const DRIVER_STATUS: Record<string, 'success' | 'processing' | 'warning' | 'erro
 export function PluginsPage() {
   const { t, lang } = useT();
   const { modal, message } = App.useApp();
-  const [plugins, setPlugins] = useState<PluginInfo[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
   const [conf, setConf] = useState<PluginInfo | null>(null);
-
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const r = await api<{ plugins: PluginInfo[] }>('GET', '/v1/plugins');
-      setPlugins(r.plugins);
-      setError(null);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [lang]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const { data, error, loading, reload: load } = useApiLoad<{ plugins: PluginInfo[] }>('/v1/plugins');
+  const plugins = data?.plugins ?? null;
 
   const nameOf = (p: PluginInfo) => (lang === 'zh' ? p.name['zh-CN'] : p.name.en);
 

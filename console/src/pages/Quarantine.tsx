@@ -6,7 +6,7 @@
  */
 import { ReloadOutlined } from '@ant-design/icons';
 import { Alert, App, Button, Card, Empty, Form, Input, Modal, Space, Table, Tag, Typography } from 'antd';
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { METER_ADDRESS_PATTERN } from '../../../core/wire/patterns.ts';
 import {
   api,
@@ -18,6 +18,7 @@ import {
 } from '../api.ts';
 import { fmtMeterTime, fmtTime } from '../format.ts';
 import { useT } from '../i18n.ts';
+import { useApiLoad } from '../use-api-load.ts';
 
 const ADDRESS_RE = new RegExp(METER_ADDRESS_PATTERN);
 
@@ -27,20 +28,11 @@ type Action =
 
 function HeldReadings({ address, version, onAct }: { address: string; version: number; onAct(a: Action): void }) {
   const { t, lang } = useT();
-  const [items, setItems] = useState<QuarantinedReading[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api<{ items: QuarantinedReading[] }>(
-      'GET',
-      `/v1/readings/quarantine?state=held&limit=200&address=${encodeURIComponent(address)}`,
-    ).then(
-      (r) => {
-        setItems(r.items);
-        setError(null);
-      },
-      (e) => setError(e instanceof ApiError ? e.text(lang) : String(e)),
-    );
-  }, [address, version, lang]);
+  const { data, error } = useApiLoad<{ items: QuarantinedReading[] }>(
+    `/v1/readings/quarantine?state=held&limit=200&address=${encodeURIComponent(address)}`,
+    { refreshKey: version },
+  );
+  const items = data?.items ?? null;
   if (error) return <Alert type="error" showIcon title={error} />;
   return (
     <Table<QuarantinedReading>
@@ -87,30 +79,15 @@ function HeldReadings({ address, version, onAct }: { address: string; version: n
 export function QuarantinePage() {
   const { t, lang } = useT();
   const { message } = App.useApp();
-  const [groups, setGroups] = useState<QuarantineGroup[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
   const [version, setVersion] = useState(0);
   const [action, setAction] = useState<Action | null>(null);
   const [value, setValue] = useState('');
   const [busy, setBusy] = useState(false);
-
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const r = await api<{ groups: QuarantineGroup[] }>('GET', '/v1/readings/quarantine/addresses?state=held');
-      setGroups(r.groups);
-      setError(null);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.text(lang) : String(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [lang]);
-
-  useEffect(() => {
-    void load();
-  }, [load, version]);
+  const { data, error, loading } = useApiLoad<{ groups: QuarantineGroup[] }>(
+    '/v1/readings/quarantine/addresses?state=held',
+    { refreshKey: version },
+  );
+  const groups = data?.groups ?? null;
 
   const open = (a: Action) => {
     setValue('');
