@@ -9,10 +9,8 @@
  * go to test-artifacts/console/.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeReading } from '../../core/readings/testing/fixtures.ts';
 import { BusSimulator } from '../../gateways/sim/bus-simulator.ts';
@@ -22,10 +20,11 @@ import {
   BillingWebhook,
   buildConsole,
   CHROMIUM,
-  CHROMIUM_ARGS,
   chromiumAvailable,
+  launchConsoleBrowser,
   makeTransactions,
   startConsoleServer,
+  type ConsoleBrowser,
   type ConsoleServer,
 } from './support.ts';
 
@@ -56,9 +55,8 @@ describe.skipIf(!hasChromium || !hasSocat)(
     let billing: BillingWebhook;
     let pty: PtyPair;
     let sim: BusSimulator;
-    let context: BrowserContext;
+    let browser: ConsoleBrowser;
     let page: Page;
-    let profileDir: string;
     let tx: Awaited<ReturnType<typeof makeTransactions>>;
     const pageErrors: string[] = [];
     const cspViolations: string[] = [];
@@ -117,16 +115,8 @@ describe.skipIf(!hasChromium || !hasSocat)(
         ),
       );
 
-      profileDir = mkdtempSync(join(tmpdir(), 'mh-console-chromium-'));
-      context = await chromium.launchPersistentContext(profileDir, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        viewport: { width: 1440, height: 900 },
-        locale: 'zh-CN',
-      });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.setDefaultTimeout(15_000);
+      browser = await launchConsoleBrowser();
+      page = browser.page;
       page.on('pageerror', (e) => pageErrors.push(e.message));
       page.on('console', (m) => {
         if (/Content Security Policy|Refused to (load|execute|apply|connect)/i.test(m.text()))
@@ -136,12 +126,11 @@ describe.skipIf(!hasChromium || !hasSocat)(
     }, 120_000);
 
     afterAll(async () => {
-      await context?.close();
+      await browser?.close();
       await s?.close();
       await sim?.close();
       await pty?.close();
       await billing?.stop();
-      if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     });
 
     it('refuses a non-ops token and signs in with an ops token', async () => {

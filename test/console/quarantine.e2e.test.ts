@@ -5,10 +5,7 @@
  * then a normal reading of that meter. The directory is MemoryDirectory, an in-memory simulator of the
  * MeterDirectory interface (the real one is the meter registry, core/meters).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupeKey, readingId } from '../../core/readings/reading-id.ts';
 import { fakeReading } from '../../core/readings/testing/fixtures.ts';
@@ -16,10 +13,11 @@ import { MemoryDirectory } from '../../core/readings/testing/memory-directory.ts
 import {
   artifactsDir,
   buildConsole,
-  CHROMIUM,
-  CHROMIUM_ARGS,
   chromiumAvailable,
+  launchConsoleBrowser,
+  signIn,
   startConsoleServer,
+  type ConsoleBrowser,
   type ConsoleServer,
 } from './support.ts';
 
@@ -28,8 +26,7 @@ const RIGHT = '30000000001003';
 
 describe.skipIf(!chromiumAvailable())('console: the quarantine page', () => {
   let s: ConsoleServer;
-  let context: BrowserContext;
-  let profileDir: string;
+  let browser: ConsoleBrowser;
   const held = [0, 1].map((i) => fakeReading(40 + i, { meterId: WRONG }));
   const ids = held.map((r) => readingId(dedupeKey(r)));
 
@@ -38,28 +35,17 @@ describe.skipIf(!chromiumAvailable())('console: the quarantine page', () => {
     s = await startConsoleServer({ meterDirectory: new MemoryDirectory([RIGHT]) });
     const res = await s.server.readings.submit(held.map((reading) => ({ reading, origin: 'mqtt:conc7' })));
     expect(res.quarantined).toEqual(ids);
-    profileDir = mkdtempSync(join(tmpdir(), 'mh-quarantine-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1440, height: 900 },
-      locale: 'zh-CN',
-    });
+    browser = await launchConsoleBrowser({ timeoutMs: 30_000 });
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await s?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   it('assigns one held reading to a registered meter and sees it leave the list', async () => {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(30_000);
-    await page.goto(`${s.server.url}/console/`);
-    await page.locator('input[type="password"]').fill(s.tokens.ops);
-    await page.getByTestId('sign-in').click();
+    const page = browser.page;
+    await signIn(page, s.server.url, s.tokens.ops);
     await page.getByRole('menuitem', { name: /待认领读数/ }).click();
     const group = page.locator(`tr[data-address="${WRONG}"]`);
     await group.waitFor();

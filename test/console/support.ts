@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer, type ServerOptions } from '../../core/server/server.ts';
 import { TokenStore } from '../../core/auth/token-store.ts';
 import type { Role } from '../../core/auth/roles.ts';
@@ -34,6 +35,42 @@ export function chromiumAvailable(): boolean {
   if (!ok && process.env.CI === 'true')
     throw new Error(`Chromium not found at ${CHROMIUM}; CI requires it (apt-get install chromium)`);
   return ok;
+}
+
+/** A fresh headless Chromium profile for one test file; `close()` also removes the profile. */
+export interface ConsoleBrowser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchConsoleBrowser(o: { timeoutMs?: number } = {}): Promise<ConsoleBrowser> {
+  const profileDir = mkdtempSync(join(tmpdir(), 'mh-console-chromium-'));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 900 },
+    locale: 'zh-CN',
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(o.timeoutMs ?? 15_000);
+  return {
+    context,
+    page,
+    async close() {
+      await context.close();
+      rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in to the console with `token` and waits for the menu (an ops token; others are refused on the page). */
+export async function signIn(page: Page, serverUrl: string, token: string): Promise<void> {
+  await page.goto(`${serverUrl}/console/`);
+  await page.locator('input[type="password"]').fill(token);
+  await page.getByTestId('sign-in').click();
+  await page.getByRole('menuitem', { name: /表厂插件/ }).waitFor();
 }
 
 export function buildConsole(): void {
