@@ -14,6 +14,7 @@ import { bundledPluginProfiles } from '../core/plugins/plugin-profiles.ts';
 import { BusSimulator } from './sim/bus-simulator.ts';
 import { openPtyPair, type PtyPair } from './sim/pty.ts';
 import { createGateway, validateGatewayConfig, type Gateway } from './gateway.ts';
+import { waitUntil, workBudgetMs } from '../core/testing/work-budget.ts';
 
 const BAUD = 9600;
 const A1 = '31000000000001'; // active, position 2
@@ -28,14 +29,11 @@ const BEHIND = '32000000000001'; // read by the collector, registered
 const BEHIND_UNKNOWN = '32000000000002'; // read by the collector, not registered
 
 const HEADER = 'address,maker,profile,transport,busPath,busPosition,state';
-
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/**
+ * A hang guard only (a few bus sweeps over pseudo-terminals at the configured interval, and a registry reload);
+ * the test asserts on counts.
+ */
+const BUDGET = workBudgetMs({ extraMs: 15_000 });
 
 describe('gateway config: registry option', () => {
   it('is checked: object with integer periods ≥ 1 s, and never beside serial[].meters / collectors', () => {
@@ -123,14 +121,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it('asks only the active registered meters on its bus, in position order', async () => {
       const master = gw.buses[0]!.master;
       expect(master.stats().map((m) => m.address)).toEqual([A2, A1]);
-      await until('readings from both active meters', async () => (await readings(A1)) > 0 && (await readings(A2)) > 0);
-      await until('three sweeps', () => master.cyclesDone >= 3);
+      await waitUntil(
+        async () => (await readings(A1)) > 0 && (await readings(A2)) > 0,
+        'readings from both active meters',
+        BUDGET,
+      );
+      await waitUntil(() => master.cyclesDone >= 3, 'three sweeps', BUDGET);
       expect(asked(A1)).toBeGreaterThan(0);
       expect(asked(A2)).toBeGreaterThan(0);
       for (const a of [SUSPENDED, RETIRED, UNKNOWN, LATER, OTHER_BUS]) expect(asked(a), a).toBe(0);
       expect(await readings(UNKNOWN)).toBe(0);
       // The collector is asked by address for its registered meter only (a bulk upload would bring both).
-      await until('a reading from the collector meter', async () => (await readings(BEHIND)) > 0);
+      await waitUntil(async () => (await readings(BEHIND)) > 0, 'a reading from the collector meter', BUDGET);
       expect(await readings(BEHIND_UNKNOWN)).toBe(0);
       expect(gw.buses[0]!.collectors).toHaveLength(1);
     });
@@ -141,12 +143,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // Not before the reload: the registry is read at start and on reload only.
       const master = gw.buses[0]!.master;
       const c0 = master.cyclesDone;
-      await until('two more sweeps', () => master.cyclesDone >= c0 + 2);
+      await waitUntil(() => master.cyclesDone >= c0 + 2, 'two more sweeps', BUDGET);
       expect(asked(LATER)).toBe(0);
 
       const loaded = await gw.reload();
       expect(loaded.buses).toEqual([{ bus, meters: [LATER, A2, A1], collectors: { [COLLECTOR]: [BEHIND] } }]);
-      await until('a reading from the new meter', async () => (await readings(LATER)) > 0);
+      await waitUntil(async () => (await readings(LATER)) > 0, 'a reading from the new meter', BUDGET);
       expect(master.stats().map((m) => m.address)).toEqual([LATER, A2, A1]);
 
       const retire = await importCsv([`${A1},chint,chint,serial,${bus},2,retired`], true);
@@ -155,10 +157,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(master.stats().map((m) => m.address)).toEqual([LATER, A2]);
       // A sweep already under way finishes its own list; from the next full sweep on A1 is not asked.
       const c1 = master.cyclesDone;
-      await until('the sweep after the reload', () => master.cyclesDone >= c1 + 2);
+      await waitUntil(() => master.cyclesDone >= c1 + 2, 'the sweep after the reload', BUDGET);
       const a1 = asked(A1);
       const later = asked(LATER);
-      await until('three more sweeps', () => master.cyclesDone >= c1 + 5);
+      await waitUntil(() => master.cyclesDone >= c1 + 5, 'three more sweeps', BUDGET);
       expect(asked(A1)).toBe(a1);
       expect(asked(LATER)).toBeGreaterThan(later);
       for (const a of [SUSPENDED, RETIRED, UNKNOWN, OTHER_BUS]) expect(asked(a), a).toBe(0);
@@ -190,8 +192,8 @@ describe('gateway registry reload on its timer (sqlite)', () => {
       const text = `${HEADER}\n${A1},chint,chint,serial,${pty.gatewayPath},1,active`;
       const actor = { name: 'ops-t', role: 'ops', channel: 'cli' };
       expect(await importMeters({ database: t.database, host, profiles, actor, text })).toMatchObject({ inserted: 1 });
-      await until('the timed reload to add the meter', () => master.stats().length === 1);
-      await until('the meter to be asked', () => (sim.counters.perMeter.get(A1) ?? 0) > 0);
+      await waitUntil(() => master.stats().length === 1, 'the timed reload to add the meter', BUDGET);
+      await waitUntil(() => (sim.counters.perMeter.get(A1) ?? 0) > 0, 'the meter to be asked', BUDGET);
     } finally {
       await gw.stop();
       await sim.close();

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MQTTJS_VERSION, MqttClient } from 'mqtt';
+import { waitUntil } from '../../core/testing/work-budget.ts';
 
 const RELIES = 'gateways/mqtt/mqtt-gateway.ts (deferred PUBACK in onPacket)';
 const why = (what: string) =>
@@ -71,14 +72,14 @@ describe('mqtt.js private API the MQTT gateway uses', () => {
       const afterConnect = written.length;
       // PUBLISH v5, QoS 1, topic "t/1", message id 0x1234, no properties, payload "x".
       fromBroker.write(Buffer.from([0x32, 0x09, 0x00, 0x03, 0x74, 0x2f, 0x31, 0x12, 0x34, 0x00, 0x78]));
-      await until(() => delivered.length === 1);
+      await waitUntil(() => delivered.length === 1, 'the delivery');
       await settle();
       expect(delivered).toEqual([0x1234]);
       expect(written.slice(afterConnect), why('handleMessage(done(err)) no longer suppresses the PUBACK')).toEqual([]);
 
       const send = (c as unknown as { _sendPacket: SendPacket })._sendPacket.bind(c);
       send({ cmd: 'puback', messageId: 0x1234 }, undefined, undefined, true);
-      await until(() => written.length > afterConnect);
+      await waitUntil(() => written.length > afterConnect, 'a packet written after the connect');
       // PUBACK: fixed header 0x40, then the message id right after the remaining length.
       const out = written.slice(afterConnect);
       expect(out[0], why('_sendPacket({ cmd: "puback" }, …, true) did not write a PUBACK')).toBe(0x40);
@@ -86,11 +87,6 @@ describe('mqtt.js private API the MQTT gateway uses', () => {
     });
   });
 });
-
-/** Polls (no wall-time assertion): the test timeout is the only limit. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
 
 /** Lets mqtt.js finish the packet it is handling (its work loop runs on next ticks). */
 async function settle(): Promise<void> {

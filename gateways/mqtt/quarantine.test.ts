@@ -16,20 +16,12 @@ import { buildReadReply, DI, ProfileRegistry, toHex } from '../../core/telemetry
 import { createGateway, type Gateway } from '../gateway.ts';
 import { MqttSimulator, simClock } from '../sim/mqtt-simulator.ts';
 import { PrivateMosquitto } from '../testing/mosquitto.ts';
+import { waitUntil } from '../../core/testing/work-budget.ts';
 
 const KNOWN = '78330011220001';
 const UNKNOWN = '78330011229999';
 const PROFILE = 'cjt188-company';
 const START = Date.UTC(2025, 0, 1);
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const backends: Array<[string, () => Promise<TempDatabase | null>]> = [
   ['SQLite', async () => tempSqlite()],
@@ -79,7 +71,7 @@ describe.each(backends)('MQTT uplinks from unknown meters: %s', async (name, mak
         await sim.connect();
         await sim.run(1);
         // `readings` counts after submit() resolved, i.e. after the commit that holds both (the ack follows it).
-        await until(() => (g.mqtt?.counters.readings ?? 0) >= 2, 'the uplink commit');
+        await waitUntil(() => (g.mqtt?.counters.readings ?? 0) >= 2, 'the uplink commit');
         expect(g.mqtt!.counters).toMatchObject({ uplinks: 1, readings: 2, commitFailures: 0, ackSkipped: 0 });
 
         const heldId = readingId(dedupeKey({ meterId: UNKNOWN, meterTime: simClock(START), rawFrame: '' }));
@@ -93,7 +85,7 @@ describe.each(backends)('MQTT uplinks from unknown meters: %s', async (name, mak
         ]);
         expect(g.pipeline.counters).toMatchObject({ inserted: 1, quarantined: 1 });
         const feed = await g.pipeline.store.feedPage('0', 100);
-        await until(async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 1, 'the feed');
+        await waitUntil(async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 1, 'the feed');
         expect((await g.pipeline.store.feedPage('0', 100)).items.map((i) => i.reading.meterId)).toEqual([KNOWN]);
         expect(feed.items.every((i) => i.reading.meterId !== UNKNOWN)).toBe(true);
 
@@ -110,7 +102,7 @@ describe.each(backends)('MQTT uplinks from unknown meters: %s', async (name, mak
           qos: 1,
         });
         await pub.endAsync();
-        await until(() => (g.mqtt?.counters.readings ?? 0) >= 3, 'the second commit');
+        await waitUntil(() => (g.mqtt?.counters.readings ?? 0) >= 3, 'the second commit');
         expect(await db.selectFrom('reading_quarantine').selectAll().execute()).toHaveLength(1);
         expect(g.pipeline.counters).toMatchObject({ quarantined: 1, duplicates: 1 });
 
@@ -119,7 +111,10 @@ describe.each(backends)('MQTT uplinks from unknown meters: %s', async (name, mak
         const a = await g.pipeline.assignQuarantined(heldId, UNKNOWN, 'ops-t (ops)');
         expect(a).toMatchObject({ stored: true, readingId: heldId });
         expect((await g.pipeline.assignQuarantined(heldId, UNKNOWN, 'ops-t (ops)')).stored).toBe(false);
-        await until(async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 2, 'the assigned reading');
+        await waitUntil(
+          async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 2,
+          'the assigned reading',
+        );
         const items = (await g.pipeline.store.feedPage('0', 100)).items;
         expect(items.map((i) => [i.reading.meterId, i.reading.meterTime])).toEqual([
           [KNOWN, simClock(START)],

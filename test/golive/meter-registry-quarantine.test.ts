@@ -16,18 +16,13 @@ import { serviceAvailable } from '../../core/testing/services.ts';
 import { createGateway, type Gateway } from '../../gateways/gateway.ts';
 import { MqttSimulator } from '../../gateways/sim/mqtt-simulator.ts';
 import { PrivateMosquitto } from '../../gateways/testing/mosquitto.ts';
+import { waitUntil, workBudgetMs } from '../../core/testing/work-budget.ts';
 
 const REGISTERED = '78330011220001';
 const MISSING = '78330011229999';
 const HEADER = 'address,maker,profile,transport,mqttDeviceId,customerNo,state';
-
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** A hang guard only (an uplink commit, a feed page); the test asserts on counts. */
+const BUDGET = workBudgetMs({ extraMs: 10_000 });
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`meter registry + quarantine through a real broker (${kind})`, () => {
@@ -90,13 +85,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
       await sim.connect();
       await sim.run(1);
-      await until('the uplink commit', () => (g.mqtt?.counters.readings ?? 0) >= 2);
+      await waitUntil(() => (g.mqtt?.counters.readings ?? 0) >= 2, 'the uplink commit', BUDGET);
 
       const stored = await db.selectFrom('readings').select('meter_id').execute();
       expect(stored.map((r) => r.meter_id)).toEqual([REGISTERED]);
       const held = await db.selectFrom('reading_quarantine').select(['id', 'meter_id', 'state']).execute();
       expect(held.map((r) => [r.meter_id, r.state])).toEqual([[MISSING, 'held']]);
-      await until('the feed', async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 1);
+      await waitUntil(async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 1, 'the feed', BUDGET);
 
       // Ops register the missing meter (a second import) and assign its held reading to it.
       const second = await importMeters({
@@ -109,9 +104,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(second).toMatchObject({ inserted: 1, invalid: 0 });
       const a = await g.pipeline.assignQuarantined(held[0]!.id, MISSING, 'ops-t (ops)');
       expect(a).toMatchObject({ stored: true });
-      await until(
-        'the assigned reading in the feed',
+      await waitUntil(
         async () => (await g.pipeline.store.feedPage('0', 100)).items.length === 2,
+        'the assigned reading in the feed',
+        BUDGET,
       );
       const items = (await g.pipeline.store.feedPage('0', 100)).items.map((i) => i.reading.meterId);
       expect(items).toEqual([REGISTERED, MISSING]);
@@ -122,7 +118,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // After a registry reload the meter is known at once: its next reading is stored, not held.
       await g.reload();
       await sim.run(1);
-      await until('the second uplink', () => (g.mqtt?.counters.readings ?? 0) >= 4);
+      await waitUntil(() => (g.mqtt?.counters.readings ?? 0) >= 4, 'the second uplink', BUDGET);
       expect(await db.selectFrom('reading_quarantine').select('id').execute()).toHaveLength(1);
       expect(
         (await db.selectFrom('readings').select('meter_id').where('meter_id', '=', MISSING).execute()).length,
