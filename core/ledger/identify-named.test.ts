@@ -9,15 +9,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { HostedCardDriver } from '../driver/driver-client.ts';
-import { isMeterHubError } from '../errors/meterhub-error.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
 import { faultPlugin } from '../testing/fault-plugin.ts';
+import { outcomeOf as codeOf } from '../testing/outcome.ts';
 import { meterWriteBack } from '../testing/stand-in-meter.ts';
 import { rmSync } from 'node:fs';
 import { CardService } from './card-service.ts';
 import { KeyVault } from './key-vault.ts';
 import { LedgerStore, type Actor } from './ledger-store.ts';
+import { readyCard as ready } from './testing/card-life.ts';
 import { openTestDatabase, type TestDatabase } from './testing/databases.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -47,15 +48,6 @@ afterAll(async () => {
   if (faultDir) rmSync(faultDir, { recursive: true, force: true });
 });
 
-/** An issued, confirmed card the meter has taken: ready for its first sale (card and ledger count 1). */
-async function readyCard(svc: CardService, maker = 'kingcard'): Promise<{ cardNo: string; data: string }> {
-  const no = cardNo();
-  const w = await svc.issue(counter, { maker, cardType: '4442', cardNo: no, gas: 0, meterKind: 1 });
-  const data = w.body.data as string;
-  await svc.confirm(w.transactionId!, { data });
-  return { cardNo: no, data: meterWriteBack(maker, '4442', data) };
-}
-
 /** Requests sent to each enabled 4442 maker's host while `f` runs. */
 async function callsPerMaker(f: () => Promise<unknown>): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -75,14 +67,7 @@ async function callsPerMaker(f: () => Promise<unknown>): Promise<Record<string, 
   return out;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (e) {
-    return isMeterHubError(e) ? e.code : String(e);
-  }
-}
+const readyCard = (svc: CardService, maker = 'kingcard') => ready(svc, counter, maker, cardNo());
 
 const sale = (svc: CardService, c: { cardNo: string; data: string }, maker?: string) =>
   svc.purchase(counter, { cardType: '4442', data: c.data, cardNo: c.cardNo, gas: 7, ...(maker ? { maker } : {}) });

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { HostedCardDriver } from '../driver/driver-client.ts';
-import { isMeterHubError } from '../errors/meterhub-error.ts';
 import { createPluginHost } from '../plugins/plugin-host.ts';
 import type { PluginHost } from '../plugins/plugin-types.ts';
+import { outcomeOf as codeOf } from '../testing/outcome.ts';
 import { meterWriteBack } from '../testing/stand-in-meter.ts';
 import { CardService } from './card-service.ts';
 import { KeyVault } from './key-vault.ts';
 import { LedgerStore, type Actor } from './ledger-store.ts';
+import { hostWrites, readyCard as ready } from './testing/card-life.ts';
 import { openTestDatabase, type TestDatabase } from './testing/databases.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -38,36 +38,8 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
-/** An issued, confirmed card the meter has taken: ready for its first sale (card and ledger count 1). */
-async function readyCard(maker: string, no = cardNo()): Promise<{ cardNo: string; data: string }> {
-  const w = await ahead.issue(counter, { maker, cardType: '4442', cardNo: no, gas: 0, meterKind: 1 });
-  const data = w.body.data as string;
-  await ahead.confirm(w.transactionId!, { data });
-  return { cardNo: no, data: meterWriteBack(maker, '4442', data) };
-}
-
-/** Requests per pipe write to one maker's host while `f` runs. */
-async function writesTo(maker: string, f: () => Promise<unknown>): Promise<number[]> {
-  const sup = (host.driver(maker) as HostedCardDriver).supervisor;
-  const writes: number[] = [];
-  const on = (w: { requests: number }) => writes.push(w.requests);
-  sup.on('write', on);
-  try {
-    await f();
-  } finally {
-    sup.off('write', on);
-  }
-  return writes;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (e) {
-    return isMeterHubError(e) ? e.code : String(e);
-  }
-}
+const readyCard = (maker: string, no = cardNo()) => ready(ahead, counter, maker, no);
+const writesTo = (maker: string, f: () => Promise<unknown>) => hostWrites(host, maker, f);
 
 describe('sale ahead', () => {
   it("sends 判卡, Read and Buy to the maker in one write, and answers with the Buy for the card's own count", async () => {
