@@ -8,7 +8,7 @@ import type { Sle4442Image } from '../../core/station/chips/sle4442.ts';
 import type { At88sc102Image } from '../../core/station/chips/at88sc102.ts';
 import {
   cleanup,
-  freshCardNo,
+  issueUserCard,
   popcount,
   server,
   startCentral,
@@ -29,16 +29,7 @@ afterAll(async () => {
   if (central) cleanup(central.dataDir);
 });
 
-/** A user card with count 1 whose gas the meter has taken: ready for a sale. */
-async function userCard(maker: string, cardType: '4442' | '102'): Promise<string> {
-  const cardNo = freshCardNo();
-  await st.call('POST', '/v1/station/sim/insert', { cardType });
-  const r = await st.call('POST', '/v1/station/issue', { maker, cardNo, gas: 10 });
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  expect((await st.call('POST', '/v1/station/sim/meter', {})).status).toBe(200);
-  return cardNo;
-}
-
+const userCard = (maker: string, cardType: '4442' | '102') => issueUserCard(st, { maker, cardType });
 const tx = async (id: string) => (await server(central, 'GET', `/v1/transactions/${id}`, central.counterToken)).body;
 const reinsert = () => {
   st.sim.insert({ image: st.sim.image()! });

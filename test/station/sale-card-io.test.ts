@@ -11,6 +11,7 @@ import { SimReader } from '../../core/station/readers/sim/sim-reader.ts';
 import {
   cleanup,
   freshCardNo,
+  issueUserCard,
   popcount,
   server,
   startCentral,
@@ -80,14 +81,7 @@ beforeEach(() => {
 const tx = async (id: string) => (await server(central, 'GET', `/v1/transactions/${id}`, central.counterToken)).body;
 
 /** A kingcard 4442 user card whose gas the meter has taken: ready for a sale. */
-async function userCard(): Promise<string> {
-  const cardNo = freshCardNo('47');
-  expect((await st.call('POST', '/v1/station/sim/insert', { cardType: '4442' })).status).toBe(200);
-  const r = await st.call('POST', '/v1/station/issue', { maker: 'kingcard', cardNo, gas: 10 });
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  expect((await st.call('POST', '/v1/station/sim/meter', {})).status).toBe(200);
-  return cardNo;
-}
+const userCard = () => issueUserCard(st, { maker: 'kingcard', cardType: '4442', cardNo: freshCardNo('47') });
 
 function reset(): void {
   calls.length = 0;

@@ -204,3 +204,21 @@ let seq = 0;
 export function freshCardNo(prefix = '32'): string {
   return `${prefix}${(Date.now() % 1e7).toString().padStart(7, '0')}${(++seq).toString().padStart(3, '0')}`;
 }
+
+/**
+ * Issues a user card on the station's simulated reader and lets the meter take its gas: a card with count 1,
+ * ready for a sale. Returns its card number.
+ */
+export async function issueUserCard(
+  st: TestStation,
+  o: { maker: string; cardType: '4442' | '102'; cardNo?: string },
+): Promise<string> {
+  const cardNo = o.cardNo ?? freshCardNo();
+  const inserted = await st.call('POST', '/v1/station/sim/insert', { cardType: o.cardType });
+  if (inserted.status !== 200) throw new Error(`sim insert: ${JSON.stringify(inserted.body)}`);
+  const r = await st.call('POST', '/v1/station/issue', { maker: o.maker, cardNo, gas: 10 });
+  if (r.status !== 200) throw new Error(`issue: ${r.status} ${JSON.stringify(r.body)}`);
+  const m = await st.call('POST', '/v1/station/sim/meter', {});
+  if (m.status !== 200) throw new Error(`meter: ${JSON.stringify(m.body)}`);
+  return cardNo;
+}
